@@ -1,0 +1,34 @@
+package dev.mnv3.core.backend;
+
+import dev.mnv3.core.graph.Graph;
+import dev.mnv3.core.weights.Weights;
+
+/**
+ * Something that can run a MobileNetV3 graph: the CPU reference, the fast CPU path, CUDA.
+ * Implementations register through {@link java.util.ServiceLoader} and are found by name with
+ * {@link Backends}.
+ */
+public interface Backend {
+    /** The name users select it by, e.g. {@code cpu} or {@code cuda}. */
+    String name();
+
+    /** Why this backend cannot run here, or null when it can (e.g. no GPU, library missing). */
+    default String unavailableReason() {
+        return null;
+    }
+
+    /** Higher runs first when the user does not choose (CUDA over CPU). */
+    default int priority() {
+        return 0;
+    }
+
+    /**
+     * Prepares {@code weights} for {@code graph} (BatchNorm folded, layouts converted, memory
+     * planned). Throws {@link BackendUnavailableException} when the backend cannot run here.
+     */
+    CompiledModel compile(Graph graph, Weights weights, CompileOptions options);
+
+    default CompiledModel compile(Graph graph, Weights weights) {
+        return compile(graph, weights, CompileOptions.defaults());
+    }
+}

@@ -1,0 +1,68 @@
+package dev.mnv3.core.weights;
+
+import dev.mnv3.core.graph.Graph;
+import dev.mnv3.core.graph.ParamSpec;
+import dev.mnv3.core.tensor.Tensor;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The tensors a graph runs with, by canonical (torchvision) name, as float32. Instances built by
+ * {@link #load} or {@link RandomWeights} hold exactly the graph's {@link Graph#parameters()},
+ * with the expected shapes.
+ */
+public final class Weights {
+    private final Map<String, Tensor> tensors;
+
+    public Weights(Map<String, Tensor> tensors) {
+        this.tensors = Collections.unmodifiableMap(new LinkedHashMap<>(tensors));
+    }
+
+    /**
+     * Loads a safetensors file for {@code graph}. torchvision names are read as they are, timm
+     * names are mapped. Every expected tensor is checked; all mismatches are reported together.
+     */
+    public static Weights load(Path file, Graph graph) throws IOException {
+        try (SafeTensors st = SafeTensors.open(file)) {
+            return WeightLoader.load(st, graph);
+        }
+    }
+
+    public Tensor get(String name) {
+        Tensor t = tensors.get(name);
+        if (t == null) throw new IllegalArgumentException("no weight named " + name);
+        return t;
+    }
+
+    public float[] data(String name) {
+        return get(name).data();
+    }
+
+    public Map<String, Tensor> asMap() {
+        return tensors;
+    }
+
+    /** Writes these weights as float32 safetensors under their canonical names. */
+    public void save(Path file, Map<String, String> metadata) throws IOException {
+        SafeTensors.write(file, tensors, metadata);
+    }
+
+    /** Checks that these weights have exactly the tensors and shapes {@code graph} needs. */
+    public void checkFits(Graph graph) {
+        WeightMismatchException.Builder problems = new WeightMismatchException.Builder(graph, "the weights");
+        for (ParamSpec p : graph.parameters()) {
+            Tensor t = tensors.get(p.name());
+            if (t == null) problems.missing(p);
+            else if (!java.util.Arrays.equals(t.shape(), p.shape())) problems.wrongShape(p, t.shapeString());
+        }
+        for (String name : tensors.keySet()) {
+            if (graph.parameters().stream().noneMatch(p -> p.name().equals(name))) {
+                problems.unexpected(name, tensors.get(name).shapeString());
+            }
+        }
+        problems.throwIfAny();
+    }
+}

@@ -1,0 +1,28 @@
+package dev.mnv3.cpu;
+
+import dev.mnv3.core.backend.Backend;
+import dev.mnv3.core.backend.CompileOptions;
+import dev.mnv3.core.backend.CompiledModel;
+import dev.mnv3.core.graph.Graph;
+import dev.mnv3.core.weights.Weights;
+
+/** The plain, single-threaded CPU reference: every op written out, BatchNorm folded at compile time. */
+public final class ReferenceBackend implements Backend {
+    public static final String NAME = "cpu-reference";
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public int priority() {
+        return -10;
+    }
+
+    @Override
+    public CompiledModel compile(Graph graph, Weights weights, CompileOptions options) {
+        weights.checkFits(graph);
+        return new ReferenceModel(graph, weights);
+    }
+}

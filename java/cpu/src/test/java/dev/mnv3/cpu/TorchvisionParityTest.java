@@ -1,0 +1,75 @@
+package dev.mnv3.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.mnv3.core.MobileNetV3Config;
+import dev.mnv3.core.backend.CompiledModel;
+import dev.mnv3.core.graph.FeatureLevel;
+import dev.mnv3.core.graph.Graph;
+import dev.mnv3.core.tensor.Tensor;
+import dev.mnv3.core.tensor.TensorDiff;
+import dev.mnv3.core.testing.TorchReference;
+import dev.mnv3.core.weights.Weights;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The CPU reference against torchvision itself: same random weights (non-identity BatchNorm),
+ * same random input, every node compared. DESIGN.md §5: rel L2 <= 1e-5 in FP32.
+ */
+class TorchvisionParityTest {
+    static final double FP32_TOLERANCE = 1e-5;
+
+    @TempDir
+    static Path tmp;
+
+    @ParameterizedTest(name = "{0} width {1} {2} {3}")
+    @CsvSource({
+            "large, 1.0,  224x224, ''",
+            "large, 0.75, 224x224, ''",
+            "large, 1.0,  193x241, ''",
+            "large, 0.75, 193x241, ''",
+            "small, 1.0,  224x224, ''",
+            "small, 0.75, 224x224, ''",
+            "small, 1.0,  193x241, ''",
+            "small, 0.75, 193x241, ''",
+            "large, 1.0,  96x128,  --dilated",
+            "small, 1.0,  96x128,  --reduced-tail",
+    })
+    void referenceMatchesTorchvision(String model, double width, String size, String option) throws Exception {
+        List<String> args = new ArrayList<>(List.of("--model", model, "--width", Double.toString(width),
+                "--size", size, "--batch", "2", "--seed", "7"));
+        if (!option.isEmpty()) args.add(option);
+        TorchReference.Case ref = TorchReference.generate(tmp, args.toArray(String[]::new));
+
+        MobileNetV3Config config = MobileNetV3Config.named(model).withWidth(width)
+                .withDilated(option.equals("--dilated")).withReducedTail(option.equals("--reduced-tail"));
+        Graph graph = Graph.of(config);
+        Map<String, Tensor> expected = ref.expected();
+        Map<String, Tensor> actual;
+        try (CompiledModel m = new ReferenceBackend().compile(graph, Weights.load(ref.weights(), graph))) {
+            actual = m.trace(ref.input());
+        }
+        assertEquals(expected.keySet(), actual.keySet(), "trace names");
+
+        // every node, which includes the stage features and the logits the issue asks for
+        StringBuilder report = new StringBuilder();
+        boolean ok = true;
+        for (String node : expected.keySet()) {
+            TensorDiff d = TensorDiff.of(actual.get(node), expected.get(node));
+            boolean pass = d.within(FP32_TOLERANCE);
+            report.append(String.format("%n  %-14s rel L2 %.2e  max abs %.2e (scaled %.2e)%s", node, d.relL2(), d.maxAbs(),
+                    d.maxAbsScaled(), pass ? "" : "  FAIL"));
+            ok &= pass;
+        }
+        for (FeatureLevel level : graph.featureLevels()) assertTrue(expected.containsKey(level.node()), level.node());
+        assertTrue(ok, "nodes exceed rel L2 " + FP32_TOLERANCE + ":" + report);
+        System.out.println(model + " " + width + " " + size + " " + option + report);
+    }
+}
