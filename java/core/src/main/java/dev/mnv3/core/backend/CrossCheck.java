@@ -1,0 +1,61 @@
+package dev.mnv3.core.backend;
+
+import dev.mnv3.core.tensor.Tensor;
+import dev.mnv3.core.tensor.TensorDiff;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Runs two compiled models on the same input and compares every node's output: the way a
+ * backend (CUDA, the fast CPU path) is proven equal to the CPU reference.
+ */
+public final class CrossCheck {
+    /** DESIGN.md §5: strict FP32 against the reference. */
+    public static final double FP32_TOLERANCE = 1e-5;
+
+    private CrossCheck() {
+    }
+
+    public record NodeResult(String node, String shape, TensorDiff diff, boolean passed) {
+    }
+
+    public record Report(String candidate, String reference, double tolerance, List<NodeResult> nodes) {
+        public boolean passed() {
+            return nodes.stream().allMatch(NodeResult::passed);
+        }
+
+        public List<NodeResult> failures() {
+            return nodes.stream().filter(n -> !n.passed()).toList();
+        }
+
+        /** One row per node: name, shape, max abs error, relative L2 error, pass/fail. */
+        public String table() {
+            StringBuilder sb = new StringBuilder(String.format("%-16s %-18s %12s %12s  %s%n", "node", "shape",
+                    "max abs err", "rel L2 err", "rel L2 <= " + tolerance));
+            for (NodeResult n : nodes) {
+                sb.append(String.format("%-16s %-18s %12.3e %12.3e  %s%n", n.node(), n.shape(), n.diff().maxAbs(),
+                        n.diff().relL2(), n.passed() ? "pass" : "FAIL"));
+            }
+            long failed = nodes.stream().filter(n -> !n.passed()).count();
+            sb.append(failed == 0 ? "all " + nodes.size() + " nodes pass: " + candidate + " matches " + reference
+                    : failed + " of " + nodes.size() + " nodes FAIL: " + candidate + " differs from " + reference);
+            return sb.toString();
+        }
+    }
+
+    public static Report compare(CompiledModel candidate, CompiledModel reference, Tensor input, double tolerance) {
+        Map<String, Tensor> got = candidate.trace(input);
+        Map<String, Tensor> want = reference.trace(input);
+        List<NodeResult> rows = new ArrayList<>();
+        for (Map.Entry<String, Tensor> e : want.entrySet()) {
+            Tensor g = got.get(e.getKey());
+            if (g == null) {
+                throw new IllegalStateException(candidate.backend() + " did not trace node " + e.getKey());
+            }
+            TensorDiff d = TensorDiff.of(g, e.getValue());
+            rows.add(new NodeResult(e.getKey(), e.getValue().shapeString(), d, d.within(tolerance)));
+        }
+        return new Report(candidate.backend(), reference.backend(), tolerance, rows);
+    }
+}
