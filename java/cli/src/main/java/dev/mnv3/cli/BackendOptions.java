@@ -1,0 +1,34 @@
+package dev.mnv3.cli;
+
+import dev.mnv3.core.backend.Backend;
+import dev.mnv3.core.backend.BackendUnavailableException;
+import dev.mnv3.core.backend.Backends;
+import dev.mnv3.core.backend.CompileOptions;
+import dev.mnv3.core.backend.Precision;
+import picocli.CommandLine.Option;
+
+/** Which backend runs the model, and how. */
+final class BackendOptions {
+    @Option(names = "--backend", paramLabel = "NAME",
+            description = "cuda, cpu or cpu-reference (default: the fastest that can run here).")
+    String backend;
+
+    @Option(names = "--threads", paramLabel = "T", defaultValue = "0",
+            description = "CPU threads (default: all available processors).")
+    int threads;
+
+    @Option(names = "--precision", paramLabel = "P", defaultValue = "fp32",
+            description = "fp32 (strict), tf32, fp16 or bf16; the CPU runs fp32 only (default: ${DEFAULT-VALUE}).")
+    String precision;
+
+    Backend resolve() {
+        Backend b = backend == null ? Backends.best() : Backends.named(backend);
+        String why = b.unavailableReason();
+        if (why != null) throw new BackendUnavailableException("backend " + b.name() + " cannot run here: " + why);
+        return b;
+    }
+
+    CompileOptions options() {
+        return new CompileOptions(threads, Precision.parse(precision));
+    }
+}

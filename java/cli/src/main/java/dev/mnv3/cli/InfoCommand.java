@@ -1,0 +1,58 @@
+package dev.mnv3.cli;
+
+import dev.mnv3.core.graph.Bottleneck;
+import dev.mnv3.core.graph.FeatureLevel;
+import dev.mnv3.core.graph.Graph;
+import dev.mnv3.core.graph.Node;
+import dev.mnv3.core.graph.Shape;
+import java.io.PrintWriter;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "info", mixinStandardHelpOptions = true, description = "Print the network layer by layer: op, shapes, exp size, parameters and multiply-adds.")
+final class InfoCommand implements Callable<Integer> {
+    @Mixin
+    ModelOptions model;
+
+    @Option(names = "--size", paramLabel = "HxW", defaultValue = "224x224", converter = Sizes.Converter.class,
+            description = "Input size for shapes and multiply-adds (default: ${DEFAULT-VALUE}).")
+    Sizes size;
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        Graph g = Graph.of(model.config());
+        List<Shape> shapes = g.inferShapes(size.height(), size.width());
+        String fmt = "%-14s %-22s %-12s %-12s %5s %10s %14s%n";
+        out.printf("%s at %dx%d%n%n", g.config().describe(), size.height(), size.width());
+        out.printf(fmt, "name", "op", "in", "out", "exp", "params", "MACs");
+        for (int i = 0; i < g.nodes().size(); i++) {
+            Node n = g.nodes().get(i);
+            String exp = n instanceof Bottleneck b ? Integer.toString(b.expSize()) : "";
+            out.printf(fmt, n.name(), n.op(), shapes.get(i), shapes.get(i + 1), exp, group(n.params()),
+                    group(n.macs(shapes.get(i))));
+        }
+        out.printf("%ntotal parameters: %s%n", group(g.params()));
+        out.printf("total multiply-adds: %s (%.1fM)%n", group(g.macs(size.height(), size.width())), g.macs(size.height(), size.width()) / 1e6);
+        out.printf("feature levels (stride: node, channels): ");
+        StringBuilder sb = new StringBuilder();
+        for (FeatureLevel l : g.featureLevels()) {
+            if (!sb.isEmpty()) sb.append("; ");
+            sb.append(l.stride()).append(": ").append(l.node()).append(", ").append(l.channels());
+        }
+        out.println(sb);
+        out.printf("minimum input: %dx%d%n", g.minInputSize(), g.minInputSize());
+        return 0;
+    }
+
+    static String group(long v) {
+        return String.format("%,d", v);
+    }
+}

@@ -1,0 +1,52 @@
+package dev.mnv3.cli;
+
+import dev.mnv3.core.MobileNetV3Config;
+import dev.mnv3.core.weights.SafeTensors;
+import dev.mnv3.core.weights.WeightNames;
+import java.io.IOException;
+import java.nio.file.Path;
+import picocli.CommandLine.Option;
+
+/** The options that choose a network, shared by every command. */
+final class ModelOptions {
+    @Option(names = "--model", paramLabel = "large|small|FILE.json", defaultValue = "large",
+            description = "torchvision's Large or Small table, or a JSON file with your own bottleneck table (default: ${DEFAULT-VALUE}).")
+    String model;
+
+    @Option(names = "--width", paramLabel = "W", defaultValue = "1.0",
+            description = "Width multiplier applied to every channel count (default: ${DEFAULT-VALUE}).")
+    double width;
+
+    @Option(names = "--classes", paramLabel = "K", defaultValue = "1000", description = "Number of classes (default: ${DEFAULT-VALUE}).")
+    int classes;
+
+    @Option(names = "--reduced-tail", description = "Halve the channels of the last stage (torchvision's reduced_tail).")
+    boolean reducedTail;
+
+    @Option(names = "--dilated", description = "Run the last stage dilated at stride 1 (output stride 16).")
+    boolean dilated;
+
+    @Option(names = "--minimalistic", description = "3x3 kernels, ReLU only, no squeeze-excitation (Keras/timm minimal).")
+    boolean minimalistic;
+
+    @Option(names = "--bn-eps", paramLabel = "EPS",
+            description = "BatchNorm epsilon (default: 1e-3 as torchvision; 1e-5 for weights with timm names).")
+    Double bnEps;
+
+    MobileNetV3Config config() throws IOException {
+        return MobileNetV3Config.named(model).withWidth(width).withClasses(classes).withReducedTail(reducedTail)
+                .withDilated(dilated).withMinimalistic(minimalistic)
+                .withBnEps(bnEps != null ? bnEps : MobileNetV3Config.TORCHVISION_BN_EPS);
+    }
+
+    /** The config for a weights file: timm checkpoints default to timm's BatchNorm eps. */
+    MobileNetV3Config configFor(Path weights) throws IOException {
+        MobileNetV3Config c = config();
+        if (bnEps == null) {
+            try (SafeTensors st = SafeTensors.open(weights)) {
+                if (WeightNames.detect(st.entries().keySet()) == WeightNames.TIMM) c = c.withBnEps(MobileNetV3Config.TIMM_BN_EPS);
+            }
+        }
+        return c;
+    }
+}

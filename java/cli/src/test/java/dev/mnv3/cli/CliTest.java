@@ -1,0 +1,188 @@
+package dev.mnv3.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.mnv3.core.MobileNetV3Config;
+import dev.mnv3.core.backend.CompiledModel;
+import dev.mnv3.core.graph.Graph;
+import dev.mnv3.core.tensor.Tensor;
+import dev.mnv3.core.weights.RandomWeights;
+import dev.mnv3.core.weights.SafeTensors;
+import dev.mnv3.core.weights.Weights;
+import dev.mnv3.cpu.ReferenceBackend;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class CliTest {
+    @TempDir
+    static Path dir;
+    static Path smallWeights;
+    static Path input;
+
+    /** Small at 64x64 keeps the reference backend fast. */
+    @BeforeAll
+    static void files() throws Exception {
+        Graph small = Graph.of(MobileNetV3Config.small());
+        smallWeights = dir.resolve("small.safetensors");
+        RandomWeights.generate(small, 3).save(smallWeights, Map.of());
+        input = dir.resolve("input.safetensors");
+        SafeTensors.write(input, Map.of("input", RandomWeights.input(2, 64, 64, 4)), Map.of());
+    }
+
+    @Test
+    void infoPrintsTheTorchvisionParameterTotals() {
+        Cli large = Cli.run("info", "--model", "large");
+        assertEquals(0, large.exitCode(), large.toString());
+        assertTrue(large.out().contains("total parameters: 5,483,032"), large.out());
+        assertTrue(large.out().contains("features.4     bneck5x5/2 SE RE"), large.out());
+        Cli small = Cli.run("info", "--model", "small", "--size", "160x128");
+        assertTrue(small.out().contains("total parameters: 2,542,856"), small.out());
+        assertTrue(small.out().contains("576x5x4"), "head conv output at 160x128: " + small.out());
+    }
+
+    @Test
+    void infoReadsAUserDefinedTable() throws Exception {
+        Path table = dir.resolve("tiny.json");
+        Files.writeString(table, """
+                {"name": "tiny", "stem": 8, "last_channel": 64, "blocks": [
+                  {"kernel": 3, "exp": 8, "out": 8, "se": true, "act": "RE", "stride": 2},
+                  {"kernel": 5, "exp": 32, "out": 16, "act": "HS", "stride": 2}]}""");
+        Cli r = Cli.run("info", "--model", table.toString(), "--classes", "10");
+        assertEquals(0, r.exitCode(), r.toString());
+        assertTrue(r.out().startsWith("tiny(width 1.0, 10 classes)"), r.out());
+        assertTrue(r.out().contains("classifier.3"), r.out());
+    }
+
+    @Test
+    void runWritesTheLogitsOfTheReferenceBackend() throws Exception {
+        Path out = dir.resolve("out.safetensors");
+        Cli r = Cli.run("run", "--model", "small", "--weights", smallWeights.toString(), "--input", input.toString(),
+                "--output", out.toString(), "--features", "--backend", "cpu-reference");
+        assertEquals(0, r.exitCode(), r.toString());
+        Graph g = Graph.of(MobileNetV3Config.small());
+        Tensor expected;
+        try (CompiledModel m = new ReferenceBackend().compile(g, Weights.load(smallWeights, g))) {
+            expected = m.run(RunCommand.readInput(input));
+        }
+        try (SafeTensors st = SafeTensors.open(out)) {
+            Tensor logits = st.readTensor("logits");
+            assertArrayEquals(new int[] {2, 1000}, logits.shape());
+            assertArrayEquals(expected.data(), logits.data());
+            for (int s : new int[] {2, 4, 8, 16, 32}) assertTrue(st.contains("stride" + s), "stride" + s);
+            assertArrayEquals(new int[] {2, 576, 2, 2}, st.readTensor("stride32").shape());
+        }
+    }
+
+    @Test
+    void classifyPrintsTheTopClassesOfDecodedImages() throws Exception {
+        Path png = dir.resolve("gradient.png");
+        BufferedImage img = new BufferedImage(300, 200, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < 200; y++) for (int x = 0; x < 300; x++) img.setRGB(x, y, (x << 16) | (y << 8) | ((x + y) & 0xff));
+        ImageIO.write(img, "png", png.toFile());
+        Cli r = Cli.run("classify", "--model", "small", "--weights", smallWeights.toString(), "--backend", "cpu-reference",
+                "--top", "3", png.toString());
+        assertEquals(0, r.exitCode(), r.toString());
+        String[] lines = r.out().strip().split("\n");
+        assertEquals(4, lines.length, r.out());
+        assertTrue(lines[1].matches("\\s+\\d+\\.\\d\\d%\\s+\\d+\\s+\\S.*"), lines[1]);
+    }
+
+    @Test
+    void everyCommandExplainsItself() {
+        for (String cmd : new String[] {"info", "demo", "run", "classify", "crosscheck"}) {
+            Cli r = Cli.run(cmd, "--help");
+            assertEquals(0, r.exitCode(), cmd);
+            assertTrue(r.out().contains("Usage: mnv3 " + cmd), r.out());
+        }
+        Cli top = Cli.run("--help");
+        assertTrue(top.out().contains("crosscheck"), top.out());
+    }
+
+    // ------------------------------------------------------------------ bad input
+
+    @Test
+    void missingFile() {
+        assertOneLineError(Cli.run("run", "--weights", dir.resolve("nope.safetensors").toString(), "--input", input.toString(),
+                "--output", dir.resolve("o.safetensors").toString()), "file not found");
+    }
+
+    @Test
+    void corruptSafetensors() throws Exception {
+        Path bad = dir.resolve("corrupt.safetensors");
+        Files.write(bad, new byte[] {1, 2, 3});
+        assertOneLineError(Cli.run("run", "--model", "small", "--weights", bad.toString(), "--input", input.toString(),
+                "--output", dir.resolve("o.safetensors").toString()), "not a valid safetensors file: truncated");
+    }
+
+    @Test
+    void weightsThatDoNotFitTheModel() {
+        Cli r = Cli.run("run", "--model", "small", "--classes", "10", "--weights", smallWeights.toString(), "--input",
+                input.toString(), "--output", dir.resolve("o.safetensors").toString());
+        assertEquals(1, r.exitCode());
+        assertTrue(r.err().startsWith("mnv3: small.safetensors do not fit small(width 1.0, 10 classes)"), r.err());
+        assertTrue(r.err().contains("wrong shape: classifier.3.weight expected [10,1024], found [1000,1024]"), r.err());
+        assertTrue(r.err().contains("--classes 1000"), r.err());
+        assertFalse(r.err().contains("\tat "), "no stack trace without --verbose");
+    }
+
+    @Test
+    void undecodableImage() throws Exception {
+        Path txt = dir.resolve("not-an-image.jpg");
+        Files.writeString(txt, "hello");
+        assertOneLineError(Cli.run("classify", "--model", "small", "--weights", smallWeights.toString(), txt.toString()),
+                "cannot decode image");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"rank", "channels", "small"})
+    void badInputTensors(String kind) throws Exception {
+        Tensor t = switch (kind) {
+            case "rank" -> Tensor.zeros(3, 64, 64);
+            case "channels" -> Tensor.zeros(1, 4, 64, 64);
+            default -> Tensor.zeros(1, 3, 16, 64);
+        };
+        Path file = dir.resolve(kind + "-input.safetensors");
+        SafeTensors.write(file, Map.of("input", t), Map.of());
+        String expected = switch (kind) {
+            case "rank" -> "input must be a rank-4 tensor [N,3,H,W], got rank 3";
+            case "channels" -> "input must have 3 channels";
+            default -> "input 16x64 is too small";
+        };
+        assertOneLineError(Cli.run("run", "--model", "small", "--weights", smallWeights.toString(), "--input", file.toString(),
+                "--output", dir.resolve("o.safetensors").toString()), expected);
+    }
+
+    @Test
+    void verboseAddsTheStackTrace() {
+        Cli r = Cli.run("run", "--verbose", "--weights", dir.resolve("nope").toString(), "--input", input.toString(),
+                "--output", dir.resolve("o.safetensors").toString());
+        assertEquals(1, r.exitCode());
+        assertTrue(r.err().contains("\tat "), r.err());
+    }
+
+    @Test
+    void badOptionValuesAreUsageErrors() {
+        Cli r = Cli.run("info", "--size", "big");
+        assertEquals(2, r.exitCode());
+        assertTrue(r.err().contains("'big' is not a size"), r.err());
+    }
+
+    private static void assertOneLineError(Cli r, String expected) {
+        assertEquals(1, r.exitCode(), r.toString());
+        assertTrue(r.err().startsWith("mnv3: "), r.toString());
+        assertTrue(r.err().contains(expected), r.toString());
+        assertEquals(1, r.err().strip().lines().count(), "one line: " + r.err());
+        assertTrue(r.out().isEmpty(), r.toString());
+    }
+}

@@ -1,0 +1,39 @@
+# Sourced by ./test and .ci/run: finds JDK 25 and a python3 with PyTorch + torchvision,
+# installing Debian's python3-torchvision when it is missing and we may (root or sudo).
+
+mnv3_find_java25() {
+    local d v
+    for d in "${JAVA_HOME:-}" /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/temurin-25-jdk-arm64 /usr/lib/jvm/java-25-openjdk-amd64; do
+        [[ -n "$d" && -x "$d/bin/java" ]] || continue
+        v=$("$d/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
+        if [[ "${v%%.*}" -ge 25 ]]; then echo "$d"; return 0; fi
+    done
+    return 1
+}
+
+mnv3_has_torch() {
+    "$1" -c 'import torch, torchvision' >/dev/null 2>&1
+}
+
+# Sets JAVA_HOME and MNV3_PYTHON, or explains what is missing and returns 1.
+mnv3_setup() {
+    if ! JAVA_HOME="$(mnv3_find_java25)"; then
+        echo "needs JDK 25 or newer: set JAVA_HOME (looked in \$JAVA_HOME and /usr/lib/jvm)" >&2
+        return 1
+    fi
+    export JAVA_HOME
+    local py
+    for py in "${MNV3_PYTHON:-}" /usr/bin/python3 python3; do
+        if [[ -n "$py" ]] && mnv3_has_torch "$py"; then export MNV3_PYTHON="$py"; return 0; fi
+    done
+    echo "installing Debian's python3-torchvision (the PyTorch reference for the parity tests) ..." >&2
+    local sudo=""
+    [[ "$(id -u)" -eq 0 ]] || sudo="sudo"
+    if command -v apt-get >/dev/null && { [[ -z "$sudo" ]] || sudo -n true 2>/dev/null; }; then
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 &&
+            $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torchvision >&2
+    fi
+    if mnv3_has_torch /usr/bin/python3; then export MNV3_PYTHON=/usr/bin/python3; return 0; fi
+    echo "no python3 with torch and torchvision: install python3-torchvision (apt) or set MNV3_PYTHON" >&2
+    return 1
+}
