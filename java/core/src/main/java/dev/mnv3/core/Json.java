@@ -35,9 +35,10 @@ public final class Json {
     }
 
     private Object value(int depth) {
-        if (depth > MAX_DEPTH) throw error("nested deeper than " + MAX_DEPTH);
         if (pos >= s.length()) throw error("unexpected end");
         char c = s.charAt(pos);
+        // depth counts the containers around this value: the one opened here would be number depth + 1
+        if ((c == '{' || c == '[') && depth >= MAX_DEPTH) throw error("nested deeper than " + MAX_DEPTH);
         return switch (c) {
             case '{' -> object(depth);
             case '[' -> array(depth);
