@@ -205,27 +205,23 @@ class MobileNetV3ConfigTest {
 
     // ---------------------------------------------------------------- options
 
-    @Test
-    void reducedTailHalvesTheLastStageOfLargeAsTorchvision() {
-        MobileNetV3Config c = MobileNetV3Config.large().withReducedTail(true);
+    /**
+     * torchvision's reduced tail, e.g. for Large: (112, 5, 672, 160 // 2, ..., 2), then
+     * (160 // 2, 5, 960 // 2, 160 // 2, ...) x 2: every out halved, exp halved in all but the first row.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"large, 12, 672, 480, 80, 640", "small, 8, 288, 288, 48, 512"})
+    void reducedTailHalvesTheLastStageAsTorchvision(String model, int lastStage, int firstExp, int laterExp, int out,
+                                                    int lastChannel) throws IOException {
+        MobileNetV3Config plain = MobileNetV3Config.named(model);
+        MobileNetV3Config c = plain.withReducedTail(true);
         List<BottleneckSpec> t = c.effectiveTable();
-        // torchvision: (112, 5, 672, 160 // 2, ..., 2), then (160 // 2, 5, 960 // 2, 160 // 2, ...) x 2
-        assertEquals(new BottleneckSpec(5, 672, 80, true, HARDSWISH, 2), t.get(12));
-        assertEquals(new BottleneckSpec(5, 480, 80, true, HARDSWISH, 1), t.get(13));
-        assertEquals(new BottleneckSpec(5, 480, 80, true, HARDSWISH, 1), t.get(14));
-        assertEquals(MobileNetV3Config.large().table().subList(0, 12), t.subList(0, 12));
-        assertEquals(640, c.effectiveLastChannel());
-    }
-
-    @Test
-    void reducedTailHalvesTheLastStageOfSmallAsTorchvision() {
-        MobileNetV3Config c = MobileNetV3Config.small().withReducedTail(true);
-        List<BottleneckSpec> t = c.effectiveTable();
-        assertEquals(new BottleneckSpec(5, 288, 48, true, HARDSWISH, 2), t.get(8));
-        assertEquals(new BottleneckSpec(5, 288, 48, true, HARDSWISH, 1), t.get(9));
-        assertEquals(new BottleneckSpec(5, 288, 48, true, HARDSWISH, 1), t.get(10));
-        assertEquals(MobileNetV3Config.small().table().subList(0, 8), t.subList(0, 8));
-        assertEquals(512, c.effectiveLastChannel());
+        assertEquals(lastStage + 3, t.size());
+        assertEquals(new BottleneckSpec(5, firstExp, out, true, HARDSWISH, 2), t.get(lastStage));
+        assertEquals(new BottleneckSpec(5, laterExp, out, true, HARDSWISH, 1), t.get(lastStage + 1));
+        assertEquals(new BottleneckSpec(5, laterExp, out, true, HARDSWISH, 1), t.get(lastStage + 2));
+        assertEquals(plain.table().subList(0, lastStage), t.subList(0, lastStage));
+        assertEquals(lastChannel, c.effectiveLastChannel());
     }
 
     @Test
