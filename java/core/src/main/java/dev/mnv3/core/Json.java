@@ -35,9 +35,10 @@ public final class Json {
     }
 
     private Object value(int depth) {
-        if (depth > MAX_DEPTH) throw error("nested deeper than " + MAX_DEPTH);
         if (pos >= s.length()) throw error("unexpected end");
         char c = s.charAt(pos);
+        // depth counts the containers around this value: the one opened here would be number depth + 1
+        if ((c == '{' || c == '[') && depth >= MAX_DEPTH) throw error("nested deeper than " + MAX_DEPTH);
         return switch (c) {
             case '{' -> object(depth);
             case '[' -> array(depth);
@@ -133,11 +134,17 @@ public final class Json {
                 case 't' -> sb.append('\t');
                 case 'u' -> {
                     if (pos + 4 > s.length()) throw error("short \\u escape");
-                    try {
-                        sb.append((char) Integer.parseInt(s.substring(pos, pos + 4), 16));
-                    } catch (NumberFormatException ex) {
-                        throw error("bad \\u escape");
+                    // exactly four ASCII hex digits (Integer.parseInt would also accept a sign)
+                    int code = 0;
+                    for (int i = 0; i < 4; i++) {
+                        char h = s.charAt(pos + i);
+                        int d = h >= '0' && h <= '9' ? h - '0'
+                                : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                                : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
+                        if (d < 0) throw error("bad \\u escape");
+                        code = code * 16 + d;
                     }
+                    sb.append((char) code);
                     pos += 4;
                 }
                 default -> {

@@ -149,7 +149,7 @@ public final class SafeTensors implements AutoCloseable {
         for (int i = 0; i < shape.length; i++) {
             shape[i] = Json.longValue(dims.get(i), where + " shape[" + i + "]");
             if (shape[i] < 0) throw new IllegalArgumentException(where + " has a negative dimension " + shape[i]);
-            numel = Math.multiplyExact(numel, shape[i]);
+            numel = multiplyNamed(numel, shape[i], where);
         }
         List<Object> offs = Json.array(o.get("data_offsets"), where + " data_offsets");
         if (offs.size() != 2) {
@@ -164,12 +164,21 @@ public final class SafeTensors implements AutoCloseable {
             throw new IllegalArgumentException(where + " data_offsets [" + begin + "," + end + "] are out of range: the data section has "
                     + dataSize + " bytes (file truncated?)");
         }
-        long needed = Math.multiplyExact(numel, dtype.bytes);
+        long needed = multiplyNamed(numel, dtype.bytes, where);
         if (end - begin != needed) {
             throw new IllegalArgumentException(where + " data_offsets [" + begin + "," + end + "] hold " + (end - begin)
                     + " bytes, but shape " + java.util.Arrays.toString(shape).replace(" ", "") + " of " + dtype + " needs " + needed);
         }
         return new Entry(name, dtype, shape, begin, end);
+    }
+
+    /** a * b, failing with a message that names the tensor rather than a bare "long overflow". */
+    private static long multiplyNamed(long a, long b, String where) {
+        try {
+            return Math.multiplyExact(a, b);
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException(where + " has a shape with too many elements to address");
+        }
     }
 
     private static void checkNoOverlap(Path path, java.util.Collection<Entry> entries) throws SafeTensorsFormatException {

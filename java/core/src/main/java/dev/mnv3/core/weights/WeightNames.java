@@ -13,7 +13,8 @@ import java.util.Set;
 
 /**
  * Naming schemes of MobileNetV3 checkpoints. torchvision's names are canonical; timm's are
- * mapped onto them. timm groups blocks into stages of equal output width ({@code blocks.S.B}),
+ * mapped onto them. timm groups blocks into stages ({@code blocks.S.B}) that begin at each stride-2
+ * row and wherever the output width changes,
  * names a block without expansion {@code conv_dw/bn1/conv_pw/bn2} and one with it
  * {@code conv_pw/bn1/conv_dw/bn2/conv_pwl/bn3}, and stores the first classifier layer as a
  * 1x1 {@code conv_head} with bias.
@@ -39,7 +40,9 @@ public enum WeightNames {
             switch (n) {
                 case ConvBnAct c when c.name().equals("features.0") -> conv(map, c, "conv_stem", "bn1");
                 case Bottleneck b -> {
-                    if (b.outChannels() != lastOut) {
+                    // timm's stages start at each declared stride 2 and where the table's (unscaled) width
+                    // changes; scaled widths can coincide (Small at width 0.5: 40 and 48 both become 24)
+                    if (b.spec().stride() == 2 || b.spec().outChannels() != lastOut) {
                         stage++;
                         indexInStage = 0;
                     }
@@ -53,7 +56,7 @@ public enum WeightNames {
                         conv(map, b.project(), p + "conv_pw", p + "bn2");
                     }
                     if (b.se() != null) se(map, b.se(), p + "se");
-                    lastOut = b.outChannels();
+                    lastOut = b.spec().outChannels();
                 }
                 case ConvBnAct head -> conv(map, head, "blocks." + (stage + 1) + ".0.conv", "blocks." + (stage + 1) + ".0.bn1");
                 case dev.mnv3.core.graph.Linear l when l.name().equals("classifier.0") -> {
