@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mnv3.core.MobileNetV3Config;
+import dev.mnv3.core.backend.Backend;
+import dev.mnv3.core.backend.CompileOptions;
 import dev.mnv3.core.backend.CompiledModel;
 import dev.mnv3.core.graph.FeatureLevel;
 import dev.mnv3.core.graph.Graph;
@@ -11,6 +13,7 @@ import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.tensor.TensorDiff;
 import dev.mnv3.core.testing.TorchReference;
 import dev.mnv3.core.weights.Weights;
+import dev.mnv3.cpu.fast.FastBackend;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,8 +23,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * The CPU reference against torchvision itself: same random weights (non-identity BatchNorm),
- * same random input, every node compared. DESIGN.md §5: rel L2 <= 1e-5 in FP32.
+ * The CPU backends (reference, fast with the Vector API, fast with plain loops) against
+ * torchvision itself: same random weights (non-identity BatchNorm), same random input, every
+ * node compared. DESIGN.md §5: rel L2 <= 1e-5 in FP32.
  */
 class TorchvisionParityTest {
     static final double FP32_TOLERANCE = 1e-5;
@@ -52,10 +56,18 @@ class TorchvisionParityTest {
                 .withDilated(option.equals("--dilated")).withReducedTail(option.equals("--reduced-tail"));
         Graph graph = Graph.of(config);
         Map<String, Tensor> expected = ref.expected();
-        Map<String, Tensor> actual;
-        try (CompiledModel m = new ReferenceBackend().compile(graph, Weights.load(ref.weights(), graph))) {
-            actual = m.trace(ref.input());
+        Weights weights = Weights.load(ref.weights(), graph);
+        for (Backend backend : List.of(new ReferenceBackend(), new FastBackend(), new FastBackend(true))) {
+            Map<String, Tensor> actual;
+            try (CompiledModel m = backend.compile(graph, weights, CompileOptions.defaults().withThreads(2))) {
+                actual = m.trace(ref.input());
+            }
+            compare(model + " " + width + " " + size + " " + option + " on " + backend.name()
+                    + (backend instanceof FastBackend f && f.scalar() ? " (scalar)" : ""), graph, expected, actual);
         }
+    }
+
+    private static void compare(String what, Graph graph, Map<String, Tensor> expected, Map<String, Tensor> actual) {
         assertEquals(expected.keySet(), actual.keySet(), "trace names");
 
         // every node, which includes the stage features and the logits the issue asks for
@@ -69,7 +81,7 @@ class TorchvisionParityTest {
             ok &= pass;
         }
         for (FeatureLevel level : graph.featureLevels()) assertTrue(expected.containsKey(level.node()), level.node());
-        assertTrue(ok, "nodes exceed rel L2 " + FP32_TOLERANCE + ":" + report);
-        System.out.println(model + " " + width + " " + size + " " + option + report);
+        assertTrue(ok, what + ": nodes exceed rel L2 " + FP32_TOLERANCE + ":" + report);
+        System.out.println(what + report);
     }
 }

@@ -1,0 +1,79 @@
+package dev.mnv3.cpu.fast;
+
+import dev.mnv3.core.Activation;
+
+/** Plain-Java loops with the same layouts as {@link VectorKernels}, for JVMs without the Vector API. */
+final class ScalarKernels implements Kernels {
+
+    @Override
+    public void gemm(float[] a, int aOff, int k, float[] b, int n, float[] bias, Activation act,
+                     float[] res, int resOff, float[] c, int cOff, int m0, int m1, int colFrom, int colTo) {
+        float[] acc = new float[PackedWeights.PANEL];
+        for (int j0 = colFrom; j0 < colTo; j0 += PackedWeights.PANEL) {
+            int width = Math.min(PackedWeights.PANEL, n - j0);
+            int panel = j0 * k;
+            for (int m = m0; m < m1; m++) {
+                int ar = aOff + m * k;
+                for (int j = 0; j < width; j++) acc[j] = bias[j0 + j];
+                for (int p = 0; p < k; p++) {
+                    float av = a[ar + p];
+                    int bo = panel + p * width;
+                    for (int j = 0; j < width; j++) acc[j] = Math.fma(av, b[bo + j], acc[j]);
+                }
+                int co = cOff + m * n + j0;
+                for (int j = 0; j < width; j++) {
+                    float v = act.apply(acc[j]);
+                    c[co + j] = res == null ? v : v + res[resOff + m * n + j0 + j];
+                }
+            }
+        }
+    }
+
+    @Override
+    public void depthwiseRow(DepthwiseGeometry g, float[] in, int[] rows, float[] w, float[] bias, Activation act,
+                             float[] out, int outOff) {
+        int c = g.channels(), k = g.kernel();
+        for (int ox = 0; ox < g.outWidth(); ox++) {
+            int o = outOff + ox * c;
+            for (int ch = 0; ch < c; ch++) out[o + ch] = bias[ch];
+            for (int ky = 0; ky < k; ky++) {
+                if (rows[ky] < 0) continue;
+                for (int kx = 0; kx < k; kx++) {
+                    int ix = ox * g.stride() - g.pad() + kx * g.dilation();
+                    if (ix < 0 || ix >= g.width()) continue;
+                    int i = rows[ky] + ix * c, wo = (ky * k + kx) * c;
+                    for (int ch = 0; ch < c; ch++) out[o + ch] = Math.fma(in[i + ch], w[wo + ch], out[o + ch]);
+                }
+            }
+            for (int ch = 0; ch < c; ch++) out[o + ch] = act.apply(out[o + ch]);
+        }
+    }
+
+    @Override
+    public void depthwisePaddedRow(DepthwiseGeometry g, float[] in, int[] rows, float[] w, float[] bias, Activation act,
+                                   float[] out, int outOff) {
+        int c = g.channels(), k = g.kernel();
+        for (int ox = 0; ox < g.outWidth(); ox++) {
+            int o = outOff + ox * c;
+            for (int ch = 0; ch < c; ch++) out[o + ch] = bias[ch];
+            for (int ky = 0; ky < k; ky++) {
+                if (rows[ky] < 0) continue;
+                for (int kx = 0; kx < k; kx++) {
+                    int i = rows[ky] + (ox * g.stride() + kx * g.dilation()) * c, wo = (ky * k + kx) * c;
+                    for (int ch = 0; ch < c; ch++) out[o + ch] = Math.fma(in[i + ch], w[wo + ch], out[o + ch]);
+                }
+            }
+            for (int ch = 0; ch < c; ch++) out[o + ch] = act.apply(out[o + ch]);
+        }
+    }
+
+    @Override
+    public void channelSums(float[] x, int off, int pixels, int channels, float[] sums) {
+        java.util.Arrays.fill(sums, 0, channels, 0f);
+        for (int p = 0; p < pixels; p++) {
+            int o = off + p * channels;
+            for (int ch = 0; ch < channels; ch++) sums[ch] += x[o + ch];
+        }
+    }
+
+}

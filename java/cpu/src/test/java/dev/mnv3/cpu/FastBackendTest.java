@@ -1,0 +1,108 @@
+package dev.mnv3.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.mnv3.core.MobileNetV3Config;
+import dev.mnv3.core.backend.CompileOptions;
+import dev.mnv3.core.backend.CompiledModel;
+import dev.mnv3.core.backend.CrossCheck;
+import dev.mnv3.core.backend.Precision;
+import dev.mnv3.core.graph.Graph;
+import dev.mnv3.core.tensor.Tensor;
+import dev.mnv3.core.weights.RandomWeights;
+import dev.mnv3.core.weights.Weights;
+import dev.mnv3.cpu.fast.FastBackend;
+import java.lang.management.ManagementFactory;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** The fast path against the plain reference, node by node, on random weights and odd sizes. */
+class FastBackendTest {
+
+    @ParameterizedTest(name = "{0} {1} batch {2} at {3}x{4}, {5} threads, scalar {6}")
+    @CsvSource({
+            "large, '',             3, 97,  131, 2, false",
+            "large, '',             1, 64,  64,  2, false",
+            "small, '',             5, 64,  80,  3, false",
+            "small, '',             2, 75,  33,  1, true",
+            "large, '',             1, 70,  90,  2, true",
+            "large, dilated,        2, 64,  96,  2, false",
+            "small, reduced-tail,   4, 40,  72,  2, false",
+            "large, minimalistic,   2, 48,  48,  1, false",
+    })
+    void fastMatchesReferenceOnEveryNode(String model, String option, int batch, int h, int w, int threads, boolean scalar)
+            throws Exception {
+        MobileNetV3Config c = MobileNetV3Config.named(model).withDilated(option.equals("dilated"))
+                .withReducedTail(option.equals("reduced-tail")).withMinimalistic(option.equals("minimalistic"));
+        Graph g = Graph.of(c);
+        Weights weights = RandomWeights.generate(g, 11);
+        Tensor input = RandomWeights.input(batch, h, w, 12);
+        try (CompiledModel fast = new FastBackend(scalar).compile(g, weights, CompileOptions.defaults().withThreads(threads));
+             CompiledModel ref = new ReferenceBackend().compile(g, weights)) {
+            CrossCheck.Report r = CrossCheck.compare(fast, ref, input, CrossCheck.FP32_TOLERANCE);
+            assertTrue(r.passed(), r.table());
+            // run() gives the traced logits
+            assertArrayEquals(fast.trace(input).get(g.outputNode()).data(), fast.run(input).data());
+        }
+    }
+
+    @Test
+    void everyBatchSizeFromOneToFiveGivesEachImageItsOwnResult() {
+        Graph g = Graph.of(MobileNetV3Config.small());
+        Weights weights = RandomWeights.generate(g, 5);
+        Tensor five = RandomWeights.input(5, 48, 56, 6);
+        try (CompiledModel fast = new FastBackend().compile(g, weights, CompileOptions.defaults().withThreads(2))) {
+            Tensor all = fast.run(five);
+            for (int n = 1; n <= 5; n++) {
+                Tensor some = fast.run(five.slice(0, n));
+                for (int i = 0; i < n; i++) {
+                    float[] a = java.util.Arrays.copyOfRange(all.data(), i * 1000, (i + 1) * 1000);
+                    float[] b = java.util.Arrays.copyOfRange(some.data(), i * 1000, (i + 1) * 1000);
+                    assertArrayEquals(a, b, "image " + i + " of a batch of " + n);
+                }
+            }
+        }
+    }
+
+    @Test
+    void noBufferIsAllocatedPerInferenceAfterWarmUp() {
+        Graph g = Graph.of(MobileNetV3Config.large());
+        try (CompiledModel fast = new FastBackend().compile(g, RandomWeights.generate(g, 1), CompileOptions.defaults().withThreads(1))) {
+            Tensor x = RandomWeights.input(1, 128, 128, 2);
+            for (int i = 0; i < 200; i++) fast.run(x); // until C2 has compiled the kernels (interpreted, vectors are objects)
+            var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+            long before = threads.getCurrentThreadAllocatedBytes();
+            fast.run(x);
+            long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+            // the activations alone are megabytes; what remains is the logits tensor and a few small objects
+            assertTrue(allocated < 64 * 1024, "allocated " + allocated + " bytes in one inference");
+        }
+    }
+
+    @Test
+    void rejectsWhatItCannotDo() {
+        Graph g = Graph.of(MobileNetV3Config.small());
+        Weights weights = RandomWeights.generate(g, 1);
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> new FastBackend().compile(g, weights, CompileOptions.defaults().withPrecision(Precision.FP16)));
+        assertTrue(e.getMessage().contains("FP32 only"), e.getMessage());
+        CompiledModel m = new FastBackend().compile(g, weights);
+        m.close();
+        var closed = assertThrows(IllegalStateException.class, () -> m.run(RandomWeights.input(1, 64, 64, 1)));
+        assertTrue(closed.getMessage().contains("closed"), closed.getMessage());
+        m.close(); // closing twice is harmless
+        try (CompiledModel open = new FastBackend().compile(g, weights)) {
+            var bad = assertThrows(IllegalArgumentException.class, () -> open.run(Tensor.zeros(1, 3, 16, 64)));
+            assertTrue(bad.getMessage().contains("too small"), bad.getMessage());
+        }
+    }
+
+    @Test
+    void theVectorApiIsOnInTheseTests() {
+        assertEquals(true, FastBackend.vectorized(), "surefire runs with --add-modules jdk.incubator.vector");
+    }
+}
