@@ -3,6 +3,7 @@ package dev.mnv3.cli;
 import dev.mnv3.core.backend.Backend;
 import dev.mnv3.core.backend.CompiledModel;
 import dev.mnv3.core.backend.CrossCheck;
+import dev.mnv3.core.bench.Throughput;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.weights.RandomWeights;
@@ -53,21 +54,11 @@ final class DemoCommand implements Callable<Integer> {
         out.printf("backend: %s, batch %d%n", b.name(), batch);
         out.flush();
         try (CompiledModel m = b.compile(graph, weights, backend.options())) {
-            m.run(input); // warm-up: JIT, caches, GPU plans
             Progress progress = new Progress(spec.commandLine().getErr(), "measuring");
-            long start = System.nanoTime(), deadline = start + (long) (seconds * 1e9);
-            int runs = 0;
-            long now;
-            do {
-                m.run(input);
-                runs++;
-                now = System.nanoTime();
-                progress.update((now - start) / (seconds * 1e9));
-            } while (now < deadline);
+            Throughput.Result r = Throughput.measure(m, input, Math.min(1.0, seconds / 3), seconds, progress::update);
             progress.done();
-            double secs = (now - start) / 1e9;
-            out.printf("throughput: %.1f images/s (%d batches in %.2f s, %.2f ms per batch)%n", runs * batch / secs, runs, secs,
-                    1000 * secs / runs);
+            out.printf("throughput: %.1f images/s (%d batches in %.2f s; per batch p50 %.2f ms, p99 %.2f ms)%n", r.imagesPerSecond(),
+                    r.runs(), r.seconds(), r.p50Ms(), r.p99Ms());
             compareWithReference(out, graph, weights, m, input.slice(0, 1), backend.options().precision().tolerance());
         }
         return 0;

@@ -12,7 +12,7 @@ import picocli.CommandLine.Option;
 /** The {@code mnv3} command line. Errors print one clear message on stderr; --verbose adds the stack trace. */
 @Command(name = "mnv3", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = {"MobileNetV3 inference on the JVM: a pure-Java CPU backend and a CUDA backend.", ""},
-        subcommands = {InfoCommand.class, DemoCommand.class, RunCommand.class, ClassifyCommand.class,
+        subcommands = {InfoCommand.class, DemoCommand.class, RunCommand.class, ClassifyCommand.class, BenchCommand.class,
                 CrossCheckCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Run 'mnv3 COMMAND --help' for a command's options."})
 public final class Main implements Runnable {

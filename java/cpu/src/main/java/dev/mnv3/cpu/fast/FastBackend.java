@@ -40,6 +40,15 @@ public final class FastBackend implements Backend {
         return VectorSupport.AVAILABLE;
     }
 
+    /**
+     * Milliseconds per run spent in each node of a model compiled by this backend, over
+     * {@code runs} runs of {@code input}: where the time goes.
+     */
+    public static java.util.Map<String, Double> profile(CompiledModel model, dev.mnv3.core.tensor.Tensor input, int runs) {
+        if (!(model instanceof FastModel m)) throw new IllegalArgumentException("not a model of the " + NAME + " backend");
+        return m.profile(input, runs);
+    }
+
     @Override
     public CompiledModel compile(Graph graph, Weights weights, CompileOptions options) {
         if (options.precision() != Precision.FP32) {

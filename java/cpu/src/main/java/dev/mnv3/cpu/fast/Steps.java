@@ -37,15 +37,24 @@ final class Steps {
         /** Row oy of the im2col matrix: for each output x, the k*k*Cin input values it sees (0 for padding). */
         void im2colRow(DepthwiseGeometry g, float[] in, int inOff, int oy, float[] dst) {
             int k = g.kernel(), cin = conv.inChannels(), plane = g.height() * g.width(), patch = patch();
+            int s = g.stride(), d = g.dilation(), w = g.width();
             for (int ox = 0; ox < g.outWidth(); ox++) {
-                int o = ox * patch;
+                int o = ox * patch, ix0 = ox * s - g.pad();
+                boolean inside = ix0 >= 0 && ix0 + (k - 1) * d < w;
                 for (int ky = 0; ky < k; ky++) {
-                    int iy = oy * g.stride() - g.pad() + ky * g.dilation();
+                    int iy = oy * s - g.pad() + ky * d;
+                    if (iy < 0 || iy >= g.height()) {
+                        java.util.Arrays.fill(dst, o, o + k * cin, 0f);
+                        o += k * cin;
+                        continue;
+                    }
+                    int row = inOff + iy * w;
                     for (int kx = 0; kx < k; kx++) {
-                        int ix = ox * g.stride() - g.pad() + kx * g.dilation();
-                        boolean inside = iy >= 0 && iy < g.height() && ix >= 0 && ix < g.width();
-                        for (int ci = 0; ci < cin; ci++) {
-                            dst[o++] = inside ? in[inOff + ci * plane + iy * g.width() + ix] : 0f;
+                        int ix = ix0 + kx * d;
+                        if (inside || (ix >= 0 && ix < w)) {
+                            for (int ci = 0; ci < cin; ci++) dst[o++] = in[row + ci * plane + ix];
+                        } else {
+                            for (int ci = 0; ci < cin; ci++) dst[o++] = 0f;
                         }
                     }
                 }

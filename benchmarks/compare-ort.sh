@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# mnv3's CPU backend vs ONNX Runtime, side by side in one JVM, on the same random weights.
+# Usage: benchmarks/compare-ort.sh [--models large,small] [--batches 1,8] [--threads 2] [--rounds 5] [--seconds 2] [--profile]
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+source tools/env.sh
+mnv3_setup
+work="$root/build/ort"
+mkdir -p "$work"
+jar="$root/benchmarks/target/benchmarks.jar"
+if [[ ! -f "$jar" ]] || [[ -n "$(find java benchmarks/src -newer "$jar" -name '*.java' -print -quit)" ]]; then
+    echo "building ..." >&2
+    ./mvnw -q -B -DskipTests package -pl benchmarks -am >&2
+fi
+java=("$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED)
+for model in large small; do
+    if [[ ! -f "$work/$model.onnx" ]]; then
+        echo "exporting $model to ONNX with the same weights ..." >&2
+        "${java[@]}" -cp "$jar" dev.mnv3.bench.WriteWeights "$model" "$work/$model.safetensors"
+        "$MNV3_PYTHON" benchmarks/export_onnx.py --model "$model" --weights "$work/$model.safetensors" --out "$work/$model.onnx" >&2
+    fi
+done
+exec "${java[@]}" -cp "$jar" dev.mnv3.bench.OrtComparison --onnx-dir "$work" "$@"
