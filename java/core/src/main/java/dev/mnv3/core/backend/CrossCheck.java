@@ -4,6 +4,7 @@ import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.tensor.TensorDiff;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -31,10 +32,10 @@ public final class CrossCheck {
 
         /** One row per node: name, shape, max abs error, relative L2 error, pass/fail. */
         public String table() {
-            StringBuilder sb = new StringBuilder(String.format("%-16s %-18s %12s %12s  %s%n", "node", "shape",
+            StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%-16s %-18s %12s %12s  %s%n", "node", "shape",
                     "max abs err", "rel L2 err", "rel L2 <= " + tolerance));
             for (NodeResult n : nodes) {
-                sb.append(String.format("%-16s %-18s %12.3e %12.3e  %s%n", n.node(), n.shape(), n.diff().maxAbs(),
+                sb.append(String.format(Locale.ROOT, "%-16s %-18s %12.3e %12.3e  %s%n", n.node(), n.shape(), n.diff().maxAbs(),
                         n.diff().relL2(), n.passed() ? "pass" : "FAIL"));
             }
             long failed = nodes.stream().filter(n -> !n.passed()).count();

@@ -198,7 +198,8 @@ public final class SafeTensors implements AutoCloseable {
         if (json == null) return "null";
         if (json instanceof List<?>) return "an array";
         if (json instanceof String) return "a string";
-        return json.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT);
+        if (json instanceof Boolean) return "a boolean";
+        return "a number";
     }
 
     public Path path() {

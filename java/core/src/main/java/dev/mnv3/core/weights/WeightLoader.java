@@ -38,7 +38,11 @@ final class WeightLoader {
                 problems.unexpected(e.name(), e.shapeString());
             }
         }
-        problems.hint(classesHint(st, source, graph));
+        if (problems.mismatched() > graph.parameters().size() / 2) {
+            problems.hint("most tensors are missing or mis-shaped: are these weights for another --model or --width?");
+        } else {
+            problems.hint(classesHint(st, source, graph));
+        }
         problems.throwIfAny();
 
         Map<String, Tensor> tensors = new LinkedHashMap<>();

@@ -52,6 +52,11 @@ public class WeightMismatchException extends IllegalArgumentException {
             problems.add(line);
         }
 
+        /** Expected tensors that are missing or have the wrong shape or type. */
+        int mismatched() {
+            return missing + wrongShape;
+        }
+
         void hint(String h) {
             hint = h;
         }

@@ -58,10 +58,10 @@ public final class Weights {
             if (t == null) problems.missing(p);
             else if (!java.util.Arrays.equals(t.shape(), p.shape())) problems.wrongShape(p, t.shapeString());
         }
+        java.util.Set<String> expected = new java.util.HashSet<>();
+        for (ParamSpec p : graph.parameters()) expected.add(p.name());
         for (String name : tensors.keySet()) {
-            if (graph.parameters().stream().noneMatch(p -> p.name().equals(name))) {
-                problems.unexpected(name, tensors.get(name).shapeString());
-            }
+            if (!expected.contains(name)) problems.unexpected(name, tensors.get(name).shapeString());
         }
         problems.throwIfAny();
     }
