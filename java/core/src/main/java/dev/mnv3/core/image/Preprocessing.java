@@ -50,7 +50,8 @@ public record Preprocessing(int resize, int crop) {
             planes[1][i] = (px[i] >> 8) & 0xff;
             planes[2][i] = px[i] & 0xff;
         }
-        int top = Math.round((nh - crop) / 2f), left = Math.round((nw - crop) / 2f);
+        // torchvision rounds the crop offset half to even (Python's round), as Math.rint does
+        int top = (int) Math.rint((nh - crop) / 2.0), left = (int) Math.rint((nw - crop) / 2.0);
         float[] out = new float[3 * crop * crop];
         for (int c = 0; c < 3; c++) {
             float[] resized = resizeVertical(resizeHorizontal(planes[c], w, h, nw), nw, h, nh);
