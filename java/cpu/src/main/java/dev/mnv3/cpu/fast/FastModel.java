@@ -208,7 +208,7 @@ final class FastModel implements CompiledModel {
         int outPixels = os.height() * os.width();
         float[] projection = b.project().weight().data;
         if (b.se() != null) {
-            squeezeExcite(b, outPixels, ws);
+            squeezeExcite(b, outPixels, ws, par);
             projection = ws.scaledProjection;
         }
         pointwise(b.project(), ws.depthwise, b.node().residual() ? src : null, dst, outPixels, par, projection);
@@ -278,19 +278,34 @@ final class FastModel implements CompiledModel {
     }
 
     /** Computes the SE channel scale and folds it into a copy of the projection weights. */
-    private void squeezeExcite(Steps.Block b, int pixels, Workspace ws) {
+    private void squeezeExcite(Steps.Block b, int pixels, Workspace ws, Par par) {
         Steps.Se se = b.se();
         int c = se.se().channels(), sq = se.se().squeezeChannels();
         kernels.channelSums(ws.depthwise, 0, pixels, c, ws.pooled);
         for (int i = 0; i < c; i++) ws.pooled[i] /= pixels;
         kernels.pointwise(ws.pooled, 0, c, se.fc1().data, sq, se.fc1().bias, Activation.RELU, null, 0, ws.squeezed, 0, 0, 1);
         kernels.pointwise(ws.squeezed, 0, sq, se.fc2().data, c, se.fc2().bias, Activation.HARDSIGMOID, null, 0, ws.scale, 0, 0, 1);
-        b.project().weight().scaledInto(ws.scale, ws.scaledProjection);
+        PackedWeights projection = b.project().weight();
+        int panels = (projection.paddedN + PackedWeights.PANEL - 1) / PackedWeights.PANEL;
+        par.rows(panels, 1, (lo, hi, w) -> projection.scaledInto(ws.scale, ws.scaledProjection, lo * PackedWeights.PANEL,
+                Math.min(projection.paddedN, hi * PackedWeights.PANEL)));
     }
 
+    /**
+     * A 1x1 conv over {@code pixels} rows. Split across threads by rows where the feature map is
+     * the bigger operand, by output columns where the weights are (late 7x7 layers: splitting rows
+     * there would make every thread stream all the weights).
+     */
     private void pointwise(Steps.Pointwise pw, float[] a, float[] res, float[] c, int pixels, Par par, float[] weights) {
-        int k = pw.conv().inChannels(), n = pw.conv().outChannels();
-        par.rows(pixels, 6, (lo, hi, w) -> kernels.pointwise(a, 0, k, weights, n, pw.weight().bias, pw.act(), res, 0, c, 0, lo, hi));
+        int k = pw.conv().inChannels(), n = pw.weight().paddedN;
+        float[] bias = pw.weight().bias;
+        if (par.threads() > 1 && n > pixels) {
+            int panels = (n + PackedWeights.PANEL - 1) / PackedWeights.PANEL;
+            par.rows(panels, 1, (lo, hi, w) -> kernels.gemm(a, 0, k, weights, n, bias, pw.act(), res, 0, c, 0, 0, pixels,
+                    lo * PackedWeights.PANEL, Math.min(n, hi * PackedWeights.PANEL)));
+        } else {
+            par.rows(pixels, 6, (lo, hi, w) -> kernels.pointwise(a, 0, k, weights, n, bias, pw.act(), res, 0, c, 0, lo, hi));
+        }
     }
 
     /**
@@ -436,17 +451,38 @@ final class FastModel implements CompiledModel {
 
         void rows(int n, int grain, Range r);
 
+        /** How many threads share the rows. */
+        int threads();
+
         static Par serial(int worker) {
-            return (n, grain, r) -> r.run(0, n, worker);
+            return new Par() {
+                @Override
+                public void rows(int n, int grain, Range r) {
+                    r.run(0, n, worker);
+                }
+
+                @Override
+                public int threads() {
+                    return 1;
+                }
+            };
         }
 
         static Par pooled(WorkerPool pool) {
             int threads = pool.size();
-            return (n, grain, r) -> {
-                // about four chunks per thread so that uneven rows balance, in multiples of the grain
-                int chunk = Math.max(grain, (n + threads * 4 - 1) / (threads * 4));
-                int size = (chunk + grain - 1) / grain * grain, tasks = (n + size - 1) / size;
-                pool.run(tasks, (t, worker) -> r.run(t * size, Math.min(n, (t + 1) * size), worker));
+            return new Par() {
+                @Override
+                public void rows(int n, int grain, Range r) {
+                    // about four chunks per thread so that uneven rows balance, in multiples of the grain
+                    int chunk = Math.max(grain, (n + threads * 4 - 1) / (threads * 4));
+                    int size = (chunk + grain - 1) / grain * grain, tasks = (n + size - 1) / size;
+                    pool.run(tasks, (t, worker) -> r.run(t * size, Math.min(n, (t + 1) * size), worker));
+                }
+
+                @Override
+                public int threads() {
+                    return threads;
+                }
             };
         }
     }

@@ -37,9 +37,12 @@ final class PackedWeights {
         return new PackedWeights(k, n, padded, d, java.util.Arrays.copyOf(bias, padded));
     }
 
-    /** Writes into {@code dst} these weights with input row p multiplied by scale[p]: the SE scale folded in. */
-    void scaledInto(float[] scale, float[] dst) {
-        for (int j0 = 0; j0 < paddedN; j0 += PANEL) {
+    /**
+     * Writes into {@code dst} the panels of columns [from, to) with input row p multiplied by
+     * scale[p]: the SE scale folded in. {@code from} is a multiple of 16.
+     */
+    void scaledInto(float[] scale, float[] dst, int from, int to) {
+        for (int j0 = from; j0 < to; j0 += PANEL) {
             int width = Math.min(PANEL, paddedN - j0);
             int base = j0 * k;
             for (int p = 0; p < k; p++) {
