@@ -6,6 +6,7 @@ import dev.mnv3.core.backend.CompiledModel;
 import dev.mnv3.core.backend.Precision;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.weights.Weights;
+import java.util.Locale;
 
 /**
  * The CUDA backend: cuDNN for the dense convolutions, our kernels for the rest, FP32 strict by
@@ -34,7 +35,7 @@ public final class CudaBackend implements Backend {
     public CompiledModel compile(Graph graph, Weights weights, CompileOptions options) {
         Precision p = options.precision();
         if (p != Precision.FP32 && p != Precision.TF32) {
-            throw new IllegalArgumentException(NAME + " runs fp32 and tf32; " + p.name().toLowerCase(java.util.Locale.ROOT)
+            throw new IllegalArgumentException(NAME + " runs fp32 and tf32; " + p.name().toLowerCase(Locale.ROOT)
                     + " is not implemented yet");
         }
         CudaRuntime runtime = CudaRuntime.get();

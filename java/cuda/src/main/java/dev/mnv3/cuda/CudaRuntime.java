@@ -3,6 +3,7 @@ package dev.mnv3.cuda;
 import dev.mnv3.core.backend.BackendUnavailableException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * The process-wide CUDA state: the driver and cuDNN bindings, one device, its primary context
@@ -131,7 +132,7 @@ public final class CudaRuntime {
         MemorySegment module;
         try (Arena a = Arena.ofConfined()) {
             MemorySegment image = a.allocate(fatbin.length, 16);
-            MemorySegment.copy(fatbin, 0, image, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, fatbin.length);
+            MemorySegment.copy(fatbin, 0, image, ValueLayout.JAVA_BYTE, 0, fatbin.length);
             module = driver.moduleLoadData(image);
         }
         int sms = driver.attribute(CudaDriver.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, device);

@@ -6,7 +6,9 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -62,7 +64,7 @@ public final class LibraryLocator {
     public record Environment(Map<String, String> env, Map<String, String> properties, List<Path> systemDirs,
                               List<Path> pythonPrefixes) {
         public static Environment current() {
-            Map<String, String> props = new java.util.HashMap<>();
+            Map<String, String> props = new HashMap<>();
             System.getProperties().forEach((k, v) -> props.put(String.valueOf(k), String.valueOf(v)));
             Map<String, String> env = System.getenv();
             List<Path> prefixes = new ArrayList<>();
@@ -194,7 +196,7 @@ public final class LibraryLocator {
 
     private static List<String> split(String pathList) {
         if (pathList == null || pathList.isBlank()) return List.of();
-        return java.util.Arrays.stream(pathList.split(File.pathSeparator)).filter(s -> !s.isBlank()).toList();
+        return Arrays.stream(pathList.split(File.pathSeparator)).filter(s -> !s.isBlank()).toList();
     }
 
     private static List<Path> list(Path dir, String glob) {
