@@ -116,7 +116,7 @@ public final class LibraryLocator {
         for (Candidate c : standardCandidates(CUDNN_DIR_PROPERTY, CUDNN_DIR_ENV, looked)) {
             looked.add(c.dir + " (" + c.source + ")");
             if (Files.isRegularFile(c.dir.resolve(CUDNN))) {
-                return new Search(CUDNN, Optional.of(cudnnAt(c.dir, List.of(c.dir), c.source)), looked);
+                return new Search(CUDNN, Optional.of(cudnnAt(c.dir, cudaDirsBeside(c.dir), c.source)), looked);
             }
         }
         List<Path> sites = sitePackages();
@@ -125,11 +125,21 @@ public final class LibraryLocator {
             Path dir = site.resolve("nvidia/cudnn/lib");
             looked.add(dir + " (pip wheel nvidia-cudnn)");
             if (Files.isRegularFile(dir.resolve(CUDNN))) {
-                List<Path> cudaDirs = PIP_CUDA_DIRS.stream().map(site::resolve).toList();
-                return new Search(CUDNN, Optional.of(cudnnAt(dir, cudaDirs, "pip wheel in " + site)), looked);
+                return new Search(CUDNN, Optional.of(cudnnAt(dir, cudaDirsBeside(dir), "pip wheel in " + site)), looked);
             }
         }
         return new Search(CUDNN, Optional.empty(), looked);
+    }
+
+    /** Where to look for cuDNN's CUDA dependencies: its own directory, and the wheels beside a pip install. */
+    static List<Path> cudaDirsBeside(Path cudnnDir) {
+        List<Path> dirs = new ArrayList<>(List.of(cudnnDir));
+        Path normalized = cudnnDir.toAbsolutePath().normalize();
+        if (normalized.endsWith(Path.of("nvidia", "cudnn", "lib")) && normalized.getNameCount() > 3) {
+            Path site = normalized.getParent().getParent().getParent();
+            PIP_CUDA_DIRS.forEach(d -> dirs.add(site.resolve(d)));
+        }
+        return dirs;
     }
 
     /** The CUDA dependencies found in {@code cudaDirs}, then cuDNN's own sub-libraries in load order. */

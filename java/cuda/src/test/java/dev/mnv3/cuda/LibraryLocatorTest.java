@@ -104,6 +104,16 @@ class LibraryLocatorTest {
     }
 
     @Test
+    void aPipCudnnNamedByPropertyStillFindsTheCudaWheelsBesideIt() throws IOException {
+        Path lib = touch("venv/site-packages/nvidia/cudnn/lib/libcudnn.so.9");
+        touch("venv/site-packages/nvidia/cu13/lib/libcublasLt.so.13");
+        props.put(LibraryLocator.CUDNN_DIR_PROPERTY, lib.getParent().toString());
+        LibraryLocator.Location loc = locator(List.of(), List.of()).cudnn().location().orElseThrow();
+        assertEquals("-Dmnv3.cudnn.libDir", loc.source());
+        assertEquals(List.of(root.resolve("venv/site-packages/nvidia/cu13/lib/libcublasLt.so.13")), loc.preload());
+    }
+
+    @Test
     void cuda12WheelsHaveOneDirectoryPerLibrary() throws IOException {
         touch("venv/lib/python3.10/site-packages/nvidia/cudnn/lib/libcudnn.so.9");
         touch("venv/lib/python3.10/site-packages/nvidia/cublas/lib/libcublasLt.so.12");
