@@ -151,7 +151,7 @@ step() {
     local name=$1 max=$2; shift 2
     local left=$(( BUDGET - (SECONDS - START) - RESERVE ))
     local limit=$(( max < left ? max : left ))
-    if [ "$limit" -lt 10 ]; then record "$name" SKIP "out of time"; return 1; fi
+    if [ "$limit" -lt 10 ]; then record "$name" FAIL "no time left of the ${BUDGET}s budget"; return 1; fi
     log "" "== $name (timeout ${limit}s)"
     local t0=$SECONDS
     timeout --kill-after=10 "$limit" bash "$SELF" --step "$@" 2>&1 | tee -a "$LOG"
