@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Builds, here, everything the GPU machine needs for benchmarks/gpu/device-check.sh into .device/
+# (git-ignored; at most 60 MiB): the CLI jar, the library and test jars, the kernels fatbin, the
+# JUnit console launcher, and a jlink-ed JDK 25 runtime (the GPU machine may have no Java).
+# The repository itself (tools/reference, benchmarks/gpu) travels beside it.
+#
+#   benchmarks/gpu/pack.sh            # then carry .device/ with the working tree to the GPU machine
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+KIT=$ROOT/.device
+LIMIT_MIB=60
+export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
+JUNIT_VERSION=$(sed -n 's:.*<junit.version>\(.*\)</junit.version>.*:\1:p' pom.xml | head -1)
+
+say() { printf '[pack] %s\n' "$*"; }
+die() { printf '[pack] FAILED: %s\n' "$*" >&2; exit 1; }
+
+"$JAVA_HOME/bin/java" -version 2>&1 | grep -q 'version "25' || die "JAVA_HOME=$JAVA_HOME is not a JDK 25"
+command -v nvcc >/dev/null || [ -x /usr/local/cuda/bin/nvcc ] || die "nvcc not found: the kit would carry no kernels"
+
+say "building (tests skipped; they ran in CI or run on the GPU)"
+./mvnw -B -q package -DskipTests
+
+rm -rf "$KIT"
+mkdir -p "$KIT/lib" "$KIT/test"
+version=$(sed -n '0,/<version>/s:.*<version>\(.*\)</version>.*:\1:p' pom.xml)
+[ -f java/cli/target/mnv3.jar ] || die "java/cli/target/mnv3.jar is missing (the shaded CLI)"
+cp java/cli/target/mnv3.jar "$KIT/"
+for m in core cpu cuda; do
+    cp "java/$m/target/mnv3-$m-$version.jar" "$KIT/lib/"
+done
+cp "java/core/target/mnv3-core-$version-tests.jar" "java/cuda/target/mnv3-cuda-$version-tests.jar" "$KIT/test/"
+fatbin=java/cuda/target/generated-resources/kernels/dev/mnv3/cuda/mnv3_kernels.fatbin
+[ -f "$fatbin" ] || die "$fatbin was not built"
+cp "$fatbin" "$KIT/"
+
+say "JUnit console launcher $JUNIT_VERSION"
+./mvnw -B -q -N dependency:copy \
+    -Dartifact="org.junit.platform:junit-platform-console-standalone:$JUNIT_VERSION" -DoutputDirectory="$KIT/lib"
+
+# Only the modules the jars use, found by jdeps; jdk.zipfs and jdk.unsupported are loaded reflectively.
+modules=$("$JAVA_HOME/bin/jdeps" --ignore-missing-deps --print-module-deps --multi-release 25 \
+    "$KIT/mnv3.jar" "$KIT"/lib/*.jar "$KIT"/test/*.jar)
+modules="$modules,jdk.zipfs,jdk.unsupported"
+say "jlink: $modules"
+"$JAVA_HOME/bin/jlink" --add-modules "$modules" --strip-debug --no-man-pages --no-header-files \
+    --compress=zip-9 --output "$KIT/jdk"
+"$KIT/jdk/bin/java" -version 2>&1 | head -1
+
+{
+    echo "mnv3 GPU kit, built $(date -u +%Y-%m-%dT%H:%M:%SZ) from $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' (with uncommitted changes)')"
+    echo "jdk: $("$KIT/jdk/bin/java" -version 2>&1 | head -1) modules $modules"
+    echo "nvcc: $(nvcc --version 2>/dev/null | tail -1)"
+    (cd "$KIT" && find . -type f -not -path './jdk/*' -printf '%s %p\n' | sort -k2)
+} > "$KIT/MANIFEST.txt"
+
+bytes=$(du -sb "$KIT" | cut -f1)
+mib=$(( (bytes + 1048575) / 1048576 ))
+say "$KIT: $mib MiB ($(du -sh "$KIT/jdk" | cut -f1) of it the JDK)"
+[ "$mib" -le "$LIMIT_MIB" ] || die "the kit is $mib MiB, over the $LIMIT_MIB MiB limit"
+say "done; on the GPU machine run benchmarks/gpu/device-check.sh from the repository root"

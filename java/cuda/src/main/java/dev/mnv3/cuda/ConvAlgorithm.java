@@ -1,0 +1,55 @@
+package dev.mnv3.cuda;
+
+import dev.mnv3.core.backend.Precision;
+import java.util.List;
+
+/**
+ * Chooses the cuDNN forward algorithm and math type of a convolution from cuDNN's ranked
+ * candidates. FP32 is strict: FMA math only (cuDNN's default math allows TF32 on Ampere and
+ * newer). TF32 uses tensor-op math; CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION is never used because
+ * it may convert FP32 data down to FP16, whose range is narrower than TF32's. FFT and Winograd are
+ * skipped in both: their transforms lose accuracy the tolerances of DESIGN.md §5 do not allow.
+ */
+final class ConvAlgorithm {
+    static final int IMPLICIT_GEMM = 0, IMPLICIT_PRECOMP_GEMM = 1, GEMM = 2, DIRECT = 3, FFT = 4, FFT_TILING = 5,
+            WINOGRAD = 6, WINOGRAD_NONFUSED = 7;
+    /** No single layer of MobileNetV3 deserves more scratch memory than this. */
+    static final long MAX_WORKSPACE = 256L << 20;
+
+    private ConvAlgorithm() {
+    }
+
+    /** One row of cudnnGetConvolutionForwardAlgorithm_v7's answer. */
+    record Candidate(int algo, int status, long workspace, int mathType) {
+    }
+
+    /** What a convolution runs with. */
+    record Choice(int algo, int mathType) {
+    }
+
+    /** The convolution's shape: algorithms are chosen once per distinct key and reused. */
+    record Key(int n, int inChannels, int height, int width, int outChannels, int kernel, int stride, int pad,
+               int dilation, int groups, Precision precision) {
+    }
+
+    /** The math type the descriptor is created with, which the heuristic then honours. */
+    static int mathType(Precision p) {
+        return switch (p) {
+            case FP32 -> Cudnn.CUDNN_FMA_MATH;
+            case TF32 -> Cudnn.CUDNN_TENSOR_OP_MATH;
+            default -> throw new IllegalArgumentException("the CUDA backend runs FP32 and TF32, not " + p);
+        };
+    }
+
+    /** The best-ranked acceptable candidate; implicit GEMM with FMA (always supported) otherwise. */
+    static Choice choose(List<Candidate> ranked, Precision p) {
+        int wanted = mathType(p);
+        for (Candidate c : ranked) {
+            if (c.status() != 0 || c.algo() >= FFT || c.workspace() > MAX_WORKSPACE) continue;
+            if (c.mathType() == Cudnn.CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION) continue;
+            if (p == Precision.FP32 && c.mathType() != Cudnn.CUDNN_FMA_MATH) continue;
+            return new Choice(c.algo(), p == Precision.FP32 ? wanted : c.mathType());
+        }
+        return new Choice(IMPLICIT_GEMM, Cudnn.CUDNN_FMA_MATH);
+    }
+}

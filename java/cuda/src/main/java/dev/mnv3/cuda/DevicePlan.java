@@ -1,0 +1,255 @@
+package dev.mnv3.cuda;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+
+import dev.mnv3.core.Activation;
+import dev.mnv3.core.graph.ConvBnAct;
+import dev.mnv3.core.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.EnumMap;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * A compiled model at one input shape: device buffers for every {@link ForwardPlan.Buffer} in one
+ * allocation, a cuDNN descriptor set per convolution, one workspace for the largest need, and
+ * pinned host buffers for the input and the logits. Built once per (batch, H, W) and reused, so
+ * a run allocates nothing. From the second run on, the whole pass (copies included) is replayed
+ * as one CUDA graph; if capture fails the plan keeps running eagerly.
+ */
+final class DevicePlan implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(DevicePlan.class.getName());
+    /** Buffers start on 256-byte boundaries. */
+    private static final long ALIGN = 256;
+
+    private final CudaModel.Resources model;
+    private final CudaDriver driver;
+    private final Kernels kernels;
+    private final ForwardPlan plan;
+    private final Map<ForwardPlan.Buffer, Long> buffers = new EnumMap<>(ForwardPlan.Buffer.class);
+    private final Map<ForwardPlan.Conv, CudnnConv> convs = new IdentityHashMap<>();
+    private long memory, workspace, workspaceBytes;
+    private MemorySegment pinnedInput, pinnedLogits, graph;
+    private int eagerRuns;
+    private boolean graphFailed;
+
+    DevicePlan(CudaModel.Resources model, ForwardPlan plan) {
+        this.model = model;
+        this.driver = model.runtime().driver;
+        this.kernels = model.runtime().kernels;
+        this.plan = plan;
+        try {
+            Map<ForwardPlan.Buffer, Long> offsets = new LinkedHashMap<>();
+            long total = 0;
+            for (Map.Entry<ForwardPlan.Buffer, Long> e : plan.sizes().entrySet()) {
+                offsets.put(e.getKey(), total);
+                total += LaunchGeometry.ceilDiv(e.getValue() * Float.BYTES, ALIGN) * ALIGN;
+            }
+            for (ForwardPlan.Step s : plan.steps()) {
+                if (s instanceof ForwardPlan.Conv c && !c.conv().isDepthwise()) {
+                    CudnnConv cc = new CudnnConv(model.runtime().cudnn, model.cudnn(), c.conv(), c.in(), c.out(),
+                            model.precision(), model.algorithms());
+                    convs.put(c, cc);
+                    workspaceBytes = Math.max(workspaceBytes, cc.workspaceBytes);
+                }
+            }
+            long wsOffset = total;
+            total += LaunchGeometry.ceilDiv(workspaceBytes, ALIGN) * ALIGN;
+            memory = driver.memAlloc(Math.max(total, ALIGN));
+            for (Map.Entry<ForwardPlan.Buffer, Long> e : offsets.entrySet()) buffers.put(e.getKey(), memory + e.getValue());
+            workspace = workspaceBytes > 0 ? memory + wsOffset : 0;
+            pinnedInput = driver.memAllocHost(plan.input().elements() * Float.BYTES);
+            pinnedLogits = driver.memAllocHost(plan.logits().elements() * Float.BYTES);
+        } catch (RuntimeException e) {
+            close();
+            throw new IllegalStateException("cannot prepare the GPU for batch " + plan.batch() + " at " + plan.height() + "x"
+                    + plan.width() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Logits [N, classes]. */
+    Tensor run(Tensor input) {
+        MemorySegment.copy(input.data(), 0, pinnedInput, JAVA_FLOAT, 0, input.size());
+        if (graph == null && !graphFailed && eagerRuns > 0 && model.graphs()) capture();
+        if (graph != null) {
+            driver.graphLaunch(graph, model.stream());
+        } else {
+            try (Arena args = Arena.ofConfined()) {
+                enqueueForward(args);
+            }
+            eagerRuns++;
+        }
+        driver.streamSynchronize(model.stream());
+        float[] logits = new float[(int) plan.logits().elements()];
+        MemorySegment.copy(pinnedLogits, JAVA_FLOAT, 0, logits, 0, logits.length);
+        return new Tensor(new int[] {plan.batch(), plan.logits().c()}, logits);
+    }
+
+    /** Every node's output, copied back as soon as it is computed. */
+    Map<String, Tensor> trace(Tensor input) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        MemorySegment.copy(input.data(), 0, pinnedInput, JAVA_FLOAT, 0, input.size());
+        try (Arena args = Arena.ofConfined()) {
+            driver.copyHtoDAsync(buffers.get(plan.input().buffer()), pinnedInput, plan.input().elements() * Float.BYTES,
+                    model.stream());
+            enqueue(args, o -> out.put(o.node().name(), download(o)));
+        }
+        return out;
+    }
+
+    /** Mean GPU time of one forward pass over {@code iterations} runs, measured with CUDA events. */
+    double deviceMillis(Tensor input, int iterations) {
+        run(input); // warm up (and capture the graph)
+        MemorySegment start = driver.eventCreate(), end = driver.eventCreate();
+        try {
+            driver.eventRecord(start, model.stream());
+            for (int i = 0; i < iterations; i++) {
+                if (graph != null) {
+                    driver.graphLaunch(graph, model.stream());
+                } else {
+                    try (Arena args = Arena.ofConfined()) {
+                        enqueueForward(args);
+                    }
+                }
+            }
+            driver.eventRecord(end, model.stream());
+            driver.eventSynchronize(end);
+            return driver.eventElapsedMillis(start, end) / iterations;
+        } finally {
+            driver.eventDestroy(start);
+            driver.eventDestroy(end);
+        }
+    }
+
+    /** Input copy, every step, logits copy: what one run (or one graph replay) does. */
+    private void enqueueForward(Arena args) {
+        driver.copyHtoDAsync(buffers.get(plan.input().buffer()), pinnedInput, plan.input().elements() * Float.BYTES,
+                model.stream());
+        enqueue(args, null);
+        driver.copyDtoHAsync(pinnedLogits, buffers.get(plan.logits().buffer()), plan.logits().elements() * Float.BYTES,
+                model.stream());
+    }
+
+    private void capture() {
+        MemorySegment stream = model.stream();
+        try (Arena args = Arena.ofConfined()) {
+            driver.beginCapture(stream);
+            try {
+                enqueueForward(args);
+            } catch (RuntimeException e) {
+                abandonCapture(stream);
+                throw e;
+            }
+            MemorySegment g = driver.endCapture(stream);
+            try {
+                graph = driver.instantiate(g);
+            } finally {
+                driver.graphDestroy(g);
+            }
+        } catch (RuntimeException e) {
+            graphFailed = true;
+            LOG.log(System.Logger.Level.WARNING, "CUDA graph capture failed, running without graphs: " + e.getMessage());
+        }
+    }
+
+    private void abandonCapture(MemorySegment stream) {
+        try {
+            MemorySegment g = driver.endCapture(stream);
+            if (!g.equals(MemorySegment.NULL)) driver.graphDestroy(g);
+        } catch (RuntimeException ignored) {
+            // the capture was already invalidated; ending it is all that was needed
+        }
+    }
+
+    private void enqueue(Arena args, Consumer<ForwardPlan.Output> onOutput) {
+        MemorySegment stream = model.stream();
+        for (ForwardPlan.Step step : plan.steps()) {
+            switch (step) {
+                case ForwardPlan.Conv c when c.conv().isDepthwise() -> depthwise(args, c);
+                case ForwardPlan.Conv c -> {
+                    ConvBnAct conv = c.conv();
+                    convs.get(c).forward(model.cudnn(), model.alphaBeta(), ptr(c.in()),
+                            model.weights().pointer(WeightLayout.weight(conv)), ptr(c.out()), workspace, workspaceBytes);
+                    kernels.biasAct(args, stream, ptr(c.out()), model.weights().pointer(WeightLayout.bias(conv)),
+                            c.residual() == null ? 0 : ptr(c.residual()), c.out().c(), c.out().plane(), c.out().elements(),
+                            conv.activation());
+                }
+                case ForwardPlan.Excite e -> {
+                    String se = e.se().name();
+                    DeviceWeights w = model.weights();
+                    kernels.globalAvgPool(args, stream, ptr(e.x()), ptr(e.pooled()), e.x().n() * e.x().c(), e.x().plane());
+                    kernels.linear(args, stream, ptr(e.pooled()), w.pointer(se + ".fc1.weight"), w.pointer(se + ".fc1.bias"),
+                            ptr(e.hidden()), e.x().n(), e.pooled().c(), e.hidden().c(), Activation.RELU);
+                    kernels.linear(args, stream, ptr(e.hidden()), w.pointer(se + ".fc2.weight"), w.pointer(se + ".fc2.bias"),
+                            ptr(e.scale()), e.x().n(), e.hidden().c(), e.scale().c(), Activation.HARDSIGMOID);
+                    kernels.channelScale(args, stream, ptr(e.x()), ptr(e.scale()), e.x().plane(), e.x().elements());
+                }
+                case ForwardPlan.Pool p -> kernels.globalAvgPool(args, stream, ptr(p.in()), ptr(p.out()), p.in().n() * p.in().c(),
+                        p.in().plane());
+                case ForwardPlan.Dense d -> kernels.linear(args, stream, ptr(d.in()), model.weights().pointer(d.linear().name()
+                                + ".weight"), model.weights().pointer(d.linear().name() + ".bias"), ptr(d.out()), d.in().n(),
+                        (int) (d.in().elements() / d.in().n()), d.out().c(), d.linear().activation());
+                case ForwardPlan.Output o -> {
+                    if (onOutput != null) onOutput.accept(o);
+                }
+            }
+            if (model.debug()) {
+                try {
+                    driver.streamSynchronize(stream);
+                } catch (CudaException e) {
+                    throw new IllegalStateException("GPU step failed: " + step, e);
+                }
+            }
+        }
+    }
+
+    private void depthwise(Arena args, ForwardPlan.Conv c) {
+        ConvBnAct conv = c.conv();
+        kernels.depthwise(args, model.stream(), ptr(c.in()), model.weights().pointer(WeightLayout.weight(conv)),
+                model.weights().pointer(WeightLayout.bias(conv)), ptr(c.out()), c.in().c(), c.in().h(), c.in().w(),
+                c.out().h(), c.out().w(), conv.kernel(), conv.stride(), conv.padding(), conv.dilation(), conv.activation(),
+                c.out().elements());
+    }
+
+    private Tensor download(ForwardPlan.Output o) {
+        driver.streamSynchronize(model.stream());
+        long n = o.value().elements();
+        float[] data = new float[Math.toIntExact(n)];
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment host = a.allocate(n * Float.BYTES, 64);
+            driver.copyDtoH(host, ptr(o.value()), n * Float.BYTES);
+            MemorySegment.copy(host, JAVA_FLOAT, 0, data, 0, data.length);
+        }
+        return new Tensor(o.traceShape(), data);
+    }
+
+    private long ptr(ForwardPlan.Ref r) {
+        return buffers.get(r.buffer());
+    }
+
+    /** Frees everything this plan holds, continuing past failures and reporting the first. */
+    @Override
+    public void close() {
+        RuntimeException first = null;
+        for (Runnable r : new Runnable[] {
+                () -> { if (graph != null) driver.graphExecDestroy(graph); },
+                () -> convs.values().forEach(CudnnConv::close),
+                () -> { if (memory != 0) driver.memFree(memory); },
+                () -> { if (pinnedInput != null) driver.memFreeHost(pinnedInput); },
+                () -> { if (pinnedLogits != null) driver.memFreeHost(pinnedLogits); }}) {
+            try {
+                r.run();
+            } catch (RuntimeException e) {
+                if (first == null) first = e;
+            }
+        }
+        graph = pinnedInput = pinnedLogits = null;
+        memory = 0;
+        convs.clear();
+        buffers.clear();
+        if (first != null) throw first;
+    }
+}

@@ -1,0 +1,39 @@
+package dev.mnv3.cuda;
+
+/**
+ * Grid and block sizes for our kernels, kept apart from the launches so the arithmetic is tested
+ * without a GPU. Every kernel uses 256-thread blocks; see each native/*.cu for its launch notes.
+ */
+final class LaunchGeometry {
+    static final int BLOCK = 256;
+    static final int WARPS_PER_BLOCK = BLOCK / 32;
+    /** Grid-stride kernels need no more than this many resident blocks per SM to saturate it. */
+    static final int BLOCKS_PER_SM = 32;
+    static final int MAX_GRID_Y = 65535;
+
+    private LaunchGeometry() {
+    }
+
+    record Launch(int gridX, int gridY, int block, int sharedBytes) {
+    }
+
+    /** A 1-D grid-stride kernel over {@code elements}: as many blocks as needed, at most enough to fill the GPU. */
+    static Launch elementwise(long elements, int multiprocessors) {
+        if (elements < 1) throw new IllegalArgumentException("nothing to launch over: " + elements + " elements");
+        long blocks = Math.min(ceilDiv(elements, BLOCK), (long) Math.max(1, multiprocessors) * BLOCKS_PER_SM);
+        return new Launch((int) blocks, 1, BLOCK, 0);
+    }
+
+    /** One warp per row (pooled plane or output feature), {@code batch} rows of blocks in y. */
+    static Launch warpPerRow(long rows, int batch) {
+        if (rows < 1 || batch < 1) throw new IllegalArgumentException("nothing to launch over: " + rows + " rows x " + batch);
+        if (batch > MAX_GRID_Y) throw new IllegalArgumentException("batch " + batch + " exceeds the grid's y limit " + MAX_GRID_Y);
+        long blocks = ceilDiv(rows, WARPS_PER_BLOCK);
+        if (blocks > Integer.MAX_VALUE) throw new IllegalArgumentException(rows + " rows is too many for one launch");
+        return new Launch((int) blocks, batch, BLOCK, 0);
+    }
+
+    static long ceilDiv(long a, long b) {
+        return (a + b - 1) / b;
+    }
+}

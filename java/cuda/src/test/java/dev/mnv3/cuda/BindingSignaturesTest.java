@@ -1,0 +1,113 @@
+package dev.mnv3.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.mnv3.core.Activation;
+import dev.mnv3.core.backend.Precision;
+import dev.mnv3.core.graph.ConvBnAct;
+import java.lang.foreign.Arena;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.util.HashMap;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every binding called once with every symbol pointing at libc's {@code sched_yield}, which takes
+ * no arguments, ignores the ones it is given and returns 0 (CUDA_SUCCESS, CUDNN_STATUS_SUCCESS,
+ * a null pointer). Without a GPU this still proves that each invokeExact call site matches its
+ * FunctionDescriptor (a mismatch is a WrongMethodTypeException at the first call, which would
+ * otherwise only show on the GPU machine) and that out-parameters are read back as written.
+ */
+class BindingSignaturesTest {
+    private static final MemorySegment SCHED_YIELD = Linker.nativeLinker().defaultLookup().find("sched_yield").orElseThrow();
+    private static final SymbolLookup FAKE = name -> Optional.of(SCHED_YIELD);
+    private static final MemorySegment NULL = MemorySegment.NULL;
+
+    @Test
+    void driverBindings() {
+        CudaDriver d = new CudaDriver(FAKE);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(64);
+            assertEquals(0, d.init());
+            assertEquals(0, d.driverVersion() + d.deviceCount() + d.device(0) + d.attribute(75, 0));
+            assertEquals("", d.deviceName(0));
+            d.setCurrent(d.retainPrimaryContext(0));
+            assertEquals(2, d.memInfo().length);
+            d.memFree(d.memAlloc(1024));
+            assertEquals(16, d.memAllocHost(16).byteSize());
+            d.memFreeHost(buf);
+            d.copyHtoD(0, buf, 4);
+            d.copyDtoH(buf, 0, 4);
+            MemorySegment stream = d.streamCreate();
+            d.copyHtoDAsync(0, buf, 4, stream);
+            d.copyDtoHAsync(buf, 0, 4, stream);
+            d.memsetD32Async(0, DeviceArrays.NAN_BITS, 4, stream);
+            d.streamSynchronize(stream);
+            MemorySegment module = d.moduleLoadData(buf);
+            d.launch("k", d.moduleFunction(module, "k"), LaunchGeometry.elementwise(10, 1), stream,
+                    new KernelArgs().ptr(1).i32(2).i64(3).f32(4).pack(a));
+            d.moduleUnload(module);
+            MemorySegment start = d.eventCreate(), end = d.eventCreate();
+            d.eventRecord(start, stream);
+            d.eventSynchronize(end);
+            assertEquals(0f, d.eventElapsedMillis(start, end));
+            d.eventDestroy(start);
+            d.beginCapture(stream);
+            MemorySegment graph = d.endCapture(stream);
+            MemorySegment exec = d.instantiate(graph);
+            d.graphLaunch(exec, stream);
+            d.graphExecDestroy(exec);
+            d.graphDestroy(graph);
+            d.streamDestroy(stream);
+            d.check("cuAnything", 0);
+        }
+        assertEquals("cuMemAlloc_v2 failed: unknown error (2)", d.error("cuMemAlloc_v2", 2).getMessage(),
+                "the fake driver knows no error names; the call and code are still there");
+    }
+
+    @Test
+    void cudnnBindings() {
+        Cudnn c = new Cudnn(FAKE);
+        try (Arena a = Arena.ofConfined()) {
+            assertEquals(0, c.version());
+            MemorySegment handle = c.create();
+            c.setStream(handle, NULL);
+            MemorySegment x = c.tensor(2, 3, 5, 7), y = c.tensor(2, 4, 5, 7), w = c.filter(4, 3, 1, 1);
+            MemorySegment conv = c.convolution(0, 1, 1, 1, Cudnn.CUDNN_FMA_MATH);
+            assertTrue(c.forwardAlgorithms(handle, x, w, conv, y).isEmpty());
+            assertEquals(0, c.workspaceSize(handle, x, w, conv, y, ConvAlgorithm.IMPLICIT_GEMM));
+            c.forward(handle, Cudnn.alphaBeta(a)[0], x, 0, w, 0, conv, 0, 0, 0, Cudnn.alphaBeta(a)[1], y, 0);
+            c.destroyConvolution(conv);
+            c.destroyFilter(w);
+            c.destroyTensor(x);
+            c.destroy(handle);
+        }
+        assertEquals("cudnnConvolutionForward failed: unknown error (2000)", c.error("cudnnConvolutionForward", 2000).getMessage());
+    }
+
+    @Test
+    void kernelLaunchersAndConvolutionSetup() {
+        CudaDriver d = new CudaDriver(FAKE);
+        Kernels k = new Kernels(d, NULL, 132);
+        try (Arena a = Arena.ofConfined()) {
+            k.biasAct(a, NULL, 1, 2, 0, 3, 4, 12, Activation.HARDSWISH);
+            for (int kernel : new int[] {3, 5, 7}) {
+                k.depthwise(a, NULL, 1, 2, 3, 4, 5, 6, 7, 6, 7, kernel, 1, kernel / 2, 1, Activation.RELU, 2 * 5 * 6 * 7);
+            }
+            k.globalAvgPool(a, NULL, 1, 2, 10, 49);
+            k.linear(a, NULL, 1, 2, 3, 4, 2, 960, 1280, Activation.IDENTITY);
+            k.channelScale(a, NULL, 1, 2, 49, 490);
+        }
+        Cudnn c = new Cudnn(FAKE);
+        ConvBnAct pointwise = ConvBnAct.pointwise("p", 16, 64, Activation.RELU);
+        HashMap<ConvAlgorithm.Key, ConvAlgorithm.Choice> chosen = new HashMap<>();
+        try (CudnnConv conv = new CudnnConv(c, NULL, pointwise, new ForwardPlan.Ref(ForwardPlan.Buffer.ACT0, 2, 16, 8, 8),
+                new ForwardPlan.Ref(ForwardPlan.Buffer.ACT1, 2, 64, 8, 8), Precision.FP32, chosen)) {
+            assertEquals(ConvAlgorithm.IMPLICIT_GEMM, conv.algo, "no candidates: the always-supported fallback");
+            assertEquals(1, chosen.size());
+        }
+    }
+}

@@ -1,0 +1,128 @@
+package dev.mnv3.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.mnv3.core.MobileNetV3Config;
+import dev.mnv3.core.backend.CompileOptions;
+import dev.mnv3.core.backend.CompiledModel;
+import dev.mnv3.core.backend.CrossCheck;
+import dev.mnv3.core.backend.Precision;
+import dev.mnv3.core.graph.Graph;
+import dev.mnv3.core.tensor.Tensor;
+import dev.mnv3.core.tensor.TensorDiff;
+import dev.mnv3.core.testing.TorchReference;
+import dev.mnv3.core.weights.RandomWeights;
+import dev.mnv3.core.weights.Weights;
+import dev.mnv3.cpu.ReferenceBackend;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The whole network on the GPU against the CPU reference, node by node (DESIGN.md §5). */
+@Tag("gpu")
+class CudaModelGpuTest {
+    @TempDir
+    static Path tmp;
+
+    private static CrossCheck.Report crossCheck(Graph graph, Precision precision, Tensor input) {
+        Weights weights = RandomWeights.generate(graph, 21);
+        try (CompiledModel gpu = new CudaBackend().compile(graph, weights, CompileOptions.defaults().withPrecision(precision));
+             CompiledModel cpu = new ReferenceBackend().compile(graph, weights)) {
+            CrossCheck.Report r = CrossCheck.compare(gpu, cpu, input, precision.tolerance());
+            System.out.println(graph + " " + precision + " " + input + "\n" + r.table());
+            return r;
+        }
+    }
+
+    @ParameterizedTest(name = "{0} at 224x224")
+    @CsvSource({"large", "small"})
+    void fp32MatchesTheCpuReferenceAt224(String model) throws Exception {
+        CrossCheck.Report r = crossCheck(Graph.of(MobileNetV3Config.named(model)), Precision.FP32,
+                RandomWeights.input(2, 224, 224, 3));
+        assertTrue(r.passed(), r.table());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.mnv3.cuda.TestGraphs#variants")
+    void fp32MatchesTheCpuReferenceOnOddSizes(String name, MobileNetV3Config config) {
+        CrossCheck.Report r = crossCheck(Graph.of(config), Precision.FP32, RandomWeights.input(3, 97, 131, 4));
+        assertTrue(r.passed(), r.table());
+    }
+
+    @Test
+    void tf32IsWithinItsTolerance() {
+        CrossCheck.Report r = crossCheck(Graph.of(MobileNetV3Config.large()), Precision.TF32, RandomWeights.input(2, 224, 224, 5));
+        assertTrue(r.passed(), r.table());
+    }
+
+    /** run() replays a CUDA graph from its second call on; it must give what the traced pass gives. */
+    @Test
+    void runWithCudaGraphsEqualsTheTracedLogitsAcrossShapes() {
+        Graph graph = Graph.of(MobileNetV3Config.small());
+        try (CudaModel m = (CudaModel) new CudaBackend().compile(graph, RandomWeights.generate(graph, 1))) {
+            for (int round = 0; round < 2; round++) {
+                for (int[] s : new int[][] {{1, 224, 224}, {8, 224, 224}, {2, 160, 96}, {3, 64, 64}, {5, 96, 160}}) {
+                    Tensor input = RandomWeights.input(s[0], s[1], s[2], round * 10 + s[0]);
+                    Tensor traced = m.trace(input).get(graph.outputNode());
+                    for (int i = 0; i < 3; i++) {
+                        Tensor logits = m.run(input);
+                        assertEquals(traced.shapeString(), logits.shapeString());
+                        double rel = TensorDiff.of(logits, traced).relL2();
+                        assertTrue(rel <= 1e-6, "run " + i + " of " + input + ": rel L2 " + rel);
+                    }
+                }
+            }
+            assertTrue(m.deviceMillis(RandomWeights.input(8, 224, 224, 0), 5) > 0);
+        }
+    }
+
+    @Test
+    void closeFreesAndIsFinal() {
+        Graph graph = Graph.of(MobileNetV3Config.small());
+        CudaModel m = (CudaModel) new CudaBackend().compile(graph, RandomWeights.generate(graph, 1));
+        assertThrows(IllegalArgumentException.class, () -> m.run(Tensor.zeros(1, 4, 224, 224)), "shape checked first");
+        m.run(RandomWeights.input(1, 64, 64, 1));
+        long free = CudaRuntime.get().driver.memInfo()[0];
+        m.close();
+        m.close();
+        assertTrue(CudaRuntime.get().driver.memInfo()[0] > free, "closing returned device memory");
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> m.run(RandomWeights.input(1, 64, 64, 1)));
+        assertTrue(e.getMessage().contains("closed"), e.getMessage());
+    }
+
+    @Test
+    void compilesAndRunsFromAnotherThread() throws Exception {
+        Graph graph = Graph.of(MobileNetV3Config.small());
+        try (CompiledModel m = new CudaBackend().compile(graph, RandomWeights.generate(graph, 1))) {
+            Tensor input = RandomWeights.input(2, 96, 96, 2);
+            Tensor here = m.run(input);
+            Tensor[] there = new Tensor[1];
+            Thread t = Thread.ofPlatform().start(() -> there[0] = m.run(input));
+            t.join();
+            assertTrue(TensorDiff.of(there[0], here).relL2() <= 1e-6);
+        }
+    }
+
+    /** torchvision itself (on the CPU) against our GPU, every node, same weights and input. */
+    @Test
+    void matchesTorchvision() throws Exception {
+        TorchReference.Case ref = TorchReference.generate(tmp, "--model", "large", "--size", "224x224", "--batch", "2",
+                "--seed", "5");
+        Graph graph = Graph.of(MobileNetV3Config.large());
+        Map<String, Tensor> expected = ref.expected();
+        try (CompiledModel m = new CudaBackend().compile(graph, Weights.load(ref.weights(), graph))) {
+            Map<String, Tensor> got = m.trace(ref.input());
+            for (String node : expected.keySet()) {
+                TensorDiff d = TensorDiff.of(got.get(node), expected.get(node));
+                assertTrue(d.within(CrossCheck.FP32_TOLERANCE), node + " rel L2 " + d.relL2());
+            }
+        }
+    }
+}

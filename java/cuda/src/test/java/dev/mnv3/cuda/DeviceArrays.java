@@ -1,0 +1,76 @@
+package dev.mnv3.cuda;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Device arrays for the GPU tests on one stream: upload, allocate poisoned with NaN (so that an
+ * element a kernel fails to write shows up as NaN), download. Every array carries a NaN guard
+ * zone after its end, which {@link #guardIntact} checks, to catch writes past the end.
+ */
+final class DeviceArrays implements AutoCloseable {
+    static final int NAN_BITS = 0x7FC00000;
+    static final int GUARD = 64;
+
+    final CudaRuntime runtime = CudaRuntime.get();
+    final CudaDriver driver = runtime.driver;
+    final Arena args = Arena.ofConfined();
+    final MemorySegment stream;
+    private final List<Long> allocations = new ArrayList<>();
+
+    DeviceArrays() {
+        runtime.makeCurrent();
+        stream = driver.streamCreate();
+    }
+
+    /** n floats, all NaN, plus the guard zone. */
+    long poisoned(int n) {
+        long p = driver.memAlloc((long) (n + GUARD) * Float.BYTES);
+        allocations.add(p);
+        driver.memsetD32Async(p, NAN_BITS, n + GUARD, stream);
+        return p;
+    }
+
+    long upload(float[] data) {
+        long p = poisoned(data.length);
+        driver.streamSynchronize(stream);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment host = a.allocate(JAVA_FLOAT, data.length);
+            MemorySegment.copy(data, 0, host, JAVA_FLOAT, 0, data.length);
+            driver.copyHtoD(p, host, (long) data.length * Float.BYTES);
+        }
+        return p;
+    }
+
+    float[] download(long p, int n) {
+        driver.streamSynchronize(stream);
+        float[] out = new float[n];
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment host = a.allocate(JAVA_FLOAT, n);
+            driver.copyDtoH(host, p, (long) n * Float.BYTES);
+            MemorySegment.copy(host, JAVA_FLOAT, 0, out, 0, n);
+        }
+        return out;
+    }
+
+    /** True when the GUARD floats after element n of p are still NaN. */
+    boolean guardIntact(long p, int n) {
+        float[] all = download(p, n + GUARD);
+        for (int i = n; i < n + GUARD; i++) {
+            if (Float.floatToRawIntBits(all[i]) != NAN_BITS) return false;
+        }
+        return true;
+    }
+
+    @Override
+    public void close() {
+        driver.streamSynchronize(stream);
+        for (long p : allocations) driver.memFree(p);
+        driver.streamDestroy(stream);
+        args.close();
+    }
+}

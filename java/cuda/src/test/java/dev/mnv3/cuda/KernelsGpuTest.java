@@ -1,0 +1,141 @@
+package dev.mnv3.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.mnv3.core.Activation;
+import dev.mnv3.core.backend.Precision;
+import dev.mnv3.core.graph.ConvBnAct;
+import dev.mnv3.core.tensor.TensorDiff;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * Every kernel (and the cuDNN convolution path) against {@link CpuOps} on random inputs of odd
+ * sizes. Outputs start as NaN, so an element a kernel does not write fails the comparison, and
+ * the NaN guard after each output must survive (no writes past the end).
+ */
+@Tag("gpu")
+class KernelsGpuTest {
+    static final double TOLERANCE = 1e-6;
+
+    private static float[] random(int n, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float) (r.nextDouble() * 8 - 4); // spans every activation's kinks
+        return a;
+    }
+
+    private static void assertClose(float[] got, float[] want, double tol, String what) {
+        TensorDiff d = TensorDiff.of(got, want);
+        assertTrue(d.within(tol), what + ": rel L2 " + d.relL2() + ", max abs " + d.maxAbs());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Activation.class)
+    void biasActivationAndResidual(Activation act) {
+        int n = 3, c = 37, plane = 13 * 11, total = n * c * plane;
+        float[] y = random(total, 1), bias = random(c, 2), res = random(total, 3);
+        try (DeviceArrays d = new DeviceArrays()) {
+            for (boolean residual : new boolean[] {false, true}) {
+                long dy = d.upload(y);
+                d.runtime.kernels.biasAct(d.args, d.stream, dy, d.upload(bias), residual ? d.upload(res) : 0, c, plane, total, act);
+                float[] want = y.clone();
+                CpuOps.biasAct(want, bias, residual ? res : null, c, plane, total, act);
+                assertClose(d.download(dy, total), want, TOLERANCE, act + " residual " + residual);
+                assertTrue(d.guardIntact(dy, total));
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "k{0} stride {1} dilation {2} {3}")
+    @CsvSource({"3, 1, 1, RELU", "3, 2, 1, HARDSWISH", "5, 1, 1, HARDSWISH", "5, 2, 1, RELU", "5, 1, 2, HARDSWISH",
+            "3, 1, 2, IDENTITY", "7, 2, 1, HARDSIGMOID", "1, 1, 1, RELU"})
+    void depthwise(int k, int stride, int dilation, Activation act) {
+        int n = 2, c = 29, h = 17, w = 12, pad = (k - 1) / 2 * dilation;
+        int oh = (h + 2 * pad - dilation * (k - 1) - 1) / stride + 1, ow = (w + 2 * pad - dilation * (k - 1) - 1) / stride + 1;
+        int total = n * c * oh * ow;
+        float[] x = random(n * c * h * w, 4), wt = random(c * k * k, 5), bias = random(c, 6);
+        try (DeviceArrays d = new DeviceArrays()) {
+            long dy = d.poisoned(total);
+            d.runtime.kernels.depthwise(d.args, d.stream, d.upload(x), d.upload(wt), d.upload(bias), dy, c, h, w, oh, ow, k,
+                    stride, pad, dilation, act, total);
+            assertClose(d.download(dy, total), CpuOps.depthwise(x, n, c, h, w, wt, bias, k, stride, pad, dilation, act),
+                    TOLERANCE, "depthwise");
+            assertTrue(d.guardIntact(dy, total));
+        }
+    }
+
+    @ParameterizedTest(name = "{0} planes of {1}")
+    @CsvSource({"111, 143", "5, 1", "3, 1000", "1, 33", "961, 49"})
+    void globalAveragePool(int planes, int plane) {
+        float[] x = random(planes * plane, 7);
+        try (DeviceArrays d = new DeviceArrays()) {
+            long dy = d.poisoned(planes);
+            d.runtime.kernels.globalAvgPool(d.args, d.stream, d.upload(x), dy, planes, plane);
+            assertClose(d.download(dy, planes), CpuOps.pool(x, planes, plane), TOLERANCE, "pool");
+            assertTrue(d.guardIntact(dy, planes));
+        }
+    }
+
+    @ParameterizedTest(name = "{0}x{1} -> {2} {3}")
+    @CsvSource({"3, 123, 77, RELU", "3, 123, 77, HARDSIGMOID", "1, 960, 1280, HARDSWISH", "5, 7, 1, IDENTITY",
+            "2, 1280, 1000, IDENTITY"})
+    void linear(int n, int in, int out, Activation act) {
+        float[] x = random(n * in, 8), w = random(out * in, 9), b = random(out, 10);
+        try (DeviceArrays d = new DeviceArrays()) {
+            long dy = d.poisoned(n * out);
+            d.runtime.kernels.linear(d.args, d.stream, d.upload(x), d.upload(w), d.upload(b), dy, n, in, out, act);
+            assertClose(d.download(dy, n * out), CpuOps.linear(x, w, b, n, in, out, act), 1e-5, "linear");
+            assertTrue(d.guardIntact(dy, n * out));
+        }
+    }
+
+    @Test
+    void channelScale() {
+        int n = 3, c = 41, plane = 9 * 7, total = n * c * plane;
+        float[] x = random(total, 11), s = random(n * c, 12);
+        try (DeviceArrays d = new DeviceArrays()) {
+            long dx = d.upload(x);
+            d.runtime.kernels.channelScale(d.args, d.stream, dx, d.upload(s), plane, total);
+            float[] want = x.clone();
+            CpuOps.channelScale(want, s, plane, total);
+            assertClose(d.download(dx, total), want, TOLERANCE, "channel scale");
+            assertTrue(d.guardIntact(dx, total));
+        }
+    }
+
+    /** cuDNN convolution + our epilogue, as DevicePlan runs the stem, expansions and projections. */
+    @ParameterizedTest(name = "{0}->{1} k{2} s{3} {4}")
+    @CsvSource({"3, 16, 3, 2, FP32", "37, 53, 1, 1, FP32", "24, 72, 1, 1, TF32", "3, 16, 3, 2, TF32"})
+    void cudnnConvolutionWithEpilogue(int inC, int outC, int k, int stride, Precision precision) {
+        int n = 3, h = 23, w = 19;
+        ConvBnAct conv = new ConvBnAct("test", inC, outC, k, stride, 1, 1, Activation.HARDSWISH);
+        ForwardPlan.Ref in = new ForwardPlan.Ref(ForwardPlan.Buffer.ACT0, n, inC, h, w);
+        ForwardPlan.Ref out = new ForwardPlan.Ref(ForwardPlan.Buffer.ACT1, n, outC, conv.outputSize(h), conv.outputSize(w));
+        int total = (int) out.elements();
+        float[] x = random((int) in.elements(), 13), wt = random(outC * inC * k * k, 14), bias = random(outC, 15);
+        float[] res = random(total, 16);
+        try (DeviceArrays d = new DeviceArrays()) {
+            Cudnn dnn = d.runtime.cudnn;
+            var handle = dnn.create();
+            dnn.setStream(handle, d.stream);
+            try (CudnnConv c = new CudnnConv(dnn, handle, conv, in, out, precision, new java.util.HashMap<>())) {
+                long ws = c.workspaceBytes > 0 ? d.poisoned((int) (c.workspaceBytes / 4 + 1)) : 0;
+                long dy = d.poisoned(total);
+                c.forward(handle, Cudnn.alphaBeta(d.args), d.upload(x), d.upload(wt), dy, ws, c.workspaceBytes);
+                d.runtime.kernels.biasAct(d.args, d.stream, dy, d.upload(bias), d.upload(res), outC, out.plane(), total,
+                        conv.activation());
+                float[] want = CpuOps.conv(x, n, inC, h, w, wt, outC, k, stride, conv.padding(), 1, 1);
+                CpuOps.biasAct(want, bias, res, outC, out.plane(), total, conv.activation());
+                assertClose(d.download(dy, total), want, precision.tolerance(), "conv algo " + c.algo);
+                assertTrue(d.guardIntact(dy, total));
+            } finally {
+                dnn.destroy(handle);
+            }
+        }
+    }
+}

@@ -1,0 +1,82 @@
+package dev.mnv3.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.mnv3.core.MobileNetV3Config;
+import dev.mnv3.core.backend.Backend;
+import dev.mnv3.core.backend.BackendUnavailableException;
+import dev.mnv3.core.backend.Backends;
+import dev.mnv3.core.backend.CompileOptions;
+import dev.mnv3.core.backend.Precision;
+import dev.mnv3.core.graph.Graph;
+import dev.mnv3.core.weights.RandomWeights;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Without a GPU (CI, development machines) the backend must say so clearly and never crash. */
+class UnavailableBackendTest {
+    @TempDir
+    Path root;
+
+    @Test
+    void isRegisteredAsCudaAndPreferredOverTheCpu() {
+        Backend cuda = Backends.named("cuda");
+        assertTrue(cuda instanceof CudaBackend);
+        assertTrue(cuda.priority() > 0);
+    }
+
+    @Test
+    void withoutAGpuCompileFailsWithTheReasonAndWhereItLooked() {
+        String reason = new CudaBackend().unavailableReason();
+        assumeTrue(reason != null, "this machine has a working GPU; the GPU tests cover it");
+        assertTrue(reason.startsWith(CudaRuntime.PREFIX), reason);
+        assertTrue(reason.contains("libcuda.so.1") || reason.contains("cuInit") || reason.contains("sees no GPU"), reason);
+        Graph g = Graph.of(MobileNetV3Config.small());
+        BackendUnavailableException e = assertThrows(BackendUnavailableException.class,
+                () -> new CudaBackend().compile(g, RandomWeights.generate(g, 1)));
+        assertEquals(reason, e.getMessage());
+        assertEquals(reason, new CudaBackend().unavailableReason(), "asking twice gives the same answer");
+        assertNotEquals(CudaBackend.NAME, Backends.best().name(), "without a GPU the CPU backend is chosen");
+    }
+
+    @Test
+    void unsupportedPrecisionIsRejectedBeforeLookingForAGpu() {
+        Graph graph = Graph.of(MobileNetV3Config.small());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new CudaBackend().compile(graph,
+                RandomWeights.generate(graph, 1), CompileOptions.defaults().withPrecision(Precision.FP16)));
+        assertEquals("cuda runs fp32 and tf32; fp16 is not implemented yet", e.getMessage());
+    }
+
+    @Test
+    void aFileThatIsNotALibraryIsReportedNotLoaded() throws IOException {
+        Path fake = Files.createDirectories(root.resolve("lib"));
+        Files.writeString(fake.resolve("libcuda.so.1"), "not an ELF file");
+        LibraryLocator locator = new LibraryLocator(new LibraryLocator.Environment(Map.of(),
+                Map.of(LibraryLocator.DRIVER_DIR_PROPERTY, fake.toString()), List.of(), List.of()));
+        BackendUnavailableException e = assertThrows(BackendUnavailableException.class, () -> CudaRuntime.open(locator));
+        String msg = e.getMessage();
+        assertTrue(msg.startsWith(CudaRuntime.PREFIX), msg);
+        assertTrue(msg.contains("found " + fake.resolve("libcuda.so.1") + " (-Dmnv3.cuda.libDir) but could not open it"), msg);
+    }
+
+    @Test
+    void nothingFoundAnywhereListsThePlacesAndTheLoader() {
+        assumeTrue(!Files.exists(Path.of("/usr/lib/x86_64-linux-gnu/libcuda.so.1")), "this machine has a driver");
+        LibraryLocator locator = new LibraryLocator(new LibraryLocator.Environment(Map.of("LD_LIBRARY_PATH", root.toString()),
+                Map.of(), List.of(root.resolve("sys")), List.of()));
+        String msg = assertThrows(BackendUnavailableException.class, () -> CudaRuntime.open(locator)).getMessage();
+        assertTrue(msg.contains("libcuda.so.1 was not found; looked in:"), msg);
+        assertTrue(msg.contains(root + " ($LD_LIBRARY_PATH)"), msg);
+        assertTrue(msg.contains(root.resolve("sys") + " (system library directory)"), msg);
+        assertTrue(msg.contains("the dynamic loader's default search"), msg);
+    }
+}
