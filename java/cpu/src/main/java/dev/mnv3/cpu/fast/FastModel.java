@@ -122,7 +122,7 @@ final class FastModel implements CompiledModel {
             int outOff = 0;
             switch (steps.get(i)) {
                 case Steps.Stem s -> {
-                    stem(s, input.data(), img * 3 * p.height * p.width, is, cur, p, par);
+                    stem(s, input.data(), img * 3 * p.height * p.width, is, cur, ws, p, par);
                     out = cur;
                 }
                 case Steps.Block b -> {
@@ -177,13 +177,14 @@ final class FastModel implements CompiledModel {
         }
     }
 
-    private void stem(Steps.Stem s, float[] in, int inOff, Shape is, float[] dst, Plan p, Par par) {
+    private void stem(Steps.Stem s, float[] in, int inOff, Shape is, float[] dst, Workspace ws, Plan p, Par par) {
         DepthwiseGeometry g = DepthwiseGeometry.of(s.conv(), is.height(), is.width());
         int cout = s.conv().outChannels(), ow = g.outWidth();
+        par.rows(g.height(), 1, (lo, hi, w) -> s.toPaddedNhwc(g, in, inOff, ws.paddedInput, lo, hi));
         par.rows(g.outHeight(), 1, (lo, hi, w) -> {
             float[] col = p.workspaces[w].im2col;
             for (int oy = lo; oy < hi; oy++) {
-                s.im2colRow(g, in, inOff, oy, col);
+                s.im2colRow(g, ws.paddedInput, oy, col);
                 kernels.pointwise(col, 0, s.patch(), s.weight().data, cout, s.weight().bias, s.conv().activation(), null, 0,
                         dst, oy * ow * cout, 0, ow);
             }
@@ -197,13 +198,23 @@ final class FastModel implements CompiledModel {
         if (ringPath(b, is)) {
             int perThread = (g.outHeight() + pool.size() - 1) / pool.size(); // few chunks: each recomputes its first rows
             par.rows(g.outHeight(), perThread, (lo, hi, w) -> ringRows(b, g, src, ws.depthwise, lo, hi, p.workspaces[w]));
-        } else if (b.expand() == null) {
-            par.rows(g.outHeight(), 1, (lo, hi, w) -> depthwiseRows(g, dw, src, rowFloats, ws.depthwise, outRow, lo, hi,
-                    p.workspaces[w].rows));
         } else {
-            pointwise(b.expand(), src, null, ws.expanded, is.height() * is.width(), par, b.expand().weight().data);
-            par.rows(g.outHeight(), 1, (lo, hi, w) -> depthwiseRows(g, dw, ws.expanded, rowFloats, ws.depthwise, outRow, lo, hi,
-                    p.workspaces[w].rows));
+            float[] in = src;
+            if (b.expand() != null) {
+                pointwise(b.expand(), src, null, ws.expanded, is.height() * is.width(), par, b.expand().weight().data);
+                in = ws.expanded;
+            }
+            float[] unpadded = in;
+            int paddedRow = (g.width() + 2 * g.pad()) * g.channels();
+            par.rows(g.height() + 2 * g.pad(), 1, (lo, hi, w) -> padRows(g, unpadded, ws.padded, lo, hi));
+            par.rows(g.outHeight(), 1, (lo, hi, w) -> {
+                int[] rows = p.workspaces[w].rows;
+                for (int oy = lo; oy < hi; oy++) {
+                    for (int ky = 0; ky < g.kernel(); ky++) rows[ky] = (oy * g.stride() + ky * g.dilation()) * paddedRow;
+                    kernels.depthwisePaddedRow(g, ws.padded, rows, dw.weight(), dw.bias(), dw.conv().activation(), ws.depthwise,
+                            oy * outRow);
+                }
+            });
         }
         int outPixels = os.height() * os.width();
         float[] projection = b.project().weight().data;
@@ -215,24 +226,31 @@ final class FastModel implements CompiledModel {
     }
 
     /**
-     * Wide feature maps go through the ring (padded rows, sliding-window depthwise kernels); an
-     * expansion is then computed row by row into it instead of being materialized. Narrow maps
-     * (14 and 7 wide at 224) keep whole-image GEMMs, whose tiles a single row would not fill.
+     * Wide feature maps go through the ring of padded rows; an expansion is then computed row by
+     * row into it instead of being materialized. Narrow maps (14 and 7 wide at 224) keep
+     * whole-image GEMMs, whose tiles a single row would not fill, and are copied into a
+     * zero-bordered buffer for the same depthwise kernels.
      */
     private static boolean ringPath(Steps.Block b, Shape in) {
         return in.width() >= 28
                 && (b.expand() == null || (long) in.height() * in.width() * b.node().expSize() * 4 > FUSE_EXPANSION_BYTES);
     }
 
-    /** Depthwise output rows [lo, hi) from a fully materialized input. */
-    private void depthwiseRows(DepthwiseGeometry g, Steps.Depthwise dw, float[] in, int rowFloats, float[] out, int outRow,
-                               int lo, int hi, int[] rows) {
-        for (int oy = lo; oy < hi; oy++) {
-            for (int ky = 0; ky < g.kernel(); ky++) {
-                int iy = oy * g.stride() - g.pad() + ky * g.dilation();
-                rows[ky] = iy >= 0 && iy < g.height() ? iy * rowFloats : -1;
+    /**
+     * Rows [lo, hi) of the zero-bordered copy of a feature map: the top and bottom rows and the
+     * left and right borders are zeroed each time, since blocks of other shapes share the buffer.
+     */
+    private static void padRows(DepthwiseGeometry g, float[] src, float[] dst, int lo, int hi) {
+        int c = g.channels(), pad = g.pad(), rowFloats = g.width() * c, left = pad * c, paddedRow = rowFloats + 2 * left;
+        for (int py = lo; py < hi; py++) {
+            int iy = py - pad, o = py * paddedRow;
+            if (iy < 0 || iy >= g.height()) {
+                Arrays.fill(dst, o, o + paddedRow, 0f);
+            } else {
+                Arrays.fill(dst, o, o + left, 0f);
+                System.arraycopy(src, iy * rowFloats, dst, o + left, rowFloats);
+                Arrays.fill(dst, o + left + rowFloats, o + paddedRow, 0f);
             }
-            kernels.depthwiseRow(g, in, rows, dw.weight(), dw.bias(), dw.conv().activation(), out, oy * outRow);
         }
     }
 
@@ -377,6 +395,8 @@ final class FastModel implements CompiledModel {
                     case Steps.Stem s -> {
                         z.act = Math.max(z.act, (int) out.size());
                         z.im2col = out.width() * s.patch();
+                        int pad = s.conv().padding();
+                        z.paddedInput = (in.height() + 2 * pad) * (in.width() + 2 * pad) * in.channels();
                     }
                     case Steps.Pointwise pw -> z.act = Math.max(z.act, (int) out.size());
                     case Steps.Block b -> {
@@ -388,8 +408,9 @@ final class FastModel implements CompiledModel {
                             int ring = (dw.kernel() - 1) * dw.dilation() + 1;
                             z.ringRows = Math.max(z.ringRows, ring);
                             z.ring = Math.max(z.ring, ring * (in.width() + 2 * dw.padding()) * exp);
-                        } else if (b.expand() != null) {
-                            z.expanded = Math.max(z.expanded, in.height() * in.width() * exp);
+                        } else {
+                            if (b.expand() != null) z.expanded = Math.max(z.expanded, in.height() * in.width() * exp);
+                            z.padded = Math.max(z.padded, (in.height() + 2 * dw.padding()) * (in.width() + 2 * dw.padding()) * exp);
                         }
                         z.depthwise = Math.max(z.depthwise, out.height() * out.width() * exp);
                         if (b.se() != null) z.projection = Math.max(z.projection, exp * b.node().outChannels());
@@ -415,27 +436,30 @@ final class FastModel implements CompiledModel {
 
     /** The largest size of each buffer over the network, for one input size. */
     private static final class Sizes {
-        int act, expanded, depthwise, channels, projection, im2col, ring, ringRows, kernel;
+        int act, expanded, padded, depthwise, channels, projection, im2col, paddedInput, ring, ringRows, kernel;
     }
 
     /**
-     * One thread's buffers: ping-pong block outputs, the expansion, the depthwise output and the
-     * SE vectors for the image it owns; the im2col row and the expansion ring for the rows it runs.
+     * One thread's buffers: the padded NHWC input, ping-pong block outputs, the expansion and its
+     * zero-bordered copy, the depthwise output and the SE vectors for the image it owns; the im2col row and the
+     * expansion ring for the rows it runs.
      */
     private static final class Workspace {
-        final float[] x, y, expanded, depthwise, pooled, squeezed, scale, scaledProjection, im2col, ring;
+        final float[] x, y, expanded, padded, depthwise, pooled, squeezed, scale, scaledProjection, im2col, paddedInput, ring;
         final int[] rows, ringHeld;
 
         Workspace(Sizes z) {
             x = new float[z.act];
             y = new float[z.act];
             expanded = new float[z.expanded];
+            padded = new float[z.padded];
             depthwise = new float[z.depthwise];
             pooled = new float[z.channels];
             squeezed = new float[z.channels];
             scale = new float[z.channels];
             scaledProjection = new float[z.projection];
             im2col = new float[z.im2col];
+            paddedInput = new float[z.paddedInput]; // borders stay zero: only the interior is ever written
             ring = new float[z.ring];
             rows = new int[z.kernel];
             ringHeld = new int[z.ringRows];

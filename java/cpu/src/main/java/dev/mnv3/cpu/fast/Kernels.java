@@ -24,17 +24,11 @@ interface Kernels {
     }
 
     /**
-     * One output row of a depthwise conv + bias + act, weights [k*k][C]. {@code rows[ky]} is the
-     * offset of input row oy*stride - pad + ky*dilation in {@code in}, or -1 where that row is
-     * padding; rows need not be adjacent (the fused path keeps them in a ring).
-     */
-    void depthwiseRow(DepthwiseGeometry g, float[] in, int[] rows, float[] w, float[] bias, Activation act,
-                      float[] out, int outOff);
-
-    /**
-     * {@link #depthwiseRow} where every input row carries its left and right zero padding
-     * ({@code pad} pixels each side), so no tap falls outside a row: {@code rows[ky]} is the
-     * offset of the padded row's first (padding) pixel, or -1 for a row of top or bottom padding.
+     * One output row of a depthwise conv + bias + act, weights [k*k][C]. Every input row carries
+     * its left and right zero padding ({@code pad} pixels each side), so no tap falls outside a
+     * row: {@code rows[ky]} is the offset in {@code in} of the padded row that tap row ky reads,
+     * or -1 for a row of top or bottom padding. Rows need not be adjacent (the fused path keeps
+     * them in a ring).
      */
     void depthwisePaddedRow(DepthwiseGeometry g, float[] in, int[] rows, float[] w, float[] bias, Activation act,
                             float[] out, int outOff);

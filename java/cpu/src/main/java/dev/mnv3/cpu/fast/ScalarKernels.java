@@ -30,26 +30,6 @@ final class ScalarKernels implements Kernels {
     }
 
     @Override
-    public void depthwiseRow(DepthwiseGeometry g, float[] in, int[] rows, float[] w, float[] bias, Activation act,
-                             float[] out, int outOff) {
-        int c = g.channels(), k = g.kernel();
-        for (int ox = 0; ox < g.outWidth(); ox++) {
-            int o = outOff + ox * c;
-            for (int ch = 0; ch < c; ch++) out[o + ch] = bias[ch];
-            for (int ky = 0; ky < k; ky++) {
-                if (rows[ky] < 0) continue;
-                for (int kx = 0; kx < k; kx++) {
-                    int ix = ox * g.stride() - g.pad() + kx * g.dilation();
-                    if (ix < 0 || ix >= g.width()) continue;
-                    int i = rows[ky] + ix * c, wo = (ky * k + kx) * c;
-                    for (int ch = 0; ch < c; ch++) out[o + ch] = Math.fma(in[i + ch], w[wo + ch], out[o + ch]);
-                }
-            }
-            for (int ch = 0; ch < c; ch++) out[o + ch] = act.apply(out[o + ch]);
-        }
-    }
-
-    @Override
     public void depthwisePaddedRow(DepthwiseGeometry g, float[] in, int[] rows, float[] w, float[] bias, Activation act,
                                    float[] out, int outOff) {
         int c = g.channels(), k = g.kernel();

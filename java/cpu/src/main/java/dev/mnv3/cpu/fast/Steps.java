@@ -14,8 +14,9 @@ final class Steps {
     }
 
     /**
-     * The stem: a dense conv on the NCHW input, run as im2col rows times a GEMM. Weights packed
-     * with K = k*k*Cin in (ky, kx, ci) order, matching {@link #im2colRow}.
+     * The stem: a dense conv on the NCHW input, run as im2col rows times a GEMM. The input is
+     * first transposed into a zero-bordered NHWC image, where each output pixel's patch is k runs
+     * of k*Cin adjacent floats. Weights packed with K = k*k*Cin in (ky, kx, ci) order.
      */
     record Stem(ConvBnAct conv, PackedWeights weight) {
         static Stem of(ConvBnAct c, Weights w, double eps) {
@@ -34,32 +35,37 @@ final class Steps {
             return conv.kernel() * conv.kernel() * conv.inChannels();
         }
 
-        /** Row oy of the im2col matrix: for each output x, the k*k*Cin input values it sees (0 for padding). */
-        void im2colRow(DepthwiseGeometry g, float[] in, int inOff, int oy, float[] dst) {
-            int k = g.kernel(), cin = conv.inChannels(), plane = g.height() * g.width(), patch = patch();
-            int s = g.stride(), d = g.dilation(), w = g.width();
+        /** Row oy of the im2col matrix, from the padded NHWC image: for each output x, its k*k*Cin patch. */
+        void im2colRow(DepthwiseGeometry g, float[] padded, int oy, float[] dst) {
+            int k = g.kernel(), cin = conv.inChannels(), s = g.stride(), d = g.dilation();
+            int pw = g.width() + 2 * g.pad(), run = k * cin, o = 0;
             for (int ox = 0; ox < g.outWidth(); ox++) {
-                int o = ox * patch, ix0 = ox * s - g.pad();
-                boolean inside = ix0 >= 0 && ix0 + (k - 1) * d < w;
-                for (int ky = 0; ky < k; ky++) {
-                    int iy = oy * s - g.pad() + ky * d;
-                    if (iy < 0 || iy >= g.height()) {
-                        java.util.Arrays.fill(dst, o, o + k * cin, 0f);
-                        o += k * cin;
-                        continue;
-                    }
-                    int row = inOff + iy * w;
-                    for (int kx = 0; kx < k; kx++) {
-                        int ix = ix0 + kx * d;
-                        if (inside || (ix >= 0 && ix < w)) {
-                            for (int ci = 0; ci < cin; ci++) dst[o++] = in[row + ci * plane + ix];
-                        } else {
-                            for (int ci = 0; ci < cin; ci++) dst[o++] = 0f;
-                        }
+                for (int ky = 0; ky < k; ky++, o += run) {
+                    int src = ((oy * s + ky * d) * pw + ox * s) * cin;
+                    if (d == 1) {
+                        System.arraycopy(padded, src, dst, o, run);
+                    } else {
+                        for (int kx = 0; kx < k; kx++) System.arraycopy(padded, src + kx * d * cin, dst, o + kx * cin, cin);
                     }
                 }
             }
         }
+
+        /**
+         * Rows [y0, y1) of the NCHW input, transposed into a zero-bordered NHWC image
+         * ((H+2p) x (W+2p) x Cin), which the stem kernel reads without bounds checks.
+         */
+        void toPaddedNhwc(DepthwiseGeometry g, float[] in, int inOff, float[] dst, int y0, int y1) {
+            int cin = conv.inChannels(), w = g.width(), p = g.pad(), plane = g.height() * w, pw = w + 2 * p;
+            for (int y = y0; y < y1; y++) {
+                int row = ((y + p) * pw + p) * cin;
+                for (int ci = 0; ci < cin; ci++) {
+                    int src = inOff + ci * plane + y * w;
+                    for (int x = 0; x < w; x++) dst[row + x * cin + ci] = in[src + x];
+                }
+            }
+        }
+
     }
 
     /** A 1x1 conv as a GEMM: weights packed into panels. */

@@ -157,24 +157,6 @@ final class VectorKernels implements Kernels {
     }
 
     @Override
-    public void depthwiseRow(DepthwiseGeometry g, float[] in, int[] rows, float[] w, float[] bias, Activation act,
-                             float[] out, int outOff) {
-        int c = g.channels(), k = g.kernel(), s = g.stride(), d = g.dilation(), pad = g.pad(), wd = g.width(), ow = g.outWidth();
-        // outputs [first, last) have every horizontal tap inside the row
-        int first = Math.min(ow, ceilDiv(pad, s));
-        int lastTapFits = wd - 1 - (k - 1) * d + pad;
-        int last = lastTapFits < 0 ? first : Math.max(first, Math.min(ow, lastTapFits / s + 1));
-        // Vectors never cross these calls as arguments, and the activation runs as its own pass over
-        // the row (in L1): C2 stops inlining inside big methods, and a vector op it does not inline
-        // boxes its operands on the heap.
-        int ox = 0;
-        for (; ox < first; ox++) edge(g, in, rows, w, bias, out, outOff, ox);
-        for (; ox + 4 <= last; ox += 4) interior4(g, in, rows, w, bias, out, outOff, ox);
-        for (; ox < ow; ox++) edge(g, in, rows, w, bias, out, outOff, ox);
-        activateRange(out, outOff, ow * c, act);
-    }
-
-    @Override
     public void depthwisePaddedRow(DepthwiseGeometry g, float[] in, int[] rows, float[] w, float[] bias, Activation act,
                                    float[] out, int outOff) {
         int k = g.kernel(), s = g.stride(), ow = g.outWidth();
@@ -312,54 +294,6 @@ final class VectorKernels implements Kernels {
         for (int i = from; i < from + len; i += L) activate(FloatVector.fromArray(S, x, i), act).intoArray(x, i);
     }
 
-    /** Four adjacent interior outputs, all channels: each weight vector is loaded once for four FMAs. */
-    private static void interior4(DepthwiseGeometry g, float[] in, int[] rows, float[] w, float[] bias,
-                                  float[] out, int outOff, int ox) {
-        int c = g.channels(), k = g.kernel(), s = g.stride(), d = g.dilation();
-        int step = s * c, x0 = (ox * s - g.pad()) * c, o = outOff + ox * c;
-        for (int cb = 0; cb < c; cb += L) {
-            FloatVector a0 = FloatVector.fromArray(S, bias, cb), a1 = a0, a2 = a0, a3 = a0;
-            for (int ky = 0; ky < k; ky++) {
-                if (rows[ky] < 0) continue;
-                int base = rows[ky] + x0 + cb, wo = ky * k * c + cb;
-                for (int kx = 0; kx < k; kx++) {
-                    FloatVector wv = FloatVector.fromArray(S, w, wo + kx * c);
-                    int i = base + kx * d * c;
-                    a0 = FloatVector.fromArray(S, in, i).fma(wv, a0);
-                    a1 = FloatVector.fromArray(S, in, i + step).fma(wv, a1);
-                    a2 = FloatVector.fromArray(S, in, i + 2 * step).fma(wv, a2);
-                    a3 = FloatVector.fromArray(S, in, i + 3 * step).fma(wv, a3);
-                }
-            }
-            a0.intoArray(out, o + cb);
-            a1.intoArray(out, o + c + cb);
-            a2.intoArray(out, o + 2 * c + cb);
-            a3.intoArray(out, o + 3 * c + cb);
-        }
-    }
-
-    /** One output, all channels, whose taps may fall outside the row: only the in-bounds ones are summed. */
-    private static void edge(DepthwiseGeometry g, float[] in, int[] rows, float[] w, float[] bias,
-                             float[] out, int outOff, int ox) {
-        int c = g.channels(), k = g.kernel(), d = g.dilation();
-        int ix0 = ox * g.stride() - g.pad();
-        int kxLo = Math.max(0, ceilDiv(-ix0, d)), kxHi = Math.min(k, ceilDiv(g.width() - ix0, d));
-        for (int cb = 0; cb < c; cb += L) {
-            FloatVector acc = FloatVector.fromArray(S, bias, cb);
-            for (int ky = 0; ky < k; ky++) {
-                if (rows[ky] < 0) continue;
-                int base = rows[ky] + ix0 * c + cb, wo = ky * k * c + cb;
-                for (int kx = kxLo; kx < kxHi; kx++) {
-                    acc = FloatVector.fromArray(S, in, base + kx * d * c).fma(FloatVector.fromArray(S, w, wo + kx * c), acc);
-                }
-            }
-            acc.intoArray(out, outOff + ox * c + cb);
-        }
-    }
-
-    private static int ceilDiv(int x, int y) {
-        return -Math.floorDiv(-x, y);
-    }
 
     @Override
     public void channelSums(float[] x, int off, int pixels, int channels, float[] sums) {
