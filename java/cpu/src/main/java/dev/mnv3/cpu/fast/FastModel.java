@@ -196,8 +196,7 @@ final class FastModel implements CompiledModel {
         DepthwiseGeometry g = DepthwiseGeometry.of(dw.conv(), is.height(), is.width());
         int rowFloats = g.width() * g.channels(), outRow = g.outWidth() * g.channels();
         if (ringPath(b, is)) {
-            int perThread = (g.outHeight() + pool.size() - 1) / pool.size(); // few chunks: each recomputes its first rows
-            par.rows(g.outHeight(), perThread, (lo, hi, w) -> ringRows(b, g, src, ws.depthwise, lo, hi, p.workspaces[w]));
+            par.rows(g.outHeight(), 1, (lo, hi, w) -> ringRows(b, g, src, ws.depthwise, lo, hi, p.workspaces[w]));
         } else {
             float[] in = src;
             if (b.expand() != null) {
@@ -497,10 +496,12 @@ final class FastModel implements CompiledModel {
             return new Par() {
                 @Override
                 public void rows(int n, int grain, Range r) {
-                    // about four chunks per thread so that uneven rows balance, in multiples of the grain
-                    int chunk = Math.max(grain, (n + threads * 4 - 1) / (threads * 4));
-                    int size = (chunk + grain - 1) / grain * grain, tasks = (n + size - 1) / size;
-                    pool.run(tasks, (t, worker) -> r.run(t * size, Math.min(n, (t + 1) * size), worker));
+                    // one contiguous share per thread, the same share in every layer (see runPinned)
+                    int units = (n + grain - 1) / grain;
+                    pool.runPinned((t, worker) -> {
+                        int from = Math.min(n, units * t / threads * grain), to = Math.min(n, units * (t + 1) / threads * grain);
+                        if (from < to) r.run(from, to, worker);
+                    });
                 }
 
                 @Override

@@ -1,6 +1,7 @@
 package dev.mnv3.cpu.fast;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -23,25 +24,48 @@ final class WorkerPool implements AutoCloseable {
     private static final class Job {
         final Task body;
         final int count;
+        /** Task i runs on worker i: the same thread touches the same rows in every layer. */
+        final boolean pinned;
         final AtomicInteger next = new AtomicInteger();
+        final AtomicIntegerArray claimed;
         final AtomicInteger done = new AtomicInteger();
         volatile Throwable failure;
 
-        Job(Task body, int count) {
+        Job(Task body, int count, boolean pinned) {
             this.body = body;
             this.count = count;
+            this.pinned = pinned;
+            this.claimed = pinned ? new AtomicIntegerArray(count) : null;
         }
 
-        /** Claims and runs tasks until none are left. */
+        /**
+         * Runs this worker's own task, or claims and runs tasks until none are left. A pinned
+         * job's caller (worker 0) also takes over the tasks of workers that have not started
+         * theirs, so that a thread the OS has not scheduled yet delays nothing.
+         */
         void work(int worker) {
-            for (int t; (t = next.getAndIncrement()) < count; ) {
-                try {
-                    body.run(t, worker);
-                } catch (Throwable e) {
-                    failure = e;
-                } finally {
-                    done.incrementAndGet();
-                }
+            if (!pinned) {
+                for (int t; (t = next.getAndIncrement()) < count; ) run(t, worker);
+                return;
+            }
+            if (worker < count && claim(worker)) run(worker, worker);
+            if (worker == 0) {
+                for (int t = 1; t < count; t++) if (claim(t)) run(t, worker);
+            }
+        }
+
+        /** Marks task t as taken; false if another thread took it first. */
+        private boolean claim(int t) {
+            return claimed.compareAndSet(t, 0, 1);
+        }
+
+        private void run(int t, int worker) {
+            try {
+                body.run(t, worker);
+            } catch (Throwable e) {
+                failure = e;
+            } finally {
+                done.incrementAndGet();
             }
         }
     }
@@ -63,14 +87,27 @@ final class WorkerPool implements AutoCloseable {
         return workers.length + 1;
     }
 
-    /** Runs body for every task in [0, count) across all threads; returns when all are done. */
-    synchronized void run(int count, Task body) {
+    /** Runs body for every task in [0, count) across all threads, claimed as they free up; returns when all are done. */
+    void run(int count, Task body) {
+        submit(count, body, false);
+    }
+
+    /**
+     * Runs task i on worker i for i in [0, size()): each thread keeps working on the same part
+     * of the image from layer to layer, so the rows it reads are mostly the rows it wrote, still
+     * in its own caches. (The two cores of a small VM may sit on different L3 caches.)
+     */
+    void runPinned(Task body) {
+        submit(size(), body, true);
+    }
+
+    private synchronized void submit(int count, Task body, boolean pinned) {
         if (closed) throw new IllegalStateException("the model was closed");
         if (count == 1 || workers.length == 0) {
             for (int t = 0; t < count; t++) body.run(t, 0);
             return;
         }
-        Job j = new Job(body, count);
+        Job j = new Job(body, count, pinned);
         job = j;
         for (Thread t : workers) LockSupport.unpark(t);
         j.work(0);
