@@ -42,7 +42,8 @@ say "JUnit console launcher $JUNIT_VERSION"
 # Only the modules the jars use, found by jdeps; jdk.zipfs and jdk.unsupported are loaded reflectively.
 modules=$("$JAVA_HOME/bin/jdeps" --ignore-missing-deps --print-module-deps --multi-release 25 \
     "$KIT/mnv3.jar" "$KIT"/lib/*.jar "$KIT"/test/*.jar)
-modules="$modules,jdk.zipfs,jdk.unsupported"
+# java.desktop only decodes images for `mnv3 classify`, which the check does not run: leaving it out saves 15 MiB.
+modules="$(echo "$modules" | tr ',' '\n' | grep -vx java.desktop | paste -sd,),jdk.zipfs,jdk.unsupported"
 say "jlink: $modules"
 "$JAVA_HOME/bin/jlink" --add-modules "$modules" --strip-debug --no-man-pages --no-header-files \
     --compress=zip-9 --output "$KIT/jdk"

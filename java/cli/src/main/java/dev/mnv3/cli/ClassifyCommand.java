@@ -7,18 +7,14 @@ import dev.mnv3.core.image.Preprocessing;
 import dev.mnv3.core.image.RgbImage;
 import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.weights.Weights;
-import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.stream.IntStream;
-import javax.imageio.ImageIO;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -76,19 +72,13 @@ final class ClassifyCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** Decodes an image file; the decoder lives in its own class so that runtimes without java.desktop can run the rest. */
     static RgbImage decode(Path p) throws IOException {
-        if (!Files.isRegularFile(p)) throw new NoSuchFileException(p.toString());
-        BufferedImage img;
         try {
-            img = ImageIO.read(p.toFile());
-        } catch (IOException e) {
-            throw new Main.UserError("cannot decode image " + p + ": " + e.getMessage());
+            return ImageFiles.decode(p);
+        } catch (LinkageError e) {
+            throw new Main.UserError("this Java runtime has no java.desktop module, which decoding images needs");
         }
-        if (img == null) throw new Main.UserError("cannot decode image " + p + " (supported: JPEG, PNG, BMP, GIF)");
-        int w = img.getWidth(), h = img.getHeight();
-        int[] rgb = img.getRGB(0, 0, w, h, null, 0, w);
-        for (int i = 0; i < rgb.length; i++) rgb[i] &= 0xffffff;
-        return new RgbImage(w, h, rgb);
     }
 
     private static float[] softmax(float[] x, int from, int n) {
