@@ -27,9 +27,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--batch", paramLabel = "N", defaultValue = "1", description = "Images per batch (default: ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--size", paramLabel = "HxW", defaultValue = "224x224", converter = Sizes.Converter.class,
-            description = "Input size (default: ${DEFAULT-VALUE}).")
-    Sizes size;
+    @Mixin
+    SizeOption size;
 
     @Option(names = "--seconds", paramLabel = "S", defaultValue = "5", description = "Timed duration (default: ${DEFAULT-VALUE}).")
     double seconds;

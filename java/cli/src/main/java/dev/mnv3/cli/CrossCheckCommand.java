@@ -34,9 +34,8 @@ final class CrossCheckCommand implements Callable<Integer> {
     @Option(names = "--batch", paramLabel = "N", defaultValue = "2", description = "Batch size (default: ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--size", paramLabel = "HxW", defaultValue = "224x224", converter = Sizes.Converter.class,
-            description = "Input size (default: ${DEFAULT-VALUE}).")
-    Sizes size;
+    @Mixin
+    SizeOption size;
 
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the random weights and input (default: ${DEFAULT-VALUE}).")
     long seed;

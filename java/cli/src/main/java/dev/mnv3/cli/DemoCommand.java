@@ -30,9 +30,8 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--batch", paramLabel = "N", defaultValue = "8", description = "Images per batch (default: ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--size", paramLabel = "HxW", defaultValue = "224x224", converter = Sizes.Converter.class,
-            description = "Input size (default: ${DEFAULT-VALUE}).")
-    Sizes size;
+    @Mixin
+    SizeOption size;
 
     @Option(names = "--seconds", paramLabel = "S", defaultValue = "3", description = "How long to measure (default: ${DEFAULT-VALUE}).")
     double seconds;

@@ -18,9 +18,8 @@ final class InfoCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model;
 
-    @Option(names = "--size", paramLabel = "HxW", defaultValue = "224x224", converter = Sizes.Converter.class,
-            description = "Input size for shapes and multiply-adds (default: ${DEFAULT-VALUE}).")
-    Sizes size;
+    @Mixin
+    SizeOption size;
 
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;

@@ -166,8 +166,7 @@ final class VectorKernels implements Kernels {
             for (; ox + 4 <= ow; ox += 4) {
                 if (k == 3 && s == 1) window3s1(g, in, rows, w, bias, out, outOff, ox);
                 else if (k == 3) window3s2(g, in, rows, w, bias, out, outOff, ox);
-                else if (s == 1) window5s1(g, in, rows, w, bias, out, outOff, ox);
-                else window5s2(g, in, rows, w, bias, out, outOff, ox);
+                else window5(g, in, rows, w, bias, out, outOff, ox);
             }
         }
         for (; ox < ow; ox++) paddedOne(g, in, rows, w, bias, out, outOff, ox);
@@ -226,32 +225,9 @@ final class VectorKernels implements Kernels {
         }
     }
 
-    private static void window5s1(DepthwiseGeometry g, float[] in, int[] rows, float[] w, float[] bias, float[] out, int outOff, int ox) {
-        int c = g.channels(), x0 = ox * c, o = outOff + ox * c;
-        for (int cb = 0; cb < c; cb += L) {
-            FloatVector a0 = FloatVector.fromArray(S, bias, cb), a1 = a0, a2 = a0, a3 = a0;
-            for (int ky = 0; ky < 5; ky++) {
-                if (rows[ky] < 0) continue;
-                int i = rows[ky] + x0 + cb, wo = ky * 5 * c + cb;
-                // tap kx of output j reads input j + kx
-                for (int kx = 0; kx < 5; kx++) {
-                    FloatVector wv = FloatVector.fromArray(S, w, wo + kx * c);
-                    int p = i + kx * c;
-                    a0 = FloatVector.fromArray(S, in, p).fma(wv, a0);
-                    a1 = FloatVector.fromArray(S, in, p + c).fma(wv, a1);
-                    a2 = FloatVector.fromArray(S, in, p + 2 * c).fma(wv, a2);
-                    a3 = FloatVector.fromArray(S, in, p + 3 * c).fma(wv, a3);
-                }
-            }
-            a0.intoArray(out, o + cb);
-            a1.intoArray(out, o + c + cb);
-            a2.intoArray(out, o + 2 * c + cb);
-            a3.intoArray(out, o + 3 * c + cb);
-        }
-    }
-
-    private static void window5s2(DepthwiseGeometry g, float[] in, int[] rows, float[] w, float[] bias, float[] out, int outOff, int ox) {
-        int c = g.channels(), x0 = 2 * ox * c, o = outOff + ox * c;
+    /** 5x5, stride 1 or 2: the taps of the four outputs overlap less, so each input vector is loaded per tap. */
+    private static void window5(DepthwiseGeometry g, float[] in, int[] rows, float[] w, float[] bias, float[] out, int outOff, int ox) {
+        int c = g.channels(), step = g.stride() * c, x0 = ox * step, o = outOff + ox * c;
         for (int cb = 0; cb < c; cb += L) {
             FloatVector a0 = FloatVector.fromArray(S, bias, cb), a1 = a0, a2 = a0, a3 = a0;
             for (int ky = 0; ky < 5; ky++) {
@@ -261,9 +237,9 @@ final class VectorKernels implements Kernels {
                     FloatVector wv = FloatVector.fromArray(S, w, wo + kx * c);
                     int p = i + kx * c;
                     a0 = FloatVector.fromArray(S, in, p).fma(wv, a0);
-                    a1 = FloatVector.fromArray(S, in, p + 2 * c).fma(wv, a1);
-                    a2 = FloatVector.fromArray(S, in, p + 4 * c).fma(wv, a2);
-                    a3 = FloatVector.fromArray(S, in, p + 6 * c).fma(wv, a3);
+                    a1 = FloatVector.fromArray(S, in, p + step).fma(wv, a1);
+                    a2 = FloatVector.fromArray(S, in, p + 2 * step).fma(wv, a2);
+                    a3 = FloatVector.fromArray(S, in, p + 3 * step).fma(wv, a3);
                 }
             }
             a0.intoArray(out, o + cb);
