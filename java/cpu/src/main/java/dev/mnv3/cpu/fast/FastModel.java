@@ -122,7 +122,7 @@ final class FastModel implements CompiledModel {
             int outOff = 0;
             switch (steps.get(i)) {
                 case Steps.Stem s -> {
-                    stem(s, input.data(), img * 3 * p.height * p.width, is, cur, ws, p, par);
+                    stem(s, input.data(), img * 3 * p.height * p.width, is, cur, p, par);
                     out = cur;
                 }
                 case Steps.Block b -> {
@@ -165,7 +165,7 @@ final class FastModel implements CompiledModel {
             Activation act = ((Steps.Dense) steps.get(i)).node().activation();
             float[] src = x, dst = p.dense[i - p.poolIndex - 1];
             int k = in, blocks = (wt.paddedN + 63) / 64;
-            pool.run(blocks, (t, w) -> kernels.gemm(src, 0, k, wt.data, wt.paddedN, wt.bias, act, null, 0, dst, 0, 0, n,
+            pool.run(blocks, (t, w) -> kernels.gemm(src, 0, k, k, wt.data, wt.paddedN, wt.bias, act, null, 0, dst, 0, 0, n,
                     t * 64, Math.min(wt.paddedN, (t + 1) * 64)));
             Tensor out = i == steps.size() - 1 ? logits : trace != null ? trace.get(graph.nodes().get(i).name()) : null;
             if (out != null) {
@@ -177,16 +177,15 @@ final class FastModel implements CompiledModel {
         }
     }
 
-    private void stem(Steps.Stem s, float[] in, int inOff, Shape is, float[] dst, Workspace ws, Plan p, Par par) {
+    private void stem(Steps.Stem s, float[] in, int inOff, Shape is, float[] dst, Plan p, Par par) {
         DepthwiseGeometry g = DepthwiseGeometry.of(s.conv(), is.height(), is.width());
-        int cout = s.conv().outChannels(), ow = g.outWidth();
-        par.rows(g.height(), 1, (lo, hi, w) -> s.toPaddedNhwc(g, in, inOff, ws.paddedInput, lo, hi));
+        PackedWeights wt = s.weight();
+        int n = wt.paddedN, ow = g.outWidth(), lda = Steps.Stem.pixelStride(g);
         par.rows(g.outHeight(), 1, (lo, hi, w) -> {
-            float[] col = p.workspaces[w].im2col;
+            float[] row = p.workspaces[w].patchRow;
             for (int oy = lo; oy < hi; oy++) {
-                s.im2colRow(g, ws.paddedInput, oy, col);
-                kernels.pointwise(col, 0, s.patch(), s.weight().data, cout, s.weight().bias, s.conv().activation(), null, 0,
-                        dst, oy * ow * cout, 0, ow);
+                Steps.Stem.patchRow(g, in, inOff, oy, row);
+                kernels.gemm(row, 0, lda, wt.k, wt.data, n, wt.bias, s.conv().activation(), null, 0, dst, oy * ow * n, 0, ow, 0, n);
             }
         });
     }
@@ -318,7 +317,7 @@ final class FastModel implements CompiledModel {
         float[] bias = pw.weight().bias;
         if (par.threads() > 1 && n > pixels) {
             int panels = (n + PackedWeights.PANEL - 1) / PackedWeights.PANEL;
-            par.rows(panels, 1, (lo, hi, w) -> kernels.gemm(a, 0, k, weights, n, bias, pw.act(), res, 0, c, 0, 0, pixels,
+            par.rows(panels, 1, (lo, hi, w) -> kernels.gemm(a, 0, k, k, weights, n, bias, pw.act(), res, 0, c, 0, 0, pixels,
                     lo * PackedWeights.PANEL, Math.min(n, hi * PackedWeights.PANEL)));
         } else {
             par.rows(pixels, 6, (lo, hi, w) -> kernels.pointwise(a, 0, k, weights, n, bias, pw.act(), res, 0, c, 0, lo, hi));
@@ -393,9 +392,7 @@ final class FastModel implements CompiledModel {
                 switch (steps.get(i)) {
                     case Steps.Stem s -> {
                         z.act = Math.max(z.act, (int) out.size());
-                        z.im2col = out.width() * s.patch();
-                        int pad = s.conv().padding();
-                        z.paddedInput = (in.height() + 2 * pad) * (in.width() + 2 * pad) * in.channels();
+                        z.patchRow = Steps.Stem.rowFloats(DepthwiseGeometry.of(s.conv(), in.height(), in.width()));
                     }
                     case Steps.Pointwise pw -> z.act = Math.max(z.act, (int) out.size());
                     case Steps.Block b -> {
@@ -435,16 +432,16 @@ final class FastModel implements CompiledModel {
 
     /** The largest size of each buffer over the network, for one input size. */
     private static final class Sizes {
-        int act, expanded, padded, depthwise, channels, projection, im2col, paddedInput, ring, ringRows, kernel;
+        int act, expanded, padded, depthwise, channels, projection, patchRow, ring, ringRows, kernel;
     }
 
     /**
-     * One thread's buffers: the padded NHWC input, ping-pong block outputs, the expansion and its
-     * zero-bordered copy, the depthwise output and the SE vectors for the image it owns; the im2col row and the
-     * expansion ring for the rows it runs.
+     * One thread's buffers: ping-pong block outputs, the expansion and its zero-bordered copy, the
+     * depthwise output and the SE vectors for the image it owns; the stem's interleaved input row
+     * and the expansion ring for the rows it runs.
      */
     private static final class Workspace {
-        final float[] x, y, expanded, padded, depthwise, pooled, squeezed, scale, scaledProjection, im2col, paddedInput, ring;
+        final float[] x, y, expanded, padded, depthwise, pooled, squeezed, scale, scaledProjection, patchRow, ring;
         final int[] rows, ringHeld;
 
         Workspace(Sizes z) {
@@ -457,8 +454,7 @@ final class FastModel implements CompiledModel {
             squeezed = new float[z.channels];
             scale = new float[z.channels];
             scaledProjection = new float[z.projection];
-            im2col = new float[z.im2col];
-            paddedInput = new float[z.paddedInput]; // borders stay zero: only the interior is ever written
+            patchRow = new float[z.patchRow];
             ring = new float[z.ring];
             rows = new int[z.kernel];
             ringHeld = new int[z.ringRows];

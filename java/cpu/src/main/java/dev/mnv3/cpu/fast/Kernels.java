@@ -12,15 +12,16 @@ interface Kernels {
     /**
      * Rows [m0, m1) x columns [j0, j1) of C[M][N] = act(A[M][K] x B + bias) (+ R[M][N]): a 1x1
      * convolution or a linear layer, B in {@link PackedWeights} layout with N its padded width.
+     * Row m of A starts at aOff + m*lda: lda is K, or less where rows overlap (the stem's patches).
      * j0 and j1 are multiples of 16 or N. {@code res} is null without a residual.
      */
-    void gemm(float[] a, int aOff, int k, float[] b, int n, float[] bias, Activation act,
+    void gemm(float[] a, int aOff, int lda, int k, float[] b, int n, float[] bias, Activation act,
               float[] res, int resOff, float[] c, int cOff, int m0, int m1, int j0, int j1);
 
     /** All columns: {@link #gemm} over [0, n). */
     default void pointwise(float[] a, int aOff, int k, float[] b, int n, float[] bias, Activation act,
                            float[] res, int resOff, float[] c, int cOff, int m0, int m1) {
-        gemm(a, aOff, k, b, n, bias, act, res, resOff, c, cOff, m0, m1, 0, n);
+        gemm(a, aOff, k, k, b, n, bias, act, res, resOff, c, cOff, m0, m1, 0, n);
     }
 
     /**

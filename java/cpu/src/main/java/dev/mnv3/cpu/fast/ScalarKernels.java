@@ -6,14 +6,14 @@ import dev.mnv3.core.Activation;
 final class ScalarKernels implements Kernels {
 
     @Override
-    public void gemm(float[] a, int aOff, int k, float[] b, int n, float[] bias, Activation act,
+    public void gemm(float[] a, int aOff, int lda, int k, float[] b, int n, float[] bias, Activation act,
                      float[] res, int resOff, float[] c, int cOff, int m0, int m1, int colFrom, int colTo) {
         float[] acc = new float[PackedWeights.PANEL];
         for (int j0 = colFrom; j0 < colTo; j0 += PackedWeights.PANEL) {
             int width = Math.min(PackedWeights.PANEL, n - j0);
             int panel = j0 * k;
             for (int m = m0; m < m1; m++) {
-                int ar = aOff + m * k;
+                int ar = aOff + m * lda;
                 for (int j = 0; j < width; j++) acc[j] = bias[j0 + j];
                 for (int p = 0; p < k; p++) {
                     float av = a[ar + p];

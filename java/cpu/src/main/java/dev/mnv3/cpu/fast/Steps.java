@@ -14,12 +14,16 @@ final class Steps {
     }
 
     /**
-     * The stem: a dense conv on the NCHW input, run as im2col rows times a GEMM. The input is
-     * first transposed into a zero-bordered NHWC image, where each output pixel's patch is k runs
-     * of k*Cin adjacent floats. Weights packed with K = k*k*Cin in (ky, kx, ci) order.
+     * The stem: a dense conv on the NCHW input, run one output row at a time as a GEMM whose A
+     * rows are the output pixels' patches. The k input rows an output row reads are interleaved
+     * into one row of k*Cin floats per (padded) input column, [x][ky][ci]: pixel ox's patch is
+     * then the k*k*Cin adjacent floats from column ox*stride, and the patches of neighbouring
+     * pixels overlap (A rows stride*k*Cin apart), with no im2col copy and no transposed image.
+     * Weights packed with K = k*k*Cin in (kx, ky, ci) order.
      */
     record Stem(ConvBnAct conv, PackedWeights weight) {
         static Stem of(ConvBnAct c, Weights w, double eps) {
+            if (c.dilation() != 1) throw new IllegalArgumentException("a dilated stem is not supported: " + c);
             FoldedConv f = FoldedConv.fold(c, w, eps);
             int k = c.kernel(), cin = c.inChannels(), cout = c.outChannels(), kk = k * k * cin;
             float[] outIn = new float[cout * kk];
@@ -27,45 +31,44 @@ final class Steps {
                 for (int ci = 0; ci < cin; ci++)
                     for (int ky = 0; ky < k; ky++)
                         for (int kx = 0; kx < k; kx++)
-                            outIn[co * kk + (ky * k + kx) * cin + ci] = f.weight()[((co * cin + ci) * k + ky) * k + kx];
+                            outIn[co * kk + (kx * k + ky) * cin + ci] = f.weight()[((co * cin + ci) * k + ky) * k + kx];
             return new Stem(c, PackedWeights.pack(outIn, f.bias(), cout, kk));
         }
 
-        int patch() {
-            return conv.kernel() * conv.kernel() * conv.inChannels();
-        }
-
-        /** Row oy of the im2col matrix, from the padded NHWC image: for each output x, its k*k*Cin patch. */
-        void im2colRow(DepthwiseGeometry g, float[] padded, int oy, float[] dst) {
-            int k = g.kernel(), cin = conv.inChannels(), s = g.stride(), d = g.dilation();
-            int pw = g.width() + 2 * g.pad(), run = k * cin, o = 0;
-            for (int ox = 0; ox < g.outWidth(); ox++) {
-                for (int ky = 0; ky < k; ky++, o += run) {
-                    int src = ((oy * s + ky * d) * pw + ox * s) * cin;
-                    if (d == 1) {
-                        System.arraycopy(padded, src, dst, o, run);
-                    } else {
-                        for (int kx = 0; kx < k; kx++) System.arraycopy(padded, src + kx * d * cin, dst, o + kx * cin, cin);
-                    }
-                }
-            }
+        /** Floats in one interleaved row: (W+2p) columns of k*Cin. */
+        static int rowFloats(DepthwiseGeometry g) {
+            return (g.width() + 2 * g.pad()) * g.kernel() * g.channels();
         }
 
         /**
-         * Rows [y0, y1) of the NCHW input, transposed into a zero-bordered NHWC image
-         * ((H+2p) x (W+2p) x Cin), which the stem kernel reads without bounds checks.
+         * The interleaved row for output row oy, [x][ky][ci] over the padded width, from the NCHW
+         * image at inOff: zeros where a tap falls in the padding.
          */
-        void toPaddedNhwc(DepthwiseGeometry g, float[] in, int inOff, float[] dst, int y0, int y1) {
-            int cin = conv.inChannels(), w = g.width(), p = g.pad(), plane = g.height() * w, pw = w + 2 * p;
-            for (int y = y0; y < y1; y++) {
-                int row = ((y + p) * pw + p) * cin;
+        static void patchRow(DepthwiseGeometry g, float[] in, int inOff, int oy, float[] dst) {
+            int k = g.kernel(), cin = g.channels(), w = g.width(), p = g.pad(), col = k * cin, plane = g.height() * w;
+            int pw = w + 2 * p;
+            for (int ky = 0; ky < k; ky++) {
+                int iy = oy * g.stride() - p + ky;
                 for (int ci = 0; ci < cin; ci++) {
-                    int src = inOff + ci * plane + y * w;
-                    for (int x = 0; x < w; x++) dst[row + x * cin + ci] = in[src + x];
+                    int d = ky * cin + ci;
+                    if (iy < 0 || iy >= g.height()) {
+                        for (int x = 0; x < pw; x++) dst[x * col + d] = 0f;
+                        continue;
+                    }
+                    for (int x = 0; x < p; x++) {
+                        dst[x * col + d] = 0f;
+                        dst[(p + w + x) * col + d] = 0f;
+                    }
+                    int src = inOff + ci * plane + iy * w, o = p * col + d;
+                    for (int x = 0; x < w; x++) dst[o + x * col] = in[src + x];
                 }
             }
         }
 
+        /** How far apart the A rows of neighbouring output pixels are in the interleaved row. */
+        static int pixelStride(DepthwiseGeometry g) {
+            return g.stride() * g.kernel() * g.channels();
+        }
     }
 
     /** A 1x1 conv as a GEMM: weights packed into panels. */

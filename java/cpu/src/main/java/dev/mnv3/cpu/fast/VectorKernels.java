@@ -18,7 +18,7 @@ final class VectorKernels implements Kernels {
     private static final int PANEL_BLOCK_BYTES = 192 * 1024;
 
     @Override
-    public void gemm(float[] a, int aOff, int k, float[] b, int n, float[] bias, Activation act,
+    public void gemm(float[] a, int aOff, int lda, int k, float[] b, int n, float[] bias, Activation act,
                      float[] res, int resOff, float[] c, int cOff, int m0, int m1, int colFrom, int colTo) {
         int block = Math.max(PackedWeights.PANEL, PANEL_BLOCK_BYTES / (4 * k) / PackedWeights.PANEL * PackedWeights.PANEL);
         for (int jb = colFrom; jb < colTo; jb += block) {
@@ -28,8 +28,8 @@ final class VectorKernels implements Kernels {
             for (; m + 6 <= m1; m += 6) {
                 for (int j0 = jb; j0 < jEnd; j0 += PackedWeights.PANEL) {
                     int o = cOff + m * n + j0;
-                    if (jEnd - j0 >= PackedWeights.PANEL) tile6x16(a, aOff + m * k, k, b, j0 * k, c, o, n);
-                    else tile6x8(a, aOff + m * k, k, b, j0 * k, c, o, n);
+                    if (jEnd - j0 >= PackedWeights.PANEL) tile6x16(a, aOff + m * lda, lda, k, b, j0 * k, c, o, n);
+                    else tile6x8(a, aOff + m * lda, lda, k, b, j0 * k, c, o, n);
                 }
                 epilogue(c, cOff, n, m, m + 6, jb, jEnd, bias, act, res, resOff);
             }
@@ -38,26 +38,26 @@ final class VectorKernels implements Kernels {
                 m = m1 - 6;
                 for (int j0 = jb; j0 < jEnd; j0 += PackedWeights.PANEL) {
                     int o = cOff + m * n + j0;
-                    if (jEnd - j0 >= PackedWeights.PANEL) tile6x16(a, aOff + m * k, k, b, j0 * k, c, o, n);
-                    else tile6x8(a, aOff + m * k, k, b, j0 * k, c, o, n);
+                    if (jEnd - j0 >= PackedWeights.PANEL) tile6x16(a, aOff + m * lda, lda, k, b, j0 * k, c, o, n);
+                    else tile6x8(a, aOff + m * lda, lda, k, b, j0 * k, c, o, n);
                 }
                 epilogue(c, cOff, n, m, m1, jb, jEnd, bias, act, res, resOff);
                 m = m1;
             }
             for (; m < m1; m++) {
                 for (int j0 = jb; j0 < jEnd; j0 += PackedWeights.PANEL) {
-                    row(a, aOff + m * k, k, b, j0 * k, Math.min(PackedWeights.PANEL, jEnd - j0), c, cOff + m * n + j0);
+                    row(a, aOff + m * lda, k, b, j0 * k, Math.min(PackedWeights.PANEL, jEnd - j0), c, cOff + m * n + j0);
                 }
                 epilogue(c, cOff, n, m, m + 1, jb, jEnd, bias, act, res, resOff);
             }
         }
     }
 
-    /** C[6][16] at c0 = A[6][k] x panel; raw sums, the epilogue adds bias and activation. */
-    private static void tile6x16(float[] a, int a0, int k, float[] b, int b0, float[] c, int c0, int ldc) {
+    /** C[6][16] at c0 = A[6][k] (rows lda apart) x panel; raw sums, the epilogue adds bias and activation. */
+    private static void tile6x16(float[] a, int a0, int lda, int k, float[] b, int b0, float[] c, int c0, int ldc) {
         FloatVector z = FloatVector.zero(S);
         FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
-        int a1 = a0 + k, a2 = a1 + k, a3 = a2 + k, a4 = a3 + k, a5 = a4 + k;
+        int a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda;
         for (int p = 0; p < k; p++) {
             int bo = b0 + p * 16;
             FloatVector b0v = FloatVector.fromArray(S, b, bo);
@@ -95,10 +95,10 @@ final class VectorKernels implements Kernels {
         c51.intoArray(c, c0 + 5 * ldc + L);
     }
 
-    private static void tile6x8(float[] a, int a0, int k, float[] b, int b0, float[] c, int c0, int ldc) {
+    private static void tile6x8(float[] a, int a0, int lda, int k, float[] b, int b0, float[] c, int c0, int ldc) {
         FloatVector z = FloatVector.zero(S);
         FloatVector c0v = z, c1v = z, c2v = z, c3v = z, c4v = z, c5v = z;
-        int a1 = a0 + k, a2 = a1 + k, a3 = a2 + k, a4 = a3 + k, a5 = a4 + k;
+        int a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda;
         for (int p = 0; p < k; p++) {
             FloatVector bv = FloatVector.fromArray(S, b, b0 + p * L);
             c0v = FloatVector.broadcast(S, a[a0 + p]).fma(bv, c0v);
