@@ -17,6 +17,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * The fast CPU path. Activations are NHWC; BatchNorm is folded; 1x1 convs are register-tiled
@@ -44,7 +45,7 @@ final class FastModel implements CompiledModel {
     private Plan plan;
     private volatile boolean closed;
     /** Nanoseconds per node summed over profiled runs (see {@link #profile}); null when not profiling. */
-    private long[] nodeNanos;
+    private AtomicLongArray nodeNanos; // atomic: with a batch, threads add their images' times concurrently
 
     FastModel(Graph graph, Weights weights, CompileOptions options, Kernels kernels) {
         this.graph = graph;
@@ -114,7 +115,7 @@ final class FastModel implements CompiledModel {
     private void image(Tensor input, int img, Plan p, int owner, Par par, Map<String, Tensor> trace) {
         Workspace ws = p.workspaces[owner];
         float[] cur = ws.x, other = ws.y;
-        long[] timing = nodeNanos;
+        AtomicLongArray timing = nodeNanos;
         for (int i = 0; i < p.poolIndex + 1; i++) {
             long started = timing != null ? System.nanoTime() : 0;
             Shape is = p.shapes.get(i), os = p.shapes.get(i + 1);
@@ -147,7 +148,7 @@ final class FastModel implements CompiledModel {
                 default -> throw new AssertionError(steps.get(i));
             }
             if (trace != null) toNchw(out, outOff, os, trace.get(graph.nodes().get(i).name()).data(), img);
-            if (timing != null) timing[i] += System.nanoTime() - started;
+            if (timing != null) timing.addAndGet(i, System.nanoTime() - started);
         }
     }
 
@@ -173,7 +174,7 @@ final class FastModel implements CompiledModel {
             }
             x = dst;
             in = wt.n;
-            if (nodeNanos != null) nodeNanos[i] += System.nanoTime() - started;
+            if (nodeNanos != null) nodeNanos.addAndGet(i, System.nanoTime() - started);
         }
     }
 
@@ -330,11 +331,11 @@ final class FastModel implements CompiledModel {
      * batch 1 the numbers are the wall time of the parallel steps.
      */
     synchronized Map<String, Double> profile(Tensor input, int runs) {
-        nodeNanos = new long[steps.size()];
+        nodeNanos = new AtomicLongArray(steps.size());
         try {
             for (int r = 0; r < runs; r++) forward(input, false);
             Map<String, Double> ms = new LinkedHashMap<>();
-            for (int i = 0; i < steps.size(); i++) ms.put(graph.nodes().get(i).name(), nodeNanos[i] / 1e6 / runs);
+            for (int i = 0; i < steps.size(); i++) ms.put(graph.nodes().get(i).name(), nodeNanos.get(i) / 1e6 / runs);
             return ms;
         } finally {
             nodeNanos = null;
