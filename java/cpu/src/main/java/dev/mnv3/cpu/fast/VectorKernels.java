@@ -26,22 +26,13 @@ final class VectorKernels implements Kernels {
             int m = m0;
             // rows outer, panels inner: a row tile of A stays in L1 while the block's panels stream from L2
             for (; m + 6 <= m1; m += 6) {
-                for (int j0 = jb; j0 < jEnd; j0 += PackedWeights.PANEL) {
-                    int o = cOff + m * n + j0;
-                    if (jEnd - j0 >= PackedWeights.PANEL) tile6x16(a, aOff + m * lda, lda, k, b, j0 * k, c, o, n);
-                    else tile6x8(a, aOff + m * lda, lda, k, b, j0 * k, c, o, n);
-                }
+                sixRows(a, aOff, lda, k, b, n, c, cOff, m, jb, jEnd);
                 epilogue(c, cOff, n, m, m + 6, jb, jEnd, bias, act, res, resOff);
             }
             if (m1 - m >= 2 && m1 - m0 >= 6) {
                 // a last full tile overlapping the previous one: recomputing up to 4 rows beats the single-row kernel
-                m = m1 - 6;
-                for (int j0 = jb; j0 < jEnd; j0 += PackedWeights.PANEL) {
-                    int o = cOff + m * n + j0;
-                    if (jEnd - j0 >= PackedWeights.PANEL) tile6x16(a, aOff + m * lda, lda, k, b, j0 * k, c, o, n);
-                    else tile6x8(a, aOff + m * lda, lda, k, b, j0 * k, c, o, n);
-                }
-                epilogue(c, cOff, n, m, m1, jb, jEnd, bias, act, res, resOff);
+                sixRows(a, aOff, lda, k, b, n, c, cOff, m1 - 6, jb, jEnd);
+                epilogue(c, cOff, n, m1 - 6, m1, jb, jEnd, bias, act, res, resOff);
                 m = m1;
             }
             for (; m < m1; m++) {
@@ -50,6 +41,15 @@ final class VectorKernels implements Kernels {
                 }
                 epilogue(c, cOff, n, m, m + 1, jb, jEnd, bias, act, res, resOff);
             }
+        }
+    }
+
+    /** Raw sums of rows [m, m+6) for the panels of columns [j0, j1). */
+    private static void sixRows(float[] a, int aOff, int lda, int k, float[] b, int n, float[] c, int cOff, int m, int j0, int j1) {
+        for (int j = j0; j < j1; j += PackedWeights.PANEL) {
+            int o = cOff + m * n + j;
+            if (j1 - j >= PackedWeights.PANEL) tile6x16(a, aOff + m * lda, lda, k, b, j * k, c, o, n);
+            else tile6x8(a, aOff + m * lda, lda, k, b, j * k, c, o, n);
         }
     }
 
