@@ -45,11 +45,9 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        if (batch < 1) throw new Main.UserError("--batch must be >= 1, got " + batch);
         if (!(seconds > 0) || warmup < 0) throw new Main.UserError("--seconds must be > 0 and --warmup >= 0");
         Graph graph = Graph.of(model.config());
-        Tensor input = RandomWeights.input(batch, size.height(), size.width(), 2);
-        graph.checkInput(input.shape());
+        Tensor input = size.randomInput(graph, batch, 2);
         Backend b = backend.resolve();
         Throughput.Result r;
         try (CompiledModel m = b.compile(graph, RandomWeights.generate(graph, 1), backend.options())) {

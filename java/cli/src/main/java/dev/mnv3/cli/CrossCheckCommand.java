@@ -47,9 +47,7 @@ final class CrossCheckCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         Graph graph = Graph.of(weights != null ? model.configFor(weights) : model.config());
-        if (batch < 1) throw new Main.UserError("--batch must be >= 1, got " + batch);
-        Tensor input = RandomWeights.input(batch, size.height(), size.width(), seed + 1);
-        graph.checkInput(input.shape());
+        Tensor input = size.randomInput(graph, batch, seed + 1);
         Weights w = weights != null ? Weights.load(weights, graph) : RandomWeights.generate(graph, seed);
         Backend candidate = backend.backend != null ? backend.resolve() : bestNonReference();
         double tolerance = backend.options().precision().tolerance();

@@ -42,10 +42,8 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        if (batch < 1) throw new Main.UserError("--batch must be >= 1, got " + batch);
         Graph graph = Graph.of(model.config());
-        Tensor input = RandomWeights.input(batch, size.height(), size.width(), 2);
-        graph.checkInput(input.shape());
+        Tensor input = size.randomInput(graph, batch, 2);
         Weights weights = RandomWeights.generate(graph, 1);
         Backend b = backend.resolve();
         out.printf("%s: %,d parameters, %.1fM multiply-adds per image at %dx%d%n", graph.config().describe(), graph.params(),

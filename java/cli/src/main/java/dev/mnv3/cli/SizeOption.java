@@ -1,5 +1,8 @@
 package dev.mnv3.cli;
 
+import dev.mnv3.core.graph.Graph;
+import dev.mnv3.core.tensor.Tensor;
+import dev.mnv3.core.weights.RandomWeights;
 import picocli.CommandLine.Option;
 
 /** The input size option shared by the commands that build their own input. */
@@ -7,6 +10,13 @@ final class SizeOption {
     @Option(names = "--size", paramLabel = "HxW", defaultValue = "224x224", converter = Sizes.Converter.class,
             description = "Input height x width, or one number for a square (default: ${DEFAULT-VALUE}).")
     private Sizes value;
+
+    /** A seeded random batch [batch, 3, H, W] for {@code graph}, after checking that both fit. */
+    Tensor randomInput(Graph graph, int batch, long seed) {
+        if (batch < 1) throw new Main.UserError("--batch must be >= 1, got " + batch);
+        graph.checkInput(new int[] {batch, Graph.INPUT_CHANNELS, height(), width()});
+        return RandomWeights.input(batch, height(), width(), seed);
+    }
 
     int height() {
         return value.height();
