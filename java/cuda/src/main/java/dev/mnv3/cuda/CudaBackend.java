@@ -40,6 +40,6 @@ public final class CudaBackend implements Backend {
         }
         CudaRuntime runtime = CudaRuntime.get();
         weights.checkFits(graph);
-        return new CudaModel(runtime, graph, weights, p);
+        return new CudaModel(runtime, graph, weights, p, options.cudaGraphs());
     }
 }

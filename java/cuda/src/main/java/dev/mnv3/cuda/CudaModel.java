@@ -37,7 +37,7 @@ public final class CudaModel implements CompiledModel {
     private Resources resources;
     private boolean closed;
 
-    CudaModel(CudaRuntime runtime, Graph graph, Weights weights, Precision precision) {
+    CudaModel(CudaRuntime runtime, Graph graph, Weights weights, Precision precision, boolean cudaGraphs) {
         this.runtime = runtime;
         this.graph = graph;
         CudaDriver driver = runtime.driver;
@@ -50,7 +50,7 @@ public final class CudaModel implements CompiledModel {
             runtime.cudnn.setStream(handle, stream);
             deviceWeights = new DeviceWeights(driver, WeightLayout.of(graph, weights));
             boolean debug = Boolean.getBoolean(DEBUG_PROPERTY);
-            boolean graphs = !debug && Boolean.parseBoolean(System.getProperty(GRAPHS_PROPERTY, "true"));
+            boolean graphs = cudaGraphs && !debug && Boolean.parseBoolean(System.getProperty(GRAPHS_PROPERTY, "true"));
             resources = new Resources(runtime, precision, stream, handle, deviceWeights, Cudnn.alphaBeta(arena),
                     new HashMap<>(), debug, graphs);
         } catch (RuntimeException e) {
@@ -74,6 +74,11 @@ public final class CudaModel implements CompiledModel {
 
     public Precision precision() {
         return resources.precision();
+    }
+
+    /** Whether runs are replayed as CUDA graphs (off by option, by -Dmnv3.cuda.graphs=false, or in debug mode). */
+    public boolean cudaGraphs() {
+        return resources.graphs();
     }
 
     @Override

@@ -2,27 +2,37 @@ package dev.mnv3.core.backend;
 
 /**
  * Options every backend understands; a backend rejects what it cannot do (the CPU backends run
- * FP32 only) with a clear message.
+ * FP32 only) with a clear message, and ignores what does not apply to it.
  *
- * @param threads   CPU threads to use; 0 means all available processors
- * @param precision arithmetic precision (FP32 strict by default)
+ * @param threads    CPU threads to use; 0 means all available processors
+ * @param precision  arithmetic precision (FP32 strict by default)
+ * @param cudaGraphs GPU only: replay each (batch, size) as a captured CUDA graph from its second
+ *                   run on (default); false launches every kernel every run
  */
-public record CompileOptions(int threads, Precision precision) {
+public record CompileOptions(int threads, Precision precision, boolean cudaGraphs) {
     public CompileOptions {
         if (threads < 0) throw new IllegalArgumentException("threads must be >= 0, got " + threads);
         if (precision == null) precision = Precision.FP32;
     }
 
+    public CompileOptions(int threads, Precision precision) {
+        this(threads, precision, true);
+    }
+
     public static CompileOptions defaults() {
-        return new CompileOptions(0, Precision.FP32);
+        return new CompileOptions(0, Precision.FP32, true);
     }
 
     public CompileOptions withThreads(int t) {
-        return new CompileOptions(t, precision);
+        return new CompileOptions(t, precision, cudaGraphs);
     }
 
     public CompileOptions withPrecision(Precision p) {
-        return new CompileOptions(threads, p);
+        return new CompileOptions(threads, p, cudaGraphs);
+    }
+
+    public CompileOptions withCudaGraphs(boolean on) {
+        return new CompileOptions(threads, precision, on);
     }
 
     public int resolvedThreads() {
