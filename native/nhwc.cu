@@ -1,0 +1,259 @@
+// The kernels of the FP16/BF16 path: NHWC activations in T (__half or __nv_bfloat16), float
+// weights for everything cuDNN does not run, float accumulation, one rounding per stored value.
+// cuDNN runs the dense convolutions (tensor cores, NHWC); these kernels do the rest:
+//
+//   mnv3_nchw_to_nhwc_*   the float NCHW input batch -> T NHWC, channels zero-padded (3 -> 8)
+//   mnv3_bias_act_*       cuDNN's raw conv output + bias -> act (+ residual), in place or to float
+//   mnv3_depthwise_*      depthwise conv + bias + act, and the SE squeeze's partial sums
+//   mnv3_se_fc            SE: mean of the partial sums -> fc1 + ReLU -> fc2 + hard-sigmoid
+//   mnv3_channel_scale_*  the SE excitation x *= scale[n, c]
+//   mnv3_global_avg_pool_nhwc_*  the avgpool node
+//
+// Entry names end in the storage type (f16, bf16) and, where channels are moved eight at a time,
+// _v8 (every channel count a multiple of 8) or _v1 (any other). Launch notes are on each kernel.
+#include "nhwc.cuh"
+
+// Launch notes: 1-D grid-stride, blockDim 256, gridDim = LaunchGeometry.elementwise(total),
+// total = N * H * W * padded. x [N, channels, H, W] float; y [N, H, W, padded] T.
+template <typename T>
+__device__ __forceinline__ void nchw_to_nhwc(const float* __restrict__ x, T* __restrict__ y, int channels,
+                                             int padded, int plane, long long total) {
+    MNV3_GRID_STRIDE(i, total) {
+        int c = (int)(i % padded);
+        long long t = i / padded;
+        int p = (int)(t % plane);
+        long long n = t / plane;
+        y[i] = mnv3_from_float<T>(c < channels ? x[(n * channels + c) * plane + p] : 0.f);
+    }
+}
+
+// Launch notes: 1-D grid-stride over V-channel groups, blockDim 256,
+// gridDim = LaunchGeometry.elementwise(groups), groups = N * H * W * channels / V.
+// out = act(x + bias[c]) (+ residual); x and out may be the same buffer (in place); residual may be
+// null and never aliases out. TO is T, or float for the logits.
+template <typename T, typename TO, int V>
+__device__ __forceinline__ void bias_act_nhwc(const T* x, TO* out, const float* __restrict__ bias,
+                                              const T* __restrict__ residual, int channels, long long groups,
+                                              int act) {
+    MNV3_GRID_STRIDE(g, groups) {
+        long long e = g * V;
+        int c = (int)(e % channels);
+        mnv3_pack<T, V> xv = mnv3_load<T, V>(x + e);
+        mnv3_pack<T, V> rv{};
+        if (residual != nullptr) rv = mnv3_load<T, V>(residual + e);
+        mnv3_pack<TO, V> o;
+#pragma unroll
+        for (int v = 0; v < V; v++) {
+            float f = mnv3_activate(mnv3_to_float(xv.v[v]) + bias[c + v], act);
+            if (residual != nullptr) f += mnv3_to_float(rv.v[v]);
+            o.v[v] = mnv3_from_float<TO>(f);
+        }
+        mnv3_store<TO, V>(out + e, o);
+    }
+}
+
+// Depthwise KxK conv + bias + act over NHWC, V channels per thread. w [K*K, C] float (tap-major,
+// so a thread's V weights are adjacent), bias [C] float.
+//
+// Launch notes (LaunchGeometry.depthwiseNhwc): blockDim = (bx, by) with bx = min(C/V, 256)
+// channel groups and by = 256 / bx pixel rows; gridDim = (1, chunks, N). Block (0, chunk, n)
+// walks the pixels chunk*by + ty, stepping chunks*by, for every channel group tx, tx + bx, ...
+// When partial is not null it also writes, per (n, chunk, c), the sum of the stored outputs over
+// the block's pixels: partial [N, chunks, C], which mnv3_se_fc turns into the SE squeeze. That
+// saves the squeeze a pass over the depthwise output. The reduction is deterministic (no atomics).
+template <typename T, int V, int K>
+__device__ __forceinline__ void depthwise_nhwc(const T* __restrict__ x, const float* __restrict__ w,
+                                               const float* __restrict__ bias, T* __restrict__ y,
+                                               float* __restrict__ partial, int channels, int height, int width,
+                                               int out_h, int out_w, int k, int stride, int pad, int dilation,
+                                               int act) {
+    __shared__ float reduce[MNV3_DW_THREADS * V];
+    const int kernel = K > 0 ? K : k;
+    const int groups = channels / V;
+    const int pixels = out_h * out_w;
+    const long long n = blockIdx.z;
+    const int tid = threadIdx.y * blockDim.x + threadIdx.x;
+    for (int g0 = 0; g0 < groups; g0 += blockDim.x) {  // the same trip count in every thread of the block
+        const int g = g0 + threadIdx.x;
+        const bool active = g < groups;
+        const int c = g * V;
+        float sum[V];
+#pragma unroll
+        for (int v = 0; v < V; v++) sum[v] = 0.f;
+        if (active) {
+            for (int p = blockIdx.y * blockDim.y + threadIdx.y; p < pixels; p += gridDim.y * blockDim.y) {
+                const int oy = p / out_w, ox = p % out_w;
+                float acc[V];
+#pragma unroll
+                for (int v = 0; v < V; v++) acc[v] = bias[c + v];
+#pragma unroll
+                for (int ky = 0; ky < kernel; ky++) {
+                    const int iy = oy * stride - pad + ky * dilation;
+                    if (iy < 0 || iy >= height) continue;
+#pragma unroll
+                    for (int kx = 0; kx < kernel; kx++) {
+                        const int ix = ox * stride - pad + kx * dilation;
+                        if (ix < 0 || ix >= width) continue;
+                        mnv3_pack<T, V> xv = mnv3_load<T, V>(x + ((n * height + iy) * width + ix) * channels + c);
+                        const float* wt = w + (ky * kernel + kx) * channels + c;
+#pragma unroll
+                        for (int v = 0; v < V; v++) acc[v] = fmaf(mnv3_to_float(xv.v[v]), wt[v], acc[v]);
+                    }
+                }
+                mnv3_pack<T, V> o;
+#pragma unroll
+                for (int v = 0; v < V; v++) {
+                    o.v[v] = mnv3_from_float<T>(mnv3_activate(acc[v], act));
+                    sum[v] += mnv3_to_float(o.v[v]);  // the value SE will scale, as stored
+                }
+                mnv3_store<T, V>(y + ((n * out_h + oy) * out_w + ox) * channels + c, o);
+            }
+        }
+        if (partial != nullptr) {  // uniform across the block, so the barriers below are safe
+#pragma unroll
+            for (int v = 0; v < V; v++) reduce[tid * V + v] = sum[v];
+            __syncthreads();
+            if (threadIdx.y == 0 && active) {
+                float* out = partial + (n * gridDim.y + blockIdx.y) * channels + c;
+#pragma unroll
+                for (int v = 0; v < V; v++) {
+                    float s = 0.f;
+                    for (int r = 0; r < (int)blockDim.y; r++) s += reduce[(r * blockDim.x + threadIdx.x) * V + v];
+                    out[v] = s;
+                }
+            }
+            __syncthreads();  // the next channel pass reuses reduce
+        }
+    }
+}
+
+// Launch notes: one block of 256 threads per image, gridDim = N. partial [N, chunks, C] from the
+// depthwise kernel; fc1 [S, C] + b1 [S], fc2 [C, S] + b2 [C] (PyTorch layouts); scale [N, C] float.
+// C <= MNV3_SE_MAX_CHANNELS and S <= MNV3_SE_MAX_SQUEEZE. One warp per output row, lanes striding
+// over the inputs, so weight reads are coalesced.
+extern "C" __global__ void mnv3_se_fc(const float* __restrict__ partial, int chunks, int pixels,
+                                      const float* __restrict__ w1, const float* __restrict__ b1,
+                                      const float* __restrict__ w2, const float* __restrict__ b2,
+                                      float* __restrict__ scale, int channels, int squeeze) {
+    __shared__ float pooled[MNV3_SE_MAX_CHANNELS];
+    __shared__ float hidden[MNV3_SE_MAX_SQUEEZE];
+    const long long n = blockIdx.x;
+    const float* part = partial + n * chunks * channels;
+    for (int c = threadIdx.x; c < channels; c += blockDim.x) {
+        float s = 0.f;
+        for (int ch = 0; ch < chunks; ch++) s += part[(long long)ch * channels + c];
+        pooled[c] = s / (float)pixels;
+    }
+    __syncthreads();
+    const int warp = threadIdx.x / 32, lane = threadIdx.x & 31, warps = blockDim.x / 32;
+    for (int o = warp; o < squeeze; o += warps) {  // whole warps iterate together: the shuffles see 32 lanes
+        float acc = 0.f;
+        for (int i = lane; i < channels; i += 32) acc = fmaf(w1[(long long)o * channels + i], pooled[i], acc);
+        acc = mnv3_warp_sum(acc);
+        if (lane == 0) hidden[o] = mnv3_activate(acc + b1[o], MNV3_RELU);
+    }
+    __syncthreads();
+    for (int o = warp; o < channels; o += warps) {
+        float acc = 0.f;
+        for (int i = lane; i < squeeze; i += 32) acc = fmaf(w2[(long long)o * squeeze + i], hidden[i], acc);
+        acc = mnv3_warp_sum(acc);
+        if (lane == 0) scale[n * channels + o] = mnv3_activate(acc + b2[o], MNV3_HARDSIGMOID);
+    }
+}
+
+// Launch notes: 1-D grid-stride over V-channel groups, blockDim 256,
+// gridDim = LaunchGeometry.elementwise(groups), groups = N * plane * C / V. x [N, plane, C] T,
+// scale [N, C] float; x[n, p, c] *= scale[n, c], in place.
+template <typename T, int V>
+__device__ __forceinline__ void channel_scale_nhwc(T* __restrict__ x, const float* __restrict__ scale, int channels,
+                                                   int plane, long long groups) {
+    MNV3_GRID_STRIDE(g, groups) {
+        long long e = g * V;
+        int c = (int)(e % channels);
+        long long n = e / ((long long)plane * channels);
+        const float* s = scale + n * channels + c;
+        mnv3_pack<T, V> xv = mnv3_load<T, V>(x + e);
+#pragma unroll
+        for (int v = 0; v < V; v++) xv.v[v] = mnv3_from_float<T>(mnv3_to_float(xv.v[v]) * s[v]);
+        mnv3_store<T, V>(x + e, xv);
+    }
+}
+
+// Launch notes: 1-D grid-stride over (n, V-channel group), blockDim 256,
+// gridDim = LaunchGeometry.elementwise(groups), groups = N * C / V. x [N, plane, C] T ->
+// y [N, C] TO (T when the classifier follows on cuDNN, float when the pool is the output).
+// Neighbouring threads read neighbouring channels of the same pixel: coalesced.
+template <typename T, typename TO, int V>
+__device__ __forceinline__ void global_avg_pool_nhwc(const T* __restrict__ x, TO* __restrict__ y, int channels,
+                                                     int plane, long long groups) {
+    MNV3_GRID_STRIDE(g, groups) {
+        long long e = g * V;  // = n * channels + c
+        int c = (int)(e % channels);
+        long long n = e / channels;
+        float sum[V];
+#pragma unroll
+        for (int v = 0; v < V; v++) sum[v] = 0.f;
+        for (int p = 0; p < plane; p++) {
+            mnv3_pack<T, V> xv = mnv3_load<T, V>(x + (n * plane + p) * channels + c);
+#pragma unroll
+            for (int v = 0; v < V; v++) sum[v] += mnv3_to_float(xv.v[v]);
+        }
+        mnv3_pack<TO, V> o;
+#pragma unroll
+        for (int v = 0; v < V; v++) o.v[v] = mnv3_from_float<TO>(sum[v] / (float)plane);
+        mnv3_store<TO, V>(y + e, o);
+    }
+}
+
+// ---- the entry points Java looks up by name (dev.mnv3.cuda.Kernels)
+
+#define MNV3_NHWC_ENTRIES(T, t)                                                                                       \
+    extern "C" __global__ void mnv3_nchw_to_nhwc_##t(const float* __restrict__ x, T* __restrict__ y, int channels,   \
+                                                     int padded, int plane, long long total) {                       \
+        nchw_to_nhwc<T>(x, y, channels, padded, plane, total);                                                      \
+    }                                                                                                                 \
+    MNV3_BIAS_ACT_ENTRY(T, T, t, v8, 8)                                                                               \
+    MNV3_BIAS_ACT_ENTRY(T, T, t, v1, 1)                                                                               \
+    MNV3_BIAS_ACT_ENTRY(T, float, t, f32, 1)                                                                          \
+    MNV3_DEPTHWISE_NHWC_ENTRY(T, t, v8, 8, 3)                                                                         \
+    MNV3_DEPTHWISE_NHWC_ENTRY(T, t, v8, 8, 5)                                                                         \
+    MNV3_DEPTHWISE_NHWC_ENTRY(T, t, v8, 8, 0)                                                                         \
+    MNV3_DEPTHWISE_NHWC_ENTRY(T, t, v1, 1, 0)                                                                         \
+    MNV3_SCALE_ENTRY(T, t, v8, 8)                                                                                     \
+    MNV3_SCALE_ENTRY(T, t, v1, 1)                                                                                     \
+    MNV3_POOL_ENTRY(T, T, t, v8, 8)                                                                                   \
+    MNV3_POOL_ENTRY(T, T, t, v1, 1)                                                                                   \
+    MNV3_POOL_ENTRY(T, float, t, f32, 1)
+
+// mnv3_bias_act_<t>_<v8|v1> keep T; mnv3_bias_act_<t>_f32 writes float (the logits).
+#define MNV3_BIAS_ACT_ENTRY(T, TO, t, suffix, V)                                                                      \
+    extern "C" __global__ void mnv3_bias_act_##t##_##suffix(const T* x, TO* out, const float* __restrict__ bias,     \
+                                                            const T* __restrict__ residual, int channels,            \
+                                                            long long groups, int act) {                             \
+        bias_act_nhwc<T, TO, V>(x, out, bias, residual, channels, groups, act);                                      \
+    }
+
+// mnv3_depthwise_<t>_<v8|v1>_k<3|5|0>: the window unrolled for 3 and 5; k0 takes any k.
+#define MNV3_DEPTHWISE_NHWC_ENTRY(T, t, suffix, V, K)                                                                 \
+    extern "C" __global__ void __launch_bounds__(MNV3_DW_THREADS) mnv3_depthwise_##t##_##suffix##_k##K(              \
+        const T* __restrict__ x, const float* __restrict__ w, const float* __restrict__ bias, T* __restrict__ y,      \
+        float* __restrict__ partial, int channels, int height, int width, int out_h, int out_w, int k, int stride,   \
+        int pad, int dilation, int act) {                                                                             \
+        depthwise_nhwc<T, V, K>(x, w, bias, y, partial, channels, height, width, out_h, out_w, k, stride, pad,       \
+                                dilation, act);                                                                       \
+    }
+
+#define MNV3_SCALE_ENTRY(T, t, suffix, V)                                                                             \
+    extern "C" __global__ void mnv3_channel_scale_##t##_##suffix(T* __restrict__ x, const float* __restrict__ scale, \
+                                                                 int channels, int plane, long long groups) {         \
+        channel_scale_nhwc<T, V>(x, scale, channels, plane, groups);                                                  \
+    }
+
+#define MNV3_POOL_ENTRY(T, TO, t, suffix, V)                                                                          \
+    extern "C" __global__ void mnv3_global_avg_pool_nhwc_##t##_##suffix(const T* __restrict__ x, TO* __restrict__ y, \
+                                                                        int channels, int plane, long long groups) {  \
+        global_avg_pool_nhwc<T, TO, V>(x, y, channels, plane, groups);                                                \
+    }
+
+MNV3_NHWC_ENTRIES(__half, f16)
+MNV3_NHWC_ENTRIES(__nv_bfloat16, bf16)
