@@ -21,6 +21,11 @@ final class BackendOptions {
             description = "fp32 (strict), tf32, fp16 or bf16; the CPU runs fp32 only (default: ${DEFAULT-VALUE}).")
     String precision;
 
+    @Option(names = "--no-cuda-graphs",
+            description = "cuda: launch every kernel on every run instead of replaying each batch shape as a captured "
+                    + "CUDA graph (graphs are on by default); other backends ignore it.")
+    boolean noCudaGraphs;
+
     Backend resolve() {
         Backend b = backend == null ? Backends.best() : Backends.named(backend);
         String why = b.unavailableReason();
@@ -29,6 +34,6 @@ final class BackendOptions {
     }
 
     CompileOptions options() {
-        return new CompileOptions(threads, Precision.parse(precision));
+        return new CompileOptions(threads, Precision.parse(precision)).withCudaGraphs(!noCudaGraphs);
     }
 }

@@ -1,12 +1,19 @@
 package dev.mnv3.cli;
 
+import dev.mnv3.core.Json;
 import dev.mnv3.core.backend.Backend;
+import dev.mnv3.core.backend.CompileOptions;
 import dev.mnv3.core.backend.CompiledModel;
+import dev.mnv3.core.backend.Precision;
 import dev.mnv3.core.bench.Throughput;
 import dev.mnv3.core.graph.Graph;
-import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.weights.RandomWeights;
+import dev.mnv3.cuda.CudaBackend;
+import dev.mnv3.cuda.CudaModel;
 import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -15,8 +22,10 @@ import picocli.CommandLine.Spec;
 
 @Command(name = "bench", mixinStandardHelpOptions = true, description = {
         "Measure throughput and latency of one backend on random weights and inputs.",
-        "Warms up, then runs the same batch repeatedly and prints images per second and the",
-        "per-batch latency p50/p99; --json prints one JSON object on stdout instead."})
+        "Warms up, then runs the same batch repeatedly and prints images per second and the per-batch latency p50/p99; "
+                + "--json prints one JSON object per batch size on stdout instead.",
+        "Several batch sizes (--batch 1,8,64) are measured in turn on one compiled model; one that fails is reported "
+                + "(with --json as an object with \"error\") and the others still run, the exit status is then 1."})
 final class BenchCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model;
@@ -24,19 +33,22 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin
     BackendOptions backend;
 
-    @Option(names = "--batch", paramLabel = "N", defaultValue = "1", description = "Images per batch (default: ${DEFAULT-VALUE}).")
-    int batch;
+    @Option(names = "--batch", paramLabel = "N", split = ",", defaultValue = "1",
+            description = "Images per batch; several, comma-separated, are measured in turn (default: ${DEFAULT-VALUE}).")
+    List<Integer> batches;
 
     @Mixin
     SizeOption size;
 
-    @Option(names = "--seconds", paramLabel = "S", defaultValue = "5", description = "Timed duration (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seconds", paramLabel = "S", defaultValue = "5", description = "Timed duration per batch size (default: ${DEFAULT-VALUE}).")
     double seconds;
 
-    @Option(names = "--warmup", paramLabel = "S", defaultValue = "2", description = "Untimed warm-up (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup", paramLabel = "S", defaultValue = "2", description = "Untimed warm-up per batch size (default: ${DEFAULT-VALUE}).")
     double warmup;
 
-    @Option(names = "--json", description = "Print one JSON object with images_per_second, p50_ms, p99_ms and the settings.")
+    @Option(names = "--json", description = "Print one JSON object per batch size: images_per_second, p50_ms, p99_ms and the "
+            + "settings (model, backend, precision, cuda_graphs: whether CUDA graphs were replayed, batch, ...); a batch size "
+            + "that failed gives {..., \"batch\": N, \"error\": \"why\"}.")
     boolean json;
 
     @Spec
@@ -47,21 +59,67 @@ final class BenchCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         if (!(seconds > 0) || warmup < 0) throw new Main.UserError("--seconds must be > 0 and --warmup >= 0");
         Graph graph = Graph.of(model.config());
-        Tensor input = size.randomInput(graph, batch, 2);
+        for (int n : batches) size.check(graph, n);
         Backend b = backend.resolve();
-        Throughput.Result r;
-        try (CompiledModel m = b.compile(graph, RandomWeights.generate(graph, 1), backend.options())) {
-            Progress progress = new Progress(spec.commandLine().getErr(), "bench " + graph.config().name() + " batch " + batch);
-            r = Throughput.measure(m, input, warmup, seconds, progress::update);
-            progress.done();
+        CompileOptions options = backend.options();
+        int threads = options.resolvedThreads();
+        String name = graph.config().name();
+        // what was asked for, reported on the error lines of a model that did not compile
+        Precision precision = options.precision();
+        boolean graphs = options.cudaGraphs() && CudaBackend.NAME.equals(b.name());
+        List<String> failures = new ArrayList<>();
+        RuntimeException first = null;
+        CompiledModel m;
+        try {
+            m = b.compile(graph, RandomWeights.generate(graph, 1), options);
+        } catch (RuntimeException e) {
+            if (json) for (int n : batches) out.println(errorJson(name, b.name(), precision, graphs, n, Main.describe(e)));
+            throw e;
         }
-        int threads = backend.options().resolvedThreads();
-        if (json) {
-            out.println(r.toJson(graph.config().name(), b.name(), threads, size.height(), size.width()));
-        } else {
-            out.printf("%s on %s, batch %d at %s, %d threads: %.1f images/s, latency per batch p50 %.2f ms, p99 %.2f ms (%d runs)%n",
-                    graph.config().describe(), b.name(), batch, size, threads, r.imagesPerSecond(), r.p50Ms(), r.p99Ms(), r.runs());
+        try (m) {
+            if (m instanceof CudaModel c) { // what the model does: debug mode and -Dmnv3.cuda.graphs=false turn graphs off
+                precision = c.precision();
+                graphs = c.cudaGraphs();
+            } else {
+                graphs = false;
+            }
+            for (int n : batches) {
+                Throughput.Result r;
+                try {
+                    Progress progress = new Progress(spec.commandLine().getErr(), "bench " + name + " batch " + n);
+                    r = Throughput.measure(m, size.randomInput(graph, n, 2), warmup, seconds, progress::update);
+                    progress.done();
+                } catch (RuntimeException e) {
+                    if (json) out.println(errorJson(name, b.name(), precision, graphs, n, Main.describe(e)));
+                    out.flush();
+                    if (batches.size() == 1) throw e;
+                    if (first == null) first = e;
+                    failures.add("batch " + n + ": " + Main.describe(e));
+                    continue;
+                }
+                if (json) {
+                    out.println(r.toJson(name, b.name(), precision, graphs, threads, size.height(), size.width()));
+                } else {
+                    out.printf("%s on %s (%s%s), batch %d at %s, %d threads: %.1f images/s, latency per batch p50 %.2f ms, "
+                                    + "p99 %.2f ms (%d runs)%n",
+                            graph.config().describe(), b.name(), precision.name().toLowerCase(Locale.ROOT),
+                            graphs ? ", CUDA graphs" : "", n, size, threads, r.imagesPerSecond(), r.p50Ms(), r.p99Ms(), r.runs());
+                }
+                out.flush();
+            }
+        }
+        if (!failures.isEmpty()) {
+            throw new Main.UserError(failures.size() + " of " + batches.size() + " batch sizes failed: "
+                    + String.join("; ", failures), first);
         }
         return 0;
+    }
+
+    private String errorJson(String model, String backend, Precision precision, boolean graphs, int batch, String error) {
+        return String.format(Locale.ROOT,
+                "{\"model\":%s,\"backend\":%s,\"precision\":\"%s\",\"cuda_graphs\":%b,\"batch\":%d,\"height\":%d,\"width\":%d,"
+                        + "\"error\":%s}",
+                Json.quote(model), Json.quote(backend), precision.name().toLowerCase(Locale.ROOT), graphs, batch, size.height(),
+                size.width(), Json.quote(error));
     }
 }

@@ -65,6 +65,10 @@ public final class Main implements Runnable {
         UserError(String message) {
             super(message);
         }
+
+        UserError(String message, Throwable cause) {
+            super(message, cause);
+        }
     }
 
     static final class Version implements CommandLine.IVersionProvider {

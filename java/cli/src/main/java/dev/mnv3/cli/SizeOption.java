@@ -13,9 +13,14 @@ final class SizeOption {
 
     /** A seeded random batch [batch, 3, H, W] for {@code graph}, after checking that both fit. */
     Tensor randomInput(Graph graph, int batch, long seed) {
+        check(graph, batch);
+        return RandomWeights.input(batch, height(), width(), seed);
+    }
+
+    /** Checks that a batch of {@code batch} images at this size fits {@code graph}, allocating nothing. */
+    void check(Graph graph, int batch) {
         if (batch < 1) throw new Main.UserError("--batch must be >= 1, got " + batch);
         graph.checkInput(new int[] {batch, Graph.INPUT_CHANNELS, height(), width()});
-        return RandomWeights.input(batch, height(), width(), seed);
     }
 
     int height() {

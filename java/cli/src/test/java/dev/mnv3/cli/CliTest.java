@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.mnv3.core.Json;
 import dev.mnv3.core.MobileNetV3Config;
+import dev.mnv3.core.backend.Precision;
 import dev.mnv3.core.backend.CompiledModel;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.tensor.Tensor;
@@ -16,6 +18,8 @@ import dev.mnv3.cpu.ReferenceBackend;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.BeforeAll;
@@ -23,6 +27,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import picocli.CommandLine;
 
 class CliTest {
     @TempDir
@@ -100,13 +105,91 @@ class CliTest {
 
     @Test
     void everyCommandExplainsItself() {
-        for (String cmd : new String[] {"info", "demo", "run", "classify", "crosscheck"}) {
+        for (String cmd : new String[] {"info", "demo", "run", "classify", "bench", "crosscheck"}) {
             Cli r = Cli.run(cmd, "--help");
             assertEquals(0, r.exitCode(), cmd);
             assertTrue(r.out().contains("Usage: mnv3 " + cmd), r.out());
         }
         Cli top = Cli.run("--help");
         assertTrue(top.out().contains("crosscheck"), top.out());
+    }
+
+    // ------------------------------------------------------------------ bench
+
+    /** Small at 64x64 on the fast CPU backend, one thread, a few runs per batch size. */
+    private static Cli bench(String... extra) {
+        List<String> args = new ArrayList<>(List.of("bench", "--model", "small", "--size", "64x64", "--backend", "cpu",
+                "--threads", "1", "--seconds", "0.01", "--warmup", "0", "--json"));
+        args.addAll(List.of(extra));
+        return Cli.run(args.toArray(String[]::new));
+    }
+
+    private static List<Map<String, Object>> jsonLines(String out) {
+        return out.strip().lines().map(l -> Json.object(Json.parse(l), "a bench line")).toList();
+    }
+
+    @Test
+    void benchJsonNamesBackendPrecisionAndCudaGraphsForEachBatchSize() {
+        Cli r = bench("--batch", "1,2");
+        assertEquals(0, r.exitCode(), r.toString());
+        List<Map<String, Object>> lines = jsonLines(r.out());
+        assertEquals(2, lines.size(), r.out());
+        for (int i = 0; i < 2; i++) {
+            Map<String, Object> o = lines.get(i);
+            assertEquals((long) i + 1, o.get("batch"), r.out());
+            assertEquals("cpu", o.get("backend"));
+            assertEquals("fp32", o.get("precision"));
+            assertEquals(false, o.get("cuda_graphs"), "the CPU replays no CUDA graphs");
+            assertEquals("small", o.get("model"));
+            assertTrue(((Number) o.get("images_per_second")).doubleValue() > 0, r.out());
+            assertTrue(o.containsKey("p50_ms") && o.containsKey("p99_ms") && !o.containsKey("error"), r.out());
+        }
+    }
+
+    @Test
+    void noCudaGraphsTurnsTheCompileOptionOffAndTheCpuIgnoresIt() {
+        BenchCommand on = new BenchCommand(), off = new BenchCommand();
+        new CommandLine(on).parseArgs();
+        new CommandLine(off).parseArgs("--no-cuda-graphs", "--precision", "tf32");
+        assertTrue(on.backend.options().cudaGraphs());
+        assertFalse(off.backend.options().cudaGraphs());
+        assertEquals(Precision.TF32, off.backend.options().precision());
+        Cli r = bench("--no-cuda-graphs");
+        assertEquals(0, r.exitCode(), r.toString());
+        assertEquals(false, jsonLines(r.out()).getFirst().get("cuda_graphs"), r.out());
+        assertTrue(Cli.run("bench", "--help").out().contains("--no-cuda-graphs"));
+    }
+
+    @Test
+    void benchPrintsAnErrorLinePerBatchSizeWhenThePrecisionCannotRun() {
+        Cli r = bench("--precision", "fp16", "--batch", "1,8");
+        assertEquals(1, r.exitCode(), r.toString());
+        List<Map<String, Object>> lines = jsonLines(r.out());
+        assertEquals(List.of(1L, 8L), lines.stream().map(o -> o.get("batch")).toList(), r.out());
+        for (Map<String, Object> o : lines) {
+            assertEquals("fp16", o.get("precision"));
+            assertEquals("cpu", o.get("backend"));
+            assertTrue(((String) o.get("error")).contains("FP32 only"), r.out());
+            assertFalse(o.containsKey("images_per_second"));
+        }
+        assertTrue(r.err().startsWith("mnv3: cpu runs FP32 only"), r.toString());
+    }
+
+    @Test
+    void benchGoesOnAfterABatchSizeThatFails() {
+        Cli r = bench("--batch", "200000,2");
+        assertEquals(1, r.exitCode(), r.toString());
+        List<Map<String, Object>> lines = jsonLines(r.out());
+        assertEquals(2, lines.size(), r.out());
+        assertTrue(((String) lines.get(0).get("error")).contains("too large"), r.out());
+        assertEquals(2L, lines.get(1).get("batch"));
+        assertTrue(lines.get(1).containsKey("images_per_second"), r.out());
+        assertTrue(r.err().contains("mnv3: 1 of 2 batch sizes failed: batch 200000: "), r.err());
+    }
+
+    @Test
+    void benchChecksEveryBatchSizeBeforeMeasuring() {
+        assertOneLineError(bench("--batch", "1,0"), "--batch must be >= 1, got 0");
     }
 
     // ------------------------------------------------------------------ bad input

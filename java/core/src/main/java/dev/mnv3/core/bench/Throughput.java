@@ -1,8 +1,11 @@
 package dev.mnv3.core.bench;
 
+import dev.mnv3.core.Json;
 import dev.mnv3.core.backend.CompiledModel;
+import dev.mnv3.core.backend.Precision;
 import dev.mnv3.core.tensor.Tensor;
 import java.util.Arrays;
+import java.util.Locale;
 import java.util.function.DoubleConsumer;
 
 /**
@@ -13,11 +16,18 @@ public final class Throughput {
     /** The outcome: images per second over the timed runs, and per-batch latency percentiles. */
     public record Result(int batch, int runs, double seconds, double imagesPerSecond, double p50Ms, double p99Ms,
                          double minMs) {
-        public String toJson(String model, String backend, int threads, int height, int width) {
-            return String.format(java.util.Locale.ROOT,
-                    "{\"model\":\"%s\",\"backend\":\"%s\",\"batch\":%d,\"threads\":%d,\"height\":%d,\"width\":%d,"
-                            + "\"runs\":%d,\"seconds\":%.3f,\"images_per_second\":%.2f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"min_ms\":%.3f}",
-                    model, backend, batch, threads, height, width, runs, seconds, imagesPerSecond, p50Ms, p99Ms, minMs);
+        /**
+         * One JSON object: the settings (precision in lower case; {@code cudaGraphs} whether runs were
+         * replayed as CUDA graphs, false for the CPU backends) and the measurements.
+         */
+        public String toJson(String model, String backend, Precision precision, boolean cudaGraphs, int threads, int height,
+                             int width) {
+            return String.format(Locale.ROOT,
+                    "{\"model\":%s,\"backend\":%s,\"precision\":\"%s\",\"cuda_graphs\":%b,\"batch\":%d,"
+                            + "\"threads\":%d,\"height\":%d,\"width\":%d,\"runs\":%d,\"seconds\":%.3f,\"images_per_second\":%.2f,"
+                            + "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"min_ms\":%.3f}",
+                    Json.quote(model), Json.quote(backend), precision.name().toLowerCase(Locale.ROOT), cudaGraphs, batch,
+                    threads, height, width, runs, seconds, imagesPerSecond, p50Ms, p99Ms, minMs);
         }
     }
 
