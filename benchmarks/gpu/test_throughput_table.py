@@ -121,6 +121,8 @@ class ThroughputTableTest(unittest.TestCase):
         text = self.render([], [json.dumps({"peer": "compile-fp16-cl", "precision": "fp16",
                                             "error": "torch.compile needs torch >= 2, this is 1.13.0"})])
         self.assertIn("  PyTorch compile-fp16-cl: torch.compile needs torch >= 2, this is 1.13.0", text)
+        text = self.render([json.dumps({"source": "torch_bench.py", "error": "timed out after 130s"})])
+        self.assertIn("failed or skipped points (1):\n  torch_bench.py: timed out after 130s", text)
         self.assertEqual(["-"] * 11, self.row(text, 0, 1))
         self.assertIn("MISS (not measured: no mnv3 batch-1 point with CUDA graphs)", text)
 

@@ -5,7 +5,8 @@ logs, are ignored), read from the files given:
   mnv3     `mnv3 bench --json` lines: "backend", "precision", "cuda_graphs", "batch", ...
   PyTorch  torch_bench.py lines: "peer", "precision", "batch", ...
 
-Either kind is a result ("images_per_second", "p50_ms", "p99_ms") or a failure ("error").
+Either kind is a result ("images_per_second", "p50_ms", "p99_ms") or a failure ("error"); a
+line with "error" and "source" instead (device-check.sh's: a script timed out) is a failure too.
 Printed: images/s with one row per batch size and one column per mnv3 (precision, CUDA graphs
 +g / -g) and per PyTorch peer; the per-batch latency p50 in the same layout; the goal ratios,
 each PASS or MISS (MISS too when a point it needs is missing); then the failures. A point that
@@ -62,7 +63,9 @@ def collect(lines):
     batches = set(BATCHES)
     for r in lines:
         col = column(r)
-        if col is None:
+        if col is None:  # e.g. {"source": "torch_bench.py", "error": "timed out"} from device-check.sh
+            if "error" in r:
+                errors.append((("other", str(r.get("source", "?"))), None, str(r["error"])))
             continue
         if col not in columns:
             columns.append(col)
@@ -142,7 +145,8 @@ def failures(errors):
     for (col, msg), bs in grouped.items():
         known = sorted({b for b in bs if b is not None})
         where = f" batch {', '.join(map(str, known))}" if known else ""
-        out.append(f"  {'mnv3' if col[0] == 'mnv3' else 'PyTorch'} {col[1]}{where}: {msg}")
+        kind = {"mnv3": "mnv3 ", "torch": "PyTorch "}.get(col[0], "")
+        out.append(f"  {kind}{col[1]}{where}: {msg}")
     return out
 
 
