@@ -10,7 +10,9 @@
 #   crosscheck mnv3 crosscheck, Large and Small, CUDA against the CPU reference, same weights
 #   parity     mnv3 run --backend cuda against torchvision's logits on the same weights and input
 #   memcheck   compute-sanitizer --tool memcheck on a small inference
-#   bench      throughput, mnv3 vs PyTorch eager FP32, batch 1/8/64; the table is printed last
+#   bench      throughput: mnv3 at each precision, with and without CUDA graphs, vs PyTorch eager
+#              FP32, eager FP16 channels_last and torch.compile, batch 1/8/64/256; the table and
+#              the goal ratios are printed last
 #
 # Every step has a timeout; a failed step is recorded and the check goes on. Exit status 0 only
 # when every step passed. With $OUT set, the log, the summary and the reports are written there.
@@ -121,13 +123,70 @@ memcheck() {
         --output "$WORK/small1/ours.safetensors" --backend cuda
 }
 
+# The benchmark table: mnv3 at each precision x CUDA graphs on/off (one JVM each, batch sizes 1, 8,
+# 64 and 256 in turn), then torch_bench.py's peers (eager FP32, eager FP16 channels_last, and
+# torch.compile of that), on the same card in the same step. mnv3 may use half the step's time
+# (a run that would not fit is recorded as skipped), PyTorch everything left but 15 s (its
+# --deadline skips what would not fit; a timeout backs it up). Every point that fails or is
+# skipped becomes a JSON line with "error", listed under the table; the rest goes on. The step
+# fails when a mnv3 point has no result or torch_bench.py did not finish, not when only some
+# PyTorch points failed (torch.compile missing, say).
+BENCH_BATCHES="1 8 64 256"
 bench() {
-    local b rc=0
+    local limit=${MNV3_STEP_LIMIT:-240} t0=$SECONDS rc=0 sec=${MNV3_BENCH_SECONDS:-1} warm=0.5
+    # a run: the JVM, the CUDA context, cuDNN and the weights (a few seconds), then per batch size
+    # a plan, the warm-up and the timed seconds
+    local ours_end=$(( t0 + limit / 2 )) per_run
+    per_run=$(awk -v s="$sec" -v w="$warm" 'BEGIN { printf "%d", 4 * (s + w + 1) + 15 }')
+    local graphs p b left st why limit_run
     : > "$WORK/ours.json"
-    for b in 1 8 64; do
-        "${MNV3[@]}" bench --model large --backend cuda --batch "$b" --size 224x224 --json | tee -a "$WORK/ours.json" || rc=1
+    for graphs in true false; do
+        for p in fp32 fp16 tf32 bf16; do
+            left=$(( ours_end - SECONDS ))
+            st=skipped
+            limit_run=$(( left < per_run ? left : per_run ))
+            if [ "$left" -ge 12 ]; then
+                echo "-- mnv3 bench --precision $p $([ $graphs = false ] && echo --no-cuda-graphs) (timeout ${limit_run}s)"
+                timeout --kill-after=5 "$limit_run" "${MNV3[@]}" bench --model large --backend cuda \
+                    --precision "$p" $([ $graphs = false ] && echo --no-cuda-graphs) --batch "${BENCH_BATCHES// /,}" \
+                    --size 224x224 --seconds "$sec" --warmup "$warm" --json > "$WORK/run.json" 2> "$WORK/run.err"
+                st=$?
+                cat "$WORK/run.json"
+                grep -Ev '^bench .* batch [0-9]+ +[0-9]+%$' "$WORK/run.err" >&2
+                cat "$WORK/run.json" >> "$WORK/ours.json"
+            fi
+            [ "$st" = 0 ] || rc=1
+            case $st in
+                0) continue ;;
+                skipped) why="skipped: ${left}s left of mnv3's share of the bench step" ;;
+                124|137) why="no result: mnv3 bench timed out after ${limit_run}s" ;;
+                *) why="no result: mnv3 bench exit $st: $(sed -n 's/^mnv3: //p' "$WORK/run.err" | head -1 | cut -c1-200 |
+                        sed 's/[\\"]/\\&/g; s/[[:cntrl:]]//g')" ;;
+            esac
+            for b in $BENCH_BATCHES; do
+                [ "$st" != skipped ] && grep -q "\"batch\":$b," "$WORK/run.json" && continue
+                printf '{"model":"large","backend":"cuda","precision":"%s","cuda_graphs":%s,"batch":%s,"error":"%s"}\n' \
+                    "$p" "$graphs" "$b" "$why" | tee -a "$WORK/ours.json"
+            done
+        done
     done
-    "$PYTHON" benchmarks/gpu/torch_bench.py --model large --batch 1 8 64 --size 224x224 --seconds 3 | tee "$WORK/torch.json" || rc=1
+    local deadline=$(( limit - (SECONDS - t0) - 15 ))
+    echo "-- torch_bench.py (--deadline ${deadline}s)"
+    if [ "$deadline" -lt 20 ]; then
+        echo '{"source":"torch_bench.py","error":"skipped: no time left in the bench step"}' | tee "$WORK/torch.json"
+        st=skipped
+    else
+        timeout --kill-after=3 $(( deadline + 5 )) "$PYTHON" benchmarks/gpu/torch_bench.py --model large \
+            --batch $BENCH_BATCHES --size 224x224 --seconds "$sec" --warmup "$warm" --deadline "$deadline" | tee "$WORK/torch.json"
+        st=${PIPESTATUS[0]}
+    fi
+    # exit 1: some PyTorch points failed or were skipped (listed under the table): not mnv3's failure
+    case $st in
+        skipped) rc=1 ;;
+        0|1) ;;
+        124|137) rc=1; echo "{\"source\":\"torch_bench.py\",\"error\":\"timed out after $(( deadline + 5 ))s\"}" | tee -a "$WORK/torch.json" ;;
+        *) rc=1; echo "{\"source\":\"torch_bench.py\",\"error\":\"exit $st (see the log)\"}" | tee -a "$WORK/torch.json" ;;
+    esac
     cat "$WORK/ours.json" "$WORK/torch.json" > "$LOGDIR/throughput.json"
     return $rc
 }
@@ -154,7 +213,7 @@ step() {
     if [ "$limit" -lt 10 ]; then record "$name" FAIL "no time left of the ${BUDGET}s budget"; return 1; fi
     log "" "== $name (timeout ${limit}s)"
     local t0=$SECONDS
-    timeout --kill-after=10 "$limit" bash "$SELF" --step "$@" 2>&1 | tee -a "$LOG"
+    MNV3_STEP_LIMIT=$limit timeout --kill-after=10 "$limit" bash "$SELF" --step "$@" 2>&1 | tee -a "$LOG"
     local rc=${PIPESTATUS[0]}
     local took="$(( SECONDS - t0 ))s"
     if [ "$rc" -eq 0 ]; then record "$name" PASS "$took"; return 0; fi
@@ -198,11 +257,13 @@ if ! step gpu 60 probe_gpu; then
 fi
 GPU_NAME=$("$JAVA" "${JAVA_OPTS[@]}" -cp "$LIBCP" dev.mnv3.cuda.CudaInfo 2>/dev/null | sed -n 's/^CUDA backend available: \([^(]*\) (.*/\1/p')
 
-RESERVE=300 step reference 90 make_references
-RESERVE=150 step junit 240 junit
-RESERVE=120 step crosscheck 120 crosscheck
-RESERVE=100 step parity 90 parity
-RESERVE=60 step memcheck 150 memcheck
-step bench 120 bench
+# RESERVE keeps back, for the steps after one, what they need at the least: bench gets at least
+# 180 s (up to 240 s) whenever the steps before it end in time.
+RESERVE=420 step reference 90 make_references
+RESERVE=270 step junit 240 junit
+RESERVE=240 step crosscheck 120 crosscheck
+RESERVE=220 step parity 90 parity
+RESERVE=180 step memcheck 150 memcheck
+step bench 240 bench
 THROUGHPUT=$("$PYTHON" benchmarks/gpu/throughput_table.py "$WORK/ours.json" "$WORK/torch.json" 2>&1 || true)
 finish

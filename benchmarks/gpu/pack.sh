@@ -19,6 +19,10 @@ die() { printf '[pack] FAILED: %s\n' "$*" >&2; exit 1; }
 "$JAVA_HOME/bin/java" -version 2>&1 | grep -q 'version "25' || die "JAVA_HOME=$JAVA_HOME is not a JDK 25"
 command -v nvcc >/dev/null || [ -x /usr/local/cuda/bin/nvcc ] || die "nvcc not found: the kit would carry no kernels"
 
+# the throughput table is the check's last word on performance: its script's tests run here, not after ten minutes on a GPU
+say "testing benchmarks/gpu/throughput_table.py"
+python3 -m unittest discover -q -s benchmarks/gpu -p 'test_*.py' || die "benchmarks/gpu/test_throughput_table.py failed"
+
 say "building (tests skipped; they ran in CI or run on the GPU)"
 ./mvnw -B -q package -DskipTests
 
