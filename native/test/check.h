@@ -1,0 +1,149 @@
+// What every kernel test needs: random inputs, NaN-poisoned outputs, a rel-L2 comparison with a
+// one-line report, the launch geometry the Java side uses, and an exit status.
+//
+// A test is a function that fills inputs, poisons the output, launches the kernel with
+// emu::launch, computes the expected values with plain loops and calls check(); run() wraps it
+// so an emulator error (a shuffle with an exited lane, a deadlock is an abort) fails that case.
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cuda_emulation.h"
+
+namespace test {
+
+// ---- data
+
+inline float to_float(float v) { return v; }
+inline float to_float(__half v) { return __half2float(v); }
+inline float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
+
+template <typename T>
+T from_float(float v) {
+    if constexpr (std::is_same_v<T, __half>) return __float2half_rn(v);
+    else if constexpr (std::is_same_v<T, __nv_bfloat16>) return __float2bfloat16_rn(v);
+    else return v;
+}
+
+// Uniform in [lo, hi), the same sequence every run.
+template <typename T = float>
+std::vector<T> random(size_t n, float lo = -1.f, float hi = 1.f) {
+    static std::mt19937 rng(20240601);
+    std::uniform_real_distribution<float> dist(lo, hi);
+    std::vector<T> v(n);
+    for (T& e : v) e = from_float<T>(dist(rng));
+    return v;
+}
+
+// An output element the kernel never writes stays NaN, which check() reports.
+template <typename T>
+std::vector<T> poisoned(size_t n) {
+    return std::vector<T>(n, from_float<T>(std::numeric_limits<float>::quiet_NaN()));
+}
+
+// The activations of common.cuh written out plainly, in double; NaN propagates (comparisons, no
+// fmin/fmax), as in PyTorch. act: MNV3_IDENTITY, MNV3_RELU, MNV3_HARDSWISH, MNV3_HARDSIGMOID.
+inline double activate(double x, int act) {
+    auto relu6 = [](double v) { return v < 0 ? 0 : v > 6 ? 6 : v; };
+    if (act == 1) return x < 0 ? 0 : x;
+    if (act == 2) return x * relu6(x + 3) / 6;
+    if (act == 3) return relu6(x + 3) / 6;
+    return x;
+}
+inline const char* activation_name(int act) {
+    static const char* names[] = {"identity", "relu", "hardswish", "hardsigmoid"};
+    return names[act];
+}
+
+// ---- results
+
+inline int checks = 0, failures = 0;
+
+inline void fail(const std::string& name, const std::string& why) {
+    failures++;
+    std::printf("FAIL %s: %s\n", name.c_str(), why.c_str());
+    std::fflush(stdout);  // a later case may abort (an emulated deadlock): keep what was printed
+}
+
+// Passes when ||got - want|| / ||want|| <= tolerance (in double). NaN must match NaN: an element
+// that is NaN in only one of them (an element never written, or a NaN that did not propagate)
+// fails whatever the tolerance.
+template <typename T>
+bool check(const std::string& name, const std::vector<T>& got, const std::vector<float>& want, double tolerance) {
+    checks++;
+    if (got.size() != want.size()) {
+        fail(name, "size " + std::to_string(got.size()) + ", expected " + std::to_string(want.size()));
+        return false;
+    }
+    double diff = 0, norm = 0, max_abs = 0;
+    for (size_t i = 0; i < got.size(); i++) {
+        double g = to_float(got[i]), w = want[i];
+        if (std::isnan(g) != std::isnan(w)) {
+            char text[128];
+            std::snprintf(text, sizeof text, "element %zu of %zu is %g, expected %g", i, got.size(), g, w);
+            fail(name, text);
+            return false;
+        }
+        if (std::isnan(w)) continue;
+        diff += (g - w) * (g - w);
+        norm += w * w;
+        max_abs = std::max(max_abs, std::abs(g - w));
+    }
+    double rel = norm > 0 ? std::sqrt(diff / norm) : std::sqrt(diff);
+    char text[128];
+    std::snprintf(text, sizeof text, "rel L2 %.3g (tolerance %.0e), max abs %.3g, %zu elements", rel, tolerance, max_abs,
+                  got.size());
+    if (!(rel <= tolerance)) {
+        fail(name, text);
+        return false;
+    }
+    std::printf("ok   %s: %s\n", name.c_str(), text);
+    std::fflush(stdout);
+    return true;
+}
+
+// Runs one case; an emulator error fails it (and the next cases still run).
+inline void run(const std::string& name, const std::function<void()>& body) {
+    try {
+        body();
+    } catch (const std::exception& e) {
+        checks++;
+        fail(name, e.what());
+    }
+}
+
+// Prints the totals; the value is the exit status.
+inline int report() {
+    std::printf("%d checks, %d failed\n", checks, failures);
+    return failures == 0 && checks > 0 ? 0 : 1;
+}
+
+// ---- dev.mnv3.cuda.LaunchGeometry
+
+constexpr unsigned kBlock = 256;
+constexpr int kH100 = 132;  // multiprocessors: the largest grid elementwise() gives
+
+inline dim3 elementwise(long long elements, int multiprocessors) {
+    long long blocks = std::min((elements + kBlock - 1) / kBlock, (long long)std::max(1, multiprocessors) * 32);
+    return dim3((unsigned)blocks);
+}
+
+inline dim3 warp_per_row(long long rows, int batch) {
+    return dim3((unsigned)((rows + kBlock / 32 - 1) / (kBlock / 32)), (unsigned)batch);
+}
+
+// The grids a 1-D grid-stride kernel is tested with: as the Java side launches it on an H100 and
+// on a one-SM GPU, and three blocks, so every thread loops over the work several times.
+inline std::vector<std::pair<std::string, dim3>> grid_stride_grids(long long elements) {
+    return {{"grid " + std::to_string(elementwise(elements, kH100).x), elementwise(elements, kH100)},
+            {"grid " + std::to_string(elementwise(elements, 1).x) + " (1 SM)", elementwise(elements, 1)},
+            {"grid 3", dim3(3)}};
+}
+
+}  // namespace test
