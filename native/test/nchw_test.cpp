@@ -1,0 +1,184 @@
+// The FP32 NCHW kernels (bias_act.cu, depthwise.cu, pool.cu, linear.cu, se.cu) on the CPU
+// emulator, each against a plain loop in double, launched with the geometry of
+// dev.mnv3.cuda.Kernels. Tolerance: rel L2 1e-6 (the kernels accumulate in float).
+#include "check.h"
+
+#include "bias_act.cu"
+#include "depthwise.cu"
+#include "linear.cu"
+#include "pool.cu"
+#include "se.cu"
+
+using test::check;
+using test::run;
+
+namespace {
+
+constexpr double kFp32 = 1e-6;
+
+std::string nchw(int n, int c, int h, int w) {
+    return "N" + std::to_string(n) + " C" + std::to_string(c) + " " + std::to_string(h) + "x" + std::to_string(w);
+}
+
+// y = act(y + bias[c]) (+ residual), in place; nan_every > 0 puts NaN into some inputs.
+void bias_act(int n, int c, int h, int w, int act, bool residual, int nan_every = 0) {
+    long long total = (long long)n * c * h * w;
+    std::vector<float> y0 = test::random(total, -5, 5), bias = test::random(c), res = test::random(total);
+    for (int i = 0; nan_every > 0 && i < total; i += nan_every) y0[i] = NAN;
+    std::vector<float> want(total);
+    for (long long i = 0; i < total; i++)
+        want[i] = (float)(test::activate((double)y0[i] + bias[i / (h * w) % c], act) + (residual ? res[i] : 0.0));
+    for (auto& [grid_name, grid] : test::grid_stride_grids(total)) {
+        std::string name = "mnv3_bias_act " + nchw(n, c, h, w) + " " + test::activation_name(act) +
+                           (residual ? " +residual" : "") + (nan_every ? " NaN inputs" : "") + ", " + grid_name;
+        run(name, [&] {
+            std::vector<float> y = y0;
+            emu::launch(grid, dim3(test::kBlock), mnv3_bias_act, y.data(), bias.data(),
+                        residual ? res.data() : nullptr, c, h * w, total, act);
+            check(name, y, want, kFp32);
+        });
+    }
+}
+
+struct Conv {
+    int n, c, h, w, k, stride, pad, dilation;
+    int out_h() const { return (h + 2 * pad - dilation * (k - 1) - 1) / stride + 1; }
+    int out_w() const { return (w + 2 * pad - dilation * (k - 1) - 1) / stride + 1; }
+};
+
+// Every shape through mnv3_depthwise, and through mnv3_depthwise3/5 where k matches (as Kernels picks).
+void depthwise(const Conv& s, int act) {
+    const int oh = s.out_h(), ow = s.out_w();
+    const long long total = (long long)s.n * s.c * oh * ow;
+    std::vector<float> x = test::random((size_t)s.n * s.c * s.h * s.w), wt = test::random((size_t)s.c * s.k * s.k),
+                       bias = test::random(s.c);
+    std::vector<float> want(total);
+    for (int n = 0; n < s.n; n++)
+        for (int c = 0; c < s.c; c++)
+            for (int oy = 0; oy < oh; oy++)
+                for (int ox = 0; ox < ow; ox++) {
+                    double acc = bias[c];
+                    for (int ky = 0; ky < s.k; ky++)
+                        for (int kx = 0; kx < s.k; kx++) {
+                            int iy = oy * s.stride - s.pad + ky * s.dilation, ix = ox * s.stride - s.pad + kx * s.dilation;
+                            if (iy >= 0 && iy < s.h && ix >= 0 && ix < s.w)
+                                acc += (double)x[((size_t)(n * s.c + c) * s.h + iy) * s.w + ix] * wt[(c * s.k + ky) * s.k + kx];
+                        }
+                    want[((size_t)(n * s.c + c) * oh + oy) * ow + ox] = (float)test::activate(acc, act);
+                }
+    std::vector<std::pair<std::string, void (*)(const float*, const float*, const float*, float*, int, int, int, int,
+                                                  int, int, int, int, int, int, long long)>>
+        entries{{"mnv3_depthwise", mnv3_depthwise}};
+    if (s.k == 3) entries.push_back({"mnv3_depthwise3", mnv3_depthwise3});
+    if (s.k == 5) entries.push_back({"mnv3_depthwise5", mnv3_depthwise5});
+    for (auto& [entry, kernel] : entries)
+        for (auto& [grid_name, grid] : test::grid_stride_grids(total)) {
+            std::string name = entry + " " + nchw(s.n, s.c, s.h, s.w) + " k" + std::to_string(s.k) + " s" +
+                               std::to_string(s.stride) + " p" + std::to_string(s.pad) + " d" +
+                               std::to_string(s.dilation) + " " + test::activation_name(act) + ", " + grid_name;
+            run(name, [&] {
+                std::vector<float> y = test::poisoned<float>(total);
+                emu::launch(grid, dim3(test::kBlock), kernel, x.data(), wt.data(), bias.data(), y.data(), s.c, s.h, s.w,
+                            oh, ow, s.k, s.stride, s.pad, s.dilation, act, total);
+                check(name, y, want, kFp32);
+            });
+        }
+}
+
+// x [planes, plane] -> y [planes], launched as Kernels does: warpPerRow(planes, 1).
+void global_avg_pool(int planes, int plane) {
+    std::string name = "mnv3_global_avg_pool planes " + std::to_string(planes) + " plane " + std::to_string(plane);
+    run(name, [&] {
+        std::vector<float> x = test::random((size_t)planes * plane), y = test::poisoned<float>(planes), want(planes);
+        for (int p = 0; p < planes; p++) {
+            double sum = 0;
+            for (int i = 0; i < plane; i++) sum += x[(size_t)p * plane + i];
+            want[p] = (float)(sum / plane);
+        }
+        emu::launch(test::warp_per_row(planes, 1), dim3(test::kBlock), mnv3_global_avg_pool, x.data(), y.data(), planes,
+                    plane);
+        check(name, y, want, kFp32);
+    });
+}
+
+// y [n, out] = act(x [n, in] . w [out, in]^T + b), launched as Kernels does: warpPerRow(out, n).
+void linear(int n, int in, int out, int act) {
+    std::string name = "mnv3_linear N" + std::to_string(n) + " " + std::to_string(in) + "->" + std::to_string(out) +
+                       " " + test::activation_name(act);
+    run(name, [&] {
+        std::vector<float> x = test::random((size_t)n * in), w = test::random((size_t)out * in), b = test::random(out);
+        std::vector<float> y = test::poisoned<float>((size_t)n * out), want((size_t)n * out);
+        for (int r = 0; r < n; r++)
+            for (int o = 0; o < out; o++) {
+                double acc = b[o];
+                for (int i = 0; i < in; i++) acc += (double)x[(size_t)r * in + i] * w[(size_t)o * in + i];
+                want[(size_t)r * out + o] = (float)test::activate(acc, act);
+            }
+        emu::launch(test::warp_per_row(out, n), dim3(test::kBlock), mnv3_linear, x.data(), w.data(), b.data(), y.data(),
+                    in, out, act);
+        check(name, y, want, kFp32);
+    });
+}
+
+// x[n, c, :, :] *= scale[n, c], in place.
+void channel_scale(int n, int c, int h, int w) {
+    long long total = (long long)n * c * h * w;
+    std::vector<float> x0 = test::random(total), scale = test::random((size_t)n * c, 0, 1), want(total);
+    for (long long i = 0; i < total; i++) want[i] = x0[i] * scale[i / (h * w)];
+    for (auto& [grid_name, grid] : test::grid_stride_grids(total)) {
+        std::string name = "mnv3_channel_scale " + nchw(n, c, h, w) + ", " + grid_name;
+        run(name, [&] {
+            std::vector<float> x = x0;
+            emu::launch(grid, dim3(test::kBlock), mnv3_channel_scale, x.data(), scale.data(), h * w, total);
+            check(name, x, want, kFp32);
+        });
+    }
+}
+
+}  // namespace
+
+int main() {
+    for (int act = MNV3_IDENTITY; act <= MNV3_HARDSIGMOID; act++) {
+        bias_act(2, 16, 14, 14, act, act % 2 == 0);
+        bias_act(1, 24, 28, 28, act, act % 2 == 1);  // 18816 elements: 2.3 passes per thread on one SM
+        bias_act(3, 5, 7, 9, act, true);
+        bias_act(2, 1280, 1, 1, act, false);
+        bias_act(1, 4, 3, 3, act, act == MNV3_HARDSWISH, 5);  // a NaN must reach the output
+    }
+
+    const Conv convs[] = {
+        {1, 16, 14, 14, 3, 1, 1, 1},
+        {2, 8, 15, 13, 3, 2, 1, 1},   // odd sizes, stride 2
+        {2, 24, 28, 28, 3, 1, 1, 1},  // 37632 outputs: several grid-stride passes
+        {1, 4, 10, 10, 3, 2, 0, 1},   // no padding
+        {1, 8, 14, 14, 3, 1, 2, 2},   // dilation 2 (output stride 16)
+        {1, 8, 11, 11, 5, 1, 2, 1},
+        {2, 6, 17, 9, 5, 2, 2, 1},
+        {1, 4, 13, 13, 5, 1, 4, 2},
+        {1, 2, 3, 3, 5, 2, 2, 1},     // window larger than the map
+        {2, 3, 9, 7, 7, 2, 3, 1},     // k 7 and k 1: only the generic kernel
+        {1, 5, 6, 6, 1, 1, 0, 1},
+    };
+    int act = 0;
+    for (const Conv& s : convs) depthwise(s, act++ % 4);
+
+    global_avg_pool(32, 49);
+    global_avg_pool(13, 1);
+    global_avg_pool(9, 200);    // the block's last 7 warps have no plane and return
+    global_avg_pool(40, 7);     // fewer elements than lanes
+    global_avg_pool(32, 3136);  // 56x56
+
+    // The classifier's inputs (960, 1280) with fewer outputs than the real 1280 and 1000: the same
+    // index math, and each emulated warp shuffle costs two barriers of real threads.
+    linear(1, 960, 100, MNV3_HARDSWISH);  // the last block has 4 warps past the end
+    linear(2, 1280, 43, MNV3_IDENTITY);
+    linear(2, 72, 24, MNV3_RELU);        // SE fc1
+    linear(2, 24, 72, MNV3_HARDSIGMOID);  // SE fc2
+    linear(3, 7, 5, MNV3_RELU);          // in < 32 lanes, out < 8 warps
+
+    channel_scale(2, 16, 14, 14);
+    channel_scale(1, 40, 28, 28);
+    channel_scale(3, 5, 7, 9);
+    channel_scale(2, 960, 1, 1);
+    return test::report();
+}
