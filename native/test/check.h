@@ -61,6 +61,54 @@ inline const char* activation_name(int act) {
     return names[act];
 }
 
+// A depthwise convolution's shape, and its name in a report.
+struct Conv {
+    int n, c, h, w, k, stride, pad, dilation;
+    int out_h() const { return (h + 2 * pad - dilation * (k - 1) - 1) / stride + 1; }
+    int out_w() const { return (w + 2 * pad - dilation * (k - 1) - 1) / stride + 1; }
+    std::string name() const {
+        return "N" + std::to_string(n) + " C" + std::to_string(c) + " " + std::to_string(h) + "x" + std::to_string(w) +
+               " k" + std::to_string(k) + " s" + std::to_string(stride) + " p" + std::to_string(pad) + " d" +
+               std::to_string(dilation);
+    }
+};
+
+// act(depthwise conv + bias) in double, x [N, C, H, W], w [C, K, K] -> [N, C, OH, OW]. Every layout
+// is checked against this one: a test converts its inputs to these layouts.
+inline std::vector<double> reference_depthwise(const Conv& s, const std::vector<float>& x, const std::vector<float>& w,
+                                               const std::vector<float>& bias, int act) {
+    const int oh = s.out_h(), ow = s.out_w();
+    std::vector<double> y((size_t)s.n * s.c * oh * ow);
+    for (int n = 0; n < s.n; n++)
+        for (int c = 0; c < s.c; c++)
+            for (int oy = 0; oy < oh; oy++)
+                for (int ox = 0; ox < ow; ox++) {
+                    double acc = bias[c];
+                    for (int ky = 0; ky < s.k; ky++)
+                        for (int kx = 0; kx < s.k; kx++) {
+                            int iy = oy * s.stride - s.pad + ky * s.dilation, ix = ox * s.stride - s.pad + kx * s.dilation;
+                            if (iy >= 0 && iy < s.h && ix >= 0 && ix < s.w)
+                                acc += (double)x[((size_t)(n * s.c + c) * s.h + iy) * s.w + ix] * w[(c * s.k + ky) * s.k + kx];
+                        }
+                    y[((size_t)(n * s.c + c) * oh + oy) * ow + ox] = activate(acc, act);
+                }
+    return y;
+}
+
+// act(x . w^T + b) in double, x [n, in], w [out, in] (PyTorch layout) -> [n, out].
+template <typename X>
+std::vector<double> reference_linear(int n, int in, int out, const std::vector<X>& x, const std::vector<float>& w,
+                                     const std::vector<float>& b, int act) {
+    std::vector<double> y((size_t)n * out);
+    for (int r = 0; r < n; r++)
+        for (int o = 0; o < out; o++) {
+            double acc = b[o];
+            for (int i = 0; i < in; i++) acc += (double)x[(size_t)r * in + i] * w[(size_t)o * in + i];
+            y[(size_t)r * out + o] = activate(acc, act);
+        }
+    return y;
+}
+
 // ---- results
 
 inline int checks = 0, failures = 0;

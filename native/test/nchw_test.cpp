@@ -40,32 +40,14 @@ void bias_act(int n, int c, int h, int w, int act, bool residual, int nan_every 
     }
 }
 
-struct Conv {
-    int n, c, h, w, k, stride, pad, dilation;
-    int out_h() const { return (h + 2 * pad - dilation * (k - 1) - 1) / stride + 1; }
-    int out_w() const { return (w + 2 * pad - dilation * (k - 1) - 1) / stride + 1; }
-};
-
 // Every shape through mnv3_depthwise, and through mnv3_depthwise3/5 where k matches (as Kernels picks).
-void depthwise(const Conv& s, int act) {
+void depthwise(const test::Conv& s, int act) {
     const int oh = s.out_h(), ow = s.out_w();
     const long long total = (long long)s.n * s.c * oh * ow;
     std::vector<float> x = test::random((size_t)s.n * s.c * s.h * s.w), wt = test::random((size_t)s.c * s.k * s.k),
                        bias = test::random(s.c);
-    std::vector<float> want(total);
-    for (int n = 0; n < s.n; n++)
-        for (int c = 0; c < s.c; c++)
-            for (int oy = 0; oy < oh; oy++)
-                for (int ox = 0; ox < ow; ox++) {
-                    double acc = bias[c];
-                    for (int ky = 0; ky < s.k; ky++)
-                        for (int kx = 0; kx < s.k; kx++) {
-                            int iy = oy * s.stride - s.pad + ky * s.dilation, ix = ox * s.stride - s.pad + kx * s.dilation;
-                            if (iy >= 0 && iy < s.h && ix >= 0 && ix < s.w)
-                                acc += (double)x[((size_t)(n * s.c + c) * s.h + iy) * s.w + ix] * wt[(c * s.k + ky) * s.k + kx];
-                        }
-                    want[((size_t)(n * s.c + c) * oh + oy) * ow + ox] = (float)test::activate(acc, act);
-                }
+    std::vector<double> exact = test::reference_depthwise(s, x, wt, bias, act);
+    std::vector<float> want(exact.begin(), exact.end());
     std::vector<std::pair<std::string, void (*)(const float*, const float*, const float*, float*, int, int, int, int,
                                                   int, int, int, int, int, int, long long)>>
         entries{{"mnv3_depthwise", mnv3_depthwise}};
@@ -73,9 +55,7 @@ void depthwise(const Conv& s, int act) {
     if (s.k == 5) entries.push_back({"mnv3_depthwise5", mnv3_depthwise5});
     for (auto& [entry, kernel] : entries)
         for (auto& [grid_name, grid] : test::grid_stride_grids(total)) {
-            std::string name = entry + " " + nchw(s.n, s.c, s.h, s.w) + " k" + std::to_string(s.k) + " s" +
-                               std::to_string(s.stride) + " p" + std::to_string(s.pad) + " d" +
-                               std::to_string(s.dilation) + " " + test::activation_name(act) + ", " + grid_name;
+            std::string name = entry + " " + s.name() + " " + test::activation_name(act) + ", " + grid_name;
             run(name, [&] {
                 std::vector<float> y = test::poisoned<float>(total);
                 emu::launch(grid, dim3(test::kBlock), kernel, x.data(), wt.data(), bias.data(), y.data(), s.c, s.h, s.w,
@@ -107,13 +87,9 @@ void linear(int n, int in, int out, int act) {
                        " " + test::activation_name(act);
     run(name, [&] {
         std::vector<float> x = test::random((size_t)n * in), w = test::random((size_t)out * in), b = test::random(out);
-        std::vector<float> y = test::poisoned<float>((size_t)n * out), want((size_t)n * out);
-        for (int r = 0; r < n; r++)
-            for (int o = 0; o < out; o++) {
-                double acc = b[o];
-                for (int i = 0; i < in; i++) acc += (double)x[(size_t)r * in + i] * w[(size_t)o * in + i];
-                want[(size_t)r * out + o] = (float)test::activate(acc, act);
-            }
+        std::vector<float> y = test::poisoned<float>((size_t)n * out);
+        std::vector<double> exact = test::reference_linear(n, in, out, x, w, b, act);
+        std::vector<float> want(exact.begin(), exact.end());
         emu::launch(test::warp_per_row(out, n), dim3(test::kBlock), mnv3_linear, x.data(), w.data(), b.data(), y.data(),
                     in, out, act);
         check(name, y, want, kFp32);
@@ -146,7 +122,7 @@ int main() {
         bias_act(1, 4, 3, 3, act, act == MNV3_HARDSWISH, 5);  // a NaN must reach the output
     }
 
-    const Conv convs[] = {
+    const test::Conv convs[] = {
         {1, 16, 14, 14, 3, 1, 1, 1},
         {2, 8, 15, 13, 3, 2, 1, 1},   // odd sizes, stride 2
         {2, 24, 28, 28, 3, 1, 1, 1},  // 37632 outputs: several grid-stride passes
@@ -160,7 +136,7 @@ int main() {
         {1, 5, 6, 6, 1, 1, 0, 1},
     };
     int act = 0;
-    for (const Conv& s : convs) depthwise(s, act++ % 4);
+    for (const test::Conv& s : convs) depthwise(s, act++ % 4);
 
     global_avg_pool(32, 49);
     global_avg_pool(13, 1);
