@@ -8,7 +8,8 @@ import java.util.List;
  * candidates. FP32 is strict: FMA math only (cuDNN's default math allows TF32 on Ampere and
  * newer). TF32 uses tensor-op math; CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION is never used because
  * it may convert FP32 data down to FP16, whose range is narrower than TF32's. FFT and Winograd are
- * skipped in both: their transforms lose accuracy the tolerances of DESIGN.md §5 do not allow.
+ * skipped in all: their transforms lose accuracy the tolerances of DESIGN.md §5 do not allow.
+ * FP16 and BF16 (NHWC, float accumulation) use tensor-op math.
  */
 final class ConvAlgorithm {
     static final int IMPLICIT_GEMM = 0, IMPLICIT_PRECOMP_GEMM = 1, GEMM = 2, DIRECT = 3, FFT = 4, FFT_TILING = 5,
@@ -36,12 +37,14 @@ final class ConvAlgorithm {
     static int mathType(Precision p) {
         return switch (p) {
             case FP32 -> Cudnn.CUDNN_FMA_MATH;
-            case TF32 -> Cudnn.CUDNN_TENSOR_OP_MATH;
-            default -> throw new IllegalArgumentException("the CUDA backend runs FP32 and TF32, not " + p);
+            case TF32, FP16, BF16 -> Cudnn.CUDNN_TENSOR_OP_MATH;
         };
     }
 
-    /** The best-ranked acceptable candidate; implicit GEMM with FMA (always supported) otherwise. */
+    /**
+     * The best-ranked acceptable candidate; otherwise the algorithm every layout supports: implicit
+     * GEMM with FMA for float NCHW, precomputed implicit GEMM on tensor ops for 16-bit NHWC.
+     */
     static Choice choose(List<Candidate> ranked, Precision p) {
         int wanted = mathType(p);
         for (Candidate c : ranked) {
@@ -50,6 +53,7 @@ final class ConvAlgorithm {
             if (p == Precision.FP32 && c.mathType() != Cudnn.CUDNN_FMA_MATH) continue;
             return new Choice(c.algo(), p == Precision.FP32 ? wanted : c.mathType());
         }
-        return new Choice(IMPLICIT_GEMM, Cudnn.CUDNN_FMA_MATH);
+        return Storage.of(p).isHalf() ? new Choice(IMPLICIT_PRECOMP_GEMM, Cudnn.CUDNN_TENSOR_OP_MATH)
+                : new Choice(IMPLICIT_GEMM, Cudnn.CUDNN_FMA_MATH);
     }
 }

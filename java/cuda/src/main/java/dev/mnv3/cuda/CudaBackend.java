@@ -9,8 +9,8 @@ import dev.mnv3.core.weights.Weights;
 import java.util.Locale;
 
 /**
- * The CUDA backend: cuDNN for the dense convolutions, our kernels for the rest, FP32 strict by
- * default, TF32 when asked. Found by {@link java.util.ServiceLoader} as {@code cuda}, and chosen
+ * The CUDA backend: cuDNN for the dense convolutions, our kernels for the rest. FP32 strict by
+ * default and TF32 run float NCHW; FP16 and BF16 run 16-bit NHWC with float accumulation. Found by {@link java.util.ServiceLoader} as {@code cuda}, and chosen
  * before the CPU backends when a GPU is present.
  */
 public final class CudaBackend implements Backend {
@@ -34,12 +34,10 @@ public final class CudaBackend implements Backend {
     @Override
     public CompiledModel compile(Graph graph, Weights weights, CompileOptions options) {
         Precision p = options.precision();
-        if (p != Precision.FP32 && p != Precision.TF32) {
-            throw new IllegalArgumentException(NAME + " runs fp32 and tf32; " + p.name().toLowerCase(Locale.ROOT)
-                    + " is not implemented yet");
-        }
-        CudaRuntime runtime = CudaRuntime.get();
         weights.checkFits(graph);
+        // builds a plan without the GPU, so what the FP16/BF16 kernels cannot run is refused before any device work
+        ForwardPlan.of(graph, 1, graph.minInputSize(), graph.minInputSize(), Storage.of(p), 1);
+        CudaRuntime runtime = CudaRuntime.get();
         return new CudaModel(runtime, graph, weights, p, options.cudaGraphs());
     }
 }

@@ -220,7 +220,7 @@ final class CudaDriver {
 
     /** {@code params} is the array of pointers to argument values that {@link KernelArgs} packs. */
     void launch(String kernel, MemorySegment function, LaunchGeometry.Launch l, MemorySegment stream, MemorySegment params) {
-        int rc = Ffm.call(() -> (int) cuLaunchKernel.invokeExact(function, l.gridX(), l.gridY(), 1, l.block(), 1, 1,
+        int rc = Ffm.call(() -> (int) cuLaunchKernel.invokeExact(function, l.gridX(), l.gridY(), l.gridZ(), l.blockX(), l.blockY(), 1,
                 l.sharedBytes(), stream, params, MemorySegment.NULL));
         check("cuLaunchKernel(" + kernel + ")", rc);
     }

@@ -48,7 +48,7 @@ public final class CudaModel implements CompiledModel {
             stream = driver.streamCreate();
             handle = runtime.cudnn.create();
             runtime.cudnn.setStream(handle, stream);
-            deviceWeights = new DeviceWeights(driver, WeightLayout.of(graph, weights));
+            deviceWeights = new DeviceWeights(driver, WeightLayout.of(graph, weights, Storage.of(precision)));
             boolean debug = Boolean.getBoolean(DEBUG_PROPERTY);
             boolean graphs = cudaGraphs && !debug && Boolean.parseBoolean(System.getProperty(GRAPHS_PROPERTY, "true"));
             resources = new Resources(runtime, precision, stream, handle, deviceWeights, Cudnn.alphaBeta(arena),
@@ -110,7 +110,8 @@ public final class CudaModel implements CompiledModel {
                 String eldest = plans.keySet().iterator().next();
                 plans.remove(eldest).close();
             }
-            p = new DevicePlan(resources, ForwardPlan.of(graph, s[0], s[2], s[3]));
+            p = new DevicePlan(resources, ForwardPlan.of(graph, s[0], s[2], s[3], Storage.of(resources.precision()),
+                    runtime.kernels.multiprocessors()));
             plans.put(key, p);
         }
         return p;

@@ -20,7 +20,7 @@ import java.util.List;
  */
 final class Cudnn {
     static final int CUDNN_DATA_FLOAT = 0;
-    static final int CUDNN_TENSOR_NCHW = 0;
+    static final int CUDNN_TENSOR_NCHW = 0, CUDNN_TENSOR_NHWC = 1;
     static final int CUDNN_CROSS_CORRELATION = 1;
     static final int CUDNN_DEFAULT_MATH = 0, CUDNN_TENSOR_OP_MATH = 1, CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION = 2,
             CUDNN_FMA_MATH = 3;
@@ -115,10 +115,16 @@ final class Cudnn {
 
     /** An NCHW float32 tensor descriptor. */
     MemorySegment tensor(int n, int c, int h, int w) {
+        return tensor(Storage.F32, n, c, h, w);
+    }
+
+    /** A tensor descriptor as {@code s} stores activations: float NCHW, or 16-bit NHWC. */
+    MemorySegment tensor(Storage s, int n, int c, int h, int w) {
         MemorySegment d = Ffm.outAddress(this::check, "cudnnCreateTensorDescriptor",
                 out -> (int) cudnnCreateTensorDescriptor.invokeExact(out));
+        int format = s.isHalf() ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
         check("cudnnSetTensor4dDescriptor", Ffm.call(() -> (int) cudnnSetTensor4dDescriptor.invokeExact(d,
-                CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, n, c, h, w)));
+                format, s.cudnnType, n, c, h, w)));
         return d;
     }
 
@@ -128,10 +134,16 @@ final class Cudnn {
 
     /** A float32 filter [out, in/groups, kh, kw], PyTorch's layout. */
     MemorySegment filter(int out, int inPerGroup, int kh, int kw) {
+        return filter(Storage.F32, out, inPerGroup, kh, kw);
+    }
+
+    /** A filter as {@link WeightLayout} stores it for {@code s}: float [out, in, kh, kw], or 16-bit [out, kh, kw, in]. */
+    MemorySegment filter(Storage s, int out, int inPerGroup, int kh, int kw) {
         MemorySegment d = Ffm.outAddress(this::check, "cudnnCreateFilterDescriptor",
                 o -> (int) cudnnCreateFilterDescriptor.invokeExact(o));
+        int format = s.isHalf() ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
         check("cudnnSetFilter4dDescriptor", Ffm.call(() -> (int) cudnnSetFilter4dDescriptor.invokeExact(d,
-                CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, out, inPerGroup, kh, kw)));
+                s.cudnnType, format, out, inPerGroup, kh, kw)));
         return d;
     }
 
@@ -139,7 +151,7 @@ final class Cudnn {
         check("cudnnDestroyFilterDescriptor", Ffm.call(() -> (int) cudnnDestroyFilterDescriptor.invokeExact(d)));
     }
 
-    /** A cross-correlation (PyTorch's "convolution") with float32 accumulation. */
+    /** A cross-correlation (PyTorch's "convolution") with float32 accumulation, for every storage type. */
     MemorySegment convolution(int pad, int stride, int dilation, int groups, int mathType) {
         MemorySegment d = Ffm.outAddress(this::check, "cudnnCreateConvolutionDescriptor",
                 out -> (int) cudnnCreateConvolutionDescriptor.invokeExact(out));

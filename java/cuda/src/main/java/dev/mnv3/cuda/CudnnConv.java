@@ -16,13 +16,18 @@ final class CudnnConv implements AutoCloseable {
     final int algo;
     final long workspaceBytes;
 
+    /**
+     * {@code in.c()} may exceed {@code c.inChannels()}: NHWC plans zero-pad the image's channels,
+     * and {@link WeightLayout} pads the stem's filter to match.
+     */
     CudnnConv(Cudnn dnn, MemorySegment handle, ConvBnAct c, ForwardPlan.Ref in, ForwardPlan.Ref out, Precision precision,
               Map<ConvAlgorithm.Key, ConvAlgorithm.Choice> chosen) {
         this.dnn = dnn;
+        Storage s = Storage.of(precision);
         try {
-            x = dnn.tensor(in.n(), in.c(), in.h(), in.w());
-            y = dnn.tensor(out.n(), out.c(), out.h(), out.w());
-            w = dnn.filter(c.outChannels(), c.inChannels() / c.groups(), c.kernel(), c.kernel());
+            x = dnn.tensor(s, in.n(), in.c(), in.h(), in.w());
+            y = dnn.tensor(s, out.n(), out.c(), out.h(), out.w());
+            w = dnn.filter(s, c.outChannels(), in.c() / c.groups(), c.kernel(), c.kernel());
             conv = dnn.convolution(c.padding(), c.stride(), c.dilation(), c.groups(), ConvAlgorithm.mathType(precision));
             ConvAlgorithm.Key key = new ConvAlgorithm.Key(in.n(), in.c(), in.h(), in.w(), c.outChannels(), c.kernel(),
                     c.stride(), c.padding(), c.dilation(), c.groups(), precision);

@@ -1,9 +1,11 @@
 package dev.mnv3.cuda;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import dev.mnv3.core.Activation;
 import dev.mnv3.core.graph.ConvBnAct;
+import dev.mnv3.core.graph.Linear;
 import dev.mnv3.core.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -30,7 +32,9 @@ final class DevicePlan implements AutoCloseable {
     private final Kernels kernels;
     private final ForwardPlan plan;
     private final Map<ForwardPlan.Buffer, Long> buffers = new EnumMap<>(ForwardPlan.Buffer.class);
-    private final Map<ForwardPlan.Conv, CudnnConv> convs = new IdentityHashMap<>();
+    /** The cuDNN half of every dense conv step, and of every linear step of an NHWC plan. */
+    private final Map<ForwardPlan.Step, CudnnConv> convs = new IdentityHashMap<>();
+    private final Storage storage;
     private long memory, workspace, workspaceBytes;
     private MemorySegment pinnedInput, pinnedLogits, graph;
     private int eagerRuns;
@@ -41,18 +45,22 @@ final class DevicePlan implements AutoCloseable {
         this.driver = model.runtime().driver;
         this.kernels = model.runtime().kernels;
         this.plan = plan;
+        this.storage = plan.storage();
         try {
             Map<ForwardPlan.Buffer, Long> offsets = new LinkedHashMap<>();
             long total = 0;
             for (Map.Entry<ForwardPlan.Buffer, Long> e : plan.sizes().entrySet()) {
                 offsets.put(e.getKey(), total);
-                total += LaunchGeometry.ceilDiv(e.getValue() * Float.BYTES, ALIGN) * ALIGN;
+                total += LaunchGeometry.ceilDiv(e.getValue() * plan.elementBytes(e.getKey()), ALIGN) * ALIGN;
             }
             for (ForwardPlan.Step s : plan.steps()) {
-                if (s instanceof ForwardPlan.Conv c && !c.conv().isDepthwise()) {
-                    CudnnConv cc = new CudnnConv(model.runtime().cudnn, model.cudnn(), c.conv(), c.in(), c.out(),
-                            model.precision(), model.algorithms());
-                    convs.put(c, cc);
+                CudnnConv cc = switch (s) {
+                    case ForwardPlan.Conv c when !c.conv().isDepthwise() -> cudnnConv(c.conv(), c.in(), c.out());
+                    case ForwardPlan.Dense d when d.raw() != null -> cudnnConv(asConv(d.linear()), d.in(), d.raw());
+                    default -> null;
+                };
+                if (cc != null) {
+                    convs.put(s, cc);
                     workspaceBytes = Math.max(workspaceBytes, cc.workspaceBytes);
                 }
             }
@@ -68,6 +76,15 @@ final class DevicePlan implements AutoCloseable {
             throw new IllegalStateException("cannot prepare the GPU for batch " + plan.batch() + " at " + plan.height() + "x"
                     + plan.width() + ": " + e.getMessage(), e);
         }
+    }
+
+    private CudnnConv cudnnConv(ConvBnAct conv, ForwardPlan.Ref in, ForwardPlan.Ref out) {
+        return new CudnnConv(model.runtime().cudnn, model.cudnn(), conv, in, out, model.precision(), model.algorithms());
+    }
+
+    /** A linear layer as the 1x1 conv cuDNN runs on [N, in, 1, 1]; its weight key is the linear's own. */
+    private static ConvBnAct asConv(Linear l) {
+        return ConvBnAct.pointwise(l.name(), l.inFeatures(), l.outFeatures(), l.activation());
     }
 
     /** Logits [N, classes]. */
@@ -166,20 +183,27 @@ final class DevicePlan implements AutoCloseable {
 
     private void enqueue(Arena args, Consumer<ForwardPlan.Output> onOutput) {
         MemorySegment stream = model.stream();
+        DeviceWeights w = model.weights();
         for (ForwardPlan.Step step : plan.steps()) {
             switch (step) {
+                case ForwardPlan.ToNhwc t -> kernels.toNhwc(args, stream, storage, ptr(t.in()), ptr(t.out()), t.in().c(),
+                        t.out().c(), t.out().plane(), t.out().elements());
                 case ForwardPlan.Conv c when c.conv().isDepthwise() -> depthwise(args, c);
                 case ForwardPlan.Conv c -> {
                     ConvBnAct conv = c.conv();
-                    convs.get(c).forward(model.cudnn(), model.alphaBeta(), ptr(c.in()),
-                            model.weights().pointer(WeightLayout.weight(conv)), ptr(c.out()), workspace, workspaceBytes);
-                    kernels.biasAct(args, stream, ptr(c.out()), model.weights().pointer(WeightLayout.bias(conv)),
-                            c.residual() == null ? 0 : ptr(c.residual()), c.out().c(), c.out().plane(), c.out().elements(),
-                            conv.activation());
+                    convs.get(c).forward(model.cudnn(), model.alphaBeta(), ptr(c.in()), w.pointer(WeightLayout.weight(conv)),
+                            ptr(c.out()), workspace, workspaceBytes);
+                    long bias = w.pointer(WeightLayout.bias(conv)), residual = c.residual() == null ? 0 : ptr(c.residual());
+                    if (plan.nhwc()) {
+                        kernels.biasActNhwc(args, stream, storage, ptr(c.out()), ptr(c.out()), bias, residual, c.out().c(),
+                                c.out().elements(), conv.activation(), false);
+                    } else {
+                        kernels.biasAct(args, stream, ptr(c.out()), bias, residual, c.out().c(), c.out().plane(),
+                                c.out().elements(), conv.activation());
+                    }
                 }
                 case ForwardPlan.Excite e -> {
                     String se = e.se().name();
-                    DeviceWeights w = model.weights();
                     kernels.globalAvgPool(args, stream, ptr(e.x()), ptr(e.pooled()), e.x().n() * e.x().c(), e.x().plane());
                     kernels.linear(args, stream, ptr(e.pooled()), w.pointer(se + ".fc1.weight"), w.pointer(se + ".fc1.bias"),
                             ptr(e.hidden()), e.x().n(), e.pooled().c(), e.hidden().c(), Activation.RELU);
@@ -187,11 +211,28 @@ final class DevicePlan implements AutoCloseable {
                             ptr(e.scale()), e.x().n(), e.hidden().c(), e.scale().c(), Activation.HARDSIGMOID);
                     kernels.channelScale(args, stream, ptr(e.x()), ptr(e.scale()), e.x().plane(), e.x().elements());
                 }
+                case ForwardPlan.ExciteFused e -> {
+                    String se = e.se().name();
+                    kernels.seFc(args, stream, ptr(e.partial()), e.partial().h(), e.x().plane(), w.pointer(se + ".fc1.weight"),
+                            w.pointer(se + ".fc1.bias"), w.pointer(se + ".fc2.weight"), w.pointer(se + ".fc2.bias"),
+                            ptr(e.scale()), e.x().n(), e.se().channels(), e.se().squeezeChannels());
+                    kernels.channelScaleNhwc(args, stream, storage, ptr(e.x()), ptr(e.scale()), e.x().c(), e.x().plane(),
+                            e.x().elements());
+                }
+                case ForwardPlan.Pool p when plan.nhwc() -> kernels.globalAvgPoolNhwc(args, stream, storage, ptr(p.in()),
+                        ptr(p.out()), p.in().n(), p.in().c(), p.in().plane(), p.out().buffer() == ForwardPlan.Buffer.LOGITS);
                 case ForwardPlan.Pool p -> kernels.globalAvgPool(args, stream, ptr(p.in()), ptr(p.out()), p.in().n() * p.in().c(),
                         p.in().plane());
-                case ForwardPlan.Dense d -> kernels.linear(args, stream, ptr(d.in()), model.weights().pointer(d.linear().name()
-                                + ".weight"), model.weights().pointer(d.linear().name() + ".bias"), ptr(d.out()), d.in().n(),
-                        (int) (d.in().elements() / d.in().n()), d.out().c(), d.linear().activation());
+                case ForwardPlan.Dense d when d.raw() != null -> {
+                    String name = d.linear().name();
+                    convs.get(d).forward(model.cudnn(), model.alphaBeta(), ptr(d.in()), w.pointer(name + ".weight"),
+                            ptr(d.raw()), workspace, workspaceBytes);
+                    kernels.biasActNhwc(args, stream, storage, ptr(d.raw()), ptr(d.out()), w.pointer(name + ".bias"), 0,
+                            d.out().c(), d.out().elements(), d.linear().activation(), d.out() != d.raw());
+                }
+                case ForwardPlan.Dense d -> kernels.linear(args, stream, ptr(d.in()), w.pointer(d.linear().name() + ".weight"),
+                        w.pointer(d.linear().name() + ".bias"), ptr(d.out()), d.in().n(), (int) (d.in().elements() / d.in().n()),
+                        d.out().c(), d.linear().activation());
                 case ForwardPlan.Output o -> {
                     if (onOutput != null) onOutput.accept(o);
                 }
@@ -208,22 +249,37 @@ final class DevicePlan implements AutoCloseable {
 
     private void depthwise(Arena args, ForwardPlan.Conv c) {
         ConvBnAct conv = c.conv();
-        kernels.depthwise(args, model.stream(), ptr(c.in()), model.weights().pointer(WeightLayout.weight(conv)),
-                model.weights().pointer(WeightLayout.bias(conv)), ptr(c.out()), c.in().c(), c.in().h(), c.in().w(),
-                c.out().h(), c.out().w(), conv.kernel(), conv.stride(), conv.padding(), conv.dilation(), conv.activation(),
-                c.out().elements());
+        long w = model.weights().pointer(WeightLayout.weight(conv)), bias = model.weights().pointer(WeightLayout.bias(conv));
+        if (!plan.nhwc()) {
+            kernels.depthwise(args, model.stream(), ptr(c.in()), w, bias, ptr(c.out()), c.in().c(), c.in().h(), c.in().w(),
+                    c.out().h(), c.out().w(), conv.kernel(), conv.stride(), conv.padding(), conv.dilation(), conv.activation(),
+                    c.out().elements());
+            return;
+        }
+        LaunchGeometry.Launch l = kernels.depthwiseNhwc(args, model.stream(), storage, ptr(c.in()), w, bias, ptr(c.out()),
+                c.partial() == null ? 0 : ptr(c.partial()), c.out().n(), c.out().c(), c.in().h(), c.in().w(), c.out().h(),
+                c.out().w(), conv.kernel(), conv.stride(), conv.padding(), conv.dilation(), conv.activation());
+        if (c.partial() != null && l.gridY() != c.partial().h()) {
+            throw new IllegalStateException(conv.name() + ": the depthwise launch has " + l.gridY()
+                    + " pixel chunks but the plan sized " + c.partial().h() + " partial sums");
+        }
     }
 
     private Tensor download(ForwardPlan.Output o) {
         driver.streamSynchronize(model.stream());
         long n = o.value().elements();
+        int bytes = plan.elementBytes(o.value().buffer());
         float[] data = new float[Math.toIntExact(n)];
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment host = a.allocate(n * Float.BYTES, 64);
-            driver.copyDtoH(host, ptr(o.value()), n * Float.BYTES);
-            MemorySegment.copy(host, JAVA_FLOAT, 0, data, 0, data.length);
+            MemorySegment host = a.allocate(n * bytes, 64);
+            driver.copyDtoH(host, ptr(o.value()), n * bytes);
+            if (bytes == Float.BYTES) {
+                MemorySegment.copy(host, JAVA_FLOAT, 0, data, 0, data.length);
+            } else {
+                for (int i = 0; i < data.length; i++) data[i] = storage.decode(host.getAtIndex(JAVA_SHORT, i));
+            }
         }
-        return new Tensor(o.traceShape(), data);
+        return o.traceTensor(data, plan.nhwc());
     }
 
     private long ptr(ForwardPlan.Ref r) {

@@ -8,11 +8,14 @@ import dev.mnv3.core.graph.Linear;
 import dev.mnv3.core.graph.Node;
 import dev.mnv3.core.graph.Shape;
 import dev.mnv3.core.graph.SqueezeExcite;
+import dev.mnv3.core.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumMap;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The forward pass of a graph at one input shape as a list of device steps over a handful of
@@ -20,15 +23,28 @@ import java.util.Map;
  * enough: a bottleneck reads its input from one, expands into the second, runs the depthwise
  * conv into the third, projects back into the second, and adds the input (still intact in the
  * first) as the residual. Pure Java, so the buffer assignment is tested without a GPU.
+ *
+ * <p>Two layouts: {@link Storage#F32} plans are float NCHW; FP16/BF16 plans store activations
+ * NHWC in 16 bits, convert the float input first ({@link ToNhwc}), let the depthwise conv of an
+ * SE block write the squeeze's partial sums ({@link Conv#partial}, read by {@link ExciteFused}),
+ * and run the classifier's linears on cuDNN into a raw buffer before the bias.
  */
 final class ForwardPlan {
     enum Buffer { INPUT, ACT0, ACT1, ACT2, SE_POOLED, SE_HIDDEN, SE_SCALE, POOLED, HIDDEN, LOGITS }
 
     private static final List<Buffer> ACTIVATIONS = List.of(Buffer.ACT0, Buffer.ACT1, Buffer.ACT2);
+    /** Buffers that hold float whatever the storage type: the input, the logits and SE's small vectors. */
+    private static final Set<Buffer> ALWAYS_FLOAT = EnumSet.of(Buffer.INPUT, Buffer.LOGITS, Buffer.SE_POOLED,
+            Buffer.SE_HIDDEN, Buffer.SE_SCALE);
+    /** NHWC plans pad the image's channels (3) to this, which cuDNN's tensor-core convs want. */
+    static final int NHWC_CHANNEL_ALIGN = 8;
+    /** The most channels and squeeze channels mnv3_se_fc holds in shared memory (native/nhwc.cuh). */
+    static final int SE_MAX_CHANNELS = 4096, SE_MAX_SQUEEZE = 1024;
 
     /**
-     * A tensor [n, c, h, w] living in {@code buffer} from element 0 (vectors have h = w = 1). The
-     * plan hands the producer's instance to every consumer, so identity means "this value".
+     * A tensor [n, c, h, w] living in {@code buffer} from element 0 (vectors have h = w = 1),
+     * stored n, c, h, w in NCHW plans and n, h, w, c in NHWC plans. The plan hands the producer's
+     * instance to every consumer, so identity means "this value".
      */
     record Ref(Buffer buffer, int n, int c, int h, int w) {
         long elements() {
@@ -47,10 +63,10 @@ final class ForwardPlan {
         List<Ref> writes();
     }
 
-    /** Conv + folded BatchNorm + activation, plus the residual (after the activation) when not null. */
-    record Conv(ConvBnAct conv, Ref in, Ref out, Ref residual) implements Step {
+    /** NHWC plans: the float NCHW input to storage-type NHWC, channels zero-padded to {@code out.c}. */
+    record ToNhwc(Ref in, Ref out) implements Step {
         public List<Ref> reads() {
-            return residual == null ? List.of(in) : List.of(in, residual);
+            return List.of(in);
         }
 
         public List<Ref> writes() {
@@ -58,7 +74,22 @@ final class ForwardPlan {
         }
     }
 
-    /** x *= hsigmoid(fc2(relu(fc1(avgpool(x))))), in place. */
+    /**
+     * Conv + folded BatchNorm + activation, plus the residual (after the activation) when not null.
+     * {@code partial}, NHWC depthwise of an SE block only: per (image, pixel chunk, channel) sums of
+     * the output, [n, chunks (as h), c], written by the same kernel.
+     */
+    record Conv(ConvBnAct conv, Ref in, Ref out, Ref residual, Ref partial) implements Step {
+        public List<Ref> reads() {
+            return residual == null ? List.of(in) : List.of(in, residual);
+        }
+
+        public List<Ref> writes() {
+            return partial == null ? List.of(out) : List.of(out, partial);
+        }
+    }
+
+    /** x *= hsigmoid(fc2(relu(fc1(avgpool(x))))), in place (NCHW plans). */
     record Excite(SqueezeExcite se, Ref x, Ref pooled, Ref hidden, Ref scale) implements Step {
         public List<Ref> reads() {
             return List.of(x);
@@ -66,6 +97,17 @@ final class ForwardPlan {
 
         public List<Ref> writes() {
             return List.of(pooled, hidden, scale, x);
+        }
+    }
+
+    /** NHWC plans: the squeeze from the depthwise conv's partial sums, both FCs in one kernel, then x *= scale. */
+    record ExciteFused(SqueezeExcite se, Ref x, Ref partial, Ref scale) implements Step {
+        public List<Ref> reads() {
+            return List.of(x, partial);
+        }
+
+        public List<Ref> writes() {
+            return List.of(scale, x);
         }
     }
 
@@ -79,13 +121,18 @@ final class ForwardPlan {
         }
     }
 
-    record Dense(Linear linear, Ref in, Ref out) implements Step {
+    /**
+     * A linear layer. NCHW plans run it with our kernel ({@code raw} is null); NHWC plans run it
+     * as a cuDNN 1x1 conv into {@code raw}, then bias + activation from raw into {@code out}
+     * (the same Ref, in place, except for the float logits).
+     */
+    record Dense(Linear linear, Ref in, Ref out, Ref raw) implements Step {
         public List<Ref> reads() {
             return List.of(in);
         }
 
         public List<Ref> writes() {
-            return List.of(out);
+            return raw == null || raw == out ? List.of(out) : List.of(raw, out);
         }
     }
 
@@ -103,17 +150,35 @@ final class ForwardPlan {
         int[] traceShape() {
             return node instanceof Linear ? new int[] {value.n, value.c} : new int[] {value.n, value.c, value.h, value.w};
         }
+
+        /** The node's output as the CPU reference traces it, from the values as {@code plan} stores them. */
+        Tensor traceTensor(float[] stored, boolean nhwc) {
+            if (!nhwc || value.plane() == 1) return new Tensor(traceShape(), stored);
+            int c = value.c, plane = value.plane();
+            float[] nchw = new float[stored.length];
+            for (int n = 0; n < value.n; n++) {
+                for (int p = 0; p < plane; p++) {
+                    int from = (n * plane + p) * c;
+                    for (int ch = 0; ch < c; ch++) nchw[(n * c + ch) * plane + p] = stored[from + ch];
+                }
+            }
+            return new Tensor(traceShape(), nchw);
+        }
     }
 
-    private final int batch, height, width;
+    private final int batch, height, width, multiprocessors;
+    private final Storage storage;
     private final List<Step> steps;
     private final Map<Buffer, Long> sizes;
     private final Ref input, logits;
 
-    private ForwardPlan(int batch, int height, int width, List<Step> steps, Ref input, Ref logits) {
+    private ForwardPlan(int batch, int height, int width, Storage storage, int multiprocessors, List<Step> steps, Ref input,
+                        Ref logits) {
         this.batch = batch;
+        this.multiprocessors = multiprocessors;
         this.height = height;
         this.width = width;
+        this.storage = storage;
         this.steps = Collections.unmodifiableList(steps);
         this.input = input;
         this.logits = logits;
@@ -125,52 +190,113 @@ final class ForwardPlan {
         this.sizes = Collections.unmodifiableMap(s);
     }
 
+    /** A float NCHW plan (FP32, TF32). */
     static ForwardPlan of(Graph graph, int batch, int height, int width) {
+        return of(graph, batch, height, width, Storage.F32, 1);
+    }
+
+    /**
+     * The plan for {@code storage}; {@code multiprocessors} sizes the depthwise kernel's pixel
+     * chunks in NHWC plans (and with them the SE partial sums).
+     */
+    static ForwardPlan of(Graph graph, int batch, int height, int width, Storage storage, int multiprocessors) {
         graph.checkInput(new int[] {batch, Graph.INPUT_CHANNELS, height, width});
+        Builder b = new Builder(batch, storage, multiprocessors);
         Ref x = new Ref(Buffer.INPUT, batch, Graph.INPUT_CHANNELS, height, width);
         Ref input = x;
-        List<Step> steps = new ArrayList<>();
+        if (storage.isHalf()) {
+            Ref converted = new Ref(Buffer.ACT0, batch, roundUp(Graph.INPUT_CHANNELS, NHWC_CHANNEL_ALIGN), height, width);
+            b.steps.add(new ToNhwc(x, converted));
+            x = converted;
+        }
         Node last = graph.nodes().getLast();
         for (Node node : graph.nodes()) {
+            boolean isLast = node == last;
             x = switch (node) {
-                case ConvBnAct c -> conv(steps, c, x, free(x.buffer, null), null);
-                case Bottleneck b -> bottleneck(steps, b, x);
+                case ConvBnAct c -> b.conv(c, x, free(x.buffer, null), null, false);
+                case Bottleneck bn -> b.bottleneck(bn, x);
                 case GlobalAvgPool p -> {
-                    Ref out = new Ref(node == last ? Buffer.LOGITS : Buffer.POOLED, batch, x.c, 1, 1);
-                    steps.add(new Pool(x, out));
+                    Ref out = new Ref(isLast ? Buffer.LOGITS : Buffer.POOLED, batch, x.c, 1, 1);
+                    b.steps.add(new Pool(x, out));
                     yield out;
                 }
                 case Linear l -> {
-                    Buffer b = node == last ? Buffer.LOGITS : x.buffer == Buffer.HIDDEN ? Buffer.POOLED : Buffer.HIDDEN;
-                    Ref out = new Ref(b, batch, l.outFeatures(), 1, 1);
-                    steps.add(new Dense(l, x, out));
+                    Buffer buf = x.buffer == Buffer.HIDDEN ? Buffer.POOLED : Buffer.HIDDEN;
+                    Ref raw = storage.isHalf() ? new Ref(buf, batch, l.outFeatures(), 1, 1) : null;
+                    Ref out = isLast ? new Ref(Buffer.LOGITS, batch, l.outFeatures(), 1, 1)
+                            : raw != null ? raw : new Ref(buf, batch, l.outFeatures(), 1, 1);
+                    b.steps.add(new Dense(l, x, out, raw));
                     yield out;
                 }
             };
-            steps.add(new Output(node, x));
+            b.steps.add(new Output(node, x));
         }
-        return new ForwardPlan(batch, height, width, steps, input, x);
+        return new ForwardPlan(batch, height, width, storage, multiprocessors, b.steps, input, x);
     }
 
-    private static Ref bottleneck(List<Step> steps, Bottleneck b, Ref x) {
-        Buffer first = free(x.buffer, null), second = free(x.buffer, first);
-        Ref y = x;
-        if (b.expand() != null) y = conv(steps, b.expand(), y, first, null);
-        y = conv(steps, b.depthwise(), y, b.expand() != null ? second : first, null);
-        if (b.se() != null) {
+    /** Accumulates the steps of one plan. */
+    private static final class Builder {
+        final List<Step> steps = new ArrayList<>();
+        final int batch, multiprocessors;
+        final Storage storage;
+
+        Builder(int batch, Storage storage, int multiprocessors) {
+            this.batch = batch;
+            this.storage = storage;
+            this.multiprocessors = multiprocessors;
+        }
+
+        Ref bottleneck(Bottleneck b, Ref x) {
+            Buffer first = free(x.buffer, null), second = free(x.buffer, first);
+            Ref y = x;
+            if (b.expand() != null) y = conv(b.expand(), y, first, null, false);
             SqueezeExcite se = b.se();
-            steps.add(new Excite(se, y, new Ref(Buffer.SE_POOLED, x.n, se.channels(), 1, 1),
-                    new Ref(Buffer.SE_HIDDEN, x.n, se.squeezeChannels(), 1, 1), new Ref(Buffer.SE_SCALE, x.n, se.channels(), 1, 1)));
+            boolean fused = se != null && storage.isHalf();
+            y = conv(b.depthwise(), y, b.expand() != null ? second : first, null, fused);
+            if (fused) {
+                checkFusedSe(se);
+                Conv dw = (Conv) steps.getLast();
+                steps.add(new ExciteFused(se, y, dw.partial(), new Ref(Buffer.SE_SCALE, x.n, se.channels(), 1, 1)));
+            } else if (se != null) {
+                steps.add(new Excite(se, y, new Ref(Buffer.SE_POOLED, x.n, se.channels(), 1, 1),
+                        new Ref(Buffer.SE_HIDDEN, x.n, se.squeezeChannels(), 1, 1), new Ref(Buffer.SE_SCALE, x.n, se.channels(), 1, 1)));
+            }
+            // the projection goes to whichever activation buffer holds neither the block input nor y
+            return conv(b.project(), y, free(x.buffer, y.buffer), b.residual() ? x : null, false);
         }
-        // the projection goes to whichever activation buffer holds neither the block input nor y
-        return conv(steps, b.project(), y, free(x.buffer, y.buffer), b.residual() ? x : null);
+
+        Ref conv(ConvBnAct c, Ref in, Buffer target, Ref residual, boolean withPartial) {
+            Shape s = c.outputShape(new Shape(c.inChannels(), in.h, in.w));
+            Ref out = new Ref(target, in.n, s.channels(), s.height(), s.width());
+            Ref partial = null;
+            if (withPartial) {
+                int chunks = LaunchGeometry.depthwiseNhwc(channelGroups(out.c), out.plane(), batch, multiprocessors).gridY();
+                partial = new Ref(Buffer.SE_POOLED, in.n, out.c, chunks, 1);
+            }
+            steps.add(new Conv(c, in, out, residual, partial));
+            return out;
+        }
     }
 
-    private static Ref conv(List<Step> steps, ConvBnAct c, Ref in, Buffer target, Ref residual) {
-        Shape s = c.outputShape(new Shape(in.c, in.h, in.w));
-        Ref out = new Ref(target, in.n, s.channels(), s.height(), s.width());
-        steps.add(new Conv(c, in, out, residual));
-        return out;
+    private static void checkFusedSe(SqueezeExcite se) {
+        if (se.channels() > SE_MAX_CHANNELS || se.squeezeChannels() > SE_MAX_SQUEEZE) {
+            throw new IllegalArgumentException(se.name() + " has " + se.channels() + " channels squeezed to "
+                    + se.squeezeChannels() + "; the FP16/BF16 path supports at most " + SE_MAX_CHANNELS + " and "
+                    + SE_MAX_SQUEEZE + " (use --precision fp32 or tf32)");
+        }
+    }
+
+    /** Channels move eight at a time through the NHWC kernels when they can, one at a time otherwise. */
+    static int vectorWidth(int channels) {
+        return channels % 8 == 0 ? 8 : 1;
+    }
+
+    static int channelGroups(int channels) {
+        return channels / vectorWidth(channels);
+    }
+
+    private static int roundUp(int v, int multiple) {
+        return (v + multiple - 1) / multiple * multiple;
     }
 
     /** The first activation buffer that is neither {@code a} nor {@code b}. */
@@ -193,6 +319,20 @@ final class ForwardPlan {
         return width;
     }
 
+    Storage storage() {
+        return storage;
+    }
+
+    /** The SM count the depthwise launches of this plan were sized for. */
+    int multiprocessors() {
+        return multiprocessors;
+    }
+
+    /** Activations are NHWC in 16 bits (FP16/BF16), not float NCHW. */
+    boolean nhwc() {
+        return storage.isHalf();
+    }
+
     List<Step> steps() {
         return steps;
     }
@@ -200,6 +340,11 @@ final class ForwardPlan {
     /** Elements each buffer needs (buffers the graph never uses are absent). */
     Map<Buffer, Long> sizes() {
         return sizes;
+    }
+
+    /** Bytes per element of {@code b}: the storage type's, or 4 for the buffers that are always float. */
+    int elementBytes(Buffer b) {
+        return ALWAYS_FLOAT.contains(b) ? Float.BYTES : storage.bytes;
     }
 
     Ref input() {

@@ -14,7 +14,12 @@ final class LaunchGeometry {
     private LaunchGeometry() {
     }
 
-    record Launch(int gridX, int gridY, int block, int sharedBytes) {
+    /** cuLaunchKernel's geometry; the block is (blockX, blockY, 1). */
+    record Launch(int gridX, int gridY, int gridZ, int blockX, int blockY, int sharedBytes) {
+        /** A 1-D block of {@code block} threads, a (gridX, gridY) grid. */
+        Launch(int gridX, int gridY, int block, int sharedBytes) {
+            this(gridX, gridY, 1, block, 1, sharedBytes);
+        }
     }
 
     /** A 1-D grid-stride kernel over {@code elements}: as many blocks as needed, at most enough to fill the GPU. */
@@ -31,6 +36,24 @@ final class LaunchGeometry {
         long blocks = ceilDiv(rows, WARPS_PER_BLOCK);
         if (blocks > Integer.MAX_VALUE) throw new IllegalArgumentException(rows + " rows is too many for one launch");
         return new Launch((int) blocks, batch, BLOCK, 0);
+    }
+
+    /**
+     * The NHWC depthwise kernel (native/nhwc.cu): blocks of (channel groups) x (pixel rows), 256
+     * threads at most, and grid (1, chunks, batch), where chunks splits each image's pixels so
+     * that about {@link #BLOCKS_PER_SM} / 4 blocks per SM are in flight. The chunk count is also
+     * the number of SE partial sums per channel, so the buffer plan sizes them with it.
+     */
+    static Launch depthwiseNhwc(int channelGroups, long pixels, int batch, int multiprocessors) {
+        if (channelGroups < 1 || pixels < 1 || batch < 1) {
+            throw new IllegalArgumentException("nothing to launch over: " + channelGroups + " channel groups x " + pixels
+                    + " pixels x " + batch);
+        }
+        if (batch > MAX_GRID_Y) throw new IllegalArgumentException("batch " + batch + " exceeds the grid's z limit " + MAX_GRID_Y);
+        int bx = Math.min(channelGroups, BLOCK), by = Math.max(1, BLOCK / bx);
+        long wanted = ceilDiv((long) Math.max(1, multiprocessors) * BLOCKS_PER_SM / 4, batch);
+        int chunks = (int) Math.max(1, Math.min(wanted, Math.min(ceilDiv(pixels, by), MAX_GRID_Y)));
+        return new Launch(1, chunks, batch, bx, by, 0);
     }
 
     static long ceilDiv(long a, long b) {

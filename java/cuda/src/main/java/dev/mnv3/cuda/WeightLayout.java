@@ -8,7 +8,6 @@ import dev.mnv3.core.graph.Linear;
 import dev.mnv3.core.graph.Node;
 import dev.mnv3.core.graph.SqueezeExcite;
 import dev.mnv3.core.weights.Weights;
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,23 +16,33 @@ import java.util.Map;
 /**
  * Every array the GPU reads, packed for one device allocation: convolutions with BatchNorm folded
  * in (once, on the host, in double precision by {@link FoldedConv}), SE and classifier weights as
- * they are. Offsets are in floats and 256-byte aligned, which cuDNN and coalesced loads like.
+ * they are. Offsets are in bytes and 256-byte aligned, which cuDNN and coalesced loads like.
+ *
+ * <p>For FP16/BF16 plans (NHWC) the arrays cuDNN reads are converted to the storage type, dense
+ * conv filters go from PyTorch's [out, in, k, k] to cuDNN's NHWC filter layout [out, k, k, in]
+ * (the stem's input channels zero-padded as {@link ForwardPlan} pads the image), and depthwise
+ * filters become tap-major [k * k, C] floats, so a thread's channels are adjacent. Biases and the
+ * SE weights stay float: the kernels add and multiply in float.
  */
 final class WeightLayout {
-    static final int ALIGN_FLOATS = 64;
+    static final int ALIGN_BYTES = 256;
 
-    record Entry(String key, float[] data, long offset) {
+    /** {@code data} as it will be stored: float, or rounded to {@code type} when uploaded. */
+    record Entry(String key, float[] data, Storage type, long offset) {
+        long bytes() {
+            return (long) data.length * type.bytes;
+        }
     }
 
     private final Map<String, Entry> entries;
-    private final long totalFloats;
+    private final long totalBytes;
 
-    private WeightLayout(Map<String, Entry> entries, long totalFloats) {
+    private WeightLayout(Map<String, Entry> entries, long totalBytes) {
         this.entries = Collections.unmodifiableMap(entries);
-        this.totalFloats = totalFloats;
+        this.totalBytes = totalBytes;
     }
 
-    /** Key of a convolution's folded weight [out, in/groups, k, k]. */
+    /** Key of a convolution's folded weight. */
     static String weight(ConvBnAct c) {
         return c.name() + ":folded.weight";
     }
@@ -43,56 +52,108 @@ final class WeightLayout {
         return c.name() + ":folded.bias";
     }
 
+    /** The float NCHW layout (FP32, TF32). */
     static WeightLayout of(Graph graph, Weights weights) {
+        return of(graph, weights, Storage.F32);
+    }
+
+    static WeightLayout of(Graph graph, Weights weights, Storage storage) {
+        Packer p = new Packer(storage);
         double eps = graph.config().bnEps();
-        List<Map.Entry<String, float[]>> arrays = new ArrayList<>();
+        Node first = graph.nodes().getFirst();
         for (Node n : graph.nodes()) {
             switch (n) {
-                case ConvBnAct c -> addConv(arrays, FoldedConv.fold(c, weights, eps));
+                case ConvBnAct c -> p.conv(FoldedConv.fold(c, weights, eps), n == first);
                 case Bottleneck b -> {
-                    if (b.expand() != null) addConv(arrays, FoldedConv.fold(b.expand(), weights, eps));
-                    addConv(arrays, FoldedConv.fold(b.depthwise(), weights, eps));
+                    if (b.expand() != null) p.conv(FoldedConv.fold(b.expand(), weights, eps), false);
+                    p.conv(FoldedConv.fold(b.depthwise(), weights, eps), false);
                     SqueezeExcite se = b.se();
                     if (se != null) {
-                        for (String p : List.of(".fc1.weight", ".fc1.bias", ".fc2.weight", ".fc2.bias")) {
-                            arrays.add(Map.entry(se.name() + p, weights.data(se.name() + p)));
+                        for (String s : List.of(".fc1.weight", ".fc1.bias", ".fc2.weight", ".fc2.bias")) {
+                            p.add(se.name() + s, weights.data(se.name() + s), Storage.F32);
                         }
                     }
-                    addConv(arrays, FoldedConv.fold(b.project(), weights, eps));
+                    p.conv(FoldedConv.fold(b.project(), weights, eps), false);
                 }
                 case Linear l -> {
-                    arrays.add(Map.entry(l.name() + ".weight", weights.data(l.name() + ".weight")));
-                    arrays.add(Map.entry(l.name() + ".bias", weights.data(l.name() + ".bias")));
+                    // [out, in] is also cuDNN's NHWC filter layout of the equivalent 1x1 conv
+                    p.add(l.name() + ".weight", weights.data(l.name() + ".weight"), storage);
+                    p.add(l.name() + ".bias", weights.data(l.name() + ".bias"), Storage.F32);
                 }
                 default -> { }
             }
         }
-        Map<String, Entry> entries = new LinkedHashMap<>();
-        long offset = 0;
-        for (Map.Entry<String, float[]> a : arrays) {
-            entries.put(a.getKey(), new Entry(a.getKey(), a.getValue(), offset));
-            offset += LaunchGeometry.ceilDiv(a.getValue().length, ALIGN_FLOATS) * ALIGN_FLOATS;
-        }
-        return new WeightLayout(entries, offset);
+        return new WeightLayout(p.entries, p.offset);
     }
 
-    private static void addConv(List<Map.Entry<String, float[]>> arrays, FoldedConv f) {
-        arrays.add(Map.entry(weight(f.conv()), f.weight()));
-        arrays.add(Map.entry(bias(f.conv()), f.bias()));
+    private static final class Packer {
+        final Map<String, Entry> entries = new LinkedHashMap<>();
+        final Storage storage;
+        long offset;
+
+        Packer(Storage storage) {
+            this.storage = storage;
+        }
+
+        void add(String key, float[] data, Storage type) {
+            Entry e = new Entry(key, data, type, offset);
+            entries.put(key, e);
+            offset += LaunchGeometry.ceilDiv(e.bytes(), ALIGN_BYTES) * ALIGN_BYTES;
+        }
+
+        void conv(FoldedConv f, boolean imageInput) {
+            ConvBnAct c = f.conv();
+            float[] w = f.weight();
+            if (!storage.isHalf()) {
+                add(weight(c), w, Storage.F32);
+            } else if (c.isDepthwise()) {
+                add(weight(c), tapMajor(w, c.outChannels(), c.kernel() * c.kernel()), Storage.F32);
+            } else {
+                int in = c.inChannels() / c.groups();
+                int paddedIn = imageInput ? (in + ForwardPlan.NHWC_CHANNEL_ALIGN - 1) / ForwardPlan.NHWC_CHANNEL_ALIGN
+                        * ForwardPlan.NHWC_CHANNEL_ALIGN : in;
+                add(weight(c), channelsLast(w, c.outChannels(), in, paddedIn, c.kernel() * c.kernel()), storage);
+            }
+            add(bias(c), f.bias(), Storage.F32);
+        }
+    }
+
+    /** [out, in, taps] -> [out, taps, paddedIn], the channels past {@code in} zero. */
+    static float[] channelsLast(float[] w, int out, int in, int paddedIn, int taps) {
+        float[] r = new float[out * taps * paddedIn];
+        for (int o = 0; o < out; o++) {
+            for (int i = 0; i < in; i++) {
+                for (int t = 0; t < taps; t++) r[(o * taps + t) * paddedIn + i] = w[(o * in + i) * taps + t];
+            }
+        }
+        return r;
+    }
+
+    /** Depthwise [C, 1, taps] -> [taps, C]. */
+    static float[] tapMajor(float[] w, int channels, int taps) {
+        float[] r = new float[w.length];
+        for (int c = 0; c < channels; c++) {
+            for (int t = 0; t < taps; t++) r[t * channels + c] = w[c * taps + t];
+        }
+        return r;
     }
 
     Map<String, Entry> entries() {
         return entries;
     }
 
-    long totalFloats() {
-        return totalFloats;
+    long totalBytes() {
+        return totalBytes;
     }
 
-    /** Offset in floats of {@code key}. */
+    /** Offset in bytes of {@code key}. */
     long offset(String key) {
+        return entry(key).offset();
+    }
+
+    Entry entry(String key) {
         Entry e = entries.get(key);
         if (e == null) throw new IllegalArgumentException("no device weight " + key);
-        return e.offset();
+        return e;
     }
 }

@@ -6,12 +6,12 @@ import static dev.mnv3.cuda.ConvAlgorithm.GEMM;
 import static dev.mnv3.cuda.ConvAlgorithm.IMPLICIT_GEMM;
 import static dev.mnv3.cuda.ConvAlgorithm.IMPLICIT_PRECOMP_GEMM;
 import static dev.mnv3.cuda.ConvAlgorithm.WINOGRAD;
+import static dev.mnv3.cuda.ConvAlgorithm.WINOGRAD_NONFUSED;
 import static dev.mnv3.cuda.Cudnn.CUDNN_DEFAULT_MATH;
 import static dev.mnv3.cuda.Cudnn.CUDNN_FMA_MATH;
 import static dev.mnv3.cuda.Cudnn.CUDNN_TENSOR_OP_MATH;
 import static dev.mnv3.cuda.Cudnn.CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.mnv3.core.backend.Precision;
 import java.util.List;
@@ -44,6 +44,16 @@ class ConvAlgorithmTest {
         assertEquals(new ConvAlgorithm.Choice(IMPLICIT_GEMM, CUDNN_TENSOR_OP_MATH), ConvAlgorithm.choose(ranked, Precision.TF32));
         assertEquals(CUDNN_TENSOR_OP_MATH, ConvAlgorithm.mathType(Precision.TF32));
         assertEquals(CUDNN_FMA_MATH, ConvAlgorithm.mathType(Precision.FP32));
-        assertThrows(IllegalArgumentException.class, () -> ConvAlgorithm.mathType(Precision.FP16));
+        assertEquals(CUDNN_TENSOR_OP_MATH, ConvAlgorithm.mathType(Precision.FP16));
+        assertEquals(CUDNN_TENSOR_OP_MATH, ConvAlgorithm.mathType(Precision.BF16));
+    }
+
+    @Test
+    void halfPrecisionTakesTheBestRankedTensorOpCandidateAndFallsBackToPrecomputedGemm() {
+        List<ConvAlgorithm.Candidate> ranked = List.of(c(WINOGRAD_NONFUSED, 0, 0, CUDNN_TENSOR_OP_MATH),
+                c(IMPLICIT_PRECOMP_GEMM, 0, 1 << 20, CUDNN_TENSOR_OP_MATH));
+        assertEquals(new ConvAlgorithm.Choice(IMPLICIT_PRECOMP_GEMM, CUDNN_TENSOR_OP_MATH), ConvAlgorithm.choose(ranked, Precision.FP16));
+        assertEquals(new ConvAlgorithm.Choice(IMPLICIT_PRECOMP_GEMM, CUDNN_TENSOR_OP_MATH),
+                ConvAlgorithm.choose(List.of(c(FFT, 0, 0, CUDNN_TENSOR_OP_MATH)), Precision.BF16));
     }
 }

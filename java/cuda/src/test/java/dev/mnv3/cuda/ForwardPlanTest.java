@@ -36,7 +36,10 @@ class ForwardPlanTest {
     @MethodSource("dev.mnv3.cuda.TestGraphs#variants")
     void everyStepReadsTheValueItsBufferHolds(String name, MobileNetV3Config config) {
         Graph graph = Graph.of(config);
-        ForwardPlan plan = ForwardPlan.of(graph, 3, 97, 131);
+        for (Storage s : Storage.values()) checkDataFlow(ForwardPlan.of(graph, 3, 97, 131, s, 132));
+    }
+
+    private static void checkDataFlow(ForwardPlan plan) {
         Map<ForwardPlan.Buffer, ForwardPlan.Ref> holds = new EnumMap<>(ForwardPlan.Buffer.class);
         holds.put(plan.input().buffer(), plan.input());
         for (ForwardPlan.Step step : plan.steps()) {
@@ -56,7 +59,10 @@ class ForwardPlanTest {
     @MethodSource("dev.mnv3.cuda.TestGraphs#variants")
     void buffersFitEveryTensorAndOutputsHaveTheGraphShapes(String name, MobileNetV3Config config) {
         Graph graph = Graph.of(config);
-        ForwardPlan plan = ForwardPlan.of(graph, 2, 64, 96);
+        for (Storage s : Storage.values()) checkSizesAndShapes(graph, ForwardPlan.of(graph, 2, 64, 96, s, 132));
+    }
+
+    private static void checkSizesAndShapes(Graph graph, ForwardPlan plan) {
         for (ForwardPlan.Step step : plan.steps()) {
             for (ForwardPlan.Ref r : step.writes()) {
                 assertTrue(r.elements() <= plan.sizes().get(r.buffer()), () -> r + " does not fit " + plan.sizes());

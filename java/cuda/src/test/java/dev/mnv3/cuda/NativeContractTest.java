@@ -8,6 +8,7 @@ import dev.mnv3.core.testing.TorchReference;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -37,6 +38,22 @@ class NativeContractTest {
         }
         for (String k : new String[] {"mnv3_depthwise", "mnv3_depthwise3", "mnv3_depthwise5"}) {
             assertTrue(all.toString().contains("MNV3_DEPTHWISE_ENTRY(" + k + ","), k);
+        }
+    }
+
+    /**
+     * Every FP16/BF16 entry point the launchers can name is in the compiled fatbin: the ELF string
+     * tables keep kernel names as plain NUL-terminated bytes, so a misspelt or missing
+     * instantiation fails here rather than at cuModuleGetFunction on a GPU.
+     */
+    @Test
+    void everyHalfKernelTheLaunchersNameIsInTheFatbin() {
+        if (!nvccPresent()) return; // the fatbin test above explains the missing fatbin
+        String fatbin = new String(Fatbin.load(), java.nio.charset.StandardCharsets.ISO_8859_1);
+        for (Storage s : List.of(Storage.F16, Storage.BF16)) {
+            List<String> names = Kernels.nhwcNames(s);
+            assertEquals(names.size(), new java.util.HashSet<>(names).size(), "distinct names");
+            for (String k : names) assertTrue(fatbin.contains(k + "\0"), k + " is not in the fatbin");
         }
     }
 

@@ -11,16 +11,21 @@ import java.util.Map;
 /**
  * Executes a {@link ForwardPlan} on the CPU exactly as {@link DevicePlan} does on the GPU: the
  * same buffers (sized by the plan, poisoned with NaN), the same steps, the weights looked up
- * through the same {@link WeightLayout} keys. Proves the plan without a GPU.
+ * through the same {@link WeightLayout} keys and layouts. In FP16/BF16 plans every value a
+ * 16-bit buffer receives is rounded to that type, and the weights as {@link DeviceWeights}
+ * converts them, so the result is what the GPU computes up to float summation order. Proves the
+ * plan, the weight layouts and the reduced-precision numerics without a GPU.
  */
 final class PlanInterpreter {
     private final ForwardPlan plan;
     private final WeightLayout weights;
+    private final Storage storage;
     private final Map<ForwardPlan.Buffer, float[]> buffers = new EnumMap<>(ForwardPlan.Buffer.class);
 
     PlanInterpreter(ForwardPlan plan, WeightLayout weights) {
         this.plan = plan;
         this.weights = weights;
+        this.storage = plan.storage();
         plan.sizes().forEach((b, n) -> {
             float[] a = new float[Math.toIntExact(n)];
             Arrays.fill(a, Float.NaN);
@@ -33,6 +38,9 @@ final class PlanInterpreter {
         Map<String, Tensor> out = new LinkedHashMap<>();
         for (ForwardPlan.Step step : plan.steps()) {
             switch (step) {
+                case ForwardPlan.ToNhwc t -> write(t.out(), NhwcOps.toNhwc(read(t.in()), t.in().n(), t.in().c(), t.out().c(),
+                        t.out().plane()));
+                case ForwardPlan.Conv c when plan.nhwc() -> convNhwc(c);
                 case ForwardPlan.Conv c -> conv(c);
                 case ForwardPlan.Excite e -> {
                     String se = e.se().name();
@@ -44,14 +52,29 @@ final class PlanInterpreter {
                             e.hidden().c(), e.scale().c(), Activation.HARDSIGMOID));
                     CpuOps.channelScale(buffers.get(e.x().buffer()), read(e.scale()), e.x().plane(), (int) e.x().elements());
                 }
+                case ForwardPlan.ExciteFused e -> {
+                    String se = e.se().name();
+                    write(e.scale(), NhwcOps.seFc(read(e.partial()), e.x().n(), e.partial().h(), e.x().plane(),
+                            w(se + ".fc1.weight"), w(se + ".fc1.bias"), w(se + ".fc2.weight"), w(se + ".fc2.bias"),
+                            e.se().channels(), e.se().squeezeChannels()));
+                    write(e.x(), NhwcOps.channelScale(read(e.x()), read(e.scale()), e.x().c(), e.x().plane()));
+                }
+                case ForwardPlan.Pool p when plan.nhwc() -> write(p.out(), NhwcOps.pool(read(p.in()), p.in().n(), p.in().c(),
+                        p.in().plane()));
                 case ForwardPlan.Pool p -> write(p.out(), CpuOps.pool(read(p.in()), p.in().n() * p.in().c(), p.in().plane()));
+                case ForwardPlan.Dense d when d.raw() != null -> {
+                    String name = d.linear().name();
+                    int n = d.in().n(), in = d.in().c(), outC = d.raw().c();
+                    write(d.raw(), NhwcOps.conv(read(d.in()), n, in, 1, 1, w(name + ".weight"), outC, 1, 1, 0, 1, 1));
+                    write(d.out(), NhwcOps.biasAct(read(d.raw()), w(name + ".bias"), null, outC, d.linear().activation()));
+                }
                 case ForwardPlan.Dense d -> {
                     String name = d.linear().name();
                     int n = d.in().n();
                     write(d.out(), CpuOps.linear(read(d.in()), w(name + ".weight"), w(name + ".bias"), n,
                             (int) (d.in().elements() / n), d.out().c(), d.linear().activation()));
                 }
-                case ForwardPlan.Output o -> out.put(o.node().name(), new Tensor(o.traceShape(), read(o.value())));
+                case ForwardPlan.Output o -> out.put(o.node().name(), o.traceTensor(read(o.value()), plan.nhwc()));
             }
         }
         return out;
@@ -71,16 +94,44 @@ final class PlanInterpreter {
                 c.out().c(), c.out().plane(), (int) c.out().elements(), k.activation());
     }
 
+    /** cuDNN stores its raw result in the storage type (the first rounding), then the epilogue rounds once more. */
+    private void convNhwc(ForwardPlan.Conv c) {
+        ConvBnAct k = c.conv();
+        ForwardPlan.Ref in = c.in();
+        if (k.isDepthwise()) {
+            ForwardPlan.Ref out = c.out();
+            int rows = LaunchGeometry.depthwiseNhwc(ForwardPlan.channelGroups(out.c()), out.plane(), out.n(),
+                    plan.multiprocessors()).blockY();
+            float[] partial = c.partial() == null ? null : buffers.get(c.partial().buffer());
+            write(out, NhwcOps.depthwise(read(in), in.n(), in.c(), in.h(), in.w(), w(WeightLayout.weight(k)),
+                    w(WeightLayout.bias(k)), k.kernel(), k.stride(), k.padding(), k.dilation(), k.activation(), storage, partial,
+                    c.partial() == null ? 1 : c.partial().h(), rows));
+            return;
+        }
+        write(c.out(), NhwcOps.conv(read(in), in.n(), in.c(), in.h(), in.w(), w(WeightLayout.weight(k)), k.outChannels(),
+                k.kernel(), k.stride(), k.padding(), k.dilation(), k.groups()));
+        write(c.out(), NhwcOps.biasAct(read(c.out()), w(WeightLayout.bias(k)), c.residual() == null ? null : read(c.residual()),
+                c.out().c(), k.activation()));
+    }
+
+    /** The weight as the device holds it: rounded to its entry's type. */
     private float[] w(String key) {
-        return weights.entries().get(key).data();
+        WeightLayout.Entry e = weights.entry(key);
+        if (e.type() == Storage.F32) return e.data();
+        float[] r = e.data().clone();
+        for (int i = 0; i < r.length; i++) r[i] = e.type().round(r[i]);
+        return r;
     }
 
     private float[] read(ForwardPlan.Ref r) {
         return Arrays.copyOf(buffers.get(r.buffer()), (int) r.elements());
     }
 
+    /** Stores {@code data} as the buffer's type holds it. */
     private void write(ForwardPlan.Ref r, float[] data) {
         if (data.length != r.elements()) throw new AssertionError(r + " receives " + data.length + " values");
-        System.arraycopy(data, 0, buffers.get(r.buffer()), 0, data.length);
+        float[] b = buffers.get(r.buffer());
+        boolean round = plan.elementBytes(r.buffer()) != Float.BYTES;
+        for (int i = 0; i < data.length; i++) b[i] = round ? storage.round(data[i]) : data[i];
     }
 }

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.mnv3.core.Activation;
+import dev.mnv3.core.BottleneckSpec;
 import dev.mnv3.core.MobileNetV3Config;
 import dev.mnv3.core.backend.Backend;
 import dev.mnv3.core.backend.BackendUnavailableException;
@@ -49,11 +51,13 @@ class UnavailableBackendTest {
     }
 
     @Test
-    void unsupportedPrecisionIsRejectedBeforeLookingForAGpu() {
-        Graph graph = Graph.of(MobileNetV3Config.small());
+    void aGraphTheHalfKernelsCannotRunIsRejectedBeforeLookingForAGpu() {
+        BottleneckSpec wide = new BottleneckSpec(3, 8192, 16, true, Activation.RELU, 1, 1);
+        Graph graph = Graph.of(MobileNetV3Config.custom("wide", 16, 128, List.of(wide)));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new CudaBackend().compile(graph,
                 RandomWeights.generate(graph, 1), CompileOptions.defaults().withPrecision(Precision.FP16)));
-        assertEquals("cuda runs fp32 and tf32; fp16 is not implemented yet", e.getMessage());
+        assertEquals("features.1.block.2 has 8192 channels squeezed to 2048; the FP16/BF16 path supports at most 4096 and "
+                + "1024 (use --precision fp32 or tf32)", e.getMessage());
     }
 
     @Test

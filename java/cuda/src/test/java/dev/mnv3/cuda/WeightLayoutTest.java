@@ -19,11 +19,11 @@ class WeightLayoutTest {
         List<WeightLayout.Entry> entries = new ArrayList<>(layout.entries().values());
         long end = 0;
         for (WeightLayout.Entry e : entries) {
-            assertEquals(0, e.offset() % WeightLayout.ALIGN_FLOATS, e.key());
+            assertEquals(0, e.offset() % WeightLayout.ALIGN_BYTES, e.key());
             assertTrue(e.offset() >= end, e.key() + " overlaps the previous array");
-            end = e.offset() + e.data().length;
+            end = e.offset() + e.bytes();
         }
-        assertTrue(end <= layout.totalFloats());
+        assertTrue(end <= layout.totalBytes());
         // every trainable parameter is there once, BatchNorm folded into its conv
         long floats = entries.stream().mapToLong(e -> e.data().length).sum();
         assertEquals(g.params() - bnScalesAndShifts(g), floats);

@@ -1,0 +1,65 @@
+package dev.mnv3.cuda;
+
+import dev.mnv3.core.backend.Precision;
+
+/**
+ * How activations are stored on the device. FP32 and TF32 keep float NCHW (cuDNN's exact path);
+ * FP16 and BF16 store NHWC in 16 bits (what tensor cores read) and compute in float. The host
+ * side conversions round to nearest even, exactly as the kernels' {@code mnv3_from_float} does.
+ */
+enum Storage {
+    F32(4, 0, ""),
+    F16(2, 2, "f16"),
+    BF16(2, 9, "bf16");
+
+    final int bytes;
+    /** cudnnDataType_t: CUDNN_DATA_FLOAT, CUDNN_DATA_HALF, CUDNN_DATA_BFLOAT16. */
+    final int cudnnType;
+    /** The suffix of the kernels that read and write this type (native/nhwc.cu). */
+    final String kernelSuffix;
+
+    Storage(int bytes, int cudnnType, String kernelSuffix) {
+        this.bytes = bytes;
+        this.cudnnType = cudnnType;
+        this.kernelSuffix = kernelSuffix;
+    }
+
+    static Storage of(Precision p) {
+        return switch (p) {
+            case FP32, TF32 -> F32;
+            case FP16 -> F16;
+            case BF16 -> BF16;
+        };
+    }
+
+    /** NHWC 16-bit storage, run by the kernels of native/nhwc.cu. */
+    boolean isHalf() {
+        return this != F32;
+    }
+
+    /** The 16-bit pattern of {@code v}, rounded to nearest even (F16 and BF16 only). */
+    short encode(float v) {
+        return switch (this) {
+            case F16 -> Float.floatToFloat16(v);
+            case BF16 -> {
+                int bits = Float.floatToRawIntBits(v);
+                if (Float.isNaN(v)) yield (short) ((bits >>> 16) | 0x40); // stays a (quiet) NaN
+                yield (short) ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16);
+            }
+            case F32 -> throw new IllegalStateException("F32 is not a 16-bit type");
+        };
+    }
+
+    float decode(short bits) {
+        return switch (this) {
+            case F16 -> Float.float16ToFloat(bits);
+            case BF16 -> Float.intBitsToFloat((bits & 0xffff) << 16);
+            case F32 -> throw new IllegalStateException("F32 is not a 16-bit type");
+        };
+    }
+
+    /** {@code v} as this type stores it. */
+    float round(float v) {
+        return this == F32 ? v : decode(encode(v));
+    }
+}

@@ -1,0 +1,128 @@
+package dev.mnv3.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.mnv3.core.Activation;
+import dev.mnv3.core.BottleneckSpec;
+import dev.mnv3.core.MobileNetV3Config;
+import dev.mnv3.core.graph.ConvBnAct;
+import dev.mnv3.core.graph.Graph;
+import dev.mnv3.core.graph.Node;
+import dev.mnv3.core.tensor.Tensor;
+import dev.mnv3.core.weights.RandomWeights;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The host side of the FP16/BF16 path: conversions, weight layouts, launch sizes and the NHWC plan. */
+class HalfPathTest {
+    @Test
+    void conversionsRoundToNearestEvenLikeTheDevice() {
+        // 1 + 2^-11 lies halfway between two halves; ties go to the even one (1.0)
+        assertEquals(1f, Storage.F16.round(1f + 0x1p-11f));
+        assertEquals(1f + 0x1p-9f, Storage.F16.round(1f + 0x1p-10f + 0x1p-11f));
+        assertEquals(65504f, Storage.F16.round(65504f));
+        assertEquals(Float.POSITIVE_INFINITY, Storage.F16.round(65520f));
+        // bf16 keeps 8 significant bits: 1 + 2^-8 is a tie that goes down, 1 + 3 * 2^-8 goes up
+        assertEquals(1f, Storage.BF16.round(1f + 0x1p-8f));
+        assertEquals(1f + 0x1p-6f, Storage.BF16.round(1f + 3 * 0x1p-8f));
+        assertEquals(-2.5f, Storage.BF16.round(-2.5f));
+        assertTrue(Float.isNaN(Storage.BF16.round(Float.NaN)));
+        assertTrue(Float.isNaN(Storage.F16.round(Float.NaN)));
+        assertEquals(Float.NEGATIVE_INFINITY, Storage.BF16.round(Float.NEGATIVE_INFINITY));
+        assertEquals(0.1f, Storage.F32.round(0.1f));
+    }
+
+    @Test
+    void denseFiltersGoChannelsLastWithThePaddedStemAndDepthwiseGoesTapMajor() {
+        // [out 2, in 3, taps 2] -> [out, taps, in padded to 4]
+        float[] w = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+        assertArrayEquals(new float[] {1, 3, 5, 0, 2, 4, 6, 0, 7, 9, 11, 0, 8, 10, 12, 0}, WeightLayout.channelsLast(w, 2, 3, 4, 2));
+        // [C 3, taps 2] -> [taps, C]
+        assertArrayEquals(new float[] {1, 3, 5, 2, 4, 6}, WeightLayout.tapMajor(new float[] {1, 2, 3, 4, 5, 6}, 3, 2));
+
+        Graph g = Graph.of(MobileNetV3Config.small());
+        WeightLayout half = WeightLayout.of(g, RandomWeights.generate(g, 3), Storage.F16);
+        ConvBnAct stem = (ConvBnAct) g.nodes().getFirst();
+        WeightLayout.Entry e = half.entry(WeightLayout.weight(stem));
+        assertEquals(Storage.F16, e.type());
+        assertEquals(stem.outChannels() * 9 * ForwardPlan.NHWC_CHANNEL_ALIGN, e.data().length, "stem padded to 8 channels");
+        assertEquals(Storage.F32, half.entry(WeightLayout.bias(stem)).type());
+        assertEquals(Storage.F16, half.entry("classifier.3.weight").type());
+        assertEquals(Storage.F32, half.entry("features.1.block.1.fc1.weight").type());
+        long end = 0;
+        for (WeightLayout.Entry x : half.entries().values()) {
+            assertEquals(0, x.offset() % WeightLayout.ALIGN_BYTES, x.key());
+            assertTrue(x.offset() >= end, x.key());
+            end = x.offset() + x.bytes();
+        }
+        assertTrue(half.totalBytes() < WeightLayout.of(g, RandomWeights.generate(g, 3)).totalBytes(), "16-bit filters are smaller");
+    }
+
+    @Test
+    void depthwiseLaunchCoversChannelsAndPixelsWithinTheBlockLimit() {
+        LaunchGeometry.Launch l = LaunchGeometry.depthwiseNhwc(9, 56 * 56, 1, 132); // 72 channels, 8 at a time
+        assertEquals(9, l.blockX());
+        assertEquals(28, l.blockY());
+        assertEquals(1, l.gridZ());
+        assertTrue(l.gridY() > 1 && (long) l.gridY() * l.blockY() <= 56 * 56 + l.blockY(), "chunks " + l.gridY());
+        LaunchGeometry.Launch big = LaunchGeometry.depthwiseNhwc(960, 49, 256, 132); // 960 channels one at a time
+        assertEquals(256, big.blockX());
+        assertEquals(1, big.blockY());
+        assertEquals(256, big.gridZ());
+        assertTrue((long) big.gridY() * big.gridZ() >= 132 * LaunchGeometry.BLOCKS_PER_SM / 4, "enough blocks to fill the GPU");
+        assertTrue(big.gridY() <= 49, "no more chunks than pixels");
+        LaunchGeometry.Launch tiny = LaunchGeometry.depthwiseNhwc(2, 4, 1, 132);
+        assertEquals(1, tiny.gridY(), "never more chunks than pixel rows");
+        assertThrows(IllegalArgumentException.class, () -> LaunchGeometry.depthwiseNhwc(0, 10, 1, 132));
+        assertThrows(IllegalArgumentException.class, () -> LaunchGeometry.depthwiseNhwc(8, 10, 70_000, 132));
+    }
+
+    @Test
+    void nhwcPlanConvertsTheInputFirstFusesTheSqueezeAndReturnsFloatLogits() {
+        Graph g = Graph.of(MobileNetV3Config.large());
+        ForwardPlan plan = ForwardPlan.of(g, 4, 224, 224, Storage.BF16, 132);
+        assertTrue(plan.nhwc());
+        ForwardPlan.ToNhwc first = (ForwardPlan.ToNhwc) plan.steps().getFirst();
+        assertEquals(ForwardPlan.NHWC_CHANNEL_ALIGN, first.out().c());
+        assertEquals(Float.BYTES, plan.elementBytes(ForwardPlan.Buffer.INPUT));
+        assertEquals(Float.BYTES, plan.elementBytes(ForwardPlan.Buffer.LOGITS));
+        assertEquals(2, plan.elementBytes(ForwardPlan.Buffer.ACT0));
+        long fused = plan.steps().stream().filter(s -> s instanceof ForwardPlan.ExciteFused).count();
+        assertEquals(8, fused, "Large has 8 SE blocks");
+        assertTrue(plan.steps().stream().noneMatch(s -> s instanceof ForwardPlan.Excite));
+        for (ForwardPlan.Step s : plan.steps()) {
+            if (s instanceof ForwardPlan.Conv c && c.partial() != null) {
+                int chunks = LaunchGeometry.depthwiseNhwc(ForwardPlan.channelGroups(c.out().c()), c.out().plane(), 4, 132).gridY();
+                assertEquals(chunks, c.partial().h(), c.conv().name());
+                assertEquals(c.out().c(), c.partial().c());
+            }
+            if (s instanceof ForwardPlan.Dense d) assertTrue(d.raw() != null && d.raw().buffer() != ForwardPlan.Buffer.LOGITS);
+        }
+        assertEquals(ForwardPlan.Buffer.LOGITS, plan.logits().buffer());
+    }
+
+    @Test
+    void tracedNhwcValuesComeBackInTheReferenceLayout() {
+        Node node = Graph.of(MobileNetV3Config.small()).nodes().getFirst();
+        ForwardPlan.Output o = new ForwardPlan.Output(node, new ForwardPlan.Ref(ForwardPlan.Buffer.ACT1, 1, 2, 1, 3));
+        // NHWC [1, 1, 3, 2]: pixel-major pairs (c0, c1)
+        Tensor t = o.traceTensor(new float[] {1, 10, 2, 20, 3, 30}, true);
+        assertArrayEquals(new int[] {1, 2, 1, 3}, t.shape());
+        assertArrayEquals(new float[] {1, 2, 3, 10, 20, 30}, t.data());
+        assertArrayEquals(new float[] {1, 10, 2, 20, 3, 30}, o.traceTensor(new float[] {1, 10, 2, 20, 3, 30}, false).data());
+    }
+
+    @Test
+    void anSeBlockTooWideForTheFusedKernelIsRefusedWithTheWayOut() {
+        BottleneckSpec wide = new BottleneckSpec(3, 8192, 16, true, Activation.RELU, 1, 1);
+        MobileNetV3Config config = MobileNetV3Config.custom("wide", 16, 128, List.of(wide));
+        Graph g = Graph.of(config);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> ForwardPlan.of(g, 1, 64, 64, Storage.F16, 132));
+        assertTrue(e.getMessage().contains("fp32"), e.getMessage());
+        ForwardPlan.of(g, 1, 64, 64, Storage.F32, 132); // the float path has no such limit
+    }
+}
