@@ -1,0 +1,298 @@
+// The FP16/BF16 NHWC kernels (nhwc.cu) on the CPU emulator, for both storage types, against plain
+// loops in double, launched as dev.mnv3.cuda.Kernels does: V = 8 channels per thread when the
+// channel count is a multiple of 8, else 1; the depthwise grid of LaunchGeometry.depthwiseNhwc.
+//
+// Tolerances. A value stored in T is compared with the double reference rounded once to T (through
+// float, as the kernel rounds its float result): rel L2 <= 1e-4 for __half and 1e-3 for
+// __nv_bfloat16, a quarter of their unit roundoff (2^-11, 2^-8), so the odd one-ulp difference of
+// a near tie passes and a wrong element or a second rounding does not. Values stored in float (the
+// _f32 entries, SE partial sums and scales): rel L2 <= 1e-6, as for FP32.
+#include "check.h"
+
+#include "nhwc.cu"
+
+using test::check;
+using test::run;
+
+namespace {
+
+constexpr double kFp32 = 1e-6;
+
+// The entry points and tolerance of one storage type.
+template <typename T>
+struct Nhwc;
+#define NHWC_TEST_ENTRIES(T, t, tol)                                                                        \
+    template <>                                                                                             \
+    struct Nhwc<T> {                                                                                        \
+        static constexpr const char* name = #t;                                                             \
+        static constexpr double tolerance = tol;                                                            \
+        static constexpr auto to_nhwc = mnv3_nchw_to_nhwc_##t;                                              \
+        static constexpr auto bias_act_v8 = mnv3_bias_act_##t##_v8, bias_act_v1 = mnv3_bias_act_##t##_v1;   \
+        static constexpr auto bias_act_f32 = mnv3_bias_act_##t##_f32;                                       \
+        static constexpr auto depthwise_v8_k3 = mnv3_depthwise_##t##_v8_k3;                                 \
+        static constexpr auto depthwise_v8_k5 = mnv3_depthwise_##t##_v8_k5;                                 \
+        static constexpr auto depthwise_v8_k0 = mnv3_depthwise_##t##_v8_k0;                                 \
+        static constexpr auto depthwise_v1_k0 = mnv3_depthwise_##t##_v1_k0;                                 \
+        static constexpr auto scale_v8 = mnv3_channel_scale_##t##_v8, scale_v1 = mnv3_channel_scale_##t##_v1; \
+        static constexpr auto pool_v8 = mnv3_global_avg_pool_nhwc_##t##_v8;                                 \
+        static constexpr auto pool_v1 = mnv3_global_avg_pool_nhwc_##t##_v1;                                 \
+        static constexpr auto pool_f32 = mnv3_global_avg_pool_nhwc_##t##_f32;                               \
+    };
+NHWC_TEST_ENTRIES(__half, f16, 1e-4)
+NHWC_TEST_ENTRIES(__nv_bfloat16, bf16, 1e-3)
+
+int vector_width(int channels) { return channels % 8 == 0 ? 8 : 1; }
+
+// The reference's value as the kernel stores it in TO: float, then TO.
+template <typename TO>
+std::vector<float> stored(const std::vector<double>& exact) {
+    std::vector<float> v(exact.size());
+    for (size_t i = 0; i < v.size(); i++) v[i] = test::to_float(test::from_float<TO>((float)exact[i]));
+    return v;
+}
+
+std::string nhwc(int n, int h, int w, int c) {
+    return "N" + std::to_string(n) + " " + std::to_string(h) + "x" + std::to_string(w) + " C" + std::to_string(c);
+}
+
+// dev.mnv3.cuda.LaunchGeometry.depthwiseNhwc: block (channel groups, pixel rows), grid (1, chunks, N).
+std::pair<dim3, dim3> depthwise_geometry(int groups, long long pixels, int batch, int multiprocessors) {
+    int bx = std::min(groups, (int)test::kBlock), by = std::max(1, (int)test::kBlock / bx);
+    long long wanted = ((long long)multiprocessors * 32 / 4 + batch - 1) / batch;
+    long long chunks = std::max(1LL, std::min(wanted, std::min((pixels + by - 1) / by, 65535LL)));
+    return {dim3(1, (unsigned)chunks, (unsigned)batch), dim3(bx, by)};
+}
+
+// x float [N, C, H, W] -> y T [N, H, W, padded], channels past C zero.
+template <typename T>
+void to_nhwc(int n, int c, int h, int w, int padded) {
+    const int plane = h * w;
+    const long long total = (long long)n * plane * padded;
+    std::vector<float> x = test::random((size_t)n * c * plane);
+    std::vector<double> exact(total, 0.0);
+    for (int i = 0; i < n; i++)
+        for (int p = 0; p < plane; p++)
+            for (int ch = 0; ch < c; ch++) exact[((size_t)i * plane + p) * padded + ch] = x[((size_t)i * c + ch) * plane + p];
+    std::vector<float> want = stored<T>(exact);
+    for (auto& [grid_name, grid] : test::grid_stride_grids(total)) {
+        std::string name = std::string("mnv3_nchw_to_nhwc_") + Nhwc<T>::name + " N" + std::to_string(n) + " C" +
+                           std::to_string(c) + "->" + std::to_string(padded) + " " + std::to_string(h) + "x" +
+                           std::to_string(w) + ", " + grid_name;
+        run(name, [&] {
+            std::vector<T> y = test::poisoned<T>(total);
+            emu::launch(grid, dim3(test::kBlock), Nhwc<T>::to_nhwc, x.data(), y.data(), c, padded, plane, total);
+            check(name, y, want, Nhwc<T>::tolerance);
+        });
+    }
+}
+
+// out = act(x + bias[c]) (+ residual): in place in T (_v8/_v1), or to float (_f32, V = 1).
+template <typename T>
+void bias_act(int n, int h, int w, int c, int act, bool residual, bool float_out) {
+    const long long elements = (long long)n * h * w * c;
+    const int v = float_out ? 1 : vector_width(c);
+    const long long groups = elements / v;
+    std::vector<T> x0 = test::random<T>(elements, -5, 5), res = test::random<T>(elements);
+    std::vector<float> bias = test::random(c);
+    std::vector<double> exact(elements);
+    for (long long i = 0; i < elements; i++)
+        exact[i] = test::activate((double)test::to_float(x0[i]) + bias[i % c], act) +
+                   (residual ? test::to_float(res[i]) : 0.0);
+    std::string entry = std::string("mnv3_bias_act_") + Nhwc<T>::name + (float_out ? "_f32" : v == 8 ? "_v8" : "_v1");
+    for (auto& [grid_name, grid] : test::grid_stride_grids(groups)) {
+        std::string name = entry + " " + nhwc(n, h, w, c) + " " + test::activation_name(act) +
+                           (residual ? " +residual" : "") + ", " + grid_name;
+        run(name, [&] {
+            const T* r = residual ? res.data() : nullptr;
+            if (float_out) {
+                std::vector<float> out = test::poisoned<float>(elements);
+                emu::launch(grid, dim3(test::kBlock), Nhwc<T>::bias_act_f32, x0.data(), out.data(), bias.data(), r, c,
+                            groups, act);
+                check(name, out, stored<float>(exact), kFp32);
+            } else {
+                std::vector<T> x = x0;  // in place, as the plan runs it
+                emu::launch(grid, dim3(test::kBlock), v == 8 ? Nhwc<T>::bias_act_v8 : Nhwc<T>::bias_act_v1, x.data(),
+                            x.data(), bias.data(), r, c, groups, act);
+                check(name, x, stored<T>(exact), Nhwc<T>::tolerance);
+            }
+        });
+    }
+}
+
+// Depthwise over NHWC, w tap-major [K*K, C]; with the SE partial sums [N, chunks, C] and without.
+template <typename T>
+void depthwise(const test::Conv& s, int act) {
+    const int v = vector_width(s.c), groups = s.c / v, oh = s.out_h(), ow = s.out_w(), pixels = oh * ow;
+    const int k = v == 8 && (s.k == 3 || s.k == 5) ? s.k : 0;  // as Kernels.depthwiseName picks
+    auto kernel = v == 1 ? Nhwc<T>::depthwise_v1_k0
+                  : k == 3 ? Nhwc<T>::depthwise_v8_k3
+                  : k == 5 ? Nhwc<T>::depthwise_v8_k5
+                           : Nhwc<T>::depthwise_v8_k0;
+    std::vector<T> x = test::random<T>((size_t)s.n * s.h * s.w * s.c);
+    std::vector<float> w = test::random((size_t)s.k * s.k * s.c), bias = test::random(s.c);
+    // The reference takes NCHW and [C, K, K].
+    std::vector<float> x_nchw(x.size()), w_ckk(w.size());
+    for (int n = 0; n < s.n; n++)
+        for (int p = 0; p < s.h * s.w; p++)
+            for (int c = 0; c < s.c; c++)
+                x_nchw[((size_t)n * s.c + c) * s.h * s.w + p] = test::to_float(x[((size_t)n * s.h * s.w + p) * s.c + c]);
+    for (int t = 0; t < s.k * s.k; t++)
+        for (int c = 0; c < s.c; c++) w_ckk[(size_t)c * s.k * s.k + t] = w[(size_t)t * s.c + c];
+    std::vector<double> exact_nchw = test::reference_depthwise(s, x_nchw, w_ckk, bias, act), exact(exact_nchw.size());
+    for (int n = 0; n < s.n; n++)
+        for (int p = 0; p < pixels; p++)
+            for (int c = 0; c < s.c; c++)
+                exact[((size_t)n * pixels + p) * s.c + c] = exact_nchw[((size_t)n * s.c + c) * pixels + p];
+    std::vector<float> want = stored<T>(exact);
+
+    for (int multiprocessors : {test::kH100, 1}) {
+        auto [grid, block] = depthwise_geometry(groups, pixels, s.n, multiprocessors);
+        const int chunks = (int)grid.y;
+        for (bool with_partial : {true, false}) {
+            std::string name = std::string("mnv3_depthwise_") + Nhwc<T>::name + "_v" + std::to_string(v) + "_k" +
+                               std::to_string(k) + " " + s.name() + " " + test::activation_name(act) + ", block (" +
+                               std::to_string(block.x) + "," + std::to_string(block.y) + ") chunks " +
+                               std::to_string(chunks) + (with_partial ? " +SE partial sums" : "");
+            run(name, [&] {
+                std::vector<T> y = test::poisoned<T>(want.size());
+                std::vector<float> partial = test::poisoned<float>((size_t)s.n * chunks * s.c);
+                emu::launch(grid, block, kernel, x.data(), w.data(), bias.data(), y.data(),
+                            with_partial ? partial.data() : nullptr, s.c, s.h, s.w, oh, ow, s.k, s.stride, s.pad,
+                            s.dilation, act);
+                if (!check(name, y, want, Nhwc<T>::tolerance) || !with_partial) return;
+                // Block (0, chunk, n) sums the outputs it stored: pixels chunk*by + ty, stepping chunks*by.
+                std::vector<double> sums(partial.size(), 0.0);
+                for (int n = 0; n < s.n; n++)
+                    for (int p = 0; p < pixels; p++)
+                        for (int c = 0; c < s.c; c++)
+                            sums[((size_t)n * chunks + p / block.y % chunks) * s.c + c] +=
+                                test::to_float(y[((size_t)n * pixels + p) * s.c + c]);
+                check(name + ": partial sums", partial, stored<float>(sums), kFp32);
+            });
+        }
+    }
+}
+
+// x [N, plane, C] *= scale [N, C], in place.
+template <typename T>
+void channel_scale(int n, int plane, int c) {
+    const long long elements = (long long)n * plane * c;
+    const int v = vector_width(c);
+    const long long groups = elements / v;
+    std::vector<T> x0 = test::random<T>(elements);
+    std::vector<float> scale = test::random((size_t)n * c, 0, 1);
+    std::vector<double> exact(elements);
+    for (long long i = 0; i < elements; i++)
+        exact[i] = (double)test::to_float(x0[i]) * scale[i / ((long long)plane * c) * c + i % c];
+    for (auto& [grid_name, grid] : test::grid_stride_grids(groups)) {
+        std::string name = std::string("mnv3_channel_scale_") + Nhwc<T>::name + "_v" + std::to_string(v) + " " +
+                           nhwc(n, plane, 1, c) + ", " + grid_name;
+        run(name, [&] {
+            std::vector<T> x = x0;
+            emu::launch(grid, dim3(test::kBlock), v == 8 ? Nhwc<T>::scale_v8 : Nhwc<T>::scale_v1, x.data(), scale.data(),
+                        c, plane, groups);
+            check(name, x, stored<T>(exact), Nhwc<T>::tolerance);
+        });
+    }
+}
+
+// y [N, C] = mean over the plane of x [N, plane, C]; in T (_v8/_v1) or float (_f32).
+template <typename T>
+void global_avg_pool(int n, int plane, int c, bool float_out) {
+    const int v = float_out ? 1 : vector_width(c);
+    const long long groups = (long long)n * c / v;
+    std::vector<T> x = test::random<T>((size_t)n * plane * c);
+    std::vector<double> exact((size_t)n * c, 0.0);
+    for (int i = 0; i < n; i++)
+        for (int p = 0; p < plane; p++)
+            for (int ch = 0; ch < c; ch++) exact[(size_t)i * c + ch] += test::to_float(x[((size_t)i * plane + p) * c + ch]);
+    for (double& e : exact) e /= plane;
+    std::string entry = std::string("mnv3_global_avg_pool_nhwc_") + Nhwc<T>::name +
+                        (float_out ? "_f32" : v == 8 ? "_v8" : "_v1");
+    for (auto& [grid_name, grid] : test::grid_stride_grids(groups)) {
+        std::string name = entry + " " + nhwc(n, plane, 1, c) + ", " + grid_name;
+        run(name, [&] {
+            if (float_out) {
+                std::vector<float> y = test::poisoned<float>(exact.size());
+                emu::launch(grid, dim3(test::kBlock), Nhwc<T>::pool_f32, x.data(), y.data(), c, plane, groups);
+                check(name, y, stored<float>(exact), kFp32);
+            } else {
+                std::vector<T> y = test::poisoned<T>(exact.size());
+                emu::launch(grid, dim3(test::kBlock), v == 8 ? Nhwc<T>::pool_v8 : Nhwc<T>::pool_v1, x.data(), y.data(), c,
+                            plane, groups);
+                check(name, y, stored<T>(exact), Nhwc<T>::tolerance);
+            }
+        });
+    }
+}
+
+// SE: mean of partial [N, chunks, C] -> fc1 [S, C] + ReLU -> fc2 [C, S] + hard-sigmoid -> scale [N, C];
+// one block of 256 threads per image.
+void se_fc(int n, int c, int squeeze, int chunks, int pixels) {
+    std::string name = "mnv3_se_fc N" + std::to_string(n) + " C" + std::to_string(c) + " S" + std::to_string(squeeze) +
+                       " chunks " + std::to_string(chunks) + " pixels " + std::to_string(pixels);
+    run(name, [&] {
+        std::vector<float> partial = test::random((size_t)n * chunks * c, 0, (float)pixels / chunks);
+        std::vector<float> w1 = test::random((size_t)squeeze * c), b1 = test::random(squeeze);
+        std::vector<float> w2 = test::random((size_t)c * squeeze), b2 = test::random(c);
+        std::vector<double> pooled((size_t)n * c, 0.0);
+        for (int i = 0; i < n; i++)
+            for (int ch = 0; ch < chunks; ch++)
+                for (int j = 0; j < c; j++) pooled[(size_t)i * c + j] += partial[((size_t)i * chunks + ch) * c + j];
+        for (double& p : pooled) p /= pixels;
+        std::vector<double> hidden = test::reference_linear(n, c, squeeze, pooled, w1, b1, MNV3_RELU);
+        std::vector<double> exact = test::reference_linear(n, squeeze, c, hidden, w2, b2, MNV3_HARDSIGMOID);
+        std::vector<float> scale = test::poisoned<float>((size_t)n * c);
+        emu::launch(dim3(n), dim3(test::kBlock), mnv3_se_fc, partial.data(), chunks, pixels, w1.data(), b1.data(),
+                    w2.data(), b2.data(), scale.data(), c, squeeze);
+        check(name, scale, stored<float>(exact), kFp32);
+    });
+}
+
+template <typename T>
+void all_kernels() {
+    to_nhwc<T>(2, 3, 9, 7, 8);  // the RGB input, padded to 8 channels
+    to_nhwc<T>(1, 16, 5, 5, 16);
+
+    for (int act = MNV3_IDENTITY; act <= MNV3_HARDSIGMOID; act++) {
+        bias_act<T>(2, 7, 7, 16, act, act % 2 == 0, false);
+        bias_act<T>(1, 14, 14, 72, act, act % 2 == 1, false);  // 1764 groups of 8
+        bias_act<T>(3, 5, 3, 20, act, true, false);            // 20 channels: V = 1
+    }
+    bias_act<T>(2, 1, 1, 1000, MNV3_IDENTITY, false, true);  // the logits, to float
+    bias_act<T>(3, 2, 2, 24, MNV3_HARDSWISH, true, true);
+
+    const test::Conv convs[] = {
+        {1, 16, 14, 14, 3, 1, 1, 1},
+        {2, 24, 15, 13, 3, 2, 1, 1},  // odd sizes, stride 2
+        {1, 40, 11, 11, 5, 1, 2, 1},
+        {2, 16, 9, 7, 5, 2, 2, 1},
+        {1, 16, 14, 14, 3, 1, 2, 2},  // dilation 2
+        {1, 8, 9, 9, 7, 1, 3, 1},     // k 7: the generic _k0
+        {1, 20, 10, 10, 3, 2, 1, 1},  // 20 channels: V = 1
+        {2, 260, 5, 5, 3, 1, 1, 1},   // 260 groups of 1: two channel passes of a 256-wide block
+        {1, 2112, 3, 3, 5, 1, 2, 1},  // 264 groups of 8: the same with V = 8
+    };
+    int act = 0;
+    for (const test::Conv& s : convs) depthwise<T>(s, act++ % 4);
+
+    channel_scale<T>(2, 49, 72);
+    channel_scale<T>(1, 196, 40);
+    channel_scale<T>(3, 9, 20);
+
+    global_avg_pool<T>(2, 49, 96, false);
+    global_avg_pool<T>(3, 9, 20, false);
+    global_avg_pool<T>(2, 49, 960, true);
+    global_avg_pool<T>(1, 1, 8, false);
+}
+
+}  // namespace
+
+int main() {
+    all_kernels<__half>();
+    all_kernels<__nv_bfloat16>();
+    se_fc(2, 72, 24, 3, 49);
+    se_fc(1, 120, 32, 5, 196);
+    se_fc(3, 20, 5, 1, 9);  // fewer outputs than warps, channels not a multiple of 32
+    return test::report();
+}
