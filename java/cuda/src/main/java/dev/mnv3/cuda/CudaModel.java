@@ -7,59 +7,132 @@ import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.weights.Weights;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 
 /**
- * A graph compiled for the GPU: folded weights uploaded once, one stream and one cuDNN handle,
- * and a {@link DevicePlan} per input shape (the last few shapes are kept). Calls are serialized;
- * each sets the CUDA context current on the calling thread first. Close it to free the device
- * memory; closing twice is harmless, using it after close is an {@link IllegalStateException}.
+ * A graph compiled for the GPU: folded weights uploaded once and shared, and up to
+ * {@link #STREAMS_PROPERTY} lanes, each a stream with its own cuDNN handle and its own
+ * {@link DevicePlan} per input shape (the last few shapes are kept). Calls from several threads
+ * run at once on different streams, so one thread's copies and kernels overlap another's; a call
+ * that finds every lane busy waits for one. Each call sets the CUDA context current on its
+ * thread. Close it to free the device memory (it waits for calls in flight); closing twice is
+ * harmless, using it after close is an {@link IllegalStateException}.
  */
 public final class CudaModel implements CompiledModel {
     /** Sync and check after every step, naming the step that failed; disables CUDA graphs. */
     public static final String DEBUG_PROPERTY = "mnv3.cuda.debug";
     /** {@code -Dmnv3.cuda.graphs=false} runs every pass eagerly. */
     public static final String GRAPHS_PROPERTY = "mnv3.cuda.graphs";
+    /** How many calls may run at once, each on its own stream (default {@value #DEFAULT_STREAMS}). */
+    public static final String STREAMS_PROPERTY = "mnv3.cuda.streams";
+    static final int DEFAULT_STREAMS = 4;
     static final int MAX_PLANS = 4;
 
-    /** What every plan of this model shares. */
-    record Resources(CudaRuntime runtime, Precision precision, MemorySegment stream, MemorySegment cudnn,
-                     DeviceWeights weights, MemorySegment[] alphaBeta, Map<ConvAlgorithm.Key, ConvAlgorithm.Choice> algorithms,
-                     boolean debug, boolean graphs) {
+    /** What every lane of this model shares; the weights and the arena outlive every lane. */
+    record Resources(CudaRuntime runtime, Precision precision, DeviceWeights weights, MemorySegment[] alphaBeta,
+                     Map<ConvAlgorithm.Key, ConvAlgorithm.Choice> algorithms, boolean debug, boolean graphs) {
+    }
+
+    /** A stream, the cuDNN handle bound to it, and the plans built on them: one caller at a time. */
+    static final class Lane implements AutoCloseable {
+        final Resources shared;
+        final MemorySegment stream, cudnn;
+        private final Map<String, DevicePlan> plans = new LinkedHashMap<>(8, 0.75f, true);
+
+        Lane(Resources shared) {
+            this.shared = shared;
+            CudaRuntime rt = shared.runtime();
+            rt.makeCurrent();
+            MemorySegment s = rt.driver.streamCreate(), h = null;
+            try {
+                h = rt.cudnn.create();
+                rt.cudnn.setStream(h, s);
+            } catch (RuntimeException e) {
+                if (h != null) rt.cudnn.destroy(h);
+                rt.driver.streamDestroy(s);
+                throw e;
+            }
+            stream = s;
+            cudnn = h;
+        }
+
+        /** The plan for [batch, 3, height, width], built on first use; the least recently used goes past {@link #MAX_PLANS}. */
+        DevicePlan plan(Graph graph, int batch, int height, int width) {
+            String key = batch + "x" + height + "x" + width;
+            DevicePlan p = plans.get(key);
+            if (p == null) {
+                if (plans.size() >= MAX_PLANS) {
+                    String eldest = plans.keySet().iterator().next();
+                    plans.remove(eldest).close();
+                }
+                CudaRuntime rt = shared.runtime();
+                p = new DevicePlan(this, ForwardPlan.of(graph, batch, height, width, Storage.of(shared.precision()),
+                        rt.kernels.multiprocessors()));
+                plans.put(key, p);
+            }
+            return p;
+        }
+
+        @Override
+        public void close() {
+            CudaRuntime rt = shared.runtime();
+            RuntimeException first = null;
+            for (Runnable r : new Runnable[] {
+                    rt::makeCurrent,
+                    () -> rt.driver.streamSynchronize(stream),
+                    () -> plans.values().forEach(DevicePlan::close),
+                    () -> rt.cudnn.destroy(cudnn),
+                    () -> rt.driver.streamDestroy(stream)}) {
+                try {
+                    r.run();
+                } catch (RuntimeException e) {
+                    if (first == null) first = e;
+                }
+            }
+            plans.clear();
+            if (first != null) throw first;
+        }
     }
 
     private final Graph graph;
     private final CudaRuntime runtime;
     private final Arena arena = Arena.ofShared();
-    private final Map<String, DevicePlan> plans = new LinkedHashMap<>(8, 0.75f, true);
-    private Resources resources;
-    private boolean closed;
+    private final Resources resources;
+    private final LanePool<Lane> lanes;
+    private volatile boolean closed;
 
     CudaModel(CudaRuntime runtime, Graph graph, Weights weights, Precision precision, boolean cudaGraphs) {
         this.runtime = runtime;
         this.graph = graph;
-        CudaDriver driver = runtime.driver;
-        MemorySegment stream = null, handle = null;
         DeviceWeights deviceWeights = null;
         try {
             runtime.makeCurrent();
-            stream = driver.streamCreate();
-            handle = runtime.cudnn.create();
-            runtime.cudnn.setStream(handle, stream);
-            deviceWeights = new DeviceWeights(driver, WeightLayout.of(graph, weights, Storage.of(precision)));
+            deviceWeights = new DeviceWeights(runtime.driver, WeightLayout.of(graph, weights, Storage.of(precision)));
             boolean debug = Boolean.getBoolean(DEBUG_PROPERTY);
             boolean graphs = cudaGraphs && !debug && Boolean.parseBoolean(System.getProperty(GRAPHS_PROPERTY, "true"));
-            resources = new Resources(runtime, precision, stream, handle, deviceWeights, Cudnn.alphaBeta(arena),
-                    new HashMap<>(), debug, graphs);
+            resources = new Resources(runtime, precision, deviceWeights, Cudnn.alphaBeta(arena), new ConcurrentHashMap<>(),
+                    debug, graphs);
+            lanes = new LanePool<>(streams(), () -> new Lane(resources));
         } catch (RuntimeException e) {
             if (deviceWeights != null) deviceWeights.close();
-            if (handle != null) runtime.cudnn.destroy(handle);
-            if (stream != null) driver.streamDestroy(stream);
             arena.close();
             throw e;
         }
+    }
+
+    /** {@value #STREAMS_PROPERTY}, checked. */
+    static int streams() {
+        String v = System.getProperty(STREAMS_PROPERTY, Integer.toString(DEFAULT_STREAMS));
+        try {
+            int n = Integer.parseInt(v.trim());
+            if (n >= 1 && n <= 64) return n;
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw new IllegalArgumentException("-D" + STREAMS_PROPERTY + " must be a number from 1 to 64, got '" + v + "'");
     }
 
     @Override
@@ -82,65 +155,55 @@ public final class CudaModel implements CompiledModel {
     }
 
     @Override
-    public synchronized Tensor run(Tensor input) {
-        return plan(input).run(input);
+    public Tensor run(Tensor input) {
+        return onLane(input, p -> p.run(input));
     }
 
     @Override
-    public synchronized Map<String, Tensor> trace(Tensor input) {
-        return plan(input).trace(input);
+    public Map<String, Tensor> trace(Tensor input) {
+        return onLane(input, p -> p.trace(input));
     }
 
     /** Mean GPU time of one forward pass of {@code input}'s shape, from CUDA events. */
-    public synchronized double deviceMillis(Tensor input, int iterations) {
+    public double deviceMillis(Tensor input, int iterations) {
         if (iterations < 1) throw new IllegalArgumentException("iterations must be >= 1");
-        return plan(input).deviceMillis(input, iterations);
+        return onLane(input, p -> p.deviceMillis(input, iterations));
     }
 
-    /** Checks the input, makes the context current, and finds or builds the plan for its shape. */
-    private DevicePlan plan(Tensor input) {
+    /** Checks the input, takes a lane, makes the context current on this thread, and runs {@code work} on the shape's plan. */
+    private <T> T onLane(Tensor input, Function<DevicePlan, T> work) {
         if (closed) throw new IllegalStateException("this CUDA model is closed");
         int[] s = input.shape();
         graph.checkInput(s);
-        runtime.makeCurrent();
-        String key = s[0] + "x" + s[2] + "x" + s[3];
-        DevicePlan p = plans.get(key);
-        if (p == null) {
-            if (plans.size() >= MAX_PLANS) {
-                String eldest = plans.keySet().iterator().next();
-                plans.remove(eldest).close();
-            }
-            p = new DevicePlan(resources, ForwardPlan.of(graph, s[0], s[2], s[3], Storage.of(resources.precision()),
-                    runtime.kernels.multiprocessors()));
-            plans.put(key, p);
+        Lane lane;
+        try {
+            lane = lanes.acquire();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for a free CUDA stream", e);
         }
-        return p;
+        try {
+            runtime.makeCurrent();
+            return work.apply(lane.plan(graph, s[0], s[2], s[3]));
+        } finally {
+            lanes.release(lane);
+        }
     }
 
     @Override
-    public synchronized void close() {
-        if (closed) return;
-        closed = true;
-        RuntimeException first = null;
-        try {
-            runtime.makeCurrent();
-            runtime.driver.streamSynchronize(resources.stream());
-        } catch (RuntimeException e) {
-            first = e;
+    public void close() {
+        synchronized (this) {
+            if (closed) return;
+            closed = true;
         }
-        for (Runnable r : new Runnable[] {
-                () -> plans.values().forEach(DevicePlan::close),
-                () -> resources.weights().close(),
-                () -> runtime.cudnn.destroy(resources.cudnn()),
-                () -> runtime.driver.streamDestroy(resources.stream()),
-                arena::close}) {
+        RuntimeException first = null;
+        for (Runnable r : new Runnable[] {lanes::close, runtime::makeCurrent, () -> resources.weights().close(), arena::close}) {
             try {
                 r.run();
             } catch (RuntimeException e) {
                 if (first == null) first = e;
             }
         }
-        plans.clear();
         if (first != null) throw first;
     }
 }

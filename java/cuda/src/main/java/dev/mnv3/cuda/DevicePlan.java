@@ -16,7 +16,7 @@ import java.util.Map;
 import java.util.function.Consumer;
 
 /**
- * A compiled model at one input shape: device buffers for every {@link ForwardPlan.Buffer} in one
+ * A compiled model at one input shape on one {@link CudaModel.Lane} (its stream and cuDNN handle): device buffers for every {@link ForwardPlan.Buffer} in one
  * allocation, a cuDNN descriptor set per convolution, one workspace for the largest need, and
  * pinned host buffers for the input and the logits. Built once per (batch, H, W) and reused, so
  * a run allocates nothing. From the second run on, the whole pass (copies included) is replayed
@@ -28,6 +28,7 @@ final class DevicePlan implements AutoCloseable {
     private static final long ALIGN = 256;
 
     private final CudaModel.Resources model;
+    private final CudaModel.Lane lane;
     private final CudaDriver driver;
     private final Kernels kernels;
     private final ForwardPlan plan;
@@ -40,8 +41,9 @@ final class DevicePlan implements AutoCloseable {
     private int eagerRuns;
     private boolean graphFailed;
 
-    DevicePlan(CudaModel.Resources model, ForwardPlan plan) {
-        this.model = model;
+    DevicePlan(CudaModel.Lane lane, ForwardPlan plan) {
+        this.lane = lane;
+        this.model = lane.shared;
         this.driver = model.runtime().driver;
         this.kernels = model.runtime().kernels;
         this.plan = plan;
@@ -79,7 +81,7 @@ final class DevicePlan implements AutoCloseable {
     }
 
     private CudnnConv cudnnConv(ConvBnAct conv, ForwardPlan.Ref in, ForwardPlan.Ref out) {
-        return new CudnnConv(model.runtime().cudnn, model.cudnn(), conv, in, out, model.precision(), model.algorithms());
+        return new CudnnConv(model.runtime().cudnn, lane.cudnn, conv, in, out, model.precision(), model.algorithms());
     }
 
     /** A linear layer as the 1x1 conv cuDNN runs on [N, in, 1, 1]; its weight key is the linear's own. */
@@ -92,14 +94,14 @@ final class DevicePlan implements AutoCloseable {
         MemorySegment.copy(input.data(), 0, pinnedInput, JAVA_FLOAT, 0, input.size());
         if (graph == null && !graphFailed && eagerRuns > 0 && model.graphs()) capture();
         if (graph != null) {
-            driver.graphLaunch(graph, model.stream());
+            driver.graphLaunch(graph, lane.stream);
         } else {
             try (Arena args = Arena.ofConfined()) {
                 enqueueForward(args);
             }
             eagerRuns++;
         }
-        driver.streamSynchronize(model.stream());
+        driver.streamSynchronize(lane.stream);
         float[] logits = new float[(int) plan.logits().elements()];
         MemorySegment.copy(pinnedLogits, JAVA_FLOAT, 0, logits, 0, logits.length);
         return new Tensor(new int[] {plan.batch(), plan.logits().c()}, logits);
@@ -111,7 +113,7 @@ final class DevicePlan implements AutoCloseable {
         MemorySegment.copy(input.data(), 0, pinnedInput, JAVA_FLOAT, 0, input.size());
         try (Arena args = Arena.ofConfined()) {
             driver.copyHtoDAsync(buffers.get(plan.input().buffer()), pinnedInput, plan.input().elements() * Float.BYTES,
-                    model.stream());
+                    lane.stream);
             enqueue(args, o -> out.put(o.node().name(), download(o)));
         }
         return out;
@@ -122,17 +124,17 @@ final class DevicePlan implements AutoCloseable {
         run(input); // warm up (and capture the graph)
         MemorySegment start = driver.eventCreate(), end = driver.eventCreate();
         try {
-            driver.eventRecord(start, model.stream());
+            driver.eventRecord(start, lane.stream);
             for (int i = 0; i < iterations; i++) {
                 if (graph != null) {
-                    driver.graphLaunch(graph, model.stream());
+                    driver.graphLaunch(graph, lane.stream);
                 } else {
                     try (Arena args = Arena.ofConfined()) {
                         enqueueForward(args);
                     }
                 }
             }
-            driver.eventRecord(end, model.stream());
+            driver.eventRecord(end, lane.stream);
             driver.eventSynchronize(end);
             return driver.eventElapsedMillis(start, end) / iterations;
         } finally {
@@ -144,14 +146,14 @@ final class DevicePlan implements AutoCloseable {
     /** Input copy, every step, logits copy: what one run (or one graph replay) does. */
     private void enqueueForward(Arena args) {
         driver.copyHtoDAsync(buffers.get(plan.input().buffer()), pinnedInput, plan.input().elements() * Float.BYTES,
-                model.stream());
+                lane.stream);
         enqueue(args, null);
         driver.copyDtoHAsync(pinnedLogits, buffers.get(plan.logits().buffer()), plan.logits().elements() * Float.BYTES,
-                model.stream());
+                lane.stream);
     }
 
     private void capture() {
-        MemorySegment stream = model.stream();
+        MemorySegment stream = lane.stream;
         try (Arena args = Arena.ofConfined()) {
             driver.beginCapture(stream);
             try {
@@ -182,7 +184,7 @@ final class DevicePlan implements AutoCloseable {
     }
 
     private void enqueue(Arena args, Consumer<ForwardPlan.Output> onOutput) {
-        MemorySegment stream = model.stream();
+        MemorySegment stream = lane.stream;
         DeviceWeights w = model.weights();
         for (ForwardPlan.Step step : plan.steps()) {
             switch (step) {
@@ -191,7 +193,7 @@ final class DevicePlan implements AutoCloseable {
                 case ForwardPlan.Conv c when c.conv().isDepthwise() -> depthwise(args, c);
                 case ForwardPlan.Conv c -> {
                     ConvBnAct conv = c.conv();
-                    convs.get(c).forward(model.cudnn(), model.alphaBeta(), ptr(c.in()), w.pointer(WeightLayout.weight(conv)),
+                    convs.get(c).forward(lane.cudnn, model.alphaBeta(), ptr(c.in()), w.pointer(WeightLayout.weight(conv)),
                             ptr(c.out()), workspace, workspaceBytes);
                     long bias = w.pointer(WeightLayout.bias(conv)), residual = c.residual() == null ? 0 : ptr(c.residual());
                     if (plan.nhwc()) {
@@ -225,7 +227,7 @@ final class DevicePlan implements AutoCloseable {
                         p.in().plane());
                 case ForwardPlan.Dense d when d.raw() != null -> {
                     String name = d.linear().name();
-                    convs.get(d).forward(model.cudnn(), model.alphaBeta(), ptr(d.in()), w.pointer(name + ".weight"),
+                    convs.get(d).forward(lane.cudnn, model.alphaBeta(), ptr(d.in()), w.pointer(name + ".weight"),
                             ptr(d.raw()), workspace, workspaceBytes);
                     kernels.biasActNhwc(args, stream, storage, ptr(d.raw()), ptr(d.out()), w.pointer(name + ".bias"), 0,
                             d.out().c(), d.out().elements(), d.linear().activation(), d.out() != d.raw());
@@ -251,12 +253,12 @@ final class DevicePlan implements AutoCloseable {
         ConvBnAct conv = c.conv();
         long w = model.weights().pointer(WeightLayout.weight(conv)), bias = model.weights().pointer(WeightLayout.bias(conv));
         if (!plan.nhwc()) {
-            kernels.depthwise(args, model.stream(), ptr(c.in()), w, bias, ptr(c.out()), c.in().c(), c.in().h(), c.in().w(),
+            kernels.depthwise(args, lane.stream, ptr(c.in()), w, bias, ptr(c.out()), c.in().c(), c.in().h(), c.in().w(),
                     c.out().h(), c.out().w(), conv.kernel(), conv.stride(), conv.padding(), conv.dilation(), conv.activation(),
                     c.out().elements());
             return;
         }
-        LaunchGeometry.Launch l = kernels.depthwiseNhwc(args, model.stream(), storage, ptr(c.in()), w, bias, ptr(c.out()),
+        LaunchGeometry.Launch l = kernels.depthwiseNhwc(args, lane.stream, storage, ptr(c.in()), w, bias, ptr(c.out()),
                 c.partial() == null ? 0 : ptr(c.partial()), c.out().n(), c.out().c(), c.in().h(), c.in().w(), c.out().h(),
                 c.out().w(), conv.kernel(), conv.stride(), conv.padding(), conv.dilation(), conv.activation());
         if (c.partial() != null && l.gridY() != c.partial().h()) {
@@ -266,7 +268,7 @@ final class DevicePlan implements AutoCloseable {
     }
 
     private Tensor download(ForwardPlan.Output o) {
-        driver.streamSynchronize(model.stream());
+        driver.streamSynchronize(lane.stream);
         long n = o.value().elements();
         int bytes = plan.elementBytes(o.value().buffer());
         float[] data = new float[Math.toIntExact(n)];

@@ -62,6 +62,73 @@ class CudaModelGpuTest {
         assertTrue(r.passed(), r.table());
     }
 
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource({"large, FP16", "large, BF16", "small, FP16", "small, BF16"})
+    void halfPrecisionIsWithinItsToleranceAtEveryNode(String model, Precision precision) throws Exception {
+        CrossCheck.Report r = crossCheck(Graph.of(MobileNetV3Config.named(model)), precision, RandomWeights.input(2, 224, 224, 6));
+        assertTrue(r.passed(), r.table());
+    }
+
+    @ParameterizedTest(name = "large {0}")
+    @CsvSource({"FP16", "BF16"})
+    void halfPrecisionTop1AgreesWithTheCpuOnRandomInputs(Precision precision) {
+        Graph graph = Graph.of(MobileNetV3Config.large());
+        Weights weights = RandomWeights.generate(graph, 22);
+        int images = 256, classes = graph.numClasses(), same = 0;
+        Tensor input = RandomWeights.input(images, 224, 224, 23);
+        Tensor want, got;
+        try (CompiledModel gpu = new CudaBackend().compile(graph, weights, CompileOptions.defaults().withPrecision(precision));
+             CompiledModel cpu = new dev.mnv3.cpu.fast.FastBackend().compile(graph, weights, CompileOptions.defaults())) {
+            got = gpu.run(input);
+            want = cpu.run(input);
+        }
+        for (int i = 0; i < images; i++) {
+            if (argmax(got.data(), i * classes, classes) == argmax(want.data(), i * classes, classes)) same++;
+        }
+        System.out.printf("large %s on the GPU: top-1 agrees on %d of %d, logits rel L2 %.2e%n", precision, same, images,
+                TensorDiff.of(got, want).relL2());
+        assertTrue(same >= Math.ceil(precision.top1Agreement() * images), same + " of " + images);
+    }
+
+    private static int argmax(float[] a, int from, int n) {
+        int best = 0;
+        for (int i = 1; i < n; i++) {
+            if (a[from + i] > a[from + best]) best = i;
+        }
+        return best;
+    }
+
+    /** Several threads at once, each on its own stream: every result equals the one-thread result. */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"FP32", "FP16"})
+    void concurrentCallersGetTheirOwnResults(Precision precision) throws Exception {
+        Graph graph = Graph.of(MobileNetV3Config.small());
+        int threads = 6;
+        try (CompiledModel m = new CudaBackend().compile(graph, RandomWeights.generate(graph, 1),
+                CompileOptions.defaults().withPrecision(precision))) {
+            Tensor[] inputs = new Tensor[threads], alone = new Tensor[threads];
+            for (int t = 0; t < threads; t++) {
+                inputs[t] = RandomWeights.input(1 + t % 3, 160, 160, 40 + t);
+                alone[t] = m.run(inputs[t]);
+            }
+            java.util.concurrent.ExecutorService ex = java.util.concurrent.Executors.newFixedThreadPool(threads);
+            try {
+                java.util.List<java.util.concurrent.Future<Double>> worst = new java.util.ArrayList<>();
+                for (int t = 0; t < threads; t++) {
+                    int k = t;
+                    worst.add(ex.submit(() -> {
+                        double w = 0;
+                        for (int i = 0; i < 20; i++) w = Math.max(w, TensorDiff.of(m.run(inputs[k]), alone[k]).relL2());
+                        return w;
+                    }));
+                }
+                for (var f : worst) assertTrue(f.get() <= 1e-6, "a concurrent result differs: rel L2 " + f.get());
+            } finally {
+                ex.shutdownNow();
+            }
+        }
+    }
+
     /** run() replays a CUDA graph from its second call on; it must give what the traced pass gives. */
     @Test
     void runWithCudaGraphsEqualsTheTracedLogitsAcrossShapes() {
