@@ -46,6 +46,11 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--warmup", paramLabel = "S", defaultValue = "2", description = "Untimed warm-up per batch size (default: ${DEFAULT-VALUE}).")
     double warmup;
 
+    @Option(names = "--clients", paramLabel = "C", defaultValue = "1",
+            description = "Threads calling the model at once, as a service's request threads would; images/s counts them all "
+                    + "(the CUDA backend runs each on its own stream, up to -Dmnv3.cuda.streams, default 4) (default: ${DEFAULT-VALUE}).")
+    int clients;
+
     @Option(names = "--json", description = "Print one JSON object per batch size: images_per_second, p50_ms, p99_ms and the "
             + "settings (model, backend, precision, cuda_graphs: whether CUDA graphs were replayed, batch, ...); a batch size "
             + "that failed gives {..., \"batch\": N, \"error\": \"why\"}.")
@@ -58,6 +63,7 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         if (!(seconds > 0) || warmup < 0) throw new Main.UserError("--seconds must be > 0 and --warmup >= 0");
+        if (clients < 1 || clients > 256) throw new Main.UserError("--clients must be from 1 to 256, got " + clients);
         Graph graph = Graph.of(model.config());
         for (int n : batches) size.check(graph, n);
         Backend b = backend.resolve();
@@ -87,7 +93,7 @@ final class BenchCommand implements Callable<Integer> {
                 Throughput.Result r;
                 try {
                     Progress progress = new Progress(spec.commandLine().getErr(), "bench " + name + " batch " + n);
-                    r = Throughput.measure(m, size.randomInput(graph, n, 2), warmup, seconds, progress::update);
+                    r = Throughput.measure(m, size.randomInput(graph, n, 2), clients, warmup, seconds, progress::update);
                     progress.done();
                 } catch (RuntimeException e) {
                     if (json) out.println(errorJson(name, b.name(), precision, graphs, n, Main.describe(e)));
@@ -100,10 +106,11 @@ final class BenchCommand implements Callable<Integer> {
                 if (json) {
                     out.println(r.toJson(name, b.name(), precision, graphs, threads, size.height(), size.width()));
                 } else {
-                    out.printf("%s on %s (%s%s), batch %d at %s, %d threads: %.1f images/s, latency per batch p50 %.2f ms, "
+                    out.printf("%s on %s (%s%s), batch %d at %s, %d threads%s: %.1f images/s, latency per batch p50 %.2f ms, "
                                     + "p99 %.2f ms (%d runs)%n",
                             graph.config().describe(), b.name(), precision.name().toLowerCase(Locale.ROOT),
-                            graphs ? ", CUDA graphs" : "", n, size, threads, r.imagesPerSecond(), r.p50Ms(), r.p99Ms(), r.runs());
+                            graphs ? ", CUDA graphs" : "", n, size, threads, clients > 1 ? ", " + clients + " clients" : "",
+                            r.imagesPerSecond(), r.p50Ms(), r.p99Ms(), r.runs());
                 }
                 out.flush();
             }

@@ -188,6 +188,17 @@ class CliTest {
     }
 
     @Test
+    void benchWithSeveralClientsCountsEveryClientsImages() {
+        Cli r = bench("--clients", "3", "--batch", "2");
+        assertEquals(0, r.exitCode(), r.toString());
+        Map<String, Object> o = jsonLines(r.out()).getFirst();
+        assertEquals(3L, o.get("clients"), r.out());
+        assertTrue(((Number) o.get("runs")).longValue() >= 9, "at least 3 runs per client: " + r.out());
+        assertTrue(((Number) o.get("images_per_second")).doubleValue() > 0, r.out());
+        assertOneLineError(bench("--clients", "0"), "--clients must be from 1 to 256, got 0");
+    }
+
+    @Test
     void benchChecksEveryBatchSizeBeforeMeasuring() {
         assertOneLineError(bench("--batch", "1,0"), "--batch must be >= 1, got 0");
     }

@@ -15,7 +15,12 @@ import java.util.function.DoubleConsumer;
 public final class Throughput {
     /** The outcome: images per second over the timed runs, and per-batch latency percentiles. */
     public record Result(int batch, int runs, double seconds, double imagesPerSecond, double p50Ms, double p99Ms,
-                         double minMs) {
+                         double minMs, int clients) {
+        /** One caller. */
+        public Result(int batch, int runs, double seconds, double imagesPerSecond, double p50Ms, double p99Ms, double minMs) {
+            this(batch, runs, seconds, imagesPerSecond, p50Ms, p99Ms, minMs, 1);
+        }
+
         /**
          * One JSON object: the settings (precision in lower case; {@code cudaGraphs} whether runs were
          * replayed as CUDA graphs, false for the CPU backends) and the measurements.
@@ -23,11 +28,11 @@ public final class Throughput {
         public String toJson(String model, String backend, Precision precision, boolean cudaGraphs, int threads, int height,
                              int width) {
             return String.format(Locale.ROOT,
-                    "{\"model\":%s,\"backend\":%s,\"precision\":\"%s\",\"cuda_graphs\":%b,\"batch\":%d,"
+                    "{\"model\":%s,\"backend\":%s,\"precision\":\"%s\",\"cuda_graphs\":%b,\"batch\":%d,\"clients\":%d,"
                             + "\"threads\":%d,\"height\":%d,\"width\":%d,\"runs\":%d,\"seconds\":%.3f,\"images_per_second\":%.2f,"
                             + "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"min_ms\":%.3f}",
                     Json.quote(model), Json.quote(backend), precision.name().toLowerCase(Locale.ROOT), cudaGraphs, batch,
-                    threads, height, width, runs, seconds, imagesPerSecond, p50Ms, p99Ms, minMs);
+                    clients, threads, height, width, runs, seconds, imagesPerSecond, p50Ms, p99Ms, minMs);
         }
     }
 
@@ -55,6 +60,83 @@ public final class Throughput {
             progress.accept(Math.min(1.0, (now - start) / (seconds * 1e9)));
         }
         return summarize(input.dim(0), Arrays.copyOf(times, runs));
+    }
+
+    /**
+     * {@code clients} threads run {@code model} on {@code input} at once, as a service's request
+     * threads would: the warm-up untimed, then {@code seconds} timed. Images per second are all
+     * images over the wall time; the percentiles are of every run's latency. One client is
+     * {@link #measure}.
+     */
+    public static Result measure(CompiledModel model, Tensor input, int clients, double warmupSeconds, double seconds,
+                                 DoubleConsumer progress) {
+        if (clients < 1) throw new IllegalArgumentException("clients must be >= 1, got " + clients);
+        if (clients == 1) return measure(model, input, warmupSeconds, seconds, progress);
+        long warmEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
+        long[] window = new long[2];
+        double[][] perClient = new double[clients][];
+        int[] counts = new int[clients];
+        Thread[] threads = new Thread[clients];
+        RuntimeException[] failure = new RuntimeException[1];
+        java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(clients, () -> {
+            window[0] = System.nanoTime();
+            window[1] = window[0] + (long) (seconds * 1e9);
+        });
+        for (int c = 0; c < clients; c++) {
+            int k = c;
+            threads[c] = Thread.ofPlatform().name("bench-client-" + c).start(() -> {
+                try {
+                    do {
+                        model.run(input);
+                    } while (System.nanoTime() < warmEnd);
+                    start.await();
+                    double[] times = new double[16];
+                    int runs = 0;
+                    long now = System.nanoTime();
+                    while (runs < 3 || now < window[1]) {
+                        long t = System.nanoTime();
+                        model.run(input);
+                        now = System.nanoTime();
+                        if (runs == times.length) times = Arrays.copyOf(times, runs * 2);
+                        times[runs++] = (now - t) / 1e6;
+                        if (k == 0) progress.accept(Math.min(1.0, (now - window[0]) / (seconds * 1e9)));
+                    }
+                    perClient[k] = times;
+                    counts[k] = runs;
+                } catch (RuntimeException e) {
+                    synchronized (failure) {
+                        if (failure[0] == null) failure[0] = e;
+                    }
+                    start.reset(); // the others stop waiting for this client
+                } catch (java.util.concurrent.BrokenBarrierException e) {
+                    // another client failed during the warm-up; its exception is reported
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+        }
+        for (Thread t : threads) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while the bench clients ran", e);
+            }
+        }
+        long end = System.nanoTime();
+        if (failure[0] != null) throw failure[0];
+        int total = 0;
+        for (int n : counts) total += n;
+        double[] all = new double[total];
+        int at = 0;
+        for (int c = 0; c < clients; c++) {
+            System.arraycopy(perClient[c], 0, all, at, counts[c]);
+            at += counts[c];
+        }
+        Arrays.sort(all);
+        double wall = (end - window[0]) / 1e9;
+        return new Result(input.dim(0), total, wall, (double) total * input.dim(0) / wall, percentile(all, 50),
+                percentile(all, 99), all[0], clients);
     }
 
     /** Throughput and percentiles from per-run latencies in milliseconds. */
