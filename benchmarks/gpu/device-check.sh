@@ -90,9 +90,16 @@ junit() {
 
 weights() { [ -f "$WORK/$1/weights.safetensors" ] && echo "--weights=$WORK/$1/weights.safetensors"; }
 
+# FP32 for both models, then FP16 and BF16 for Large: each node against the CPU reference, within
+# the precision's tolerance (dev.mnv3.core.backend.Precision)
 crosscheck() {
-    "${MNV3[@]}" crosscheck --model large $(weights large) --batch 2 --size 224x224 --backend cuda &&
-    "${MNV3[@]}" crosscheck --model small $(weights small) --batch 2 --size 224x224 --backend cuda
+    local rc=0 p
+    "${MNV3[@]}" crosscheck --model large $(weights large) --batch 2 --size 224x224 --backend cuda || rc=1
+    "${MNV3[@]}" crosscheck --model small $(weights small) --batch 2 --size 224x224 --backend cuda || rc=1
+    for p in fp16 bf16; do
+        "${MNV3[@]}" crosscheck --model large $(weights large) --batch 2 --size 224x224 --backend cuda --precision $p || rc=1
+    done
+    return $rc
 }
 
 parity() {
@@ -103,6 +110,10 @@ parity() {
             --output "$WORK/$m/ours.safetensors" --backend cuda || { rc=1; continue; }
         "$PYTHON" benchmarks/gpu/compare_logits.py "$WORK/$m/expected.safetensors" "$WORK/$m/ours.safetensors" || rc=1
     done
+    # FP16: our error beside PyTorch's own FP16 error, same weights and input
+    "${MNV3[@]}" run --model large --weights "$WORK/large/weights.safetensors" --input "$WORK/large/input.safetensors" \
+        --output "$WORK/large/ours16.safetensors" --backend cuda --precision fp16 &&
+        "$PYTHON" benchmarks/gpu/half_error.py "$WORK/large" "$WORK/large/ours16.safetensors" --model large || rc=1
     return $rc
 }
 
@@ -170,6 +181,15 @@ bench() {
             done
         done
     done
+    # several request threads at once, each on its own stream (CudaModel's lanes): one more column
+    left=$(( ours_end - SECONDS ))
+    if [ "$left" -ge 12 ]; then
+        limit_run=$(( left < per_run ? left : per_run ))
+        echo "-- mnv3 bench --precision fp16 --clients 4 (timeout ${limit_run}s)"
+        timeout --kill-after=5 "$limit_run" "${MNV3[@]}" bench --model large --backend cuda --precision fp16 --clients 4 \
+            --batch 8,64 --size 224x224 --seconds "$sec" --warmup "$warm" --json 2> "$WORK/run.err" | tee -a "$WORK/ours.json"
+        [ "${PIPESTATUS[0]}" = 0 ] || { rc=1; grep '^mnv3:' "$WORK/run.err" >&2; }
+    fi
     local deadline=$(( limit - (SECONDS - t0) - 15 ))
     echo "-- torch_bench.py (--deadline ${deadline}s)"
     if [ "$deadline" -lt 20 ]; then

@@ -126,6 +126,16 @@ class ThroughputTableTest(unittest.TestCase):
         self.assertEqual(["-"] * 11, self.row(text, 0, 1))
         self.assertIn("MISS (not measured: no mnv3 batch-1 point with CUDA graphs)", text)
 
+    def test_concurrent_clients_get_their_own_column(self):
+        mnv3, torch = self.full()
+        many = json.loads(ours("fp16", True, 64, ips=50000.0))
+        many["clients"] = 4
+        text = self.render(mnv3 + [json.dumps(many)], torch)
+        self.assertTrue(text.splitlines()[2].rstrip().endswith("fp16+g x4"), text.splitlines()[2])
+        self.assertEqual("50000.0", self.row(text, 0, 64)[-1])
+        self.assertEqual("-", self.row(text, 0, 1)[-1])
+        self.assertNotEqual("50000.0", self.row(text, 0, 64)[2], "the one-client fp16+g point is not overwritten")
+
     def test_nothing_at_all(self):
         text = throughput_table.render(throughput_table.read_lines([os.path.join(self.dir.name, "missing.json")]))
         self.assertTrue(text.endswith("(no measurements)"), text)

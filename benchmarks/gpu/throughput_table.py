@@ -8,7 +8,7 @@ logs, are ignored), read from the files given:
 Either kind is a result ("images_per_second", "p50_ms", "p99_ms") or a failure ("error"); a
 line with "error" and "source" instead (device-check.sh's: a script timed out) is a failure too.
 Printed: images/s with one row per batch size and one column per mnv3 (precision, CUDA graphs
-+g / -g) and per PyTorch peer; the per-batch latency p50 in the same layout; the goal ratios,
++g / -g, " xC" for C concurrent clients) and per PyTorch peer; the per-batch latency p50 in the same layout; the goal ratios,
 each PASS or MISS (MISS too when a point it needs is missing); then the failures. A point that
 was not measured is "-". The later of two lines for the same point wins.
 """
@@ -48,6 +48,9 @@ def column(r):
         return ("torch", str(r["peer"]))
     if "backend" in r:
         label = f"{str(r.get('precision', '?')).lower()}{'+g' if r.get('cuda_graphs') else '-g'}"
+        clients = r.get("clients", 1)
+        if isinstance(clients, int) and clients > 1:
+            label += f" x{clients}"  # several threads calling at once (mnv3 bench --clients)
         return ("mnv3", label if r["backend"] == "cuda" else f"{r['backend']} {r.get('precision', '?')}")
     return None
 
