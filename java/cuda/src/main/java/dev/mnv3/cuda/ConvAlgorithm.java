@@ -31,6 +31,10 @@ final class ConvAlgorithm {
     /** The convolution's shape: algorithms are chosen once per distinct key and reused. */
     record Key(int n, int inChannels, int height, int width, int outChannels, int kernel, int stride, int pad,
                int dilation, int groups, Precision precision) {
+        static Key of(dev.mnv3.core.graph.ConvBnAct c, ForwardPlan.Ref in, Precision p) {
+            return new Key(in.n(), in.c(), in.h(), in.w(), c.outChannels(), c.kernel(), c.stride(), c.padding(), c.dilation(),
+                    c.groups(), p);
+        }
     }
 
     /** The math type the descriptor is created with, which the heuristic then honours. */

@@ -29,8 +29,7 @@ final class CudnnConv implements AutoCloseable {
             y = dnn.tensor(s, out.n(), out.c(), out.h(), out.w());
             w = dnn.filter(s, c.outChannels(), in.c() / c.groups(), c.kernel(), c.kernel());
             conv = dnn.convolution(c.padding(), c.stride(), c.dilation(), c.groups(), ConvAlgorithm.mathType(precision));
-            ConvAlgorithm.Key key = new ConvAlgorithm.Key(in.n(), in.c(), in.h(), in.w(), c.outChannels(), c.kernel(),
-                    c.stride(), c.padding(), c.dilation(), c.groups(), precision);
+            ConvAlgorithm.Key key = ConvAlgorithm.Key.of(c, in, precision);
             ConvAlgorithm.Choice choice = chosen.computeIfAbsent(key,
                     k -> ConvAlgorithm.choose(dnn.forwardAlgorithms(handle, x, w, conv, y), precision));
             dnn.setMathType(conv, choice.mathType());

@@ -55,9 +55,12 @@ final class DevicePlan implements AutoCloseable {
                 offsets.put(e.getKey(), total);
                 total += LaunchGeometry.ceilDiv(e.getValue() * plan.elementBytes(e.getKey()), ALIGN) * ALIGN;
             }
+            DepthwiseChoice.Mode dwMode = DepthwiseChoice.mode();
             for (ForwardPlan.Step s : plan.steps()) {
                 CudnnConv cc = switch (s) {
                     case ForwardPlan.Conv c when !c.conv().isDepthwise() -> cudnnConv(c.conv(), c.in(), c.out());
+                    case ForwardPlan.Conv c when c.partial() == null && dwMode != DepthwiseChoice.Mode.OURS ->
+                            cudnnDepthwise(c, dwMode);
                     case ForwardPlan.Dense d when d.raw() != null -> cudnnConv(asConv(d.linear()), d.in(), d.raw());
                     default -> null;
                 };
@@ -73,6 +76,7 @@ final class DevicePlan implements AutoCloseable {
             workspace = workspaceBytes > 0 ? memory + wsOffset : 0;
             pinnedInput = driver.memAllocHost(plan.input().elements() * Float.BYTES);
             pinnedLogits = driver.memAllocHost(plan.logits().elements() * Float.BYTES);
+            chooseDepthwise(dwMode);
         } catch (RuntimeException e) {
             close();
             throw new IllegalStateException("cannot prepare the GPU for batch " + plan.batch() + " at " + plan.height() + "x"
@@ -82,6 +86,62 @@ final class DevicePlan implements AutoCloseable {
 
     private CudnnConv cudnnConv(ConvBnAct conv, ForwardPlan.Ref in, ForwardPlan.Ref out) {
         return new CudnnConv(model.runtime().cudnn, lane.cudnn, conv, in, out, model.precision(), model.algorithms());
+    }
+
+    /** cuDNN's grouped conv for a depthwise step, or null where cuDNN cannot set it up (then ours runs it). */
+    private CudnnConv cudnnDepthwise(ForwardPlan.Conv c, DepthwiseChoice.Mode mode) {
+        try {
+            return cudnnConv(c.conv(), c.in(), c.out());
+        } catch (RuntimeException e) {
+            if (mode == DepthwiseChoice.Mode.CUDNN) throw e;
+            LOG.log(System.Logger.Level.DEBUG, c.conv().name() + ": cuDNN cannot run this depthwise conv, ours does: "
+                    + e.getMessage());
+            return null;
+        }
+    }
+
+    /**
+     * Keeps cuDNN for the depthwise steps where it is faster than ours, timed on this lane's
+     * stream (once per shape: the decision is shared by every lane and plan of the model).
+     */
+    private void chooseDepthwise(DepthwiseChoice.Mode mode) {
+        for (ForwardPlan.Step s : plan.steps()) {
+            if (!(s instanceof ForwardPlan.Conv c) || !c.conv().isDepthwise() || !convs.containsKey(c)) continue;
+            DepthwiseChoice.Impl impl = mode == DepthwiseChoice.Mode.CUDNN ? DepthwiseChoice.Impl.CUDNN
+                    : model.depthwise().computeIfAbsent(ConvAlgorithm.Key.of(c.conv(), c.in(), model.precision()),
+                            k -> measureDepthwise(c));
+            if (impl == DepthwiseChoice.Impl.OURS) convs.remove(c).close();
+        }
+    }
+
+    private DepthwiseChoice.Impl measureDepthwise(ForwardPlan.Conv c) {
+        double ours = millis(args -> depthwiseOurs(args, c)), theirs;
+        try {
+            theirs = millis(args -> depthwiseCudnn(args, c));
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, c.conv().name() + ": cuDNN's depthwise failed, ours runs it: " + e.getMessage());
+            theirs = Double.NaN;
+        }
+        DepthwiseChoice.Impl impl = DepthwiseChoice.faster(ours, theirs);
+        LOG.log(System.Logger.Level.DEBUG, String.format("%s %s: ours %.4f ms, cuDNN %.4f ms -> %s", c.conv().name(), c.in(),
+                ours, theirs, impl));
+        return impl;
+    }
+
+    /** GPU time of {@code work} enqueued on this lane's stream: two warm-up runs, then the mean of five. */
+    private double millis(Consumer<Arena> work) {
+        MemorySegment start = driver.eventCreate(), end = driver.eventCreate();
+        try (Arena args = Arena.ofConfined()) {
+            for (int i = 0; i < 2; i++) work.accept(args);
+            driver.eventRecord(start, lane.stream);
+            for (int i = 0; i < 5; i++) work.accept(args);
+            driver.eventRecord(end, lane.stream);
+            driver.eventSynchronize(end);
+            return driver.eventElapsedMillis(start, end) / 5;
+        } finally {
+            driver.eventDestroy(start);
+            driver.eventDestroy(end);
+        }
     }
 
     /** A linear layer as the 1x1 conv cuDNN runs on [N, in, 1, 1]; its weight key is the linear's own. */
@@ -250,6 +310,30 @@ final class DevicePlan implements AutoCloseable {
     }
 
     private void depthwise(Arena args, ForwardPlan.Conv c) {
+        if (convs.containsKey(c)) {
+            depthwiseCudnn(args, c);
+        } else {
+            depthwiseOurs(args, c);
+        }
+    }
+
+    /** cuDNN's grouped conv into the output, then our bias + activation epilogue in place. */
+    private void depthwiseCudnn(Arena args, ForwardPlan.Conv c) {
+        ConvBnAct conv = c.conv();
+        DeviceWeights w = model.weights();
+        convs.get(c).forward(lane.cudnn, model.alphaBeta(), ptr(c.in()), w.pointer(WeightLayout.cudnnDepthwiseWeight(conv, storage)),
+                ptr(c.out()), workspace, workspaceBytes);
+        long bias = w.pointer(WeightLayout.bias(conv));
+        if (plan.nhwc()) {
+            kernels.biasActNhwc(args, lane.stream, storage, ptr(c.out()), ptr(c.out()), bias, 0, c.out().c(), c.out().elements(),
+                    conv.activation(), false);
+        } else {
+            kernels.biasAct(args, lane.stream, ptr(c.out()), bias, 0, c.out().c(), c.out().plane(), c.out().elements(),
+                    conv.activation());
+        }
+    }
+
+    private void depthwiseOurs(Arena args, ForwardPlan.Conv c) {
         ConvBnAct conv = c.conv();
         long w = model.weights().pointer(WeightLayout.weight(conv)), bias = model.weights().pointer(WeightLayout.bias(conv));
         if (!plan.nhwc()) {

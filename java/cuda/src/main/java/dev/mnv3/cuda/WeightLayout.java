@@ -47,6 +47,15 @@ final class WeightLayout {
         return c.name() + ":folded.weight";
     }
 
+    /**
+     * Key of a depthwise conv's folded weight as cuDNN's grouped conv reads it: [C, 1, k, k], in
+     * the storage type, which is also the NHWC filter layout [C, k, k, 1]. Float NCHW plans have
+     * no such entry: their {@link #weight} is already that array.
+     */
+    static String cudnnDepthwiseWeight(ConvBnAct c, Storage storage) {
+        return storage.isHalf() ? c.name() + ":folded.weight.cudnn" : weight(c);
+    }
+
     /** Key of a convolution's folded bias [out]. */
     static String bias(ConvBnAct c) {
         return c.name() + ":folded.bias";
@@ -108,6 +117,7 @@ final class WeightLayout {
                 add(weight(c), w, Storage.F32);
             } else if (c.isDepthwise()) {
                 add(weight(c), tapMajor(w, c.outChannels(), c.kernel() * c.kernel()), Storage.F32);
+                add(cudnnDepthwiseWeight(c, storage), w, storage);
             } else {
                 int in = c.inChannels() / c.groups();
                 int paddedIn = imageInput ? (in + ForwardPlan.NHWC_CHANNEL_ALIGN - 1) / ForwardPlan.NHWC_CHANNEL_ALIGN

@@ -98,6 +98,19 @@ class CudaModelGpuTest {
         return best;
     }
 
+    /** cuDNN's depthwise (forced, where auto would pick by speed) gives the same network as ours. */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"FP32", "FP16"})
+    void cudnnDepthwiseIsWithinTheTolerance(Precision precision) {
+        System.setProperty(DepthwiseChoice.PROPERTY, "cudnn");
+        try {
+            CrossCheck.Report r = crossCheck(Graph.of(MobileNetV3Config.large()), precision, RandomWeights.input(2, 160, 192, 7));
+            assertTrue(r.passed(), r.table());
+        } finally {
+            System.clearProperty(DepthwiseChoice.PROPERTY);
+        }
+    }
+
     /** Several threads at once, each on its own stream: every result equals the one-thread result. */
     @ParameterizedTest(name = "{0}")
     @CsvSource({"FP32", "FP16"})

@@ -61,6 +61,43 @@ class HalfPathTest {
         assertTrue(half.totalBytes() < WeightLayout.of(g, RandomWeights.generate(g, 3)).totalBytes(), "16-bit filters are smaller");
     }
 
+    /** Both depthwise implementations read the same folded weights, each in its own layout: same result. */
+    @Test
+    void cudnnsDepthwiseWeightsGiveWhatOurKernelComputes() {
+        Graph g = Graph.of(MobileNetV3Config.large());
+        WeightLayout layout = WeightLayout.of(g, RandomWeights.generate(g, 4), Storage.F16);
+        ConvBnAct dw = ((dev.mnv3.core.graph.Bottleneck) g.nodes().get(4)).depthwise(); // 5x5, stride 2, 72 channels
+        int c = dw.outChannels(), k = dw.kernel(), h = 13, w = 11;
+        float[] x = RandomWeights.input(1, h, w * c / 3, 9).data(); // any values, [1, h, w, c] as NHWC
+        x = java.util.Arrays.copyOf(x, h * w * c);
+        float[] cudnnW = layout.entry(WeightLayout.cudnnDepthwiseWeight(dw, Storage.F16)).data();
+        float[] ourW = layout.entry(WeightLayout.weight(dw)).data();
+        float[] zero = new float[c];
+        float[] viaCudnn = NhwcOps.conv(x, 1, c, h, w, cudnnW, c, k, dw.stride(), dw.padding(), dw.dilation(), c);
+        float[] viaOurs = NhwcOps.depthwise(x, 1, c, h, w, ourW, zero, k, dw.stride(), dw.padding(), dw.dilation(),
+                Activation.IDENTITY, Storage.F32, null, 1, 1);
+        assertEquals(viaOurs.length, viaCudnn.length);
+        for (int i = 0; i < viaOurs.length; i++) assertEquals(viaOurs[i], viaCudnn[i], 1e-4 * (1 + Math.abs(viaOurs[i])), "at " + i);
+        assertEquals(WeightLayout.weight(dw), WeightLayout.cudnnDepthwiseWeight(dw, Storage.F32), "float NCHW shares the array");
+    }
+
+    @Test
+    void cudnnRunsADepthwiseConvOnlyWhenClearlyFasterAndTheModeIsChecked() {
+        assertEquals(DepthwiseChoice.Impl.OURS, DepthwiseChoice.faster(1.0, 0.97), "within the margin");
+        assertEquals(DepthwiseChoice.Impl.CUDNN, DepthwiseChoice.faster(1.0, 0.5));
+        assertEquals(DepthwiseChoice.Impl.OURS, DepthwiseChoice.faster(1.0, Double.NaN), "cuDNN could not run it");
+        assertEquals(DepthwiseChoice.Mode.AUTO, DepthwiseChoice.mode());
+        System.setProperty(DepthwiseChoice.PROPERTY, "fastest");
+        try {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, DepthwiseChoice::mode);
+            assertTrue(e.getMessage().contains("auto, ours or cudnn"), e.getMessage());
+            System.setProperty(DepthwiseChoice.PROPERTY, " CUDNN ");
+            assertEquals(DepthwiseChoice.Mode.CUDNN, DepthwiseChoice.mode());
+        } finally {
+            System.clearProperty(DepthwiseChoice.PROPERTY);
+        }
+    }
+
     @Test
     void depthwiseLaunchCoversChannelsAndPixelsWithinTheBlockLimit() {
         LaunchGeometry.Launch l = LaunchGeometry.depthwiseNhwc(9, 56 * 56, 1, 132); // 72 channels, 8 at a time
