@@ -1,0 +1,73 @@
+package dev.mnv3.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.mnv3.core.MobileNetV3Config;
+import dev.mnv3.core.graph.ConvBnAct;
+import dev.mnv3.core.graph.Graph;
+import dev.mnv3.core.weights.RandomWeights;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The device-memory traffic a plan implies (every step reads its inputs and weights and writes its
+ * outputs once; caches ignored): a roofline for throughput without a GPU, and the price of each
+ * unfused pass. A model, not a measurement; benchmarks/RESULTS.md quotes what it prints.
+ */
+class PlanTrafficTest {
+    /** Bytes per image by kind of step. */
+    static Map<String, Double> traffic(Graph graph, Storage storage, int batch) {
+        ForwardPlan plan = ForwardPlan.of(graph, batch, 224, 224, storage, 132);
+        WeightLayout weights = WeightLayout.of(graph, RandomWeights.generate(graph, 1), storage);
+        Map<String, Double> bytes = new LinkedHashMap<>();
+        for (ForwardPlan.Step s : plan.steps()) {
+            switch (s) {
+                case ForwardPlan.ToNhwc t -> add(bytes, "input conversion", io(plan, t.in()) + io(plan, t.out()));
+                case ForwardPlan.Conv c when c.conv().isDepthwise() -> add(bytes, "depthwise (+ SE squeeze sums)",
+                        io(plan, c.in()) + io(plan, c.out()) + (c.partial() == null ? 0 : io(plan, c.partial()))
+                                + w(weights, c.conv()) / batch);
+                case ForwardPlan.Conv c -> {
+                    add(bytes, "dense conv (cuDNN)", io(plan, c.in()) + io(plan, c.out()) + w(weights, c.conv()) / batch);
+                    add(bytes, "bias + act (+ residual) epilogue", 2 * io(plan, c.out())
+                            + (c.residual() == null ? 0 : io(plan, c.residual())));
+                }
+                case ForwardPlan.Excite e -> add(bytes, "SE", 3 * io(plan, e.x()));
+                case ForwardPlan.ExciteFused e -> add(bytes, "SE", 2 * io(plan, e.x()) + io(plan, e.partial()));
+                case ForwardPlan.Pool p -> add(bytes, "pool + classifier", io(plan, p.in()) + io(plan, p.out()));
+                case ForwardPlan.Dense d -> add(bytes, "pool + classifier", io(plan, d.in()) + 2 * io(plan, d.out())
+                        + (double) d.linear().inFeatures() * d.linear().outFeatures() * storage.bytes / batch);
+                case ForwardPlan.Output o -> { }
+            }
+        }
+        return bytes;
+    }
+
+    private static double io(ForwardPlan plan, ForwardPlan.Ref r) {
+        return (double) r.elements() * plan.elementBytes(r.buffer()) / r.n();
+    }
+
+    private static double w(WeightLayout weights, ConvBnAct c) {
+        return weights.entry(WeightLayout.weight(c)).bytes();
+    }
+
+    private static void add(Map<String, Double> bytes, String kind, double b) {
+        bytes.merge(kind, b, Double::sum);
+    }
+
+    @Test
+    void fp16HalvesTheTrafficAndTheTableIsPrinted() {
+        Graph large = Graph.of(MobileNetV3Config.large());
+        double hbm = 3.35e12; // H100 SXM, bytes/s
+        Map<Storage, Double> totals = new LinkedHashMap<>();
+        for (Storage s : new Storage[] {Storage.F32, Storage.F16}) {
+            Map<String, Double> t = traffic(large, s, 256);
+            double total = t.values().stream().mapToDouble(Double::doubleValue).sum();
+            totals.put(s, total);
+            System.out.printf("Large 224, batch 256, %s: %.2f MB per image, roofline at 3.35 TB/s %.0f img/s%n", s, total / 1e6,
+                    hbm / total);
+            t.forEach((k, v) -> System.out.printf("  %-34s %6.2f MB  %4.1f%%%n", k, v / 1e6, 100 * v / total));
+        }
+        assertTrue(totals.get(Storage.F16) < 0.6 * totals.get(Storage.F32), totals.toString());
+    }
+}
