@@ -1,0 +1,71 @@
+// The fused 1x1 convolution (pointwise.cu, WMMA tensor-core tiles) on the CPU emulator, with
+// native/emulation/wmma_emulation.h standing in for the tensor cores: y = act(x W^T + bias)
+// (+ residual), both storage types, against plain loops in double rounded once to T (the
+// tolerances of nhwc_test.cpp). Shapes cover whole and partial 64 x 64 tiles, K that is not a
+// multiple of the 32-wide K step, and channel counts that are not multiples of 8 (the scalar
+// staging and epilogue paths); the grid is the one Kernels.pointwise launches.
+#include "check.h"
+
+#include "pointwise.cu"
+
+using test::check;
+using test::run;
+
+namespace {
+
+template <typename T>
+struct Pointwise;
+template <>
+struct Pointwise<__half> {
+    static constexpr const char* name = "f16";
+    static constexpr double tolerance = 1e-4;
+    static constexpr auto kernel = mnv3_pointwise_f16;
+};
+template <>
+struct Pointwise<__nv_bfloat16> {
+    static constexpr const char* name = "bf16";
+    static constexpr double tolerance = 1e-3;
+    static constexpr auto kernel = mnv3_pointwise_bf16;
+};
+
+template <typename T>
+void pointwise_case(long long m, int k, int n, int act, bool with_residual) {
+    std::string name = std::string("pointwise ") + Pointwise<T>::name + " M" + std::to_string(m) + " K" +
+                       std::to_string(k) + " N" + std::to_string(n) + " " + test::activation_name(act) +
+                       (with_residual ? " + residual" : "");
+    run(name, [&] {
+        std::vector<T> x = test::random<T>(m * k), w = test::random<T>((size_t)n * k, -0.5f, 0.5f);
+        std::vector<T> res = test::random<T>(m * n);
+        std::vector<float> bias = test::random<float>(n);
+        std::vector<T> y = test::poisoned<T>(m * n);
+        dim3 grid((unsigned)((m + 63) / 64), (unsigned)((n + 63) / 64));
+        emu::launch(grid, dim3(128), Pointwise<T>::kernel, x.data(), w.data(), bias.data(),
+                    with_residual ? res.data() : nullptr, y.data(), m, k, n, act);
+        std::vector<float> want(m * n);
+        for (long long r = 0; r < m; r++)
+            for (int o = 0; o < n; o++) {
+                double s = bias[o];
+                for (int i = 0; i < k; i++) s += (double)test::to_float(x[r * k + i]) * test::to_float(w[(size_t)o * k + i]);
+                double v = test::activate(s, act);
+                if (with_residual) v += test::to_float(res[r * n + o]);
+                want[r * n + o] = test::to_float(test::from_float<T>((float)v));
+            }
+        check(name, y, want, Pointwise<T>::tolerance);
+    });
+}
+
+template <typename T>
+void all_cases() {
+    pointwise_case<T>(130, 72, 40, MNV3_HARDSWISH, true);    // partial tiles in M and N, K not a multiple of 32
+    pointwise_case<T>(64, 16, 24, MNV3_RELU, false);         // one whole M tile, K one WMMA step
+    pointwise_case<T>(49, 96, 136, MNV3_IDENTITY, true);     // a projection at 7x7; N over two tiles
+    pointwise_case<T>(5, 13, 11, MNV3_IDENTITY, true);       // nothing a multiple of 8: the scalar paths
+}
+
+}  // namespace
+
+int main() {
+    all_cases<__half>();
+    all_cases<__nv_bfloat16>();
+    return test::report();
+}
