@@ -34,7 +34,7 @@ public final class CudaModel implements CompiledModel {
     /** What every lane of this model shares; the weights and the arena outlive every lane. */
     record Resources(CudaRuntime runtime, Precision precision, DeviceWeights weights, MemorySegment[] alphaBeta,
                      Map<ConvAlgorithm.Key, ConvAlgorithm.Choice> algorithms,
-                     Map<ConvAlgorithm.Key, DepthwiseChoice.Impl> depthwise, boolean debug, boolean graphs) {
+                     Map<ConvAlgorithm.Key, KernelChoice.Impl> choices, boolean debug, boolean graphs) {
     }
 
     /** A stream, the cuDNN handle bound to it, and the plans built on them: one caller at a time. */
@@ -114,7 +114,9 @@ public final class CudaModel implements CompiledModel {
             deviceWeights = new DeviceWeights(runtime.driver, WeightLayout.of(graph, weights, Storage.of(precision)));
             boolean debug = Boolean.getBoolean(DEBUG_PROPERTY);
             boolean graphs = cudaGraphs && !debug && Boolean.parseBoolean(System.getProperty(GRAPHS_PROPERTY, "true"));
-            DepthwiseChoice.mode(); // a bad -Dmnv3.cuda.depthwise fails here, not at the first run
+            // a bad -Dmnv3.cuda.depthwise or .pointwise fails here, not at the first run
+            KernelChoice.mode(KernelChoice.DEPTHWISE_PROPERTY);
+            KernelChoice.mode(KernelChoice.POINTWISE_PROPERTY);
             resources = new Resources(runtime, precision, deviceWeights, Cudnn.alphaBeta(arena), new ConcurrentHashMap<>(),
                     new ConcurrentHashMap<>(), debug, graphs);
             lanes = new LanePool<>(streams(), () -> new Lane(resources));

@@ -10,7 +10,9 @@ import dev.mnv3.core.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.EnumMap;
+import java.util.Collections;
 import java.util.IdentityHashMap;
+import java.util.Set;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -33,8 +35,10 @@ final class DevicePlan implements AutoCloseable {
     private final Kernels kernels;
     private final ForwardPlan plan;
     private final Map<ForwardPlan.Buffer, Long> buffers = new EnumMap<>(ForwardPlan.Buffer.class);
-    /** The cuDNN half of every dense conv step, and of every linear step of an NHWC plan. */
+    /** The cuDNN half of every step cuDNN runs: dense convs, linears of NHWC plans, depthwise where it won. */
     private final Map<ForwardPlan.Step, CudnnConv> convs = new IdentityHashMap<>();
+    /** The conv steps our kernels run (see {@link KernelChoice}). */
+    private final Set<ForwardPlan.Conv> ourKernel = Collections.newSetFromMap(new IdentityHashMap<>());
     private final Storage storage;
     private long memory, workspace, workspaceBytes;
     private MemorySegment pinnedInput, pinnedLogits, graph;
@@ -55,11 +59,11 @@ final class DevicePlan implements AutoCloseable {
                 offsets.put(e.getKey(), total);
                 total += LaunchGeometry.ceilDiv(e.getValue() * plan.elementBytes(e.getKey()), ALIGN) * ALIGN;
             }
-            DepthwiseChoice.Mode dwMode = DepthwiseChoice.mode();
+            KernelChoice.Mode dwMode = KernelChoice.mode(KernelChoice.DEPTHWISE_PROPERTY);
             for (ForwardPlan.Step s : plan.steps()) {
                 CudnnConv cc = switch (s) {
                     case ForwardPlan.Conv c when !c.conv().isDepthwise() -> cudnnConv(c.conv(), c.in(), c.out());
-                    case ForwardPlan.Conv c when c.partial() == null && dwMode != DepthwiseChoice.Mode.OURS ->
+                    case ForwardPlan.Conv c when c.partial() == null && dwMode != KernelChoice.Mode.OURS ->
                             cudnnDepthwise(c, dwMode);
                     case ForwardPlan.Dense d when d.raw() != null -> cudnnConv(asConv(d.linear()), d.in(), d.raw());
                     default -> null;
@@ -76,7 +80,7 @@ final class DevicePlan implements AutoCloseable {
             workspace = workspaceBytes > 0 ? memory + wsOffset : 0;
             pinnedInput = driver.memAllocHost(plan.input().elements() * Float.BYTES);
             pinnedLogits = driver.memAllocHost(plan.logits().elements() * Float.BYTES);
-            chooseDepthwise(dwMode);
+            chooseKernels(dwMode, KernelChoice.mode(KernelChoice.POINTWISE_PROPERTY));
         } catch (RuntimeException e) {
             close();
             throw new IllegalStateException("cannot prepare the GPU for batch " + plan.batch() + " at " + plan.height() + "x"
@@ -89,11 +93,11 @@ final class DevicePlan implements AutoCloseable {
     }
 
     /** cuDNN's grouped conv for a depthwise step, or null where cuDNN cannot set it up (then ours runs it). */
-    private CudnnConv cudnnDepthwise(ForwardPlan.Conv c, DepthwiseChoice.Mode mode) {
+    private CudnnConv cudnnDepthwise(ForwardPlan.Conv c, KernelChoice.Mode mode) {
         try {
             return cudnnConv(c.conv(), c.in(), c.out());
         } catch (RuntimeException e) {
-            if (mode == DepthwiseChoice.Mode.CUDNN) throw e;
+            if (mode == KernelChoice.Mode.CUDNN) throw e;
             LOG.log(System.Logger.Level.DEBUG, c.conv().name() + ": cuDNN cannot run this depthwise conv, ours does: "
                     + e.getMessage());
             return null;
@@ -101,31 +105,49 @@ final class DevicePlan implements AutoCloseable {
     }
 
     /**
-     * Keeps cuDNN for the depthwise steps where it is faster than ours, timed on this lane's
-     * stream (once per shape: the decision is shared by every lane and plan of the model).
+     * Decides, for every conv both can run, whether ours or cuDNN does: depthwise convs cuDNN could
+     * set up, and in FP16/BF16 plans the 1x1 convs (ours fuses the epilogue). Timed on this lane's
+     * stream once per shape; the decision is shared by every lane and plan of the model.
      */
-    private void chooseDepthwise(DepthwiseChoice.Mode mode) {
+    private void chooseKernels(KernelChoice.Mode depthwise, KernelChoice.Mode pointwise) {
         for (ForwardPlan.Step s : plan.steps()) {
-            if (!(s instanceof ForwardPlan.Conv c) || !c.conv().isDepthwise() || !convs.containsKey(c)) continue;
-            DepthwiseChoice.Impl impl = mode == DepthwiseChoice.Mode.CUDNN ? DepthwiseChoice.Impl.CUDNN
-                    : model.depthwise().computeIfAbsent(ConvAlgorithm.Key.of(c.conv(), c.in(), model.precision()),
-                            k -> measureDepthwise(c));
-            if (impl == DepthwiseChoice.Impl.OURS) convs.remove(c).close();
+            if (!(s instanceof ForwardPlan.Conv c)) continue;
+            boolean dw = c.conv().isDepthwise();
+            if (dw && !convs.containsKey(c)) {
+                ourKernel.add(c); // SE depthwise of a 16-bit plan, or cuDNN could not set it up
+                continue;
+            }
+            if (!dw && !(plan.nhwc() && c.conv().isPointwise())) continue;
+            KernelChoice.Mode mode = dw ? depthwise : pointwise;
+            KernelChoice.Impl preferred = dw ? KernelChoice.Impl.OURS : KernelChoice.Impl.CUDNN;
+            KernelChoice.Impl impl = switch (mode) {
+                case OURS -> KernelChoice.Impl.OURS;
+                case CUDNN -> KernelChoice.Impl.CUDNN;
+                case AUTO -> model.choices().computeIfAbsent(ConvAlgorithm.Key.of(c.conv(), c.in(), model.precision()),
+                        k -> measure(c, preferred));
+            };
+            if (impl == KernelChoice.Impl.OURS) {
+                ourKernel.add(c);
+                convs.remove(c).close();
+            }
         }
     }
 
-    private DepthwiseChoice.Impl measureDepthwise(ForwardPlan.Conv c) {
-        double ours = millis(args -> depthwiseOurs(args, c)), theirs;
-        try {
-            theirs = millis(args -> depthwiseCudnn(args, c));
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.DEBUG, c.conv().name() + ": cuDNN's depthwise failed, ours runs it: " + e.getMessage());
-            theirs = Double.NaN;
-        }
-        DepthwiseChoice.Impl impl = DepthwiseChoice.faster(ours, theirs);
+    private KernelChoice.Impl measure(ForwardPlan.Conv c, KernelChoice.Impl preferred) {
+        double ours = millisOrNaN(c, "ours", args -> convOurs(args, c)), theirs = millisOrNaN(c, "cuDNN", args -> convCudnn(args, c));
+        KernelChoice.Impl impl = KernelChoice.faster(preferred, ours, theirs);
         LOG.log(System.Logger.Level.DEBUG, String.format("%s %s: ours %.4f ms, cuDNN %.4f ms -> %s", c.conv().name(), c.in(),
                 ours, theirs, impl));
         return impl;
+    }
+
+    private double millisOrNaN(ForwardPlan.Conv c, String who, Consumer<Arena> work) {
+        try {
+            return millis(work);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, c.conv().name() + ": " + who + " failed while timed: " + e.getMessage());
+            return Double.NaN;
+        }
     }
 
     /** GPU time of {@code work} enqueued on this lane's stream: two warm-up runs, then the mean of five. */
@@ -250,20 +272,8 @@ final class DevicePlan implements AutoCloseable {
             switch (step) {
                 case ForwardPlan.ToNhwc t -> kernels.toNhwc(args, stream, storage, ptr(t.in()), ptr(t.out()), t.in().c(),
                         t.out().c(), t.out().plane(), t.out().elements());
-                case ForwardPlan.Conv c when c.conv().isDepthwise() -> depthwise(args, c);
-                case ForwardPlan.Conv c -> {
-                    ConvBnAct conv = c.conv();
-                    convs.get(c).forward(lane.cudnn, model.alphaBeta(), ptr(c.in()), w.pointer(WeightLayout.weight(conv)),
-                            ptr(c.out()), workspace, workspaceBytes);
-                    long bias = w.pointer(WeightLayout.bias(conv)), residual = c.residual() == null ? 0 : ptr(c.residual());
-                    if (plan.nhwc()) {
-                        kernels.biasActNhwc(args, stream, storage, ptr(c.out()), ptr(c.out()), bias, residual, c.out().c(),
-                                c.out().elements(), conv.activation(), false);
-                    } else {
-                        kernels.biasAct(args, stream, ptr(c.out()), bias, residual, c.out().c(), c.out().plane(),
-                                c.out().elements(), conv.activation());
-                    }
-                }
+                case ForwardPlan.Conv c when ourKernel.contains(c) -> convOurs(args, c);
+                case ForwardPlan.Conv c -> convCudnn(args, c);
                 case ForwardPlan.Excite e -> {
                     String se = e.se().name();
                     kernels.globalAvgPool(args, stream, ptr(e.x()), ptr(e.pooled()), e.x().n() * e.x().c(), e.x().plane());
@@ -309,28 +319,34 @@ final class DevicePlan implements AutoCloseable {
         }
     }
 
-    private void depthwise(Arena args, ForwardPlan.Conv c) {
-        if (convs.containsKey(c)) {
-            depthwiseCudnn(args, c);
+    /** cuDNN's conv into the output, then our bias + activation (+ residual) epilogue in place. */
+    private void convCudnn(Arena args, ForwardPlan.Conv c) {
+        ConvBnAct conv = c.conv();
+        DeviceWeights w = model.weights();
+        String weight = conv.isDepthwise() ? WeightLayout.cudnnDepthwiseWeight(conv, storage) : WeightLayout.weight(conv);
+        convs.get(c).forward(lane.cudnn, model.alphaBeta(), ptr(c.in()), w.pointer(weight), ptr(c.out()), workspace,
+                workspaceBytes);
+        long bias = w.pointer(WeightLayout.bias(conv)), residual = c.residual() == null ? 0 : ptr(c.residual());
+        if (plan.nhwc()) {
+            kernels.biasActNhwc(args, lane.stream, storage, ptr(c.out()), ptr(c.out()), bias, residual, c.out().c(),
+                    c.out().elements(), conv.activation(), false);
         } else {
-            depthwiseOurs(args, c);
+            kernels.biasAct(args, lane.stream, ptr(c.out()), bias, residual, c.out().c(), c.out().plane(), c.out().elements(),
+                    conv.activation());
         }
     }
 
-    /** cuDNN's grouped conv into the output, then our bias + activation epilogue in place. */
-    private void depthwiseCudnn(Arena args, ForwardPlan.Conv c) {
+    /** Our kernel: the depthwise conv, or (FP16/BF16) the 1x1 conv with its epilogue fused. */
+    private void convOurs(Arena args, ForwardPlan.Conv c) {
+        if (c.conv().isDepthwise()) {
+            depthwiseOurs(args, c);
+            return;
+        }
         ConvBnAct conv = c.conv();
         DeviceWeights w = model.weights();
-        convs.get(c).forward(lane.cudnn, model.alphaBeta(), ptr(c.in()), w.pointer(WeightLayout.cudnnDepthwiseWeight(conv, storage)),
-                ptr(c.out()), workspace, workspaceBytes);
-        long bias = w.pointer(WeightLayout.bias(conv));
-        if (plan.nhwc()) {
-            kernels.biasActNhwc(args, lane.stream, storage, ptr(c.out()), ptr(c.out()), bias, 0, c.out().c(), c.out().elements(),
-                    conv.activation(), false);
-        } else {
-            kernels.biasAct(args, lane.stream, ptr(c.out()), bias, 0, c.out().c(), c.out().plane(), c.out().elements(),
-                    conv.activation());
-        }
+        kernels.pointwise(args, lane.stream, storage, ptr(c.in()), w.pointer(WeightLayout.weight(conv)),
+                w.pointer(WeightLayout.bias(conv)), c.residual() == null ? 0 : ptr(c.residual()), ptr(c.out()),
+                (long) c.in().n() * c.in().plane(), c.in().c(), c.out().c(), conv.activation());
     }
 
     private void depthwiseOurs(Arena args, ForwardPlan.Conv c) {

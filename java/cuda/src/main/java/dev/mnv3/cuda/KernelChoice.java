@@ -3,38 +3,49 @@ package dev.mnv3.cuda;
 import java.util.Locale;
 
 /**
- * Who runs a depthwise convolution: our kernel or cuDNN's grouped convolution (plus our bias and
- * activation epilogue). Depthwise is memory-bound and cuDNN's speed on it varies with the shape
- * and the card, so by default both are timed once per shape, on the device, when a plan is built,
- * and the faster is kept (see {@link DevicePlan}). {@code -Dmnv3.cuda.depthwise=ours|cudnn|auto}
- * fixes the choice for diagnosis and benchmarks. Depthwise convs of SE blocks in FP16/BF16 plans
- * are always ours: they also write the squeeze's partial sums.
+ * Who runs a convolution that both can: our kernel or cuDNN (plus our bias and activation
+ * epilogue). Two kinds have the choice: depthwise convs (memory-bound; cuDNN's speed varies with
+ * shape and card) and, in FP16/BF16 plans, 1x1 convs, where ours fuses the epilogue and so saves a
+ * pass over the output while cuDNN has the better GEMM. By default both are timed once per shape,
+ * on the device, when a plan is built, and the faster is kept (see {@link DevicePlan}).
+ * {@code -Dmnv3.cuda.depthwise} and {@code -Dmnv3.cuda.pointwise} = {@code auto|ours|cudnn} fix
+ * the choice for diagnosis and benchmarks. Depthwise convs of SE blocks in FP16/BF16 plans are
+ * always ours: they also write the squeeze's partial sums.
  */
-final class DepthwiseChoice {
-    static final String PROPERTY = "mnv3.cuda.depthwise";
+final class KernelChoice {
+    static final String DEPTHWISE_PROPERTY = "mnv3.cuda.depthwise", POINTWISE_PROPERTY = "mnv3.cuda.pointwise";
 
     enum Mode { AUTO, OURS, CUDNN }
 
     enum Impl { OURS, CUDNN }
 
-    /** cuDNN must win by this margin to be chosen: the measurement is short and ours fuses the epilogue. */
+    /** The other must win by this margin to replace the default: the measurement is short. */
     static final double MARGIN = 0.95;
 
-    private DepthwiseChoice() {
+    private KernelChoice() {
     }
 
-    static Mode mode() {
-        String v = System.getProperty(PROPERTY, "auto").trim().toLowerCase(Locale.ROOT);
+    static Mode mode(String property) {
+        String v = System.getProperty(property, "auto").trim().toLowerCase(Locale.ROOT);
         return switch (v) {
             case "auto" -> Mode.AUTO;
             case "ours" -> Mode.OURS;
             case "cudnn" -> Mode.CUDNN;
-            default -> throw new IllegalArgumentException("-D" + PROPERTY + " must be auto, ours or cudnn, got '" + v + "'");
+            default -> throw new IllegalArgumentException("-D" + property + " must be auto, ours or cudnn, got '" + v + "'");
         };
     }
 
-    /** The faster of the two by their measured milliseconds; cuDNN's is NaN when it could not run the shape. */
-    static Impl faster(double oursMs, double cudnnMs) {
-        return Double.isFinite(cudnnMs) && cudnnMs < MARGIN * oursMs ? Impl.CUDNN : Impl.OURS;
+    /**
+     * The faster by measured milliseconds, {@code preferred} unless the other beats it by the
+     * margin; a time that is NaN means that implementation could not run the shape.
+     */
+    static Impl faster(Impl preferred, double oursMs, double cudnnMs) {
+        double mine = preferred == Impl.OURS ? oursMs : cudnnMs, other = preferred == Impl.OURS ? cudnnMs : oursMs;
+        if (!Double.isFinite(mine)) return Double.isFinite(other) ? flip(preferred) : preferred;
+        return Double.isFinite(other) && other < MARGIN * mine ? flip(preferred) : preferred;
+    }
+
+    private static Impl flip(Impl i) {
+        return i == Impl.OURS ? Impl.CUDNN : Impl.OURS;
     }
 }

@@ -87,7 +87,7 @@ final class Kernels {
             names.addAll(List.of("mnv3_bias_act_" + t + "_v" + v, "mnv3_channel_scale_" + t + "_v" + v,
                     "mnv3_global_avg_pool_nhwc_" + t + "_v" + v, depthwiseName(s, v, 0)));
         }
-        names.addAll(List.of(depthwiseName(s, 8, 3), depthwiseName(s, 8, 5)));
+        names.addAll(List.of(depthwiseName(s, 8, 3), depthwiseName(s, 8, 5), "mnv3_pointwise_" + t));
         return names;
     }
 
@@ -160,5 +160,15 @@ final class Kernels {
         KernelArgs a = new KernelArgs().ptr(x).ptr(y).i32(channels).i32(plane).i64(groups);
         launchNhwc("mnv3_global_avg_pool_nhwc_" + s.kernelSuffix + "_" + (floatOut ? "f32" : "v" + v),
                 LaunchGeometry.elementwise(groups, multiprocessors), stream, a, args);
+    }
+
+    /**
+     * The 1x1 conv with its epilogue (native/pointwise.cu): y [m, n] = act(x [m, k] w [n, k]^T + bias)
+     * (+ residual when not 0), on tensor cores; m = batch x pixels.
+     */
+    void pointwise(SegmentAllocator args, MemorySegment stream, Storage s, long x, long w, long bias, long residual, long y,
+                   long m, int k, int n, Activation act) {
+        KernelArgs a = new KernelArgs().ptr(x).ptr(w).ptr(bias).ptr(residual).ptr(y).i64(m).i32(k).i32(n).i32(act.ordinal());
+        launchNhwc("mnv3_pointwise_" + s.kernelSuffix, LaunchGeometry.pointwise(m, n), stream, a, args);
     }
 }

@@ -56,6 +56,14 @@ final class LaunchGeometry {
         return new Launch(1, chunks, batch, bx, by, 0);
     }
 
+    /** native/pointwise.cu: 128 threads, one 64 x 64 output tile each, grid (ceil(m / 64), ceil(n / 64)). */
+    static Launch pointwise(long m, int n) {
+        if (m < 1 || n < 1) throw new IllegalArgumentException("nothing to launch over: " + m + " x " + n);
+        long gx = ceilDiv(m, 64), gy = ceilDiv(n, 64);
+        if (gx > Integer.MAX_VALUE || gy > MAX_GRID_Y) throw new IllegalArgumentException(m + " x " + n + " is too large for one launch");
+        return new Launch((int) gx, (int) gy, 1, 128, 1, 0);
+    }
+
     static long ceilDiv(long a, long b) {
         return (a + b - 1) / b;
     }

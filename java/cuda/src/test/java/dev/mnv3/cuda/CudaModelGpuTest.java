@@ -98,16 +98,17 @@ class CudaModelGpuTest {
         return best;
     }
 
-    /** cuDNN's depthwise (forced, where auto would pick by speed) gives the same network as ours. */
-    @ParameterizedTest(name = "{0}")
-    @CsvSource({"FP32", "FP16"})
-    void cudnnDepthwiseIsWithinTheTolerance(Precision precision) {
-        System.setProperty(DepthwiseChoice.PROPERTY, "cudnn");
+    /** Each implementation forced where auto would pick by speed: every one gives the network within tolerance. */
+    @ParameterizedTest(name = "{0}={1} {2}")
+    @CsvSource({"mnv3.cuda.depthwise, cudnn, FP32", "mnv3.cuda.depthwise, cudnn, FP16", "mnv3.cuda.pointwise, ours, FP16",
+            "mnv3.cuda.pointwise, ours, BF16", "mnv3.cuda.pointwise, cudnn, FP16"})
+    void everyKernelChoiceIsWithinTheTolerance(String property, String value, Precision precision) {
+        System.setProperty(property, value);
         try {
             CrossCheck.Report r = crossCheck(Graph.of(MobileNetV3Config.large()), precision, RandomWeights.input(2, 160, 192, 7));
             assertTrue(r.passed(), r.table());
         } finally {
-            System.clearProperty(DepthwiseChoice.PROPERTY);
+            System.clearProperty(property);
         }
     }
 

@@ -82,20 +82,35 @@ class HalfPathTest {
     }
 
     @Test
-    void cudnnRunsADepthwiseConvOnlyWhenClearlyFasterAndTheModeIsChecked() {
-        assertEquals(DepthwiseChoice.Impl.OURS, DepthwiseChoice.faster(1.0, 0.97), "within the margin");
-        assertEquals(DepthwiseChoice.Impl.CUDNN, DepthwiseChoice.faster(1.0, 0.5));
-        assertEquals(DepthwiseChoice.Impl.OURS, DepthwiseChoice.faster(1.0, Double.NaN), "cuDNN could not run it");
-        assertEquals(DepthwiseChoice.Mode.AUTO, DepthwiseChoice.mode());
-        System.setProperty(DepthwiseChoice.PROPERTY, "fastest");
+    void theOtherImplementationReplacesThePreferredOnlyWhenClearlyFasterAndTheModeIsChecked() {
+        KernelChoice.Impl ours = KernelChoice.Impl.OURS, cudnn = KernelChoice.Impl.CUDNN;
+        assertEquals(ours, KernelChoice.faster(ours, 1.0, 0.97), "within the margin");
+        assertEquals(cudnn, KernelChoice.faster(ours, 1.0, 0.5));
+        assertEquals(ours, KernelChoice.faster(ours, 1.0, Double.NaN), "cuDNN could not run it");
+        assertEquals(cudnn, KernelChoice.faster(cudnn, 0.97, 1.0), "within the margin the other way");
+        assertEquals(ours, KernelChoice.faster(cudnn, 0.5, 1.0));
+        assertEquals(ours, KernelChoice.faster(cudnn, 2.0, Double.NaN), "the preferred could not run it");
+        assertEquals(KernelChoice.Mode.AUTO, KernelChoice.mode(KernelChoice.POINTWISE_PROPERTY));
+        System.setProperty(KernelChoice.DEPTHWISE_PROPERTY, "fastest");
         try {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, DepthwiseChoice::mode);
-            assertTrue(e.getMessage().contains("auto, ours or cudnn"), e.getMessage());
-            System.setProperty(DepthwiseChoice.PROPERTY, " CUDNN ");
-            assertEquals(DepthwiseChoice.Mode.CUDNN, DepthwiseChoice.mode());
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> KernelChoice.mode(KernelChoice.DEPTHWISE_PROPERTY));
+            assertEquals("-Dmnv3.cuda.depthwise must be auto, ours or cudnn, got 'fastest'", e.getMessage());
+            System.setProperty(KernelChoice.DEPTHWISE_PROPERTY, " CUDNN ");
+            assertEquals(KernelChoice.Mode.CUDNN, KernelChoice.mode(KernelChoice.DEPTHWISE_PROPERTY));
         } finally {
-            System.clearProperty(DepthwiseChoice.PROPERTY);
+            System.clearProperty(KernelChoice.DEPTHWISE_PROPERTY);
         }
+    }
+
+    @Test
+    void pointwiseLaunchTilesTheOutputIn64By64() {
+        LaunchGeometry.Launch l = LaunchGeometry.pointwise(256L * 56 * 56, 72);
+        assertEquals(12544, l.gridX());
+        assertEquals(2, l.gridY());
+        assertEquals(128, l.blockX());
+        assertEquals(1, LaunchGeometry.pointwise(1, 1).gridX());
+        assertThrows(IllegalArgumentException.class, () -> LaunchGeometry.pointwise(0, 8));
     }
 
     @Test
