@@ -136,7 +136,7 @@ public final class CudaRuntime {
             module = driver.moduleLoadData(image);
         }
         int sms = driver.attribute(CudaDriver.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, device);
-        Kernels kernels = new Kernels(driver, module, sms);
+        Kernels kernels = Kernels.loaded(driver, module, sms);
         // a cuDNN handle proves the sub-libraries load; a failure here names the preloads that failed
         try {
             cudnn.destroy(cudnn.create());

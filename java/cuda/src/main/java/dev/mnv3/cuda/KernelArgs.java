@@ -21,29 +21,45 @@ final class KernelArgs {
 
     private long[] values = new long[8];
     private Type[] types = new Type[8];
+    private String[] names = new String[8];
     private int count;
 
+    /** The pointer argument {@code name}: the C parameter's name, which the contract test compares. */
+    KernelArgs ptr(String name, long devicePointer) {
+        return add(name, Type.PTR, devicePointer);
+    }
+
+    KernelArgs i32(String name, int v) {
+        return add(name, Type.I32, v);
+    }
+
+    KernelArgs i64(String name, long v) {
+        return add(name, Type.I64, v);
+    }
+
     KernelArgs ptr(long devicePointer) {
-        return add(Type.PTR, devicePointer);
+        return add(null, Type.PTR, devicePointer);
     }
 
     KernelArgs i32(int v) {
-        return add(Type.I32, v);
+        return add(null, Type.I32, v);
     }
 
     KernelArgs i64(long v) {
-        return add(Type.I64, v);
+        return add(null, Type.I64, v);
     }
 
     KernelArgs f32(float v) {
-        return add(Type.F32, Float.floatToRawIntBits(v));
+        return add(null, Type.F32, Float.floatToRawIntBits(v));
     }
 
-    private KernelArgs add(Type t, long bits) {
+    private KernelArgs add(String name, Type t, long bits) {
         if (count == values.length) {
             values = Arrays.copyOf(values, count * 2);
             types = Arrays.copyOf(types, count * 2);
+            names = Arrays.copyOf(names, count * 2);
         }
+        names[count] = name;
         values[count] = bits;
         types[count++] = t;
         return this;
@@ -51,6 +67,19 @@ final class KernelArgs {
 
     int count() {
         return count;
+    }
+
+    Type type(int i) {
+        return types[i];
+    }
+
+    /** The parameter name given with the value, or null. */
+    String name(int i) {
+        return names[i];
+    }
+
+    long value(int i) {
+        return values[i];
     }
 
     /** The {@code void**} for cuLaunchKernel; lives as long as {@code allocator}'s memory. */

@@ -9,76 +9,81 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Typed launchers for the kernels of native/*.cu, loaded once per process from the fatbin. Each
- * method packs the arguments in the exact C parameter types of its kernel and enqueues it on
- * {@code stream}; {@code args} must outlive the launch call only (the driver copies parameters).
- * Activations are passed as {@link Activation#ordinal()}, which native/common.cuh mirrors.
+ * Typed launchers for the kernels of native/*.cu. Each method names every argument as the kernel's
+ * C parameter is named and gives it that parameter's exact type ({@code NativeContractTest}
+ * compares both with the preprocessed sources), then enqueues the launch on {@code stream};
+ * {@code args} must outlive the launch call only (the driver copies parameters). Activations are
+ * passed as {@link Activation#ordinal()}, which native/common.cuh mirrors.
  */
 final class Kernels {
-    private final CudaDriver driver;
+    /** Where launches go: the driver on a GPU, a recorder in the contract test. */
+    interface Launcher {
+        void launch(String kernel, LaunchGeometry.Launch geometry, MemorySegment stream, KernelArgs args, SegmentAllocator alloc);
+    }
+
+    private final Launcher launcher;
     private final int multiprocessors;
-    private final MemorySegment module;
-    private final MemorySegment biasAct, depthwise, depthwise3, depthwise5, pool, linear, channelScale;
-    /** The FP16/BF16 kernels of native/nhwc.cu, looked up on first use. */
-    private final Map<String, MemorySegment> nhwc = new ConcurrentHashMap<>();
 
-    Kernels(CudaDriver driver, MemorySegment module, int multiprocessors) {
-        this.driver = driver;
+    Kernels(Launcher launcher, int multiprocessors) {
+        this.launcher = launcher;
         this.multiprocessors = multiprocessors;
-        this.module = module;
-        biasAct = driver.moduleFunction(module, "mnv3_bias_act");
-        depthwise = driver.moduleFunction(module, "mnv3_depthwise");
-        depthwise3 = driver.moduleFunction(module, "mnv3_depthwise3");
-        depthwise5 = driver.moduleFunction(module, "mnv3_depthwise5");
-        pool = driver.moduleFunction(module, "mnv3_global_avg_pool");
-        linear = driver.moduleFunction(module, "mnv3_linear");
-        channelScale = driver.moduleFunction(module, "mnv3_channel_scale");
     }
 
-    /** y = act(y + bias[c]) (+ residual when it is not 0), y [N, C, plane]. */
-    void biasAct(SegmentAllocator args, MemorySegment stream, long y, long bias, long residual, int channels, int plane,
-                 long total, Activation act) {
-        KernelArgs a = new KernelArgs().ptr(y).ptr(bias).ptr(residual).i32(channels).i32(plane).i64(total).i32(act.ordinal());
-        driver.launch("mnv3_bias_act", biasAct, LaunchGeometry.elementwise(total, multiprocessors), stream, a.pack(args));
-    }
-
-    /** Depthwise k x k conv + bias + act: x [N, C, h, w] -> y [N, C, oh, ow]. */
-    void depthwise(SegmentAllocator args, MemorySegment stream, long x, long w, long bias, long y, int channels, int h,
-                   int wd, int oh, int ow, int k, int stride, int pad, int dilation, Activation act, long total) {
-        MemorySegment f = k == 3 ? depthwise3 : k == 5 ? depthwise5 : depthwise;
-        KernelArgs a = new KernelArgs().ptr(x).ptr(w).ptr(bias).ptr(y).i32(channels).i32(h).i32(wd).i32(oh).i32(ow)
-                .i32(k).i32(stride).i32(pad).i32(dilation).i32(act.ordinal()).i64(total);
-        driver.launch("mnv3_depthwise" + (k == 3 || k == 5 ? k : ""), f, LaunchGeometry.elementwise(total, multiprocessors),
-                stream, a.pack(args));
-    }
-
-    /** y[p] = mean of x[p, 0 .. plane), for p < planes. */
-    void globalAvgPool(SegmentAllocator args, MemorySegment stream, long x, long y, int planes, int plane) {
-        KernelArgs a = new KernelArgs().ptr(x).ptr(y).i32(planes).i32(plane);
-        driver.launch("mnv3_global_avg_pool", pool, LaunchGeometry.warpPerRow(planes, 1), stream, a.pack(args));
-    }
-
-    /** y [n, out] = act(x [n, in] W^T + b), W [out, in]. */
-    void linear(SegmentAllocator args, MemorySegment stream, long x, long w, long b, long y, int n, int in, int out,
-                Activation act) {
-        KernelArgs a = new KernelArgs().ptr(x).ptr(w).ptr(b).ptr(y).i32(in).i32(out).i32(act.ordinal());
-        driver.launch("mnv3_linear", linear, LaunchGeometry.warpPerRow(out, n), stream, a.pack(args));
-    }
-
-    /** x[i] *= scale[i / plane]. */
-    void channelScale(SegmentAllocator args, MemorySegment stream, long x, long scale, int plane, long total) {
-        KernelArgs a = new KernelArgs().ptr(x).ptr(scale).i32(plane).i64(total);
-        driver.launch("mnv3_channel_scale", channelScale, LaunchGeometry.elementwise(total, multiprocessors), stream,
-                a.pack(args));
+    /** Launches through the driver, looking each kernel up in {@code module} on first use. */
+    static Kernels loaded(CudaDriver driver, MemorySegment module, int multiprocessors) {
+        Map<String, MemorySegment> functions = new ConcurrentHashMap<>();
+        return new Kernels((kernel, geometry, stream, args, alloc) -> driver.launch(kernel,
+                functions.computeIfAbsent(kernel, k -> driver.moduleFunction(module, k)), geometry, stream, args.pack(alloc)),
+                multiprocessors);
     }
 
     int multiprocessors() {
         return multiprocessors;
     }
 
-    // ---- FP16/BF16 NHWC (native/nhwc.cu); V = ForwardPlan.vectorWidth(channels)
+    // ---- FP32 NCHW (bias_act.cu, depthwise.cu, pool.cu, linear.cu, se.cu)
 
-    /** Every entry point of native/nhwc.cu that these launchers can name, for the contract test. */
+    /** y = act(y + bias[c]) (+ residual when it is not 0), y [N, C, plane]. */
+    void biasAct(SegmentAllocator args, MemorySegment stream, long y, long bias, long residual, int channels, int plane,
+                 long total, Activation act) {
+        KernelArgs a = new KernelArgs().ptr("y", y).ptr("bias", bias).ptr("residual", residual).i32("channels", channels)
+                .i32("plane", plane).i64("total", total).i32("act", act.ordinal());
+        launcher.launch("mnv3_bias_act", LaunchGeometry.elementwise(total, multiprocessors), stream, a, args);
+    }
+
+    /** Depthwise k x k conv + bias + act: x [N, C, h, w] -> y [N, C, oh, ow]. */
+    void depthwise(SegmentAllocator args, MemorySegment stream, long x, long w, long bias, long y, int channels, int h,
+                   int wd, int oh, int ow, int k, int stride, int pad, int dilation, Activation act, long total) {
+        KernelArgs a = new KernelArgs().ptr("x", x).ptr("w", w).ptr("bias", bias).ptr("y", y).i32("channels", channels)
+                .i32("height", h).i32("width", wd).i32("out_h", oh).i32("out_w", ow).i32("k", k).i32("stride", stride)
+                .i32("pad", pad).i32("dilation", dilation).i32("act", act.ordinal()).i64("total", total);
+        launcher.launch("mnv3_depthwise" + (k == 3 || k == 5 ? k : ""), LaunchGeometry.elementwise(total, multiprocessors),
+                stream, a, args);
+    }
+
+    /** y[p] = mean of x[p, 0 .. plane), for p < planes. */
+    void globalAvgPool(SegmentAllocator args, MemorySegment stream, long x, long y, int planes, int plane) {
+        KernelArgs a = new KernelArgs().ptr("x", x).ptr("y", y).i32("planes", planes).i32("plane", plane);
+        launcher.launch("mnv3_global_avg_pool", LaunchGeometry.warpPerRow(planes, 1), stream, a, args);
+    }
+
+    /** y [n, out] = act(x [n, in] W^T + b), W [out, in]. */
+    void linear(SegmentAllocator args, MemorySegment stream, long x, long w, long b, long y, int n, int in, int out,
+                Activation act) {
+        KernelArgs a = new KernelArgs().ptr("x", x).ptr("w", w).ptr("b", b).ptr("y", y).i32("in", in).i32("out", out)
+                .i32("act", act.ordinal());
+        launcher.launch("mnv3_linear", LaunchGeometry.warpPerRow(out, n), stream, a, args);
+    }
+
+    /** x[i] *= scale[i / plane]. */
+    void channelScale(SegmentAllocator args, MemorySegment stream, long x, long scale, int plane, long total) {
+        KernelArgs a = new KernelArgs().ptr("x", x).ptr("scale", scale).i32("plane", plane).i64("total", total);
+        launcher.launch("mnv3_channel_scale", LaunchGeometry.elementwise(total, multiprocessors), stream, a, args);
+    }
+
+    // ---- FP16/BF16 NHWC (nhwc.cu, pointwise.cu); V = ForwardPlan.vectorWidth(channels)
+
+    /** Every entry point of native/nhwc.cu and pointwise.cu that these launchers can name, for the contract test. */
     static List<String> nhwcNames(Storage s) {
         String t = s.kernelSuffix;
         List<String> names = new ArrayList<>(List.of("mnv3_se_fc", "mnv3_nchw_to_nhwc_" + t, "mnv3_bias_act_" + t + "_f32",
@@ -96,16 +101,13 @@ final class Kernels {
         return "mnv3_depthwise_" + s.kernelSuffix + "_v" + v + "_k" + (v == 8 && (k == 3 || k == 5) ? k : 0);
     }
 
-    private void launchNhwc(String name, LaunchGeometry.Launch l, MemorySegment stream, KernelArgs a, SegmentAllocator args) {
-        MemorySegment f = nhwc.computeIfAbsent(name, n -> driver.moduleFunction(module, n));
-        driver.launch(name, f, l, stream, a.pack(args));
-    }
-
     /** x float [N, channels, plane] -> y [N, plane, padded], the channels past {@code channels} zero. */
     void toNhwc(SegmentAllocator args, MemorySegment stream, Storage s, long x, long y, int channels, int padded, int plane,
                 long total) {
-        KernelArgs a = new KernelArgs().ptr(x).ptr(y).i32(channels).i32(padded).i32(plane).i64(total);
-        launchNhwc("mnv3_nchw_to_nhwc_" + s.kernelSuffix, LaunchGeometry.elementwise(total, multiprocessors), stream, a, args);
+        KernelArgs a = new KernelArgs().ptr("x", x).ptr("y", y).i32("channels", channels).i32("padded", padded)
+                .i32("plane", plane).i64("total", total);
+        launcher.launch("mnv3_nchw_to_nhwc_" + s.kernelSuffix, LaunchGeometry.elementwise(total, multiprocessors), stream, a,
+                args);
     }
 
     /** out = act(x + bias[c]) (+ residual when not 0) over NHWC; out is float when {@code floatOut}, else in storage. */
@@ -113,8 +115,9 @@ final class Kernels {
                      int channels, long elements, Activation act, boolean floatOut) {
         int v = floatOut ? 1 : ForwardPlan.vectorWidth(channels);
         long groups = elements / v;
-        KernelArgs a = new KernelArgs().ptr(x).ptr(out).ptr(bias).ptr(residual).i32(channels).i64(groups).i32(act.ordinal());
-        launchNhwc("mnv3_bias_act_" + s.kernelSuffix + "_" + (floatOut ? "f32" : "v" + v),
+        KernelArgs a = new KernelArgs().ptr("x", x).ptr("out", out).ptr("bias", bias).ptr("residual", residual)
+                .i32("channels", channels).i64("groups", groups).i32("act", act.ordinal());
+        launcher.launch("mnv3_bias_act_" + s.kernelSuffix + "_" + (floatOut ? "f32" : "v" + v),
                 LaunchGeometry.elementwise(groups, multiprocessors), stream, a, args);
     }
 
@@ -128,18 +131,20 @@ final class Kernels {
                                         int stride, int pad, int dilation, Activation act) {
         int v = ForwardPlan.vectorWidth(channels);
         LaunchGeometry.Launch l = LaunchGeometry.depthwiseNhwc(channels / v, (long) oh * ow, batch, multiprocessors);
-        KernelArgs a = new KernelArgs().ptr(x).ptr(w).ptr(bias).ptr(y).ptr(partial).i32(channels).i32(h).i32(wd).i32(oh)
-                .i32(ow).i32(k).i32(stride).i32(pad).i32(dilation).i32(act.ordinal());
-        launchNhwc(depthwiseName(s, v, k), l, stream, a, args);
+        KernelArgs a = new KernelArgs().ptr("x", x).ptr("w", w).ptr("bias", bias).ptr("y", y).ptr("partial", partial)
+                .i32("channels", channels).i32("height", h).i32("width", wd).i32("out_h", oh).i32("out_w", ow).i32("k", k)
+                .i32("stride", stride).i32("pad", pad).i32("dilation", dilation).i32("act", act.ordinal());
+        launcher.launch(depthwiseName(s, v, k), l, stream, a, args);
         return l;
     }
 
     /** SE: partial [N, chunks, C] -> mean -> fc1 + ReLU -> fc2 + hard-sigmoid -> scale [N, C] float. */
     void seFc(SegmentAllocator args, MemorySegment stream, long partial, int chunks, int pixels, long w1, long b1, long w2,
               long b2, long scale, int batch, int channels, int squeeze) {
-        KernelArgs a = new KernelArgs().ptr(partial).i32(chunks).i32(pixels).ptr(w1).ptr(b1).ptr(w2).ptr(b2).ptr(scale)
-                .i32(channels).i32(squeeze);
-        launchNhwc("mnv3_se_fc", new LaunchGeometry.Launch(batch, 1, LaunchGeometry.BLOCK, 0), stream, a, args);
+        KernelArgs a = new KernelArgs().ptr("partial", partial).i32("chunks", chunks).i32("pixels", pixels).ptr("w1", w1)
+                .ptr("b1", b1).ptr("w2", w2).ptr("b2", b2).ptr("scale", scale).i32("channels", channels)
+                .i32("squeeze", squeeze);
+        launcher.launch("mnv3_se_fc", new LaunchGeometry.Launch(batch, 1, LaunchGeometry.BLOCK, 0), stream, a, args);
     }
 
     /** x [N, plane, C] *= scale [N, C]. */
@@ -147,8 +152,9 @@ final class Kernels {
                           long elements) {
         int v = ForwardPlan.vectorWidth(channels);
         long groups = elements / v;
-        KernelArgs a = new KernelArgs().ptr(x).ptr(scale).i32(channels).i32(plane).i64(groups);
-        launchNhwc("mnv3_channel_scale_" + s.kernelSuffix + "_v" + v, LaunchGeometry.elementwise(groups, multiprocessors),
+        KernelArgs a = new KernelArgs().ptr("x", x).ptr("scale", scale).i32("channels", channels).i32("plane", plane)
+                .i64("groups", groups);
+        launcher.launch("mnv3_channel_scale_" + s.kernelSuffix + "_v" + v, LaunchGeometry.elementwise(groups, multiprocessors),
                 stream, a, args);
     }
 
@@ -157,8 +163,9 @@ final class Kernels {
                            int plane, boolean floatOut) {
         int v = floatOut ? 1 : ForwardPlan.vectorWidth(channels);
         long groups = (long) batch * channels / v;
-        KernelArgs a = new KernelArgs().ptr(x).ptr(y).i32(channels).i32(plane).i64(groups);
-        launchNhwc("mnv3_global_avg_pool_nhwc_" + s.kernelSuffix + "_" + (floatOut ? "f32" : "v" + v),
+        KernelArgs a = new KernelArgs().ptr("x", x).ptr("y", y).i32("channels", channels).i32("plane", plane)
+                .i64("groups", groups);
+        launcher.launch("mnv3_global_avg_pool_nhwc_" + s.kernelSuffix + "_" + (floatOut ? "f32" : "v" + v),
                 LaunchGeometry.elementwise(groups, multiprocessors), stream, a, args);
     }
 
@@ -168,7 +175,8 @@ final class Kernels {
      */
     void pointwise(SegmentAllocator args, MemorySegment stream, Storage s, long x, long w, long bias, long residual, long y,
                    long m, int k, int n, Activation act) {
-        KernelArgs a = new KernelArgs().ptr(x).ptr(w).ptr(bias).ptr(residual).ptr(y).i64(m).i32(k).i32(n).i32(act.ordinal());
-        launchNhwc("mnv3_pointwise_" + s.kernelSuffix, LaunchGeometry.pointwise(m, n), stream, a, args);
+        KernelArgs a = new KernelArgs().ptr("x", x).ptr("w", w).ptr("bias", bias).ptr("residual", residual).ptr("y", y)
+                .i64("M", m).i32("K", k).i32("Nc", n).i32("act", act.ordinal());
+        launcher.launch("mnv3_pointwise_" + s.kernelSuffix, LaunchGeometry.pointwise(m, n), stream, a, args);
     }
 }

@@ -91,8 +91,9 @@ class BindingSignaturesTest {
     @Test
     void kernelLaunchersAndConvolutionSetup() {
         CudaDriver d = new CudaDriver(FAKE);
-        Kernels k = new Kernels(d, NULL, 132);
+        Kernels k = Kernels.loaded(d, NULL, 132);
         try (Arena a = Arena.ofConfined()) {
+            NativeContractTest.launchEveryKernel(k, a);
             k.biasAct(a, NULL, 1, 2, 0, 3, 4, 12, Activation.HARDSWISH);
             for (int kernel : new int[] {3, 5, 7}) {
                 k.depthwise(a, NULL, 1, 2, 3, 4, 5, 6, 7, 6, 7, kernel, 1, kernel / 2, 1, Activation.RELU, 2 * 5 * 6 * 7);
@@ -108,6 +109,11 @@ class BindingSignaturesTest {
                 new ForwardPlan.Ref(ForwardPlan.Buffer.ACT1, 2, 64, 8, 8), Precision.FP32, chosen)) {
             assertEquals(ConvAlgorithm.IMPLICIT_GEMM, conv.algo, "no candidates: the always-supported fallback");
             assertEquals(1, chosen.size());
+        }
+        try (CudnnConv conv = new CudnnConv(c, NULL, pointwise, new ForwardPlan.Ref(ForwardPlan.Buffer.ACT0, 2, 16, 8, 8),
+                new ForwardPlan.Ref(ForwardPlan.Buffer.ACT1, 2, 64, 8, 8), Precision.FP16, chosen)) {
+            assertEquals(ConvAlgorithm.IMPLICIT_PRECOMP_GEMM, conv.algo, "16-bit NHWC falls back to precomputed GEMM");
+            assertEquals(2, chosen.size());
         }
     }
 }

@@ -8,7 +8,12 @@ import dev.mnv3.core.testing.TorchReference;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -55,6 +60,99 @@ class NativeContractTest {
             assertEquals(names.size(), new java.util.HashSet<>(names).size(), "distinct names");
             for (String k : names) assertTrue(fatbin.contains(k + "\0"), k + " is not in the fatbin");
         }
+    }
+
+    /**
+     * Every launcher passes the arguments its kernel declares, in order, named and typed as the C
+     * parameters are: the kernels' signatures come from nvcc's preprocessed sources (the entry
+     * points are macro expansions), the launches from {@link Kernels} with a recording launcher.
+     * A swapped or missing argument is otherwise found only on a GPU, as garbage.
+     */
+    @Test
+    void everyLaunchMatchesItsKernelsSignature() throws Exception {
+        if (!nvccPresent()) return;
+        Map<String, List<String>> declared = declaredKernels();
+        Map<String, List<String>> launched = new TreeMap<>();
+        Kernels k = new Kernels((kernel, geometry, stream, args, alloc) -> {
+            List<String> params = new ArrayList<>();
+            for (int i = 0; i < args.count(); i++) params.add(args.type(i) + " " + args.name(i));
+            launched.put(kernel, params);
+        }, 132);
+        try (Arena a = Arena.ofConfined()) {
+            launchEveryKernel(k, a);
+        }
+        for (Storage s : List.of(Storage.F16, Storage.BF16)) {
+            for (String name : Kernels.nhwcNames(s)) assertTrue(launched.containsKey(name), "no launcher test reaches " + name);
+        }
+        for (Map.Entry<String, List<String>> e : launched.entrySet()) {
+            assertTrue(declared.containsKey(e.getKey()), e.getKey() + " is not a kernel of native/");
+            assertEquals(declared.get(e.getKey()), e.getValue(), e.getKey());
+        }
+    }
+
+    /** Calls every launcher with every variant it can pick (vector widths, window sizes, float outputs, both 16-bit types). */
+    static void launchEveryKernel(Kernels k, Arena a) {
+        MemorySegment s = MemorySegment.NULL;
+        k.biasAct(a, s, 1, 2, 0, 3, 4, 12, Activation.HARDSWISH);
+        for (int kernel : new int[] {3, 5, 7}) {
+            k.depthwise(a, s, 1, 2, 3, 4, 5, 6, 7, 6, 7, kernel, 1, kernel / 2, 1, Activation.RELU, 2 * 5 * 6 * 7);
+        }
+        k.globalAvgPool(a, s, 1, 2, 10, 49);
+        k.linear(a, s, 1, 2, 3, 4, 2, 960, 1280, Activation.IDENTITY);
+        k.channelScale(a, s, 1, 2, 49, 490);
+        for (Storage st : List.of(Storage.F16, Storage.BF16)) {
+            k.toNhwc(a, s, st, 1, 2, 3, 8, 49, 2 * 8 * 49);
+            k.seFc(a, s, 1, 3, 49, 2, 3, 4, 5, 6, 2, 72, 24);
+            for (int c : new int[] {72, 13}) { // V = 8 and V = 1
+                k.biasActNhwc(a, s, st, 1, 1, 2, 0, c, 2L * 49 * c, Activation.RELU, false);
+                k.channelScaleNhwc(a, s, st, 1, 2, c, 49, 2L * 49 * c);
+                k.globalAvgPoolNhwc(a, s, st, 1, 2, 2, c, 49, false);
+                for (int kernel : new int[] {3, 5, 7}) {
+                    k.depthwiseNhwc(a, s, st, 1, 2, 3, 4, 0, 2, c, 14, 14, 7, 7, kernel, 2, kernel / 2, 1, Activation.HARDSWISH);
+                }
+            }
+            k.biasActNhwc(a, s, st, 1, 2, 3, 0, 1000, 2000, Activation.IDENTITY, true);
+            k.globalAvgPoolNhwc(a, s, st, 1, 2, 2, 960, 49, true);
+            k.pointwise(a, s, st, 1, 2, 3, 4, 5, 2L * 49, 960, 160, Activation.IDENTITY);
+        }
+    }
+
+    /** Name -> parameters ("PTR x", "I32 channels", ...) of every extern "C" kernel in native/, from nvcc -E. */
+    private static Map<String, List<String>> declaredKernels() throws Exception {
+        Map<String, List<String>> kernels = new TreeMap<>();
+        // __global__ and __launch_bounds__ as nvcc expands them
+        Pattern entry = Pattern.compile("extern \"C\"\\s+__attribute__\\(\\(global\\)\\)\\s+void\\s+"
+                + "(?:__attribute__\\(\\(launch_bounds\\([^)]*\\)\\)\\)\\s*)?(mnv3_\\w+)\\s*\\(([^)]*)\\)\\s*\\{");
+        try (var files = Files.list(NATIVE)) {
+            for (Path cu : files.filter(f -> f.toString().endsWith(".cu")).sorted().toList()) {
+                Process p = new ProcessBuilder(nvcc(), "-E", "-x", "cu", "-std=c++17", "-I", NATIVE.toString(), cu.toString())
+                        .redirectErrorStream(false).start();
+                String text = new String(p.getInputStream().readAllBytes());
+                p.getErrorStream().transferTo(java.io.OutputStream.nullOutputStream());
+                assertEquals(0, p.waitFor(), "nvcc -E " + cu);
+                Matcher m = entry.matcher(text);
+                while (m.find()) {
+                    List<String> params = new ArrayList<>();
+                    for (String param : m.group(2).split(",")) {
+                        String t = param.replace("__restrict__", " ").replace("const", " ").trim().replaceAll("\\s+", " ");
+                        String name = t.substring(t.lastIndexOf(' ') + 1).replace("*", "");
+                        String type = t.contains("*") ? "PTR" : t.startsWith("long long") ? "I64" : t.startsWith("int ") ? "I32"
+                                : t.startsWith("float ") ? "F32" : "? " + t;
+                        params.add(type + " " + name);
+                    }
+                    kernels.put(m.group(1), params);
+                }
+            }
+        }
+        assertTrue(kernels.size() > 30, "found only " + kernels.keySet());
+        return kernels;
+    }
+
+    private static String nvcc() {
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
+            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, "nvcc"))) return Path.of(dir, "nvcc").toString();
+        }
+        return "/usr/local/cuda/bin/nvcc";
     }
 
     /** nvcc is on every development and CI machine: there the jar must carry a real fatbin. */
