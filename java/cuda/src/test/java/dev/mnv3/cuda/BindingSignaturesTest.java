@@ -93,14 +93,7 @@ class BindingSignaturesTest {
         CudaDriver d = new CudaDriver(FAKE);
         Kernels k = Kernels.loaded(d, NULL, 132);
         try (Arena a = Arena.ofConfined()) {
-            NativeContractTest.launchEveryKernel(k, a);
-            k.biasAct(a, NULL, 1, 2, 0, 3, 4, 12, Activation.HARDSWISH);
-            for (int kernel : new int[] {3, 5, 7}) {
-                k.depthwise(a, NULL, 1, 2, 3, 4, 5, 6, 7, 6, 7, kernel, 1, kernel / 2, 1, Activation.RELU, 2 * 5 * 6 * 7);
-            }
-            k.globalAvgPool(a, NULL, 1, 2, 10, 49);
-            k.linear(a, NULL, 1, 2, 3, 4, 2, 960, 1280, Activation.IDENTITY);
-            k.channelScale(a, NULL, 1, 2, 49, 490);
+            NativeContractTest.launchEveryKernel(k, a); // through the real cuLaunchKernel binding
         }
         Cudnn c = new Cudnn(FAKE);
         ConvBnAct pointwise = ConvBnAct.pointwise("p", 16, 64, Activation.RELU);
