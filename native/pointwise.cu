@@ -6,7 +6,10 @@
 //
 // As a GEMM: x [M, K] row-major (M = N * H * W pixels, K input channels, NHWC), W [Nc, K]
 // row-major (the NHWC filter of a 1x1 conv), y and residual [M, Nc]. Any M, K, Nc: tiles are
-// staged through shared memory with zeros past the edges.
+// staged through shared memory with zeros past the edges. When scale is not null (the projection
+// of an SE block), x is first multiplied by the SE scale [images, K] of its image (rows_per_image
+// rows each) and rounded to T, exactly as mnv3_channel_scale_* would store it: the excitation
+// then costs no pass of its own over the depthwise output.
 //
 // Launch notes: blockDim 128 (4 warps, 2 x 2, each a 32 x 32 output tile), gridDim =
 // (ceil(M / 64), ceil(Nc / 64)); 27 KB of static shared memory.
@@ -25,22 +28,31 @@
 #define MNV3_PW_PAD 8
 
 // Stages rows [row0, row0 + 64) x columns [k0, k0 + 32) of a row-major [rows, K] matrix into
-// tile[64][32 + pad], zero outside. Eight elements (16 bytes) at a time where they are whole.
+// tile[64][32 + pad], zero outside, each element times scale[row / rows_per_image, k] when scale
+// is not null. Eight elements (16 bytes) at a time where they are whole.
 template <typename T>
 __device__ __forceinline__ void pointwise_stage(T (*tile)[MNV3_PW_KSTEP + MNV3_PW_PAD], const T* __restrict__ src,
-                                                long long rows, int K, long long row0, int k0) {
+                                                const float* __restrict__ scale, int rows_per_image, long long rows,
+                                                int K, long long row0, int k0) {
     constexpr int chunks = MNV3_PW_TILE * MNV3_PW_KSTEP / 8;  // 256 chunks of 8, two per thread
     for (int c = threadIdx.x; c < chunks; c += MNV3_PW_THREADS) {
         const int r = c / (MNV3_PW_KSTEP / 8), kk = (c % (MNV3_PW_KSTEP / 8)) * 8;
         const long long row = row0 + r;
         const int k = k0 + kk;
         T* dst = &tile[r][kk];
+        const float* s = scale != nullptr && row < rows ? scale + (row / rows_per_image) * K + k : nullptr;
         if (row < rows && k + 8 <= K && K % 8 == 0) {
-            mnv3_store<T, 8>(dst, mnv3_load<T, 8>(src + row * K + k));
+            mnv3_pack<T, 8> v = mnv3_load<T, 8>(src + row * K + k);
+            if (s != nullptr) {
+#pragma unroll
+                for (int i = 0; i < 8; i++) v.v[i] = mnv3_from_float<T>(mnv3_to_float(v.v[i]) * s[i]);
+            }
+            mnv3_store<T, 8>(dst, v);
         } else {
 #pragma unroll
             for (int i = 0; i < 8; i++) {
-                dst[i] = row < rows && k + i < K ? src[row * K + k + i] : mnv3_from_float<T>(0.f);
+                T v = row < rows && k + i < K ? src[row * K + k + i] : mnv3_from_float<T>(0.f);
+                dst[i] = s != nullptr && k + i < K ? mnv3_from_float<T>(mnv3_to_float(v) * s[i]) : v;
             }
         }
     }
@@ -49,7 +61,8 @@ __device__ __forceinline__ void pointwise_stage(T (*tile)[MNV3_PW_KSTEP + MNV3_P
 template <typename T>
 __device__ __forceinline__ void pointwise(const T* __restrict__ x, const T* __restrict__ w,
                                           const float* __restrict__ bias, const T* __restrict__ residual,
-                                          T* __restrict__ y, long long M, int K, int Nc, int act) {
+                                          const float* __restrict__ scale, int rows_per_image, T* __restrict__ y,
+                                          long long M, int K, int Nc, int act) {
     namespace wmma = nvcuda::wmma;
     __shared__ __align__(32) T a[MNV3_PW_TILE][MNV3_PW_KSTEP + MNV3_PW_PAD];
     __shared__ __align__(32) T b[MNV3_PW_TILE][MNV3_PW_KSTEP + MNV3_PW_PAD];
@@ -66,8 +79,8 @@ __device__ __forceinline__ void pointwise(const T* __restrict__ x, const T* __re
         for (int j = 0; j < 2; j++) wmma::fill_fragment(acc[i][j], 0.f);
 
     for (int k0 = 0; k0 < K; k0 += MNV3_PW_KSTEP) {
-        pointwise_stage<T>(a, x, M, K, m0, k0);
-        pointwise_stage<T>(b, w, Nc, K, n0, k0);  // b[n][k]: W^T's columns, i.e. col-major [K, 64]
+        pointwise_stage<T>(a, x, scale, rows_per_image, M, K, m0, k0);
+        pointwise_stage<T>(b, w, nullptr, 1, Nc, K, n0, k0);  // b[n][k]: W^T's columns, i.e. col-major [K, 64]
         __syncthreads();
 #pragma unroll
         for (int kk = 0; kk < MNV3_PW_KSTEP; kk += 16) {
@@ -124,8 +137,9 @@ __device__ __forceinline__ void pointwise(const T* __restrict__ x, const T* __re
 #define MNV3_POINTWISE_ENTRY(T, t)                                                                                  \
     extern "C" __global__ void __launch_bounds__(MNV3_PW_THREADS) mnv3_pointwise_##t(                               \
         const T* __restrict__ x, const T* __restrict__ w, const float* __restrict__ bias,                           \
-        const T* __restrict__ residual, T* __restrict__ y, long long M, int K, int Nc, int act) {                   \
-        pointwise<T>(x, w, bias, residual, y, M, K, Nc, act);                                                       \
+        const T* __restrict__ residual, const float* __restrict__ scale, int rows_per_image, T* __restrict__ y,     \
+        long long M, int K, int Nc, int act) {                                                                      \
+        pointwise<T>(x, w, bias, residual, scale, rows_per_image, y, M, K, Nc, act);                               \
     }
 
 MNV3_POINTWISE_ENTRY(__half, f16)

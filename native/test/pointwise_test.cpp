@@ -29,23 +29,33 @@ struct Pointwise<__nv_bfloat16> {
 };
 
 template <typename T>
-void pointwise_case(long long m, int k, int n, int act, bool with_residual) {
+void pointwise_case(long long m, int k, int n, int act, bool with_residual, int rows_per_image = 0) {
+    const bool scaled = rows_per_image > 0;  // the SE scale of each image applied to x first
     std::string name = std::string("pointwise ") + Pointwise<T>::name + " M" + std::to_string(m) + " K" +
                        std::to_string(k) + " N" + std::to_string(n) + " " + test::activation_name(act) +
-                       (with_residual ? " + residual" : "");
+                       (with_residual ? " + residual" : "") +
+                       (scaled ? ", SE scale per " + std::to_string(rows_per_image) + " rows" : "");
     run(name, [&] {
         std::vector<T> x = test::random<T>(m * k), w = test::random<T>((size_t)n * k, -0.5f, 0.5f);
         std::vector<T> res = test::random<T>(m * n);
         std::vector<float> bias = test::random<float>(n);
+        const long long images = scaled ? (m + rows_per_image - 1) / rows_per_image : 0;
+        std::vector<float> scale = test::random<float>(images * k, 0.f, 1.f);
         std::vector<T> y = test::poisoned<T>(m * n);
         dim3 grid((unsigned)((m + 63) / 64), (unsigned)((n + 63) / 64));
         emu::launch(grid, dim3(128), Pointwise<T>::kernel, x.data(), w.data(), bias.data(),
-                    with_residual ? res.data() : nullptr, y.data(), m, k, n, act);
+                    with_residual ? res.data() : nullptr, scaled ? scale.data() : nullptr, scaled ? rows_per_image : 1,
+                    y.data(), m, k, n, act);
         std::vector<float> want(m * n);
         for (long long r = 0; r < m; r++)
             for (int o = 0; o < n; o++) {
                 double s = bias[o];
-                for (int i = 0; i < k; i++) s += (double)test::to_float(x[r * k + i]) * test::to_float(w[(size_t)o * k + i]);
+                for (int i = 0; i < k; i++) {
+                    // the scaled input is rounded to T, as the excitation kernel would store it
+                    float xi = test::to_float(x[r * k + i]);
+                    if (scaled) xi = test::to_float(test::from_float<T>(xi * scale[(r / rows_per_image) * k + i]));
+                    s += (double)xi * test::to_float(w[(size_t)o * k + i]);
+                }
                 double v = test::activate(s, act);
                 if (with_residual) v += test::to_float(res[r * n + o]);
                 want[r * n + o] = test::to_float(test::from_float<T>((float)v));
@@ -60,6 +70,8 @@ void all_cases() {
     pointwise_case<T>(64, 16, 24, MNV3_RELU, false);         // one whole M tile, K one WMMA step
     pointwise_case<T>(49, 96, 136, MNV3_IDENTITY, true);     // a projection at 7x7; N over two tiles
     pointwise_case<T>(5, 13, 11, MNV3_IDENTITY, true);       // nothing a multiple of 8: the scalar paths
+    pointwise_case<T>(3 * 49, 120, 40, MNV3_IDENTITY, true, 49);  // an SE projection: 3 images of 7x7
+    pointwise_case<T>(2 * 9, 13, 24, MNV3_IDENTITY, false, 9);    // the same through the scalar staging
 }
 
 }  // namespace

@@ -13,6 +13,7 @@ import java.util.EnumMap;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.Set;
+import java.util.function.Predicate;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -39,6 +40,8 @@ final class DevicePlan implements AutoCloseable {
     private final Map<ForwardPlan.Step, CudnnConv> convs = new IdentityHashMap<>();
     /** The conv steps our kernels run (see {@link KernelChoice}). */
     private final Set<ForwardPlan.Conv> ourKernel = Collections.newSetFromMap(new IdentityHashMap<>());
+    /** SE projections our 1x1 kernel runs, with the excitation whose scale it applies as it reads its input. */
+    private final Map<ForwardPlan.Conv, ForwardPlan.ExciteFused> scaledOnRead = new IdentityHashMap<>();
     private final Storage storage;
     private long memory, workspace, workspaceBytes;
     private MemorySegment pinnedInput, pinnedLogits, graph;
@@ -81,6 +84,7 @@ final class DevicePlan implements AutoCloseable {
             pinnedInput = driver.memAllocHost(plan.input().elements() * Float.BYTES);
             pinnedLogits = driver.memAllocHost(plan.logits().elements() * Float.BYTES);
             chooseKernels(dwMode, KernelChoice.mode(KernelChoice.POINTWISE_PROPERTY));
+            scaledOnRead.putAll(scaledOnRead(plan, ourKernel::contains));
         } catch (RuntimeException e) {
             close();
             throw new IllegalStateException("cannot prepare the GPU for batch " + plan.batch() + " at " + plan.height() + "x"
@@ -131,6 +135,25 @@ final class DevicePlan implements AutoCloseable {
                 convs.remove(c).close();
             }
         }
+    }
+
+    /**
+     * The SE projections that multiply their input by the SE scale as they read it, each with its
+     * excitation, which then skips its own pass over the depthwise output: those our 1x1 kernel
+     * runs ({@code ours}), as cuDNN cannot scale its input.
+     */
+    static Map<ForwardPlan.Conv, ForwardPlan.ExciteFused> scaledOnRead(ForwardPlan plan, Predicate<ForwardPlan.Conv> ours) {
+        Map<ForwardPlan.Conv, ForwardPlan.ExciteFused> fused = new IdentityHashMap<>();
+        ForwardPlan.ExciteFused pending = null;
+        for (ForwardPlan.Step s : plan.steps()) {
+            if (s instanceof ForwardPlan.ExciteFused e) {
+                pending = e;
+            } else if (s instanceof ForwardPlan.Conv c && pending != null) {
+                if (c.in() == pending.x() && c.conv().isPointwise() && ours.test(c)) fused.put(c, pending);
+                pending = null;
+            }
+        }
+        return fused;
     }
 
     private KernelChoice.Impl measure(ForwardPlan.Conv c, KernelChoice.Impl preferred) {
@@ -288,8 +311,10 @@ final class DevicePlan implements AutoCloseable {
                     kernels.seFc(args, stream, ptr(e.partial()), e.partial().h(), e.x().plane(), w.pointer(se + ".fc1.weight"),
                             w.pointer(se + ".fc1.bias"), w.pointer(se + ".fc2.weight"), w.pointer(se + ".fc2.bias"),
                             ptr(e.scale()), e.x().n(), e.se().channels(), e.se().squeezeChannels());
-                    kernels.channelScaleNhwc(args, stream, storage, ptr(e.x()), ptr(e.scale()), e.x().c(), e.x().plane(),
-                            e.x().elements());
+                    if (!scaledOnRead.containsValue(e)) {
+                        kernels.channelScaleNhwc(args, stream, storage, ptr(e.x()), ptr(e.scale()), e.x().c(), e.x().plane(),
+                                e.x().elements());
+                    }
                 }
                 case ForwardPlan.Pool p when plan.nhwc() -> kernels.globalAvgPoolNhwc(args, stream, storage, ptr(p.in()),
                         ptr(p.out()), p.in().n(), p.in().c(), p.in().plane(), p.out().buffer() == ForwardPlan.Buffer.LOGITS);
@@ -344,9 +369,10 @@ final class DevicePlan implements AutoCloseable {
         }
         ConvBnAct conv = c.conv();
         DeviceWeights w = model.weights();
+        ForwardPlan.ExciteFused se = scaledOnRead.get(c);
         kernels.pointwise(args, lane.stream, storage, ptr(c.in()), w.pointer(WeightLayout.weight(conv)),
-                w.pointer(WeightLayout.bias(conv)), c.residual() == null ? 0 : ptr(c.residual()), ptr(c.out()),
-                (long) c.in().n() * c.in().plane(), c.in().c(), c.out().c(), conv.activation());
+                w.pointer(WeightLayout.bias(conv)), c.residual() == null ? 0 : ptr(c.residual()), se == null ? 0 : ptr(se.scale()),
+                c.in().plane(), ptr(c.out()), (long) c.in().n() * c.in().plane(), c.in().c(), c.out().c(), conv.activation());
     }
 
     private void depthwiseOurs(Arena args, ForwardPlan.Conv c) {

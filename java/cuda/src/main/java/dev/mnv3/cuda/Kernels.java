@@ -171,12 +171,14 @@ final class Kernels {
 
     /**
      * The 1x1 conv with its epilogue (native/pointwise.cu): y [m, n] = act(x [m, k] w [n, k]^T + bias)
-     * (+ residual when not 0), on tensor cores; m = batch x pixels.
+     * (+ residual when not 0), on tensor cores; m = batch x pixels. With {@code scale} != 0 (an SE
+     * block's projection), x is first scaled by scale [images, k], {@code rowsPerImage} rows an image.
      */
-    void pointwise(SegmentAllocator args, MemorySegment stream, Storage s, long x, long w, long bias, long residual, long y,
-                   long m, int k, int n, Activation act) {
-        KernelArgs a = new KernelArgs().ptr("x", x).ptr("w", w).ptr("bias", bias).ptr("residual", residual).ptr("y", y)
-                .i64("M", m).i32("K", k).i32("Nc", n).i32("act", act.ordinal());
+    void pointwise(SegmentAllocator args, MemorySegment stream, Storage s, long x, long w, long bias, long residual,
+                   long scale, int rowsPerImage, long y, long m, int k, int n, Activation act) {
+        KernelArgs a = new KernelArgs().ptr("x", x).ptr("w", w).ptr("bias", bias).ptr("residual", residual)
+                .ptr("scale", scale).i32("rows_per_image", rowsPerImage).ptr("y", y).i64("M", m).i32("K", k).i32("Nc", n)
+                .i32("act", act.ordinal());
         launcher.launch("mnv3_pointwise_" + s.kernelSuffix, LaunchGeometry.pointwise(m, n), stream, a, args);
     }
 }

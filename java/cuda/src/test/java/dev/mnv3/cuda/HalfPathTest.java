@@ -157,6 +157,20 @@ class HalfPathTest {
     }
 
     @Test
+    void seProjectionsRunByOur1x1KernelTakeOverTheExcitation() {
+        ForwardPlan plan = ForwardPlan.of(Graph.of(MobileNetV3Config.large()), 2, 224, 224, Storage.F16, 132);
+        var all = DevicePlan.scaledOnRead(plan, c -> true);
+        assertEquals(8, all.size(), "one per SE block");
+        all.forEach((conv, se) -> {
+            assertTrue(conv.conv().name().endsWith(".block.3"), conv.conv().name()); // the projection follows the SE module
+            assertTrue(conv.in() == se.x());
+        });
+        assertTrue(DevicePlan.scaledOnRead(plan, c -> false).isEmpty(), "cuDNN runs them: the excitation scales");
+        assertTrue(DevicePlan.scaledOnRead(ForwardPlan.of(Graph.of(MobileNetV3Config.large()), 2, 224, 224), c -> true).isEmpty(),
+                "float NCHW plans have no fused excitations");
+    }
+
+    @Test
     void tracedNhwcValuesComeBackInTheReferenceLayout() {
         Node node = Graph.of(MobileNetV3Config.small()).nodes().getFirst();
         ForwardPlan.Output o = new ForwardPlan.Output(node, new ForwardPlan.Ref(ForwardPlan.Buffer.ACT1, 1, 2, 1, 3));

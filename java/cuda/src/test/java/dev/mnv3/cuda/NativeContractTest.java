@@ -113,7 +113,8 @@ class NativeContractTest {
             }
             k.biasActNhwc(a, s, st, 1, 2, 3, 0, 1000, 2000, Activation.IDENTITY, true);
             k.globalAvgPoolNhwc(a, s, st, 1, 2, 2, 960, 49, true);
-            k.pointwise(a, s, st, 1, 2, 3, 4, 5, 2L * 49, 960, 160, Activation.IDENTITY);
+            k.pointwise(a, s, st, 1, 2, 3, 4, 0, 1, 5, 2L * 49, 960, 160, Activation.IDENTITY);
+            k.pointwise(a, s, st, 1, 2, 3, 4, 6, 49, 5, 2L * 49, 672, 160, Activation.IDENTITY);
         }
     }
 
