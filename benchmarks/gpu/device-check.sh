@@ -160,7 +160,7 @@ bench() {
                 echo "-- mnv3 bench --precision $p $([ $graphs = false ] && echo --no-cuda-graphs) (timeout ${limit_run}s)"
                 timeout --kill-after=5 "$limit_run" "${MNV3[@]}" bench --model large --backend cuda \
                     --precision "$p" $([ $graphs = false ] && echo --no-cuda-graphs) --batch "${BENCH_BATCHES// /,}" \
-                    --size 224x224 --seconds "$sec" --warmup "$warm" --json > "$WORK/run.json" 2> "$WORK/run.err"
+                    --size 224x224 --seconds "$sec" --warmup "$warm" --json --show-kernels > "$WORK/run.json" 2> "$WORK/run.err"
                 st=$?
                 cat "$WORK/run.json"
                 grep -Ev '^bench .* batch [0-9]+ +[0-9]+%$' "$WORK/run.err" >&2

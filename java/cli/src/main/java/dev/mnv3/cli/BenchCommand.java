@@ -51,6 +51,10 @@ final class BenchCommand implements Callable<Integer> {
                     + "(the CUDA backend runs each on its own stream, up to -Dmnv3.cuda.streams, default 4) (default: ${DEFAULT-VALUE}).")
     int clients;
 
+    @Option(names = "--show-kernels", description = "cuda: print to stderr, after the runs, which kernel ran each conv that "
+            + "ours and cuDNN can both run, with the times measured when the plan was built.")
+    boolean showKernels;
+
     @Option(names = "--json", description = "Print one JSON object per batch size: images_per_second, p50_ms, p99_ms and the "
             + "settings (model, backend, precision, cuda_graphs: whether CUDA graphs were replayed, batch, ...); a batch size "
             + "that failed gives {..., \"batch\": N, \"error\": \"why\"}.")
@@ -114,12 +118,21 @@ final class BenchCommand implements Callable<Integer> {
                 }
                 out.flush();
             }
+            if (showKernels && m instanceof CudaModel c) printKernelChoices(c);
         }
         if (!failures.isEmpty()) {
             throw new Main.UserError(failures.size() + " of " + batches.size() + " batch sizes failed: "
                     + String.join("; ", failures), first);
         }
         return 0;
+    }
+
+    private void printKernelChoices(CudaModel c) {
+        PrintWriter err = spec.commandLine().getErr();
+        List<String> choices = c.kernelChoices();
+        err.println("kernel choices, ours or cuDNN, timed when each plan was built: " + (choices.isEmpty() ? "none" : ""));
+        choices.forEach(line -> err.println("  " + line));
+        err.flush();
     }
 
     private String errorJson(String model, String backend, Precision precision, boolean graphs, int batch, String error) {

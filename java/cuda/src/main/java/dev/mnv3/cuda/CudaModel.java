@@ -8,6 +8,7 @@ import dev.mnv3.core.weights.Weights;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
@@ -34,7 +35,8 @@ public final class CudaModel implements CompiledModel {
     /** What every lane of this model shares; the weights and the arena outlive every lane. */
     record Resources(CudaRuntime runtime, Precision precision, DeviceWeights weights, MemorySegment[] alphaBeta,
                      Map<ConvAlgorithm.Key, ConvAlgorithm.Choice> algorithms,
-                     Map<ConvAlgorithm.Key, KernelChoice.Impl> choices, boolean debug, boolean graphs) {
+                     Map<ConvAlgorithm.Key, KernelChoice.Impl> choices, java.util.Queue<String> choiceNotes, boolean debug,
+                     boolean graphs) {
     }
 
     /** A stream, the cuDNN handle bound to it, and the plans built on them: one caller at a time. */
@@ -118,7 +120,7 @@ public final class CudaModel implements CompiledModel {
             KernelChoice.mode(KernelChoice.DEPTHWISE_PROPERTY);
             KernelChoice.mode(KernelChoice.POINTWISE_PROPERTY);
             resources = new Resources(runtime, precision, deviceWeights, Cudnn.alphaBeta(arena), new ConcurrentHashMap<>(),
-                    new ConcurrentHashMap<>(), debug, graphs);
+                    new ConcurrentHashMap<>(), new java.util.concurrent.ConcurrentLinkedQueue<>(), debug, graphs);
             lanes = new LanePool<>(streams(), () -> new Lane(resources));
         } catch (RuntimeException e) {
             if (deviceWeights != null) deviceWeights.close();
@@ -156,6 +158,15 @@ public final class CudaModel implements CompiledModel {
     /** Whether runs are replayed as CUDA graphs (off by option, by -Dmnv3.cuda.graphs=false, or in debug mode). */
     public boolean cudaGraphs() {
         return resources.graphs();
+    }
+
+    /**
+     * One line per conv where ours and cuDNN were timed against each other (see {@link KernelChoice}),
+     * in the order measured: the layer, the shape, both times and the one kept. Empty until a run
+     * has built a plan, and when the choices were fixed by property.
+     */
+    public List<String> kernelChoices() {
+        return List.copyOf(resources.choiceNotes());
     }
 
     @Override

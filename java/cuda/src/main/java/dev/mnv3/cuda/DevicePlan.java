@@ -159,8 +159,12 @@ final class DevicePlan implements AutoCloseable {
     private KernelChoice.Impl measure(ForwardPlan.Conv c, KernelChoice.Impl preferred) {
         double ours = millisOrNaN(c, "ours", args -> convOurs(args, c)), theirs = millisOrNaN(c, "cuDNN", args -> convCudnn(args, c));
         KernelChoice.Impl impl = KernelChoice.faster(preferred, ours, theirs);
-        LOG.log(System.Logger.Level.DEBUG, String.format("%s %s: ours %.4f ms, cuDNN %.4f ms -> %s", c.conv().name(), c.in(),
-                ours, theirs, impl));
+        ForwardPlan.Ref in = c.in();
+        String note = String.format(java.util.Locale.ROOT, "%-22s %-9s %dx%dx%dx%d -> %d: ours %.4f ms, cuDNN %.4f ms: %s",
+                c.conv().name(), c.conv().isDepthwise() ? "depthwise" : "1x1", in.n(), in.c(), in.h(), in.w(), c.out().c(), ours,
+                theirs, impl.name().toLowerCase(java.util.Locale.ROOT));
+        model.choiceNotes().add(note);
+        LOG.log(System.Logger.Level.DEBUG, note);
         return impl;
     }
 
