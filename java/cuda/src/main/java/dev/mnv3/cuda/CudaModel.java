@@ -116,9 +116,10 @@ public final class CudaModel implements CompiledModel {
             deviceWeights = new DeviceWeights(runtime.driver, WeightLayout.of(graph, weights, Storage.of(precision)));
             boolean debug = Boolean.getBoolean(DEBUG_PROPERTY);
             boolean graphs = cudaGraphs && !debug && Boolean.parseBoolean(System.getProperty(GRAPHS_PROPERTY, "true"));
-            // a bad -Dmnv3.cuda.depthwise or .pointwise fails here, not at the first run
+            // a bad -Dmnv3.cuda.depthwise, .pointwise or .stem fails here, not at the first run
             KernelChoice.mode(KernelChoice.DEPTHWISE_PROPERTY);
             KernelChoice.mode(KernelChoice.POINTWISE_PROPERTY);
+            KernelChoice.mode(KernelChoice.STEM_PROPERTY);
             resources = new Resources(runtime, precision, deviceWeights, Cudnn.alphaBeta(arena), new ConcurrentHashMap<>(),
                     new ConcurrentHashMap<>(), new java.util.concurrent.ConcurrentLinkedQueue<>(), debug, graphs);
             lanes = new LanePool<>(streams(), () -> new Lane(resources));

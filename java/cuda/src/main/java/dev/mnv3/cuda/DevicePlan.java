@@ -40,6 +40,9 @@ final class DevicePlan implements AutoCloseable {
     private final Map<ForwardPlan.Step, CudnnConv> convs = new IdentityHashMap<>();
     /** The conv steps our kernels run (see {@link KernelChoice}). */
     private final Set<ForwardPlan.Conv> ourKernel = Collections.newSetFromMap(new IdentityHashMap<>());
+    /** FP16/BF16 plans: the float-to-NHWC conversion and the stem conv that reads its output (null otherwise). */
+    private final ForwardPlan.ToNhwc toNhwc;
+    private final ForwardPlan.Conv stemConv;
     /** SE projections our 1x1 kernel runs, with the excitation whose scale it applies as it reads its input. */
     private final Map<ForwardPlan.Conv, ForwardPlan.ExciteFused> scaledOnRead = new IdentityHashMap<>();
     private final Storage storage;
@@ -55,6 +58,9 @@ final class DevicePlan implements AutoCloseable {
         this.kernels = model.runtime().kernels;
         this.plan = plan;
         this.storage = plan.storage();
+        this.toNhwc = plan.steps().getFirst() instanceof ForwardPlan.ToNhwc t ? t : null;
+        this.stemConv = toNhwc == null ? null : plan.steps().stream().filter(s -> s instanceof ForwardPlan.Conv c
+                && c.in() == toNhwc.out() && !c.conv().isDepthwise()).map(s -> (ForwardPlan.Conv) s).findFirst().orElse(null);
         try {
             Map<ForwardPlan.Buffer, Long> offsets = new LinkedHashMap<>();
             long total = 0;
@@ -83,7 +89,7 @@ final class DevicePlan implements AutoCloseable {
             workspace = workspaceBytes > 0 ? memory + wsOffset : 0;
             pinnedInput = driver.memAllocHost(plan.input().elements() * Float.BYTES);
             pinnedLogits = driver.memAllocHost(plan.logits().elements() * Float.BYTES);
-            chooseKernels(dwMode, KernelChoice.mode(KernelChoice.POINTWISE_PROPERTY));
+            chooseKernels(dwMode, KernelChoice.mode(KernelChoice.POINTWISE_PROPERTY), KernelChoice.mode(KernelChoice.STEM_PROPERTY));
             scaledOnRead.putAll(scaledOnRead(plan, ourKernel::contains));
         } catch (RuntimeException e) {
             close();
@@ -113,17 +119,18 @@ final class DevicePlan implements AutoCloseable {
      * set up, and in FP16/BF16 plans the 1x1 convs (ours fuses the epilogue). Timed on this lane's
      * stream once per shape; the decision is shared by every lane and plan of the model.
      */
-    private void chooseKernels(KernelChoice.Mode depthwise, KernelChoice.Mode pointwise) {
+    private void chooseKernels(KernelChoice.Mode depthwise, KernelChoice.Mode pointwise, KernelChoice.Mode stem) {
         for (ForwardPlan.Step s : plan.steps()) {
             if (!(s instanceof ForwardPlan.Conv c)) continue;
-            boolean dw = c.conv().isDepthwise();
+            boolean dw = c.conv().isDepthwise(), isStem = c == stemConv;
             if (dw && !convs.containsKey(c)) {
                 ourKernel.add(c); // SE depthwise of a 16-bit plan, or cuDNN could not set it up
                 continue;
             }
-            if (!dw && !(plan.nhwc() && c.conv().isPointwise())) continue;
-            KernelChoice.Mode mode = dw ? depthwise : pointwise;
-            KernelChoice.Impl preferred = dw ? KernelChoice.Impl.OURS : KernelChoice.Impl.CUDNN;
+            if (!dw && !isStem && !(plan.nhwc() && c.conv().isPointwise())) continue;
+            KernelChoice.Mode mode = dw ? depthwise : isStem ? stem : pointwise;
+            // ours is preferred where it is the more exact (depthwise: no second rounding; stem: float input)
+            KernelChoice.Impl preferred = dw || isStem ? KernelChoice.Impl.OURS : KernelChoice.Impl.CUDNN;
             KernelChoice.Impl impl = switch (mode) {
                 case OURS -> KernelChoice.Impl.OURS;
                 case CUDNN -> KernelChoice.Impl.CUDNN;
@@ -157,7 +164,10 @@ final class DevicePlan implements AutoCloseable {
     }
 
     private KernelChoice.Impl measure(ForwardPlan.Conv c, KernelChoice.Impl preferred) {
-        double ours = millisOrNaN(c, "ours", args -> convOurs(args, c)), theirs = millisOrNaN(c, "cuDNN", args -> convCudnn(args, c));
+        double ours = millisOrNaN(c, "ours", args -> convOurs(args, c)), theirs = millisOrNaN(c, "cuDNN", args -> {
+            if (c == stemConv) convertInput(args, toNhwc); // cuDNN's stem needs the converted input
+            convCudnn(args, c);
+        });
         KernelChoice.Impl impl = KernelChoice.faster(preferred, ours, theirs);
         ForwardPlan.Ref in = c.in();
         String note = String.format(java.util.Locale.ROOT, "%-22s %-9s %dx%dx%dx%d -> %d: ours %.4f ms, cuDNN %.4f ms: %s",
@@ -297,8 +307,8 @@ final class DevicePlan implements AutoCloseable {
         DeviceWeights w = model.weights();
         for (ForwardPlan.Step step : plan.steps()) {
             switch (step) {
-                case ForwardPlan.ToNhwc t -> kernels.toNhwc(args, stream, storage, ptr(t.in()), ptr(t.out()), t.in().c(),
-                        t.out().c(), t.out().plane(), t.out().elements());
+                case ForwardPlan.ToNhwc t when stemConv != null && ourKernel.contains(stemConv) -> { } // the stem reads the input
+                case ForwardPlan.ToNhwc t -> convertInput(args, t);
                 case ForwardPlan.Conv c when ourKernel.contains(c) -> convOurs(args, c);
                 case ForwardPlan.Conv c -> convCudnn(args, c);
                 case ForwardPlan.Excite e -> {
@@ -348,6 +358,11 @@ final class DevicePlan implements AutoCloseable {
         }
     }
 
+    private void convertInput(Arena args, ForwardPlan.ToNhwc t) {
+        kernels.toNhwc(args, lane.stream, storage, ptr(t.in()), ptr(t.out()), t.in().c(), t.out().c(), t.out().plane(),
+                t.out().elements());
+    }
+
     /** cuDNN's conv into the output, then our bias + activation (+ residual) epilogue in place. */
     private void convCudnn(Arena args, ForwardPlan.Conv c) {
         ConvBnAct conv = c.conv();
@@ -365,7 +380,7 @@ final class DevicePlan implements AutoCloseable {
         }
     }
 
-    /** Our kernel: the depthwise conv, or (FP16/BF16) the 1x1 conv with its epilogue fused. */
+    /** Our kernel: the depthwise conv, the stem from the float input, or the 1x1 conv with its epilogue fused. */
     private void convOurs(Arena args, ForwardPlan.Conv c) {
         if (c.conv().isDepthwise()) {
             depthwiseOurs(args, c);
@@ -373,6 +388,13 @@ final class DevicePlan implements AutoCloseable {
         }
         ConvBnAct conv = c.conv();
         DeviceWeights w = model.weights();
+        if (c == stemConv) {
+            ForwardPlan.Ref in = toNhwc.in(), out = c.out();
+            kernels.stem(args, lane.stream, storage, ptr(in), w.pointer(WeightLayout.stemWeight(conv)),
+                    w.pointer(WeightLayout.bias(conv)), ptr(out), in.n(), in.c(), in.h(), in.w(), out.c(), out.h(), out.w(),
+                    conv.kernel(), conv.stride(), conv.padding(), conv.dilation(), conv.activation());
+            return;
+        }
         ForwardPlan.ExciteFused se = scaledOnRead.get(c);
         kernels.pointwise(args, lane.stream, storage, ptr(c.in()), w.pointer(WeightLayout.weight(conv)),
                 w.pointer(WeightLayout.bias(conv)), c.residual() == null ? 0 : ptr(c.residual()), se == null ? 0 : ptr(se.scale()),

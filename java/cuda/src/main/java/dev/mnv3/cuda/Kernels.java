@@ -92,7 +92,8 @@ final class Kernels {
             names.addAll(List.of("mnv3_bias_act_" + t + "_v" + v, "mnv3_channel_scale_" + t + "_v" + v,
                     "mnv3_global_avg_pool_nhwc_" + t + "_v" + v, depthwiseName(s, v, 0)));
         }
-        names.addAll(List.of(depthwiseName(s, 8, 3), depthwiseName(s, 8, 5), "mnv3_pointwise_" + t));
+        names.addAll(List.of(depthwiseName(s, 8, 3), depthwiseName(s, 8, 5), "mnv3_pointwise_" + t, "mnv3_stem_" + t + "_v1",
+                "mnv3_stem_" + t + "_v8"));
         return names;
     }
 
@@ -108,6 +109,21 @@ final class Kernels {
                 .i32("plane", plane).i64("total", total);
         launcher.launch("mnv3_nchw_to_nhwc_" + s.kernelSuffix, LaunchGeometry.elementwise(total, multiprocessors), stream, a,
                 args);
+    }
+
+    /**
+     * The stem conv + bias + act from the float input: x [N, inC, h, wd] -> y [N, oh, ow, outC] in
+     * storage; w float [outC, inC, k, k].
+     */
+    void stem(SegmentAllocator args, MemorySegment stream, Storage s, long x, long w, long bias, long y, int batch, int inC,
+              int h, int wd, int outC, int oh, int ow, int k, int stride, int pad, int dilation, Activation act) {
+        int v = ForwardPlan.vectorWidth(outC);
+        long groups = (long) batch * oh * ow * outC / v;
+        KernelArgs a = new KernelArgs().ptr("x", x).ptr("w", w).ptr("bias", bias).ptr("y", y).i32("in_channels", inC)
+                .i32("height", h).i32("width", wd).i32("out_channels", outC).i32("out_h", oh).i32("out_w", ow).i32("k", k)
+                .i32("stride", stride).i32("pad", pad).i32("dilation", dilation).i32("act", act.ordinal()).i64("groups", groups);
+        launcher.launch("mnv3_stem_" + s.kernelSuffix + "_v" + v, LaunchGeometry.elementwise(groups, multiprocessors), stream,
+                a, args);
     }
 
     /** out = act(x + bias[c]) (+ residual when not 0) over NHWC; out is float when {@code floatOut}, else in storage. */

@@ -56,6 +56,14 @@ final class WeightLayout {
         return storage.isHalf() ? c.name() + ":folded.weight.cudnn" : weight(c);
     }
 
+    /**
+     * Key of the stem's folded weight in float, PyTorch's layout [out, in, k, k], which our stem
+     * kernel reads in FP16/BF16 plans (cuDNN's copy is 16-bit and channel-padded).
+     */
+    static String stemWeight(ConvBnAct c) {
+        return c.name() + ":folded.weight.f32";
+    }
+
     /** Key of a convolution's folded bias [out]. */
     static String bias(ConvBnAct c) {
         return c.name() + ":folded.bias";
@@ -123,6 +131,7 @@ final class WeightLayout {
                 int paddedIn = imageInput ? (in + ForwardPlan.NHWC_CHANNEL_ALIGN - 1) / ForwardPlan.NHWC_CHANNEL_ALIGN
                         * ForwardPlan.NHWC_CHANNEL_ALIGN : in;
                 add(weight(c), channelsLast(w, c.outChannels(), in, paddedIn, c.kernel() * c.kernel()), storage);
+                if (imageInput) add(stemWeight(c), w, Storage.F32);
             }
             add(bias(c), f.bias(), Storage.F32);
         }

@@ -101,7 +101,8 @@ class CudaModelGpuTest {
     /** Each implementation forced where auto would pick by speed: every one gives the network within tolerance. */
     @ParameterizedTest(name = "{0}={1} {2}")
     @CsvSource({"mnv3.cuda.depthwise, cudnn, FP32", "mnv3.cuda.depthwise, cudnn, FP16", "mnv3.cuda.pointwise, ours, FP16",
-            "mnv3.cuda.pointwise, ours, BF16", "mnv3.cuda.pointwise, cudnn, FP16"})
+            "mnv3.cuda.pointwise, ours, BF16", "mnv3.cuda.pointwise, cudnn, FP16", "mnv3.cuda.stem, ours, FP16",
+            "mnv3.cuda.stem, cudnn, BF16"})
     void everyKernelChoiceIsWithinTheTolerance(String property, String value, Precision precision) {
         System.setProperty(property, value);
         try {

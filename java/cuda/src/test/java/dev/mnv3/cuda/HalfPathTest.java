@@ -50,6 +50,11 @@ class HalfPathTest {
         assertEquals(Storage.F16, e.type());
         assertEquals(stem.outChannels() * 9 * ForwardPlan.NHWC_CHANNEL_ALIGN, e.data().length, "stem padded to 8 channels");
         assertEquals(Storage.F32, half.entry(WeightLayout.bias(stem)).type());
+        WeightLayout.Entry forOurStem = half.entry(WeightLayout.stemWeight(stem));
+        assertEquals(Storage.F32, forOurStem.type(), "our stem kernel reads float weights in PyTorch's layout");
+        assertEquals(stem.outChannels() * 3 * 9, forOurStem.data().length);
+        assertThrows(IllegalArgumentException.class, () -> WeightLayout.of(g, RandomWeights.generate(g, 3))
+                .entry(WeightLayout.stemWeight(stem)), "float NCHW plans run the stem on cuDNN only");
         assertEquals(Storage.F16, half.entry("classifier.3.weight").type());
         assertEquals(Storage.F32, half.entry("features.1.block.1.fc1.weight").type());
         long end = 0;

@@ -102,6 +102,8 @@ class NativeContractTest {
         k.channelScale(a, s, 1, 2, 49, 490);
         for (Storage st : List.of(Storage.F16, Storage.BF16)) {
             k.toNhwc(a, s, st, 1, 2, 3, 8, 49, 2 * 8 * 49);
+            k.stem(a, s, st, 1, 2, 3, 4, 2, 3, 224, 224, 16, 112, 112, 3, 2, 1, 1, Activation.HARDSWISH);
+            k.stem(a, s, st, 1, 2, 3, 4, 2, 3, 224, 224, 12, 112, 112, 3, 2, 1, 1, Activation.HARDSWISH);
             k.seFc(a, s, 1, 3, 49, 2, 3, 4, 5, 6, 2, 72, 24);
             for (int c : new int[] {72, 13}) { // V = 8 and V = 1
                 k.biasActNhwc(a, s, st, 1, 1, 2, 0, c, 2L * 49 * c, Activation.RELU, false);
