@@ -21,8 +21,17 @@ final class PlanInterpreter {
     private final WeightLayout weights;
     private final Storage storage;
     private final Map<ForwardPlan.Buffer, float[]> buffers = new EnumMap<>(ForwardPlan.Buffer.class);
+    /** Our fused kernels' numerics where they can run (KernelChoice): stem from the float input, 1x1 convs rounded once. */
+    private final boolean ours;
+    private float[] exactInput;
 
+    /** Every conv as cuDNN + our epilogue runs it (two roundings): the less exact of the device's choices. */
     PlanInterpreter(ForwardPlan plan, WeightLayout weights) {
+        this(plan, weights, false);
+    }
+
+    PlanInterpreter(ForwardPlan plan, WeightLayout weights, boolean ours) {
+        this.ours = ours;
         this.plan = plan;
         this.weights = weights;
         this.storage = plan.storage();
@@ -38,8 +47,10 @@ final class PlanInterpreter {
         Map<String, Tensor> out = new LinkedHashMap<>();
         for (ForwardPlan.Step step : plan.steps()) {
             switch (step) {
-                case ForwardPlan.ToNhwc t -> write(t.out(), NhwcOps.toNhwc(read(t.in()), t.in().n(), t.in().c(), t.out().c(),
-                        t.out().plane()));
+                case ForwardPlan.ToNhwc t -> {
+                    exactInput = NhwcOps.toNhwc(read(t.in()), t.in().n(), t.in().c(), t.out().c(), t.out().plane());
+                    write(t.out(), exactInput);
+                }
                 case ForwardPlan.Conv c when plan.nhwc() -> convNhwc(c);
                 case ForwardPlan.Conv c -> conv(c);
                 case ForwardPlan.Excite e -> {
@@ -94,7 +105,10 @@ final class PlanInterpreter {
                 c.out().c(), c.out().plane(), (int) c.out().elements(), k.activation());
     }
 
-    /** cuDNN stores its raw result in the storage type (the first rounding), then the epilogue rounds once more. */
+    /**
+     * cuDNN stores its raw result in the storage type (the first rounding), then the epilogue rounds
+     * once more; our stem and 1x1 kernels round once, and the stem reads the unrounded input.
+     */
     private void convNhwc(ForwardPlan.Conv c) {
         ConvBnAct k = c.conv();
         ForwardPlan.Ref in = c.in();
@@ -108,10 +122,23 @@ final class PlanInterpreter {
                     c.partial() == null ? 1 : c.partial().h(), rows));
             return;
         }
-        write(c.out(), NhwcOps.conv(read(in), in.n(), in.c(), in.h(), in.w(), w(WeightLayout.weight(k)), k.outChannels(),
-                k.kernel(), k.stride(), k.padding(), k.dilation(), k.groups()));
-        write(c.out(), NhwcOps.biasAct(read(c.out()), w(WeightLayout.bias(k)), c.residual() == null ? null : read(c.residual()),
+        boolean stem = c == firstConv();
+        // the stem kernel reads the float input and float weights (WeightLayout.stemWeight, here in cuDNN's layout)
+        float[] x = ours && stem ? exactInput : read(in);
+        float[] weight = ours && stem ? weights.entry(WeightLayout.weight(k)).data() : w(WeightLayout.weight(k));
+        float[] raw = NhwcOps.conv(x, in.n(), in.c(), in.h(), in.w(), weight, k.outChannels(), k.kernel(), k.stride(),
+                k.padding(), k.dilation(), k.groups());
+        if (!(ours && (stem || k.isPointwise()))) { // cuDNN stores its raw result: the first rounding
+            write(c.out(), raw);
+            raw = read(c.out());
+        }
+        write(c.out(), NhwcOps.biasAct(raw, w(WeightLayout.bias(k)), c.residual() == null ? null : read(c.residual()),
                 c.out().c(), k.activation()));
+    }
+
+    private ForwardPlan.Conv firstConv() {
+        return plan.steps().stream().filter(s -> s instanceof ForwardPlan.Conv).map(s -> (ForwardPlan.Conv) s).findFirst()
+                .orElseThrow();
     }
 
     /** The weight as the device holds it: rounded to its entry's type. */

@@ -49,7 +49,12 @@ class ReducedPrecisionPlanTest {
         Graph graph = Graph.of(config);
         Weights weights = RandomWeights.generate(graph, 21);
         Tensor input = size > 0 ? RandomWeights.input(1, size, size, 6) : RandomWeights.input(2, 67, 45, 6);
-        Map<String, Tensor> got = interpret(graph, weights, storage, input);
+        for (boolean ours : new boolean[] {false, true}) check(name, graph, weights, storage, input, ours);
+    }
+
+    /** Against the reference, with cuDNN's numerics everywhere or with our fused kernels' where they can run. */
+    private static void check(String name, Graph graph, Weights weights, Storage storage, Tensor input, boolean ours) {
+        Map<String, Tensor> got = interpret(graph, weights, storage, input, ours);
         Map<String, Tensor> want;
         try (CompiledModel ref = new ReferenceBackend().compile(graph, weights)) {
             want = ref.trace(input);
@@ -61,7 +66,8 @@ class ReducedPrecisionPlanTest {
             worst = Math.max(worst, d.relL2());
             assertTrue(d.within(tolerance), node + " rel L2 " + d.relL2() + " > " + tolerance);
         }
-        System.out.printf("%s %s: worst node rel L2 %.2e%n", name, storage, worst);
+        System.out.printf("%s %s %s, %s: worst node rel L2 %.2e%n", name, storage, input.shapeString(),
+                ours ? "our fused kernels" : "cuDNN + epilogues", worst);
     }
 
     @ParameterizedTest(name = "large {0}")
@@ -71,7 +77,7 @@ class ReducedPrecisionPlanTest {
         Weights weights = RandomWeights.generate(graph, 22);
         int images = 128;
         Tensor input = RandomWeights.input(images, 64, 64, 23);
-        Map<String, Tensor> got = interpret(graph, weights, storage, input);
+        Map<String, Tensor> got = interpret(graph, weights, storage, input, false);
         Tensor want;
         try (CompiledModel cpu = new FastBackend().compile(graph, weights, CompileOptions.defaults())) {
             want = cpu.run(input);
@@ -90,10 +96,10 @@ class ReducedPrecisionPlanTest {
         return Stream.of(Storage.F16, Storage.BF16);
     }
 
-    private static Map<String, Tensor> interpret(Graph graph, Weights weights, Storage storage, Tensor input) {
+    private static Map<String, Tensor> interpret(Graph graph, Weights weights, Storage storage, Tensor input, boolean ours) {
         int[] s = input.shape();
         ForwardPlan plan = ForwardPlan.of(graph, s[0], s[2], s[3], storage, 132);
-        return new PlanInterpreter(plan, WeightLayout.of(graph, weights, storage)).trace(input);
+        return new PlanInterpreter(plan, WeightLayout.of(graph, weights, storage), ours).trace(input);
     }
 
     private static Precision precision(Storage s) {
