@@ -38,7 +38,8 @@ public final class CudaRuntime {
         }
     }
 
-    private CudaRuntime(CudaDriver driver, Cudnn cudnn, Kernels kernels, MemorySegment context, Info info) {
+    /** Package-private for FakeCudaTest, which runs the executor on a driver and cuDNN written in Java. */
+    CudaRuntime(CudaDriver driver, Cudnn cudnn, Kernels kernels, MemorySegment context, Info info) {
         this.driver = driver;
         this.cudnn = cudnn;
         this.kernels = kernels;

@@ -1,0 +1,535 @@
+package dev.mnv3.cuda;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The CUDA driver and cuDNN written in Java, for running the GPU executor without a GPU: each
+ * C function the bindings look up is a static method of this class of the same name, handed to
+ * them as an FFM upcall stub, so {@link CudaDriver} and {@link Cudnn} run unchanged. "Device"
+ * memory is host memory; copies copy; kernels and convolutions compute nothing but are checked:
+ * every pointer they get must lie in a live allocation (a convolution's whole tensors, from its
+ * descriptors), descriptors must describe a consistent convolution, a stream must not be
+ * synchronized while it is being captured, and after close nothing may be left allocated or
+ * created. Everything wrong is collected in {@link #violations}.
+ */
+@SuppressWarnings({"restricted", "unused"}) // the methods are called from native code, by name
+final class FakeCuda {
+    private static final Arena GLOBAL = Arena.global();
+    private static final MemorySegment ERROR_TEXT = GLOBAL.allocateFrom("fake error");
+    private static final Map<String, MemorySegment> STUBS = new ConcurrentHashMap<>();
+    private static final AtomicLong HANDLES = new AtomicLong(0x1000);
+
+    /** One test's world. */
+    static final class State {
+        final Map<Long, Arena> device = new ConcurrentHashMap<>(), host = new ConcurrentHashMap<>();
+        final Map<Long, Long> sizes = new ConcurrentHashMap<>();
+        /** Live handles by kind ("stream", "event", "graph", "exec", "cudnn", "tensor", "filter", "conv", "module"). */
+        final Map<Long, String> handles = new ConcurrentHashMap<>();
+        final Map<Long, int[]> descriptors = new ConcurrentHashMap<>();
+        final Map<Long, String> functions = new ConcurrentHashMap<>();
+        final Map<Long, Boolean> capturing = new ConcurrentHashMap<>();
+        final List<String> violations = Collections.synchronizedList(new ArrayList<>());
+        final Map<String, Integer> launches = Collections.synchronizedMap(new TreeMap<>());
+        final AtomicLong convolutions = new AtomicLong(), graphLaunches = new AtomicLong(), captures = new AtomicLong();
+        final AtomicLong elapsed = new AtomicLong(), streamsCreated = new AtomicLong();
+
+        /** Whether [p, p + bytes) lies in one live device allocation. */
+        boolean inDevice(long p, long bytes) {
+            for (Map.Entry<Long, Long> e : sizes.entrySet()) {
+                if (device.containsKey(e.getKey()) && p >= e.getKey() && p + bytes <= e.getKey() + e.getValue()) return true;
+            }
+            return false;
+        }
+
+        void violation(String what) {
+            violations.add(what);
+        }
+
+        /** What is still allocated or created. */
+        List<String> leaks() {
+            List<String> l = new ArrayList<>();
+            device.keySet().forEach(p -> l.add("device memory " + Long.toHexString(p) + " (" + sizes.get(p) + " bytes)"));
+            host.keySet().forEach(p -> l.add("pinned host memory " + Long.toHexString(p)));
+            handles.forEach((h, kind) -> { if (!kind.equals("module")) l.add(kind + " " + Long.toHexString(h)); });
+            return l;
+        }
+    }
+
+    static volatile State state;
+
+    private FakeCuda() {
+    }
+
+    /** A fresh world, and a runtime on it (132 SMs, sm_90) whose kernel launches check their pointer arguments. */
+    static CudaRuntime runtime(State s) {
+        state = s;
+        CudaDriver driver = new CudaDriver(LOOKUP);
+        Cudnn cudnn = new Cudnn(LOOKUP);
+        MemorySegment context = driver.retainPrimaryContext(0);
+        MemorySegment module = driver.moduleLoadData(GLOBAL.allocate(16));
+        Map<String, MemorySegment> functions = new ConcurrentHashMap<>();
+        Kernels checked = new Kernels((kernel, geometry, stream, args, alloc) -> {
+            for (int i = 0; i < args.count(); i++) {
+                long v = args.value(i);
+                if (args.type(i) == KernelArgs.Type.PTR && v != 0 && !s.inDevice(v, 1)) {
+                    s.violation(kernel + ": argument " + args.name(i) + " = " + Long.toHexString(v) + " is not device memory");
+                }
+            }
+            s.launches.merge(kernel, 1, Integer::sum);
+            driver.launch(kernel, functions.computeIfAbsent(kernel, k -> driver.moduleFunction(module, k)), geometry, stream,
+                    args.pack(alloc));
+        }, 132);
+        return new CudaRuntime(driver, cudnn, checked, context, new CudaRuntime.Info("Fake GPU", 0, 90, 132, 13000, 90100,
+                "fake libcuda", "fake libcudnn", 16, 80L << 30));
+    }
+
+    /** Finds a symbol as the static method of the same name, its C signature read off the Java one. */
+    static final SymbolLookup LOOKUP = name -> Optional.ofNullable(STUBS.computeIfAbsent(name, FakeCuda::stub));
+
+    private static MemorySegment stub(String name) {
+        for (Method m : FakeCuda.class.getDeclaredMethods()) {
+            if (!m.getName().equals(name) || !Modifier.isStatic(m.getModifiers())) continue;
+            MemoryLayout[] args = new MemoryLayout[m.getParameterCount()];
+            for (int i = 0; i < args.length; i++) args[i] = layout(m.getParameterTypes()[i]);
+            FunctionDescriptor fd = m.getReturnType() == void.class ? FunctionDescriptor.ofVoid(args)
+                    : FunctionDescriptor.of(layout(m.getReturnType()), args);
+            try {
+                var handle = MethodHandles.lookup().findStatic(FakeCuda.class, name,
+                        MethodType.methodType(m.getReturnType(), m.getParameterTypes()));
+                return Linker.nativeLinker().upcallStub(handle, fd, GLOBAL);
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        return null; // not provided: the binding reports the symbol missing, or falls back
+    }
+
+    private static MemoryLayout layout(Class<?> c) {
+        if (c == int.class) return JAVA_INT;
+        if (c == long.class) return JAVA_LONG;
+        if (c == MemorySegment.class) return ADDRESS;
+        throw new IllegalArgumentException(c.toString());
+    }
+
+    // ---- helpers
+
+    private static void putLong(MemorySegment out, long v) {
+        out.reinterpret(8).set(JAVA_LONG, 0, v);
+    }
+
+    private static void putInt(MemorySegment out, int v) {
+        out.reinterpret(4).set(JAVA_INT, 0, v);
+    }
+
+    private static long newHandle(MemorySegment out, String kind) {
+        long h = HANDLES.addAndGet(16);
+        state.handles.put(h, kind);
+        putLong(out, h);
+        return h;
+    }
+
+    private static int destroy(MemorySegment h, String kind) {
+        String was = state.handles.remove(h.address());
+        if (!kind.equals(was)) state.violation("destroying " + kind + " " + Long.toHexString(h.address()) + ", which is " + was);
+        return 0;
+    }
+
+    private static int live(MemorySegment h, String kind, String call) {
+        if (!kind.equals(state.handles.get(h.address()))) {
+            state.violation(call + ": " + Long.toHexString(h.address()) + " is not a live " + kind);
+            return 400; // CUDA_ERROR_INVALID_HANDLE
+        }
+        return 0;
+    }
+
+    private static int checkDevice(String call, long p, long bytes) {
+        if (!state.inDevice(p, bytes)) {
+            state.violation(call + ": [" + Long.toHexString(p) + ", +" + bytes + ") is not inside one device allocation");
+            return 1;
+        }
+        return 0;
+    }
+
+    // ---- the driver API
+
+    static int cuGetErrorName(int e, MemorySegment out) {
+        out.reinterpret(8).set(ADDRESS, 0, ERROR_TEXT);
+        return 0;
+    }
+
+    static int cuGetErrorString(int e, MemorySegment out) {
+        out.reinterpret(8).set(ADDRESS, 0, ERROR_TEXT);
+        return 0;
+    }
+
+    static int cuInit(int flags) {
+        return 0;
+    }
+
+    static int cuDriverGetVersion(MemorySegment out) {
+        putInt(out, 13000);
+        return 0;
+    }
+
+    static int cuDeviceGetCount(MemorySegment out) {
+        putInt(out, 1);
+        return 0;
+    }
+
+    static int cuDeviceGet(MemorySegment out, int ordinal) {
+        putInt(out, ordinal);
+        return 0;
+    }
+
+    static int cuDeviceGetName(MemorySegment buf, int len, int device) {
+        buf.reinterpret(len).setString(0, "Fake GPU");
+        return 0;
+    }
+
+    static int cuDeviceGetAttribute(MemorySegment out, int attribute, int device) {
+        putInt(out, switch (attribute) {
+            case CudaDriver.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT -> 132;
+            case CudaDriver.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR -> 9;
+            default -> 0;
+        });
+        return 0;
+    }
+
+    static int cuDevicePrimaryCtxRetain(MemorySegment out, int device) {
+        putLong(out, 0xC0);
+        return 0;
+    }
+
+    static int cuCtxSetCurrent(MemorySegment context) {
+        return 0;
+    }
+
+    static int cuMemGetInfo_v2(MemorySegment free, MemorySegment total) {
+        putLong(free, 40L << 30);
+        putLong(total, 80L << 30);
+        return 0;
+    }
+
+    static int cuMemAlloc_v2(MemorySegment out, long bytes) {
+        if (bytes <= 0) {
+            state.violation("cuMemAlloc of " + bytes + " bytes");
+            return 1;
+        }
+        Arena a = Arena.ofShared();
+        long p = a.allocate(bytes, 256).address();
+        state.device.put(p, a);
+        state.sizes.put(p, bytes);
+        putLong(out, p);
+        return 0;
+    }
+
+    static int cuMemFree_v2(long p) {
+        Arena a = state.device.remove(p);
+        if (a == null) {
+            state.violation("cuMemFree of " + Long.toHexString(p) + ", not allocated (a double free?)");
+            return 1;
+        }
+        a.close();
+        return 0;
+    }
+
+    static int cuMemAllocHost_v2(MemorySegment out, long bytes) {
+        Arena a = Arena.ofShared();
+        MemorySegment m = a.allocate(bytes, 64);
+        state.host.put(m.address(), a);
+        out.reinterpret(8).set(ADDRESS, 0, m);
+        return 0;
+    }
+
+    static int cuMemFreeHost(MemorySegment p) {
+        Arena a = state.host.remove(p.address());
+        if (a == null) {
+            state.violation("cuMemFreeHost of " + Long.toHexString(p.address()) + ", not allocated");
+            return 1;
+        }
+        a.close();
+        return 0;
+    }
+
+    static int cuMemcpyHtoD_v2(long dst, MemorySegment src, long bytes) {
+        if (checkDevice("cuMemcpyHtoD", dst, bytes) != 0) return 1;
+        MemorySegment.copy(src.reinterpret(bytes), 0, MemorySegment.ofAddress(dst).reinterpret(bytes), 0, bytes);
+        return 0;
+    }
+
+    static int cuMemcpyDtoH_v2(MemorySegment dst, long src, long bytes) {
+        if (checkDevice("cuMemcpyDtoH", src, bytes) != 0) return 1;
+        MemorySegment.copy(MemorySegment.ofAddress(src).reinterpret(bytes), 0, dst.reinterpret(bytes), 0, bytes);
+        return 0;
+    }
+
+    static int cuMemcpyHtoDAsync_v2(long dst, MemorySegment src, long bytes, MemorySegment stream) {
+        return live(stream, "stream", "cuMemcpyHtoDAsync") != 0 ? 400 : cuMemcpyHtoD_v2(dst, src, bytes);
+    }
+
+    static int cuMemcpyDtoHAsync_v2(MemorySegment dst, long src, long bytes, MemorySegment stream) {
+        return live(stream, "stream", "cuMemcpyDtoHAsync") != 0 ? 400 : cuMemcpyDtoH_v2(dst, src, bytes);
+    }
+
+    static int cuMemsetD32Async(long dst, int value, long count, MemorySegment stream) {
+        return checkDevice("cuMemsetD32Async", dst, 4 * count);
+    }
+
+    static int cuStreamCreate(MemorySegment out, int flags) {
+        state.streamsCreated.incrementAndGet();
+        newHandle(out, "stream");
+        return 0;
+    }
+
+    static int cuStreamDestroy_v2(MemorySegment s) {
+        return destroy(s, "stream");
+    }
+
+    static int cuStreamSynchronize(MemorySegment s) {
+        if (Boolean.TRUE.equals(state.capturing.get(s.address()))) {
+            state.violation("cuStreamSynchronize on a stream being captured");
+            return 900; // CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED
+        }
+        return live(s, "stream", "cuStreamSynchronize");
+    }
+
+    static int cuModuleLoadData(MemorySegment out, MemorySegment image) {
+        newHandle(out, "module");
+        return 0;
+    }
+
+    static int cuModuleUnload(MemorySegment m) {
+        return destroy(m, "module");
+    }
+
+    static int cuModuleGetFunction(MemorySegment out, MemorySegment module, MemorySegment name) {
+        long h = newHandle(out, "function");
+        state.handles.remove(h); // functions live as long as their module
+        state.functions.put(h, name.reinterpret(256).getString(0));
+        return 0;
+    }
+
+    static int cuLaunchKernel(MemorySegment f, int gx, int gy, int gz, int bx, int by, int bz, int shared,
+                              MemorySegment stream, MemorySegment params, MemorySegment extra) {
+        String name = state.functions.get(f.address());
+        if (name == null) state.violation("cuLaunchKernel of an unknown function");
+        if (gx < 1 || gy < 1 || gz < 1 || gy > 65535 || gz > 65535 || bx < 1 || by < 1 || bz < 1 || (long) bx * by * bz > 1024) {
+            state.violation(name + ": launch grid (" + gx + ", " + gy + ", " + gz + ") block (" + bx + ", " + by + ", " + bz + ")");
+        }
+        if (shared > 48 * 1024) state.violation(name + ": " + shared + " bytes of dynamic shared memory");
+        return live(stream, "stream", "cuLaunchKernel(" + name + ")");
+    }
+
+    static int cuEventCreate(MemorySegment out, int flags) {
+        newHandle(out, "event");
+        return 0;
+    }
+
+    static int cuEventRecord(MemorySegment e, MemorySegment stream) {
+        return live(e, "event", "cuEventRecord") | live(stream, "stream", "cuEventRecord");
+    }
+
+    static int cuEventSynchronize(MemorySegment e) {
+        return live(e, "event", "cuEventSynchronize");
+    }
+
+    /** Times that differ from call to call, so timed choices go both ways. */
+    static int cuEventElapsedTime_v2(MemorySegment out, MemorySegment start, MemorySegment end) {
+        out.reinterpret(4).set(JAVA_FLOAT, 0, 0.01f + (state.elapsed.incrementAndGet() * 7919 % 13) * 0.01f);
+        return live(start, "event", "cuEventElapsedTime") | live(end, "event", "cuEventElapsedTime");
+    }
+
+    static int cuEventDestroy_v2(MemorySegment e) {
+        return destroy(e, "event");
+    }
+
+    static int cuStreamBeginCapture_v2(MemorySegment s, int mode) {
+        if (state.capturing.put(s.address(), true) != null) state.violation("capture begun twice on one stream");
+        state.captures.incrementAndGet();
+        return live(s, "stream", "cuStreamBeginCapture");
+    }
+
+    static int cuStreamEndCapture(MemorySegment s, MemorySegment out) {
+        if (state.capturing.remove(s.address()) == null) state.violation("cuStreamEndCapture without a capture");
+        newHandle(out, "graph");
+        return 0;
+    }
+
+    static int cuGraphInstantiateWithFlags(MemorySegment out, MemorySegment graph, long flags) {
+        newHandle(out, "exec");
+        return live(graph, "graph", "cuGraphInstantiateWithFlags");
+    }
+
+    static int cuGraphLaunch(MemorySegment exec, MemorySegment stream) {
+        state.graphLaunches.incrementAndGet();
+        return live(exec, "exec", "cuGraphLaunch") | live(stream, "stream", "cuGraphLaunch");
+    }
+
+    static int cuGraphExecDestroy(MemorySegment exec) {
+        return destroy(exec, "exec");
+    }
+
+    static int cuGraphDestroy(MemorySegment graph) {
+        return destroy(graph, "graph");
+    }
+
+    // ---- cuDNN 9
+
+    static long cudnnGetVersion() {
+        return 90100;
+    }
+
+    static MemorySegment cudnnGetErrorString(int status) {
+        return ERROR_TEXT;
+    }
+
+    static void cudnnGetLastErrorString(MemorySegment buf, long max) {
+        buf.reinterpret(max).set(java.lang.foreign.ValueLayout.JAVA_BYTE, 0, (byte) 0);
+    }
+
+    static int cudnnCreate(MemorySegment out) {
+        newHandle(out, "cudnn");
+        return 0;
+    }
+
+    static int cudnnDestroy(MemorySegment h) {
+        return destroy(h, "cudnn");
+    }
+
+    static int cudnnSetStream(MemorySegment h, MemorySegment stream) {
+        return live(h, "cudnn", "cudnnSetStream") | live(stream, "stream", "cudnnSetStream");
+    }
+
+    static int cudnnCreateTensorDescriptor(MemorySegment out) {
+        newHandle(out, "tensor");
+        return 0;
+    }
+
+    /** Kept as {format, type, n, c, h, w}. */
+    static int cudnnSetTensor4dDescriptor(MemorySegment d, int format, int type, int n, int c, int h, int w) {
+        state.descriptors.put(d.address(), new int[] {format, type, n, c, h, w});
+        return live(d, "tensor", "cudnnSetTensor4dDescriptor");
+    }
+
+    static int cudnnDestroyTensorDescriptor(MemorySegment d) {
+        return destroy(d, "tensor");
+    }
+
+    static int cudnnCreateFilterDescriptor(MemorySegment out) {
+        newHandle(out, "filter");
+        return 0;
+    }
+
+    /** Kept as {format, type, k, c, h, w}: note cuDNN's argument order, type before format. */
+    static int cudnnSetFilter4dDescriptor(MemorySegment d, int type, int format, int k, int c, int h, int w) {
+        state.descriptors.put(d.address(), new int[] {format, type, k, c, h, w});
+        return live(d, "filter", "cudnnSetFilter4dDescriptor");
+    }
+
+    static int cudnnDestroyFilterDescriptor(MemorySegment d) {
+        return destroy(d, "filter");
+    }
+
+    static int cudnnCreateConvolutionDescriptor(MemorySegment out) {
+        newHandle(out, "conv");
+        return 0;
+    }
+
+    /** Kept as {padH, padW, strideH, strideW, dilationH, dilationW, groups, mathType}. */
+    static int cudnnSetConvolution2dDescriptor(MemorySegment d, int ph, int pw, int sh, int sw, int dh, int dw, int mode,
+                                               int computeType) {
+        if (computeType != Cudnn.CUDNN_DATA_FLOAT) state.violation("a convolution that does not accumulate in float");
+        state.descriptors.put(d.address(), new int[] {ph, pw, sh, sw, dh, dw, 1, 0});
+        return live(d, "conv", "cudnnSetConvolution2dDescriptor");
+    }
+
+    static int cudnnSetConvolutionGroupCount(MemorySegment d, int groups) {
+        state.descriptors.get(d.address())[6] = groups;
+        return 0;
+    }
+
+    static int cudnnSetConvolutionMathType(MemorySegment d, int math) {
+        state.descriptors.get(d.address())[7] = math;
+        return 0;
+    }
+
+    static int cudnnDestroyConvolutionDescriptor(MemorySegment d) {
+        return destroy(d, "conv");
+    }
+
+    static int cudnnGetConvolutionForwardAlgorithm_v7(MemorySegment h, MemorySegment x, MemorySegment w, MemorySegment conv,
+                                                      MemorySegment y, int requested, MemorySegment count, MemorySegment perf) {
+        putInt(count, 1);
+        MemorySegment p = perf.reinterpret(Cudnn.PERF_SIZE);
+        p.set(JAVA_INT, Cudnn.PERF_ALGO, ConvAlgorithm.IMPLICIT_PRECOMP_GEMM);
+        p.set(JAVA_INT, Cudnn.PERF_STATUS, 0);
+        p.set(JAVA_LONG, Cudnn.PERF_MEMORY, 4096);
+        p.set(JAVA_INT, Cudnn.PERF_MATH, state.descriptors.get(conv.address())[7]);
+        return checkShapes(x, w, conv, y) ? 0 : 3; // CUDNN_STATUS_BAD_PARAM
+    }
+
+    static int cudnnGetConvolutionForwardWorkspaceSize(MemorySegment h, MemorySegment x, MemorySegment w, MemorySegment conv,
+                                                       MemorySegment y, int algo, MemorySegment out) {
+        putLong(out, 4096);
+        return 0;
+    }
+
+    static int cudnnConvolutionForward(MemorySegment h, MemorySegment alpha, MemorySegment xd, MemorySegment x,
+                                       MemorySegment wd, MemorySegment w, MemorySegment conv, int algo, MemorySegment ws,
+                                       long wsBytes, MemorySegment beta, MemorySegment yd, MemorySegment y) {
+        state.convolutions.incrementAndGet();
+        if (!checkShapes(xd, wd, conv, yd)) return 3;
+        int bad = checkDevice("cudnnConvolutionForward x", x.address(), bytes(xd))
+                | checkDevice("cudnnConvolutionForward w", w.address(), bytes(wd))
+                | checkDevice("cudnnConvolutionForward y", y.address(), bytes(yd))
+                | (wsBytes > 0 ? checkDevice("cudnnConvolutionForward workspace", ws.address(), wsBytes) : 0);
+        if (x.address() == y.address()) state.violation("cudnnConvolutionForward in place");
+        return bad == 0 ? 0 : 3;
+    }
+
+    private static long bytes(MemorySegment descriptor) {
+        int[] d = state.descriptors.get(descriptor.address());
+        int size = d[1] == Storage.F32.cudnnType ? 4 : 2;
+        return (long) size * d[2] * d[3] * d[4] * d[5];
+    }
+
+    /** The output descriptor is what the input, filter and convolution make; types and formats agree. */
+    private static boolean checkShapes(MemorySegment xd, MemorySegment wd, MemorySegment cd, MemorySegment yd) {
+        int[] x = state.descriptors.get(xd.address()), w = state.descriptors.get(wd.address()),
+                c = state.descriptors.get(cd.address()), y = state.descriptors.get(yd.address());
+        if (x == null || w == null || c == null || y == null) {
+            state.violation("a convolution with an unset descriptor");
+            return false;
+        }
+        int oh = (x[4] + 2 * c[0] - c[4] * (w[4] - 1) - 1) / c[2] + 1, ow = (x[5] + 2 * c[1] - c[5] * (w[5] - 1) - 1) / c[3] + 1;
+        boolean ok = x[0] == w[0] && x[0] == y[0] && x[1] == w[1] && x[1] == y[1] && w[3] * c[6] == x[3] && w[2] == y[3]
+                && y[2] == x[2] && y[4] == oh && y[5] == ow && x[2] > 0;
+        if (!ok) {
+            state.violation("inconsistent convolution: x " + java.util.Arrays.toString(x) + " w " + java.util.Arrays.toString(w)
+                    + " conv " + java.util.Arrays.toString(c) + " y " + java.util.Arrays.toString(y));
+        }
+        return ok;
+    }
+}

@@ -1,0 +1,99 @@
+package dev.mnv3.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.mnv3.core.MobileNetV3Config;
+import dev.mnv3.core.backend.Precision;
+import dev.mnv3.core.graph.Graph;
+import dev.mnv3.core.tensor.Tensor;
+import dev.mnv3.core.weights.RandomWeights;
+import dev.mnv3.core.weights.Weights;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The GPU executor (CudaModel, its lanes, DevicePlan with its kernel choices, CUDA-graph capture,
+ * trace, close) run end to end against {@link FakeCuda}: no GPU, nothing computed, but every
+ * driver and cuDNN call made through the real bindings and checked, every kernel pointer
+ * argument inside device memory, and nothing left allocated afterwards.
+ */
+class FakeCudaTest {
+    private final FakeCuda.State state = new FakeCuda.State();
+
+    @AfterEach
+    void clearProperties() {
+        for (String p : List.of(KernelChoice.DEPTHWISE_PROPERTY, KernelChoice.POINTWISE_PROPERTY, KernelChoice.STEM_PROPERTY)) {
+            System.clearProperty(p);
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {1}, depthwise {2}, pointwise {3}, stem {4}")
+    @CsvSource({
+            "large, FP32, auto, auto, auto", "small, TF32, cudnn, auto, auto",
+            "large, FP16, auto, auto, auto", "large, BF16, auto, auto, auto",
+            "large, FP16, ours, ours, ours", "small, FP16, cudnn, cudnn, cudnn",
+            "large, BF16, cudnn, ours, cudnn"})
+    void everyCallIsValidAndEverythingIsFreed(String model, Precision precision, String dw, String pw, String stem)
+            throws Exception {
+        System.setProperty(KernelChoice.DEPTHWISE_PROPERTY, dw);
+        System.setProperty(KernelChoice.POINTWISE_PROPERTY, pw);
+        System.setProperty(KernelChoice.STEM_PROPERTY, stem);
+        Graph graph = Graph.of(MobileNetV3Config.named(model));
+        Weights weights = RandomWeights.generate(graph, 3);
+        CudaRuntime rt = FakeCuda.runtime(state);
+        try (CudaModel m = new CudaModel(rt, graph, weights, precision, true)) {
+            Tensor x = RandomWeights.input(2, 96, 64, 1);
+            for (int i = 0; i < 3; i++) assertEquals(List.of(2, graph.numClasses()), shape(m.run(x))); // eager, capture, replay
+            assertEquals(graph.nodes().size(), m.trace(x).size());
+            assertTrue(m.deviceMillis(x, 2) >= 0);
+            // five more shapes: the lane keeps four plans and closes the eldest
+            for (int s = 0; s < 5; s++) m.run(RandomWeights.input(1 + s % 2, 64 + 32 * s, 64, s));
+            if (precision == Precision.FP16 || precision == Precision.BF16) {
+                assertTrue(state.launches.keySet().stream().anyMatch(k -> k.startsWith("mnv3_se_fc")), state.launches.toString());
+            }
+        }
+        assertEquals(List.of(), state.violations);
+        assertEquals(List.of(), state.leaks());
+        assertTrue(state.convolutions.get() > 0 && state.captures.get() >= 1 && state.graphLaunches.get() >= 1,
+                state.convolutions + " convolutions, " + state.captures + " captures, " + state.graphLaunches + " graph launches");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"FP32", "FP16"})
+    void concurrentCallersUseTheirOwnLanesAndCloseWaitsForThem(Precision precision) throws Exception {
+        Graph graph = Graph.of(MobileNetV3Config.small());
+        CudaRuntime rt = FakeCuda.runtime(state);
+        CudaModel m = new CudaModel(rt, graph, RandomWeights.generate(graph, 3), precision, true);
+        ExecutorService ex = Executors.newFixedThreadPool(6);
+        try {
+            List<Future<?>> fs = new ArrayList<>();
+            for (int t = 0; t < 6; t++) {
+                int k = t;
+                fs.add(ex.submit(() -> {
+                    for (int i = 0; i < 5; i++) m.run(RandomWeights.input(1 + k % 3, 64, 64, k));
+                    return null;
+                }));
+            }
+            for (Future<?> f : fs) f.get(60, TimeUnit.SECONDS);
+        } finally {
+            ex.shutdownNow();
+        }
+        m.close();
+        assertEquals(List.of(), state.violations);
+        assertEquals(List.of(), state.leaks());
+        assertTrue(state.streamsCreated.get() > 1 && state.streamsCreated.get() <= CudaModel.DEFAULT_STREAMS,
+                state.streamsCreated + " streams for 6 concurrent callers");
+    }
+
+    private static List<Integer> shape(Tensor t) {
+        return java.util.Arrays.stream(t.shape()).boxed().toList();
+    }
+}
