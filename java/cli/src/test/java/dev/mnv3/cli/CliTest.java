@@ -173,6 +173,7 @@ class CliTest {
             assertFalse(o.containsKey("images_per_second"));
         }
         assertTrue(r.err().startsWith("mnv3: cpu runs FP32 only"), r.toString());
+        assertTrue(r.err().contains("--backend cuda"), "says where FP16 runs: " + r);
     }
 
     @Test

@@ -23,7 +23,8 @@ public final class ReferenceBackend implements Backend {
     @Override
     public CompiledModel compile(Graph graph, Weights weights, CompileOptions options) {
         if (options.precision() != dev.mnv3.core.backend.Precision.FP32) {
-            throw new IllegalArgumentException(NAME + " runs FP32 only, not " + options.precision());
+            throw new IllegalArgumentException(NAME + " runs FP32 only, not " + options.precision()
+                    + " (the reduced precisions run on the GPU: --backend cuda)");
         }
         weights.checkFits(graph);
         return new ReferenceModel(graph, weights);

@@ -52,7 +52,8 @@ public final class FastBackend implements Backend {
     @Override
     public CompiledModel compile(Graph graph, Weights weights, CompileOptions options) {
         if (options.precision() != Precision.FP32) {
-            throw new IllegalArgumentException(NAME + " runs FP32 only, not " + options.precision());
+            throw new IllegalArgumentException(NAME + " runs FP32 only, not " + options.precision()
+                    + " (the reduced precisions run on the GPU: --backend cuda)");
         }
         weights.checkFits(graph);
         return new FastModel(graph, weights, options, forceScalar ? new ScalarKernels() : Kernels.best());
