@@ -154,15 +154,8 @@ final class ForwardPlan {
         /** The node's output as the CPU reference traces it, from the values as {@code plan} stores them. */
         Tensor traceTensor(float[] stored, boolean nhwc) {
             if (!nhwc || value.plane() == 1) return new Tensor(traceShape(), stored);
-            int c = value.c, plane = value.plane();
-            float[] nchw = new float[stored.length];
-            for (int n = 0; n < value.n; n++) {
-                for (int p = 0; p < plane; p++) {
-                    int from = (n * plane + p) * c;
-                    for (int ch = 0; ch < c; ch++) nchw[(n * c + ch) * plane + p] = stored[from + ch];
-                }
-            }
-            return new Tensor(traceShape(), nchw);
+            // [n, plane, c] -> [n, c, plane]: the same transpose with the roles of plane and c swapped
+            return new Tensor(traceShape(), Layouts.channelsLast(stored, value.n, value.plane(), value.plane(), value.c));
         }
     }
 

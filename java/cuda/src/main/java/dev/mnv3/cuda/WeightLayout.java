@@ -130,31 +130,16 @@ final class WeightLayout {
                 int in = c.inChannels() / c.groups();
                 int paddedIn = imageInput ? (in + ForwardPlan.NHWC_CHANNEL_ALIGN - 1) / ForwardPlan.NHWC_CHANNEL_ALIGN
                         * ForwardPlan.NHWC_CHANNEL_ALIGN : in;
-                add(weight(c), channelsLast(w, c.outChannels(), in, paddedIn, c.kernel() * c.kernel()), storage);
+                add(weight(c), Layouts.channelsLast(w, c.outChannels(), in, paddedIn, c.kernel() * c.kernel()), storage);
                 if (imageInput) add(stemWeight(c), w, Storage.F32);
             }
             add(bias(c), f.bias(), Storage.F32);
         }
     }
 
-    /** [out, in, taps] -> [out, taps, paddedIn], the channels past {@code in} zero. */
-    static float[] channelsLast(float[] w, int out, int in, int paddedIn, int taps) {
-        float[] r = new float[out * taps * paddedIn];
-        for (int o = 0; o < out; o++) {
-            for (int i = 0; i < in; i++) {
-                for (int t = 0; t < taps; t++) r[(o * taps + t) * paddedIn + i] = w[(o * in + i) * taps + t];
-            }
-        }
-        return r;
-    }
-
     /** Depthwise [C, 1, taps] -> [taps, C]. */
     static float[] tapMajor(float[] w, int channels, int taps) {
-        float[] r = new float[w.length];
-        for (int c = 0; c < channels; c++) {
-            for (int t = 0; t < taps; t++) r[t * channels + c] = w[c * taps + t];
-        }
-        return r;
+        return Layouts.channelsLast(w, 1, channels, channels, taps);
     }
 
     Map<String, Entry> entries() {

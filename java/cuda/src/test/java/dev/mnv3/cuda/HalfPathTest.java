@@ -39,7 +39,7 @@ class HalfPathTest {
     void denseFiltersGoChannelsLastWithThePaddedStemAndDepthwiseGoesTapMajor() {
         // [out 2, in 3, taps 2] -> [out, taps, in padded to 4]
         float[] w = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
-        assertArrayEquals(new float[] {1, 3, 5, 0, 2, 4, 6, 0, 7, 9, 11, 0, 8, 10, 12, 0}, WeightLayout.channelsLast(w, 2, 3, 4, 2));
+        assertArrayEquals(new float[] {1, 3, 5, 0, 2, 4, 6, 0, 7, 9, 11, 0, 8, 10, 12, 0}, Layouts.channelsLast(w, 2, 3, 4, 2));
         // [C 3, taps 2] -> [taps, C]
         assertArrayEquals(new float[] {1, 3, 5, 2, 4, 6}, WeightLayout.tapMajor(new float[] {1, 2, 3, 4, 5, 6}, 3, 2));
 

@@ -14,13 +14,7 @@ final class NhwcOps {
 
     /** mnv3_nchw_to_nhwc: x [n, c, plane] -> [n, plane, padded], zero past c. */
     static float[] toNhwc(float[] x, int n, int c, int padded, int plane) {
-        float[] y = new float[n * plane * padded];
-        for (int b = 0; b < n; b++) {
-            for (int p = 0; p < plane; p++) {
-                for (int ch = 0; ch < c; ch++) y[(b * plane + p) * padded + ch] = x[(b * c + ch) * plane + p];
-            }
-        }
-        return y;
+        return Layouts.channelsLast(x, n, c, padded, plane);
     }
 
     /** cuDNN's NHWC cross-correlation: x [n, h, w, inC], weight [outC, k, k, inC / groups], no bias. */
