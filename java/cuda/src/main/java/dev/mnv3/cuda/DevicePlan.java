@@ -9,19 +9,20 @@ import dev.mnv3.core.graph.Linear;
 import dev.mnv3.core.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.EnumMap;
 import java.util.Collections;
+import java.util.EnumMap;
 import java.util.IdentityHashMap;
-import java.util.Set;
-import java.util.function.Predicate;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 
 /**
- * A compiled model at one input shape on one {@link CudaModel.Lane} (its stream and cuDNN handle): device buffers for every {@link ForwardPlan.Buffer} in one
- * allocation, a cuDNN descriptor set per convolution, one workspace for the largest need, and
- * pinned host buffers for the input and the logits. Built once per (batch, H, W) and reused, so
+ * A compiled model at one input shape on one {@link CudaModel.Lane} (its stream and cuDNN
+ * handle): device buffers for every {@link ForwardPlan.Buffer} in one allocation, a cuDNN
+ * descriptor set per convolution cuDNN runs, one workspace for the largest need, and pinned host
+ * buffers for the input and the logits. Built once per (batch, H, W) and reused, so
  * a run allocates nothing. From the second run on, the whole pass (copies included) is replayed
  * as one CUDA graph; if capture fails the plan keeps running eagerly.
  */
@@ -180,23 +181,29 @@ final class DevicePlan implements AutoCloseable {
 
     private double millisOrNaN(ForwardPlan.Conv c, String who, Consumer<Arena> work) {
         try {
-            return millis(work);
+            return millis(2, 5, work);
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.DEBUG, c.conv().name() + ": " + who + " failed while timed: " + e.getMessage());
             return Double.NaN;
         }
     }
 
-    /** GPU time of {@code work} enqueued on this lane's stream: two warm-up runs, then the mean of five. */
-    private double millis(Consumer<Arena> work) {
+    /**
+     * Mean GPU time of {@code work} enqueued on this lane's stream, from CUDA events: {@code warmups}
+     * untimed runs, then the mean of {@code iterations}. Each run gets its own argument arena.
+     */
+    private double millis(int warmups, int iterations, Consumer<Arena> work) {
         MemorySegment start = driver.eventCreate(), end = driver.eventCreate();
-        try (Arena args = Arena.ofConfined()) {
-            for (int i = 0; i < 2; i++) work.accept(args);
-            driver.eventRecord(start, lane.stream);
-            for (int i = 0; i < 5; i++) work.accept(args);
+        try {
+            for (int i = 0; i < warmups + iterations; i++) {
+                if (i == warmups) driver.eventRecord(start, lane.stream);
+                try (Arena args = Arena.ofConfined()) {
+                    work.accept(args);
+                }
+            }
             driver.eventRecord(end, lane.stream);
             driver.eventSynchronize(end);
-            return driver.eventElapsedMillis(start, end) / 5;
+            return driver.eventElapsedMillis(start, end) / iterations;
         } finally {
             driver.eventDestroy(start);
             driver.eventDestroy(end);
@@ -241,25 +248,13 @@ final class DevicePlan implements AutoCloseable {
     /** Mean GPU time of one forward pass over {@code iterations} runs, measured with CUDA events. */
     double deviceMillis(Tensor input, int iterations) {
         run(input); // warm up (and capture the graph)
-        MemorySegment start = driver.eventCreate(), end = driver.eventCreate();
-        try {
-            driver.eventRecord(start, lane.stream);
-            for (int i = 0; i < iterations; i++) {
-                if (graph != null) {
-                    driver.graphLaunch(graph, lane.stream);
-                } else {
-                    try (Arena args = Arena.ofConfined()) {
-                        enqueueForward(args);
-                    }
-                }
+        return millis(0, iterations, args -> {
+            if (graph != null) {
+                driver.graphLaunch(graph, lane.stream);
+            } else {
+                enqueueForward(args);
             }
-            driver.eventRecord(end, lane.stream);
-            driver.eventSynchronize(end);
-            return driver.eventElapsedMillis(start, end) / iterations;
-        } finally {
-            driver.eventDestroy(start);
-            driver.eventDestroy(end);
-        }
+        });
     }
 
     /** Input copy, every step, logits copy: what one run (or one graph replay) does. */

@@ -23,6 +23,8 @@ final class PlanInterpreter {
     private final Map<ForwardPlan.Buffer, float[]> buffers = new EnumMap<>(ForwardPlan.Buffer.class);
     /** Our fused kernels' numerics where they can run (KernelChoice): stem from the float input, 1x1 convs rounded once. */
     private final boolean ours;
+    /** The stem: the first conv step. */
+    private final ForwardPlan.Conv stem;
     private float[] exactInput;
 
     /** Every conv as cuDNN + our epilogue runs it (two roundings): the less exact of the device's choices. */
@@ -33,6 +35,8 @@ final class PlanInterpreter {
     PlanInterpreter(ForwardPlan plan, WeightLayout weights, boolean ours) {
         this.ours = ours;
         this.plan = plan;
+        this.stem = plan.steps().stream().filter(s -> s instanceof ForwardPlan.Conv).map(s -> (ForwardPlan.Conv) s).findFirst()
+                .orElseThrow();
         this.weights = weights;
         this.storage = plan.storage();
         plan.sizes().forEach((b, n) -> {
@@ -122,7 +126,7 @@ final class PlanInterpreter {
                     c.partial() == null ? 1 : c.partial().h(), rows));
             return;
         }
-        boolean stem = c == firstConv();
+        boolean stem = c == this.stem;
         // the stem kernel reads the float input and float weights (WeightLayout.stemWeight, here in cuDNN's layout)
         float[] x = ours && stem ? exactInput : read(in);
         float[] weight = ours && stem ? weights.entry(WeightLayout.weight(k)).data() : w(WeightLayout.weight(k));
@@ -136,10 +140,6 @@ final class PlanInterpreter {
                 c.out().c(), k.activation()));
     }
 
-    private ForwardPlan.Conv firstConv() {
-        return plan.steps().stream().filter(s -> s instanceof ForwardPlan.Conv).map(s -> (ForwardPlan.Conv) s).findFirst()
-                .orElseThrow();
-    }
 
     /** The weight as the device holds it: rounded to its entry's type. */
     private float[] w(String key) {
