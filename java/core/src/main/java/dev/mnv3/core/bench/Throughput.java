@@ -44,13 +44,21 @@ public final class Throughput {
      * {@code seconds} timed (at least 3 runs), reporting the fraction done to {@code progress}.
      */
     public static Result measure(CompiledModel model, Tensor input, double warmupSeconds, double seconds, DoubleConsumer progress) {
-        long warmEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
+        warmUp(model, input, System.nanoTime() + (long) (warmupSeconds * 1e9));
+        return summarize(input.dim(0), timedRuns(model, input, System.nanoTime(), seconds, progress));
+    }
+
+    private static void warmUp(CompiledModel model, Tensor input, long until) {
         do {
             model.run(input);
-        } while (System.nanoTime() < warmEnd);
+        } while (System.nanoTime() < until);
+    }
+
+    /** Latencies in ms of runs from {@code start} until {@code seconds} have passed (at least 3 runs). */
+    private static double[] timedRuns(CompiledModel model, Tensor input, long start, double seconds, DoubleConsumer progress) {
         double[] times = new double[16];
         int runs = 0;
-        long start = System.nanoTime(), deadline = start + (long) (seconds * 1e9), now = start;
+        long deadline = start + (long) (seconds * 1e9), now = System.nanoTime();
         while (runs < 3 || now < deadline) {
             long t = System.nanoTime();
             model.run(input);
@@ -59,7 +67,7 @@ public final class Throughput {
             times[runs++] = (now - t) / 1e6;
             progress.accept(Math.min(1.0, (now - start) / (seconds * 1e9)));
         }
-        return summarize(input.dim(0), Arrays.copyOf(times, runs));
+        return Arrays.copyOf(times, runs);
     }
 
     /**
@@ -73,36 +81,19 @@ public final class Throughput {
         if (clients < 1) throw new IllegalArgumentException("clients must be >= 1, got " + clients);
         if (clients == 1) return measure(model, input, warmupSeconds, seconds, progress);
         long warmEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
-        long[] window = new long[2];
+        long[] window = new long[1]; // when the timed runs began, in all clients at once
         double[][] perClient = new double[clients][];
-        int[] counts = new int[clients];
         Thread[] threads = new Thread[clients];
         RuntimeException[] failure = new RuntimeException[1];
-        java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(clients, () -> {
-            window[0] = System.nanoTime();
-            window[1] = window[0] + (long) (seconds * 1e9);
-        });
+        java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(clients,
+                () -> window[0] = System.nanoTime());
         for (int c = 0; c < clients; c++) {
             int k = c;
             threads[c] = Thread.ofPlatform().name("bench-client-" + c).start(() -> {
                 try {
-                    do {
-                        model.run(input);
-                    } while (System.nanoTime() < warmEnd);
+                    warmUp(model, input, warmEnd);
                     start.await();
-                    double[] times = new double[16];
-                    int runs = 0;
-                    long now = System.nanoTime();
-                    while (runs < 3 || now < window[1]) {
-                        long t = System.nanoTime();
-                        model.run(input);
-                        now = System.nanoTime();
-                        if (runs == times.length) times = Arrays.copyOf(times, runs * 2);
-                        times[runs++] = (now - t) / 1e6;
-                        if (k == 0) progress.accept(Math.min(1.0, (now - window[0]) / (seconds * 1e9)));
-                    }
-                    perClient[k] = times;
-                    counts[k] = runs;
+                    perClient[k] = timedRuns(model, input, window[0], seconds, k == 0 ? progress : p -> { });
                 } catch (RuntimeException e) {
                     synchronized (failure) {
                         if (failure[0] == null) failure[0] = e;
@@ -125,15 +116,8 @@ public final class Throughput {
         }
         long end = System.nanoTime();
         if (failure[0] != null) throw failure[0];
-        int total = 0;
-        for (int n : counts) total += n;
-        double[] all = new double[total];
-        int at = 0;
-        for (int c = 0; c < clients; c++) {
-            System.arraycopy(perClient[c], 0, all, at, counts[c]);
-            at += counts[c];
-        }
-        Arrays.sort(all);
+        double[] all = Arrays.stream(perClient).flatMapToDouble(Arrays::stream).sorted().toArray();
+        int total = all.length;
         double wall = (end - window[0]) / 1e9;
         return new Result(input.dim(0), total, wall, (double) total * input.dim(0) / wall, percentile(all, 50),
                 percentile(all, 99), all[0], clients);
