@@ -82,19 +82,12 @@ public final class CudaModel implements CompiledModel {
         @Override
         public void close() {
             CudaRuntime rt = shared.runtime();
-            RuntimeException first = null;
-            for (Runnable r : new Runnable[] {
+            RuntimeException first = Cleanup.runAll(
                     rt::makeCurrent,
                     () -> rt.driver.streamSynchronize(stream),
                     () -> plans.values().forEach(DevicePlan::close),
                     () -> rt.cudnn.destroy(cudnn),
-                    () -> rt.driver.streamDestroy(stream)}) {
-                try {
-                    r.run();
-                } catch (RuntimeException e) {
-                    if (first == null) first = e;
-                }
-            }
+                    () -> rt.driver.streamDestroy(stream));
             plans.clear();
             if (first != null) throw first;
         }
@@ -212,14 +205,8 @@ public final class CudaModel implements CompiledModel {
             if (closed) return;
             closed = true;
         }
-        RuntimeException first = null;
-        for (Runnable r : new Runnable[] {lanes::close, runtime::makeCurrent, () -> resources.weights().close(), arena::close}) {
-            try {
-                r.run();
-            } catch (RuntimeException e) {
-                if (first == null) first = e;
-            }
-        }
+        RuntimeException first = Cleanup.runAll(lanes::close, runtime::makeCurrent, () -> resources.weights().close(),
+                arena::close);
         if (first != null) throw first;
     }
 }

@@ -438,19 +438,12 @@ final class DevicePlan implements AutoCloseable {
     /** Frees everything this plan holds, continuing past failures and reporting the first. */
     @Override
     public void close() {
-        RuntimeException first = null;
-        for (Runnable r : new Runnable[] {
+        RuntimeException first = Cleanup.runAll(
                 () -> { if (graph != null) driver.graphExecDestroy(graph); },
                 () -> convs.values().forEach(CudnnConv::close),
                 () -> { if (memory != 0) driver.memFree(memory); },
                 () -> { if (pinnedInput != null) driver.memFreeHost(pinnedInput); },
-                () -> { if (pinnedLogits != null) driver.memFreeHost(pinnedLogits); }}) {
-            try {
-                r.run();
-            } catch (RuntimeException e) {
-                if (first == null) first = e;
-            }
-        }
+                () -> { if (pinnedLogits != null) driver.memFreeHost(pinnedLogits); });
         graph = pinnedInput = pinnedLogits = null;
         memory = 0;
         convs.clear();
