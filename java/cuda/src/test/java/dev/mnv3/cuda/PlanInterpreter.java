@@ -23,6 +23,8 @@ final class PlanInterpreter {
     private final Map<ForwardPlan.Buffer, float[]> buffers = new EnumMap<>(ForwardPlan.Buffer.class);
     /** Our fused kernels' numerics where they can run (KernelChoice): stem from the float input, 1x1 convs rounded once. */
     private final boolean ours;
+    /** FP32 plans: how a TF32 convolution rounds its operands ({@link Tf32#OFF}: strict FP32). */
+    private final Tf32 tf32;
     /** The stem: the first conv step. */
     private final ForwardPlan.Conv stem;
     private float[] exactInput;
@@ -33,6 +35,16 @@ final class PlanInterpreter {
     }
 
     PlanInterpreter(ForwardPlan plan, WeightLayout weights, boolean ours) {
+        this(plan, weights, ours, Tf32.OFF);
+    }
+
+    /**
+     * {@code tf32}: a float plan whose convolutions run on TF32 tensor cores, all of them, depthwise
+     * included (cuDNN runs a depthwise conv where it times faster than ours): the worst case.
+     */
+    PlanInterpreter(ForwardPlan plan, WeightLayout weights, boolean ours, Tf32 tf32) {
+        if (tf32 != Tf32.OFF && plan.nhwc()) throw new IllegalArgumentException("TF32 applies to float plans only");
+        this.tf32 = tf32;
         this.ours = ours;
         this.plan = plan;
         this.stem = plan.steps().stream().filter(s -> s instanceof ForwardPlan.Conv).map(s -> (ForwardPlan.Conv) s).findFirst()
@@ -98,13 +110,14 @@ final class PlanInterpreter {
     private void conv(ForwardPlan.Conv c) {
         ConvBnAct k = c.conv();
         ForwardPlan.Ref in = c.in();
+        float[] x = tf32.round(read(in)), weight = tf32.round(w(WeightLayout.weight(k)));
         if (k.isDepthwise()) {
-            write(c.out(), CpuOps.depthwise(read(in), in.n(), in.c(), in.h(), in.w(), w(WeightLayout.weight(k)),
-                    w(WeightLayout.bias(k)), k.kernel(), k.stride(), k.padding(), k.dilation(), k.activation()));
+            write(c.out(), CpuOps.depthwise(x, in.n(), in.c(), in.h(), in.w(), weight, w(WeightLayout.bias(k)), k.kernel(),
+                    k.stride(), k.padding(), k.dilation(), k.activation()));
             return;
         }
-        write(c.out(), CpuOps.conv(read(in), in.n(), in.c(), in.h(), in.w(), w(WeightLayout.weight(k)), k.outChannels(),
-                k.kernel(), k.stride(), k.padding(), k.dilation(), k.groups()));
+        write(c.out(), CpuOps.conv(x, in.n(), in.c(), in.h(), in.w(), weight, k.outChannels(), k.kernel(), k.stride(),
+                k.padding(), k.dilation(), k.groups()));
         CpuOps.biasAct(buffers.get(c.out().buffer()), w(WeightLayout.bias(k)), c.residual() == null ? null : read(c.residual()),
                 c.out().c(), c.out().plane(), (int) c.out().elements(), k.activation());
     }
