@@ -1,21 +1,27 @@
 package dev.mnv3.cuda;
 
 import dev.mnv3.core.backend.Precision;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
- * Chooses the cuDNN forward algorithm and math type of a convolution from cuDNN's ranked
- * candidates. FP32 is strict: FMA math only (cuDNN's default math allows TF32 on Ampere and
- * newer). TF32 uses tensor-op math; CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION is never used because
- * it may convert FP32 data down to FP16, whose range is narrower than TF32's. FFT and Winograd are
- * skipped in all: their transforms lose accuracy the tolerances of DESIGN.md §5 do not allow.
- * FP16 and BF16 (NHWC, float accumulation) use tensor-op math.
+ * Which cuDNN forward algorithms, with which math type, a convolution may run; {@link DevicePlan}
+ * times the candidates on the device when a plan is built and keeps the fastest. FP32 is strict:
+ * every candidate runs with FMA math, whatever math type cuDNN's heuristic reports for it (its
+ * report may differ from the descriptor's setting, and dropping such rows would leave only the
+ * slowest algorithm); the GPU tests check each FP32 candidate against double-precision loops.
+ * TF32 uses tensor-op math; CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION is never used because it may
+ * convert FP32 data down to FP16, whose range is narrower than TF32's. FFT and Winograd are
+ * skipped in all: their transforms lose more accuracy than the tolerances of
+ * {@link Precision#tolerance()} allow. FP16 and BF16 (NHWC, float accumulation) use tensor-op math.
  */
 final class ConvAlgorithm {
     static final int IMPLICIT_GEMM = 0, IMPLICIT_PRECOMP_GEMM = 1, GEMM = 2, DIRECT = 3, FFT = 4, FFT_TILING = 5,
             WINOGRAD = 6, WINOGRAD_NONFUSED = 7;
     /** No single layer of MobileNetV3 deserves more scratch memory than this. */
-    static final long MAX_WORKSPACE = 256L << 20;
+    static final long MAX_WORKSPACE = 64L << 20;
 
     private ConvAlgorithm() {
     }
@@ -37,7 +43,7 @@ final class ConvAlgorithm {
         }
     }
 
-    /** The math type the descriptor is created with, which the heuristic then honours. */
+    /** The math type the descriptor is created with. */
     static int mathType(Precision p) {
         return switch (p) {
             case FP32 -> Cudnn.CUDNN_FMA_MATH;
@@ -46,18 +52,32 @@ final class ConvAlgorithm {
     }
 
     /**
-     * The best-ranked acceptable candidate; otherwise the algorithm every layout supports: implicit
-     * GEMM with FMA for float NCHW, precomputed implicit GEMM on tensor ops for 16-bit NHWC.
+     * The acceptable candidates in cuDNN's order, without repeats; never empty: when cuDNN offers
+     * nothing acceptable, the algorithm every layout supports (implicit GEMM with FMA for float NCHW,
+     * precomputed implicit GEMM on tensor ops for 16-bit NHWC).
      */
-    static Choice choose(List<Candidate> ranked, Precision p) {
-        int wanted = mathType(p);
+    static List<Choice> candidates(List<Candidate> ranked, Precision p) {
+        Set<Choice> out = new LinkedHashSet<>();
         for (Candidate c : ranked) {
             if (c.status() != 0 || c.algo() >= FFT || c.workspace() > MAX_WORKSPACE) continue;
             if (c.mathType() == Cudnn.CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION) continue;
-            if (p == Precision.FP32 && c.mathType() != Cudnn.CUDNN_FMA_MATH) continue;
-            return new Choice(c.algo(), p == Precision.FP32 ? wanted : c.mathType());
+            out.add(new Choice(c.algo(), p == Precision.FP32 ? Cudnn.CUDNN_FMA_MATH : c.mathType()));
         }
+        if (out.isEmpty()) out.add(fallback(p));
+        return new ArrayList<>(out);
+    }
+
+    static Choice fallback(Precision p) {
         return Storage.of(p).isHalf() ? new Choice(IMPLICIT_PRECOMP_GEMM, Cudnn.CUDNN_TENSOR_OP_MATH)
                 : new Choice(IMPLICIT_GEMM, Cudnn.CUDNN_FMA_MATH);
+    }
+
+    /** The fastest of {@code choices} by measured milliseconds (NaN: it failed); the first when none ran. */
+    static Choice fastest(List<Choice> choices, double[] millis) {
+        int best = -1;
+        for (int i = 0; i < choices.size(); i++) {
+            if (Double.isFinite(millis[i]) && (best < 0 || millis[i] < millis[best])) best = i;
+        }
+        return choices.get(Math.max(best, 0));
     }
 }

@@ -3,18 +3,26 @@ package dev.mnv3.cuda;
 import dev.mnv3.core.backend.Precision;
 import dev.mnv3.core.graph.ConvBnAct;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 /**
  * One convolution at one shape, as cuDNN runs it: input, filter, convolution and output
- * descriptors, the algorithm (chosen once per distinct shape, see {@link ConvAlgorithm}) and the
- * workspace it needs. The bias and activation are left to our epilogue kernel.
+ * descriptors, and the algorithm. An algorithm already chosen for this shape (by any lane) is
+ * reused; otherwise the acceptable candidates ({@link ConvAlgorithm}) are kept, with the largest
+ * workspace any of them needs, until {@link DevicePlan} has timed them and calls {@link #use}.
+ * The bias and activation are left to our epilogue kernel.
  */
 final class CudnnConv implements AutoCloseable {
     private final Cudnn dnn;
     private MemorySegment x, w, conv, y;
-    final int algo;
+    final ConvAlgorithm.Key key;
+    /** Every algorithm this conv may run with; one when the choice was made before. */
+    final List<ConvAlgorithm.Choice> candidates;
+    /** Enough for any candidate. */
     final long workspaceBytes;
+    private ConvAlgorithm.Choice choice;
 
     /**
      * {@code in.c()} may exceed {@code c.inChannels()}: NHWC plans zero-pad the image's channels,
@@ -29,22 +37,51 @@ final class CudnnConv implements AutoCloseable {
             y = dnn.tensor(s, out.n(), out.c(), out.h(), out.w());
             w = dnn.filter(s, c.outChannels(), in.c() / c.groups(), c.kernel(), c.kernel());
             conv = dnn.convolution(c.padding(), c.stride(), c.dilation(), c.groups(), ConvAlgorithm.mathType(precision));
-            ConvAlgorithm.Key key = ConvAlgorithm.Key.of(c, in, precision);
-            ConvAlgorithm.Choice choice = chosen.computeIfAbsent(key,
-                    k -> ConvAlgorithm.choose(dnn.forwardAlgorithms(handle, x, w, conv, y), precision));
-            dnn.setMathType(conv, choice.mathType());
-            algo = choice.algo();
-            workspaceBytes = dnn.workspaceSize(handle, x, w, conv, y, algo);
+            key = ConvAlgorithm.Key.of(c, in, precision);
+            ConvAlgorithm.Choice known = chosen.get(key);
+            List<ConvAlgorithm.Choice> offered = known != null ? List.of(known)
+                    : ConvAlgorithm.candidates(dnn.forwardAlgorithms(handle, x, w, conv, y), precision);
+            // a candidate whose workspace cuDNN will not size (not supported with this math type) is dropped
+            List<ConvAlgorithm.Choice> usable = new ArrayList<>();
+            long most = 0;
+            RuntimeException firstFailure = null;
+            for (ConvAlgorithm.Choice ch : offered) {
+                try {
+                    dnn.setMathType(conv, ch.mathType());
+                    most = Math.max(most, dnn.workspaceSize(handle, x, w, conv, y, ch.algo()));
+                    usable.add(ch);
+                } catch (RuntimeException e) {
+                    if (firstFailure == null) firstFailure = e;
+                }
+            }
+            if (usable.isEmpty()) throw firstFailure;
+            candidates = List.copyOf(usable);
+            workspaceBytes = most;
+            if (candidates.size() == 1) use(candidates.getFirst());
         } catch (RuntimeException e) {
             close();
             throw e;
         }
     }
 
+    /** Runs with {@code c} from now on (one of {@link #candidates}). */
+    void use(ConvAlgorithm.Choice c) {
+        if (!candidates.contains(c)) throw new IllegalArgumentException(c + " is not a candidate of " + key);
+        dnn.setMathType(conv, c.mathType());
+        choice = c;
+    }
+
+    /** Null until chosen. */
+    ConvAlgorithm.Choice choice() {
+        return choice;
+    }
+
     /** Enqueues y = conv(x, w) on the handle's stream. */
     void forward(MemorySegment handle, MemorySegment[] alphaBeta, long xPtr, long wPtr, long yPtr, long workspace,
                  long workspaceSize) {
-        dnn.forward(handle, alphaBeta[0], x, xPtr, w, wPtr, conv, algo, workspace, workspaceSize, alphaBeta[1], y, yPtr);
+        if (choice == null) throw new IllegalStateException(key + ": no algorithm chosen yet");
+        dnn.forward(handle, alphaBeta[0], x, xPtr, w, wPtr, conv, choice.algo(), workspace, workspaceSize, alphaBeta[1], y,
+                yPtr);
     }
 
     @Override

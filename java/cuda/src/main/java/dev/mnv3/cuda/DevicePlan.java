@@ -90,6 +90,7 @@ final class DevicePlan implements AutoCloseable {
             workspace = workspaceBytes > 0 ? memory + wsOffset : 0;
             pinnedInput = driver.memAllocHost(plan.input().elements() * Float.BYTES);
             pinnedLogits = driver.memAllocHost(plan.logits().elements() * Float.BYTES);
+            chooseAlgorithms();
             chooseKernels(dwMode, KernelChoice.mode(KernelChoice.POINTWISE_PROPERTY), KernelChoice.mode(KernelChoice.STEM_PROPERTY));
             scaledOnRead.putAll(scaledOnRead(plan, ourKernel::contains));
         } catch (RuntimeException e) {
@@ -113,6 +114,44 @@ final class DevicePlan implements AutoCloseable {
                     + e.getMessage());
             return null;
         }
+    }
+
+    /**
+     * Times every cuDNN algorithm candidate of the convs whose algorithm no lane has chosen yet, on
+     * this plan's buffers, and keeps the fastest for the shape (shared by every lane and plan).
+     */
+    private void chooseAlgorithms() {
+        for (Map.Entry<ForwardPlan.Step, CudnnConv> e : convs.entrySet()) {
+            CudnnConv cc = e.getValue();
+            if (cc.choice() != null) continue;
+            ConvAlgorithm.Choice known = model.algorithms().get(cc.key);
+            if (known == null) {
+                double[] ms = new double[cc.candidates.size()];
+                for (int i = 0; i < ms.length; i++) {
+                    cc.use(cc.candidates.get(i));
+                    ms[i] = millisOrNaN(stepName(e.getKey()), "cuDNN algorithm " + cc.candidates.get(i),
+                            args -> cudnnForward(e.getKey()));
+                }
+                ConvAlgorithm.Choice best = ConvAlgorithm.fastest(cc.candidates, ms);
+                known = model.algorithms().putIfAbsent(cc.key, best);
+                if (known == null) {
+                    known = best;
+                    String note = String.format(java.util.Locale.ROOT, "%-22s cuDNN algorithm %d (math %d) of %d timed, %.4f ms",
+                            stepName(e.getKey()), best.algo(), best.mathType(), ms.length, ms[cc.candidates.indexOf(best)]);
+                    model.choiceNotes().add(note);
+                    LOG.log(System.Logger.Level.DEBUG, note);
+                }
+            }
+            cc.use(known);
+        }
+    }
+
+    private static String stepName(ForwardPlan.Step s) {
+        return switch (s) {
+            case ForwardPlan.Conv c -> c.conv().name();
+            case ForwardPlan.Dense d -> d.linear().name();
+            default -> s.toString();
+        };
     }
 
     /**
@@ -165,7 +204,8 @@ final class DevicePlan implements AutoCloseable {
     }
 
     private KernelChoice.Impl measure(ForwardPlan.Conv c, KernelChoice.Impl preferred) {
-        double ours = millisOrNaN(c, "ours", args -> convOurs(args, c)), theirs = millisOrNaN(c, "cuDNN", args -> {
+        String layer = c.conv().name();
+        double ours = millisOrNaN(layer, "ours", args -> convOurs(args, c)), theirs = millisOrNaN(layer, "cuDNN", args -> {
             if (c == stemConv) convertInput(args, toNhwc); // cuDNN's stem needs the converted input
             convCudnn(args, c);
         });
@@ -179,11 +219,11 @@ final class DevicePlan implements AutoCloseable {
         return impl;
     }
 
-    private double millisOrNaN(ForwardPlan.Conv c, String who, Consumer<Arena> work) {
+    private double millisOrNaN(String layer, String who, Consumer<Arena> work) {
         try {
             return millis(2, 5, work);
         } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.DEBUG, c.conv().name() + ": " + who + " failed while timed: " + e.getMessage());
+            LOG.log(System.Logger.Level.DEBUG, layer + ": " + who + " failed while timed: " + e.getMessage());
             return Double.NaN;
         }
     }
@@ -331,8 +371,7 @@ final class DevicePlan implements AutoCloseable {
                         p.in().plane());
                 case ForwardPlan.Dense d when d.raw() != null -> {
                     String name = d.linear().name();
-                    convs.get(d).forward(lane.cudnn, model.alphaBeta(), ptr(d.in()), w.pointer(name + ".weight"),
-                            ptr(d.raw()), workspace, workspaceBytes);
+                    cudnnForward(d);
                     kernels.biasActNhwc(args, stream, storage, ptr(d.raw()), ptr(d.out()), w.pointer(name + ".bias"), 0,
                             d.out().c(), d.out().elements(), d.linear().activation(), d.out() != d.raw());
                 }
@@ -358,13 +397,28 @@ final class DevicePlan implements AutoCloseable {
                 t.out().elements());
     }
 
+    /** cuDNN's half of a step: the conv (or the linear as a 1x1 conv) into its output, raw. */
+    private void cudnnForward(ForwardPlan.Step step) {
+        DeviceWeights w = model.weights();
+        CudnnConv cc = convs.get(step);
+        switch (step) {
+            case ForwardPlan.Conv c -> {
+                ConvBnAct conv = c.conv();
+                String weight = conv.isDepthwise() ? WeightLayout.cudnnDepthwiseWeight(conv, storage) : WeightLayout.weight(conv);
+                cc.forward(lane.cudnn, model.alphaBeta(), ptr(c.in()), w.pointer(weight), ptr(c.out()), workspace,
+                        workspaceBytes);
+            }
+            case ForwardPlan.Dense d -> cc.forward(lane.cudnn, model.alphaBeta(), ptr(d.in()),
+                    w.pointer(d.linear().name() + ".weight"), ptr(d.raw()), workspace, workspaceBytes);
+            default -> throw new IllegalStateException("cuDNN does not run " + step);
+        }
+    }
+
     /** cuDNN's conv into the output, then our bias + activation (+ residual) epilogue in place. */
     private void convCudnn(Arena args, ForwardPlan.Conv c) {
         ConvBnAct conv = c.conv();
         DeviceWeights w = model.weights();
-        String weight = conv.isDepthwise() ? WeightLayout.cudnnDepthwiseWeight(conv, storage) : WeightLayout.weight(conv);
-        convs.get(c).forward(lane.cudnn, model.alphaBeta(), ptr(c.in()), w.pointer(weight), ptr(c.out()), workspace,
-                workspaceBytes);
+        cudnnForward(c);
         long bias = w.pointer(WeightLayout.bias(conv)), residual = c.residual() == null ? 0 : ptr(c.residual());
         if (plan.nhwc()) {
             kernels.biasActNhwc(args, lane.stream, storage, ptr(c.out()), ptr(c.out()), bias, residual, c.out().c(),

@@ -11,6 +11,7 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
@@ -39,7 +40,7 @@ class BindingSignaturesTest {
             d.memFree(d.memAlloc(1024));
             assertEquals(16, d.memAllocHost(16).byteSize());
             d.memFreeHost(buf);
-            d.copyHtoD(0, buf, 4);
+            d.upload(0, buf, 4);
             d.copyDtoH(buf, 0, 4);
             MemorySegment stream = d.streamCreate();
             d.copyHtoDAsync(0, buf, 4, stream);
@@ -100,13 +101,13 @@ class BindingSignaturesTest {
         HashMap<ConvAlgorithm.Key, ConvAlgorithm.Choice> chosen = new HashMap<>();
         try (CudnnConv conv = new CudnnConv(c, NULL, pointwise, new ForwardPlan.Ref(ForwardPlan.Buffer.ACT0, 2, 16, 8, 8),
                 new ForwardPlan.Ref(ForwardPlan.Buffer.ACT1, 2, 64, 8, 8), Precision.FP32, chosen)) {
-            assertEquals(ConvAlgorithm.IMPLICIT_GEMM, conv.algo, "no candidates: the always-supported fallback");
-            assertEquals(1, chosen.size());
+            assertEquals(ConvAlgorithm.IMPLICIT_GEMM, conv.choice().algo(), "no candidates: the always-supported fallback");
+            assertEquals(List.of(conv.choice()), conv.candidates);
         }
         try (CudnnConv conv = new CudnnConv(c, NULL, pointwise, new ForwardPlan.Ref(ForwardPlan.Buffer.ACT0, 2, 16, 8, 8),
                 new ForwardPlan.Ref(ForwardPlan.Buffer.ACT1, 2, 64, 8, 8), Precision.FP16, chosen)) {
-            assertEquals(ConvAlgorithm.IMPLICIT_PRECOMP_GEMM, conv.algo, "16-bit NHWC falls back to precomputed GEMM");
-            assertEquals(2, chosen.size());
+            assertEquals(ConvAlgorithm.IMPLICIT_PRECOMP_GEMM, conv.choice().algo(), "16-bit NHWC falls back to precomputed GEMM");
+            assertEquals(Cudnn.CUDNN_TENSOR_OP_MATH, conv.choice().mathType());
         }
     }
 }

@@ -23,25 +23,30 @@ class ConvAlgorithmTest {
     }
 
     @Test
-    void fp32TakesTheBestRankedExactFmaAlgorithm() {
+    void fp32KeepsEveryExactAlgorithmInRankOrderAndRunsEachWithFma() {
         List<ConvAlgorithm.Candidate> ranked = List.of(c(WINOGRAD, 0, 0, CUDNN_FMA_MATH), c(FFT, 0, 1 << 20, CUDNN_FMA_MATH),
                 c(IMPLICIT_PRECOMP_GEMM, 3000, 0, CUDNN_FMA_MATH), c(GEMM, 0, 1 << 30, CUDNN_FMA_MATH),
-                c(IMPLICIT_PRECOMP_GEMM, 0, 0, CUDNN_TENSOR_OP_MATH), c(DIRECT, 0, 4096, CUDNN_FMA_MATH));
-        assertEquals(new ConvAlgorithm.Choice(DIRECT, CUDNN_FMA_MATH), ConvAlgorithm.choose(ranked, Precision.FP32));
+                c(IMPLICIT_PRECOMP_GEMM, 0, 0, CUDNN_TENSOR_OP_MATH), c(DIRECT, 0, 4096, CUDNN_FMA_MATH),
+                c(IMPLICIT_PRECOMP_GEMM, 0, 0, CUDNN_DEFAULT_MATH));
+        assertEquals(List.of(new ConvAlgorithm.Choice(IMPLICIT_PRECOMP_GEMM, CUDNN_FMA_MATH), new ConvAlgorithm.Choice(DIRECT,
+                CUDNN_FMA_MATH)), ConvAlgorithm.candidates(ranked, Precision.FP32),
+                "a row reported with another math type stays, run with FMA; failed, FFT, Winograd and huge rows go");
     }
 
     @Test
     void fallsBackToImplicitGemmWithFma() {
-        assertEquals(new ConvAlgorithm.Choice(IMPLICIT_GEMM, CUDNN_FMA_MATH), ConvAlgorithm.choose(List.of(), Precision.FP32));
-        assertEquals(new ConvAlgorithm.Choice(IMPLICIT_GEMM, CUDNN_FMA_MATH),
-                ConvAlgorithm.choose(List.of(c(GEMM, 0, 0, CUDNN_DEFAULT_MATH)), Precision.FP32), "default math may be TF32");
+        assertEquals(List.of(new ConvAlgorithm.Choice(IMPLICIT_GEMM, CUDNN_FMA_MATH)),
+                ConvAlgorithm.candidates(List.of(), Precision.FP32));
+        assertEquals(List.of(new ConvAlgorithm.Choice(IMPLICIT_GEMM, CUDNN_FMA_MATH)),
+                ConvAlgorithm.candidates(List.of(c(FFT, 0, 0, CUDNN_FMA_MATH)), Precision.FP32));
     }
 
     @Test
     void tf32AcceptsTensorOpsButNeverDownConversion() {
         List<ConvAlgorithm.Candidate> ranked = List.of(c(IMPLICIT_PRECOMP_GEMM, 0, 0, CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION),
-                c(IMPLICIT_GEMM, 0, 0, CUDNN_TENSOR_OP_MATH));
-        assertEquals(new ConvAlgorithm.Choice(IMPLICIT_GEMM, CUDNN_TENSOR_OP_MATH), ConvAlgorithm.choose(ranked, Precision.TF32));
+                c(IMPLICIT_GEMM, 0, 0, CUDNN_TENSOR_OP_MATH), c(GEMM, 0, 0, CUDNN_FMA_MATH));
+        assertEquals(List.of(new ConvAlgorithm.Choice(IMPLICIT_GEMM, CUDNN_TENSOR_OP_MATH), new ConvAlgorithm.Choice(GEMM,
+                CUDNN_FMA_MATH)), ConvAlgorithm.candidates(ranked, Precision.TF32));
         assertEquals(CUDNN_TENSOR_OP_MATH, ConvAlgorithm.mathType(Precision.TF32));
         assertEquals(CUDNN_FMA_MATH, ConvAlgorithm.mathType(Precision.FP32));
         assertEquals(CUDNN_TENSOR_OP_MATH, ConvAlgorithm.mathType(Precision.FP16));
@@ -49,11 +54,21 @@ class ConvAlgorithmTest {
     }
 
     @Test
-    void halfPrecisionTakesTheBestRankedTensorOpCandidateAndFallsBackToPrecomputedGemm() {
+    void halfPrecisionKeepsTensorOpCandidatesAndFallsBackToPrecomputedGemm() {
         List<ConvAlgorithm.Candidate> ranked = List.of(c(WINOGRAD_NONFUSED, 0, 0, CUDNN_TENSOR_OP_MATH),
                 c(IMPLICIT_PRECOMP_GEMM, 0, 1 << 20, CUDNN_TENSOR_OP_MATH));
-        assertEquals(new ConvAlgorithm.Choice(IMPLICIT_PRECOMP_GEMM, CUDNN_TENSOR_OP_MATH), ConvAlgorithm.choose(ranked, Precision.FP16));
-        assertEquals(new ConvAlgorithm.Choice(IMPLICIT_PRECOMP_GEMM, CUDNN_TENSOR_OP_MATH),
-                ConvAlgorithm.choose(List.of(c(FFT, 0, 0, CUDNN_TENSOR_OP_MATH)), Precision.BF16));
+        assertEquals(List.of(new ConvAlgorithm.Choice(IMPLICIT_PRECOMP_GEMM, CUDNN_TENSOR_OP_MATH)),
+                ConvAlgorithm.candidates(ranked, Precision.FP16));
+        assertEquals(List.of(new ConvAlgorithm.Choice(IMPLICIT_PRECOMP_GEMM, CUDNN_TENSOR_OP_MATH)),
+                ConvAlgorithm.candidates(List.of(c(FFT, 0, 0, CUDNN_TENSOR_OP_MATH)), Precision.BF16));
+    }
+
+    @Test
+    void theFastestMeasuredWinsAndAFailedTimingNeverDoes() {
+        List<ConvAlgorithm.Choice> choices = List.of(new ConvAlgorithm.Choice(IMPLICIT_GEMM, CUDNN_FMA_MATH),
+                new ConvAlgorithm.Choice(GEMM, CUDNN_FMA_MATH), new ConvAlgorithm.Choice(DIRECT, CUDNN_FMA_MATH));
+        assertEquals(choices.get(1), ConvAlgorithm.fastest(choices, new double[] {0.3, 0.1, Double.NaN}));
+        assertEquals(choices.get(2), ConvAlgorithm.fastest(choices, new double[] {Double.NaN, Double.NaN, 0.5}));
+        assertEquals(choices.get(0), ConvAlgorithm.fastest(choices, new double[] {Double.NaN, Double.NaN, Double.NaN}));
     }
 }

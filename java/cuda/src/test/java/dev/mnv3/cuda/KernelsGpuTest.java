@@ -3,8 +3,6 @@ package dev.mnv3.cuda;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mnv3.core.Activation;
-import dev.mnv3.core.backend.Precision;
-import dev.mnv3.core.graph.ConvBnAct;
 import dev.mnv3.core.tensor.TensorDiff;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Tag;
@@ -14,22 +12,22 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * Every kernel (and the cuDNN convolution path) against {@link CpuOps} on random inputs of odd
- * sizes. Outputs start as NaN, so an element a kernel does not write fails the comparison, and
+ * Every FP32 kernel against {@link CpuOps} on random inputs of odd sizes (cuDNN's convolutions are
+ * {@link CudnnConvGpuTest}). Outputs start as NaN, so an element a kernel does not write fails the comparison, and
  * the NaN guard after each output must survive (no writes past the end).
  */
 @Tag("gpu")
 class KernelsGpuTest {
     static final double TOLERANCE = 1e-6;
 
-    private static float[] random(int n, long seed) {
+    static float[] random(int n, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         float[] a = new float[n];
         for (int i = 0; i < n; i++) a[i] = (float) (r.nextDouble() * 8 - 4); // spans every activation's kinks
         return a;
     }
 
-    private static void assertClose(float[] got, float[] want, double tol, String what) {
+    static void assertClose(float[] got, float[] want, double tol, String what) {
         TensorDiff d = TensorDiff.of(got, want);
         assertTrue(d.within(tol), what + ": rel L2 " + d.relL2() + ", max abs " + d.maxAbs());
     }
@@ -105,37 +103,6 @@ class KernelsGpuTest {
             CpuOps.channelScale(want, s, plane, total);
             assertClose(d.download(dx, total), want, TOLERANCE, "channel scale");
             assertTrue(d.guardIntact(dx, total));
-        }
-    }
-
-    /** cuDNN convolution + our epilogue, as DevicePlan runs the stem, expansions and projections. */
-    @ParameterizedTest(name = "{0}->{1} k{2} s{3} {4}")
-    @CsvSource({"3, 16, 3, 2, FP32", "37, 53, 1, 1, FP32", "24, 72, 1, 1, TF32", "3, 16, 3, 2, TF32"})
-    void cudnnConvolutionWithEpilogue(int inC, int outC, int k, int stride, Precision precision) {
-        int n = 3, h = 23, w = 19;
-        ConvBnAct conv = new ConvBnAct("test", inC, outC, k, stride, 1, 1, Activation.HARDSWISH);
-        ForwardPlan.Ref in = new ForwardPlan.Ref(ForwardPlan.Buffer.ACT0, n, inC, h, w);
-        ForwardPlan.Ref out = new ForwardPlan.Ref(ForwardPlan.Buffer.ACT1, n, outC, conv.outputSize(h), conv.outputSize(w));
-        int total = (int) out.elements();
-        float[] x = random((int) in.elements(), 13), wt = random(outC * inC * k * k, 14), bias = random(outC, 15);
-        float[] res = random(total, 16);
-        try (DeviceArrays d = new DeviceArrays()) {
-            Cudnn dnn = d.runtime.cudnn;
-            var handle = dnn.create();
-            dnn.setStream(handle, d.stream);
-            try (CudnnConv c = new CudnnConv(dnn, handle, conv, in, out, precision, new java.util.HashMap<>())) {
-                long ws = c.workspaceBytes > 0 ? d.poisoned((int) (c.workspaceBytes / 4 + 1)) : 0;
-                long dy = d.poisoned(total);
-                c.forward(handle, Cudnn.alphaBeta(d.args), d.upload(x), d.upload(wt), dy, ws, c.workspaceBytes);
-                d.runtime.kernels.biasAct(d.args, d.stream, dy, d.upload(bias), d.upload(res), outC, out.plane(), total,
-                        conv.activation());
-                float[] want = CpuOps.conv(x, n, inC, h, w, wt, outC, k, stride, conv.padding(), 1, 1);
-                CpuOps.biasAct(want, bias, res, outC, out.plane(), total, conv.activation());
-                assertClose(d.download(dy, total), want, precision.tolerance(), "conv algo " + c.algo);
-                assertTrue(d.guardIntact(dy, total));
-            } finally {
-                dnn.destroy(handle);
-            }
         }
     }
 }
