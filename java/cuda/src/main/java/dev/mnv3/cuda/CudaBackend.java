@@ -38,6 +38,6 @@ public final class CudaBackend implements Backend {
         // builds a plan without the GPU, so what the FP16/BF16 kernels cannot run is refused before any device work
         ForwardPlan.of(graph, 1, graph.minInputSize(), graph.minInputSize(), Storage.of(p), 1);
         CudaRuntime runtime = CudaRuntime.get();
-        return new CudaModel(runtime, graph, weights, p, options.cudaGraphs());
+        return PlatformThreads.call(() -> new CudaModel(runtime, graph, weights, p, options.cudaGraphs()));
     }
 }

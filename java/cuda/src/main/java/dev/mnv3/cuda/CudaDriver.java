@@ -25,7 +25,7 @@ final class CudaDriver {
     static final int CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
 
     private final MethodHandle cuGetErrorName, cuGetErrorString, cuInit, cuDriverGetVersion, cuDeviceGetCount,
-            cuDeviceGet, cuDeviceGetName, cuDeviceGetAttribute, cuDevicePrimaryCtxRetain, cuCtxSetCurrent,
+            cuDeviceGet, cuDeviceGetName, cuDeviceGetAttribute, cuDevicePrimaryCtxRetain, cuCtxSetCurrent, cuCtxSynchronize,
             cuMemGetInfo, cuMemAlloc, cuMemFree, cuMemAllocHost, cuMemFreeHost, cuMemcpyHtoD, cuMemcpyDtoH,
             cuMemcpyHtoDAsync, cuMemcpyDtoHAsync, cuMemsetD32Async, cuStreamCreate, cuStreamDestroy,
             cuStreamSynchronize, cuModuleLoadData, cuModuleUnload, cuModuleGetFunction, cuLaunchKernel, cuEventCreate,
@@ -44,6 +44,7 @@ final class CudaDriver {
         cuDeviceGetAttribute = b.bind("cuDeviceGetAttribute", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
         cuDevicePrimaryCtxRetain = b.bind("cuDevicePrimaryCtxRetain", JAVA_INT, ADDRESS, JAVA_INT);
         cuCtxSetCurrent = b.bind("cuCtxSetCurrent", JAVA_INT, ADDRESS);
+        cuCtxSynchronize = b.bind("cuCtxSynchronize", JAVA_INT);
         cuMemGetInfo = b.bind("cuMemGetInfo_v2", JAVA_INT, ADDRESS, ADDRESS);
         cuMemAlloc = b.bind("cuMemAlloc_v2", JAVA_INT, ADDRESS, JAVA_LONG);
         cuMemFree = b.bind("cuMemFree_v2", JAVA_INT, JAVA_LONG);
@@ -166,8 +167,15 @@ final class CudaDriver {
         check("cuMemFreeHost", Ffm.call(() -> (int) cuMemFreeHost.invokeExact(host)));
     }
 
-    void copyHtoD(long dst, MemorySegment src, long bytes) {
+    /**
+     * Copies host memory to the device, landed before any later work on any stream: cuMemcpyHtoD
+     * from pageable memory returns once the data is staged, and our streams are non-blocking, so
+     * without the context synchronization a kernel could read the old contents. For set-up
+     * (weights, test data), not for the hot path, which copies from pinned memory on its stream.
+     */
+    void upload(long dst, MemorySegment src, long bytes) {
         check("cuMemcpyHtoD_v2", Ffm.call(() -> (int) cuMemcpyHtoD.invokeExact(dst, src, bytes)));
+        check("cuCtxSynchronize", Ffm.call(() -> (int) cuCtxSynchronize.invokeExact()));
     }
 
     void copyDtoH(MemorySegment dst, long src, long bytes) {

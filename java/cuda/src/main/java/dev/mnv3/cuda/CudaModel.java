@@ -19,7 +19,8 @@ import java.util.function.Function;
  * {@link DevicePlan} per input shape (the last few shapes are kept). Calls from several threads
  * run at once on different streams, so one thread's copies and kernels overlap another's; a call
  * that finds every lane busy waits for one. Each call sets the CUDA context current on its
- * thread. Close it to free the device memory (it waits for calls in flight); closing twice is
+ * thread; calls from virtual threads run their GPU work on a platform thread
+ * ({@link PlatformThreads}). Close it to free the device memory (it waits for calls in flight); closing twice is
  * harmless, using it after close is an {@link IllegalStateException}.
  */
 public final class CudaModel implements CompiledModel {
@@ -115,7 +116,8 @@ public final class CudaModel implements CompiledModel {
             KernelChoice.mode(KernelChoice.STEM_PROPERTY);
             resources = new Resources(runtime, precision, deviceWeights, Cudnn.alphaBeta(arena), new ConcurrentHashMap<>(),
                     new ConcurrentHashMap<>(), new java.util.concurrent.ConcurrentLinkedQueue<>(), debug, graphs);
-            lanes = new LanePool<>(streams(), () -> new Lane(resources));
+            // a lane is created on first demand, perhaps by a virtual thread: its stream and handle on a platform one
+            lanes = new LanePool<>(streams(), () -> PlatformThreads.call(() -> new Lane(resources)));
         } catch (RuntimeException e) {
             if (deviceWeights != null) deviceWeights.close();
             arena.close();
@@ -192,8 +194,10 @@ public final class CudaModel implements CompiledModel {
             throw new IllegalStateException("interrupted while waiting for a free CUDA stream", e);
         }
         try {
-            runtime.makeCurrent();
-            return work.apply(lane.plan(graph, s[0], s[2], s[3]));
+            return PlatformThreads.call(() -> {
+                runtime.makeCurrent();
+                return work.apply(lane.plan(graph, s[0], s[2], s[3]));
+            });
         } finally {
             lanes.release(lane);
         }
@@ -205,8 +209,8 @@ public final class CudaModel implements CompiledModel {
             if (closed) return;
             closed = true;
         }
-        RuntimeException first = Cleanup.runAll(lanes::close, runtime::makeCurrent, () -> resources.weights().close(),
-                arena::close);
+        RuntimeException first = PlatformThreads.call(() -> Cleanup.runAll(lanes::close, runtime::makeCurrent,
+                () -> resources.weights().close(), arena::close));
         if (first != null) throw first;
     }
 }

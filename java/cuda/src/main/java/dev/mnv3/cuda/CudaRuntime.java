@@ -51,7 +51,7 @@ public final class CudaRuntime {
     public static synchronized CudaRuntime get() {
         if (state == null) {
             try {
-                state = open(LibraryLocator.system());
+                state = PlatformThreads.call(() -> open(LibraryLocator.system()));
             } catch (BackendUnavailableException e) {
                 state = e.getMessage();
             }

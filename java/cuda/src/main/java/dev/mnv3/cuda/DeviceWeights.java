@@ -20,7 +20,7 @@ final class DeviceWeights implements AutoCloseable {
             MemorySegment host = staging.allocate(bytes, 256);
             for (WeightLayout.Entry e : layout.entries().values()) write(host, e);
             base = driver.memAlloc(bytes);
-            driver.copyHtoD(base, host, bytes);
+            driver.upload(base, host, bytes);
         } catch (RuntimeException e) {
             close();
             throw e;

@@ -37,11 +37,11 @@ final class DeviceArrays implements AutoCloseable {
 
     long upload(float[] data) {
         long p = poisoned(data.length);
-        driver.streamSynchronize(stream);
+        driver.streamSynchronize(stream); // the poison first, then the data over it
         try (Arena a = Arena.ofConfined()) {
             MemorySegment host = a.allocate(JAVA_FLOAT, data.length);
             MemorySegment.copy(data, 0, host, JAVA_FLOAT, 0, data.length);
-            driver.copyHtoD(p, host, (long) data.length * Float.BYTES);
+            driver.upload(p, host, (long) data.length * Float.BYTES);
         }
         return p;
     }

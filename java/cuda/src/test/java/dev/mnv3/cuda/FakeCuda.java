@@ -20,6 +20,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -32,7 +33,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * every pointer they get must lie in a live allocation (a convolution's whole tensors, from its
  * descriptors), descriptors must describe a consistent convolution, a stream must not be
  * synchronized while it is being captured, and after close nothing may be left allocated or
- * created. Everything wrong is collected in {@link #violations}.
+ * created. Copies land late, as on a GPU: an upload from pageable memory, or any asynchronous
+ * one, is in flight until something orders it (its stream or the context synchronized), and work
+ * on another stream that reads it before then is a violation. Every call that needs a context
+ * must come from a platform thread that made one current (a virtual thread may change OS thread
+ * between two calls). Everything wrong is collected in {@link State#violations}.
  */
 @SuppressWarnings({"restricted", "unused"}) // the methods are called from native code, by name
 final class FakeCuda {
@@ -44,7 +49,13 @@ final class FakeCuda {
     /** One test's world. */
     static final class State {
         final Map<Long, Arena> device = new ConcurrentHashMap<>(), host = new ConcurrentHashMap<>();
-        final Map<Long, Long> sizes = new ConcurrentHashMap<>();
+        final Map<Long, Long> sizes = new ConcurrentHashMap<>(), hostSizes = new ConcurrentHashMap<>();
+        /** Uploads not yet known to have landed: destination -> {bytes, stream (0: the legacy stream)}. */
+        final Map<Long, long[]> inFlight = new ConcurrentHashMap<>();
+        /** The stream each cuDNN handle enqueues on. */
+        final Map<Long, Long> handleStreams = new ConcurrentHashMap<>();
+        /** The context each thread made current (the driver's state is per OS thread). */
+        final ThreadLocal<Long> current = new ThreadLocal<>();
         /** Live handles by kind ("stream", "event", "graph", "exec", "cudnn", "tensor", "filter", "conv", "module"). */
         final Map<Long, String> handles = new ConcurrentHashMap<>();
         final Map<Long, int[]> descriptors = new ConcurrentHashMap<>();
@@ -54,6 +65,8 @@ final class FakeCuda {
         final Map<String, Integer> launches = Collections.synchronizedMap(new TreeMap<>());
         final AtomicLong convolutions = new AtomicLong(), graphLaunches = new AtomicLong(), captures = new AtomicLong();
         final AtomicLong elapsed = new AtomicLong(), streamsCreated = new AtomicLong();
+        /** The math type of every convolution run, by cuDNN's algorithm number. */
+        final Map<Integer, Set<Integer>> mathByAlgorithm = new ConcurrentHashMap<>();
 
         /** Whether [p, p + bytes) lies in one live device allocation. */
         boolean inDevice(long p, long bytes) {
@@ -67,6 +80,37 @@ final class FakeCuda {
             violations.add(what);
         }
 
+        boolean pinned(long p, long bytes) {
+            for (Map.Entry<Long, Long> e : hostSizes.entrySet()) {
+                if (host.containsKey(e.getKey()) && p >= e.getKey() && p + bytes <= e.getKey() + e.getValue()) return true;
+            }
+            return false;
+        }
+
+        /** Work on {@code stream} reads [p, p + bytes): an upload to it still in flight on another stream is a race. */
+        void readsLanded(String who, long p, long bytes, long stream) {
+            inFlight.forEach((dst, f) -> {
+                if (p < dst + f[0] && dst < p + bytes && f[1] != stream) {
+                    violation(who + " reads " + Long.toHexString(p) + " before the upload to it has landed (a copy "
+                            + (f[1] == 0 ? "from pageable memory on the legacy stream" : "on another stream")
+                            + " that nothing ordered before this use)");
+                }
+            });
+        }
+
+        /** Everything on {@code stream} (0: the legacy stream) has completed. */
+        void landed(long stream) {
+            inFlight.values().removeIf(f -> f[1] == stream);
+        }
+
+        /** A call that needs a context: from a platform thread that made one current. */
+        void needsContext(String call) {
+            if (Thread.currentThread().isVirtual()) {
+                violation(call + " from a virtual thread, whose OS thread (and with it the current context) may change");
+            } else if (current.get() == null) {
+                violation(call + " on thread " + Thread.currentThread().getName() + ", which has no current context");
+            }
+        }
         /** What is still allocated or created. */
         List<String> leaks() {
             List<String> l = new ArrayList<>();
@@ -88,6 +132,7 @@ final class FakeCuda {
         CudaDriver driver = new CudaDriver(LOOKUP);
         Cudnn cudnn = new Cudnn(LOOKUP);
         MemorySegment context = driver.retainPrimaryContext(0);
+        driver.setCurrent(context);
         MemorySegment module = driver.moduleLoadData(GLOBAL.allocate(16));
         Map<String, MemorySegment> functions = new ConcurrentHashMap<>();
         Kernels checked = new Kernels((kernel, geometry, stream, args, alloc) -> {
@@ -96,6 +141,7 @@ final class FakeCuda {
                 if (args.type(i) == KernelArgs.Type.PTR && v != 0 && !s.inDevice(v, 1)) {
                     s.violation(kernel + ": argument " + args.name(i) + " = " + Long.toHexString(v) + " is not device memory");
                 }
+                if (args.type(i) == KernelArgs.Type.PTR && v != 0) s.readsLanded(kernel, v, 1, stream.address());
             }
             s.launches.merge(kernel, 1, Integer::sum);
             driver.launch(kernel, functions.computeIfAbsent(kernel, k -> driver.moduleFunction(module, k)), geometry, stream,
@@ -223,6 +269,13 @@ final class FakeCuda {
     }
 
     static int cuCtxSetCurrent(MemorySegment context) {
+        state.current.set(context.address());
+        return 0;
+    }
+
+    static int cuCtxSynchronize() {
+        state.needsContext("cuCtxSynchronize");
+        state.inFlight.clear();
         return 0;
     }
 
@@ -233,6 +286,7 @@ final class FakeCuda {
     }
 
     static int cuMemAlloc_v2(MemorySegment out, long bytes) {
+        state.needsContext("cuMemAlloc");
         if (bytes <= 0) {
             state.violation("cuMemAlloc of " + bytes + " bytes");
             return 1;
@@ -259,6 +313,7 @@ final class FakeCuda {
         Arena a = Arena.ofShared();
         MemorySegment m = a.allocate(bytes, 64);
         state.host.put(m.address(), a);
+        state.hostSizes.put(m.address(), bytes);
         out.reinterpret(8).set(ADDRESS, 0, m);
         return 0;
     }
@@ -273,24 +328,43 @@ final class FakeCuda {
         return 0;
     }
 
+    /** From pinned memory it has landed when it returns; from pageable memory only once staged (CUDA's rule). */
     static int cuMemcpyHtoD_v2(long dst, MemorySegment src, long bytes) {
+        state.needsContext("cuMemcpyHtoD");
+        if (!state.pinned(src.address(), bytes)) state.inFlight.put(dst, new long[] {bytes, 0});
+        return copyIn(dst, src, bytes);
+    }
+
+    private static int copyIn(long dst, MemorySegment src, long bytes) {
         if (checkDevice("cuMemcpyHtoD", dst, bytes) != 0) return 1;
         MemorySegment.copy(src.reinterpret(bytes), 0, MemorySegment.ofAddress(dst).reinterpret(bytes), 0, bytes);
         return 0;
     }
 
     static int cuMemcpyDtoH_v2(MemorySegment dst, long src, long bytes) {
+        state.needsContext("cuMemcpyDtoH");
+        state.readsLanded("cuMemcpyDtoH", src, bytes, 0);
+        return copyOut(dst, src, bytes);
+    }
+
+    private static int copyOut(MemorySegment dst, long src, long bytes) {
         if (checkDevice("cuMemcpyDtoH", src, bytes) != 0) return 1;
         MemorySegment.copy(MemorySegment.ofAddress(src).reinterpret(bytes), 0, dst.reinterpret(bytes), 0, bytes);
         return 0;
     }
 
     static int cuMemcpyHtoDAsync_v2(long dst, MemorySegment src, long bytes, MemorySegment stream) {
-        return live(stream, "stream", "cuMemcpyHtoDAsync") != 0 ? 400 : cuMemcpyHtoD_v2(dst, src, bytes);
+        state.needsContext("cuMemcpyHtoDAsync");
+        if (live(stream, "stream", "cuMemcpyHtoDAsync") != 0) return 400;
+        state.inFlight.put(dst, new long[] {bytes, stream.address()});
+        return copyIn(dst, src, bytes);
     }
 
     static int cuMemcpyDtoHAsync_v2(MemorySegment dst, long src, long bytes, MemorySegment stream) {
-        return live(stream, "stream", "cuMemcpyDtoHAsync") != 0 ? 400 : cuMemcpyDtoH_v2(dst, src, bytes);
+        state.needsContext("cuMemcpyDtoHAsync");
+        if (live(stream, "stream", "cuMemcpyDtoHAsync") != 0) return 400;
+        state.readsLanded("cuMemcpyDtoHAsync", src, bytes, stream.address());
+        return copyOut(dst, src, bytes);
     }
 
     static int cuMemsetD32Async(long dst, int value, long count, MemorySegment stream) {
@@ -298,6 +372,7 @@ final class FakeCuda {
     }
 
     static int cuStreamCreate(MemorySegment out, int flags) {
+        state.needsContext("cuStreamCreate");
         state.streamsCreated.incrementAndGet();
         newHandle(out, "stream");
         return 0;
@@ -308,14 +383,18 @@ final class FakeCuda {
     }
 
     static int cuStreamSynchronize(MemorySegment s) {
+        state.needsContext("cuStreamSynchronize");
         if (Boolean.TRUE.equals(state.capturing.get(s.address()))) {
             state.violation("cuStreamSynchronize on a stream being captured");
             return 900; // CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED
         }
-        return live(s, "stream", "cuStreamSynchronize");
+        boolean legacy = s.address() == 0 || s.address() == 1; // NULL and CU_STREAM_LEGACY
+        state.landed(legacy ? 0 : s.address());
+        return legacy ? 0 : live(s, "stream", "cuStreamSynchronize");
     }
 
     static int cuModuleLoadData(MemorySegment out, MemorySegment image) {
+        state.needsContext("cuModuleLoadData");
         newHandle(out, "module");
         return 0;
     }
@@ -334,6 +413,7 @@ final class FakeCuda {
     static int cuLaunchKernel(MemorySegment f, int gx, int gy, int gz, int bx, int by, int bz, int shared,
                               MemorySegment stream, MemorySegment params, MemorySegment extra) {
         String name = state.functions.get(f.address());
+        state.needsContext("cuLaunchKernel(" + name + ")");
         if (name == null) state.violation("cuLaunchKernel of an unknown function");
         if (gx < 1 || gy < 1 || gz < 1 || gy > 65535 || gz > 65535 || bx < 1 || by < 1 || bz < 1 || (long) bx * by * bz > 1024) {
             state.violation(name + ": launch grid (" + gx + ", " + gy + ", " + gz + ") block (" + bx + ", " + by + ", " + bz + ")");
@@ -343,6 +423,7 @@ final class FakeCuda {
     }
 
     static int cuEventCreate(MemorySegment out, int flags) {
+        state.needsContext("cuEventCreate");
         newHandle(out, "event");
         return 0;
     }
@@ -366,6 +447,7 @@ final class FakeCuda {
     }
 
     static int cuStreamBeginCapture_v2(MemorySegment s, int mode) {
+        state.needsContext("cuStreamBeginCapture");
         if (state.capturing.put(s.address(), true) != null) state.violation("capture begun twice on one stream");
         state.captures.incrementAndGet();
         return live(s, "stream", "cuStreamBeginCapture");
@@ -383,6 +465,7 @@ final class FakeCuda {
     }
 
     static int cuGraphLaunch(MemorySegment exec, MemorySegment stream) {
+        state.needsContext("cuGraphLaunch");
         state.graphLaunches.incrementAndGet();
         return live(exec, "exec", "cuGraphLaunch") | live(stream, "stream", "cuGraphLaunch");
     }
@@ -410,6 +493,7 @@ final class FakeCuda {
     }
 
     static int cudnnCreate(MemorySegment out) {
+        state.needsContext("cudnnCreate");
         newHandle(out, "cudnn");
         return 0;
     }
@@ -419,6 +503,7 @@ final class FakeCuda {
     }
 
     static int cudnnSetStream(MemorySegment h, MemorySegment stream) {
+        state.handleStreams.put(h.address(), stream.address());
         return live(h, "cudnn", "cudnnSetStream") | live(stream, "stream", "cudnnSetStream");
     }
 
@@ -479,14 +564,27 @@ final class FakeCuda {
         return destroy(d, "conv");
     }
 
+    /**
+     * cuDNN's ranking as the real one may give it: an FFT row (never acceptable), a row whose
+     * reported math type is tensor ops whatever the descriptor says (FP32 must still run it with
+     * FMA), one that allows down-conversion (never acceptable), and two plain ones.
+     */
     static int cudnnGetConvolutionForwardAlgorithm_v7(MemorySegment h, MemorySegment x, MemorySegment w, MemorySegment conv,
                                                       MemorySegment y, int requested, MemorySegment count, MemorySegment perf) {
-        putInt(count, 1);
-        MemorySegment p = perf.reinterpret(Cudnn.PERF_SIZE);
-        p.set(JAVA_INT, Cudnn.PERF_ALGO, ConvAlgorithm.IMPLICIT_PRECOMP_GEMM);
-        p.set(JAVA_INT, Cudnn.PERF_STATUS, 0);
-        p.set(JAVA_LONG, Cudnn.PERF_MEMORY, 4096);
-        p.set(JAVA_INT, Cudnn.PERF_MATH, state.descriptors.get(conv.address())[7]);
+        int math = state.descriptors.get(conv.address())[7];
+        int[][] rows = {{ConvAlgorithm.FFT, math}, {ConvAlgorithm.GEMM, Cudnn.CUDNN_TENSOR_OP_MATH},
+                {ConvAlgorithm.IMPLICIT_PRECOMP_GEMM, Cudnn.CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION},
+                {ConvAlgorithm.IMPLICIT_PRECOMP_GEMM, math}, {ConvAlgorithm.IMPLICIT_GEMM, math}};
+        int n = Math.min(requested, rows.length);
+        putInt(count, n);
+        MemorySegment p = perf.reinterpret(Cudnn.PERF_SIZE * n);
+        for (int i = 0; i < n; i++) {
+            long o = i * Cudnn.PERF_SIZE;
+            p.set(JAVA_INT, o + Cudnn.PERF_ALGO, rows[i][0]);
+            p.set(JAVA_INT, o + Cudnn.PERF_STATUS, 0);
+            p.set(JAVA_LONG, o + Cudnn.PERF_MEMORY, 4096L * (i + 1));
+            p.set(JAVA_INT, o + Cudnn.PERF_MATH, rows[i][1]);
+        }
         return checkShapes(x, w, conv, y) ? 0 : 3; // CUDNN_STATUS_BAD_PARAM
     }
 
@@ -500,7 +598,12 @@ final class FakeCuda {
                                        MemorySegment wd, MemorySegment w, MemorySegment conv, int algo, MemorySegment ws,
                                        long wsBytes, MemorySegment beta, MemorySegment yd, MemorySegment y) {
         state.convolutions.incrementAndGet();
+        state.needsContext("cudnnConvolutionForward");
         if (!checkShapes(xd, wd, conv, yd)) return 3;
+        long stream = state.handleStreams.getOrDefault(h.address(), 0L);
+        state.mathByAlgorithm.computeIfAbsent(algo, a -> ConcurrentHashMap.newKeySet()).add(state.descriptors.get(conv.address())[7]);
+        state.readsLanded("cudnnConvolutionForward x", x.address(), bytes(xd), stream);
+        state.readsLanded("cudnnConvolutionForward w", w.address(), bytes(wd), stream);
         int bad = checkDevice("cudnnConvolutionForward x", x.address(), bytes(xd))
                 | checkDevice("cudnnConvolutionForward w", w.address(), bytes(wd))
                 | checkDevice("cudnnConvolutionForward y", y.address(), bytes(yd))

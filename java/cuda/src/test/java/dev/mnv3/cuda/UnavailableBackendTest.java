@@ -21,6 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -72,15 +73,25 @@ class UnavailableBackendTest {
         assertTrue(msg.contains("found " + fake.resolve("libcuda.so.1") + " (-Dmnv3.cuda.libDir) but could not open it"), msg);
     }
 
+    /**
+     * Holds on any machine, GPU or not: the search runs on fake directories, and the loader's last
+     * resort is asked for a library no machine has (it would find a real libcuda.so.1).
+     */
     @Test
     void nothingFoundAnywhereListsThePlacesAndTheLoader() {
-        assumeTrue(!Files.exists(Path.of("/usr/lib/x86_64-linux-gnu/libcuda.so.1")), "this machine has a driver");
         LibraryLocator locator = new LibraryLocator(new LibraryLocator.Environment(Map.of("LD_LIBRARY_PATH", root.toString()),
                 Map.of(), List.of(root.resolve("sys")), List.of()));
-        String msg = assertThrows(BackendUnavailableException.class, () -> CudaRuntime.open(locator)).getMessage();
-        assertTrue(msg.contains("libcuda.so.1 was not found; looked in:"), msg);
+        LibraryLocator.Search search = locator.driver();
+        assertTrue(search.location().isEmpty());
+        String msg = search.notFoundMessage();
+        assertTrue(msg.startsWith("libcuda.so.1 was not found; looked in:"), msg);
         assertTrue(msg.contains(root + " ($LD_LIBRARY_PATH)"), msg);
         assertTrue(msg.contains(root.resolve("sys") + " (system library directory)"), msg);
-        assertTrue(msg.contains("the dynamic loader's default search"), msg);
+        LibraryLocator.Search absent = new LibraryLocator.Search("libmnv3-absent.so.1", Optional.empty(), search.looked());
+        String e = assertThrows(BackendUnavailableException.class,
+                () -> NativeLibraries.open(absent, "the NVIDIA driver library")).getMessage();
+        assertTrue(e.startsWith("the NVIDIA driver library: libmnv3-absent.so.1 was not found; looked in:"), e);
+        assertTrue(e.contains(root + " ($LD_LIBRARY_PATH)"), e);
+        assertTrue(e.contains("the dynamic loader's default search"), e);
     }
 }
