@@ -1,6 +1,7 @@
 package dev.mnv3.cuda;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -55,6 +56,49 @@ final class DeviceArrays implements AutoCloseable {
             MemorySegment.copy(host, JAVA_FLOAT, 0, out, 0, n);
         }
         return out;
+    }
+
+    // ---- 16-bit arrays (FP16/BF16 storage), poisoned with the type's NaN
+
+    /** n values of {@code s}, all NaN, plus a guard zone of 2 * GUARD values. */
+    long poisoned(Storage s, int n) {
+        int words = (n + 1) / 2 + GUARD;
+        long p = driver.memAlloc((long) words * Float.BYTES);
+        allocations.add(p);
+        int nan = s.encode(Float.NaN) & 0xffff;
+        driver.memsetD32Async(p, nan << 16 | nan, words, stream);
+        return p;
+    }
+
+    long upload(Storage s, float[] data) {
+        long p = poisoned(s, data.length);
+        driver.streamSynchronize(stream);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment host = a.allocate(JAVA_SHORT, data.length);
+            for (int i = 0; i < data.length; i++) host.setAtIndex(JAVA_SHORT, i, s.encode(data[i]));
+            driver.upload(p, host, 2L * data.length);
+        }
+        return p;
+    }
+
+    float[] download(Storage s, long p, int n) {
+        driver.streamSynchronize(stream);
+        float[] out = new float[n];
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment host = a.allocate(JAVA_SHORT, n);
+            driver.copyDtoH(host, p, 2L * n);
+            for (int i = 0; i < n; i++) out[i] = s.decode(host.getAtIndex(JAVA_SHORT, i));
+        }
+        return out;
+    }
+
+    /** True when the 2 * GUARD values of {@code s} after element n of p are still NaN. */
+    boolean guardIntact(Storage s, long p, int n) {
+        float[] all = download(s, p, n + 2 * GUARD);
+        for (int i = n; i < all.length; i++) {
+            if (!Float.isNaN(all[i])) return false;
+        }
+        return true;
     }
 
     /** True when the GUARD floats after element n of p are still NaN. */
