@@ -34,6 +34,13 @@ final class BackendOptions {
     }
 
     CompileOptions options() {
-        return new CompileOptions(threads, Precision.parse(precision)).withCudaGraphs(!noCudaGraphs);
+        if (precision.contains(",")) {
+            throw new Main.UserError("--precision takes one value here, got '" + precision + "' (bench measures several)");
+        }
+        return options(Precision.parse(precision));
+    }
+
+    CompileOptions options(Precision p) {
+        return new CompileOptions(threads, p).withCudaGraphs(!noCudaGraphs);
     }
 }

@@ -14,6 +14,7 @@ import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -23,9 +24,11 @@ import picocli.CommandLine.Spec;
 @Command(name = "bench", mixinStandardHelpOptions = true, description = {
         "Measure throughput and latency of one backend on random weights and inputs.",
         "Warms up, then runs the same batch repeatedly and prints images per second and the per-batch latency p50/p99; "
-                + "--json prints one JSON object per batch size on stdout instead.",
-        "Several batch sizes (--batch 1,8,64) are measured in turn on one compiled model; one that fails is reported "
-                + "(with --json as an object with \"error\") and the others still run, the exit status is then 1."})
+                + "--json prints one JSON object per measurement on stdout instead.",
+        "--precision, --graphs, --clients and --batch take comma-separated lists, and every combination is measured in "
+                + "one process (one model compiled per precision and graphs setting); --sweep measures several such "
+                + "groups instead. A measurement that fails is reported (with --json as an object with \"error\") and the "
+                + "others still run; the exit status is then 1."})
 final class BenchCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model;
@@ -40,24 +43,38 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin
     SizeOption size;
 
-    @Option(names = "--seconds", paramLabel = "S", defaultValue = "5", description = "Timed duration per batch size (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seconds", paramLabel = "S", defaultValue = "5", description = "Timed duration per measurement (default: ${DEFAULT-VALUE}).")
     double seconds;
 
-    @Option(names = "--warmup", paramLabel = "S", defaultValue = "2", description = "Untimed warm-up per batch size (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup", paramLabel = "S", defaultValue = "2", description = "Untimed warm-up per measurement (default: ${DEFAULT-VALUE}).")
     double warmup;
 
-    @Option(names = "--clients", paramLabel = "C", defaultValue = "1",
+    @Option(names = "--clients", paramLabel = "C", split = ",", defaultValue = "1",
             description = "Threads calling the model at once, as a service's request threads would; images/s counts them all "
-                    + "(the CUDA backend runs each on its own stream, up to -Dmnv3.cuda.streams, default 4) (default: ${DEFAULT-VALUE}).")
-    int clients;
+                    + "(the CUDA backend runs each on its own stream, up to -Dmnv3.cuda.streams, default 4); several, "
+                    + "comma-separated, are measured in turn (default: ${DEFAULT-VALUE}).")
+    List<Integer> clients;
 
-    @Option(names = "--show-kernels", description = "cuda: print to stderr, after the runs, which kernel ran each conv that "
-            + "ours and cuDNN can both run, with the times measured when the plan was built.")
+    @Option(names = "--graphs", paramLabel = "on|off", split = ",",
+            description = "cuda: replay each batch shape as a captured CUDA graph (on), or launch every kernel on every run "
+                    + "(off); on,off measures both (default: on, or off with --no-cuda-graphs).")
+    List<String> graphs;
+
+    @Option(names = "--sweep", paramLabel = "SPEC",
+            description = "Measure a group of combinations instead of the lists above: space-separated key=v[,v...] with "
+                    + "keys precision, graphs, clients and batch, the lists above for keys not given; repeat for several "
+                    + "groups, e.g. --sweep \"precision=fp32,fp16 graphs=on,off batch=1,256\" --sweep \"precision=fp16 "
+                    + "clients=4 batch=8,64\".")
+    List<String> sweeps;
+
+    @Option(names = "--show-kernels", description = "cuda: print to stderr, after each model's runs, which kernel ran each "
+            + "conv that ours and cuDNN can both run, with the times measured when the plan was built, and the cuDNN "
+            + "algorithm each cuDNN conv timed and kept.")
     boolean showKernels;
 
-    @Option(names = "--json", description = "Print one JSON object per batch size: images_per_second, p50_ms, p99_ms and the "
-            + "settings (model, backend, precision, cuda_graphs: whether CUDA graphs were replayed, batch, ...); a batch size "
-            + "that failed gives {..., \"batch\": N, \"error\": \"why\"}.")
+    @Option(names = "--json", description = "Print one JSON object per measurement: images_per_second, p50_ms, p99_ms and the "
+            + "settings (model, backend, precision, cuda_graphs: whether CUDA graphs were replayed, batch, clients, ...); a "
+            + "measurement that failed gives {..., \"batch\": N, \"error\": \"why\"}.")
     boolean json;
 
     @Spec
@@ -65,26 +82,65 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        PrintWriter out = spec.commandLine().getOut();
         if (!(seconds > 0) || warmup < 0) throw new Main.UserError("--seconds must be > 0 and --warmup >= 0");
-        if (clients < 1 || clients > 256) throw new Main.UserError("--clients must be from 1 to 256, got " + clients);
+        BenchPoints.Group defaults = new BenchPoints.Group(BenchPoints.precisions(backend.precision),
+                graphs == null ? List.of(!backend.noCudaGraphs) : BenchPoints.graphs(String.join(",", graphs)),
+                List.copyOf(clients), List.copyOf(batches));
+        List<BenchPoints.Point> points = BenchPoints.of(defaults, sweeps);
         Graph graph = Graph.of(model.config());
-        for (int n : batches) size.check(graph, n);
+        for (BenchPoints.Point p : points) {
+            if (p.clients() < 1 || p.clients() > 256) throw new Main.UserError("--clients must be from 1 to 256, got " + p.clients());
+            size.check(graph, p.batch());
+        }
         Backend b = backend.resolve();
-        CompileOptions options = backend.options();
+        Map<BenchPoints.Setting, List<BenchPoints.Point>> bySetting = BenchPoints.bySetting(points);
+        // the failure summary names what varies: the batch size alone in the plain case
+        boolean onlyBatches = bySetting.size() == 1 && points.stream().map(BenchPoints.Point::clients).distinct().count() == 1;
+        for (Map.Entry<BenchPoints.Setting, List<BenchPoints.Point>> e : bySetting.entrySet()) {
+            RuntimeException notCompiled = measure(b, graph, e.getKey(), e.getValue(), onlyBatches);
+            if (notCompiled != null && bySetting.size() == 1) throw notCompiled; // its own message says it all
+        }
+        if (!failures.isEmpty()) {
+            if (points.size() == 1) throw firstFailure;
+            throw new Main.UserError(failures.size() + " of " + points.size() + (onlyBatches ? " batch sizes" : " measurements")
+                    + " failed: " + String.join("; ", failures), firstFailure);
+        }
+        return 0;
+    }
+
+    /** What failed so far, described, and the first exception. */
+    private final List<String> failures = new ArrayList<>();
+    private RuntimeException firstFailure;
+
+    private void failed(BenchPoints.Point p, boolean onlyBatches, RuntimeException e) {
+        failures.add(describe(p, onlyBatches) + ": " + Main.describe(e));
+        if (firstFailure == null) firstFailure = e;
+    }
+
+    /**
+     * Compiles the model for {@code setting} and measures its points; a point that fails is reported
+     * and recorded, and the others still run. A model that does not compile fails all of its points
+     * and is returned.
+     */
+    private RuntimeException measure(Backend b, Graph graph, BenchPoints.Setting setting, List<BenchPoints.Point> points,
+                                     boolean onlyBatches) {
+        PrintWriter out = spec.commandLine().getOut();
+        CompileOptions options = backend.options(setting.precision()).withCudaGraphs(setting.graphs());
         int threads = options.resolvedThreads();
         String name = graph.config().name();
         // what was asked for, reported on the error lines of a model that did not compile
-        Precision precision = options.precision();
-        boolean graphs = options.cudaGraphs() && CudaBackend.NAME.equals(b.name());
-        List<String> failures = new ArrayList<>();
-        RuntimeException first = null;
+        Precision precision = setting.precision();
+        boolean graphs = setting.graphs() && CudaBackend.NAME.equals(b.name());
         CompiledModel m;
         try {
             m = b.compile(graph, RandomWeights.generate(graph, 1), options);
         } catch (RuntimeException e) {
-            if (json) for (int n : batches) out.println(errorJson(name, b.name(), precision, graphs, n, Main.describe(e)));
-            throw e;
+            for (BenchPoints.Point p : points) {
+                if (json) out.println(errorJson(name, b.name(), precision, graphs, p, Main.describe(e)));
+                failed(p, onlyBatches, e);
+            }
+            out.flush();
+            return e;
         }
         try (m) {
             if (m instanceof CudaModel c) { // what the model does: debug mode and -Dmnv3.cuda.graphs=false turn graphs off
@@ -93,18 +149,19 @@ final class BenchCommand implements Callable<Integer> {
             } else {
                 graphs = false;
             }
-            for (int n : batches) {
+            for (BenchPoints.Point p : points) {
                 Throughput.Result r;
                 try {
-                    Progress progress = new Progress(spec.commandLine().getErr(), "bench " + name + " batch " + n);
-                    r = Throughput.measure(m, size.randomInput(graph, n, 2), clients, warmup, seconds, progress::update);
+                    Progress progress = new Progress(spec.commandLine().getErr(), "bench " + name + " "
+                            + (onlyBatches ? "" : setting.describe() + (p.clients() > 1 ? " x" + p.clients() : "") + " ")
+                            + "batch " + p.batch());
+                    r = Throughput.measure(m, size.randomInput(graph, p.batch(), 2), p.clients(), warmup, seconds,
+                            progress::update);
                     progress.done();
                 } catch (RuntimeException e) {
-                    if (json) out.println(errorJson(name, b.name(), precision, graphs, n, Main.describe(e)));
+                    if (json) out.println(errorJson(name, b.name(), precision, graphs, p, Main.describe(e)));
                     out.flush();
-                    if (batches.size() == 1) throw e;
-                    if (first == null) first = e;
-                    failures.add("batch " + n + ": " + Main.describe(e));
+                    failed(p, onlyBatches, e);
                     continue;
                 }
                 if (json) {
@@ -113,33 +170,37 @@ final class BenchCommand implements Callable<Integer> {
                     out.printf("%s on %s (%s%s), batch %d at %s, %d threads%s: %.1f images/s, latency per batch p50 %.2f ms, "
                                     + "p99 %.2f ms (%d runs)%n",
                             graph.config().describe(), b.name(), precision.name().toLowerCase(Locale.ROOT),
-                            graphs ? ", CUDA graphs" : "", n, size, threads, clients > 1 ? ", " + clients + " clients" : "",
-                            r.imagesPerSecond(), r.p50Ms(), r.p99Ms(), r.runs());
+                            graphs ? ", CUDA graphs" : "", p.batch(), size, threads,
+                            p.clients() > 1 ? ", " + p.clients() + " clients" : "", r.imagesPerSecond(), r.p50Ms(), r.p99Ms(),
+                            r.runs());
                 }
                 out.flush();
             }
-            if (showKernels && m instanceof CudaModel c) printKernelChoices(c);
+            if (showKernels && m instanceof CudaModel c) printKernelChoices(c, setting);
         }
-        if (!failures.isEmpty()) {
-            throw new Main.UserError(failures.size() + " of " + batches.size() + " batch sizes failed: "
-                    + String.join("; ", failures), first);
-        }
-        return 0;
+        return null;
     }
 
-    private void printKernelChoices(CudaModel c) {
+    private static String describe(BenchPoints.Point p, boolean onlyBatches) {
+        return onlyBatches ? "batch " + p.batch()
+                : p.setting().describe() + ", " + p.clients() + (p.clients() == 1 ? " client" : " clients") + ", batch " + p.batch();
+    }
+
+    private void printKernelChoices(CudaModel c, BenchPoints.Setting setting) {
         PrintWriter err = spec.commandLine().getErr();
         List<String> choices = c.kernelChoices();
-        err.println("kernel choices, ours or cuDNN, timed when each plan was built: " + (choices.isEmpty() ? "none" : ""));
+        err.println("kernel choices (" + setting.describe() + "), ours or cuDNN, timed when each plan was built: "
+                + (choices.isEmpty() ? "none" : ""));
         choices.forEach(line -> err.println("  " + line));
         err.flush();
     }
 
-    private String errorJson(String model, String backend, Precision precision, boolean graphs, int batch, String error) {
+    private String errorJson(String model, String backend, Precision precision, boolean graphs, BenchPoints.Point p,
+                             String error) {
         return String.format(Locale.ROOT,
-                "{\"model\":%s,\"backend\":%s,\"precision\":\"%s\",\"cuda_graphs\":%b,\"batch\":%d,\"height\":%d,\"width\":%d,"
-                        + "\"error\":%s}",
-                Json.quote(model), Json.quote(backend), precision.name().toLowerCase(Locale.ROOT), graphs, batch, size.height(),
-                size.width(), Json.quote(error));
+                "{\"model\":%s,\"backend\":%s,\"precision\":\"%s\",\"cuda_graphs\":%b,\"batch\":%d,\"clients\":%d,"
+                        + "\"height\":%d,\"width\":%d,\"error\":%s}",
+                Json.quote(model), Json.quote(backend), precision.name().toLowerCase(Locale.ROOT), graphs, p.batch(),
+                p.clients(), size.height(), size.width(), Json.quote(error));
     }
 }

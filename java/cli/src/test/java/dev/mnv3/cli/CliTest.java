@@ -200,6 +200,34 @@ class CliTest {
     }
 
     @Test
+    void benchMeasuresEveryCombinationOfItsListsInOneProcess() {
+        Cli r = bench("--precision", "fp32,fp16", "--graphs", "on,off", "--clients", "1,2", "--batch", "1");
+        assertEquals(1, r.exitCode(), r.toString());
+        List<Map<String, Object>> lines = jsonLines(r.out());
+        assertEquals(8, lines.size(), r.out());
+        assertEquals(List.of(1L, 2L, 1L, 2L), lines.subList(0, 4).stream().map(o -> o.get("clients")).toList(), r.out());
+        assertTrue(lines.subList(0, 4).stream().allMatch(o -> o.containsKey("images_per_second")), r.out());
+        assertTrue(lines.subList(4, 8).stream().allMatch(o -> "fp16".equals(o.get("precision"))
+                && ((String) o.get("error")).contains("FP32 only")), r.out());
+        assertTrue(r.err().contains("mnv3: 4 of 8 measurements failed: fp16, 1 client, batch 1: cpu runs FP32 only"), r.err());
+    }
+
+    @Test
+    void benchSweepGroupsAreMeasuredInTurn() {
+        Cli r = bench("--sweep", "batch=1,2", "--sweep", "clients=2 batch=1");
+        assertEquals(0, r.exitCode(), r.toString());
+        List<Map<String, Object>> lines = jsonLines(r.out());
+        assertEquals(List.of(1L, 2L, 1L), lines.stream().map(o -> o.get("batch")).toList(), r.out());
+        assertEquals(List.of(1L, 1L, 2L), lines.stream().map(o -> o.get("clients")).toList(), r.out());
+        assertOneLineError(bench("--sweep", "size=1"), "--sweep: unknown key 'size' (keys: precision, graphs, clients, batch)");
+        assertOneLineError(bench("--sweep", "batch"), "--sweep: 'batch' is not key=value[,value...] (keys: precision, graphs, "
+                + "clients, batch)");
+        assertOneLineError(bench("--graphs", "maybe"), "CUDA graphs must be on or off, got 'maybe'");
+        assertOneLineError(Cli.run("crosscheck", "--model", "small", "--precision", "fp32,fp16"),
+                "--precision takes one value here, got 'fp32,fp16' (bench measures several)");
+    }
+
+    @Test
     void benchChecksEveryBatchSizeBeforeMeasuring() {
         assertOneLineError(bench("--batch", "1,0"), "--batch must be >= 1, got 0");
     }
