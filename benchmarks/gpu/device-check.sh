@@ -1,52 +1,88 @@
 #!/usr/bin/env bash
-# The one-shot GPU check (DESIGN.md §4). Run on the GPU machine from the repository root, with
-# .device/ from benchmarks/gpu/pack.sh beside it; finishes within 10 minutes:
+# The one-shot GPU check. Run on the GPU machine from the repository root, with .device/ (the kit
+# from benchmarks/gpu/pack.sh) beside it:
 #
+#   OUT=/some/dir benchmarks/gpu/device-check.sh              every step, at most 400 s in all
+#   benchmarks/gpu/device-check.sh --plan                     the steps, their time limits and the total
+#   OUT=/some/dir benchmarks/gpu/device-check.sh --only parity,bench   rerun chosen steps after a fix
+#
+# Steps, cheapest and most telling first (--plan prints them with their limits):
 #   kit        the jlink-ed JDK, the jars and the JUnit launcher are here
 #   python     a python3 with torch + torchvision; its pip nvidia/* dirs go on LD_LIBRARY_PATH
-#   gpu        the CUDA backend opens the GPU (the first step that needs one; stops the check if not)
-#   reference  torchvision on the GPU makes the weights, inputs and expected outputs used below
-#   junit      the GPU tests (kernels, cuDNN convs, whole network vs the CPU, torchvision parity)
-#   crosscheck mnv3 crosscheck, Large and Small, CUDA against the CPU reference, same weights
+#   gpu        library discovery and versions: the CUDA backend opens the GPU (the first step that
+#              needs one; without a usable GPU the check stops here and says why)
+#   kernels    every kernel of ours alone against a CPU oracle (FP32 NCHW and FP16/BF16 NHWC)
+#   cudnn      one cuDNN convolution with every algorithm candidate the plans may time and keep
+#   reference  torchvision on the GPU writes the weights, inputs and expected outputs used below
+#   network    the whole network against the CPU reference, node by node, every precision; CUDA
+#              graphs, concurrent callers, torchvision parity (the rest of the GPU tests)
+#   crosscheck mnv3 crosscheck, Large and Small at FP32, Large at TF32, FP16 and BF16
 #   parity     mnv3 run --backend cuda against torchvision's logits on the same weights and input
-#   memcheck   compute-sanitizer --tool memcheck on a small inference
-#   bench      throughput: mnv3 at each precision, with and without CUDA graphs, vs PyTorch eager
-#              FP32, eager FP16 channels_last and torch.compile, batch 1/8/64/256; the table and
-#              the goal ratios are printed last
+#   memcheck   compute-sanitizer memcheck on small inferences (skipped where the tool is absent)
+#   bench      every mnv3 throughput point in one JVM (one CUDA start-up)
+#   torch      PyTorch eager FP32, eager FP16 channels_last and torch.compile, same card
+# The throughput table and the goal ratios are printed last.
 #
-# Every step has a timeout; a failed step is recorded and the check goes on. Exit status 0 only
-# when every step passed. With $OUT set, the log, the summary and the reports are written there.
+# Each step runs in its own process group under its time limit and is killed whole, with anything
+# it left behind, when the limit passes; a failed step is recorded and the check goes on.
+# $OUT/summary.json is rewritten after every step (name, status, seconds, limit, note, key figures),
+# so a run cut off at any point still reports everything before it. $OUT also receives
+# device-check.log (everything), summary.txt, throughput.json and junit/. Exit status 0 only when
+# no step failed. MNV3_LIMITS="torch=200,bench=90" changes limits (a targeted rerun has time).
 set -u
 
 SELF=$(readlink -f "$0")
 KIT=${MNV3_KIT:-.device}
-export MNV3_CHECK_WORK=${MNV3_CHECK_WORK:-$(mktemp -d "${TMPDIR:-/tmp}/mnv3-check.XXXXXX")}
+# what the steps pass on to each other; kept between runs, so that --only finds the references
+export MNV3_CHECK_WORK=${MNV3_CHECK_WORK:-.device-work}
 WORK=$MNV3_CHECK_WORK
+export LOGDIR=${OUT:-${TMPDIR:-/tmp}/mnv3-device-check}
+FIGURES=$LOGDIR/figures
 
-# Each step runs as `device-check.sh --step FUNCTION` under timeout(1), which cannot run shell
-# functions; what the steps share is set up here, in the parent and in every step alike.
+STEPS=(kit python gpu kernels cudnn reference network crosscheck parity memcheck bench torch)
+declare -A LIMIT=([kit]=10 [python]=20 [gpu]=20 [kernels]=30 [cudnn]=15 [reference]=25 [network]=90 [crosscheck]=40
+                  [parity]=25 [memcheck]=30 [bench]=60 [torch]=35)
+BUDGET=400    # the most the limits may add up to: a second, targeted run must fit in the device time
+GRACE=5       # seconds between TERM and KILL for a step past its limit
+IFS=, read -r -a overrides <<< "${MNV3_LIMITS:-}"
+for o in "${overrides[@]}"; do
+    [[ $o =~ ^([a-z]+)=([0-9]+)$ && -n ${LIMIT[${BASH_REMATCH[1]}]:-} ]] ||
+        { echo "MNV3_LIMITS: '$o' is not STEP=SECONDS with a step of: ${STEPS[*]}" >&2; exit 2; }
+    LIMIT[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}
+done
+
+# What every step needs, set up alike in the parent and in each step's own process.
 if [ -x "$KIT/jdk/bin/java" ]; then JAVA=$KIT/jdk/bin/java
 elif [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then JAVA=$JAVA_HOME/bin/java
 else JAVA=java; fi
-JAVA_OPTS=(--enable-native-access=ALL-UNNAMED -Xmx8g)
+# the CPU side of every comparison runs the vector kernels, as `mnv3` itself does
+JAVA_OPTS=(--enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -Xmx8g)
 LIBCP=$(ls "$KIT"/lib/mnv3-*.jar 2>/dev/null | tr '\n' ':')
 TESTCP=$LIBCP$(ls "$KIT"/test/*.jar 2>/dev/null | tr '\n' ':')
 MNV3=("$JAVA" "${JAVA_OPTS[@]}" -jar "$KIT/mnv3.jar")
 PYTHON=${MNV3_PYTHON:-python3}
 SITE=${MNV3_SITE_PACKAGES:-}
+if [ -f "$WORK/python.env" ]; then
+    { read -r PYTHON; read -r SITE; read -r PIPLIBS; } < "$WORK/python.env"
+    export MNV3_PYTHON=$PYTHON MNV3_SITE_PACKAGES=$SITE
+    [ -n "$PIPLIBS" ] && export LD_LIBRARY_PATH=$PIPLIBS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+fi
+
+# A key figure of the running step, for summary.json: figure KEY VALUE
+figure() { printf '%s\t%s\n' "$1" "$2" >> "$FIGURES/${MNV3_STEP:-check}"; }
 
 # ---- the steps
 
 check_kit() {
     local missing=0 f
     [ -f tools/reference/make_reference.py ] || { echo "run me from the repository root (tools/reference is missing here)"; return 1; }
-    for f in "$KIT/mnv3.jar" "$KIT/mnv3_kernels.fatbin" "$KIT"/lib/mnv3-cuda-*.jar \
+    for f in "$KIT/mnv3.jar" "$KIT"/lib/mnv3-cuda-*.jar \
              "$KIT"/lib/junit-platform-console-standalone-*.jar "$KIT"/test/mnv3-cuda-*-tests.jar; do
         if [ -f "$f" ]; then echo "found $f"; else echo "MISSING $f (run benchmarks/gpu/pack.sh first)"; missing=1; fi
     done
     "$JAVA" -version 2>&1 | head -1
     "$JAVA" -version 2>&1 | grep -q 'version "25' || { echo "$JAVA is not Java 25"; return 1; }
-    [ -f "$KIT/MANIFEST.txt" ] && head -1 "$KIT/MANIFEST.txt"
+    [ -f "$KIT/MANIFEST.txt" ] && head -1 "$KIT/MANIFEST.txt" && figure kit "$(head -1 "$KIT/MANIFEST.txt")"
     return $missing
 }
 
@@ -57,11 +93,13 @@ find_python() {
         if "$py" -c 'import torch, torchvision' >/dev/null 2>&1; then found=$py; break; fi
     done
     [ -n "$found" ] || { echo "no python3 that imports torch and torchvision (set MNV3_PYTHON)"; return 1; }
-    local site
-    site=$("$found" -c 'import os, torch; print(os.path.dirname(os.path.dirname(torch.__file__)))')
-    "$found" -c 'import sys, torch, torchvision; print("python", sys.version.split()[0], "torch", torch.__version__,
-        "torchvision", torchvision.__version__, "cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version(),
-        "gpu", torch.cuda.is_available())'
+    local site versions
+    { read -r site; read -r versions; } < <("$found" -c 'import os, sys, torch, torchvision
+print(os.path.dirname(os.path.dirname(torch.__file__)))
+print("python", sys.version.split()[0], "torch", torch.__version__, "torchvision", torchvision.__version__, "cuda",
+      torch.version.cuda, "cudnn", torch.backends.cudnn.version(), "gpu", torch.cuda.is_available())')
+    echo "$versions"
+    figure versions "$versions"
     local d libs=""
     for d in "$site"/nvidia/cudnn/lib "$site"/nvidia/cu13/lib "$site"/nvidia/*/lib; do
         [ -d "$d" ] && case ":$libs:" in *":$d:"*) ;; *) libs=$libs${libs:+:}$d ;; esac
@@ -71,9 +109,37 @@ find_python() {
 }
 
 probe_gpu() {
-    command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
-    "$JAVA" "${JAVA_OPTS[@]}" -cp "$LIBCP" dev.mnv3.cuda.CudaInfo
+    if command -v nvidia-smi >/dev/null; then
+        local smi
+        smi=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | head -1)
+        echo "nvidia-smi: $smi"
+        figure nvidia_smi "$smi"
+    fi
+    local info rc
+    info=$("$JAVA" "${JAVA_OPTS[@]}" -cp "$LIBCP" dev.mnv3.cuda.CudaInfo) # stderr (the JVM's warnings) goes to the log
+    rc=$?
+    echo "$info"
+    figure cuda "$(head -1 <<< "$info")"
+    return $rc
 }
+
+# the module's tests of one kind: junit_tests NAME CLASS...
+junit_tests() {
+    local name=$1 selectors=() c out
+    shift
+    for c in "$@"; do selectors+=(--select-class "dev.mnv3.cuda.$c"); done
+    out=$("$JAVA" "${JAVA_OPTS[@]}" -jar "$(ls "$KIT"/lib/junit-platform-console-standalone-*.jar | head -1)" execute \
+        --class-path "$TESTCP" "${selectors[@]}" --reports-dir "$LOGDIR/junit/$name" --details=tree --disable-banner \
+        --details-theme=ascii 2>&1)
+    local rc=$?
+    echo "$out"
+    figure tests "$(grep -Eo '[0-9]+ tests (successful|failed|aborted|skipped)' <<< "$out" | paste -sd, -)"
+    return $rc
+}
+
+kernels() { junit_tests kernels KernelsGpuTest NhwcKernelsGpuTest; }
+cudnn() { junit_tests cudnn CudnnConvGpuTest; }
+network() { junit_tests network CudaModelGpuTest FakeCudaTest UnavailableBackendTest; }
 
 # torchvision on the GPU (strict FP32): weights, input and every node's expected output
 make_references() {
@@ -82,43 +148,44 @@ make_references() {
     "$PYTHON" tools/reference/make_reference.py --model small --batch 1 --size 224x224 --seed 9 --device cuda --out "$WORK/small1"
 }
 
-# the module's tests: the @Tag("gpu") ones and the rest, which must pass here too
-junit() {
-    "$JAVA" "${JAVA_OPTS[@]}" -jar "$(ls "$KIT"/lib/junit-platform-console-standalone-*.jar | head -1)" execute \
-        --class-path "$TESTCP" --select-package dev.mnv3.cuda --reports-dir "$LOGDIR/junit" --details=tree --disable-banner
-}
-
 weights() { [ -f "$WORK/$1/weights.safetensors" ] && echo "--weights=$WORK/$1/weights.safetensors"; }
 
-# FP32 for both models, then FP16 and BF16 for Large: each node against the CPU reference, within
-# the precision's tolerance (dev.mnv3.core.backend.Precision)
+# every node against the CPU reference within the precision's tolerance (dev.mnv3.core.backend.Precision)
 crosscheck() {
-    local rc=0 p
-    "${MNV3[@]}" crosscheck --model large $(weights large) --batch 2 --size 224x224 --backend cuda || rc=1
-    "${MNV3[@]}" crosscheck --model small $(weights small) --batch 2 --size 224x224 --backend cuda || rc=1
-    for p in fp16 bf16; do
-        "${MNV3[@]}" crosscheck --model large $(weights large) --batch 2 --size 224x224 --backend cuda --precision $p || rc=1
+    local rc=0 m p out
+    for m in large/fp32 small/fp32 large/tf32 large/fp16 large/bf16; do
+        p=${m#*/}
+        m=${m%/*}
+        out=$("${MNV3[@]}" crosscheck --model "$m" $(weights "$m") --batch 2 --size 224x224 --backend cuda --precision "$p" 2>&1) || rc=1
+        echo "$out"
+        figure "$m-$p" "$(grep -E 'nodes (pass|FAIL)' <<< "$out" | tail -1)"
     done
     return $rc
 }
 
 parity() {
-    local m rc=0
+    local m rc=0 out
     for m in large small; do
         [ -f "$WORK/$m/expected.safetensors" ] || { echo "no torchvision reference for $m (see the reference step)"; return 1; }
         "${MNV3[@]}" run --model "$m" --weights "$WORK/$m/weights.safetensors" --input "$WORK/$m/input.safetensors" \
             --output "$WORK/$m/ours.safetensors" --backend cuda || { rc=1; continue; }
-        "$PYTHON" benchmarks/gpu/compare_logits.py "$WORK/$m/expected.safetensors" "$WORK/$m/ours.safetensors" || rc=1
+        out=$("$PYTHON" benchmarks/gpu/compare_logits.py "$WORK/$m/expected.safetensors" "$WORK/$m/ours.safetensors") || rc=1
+        echo "$out"
+        figure "$m" "$out"
     done
     # FP16: our error beside PyTorch's own FP16 error, same weights and input
-    "${MNV3[@]}" run --model large --weights "$WORK/large/weights.safetensors" --input "$WORK/large/input.safetensors" \
+    out=$("${MNV3[@]}" run --model large --weights "$WORK/large/weights.safetensors" --input "$WORK/large/input.safetensors" \
         --output "$WORK/large/ours16.safetensors" --backend cuda --precision fp16 &&
-        "$PYTHON" benchmarks/gpu/half_error.py "$WORK/large" "$WORK/large/ours16.safetensors" --model large || rc=1
+        "$PYTHON" benchmarks/gpu/half_error.py "$WORK/large" "$WORK/large/ours16.safetensors" --model large) || rc=1
+    echo "$out"
+    figure large-fp16 "$(tail -1 <<< "$out")"
     return $rc
 }
 
+# compute-sanitizer where it exists (pip-installed CUDA has none: then the step is SKIP, not FAIL).
+# API errors are not reported: cuDNN probes the runtime and handles the errors it provokes itself.
 memcheck() {
-    local cs=${MNV3_COMPUTE_SANITIZER:-} d
+    local cs=${MNV3_COMPUTE_SANITIZER:-} d p rc=0
     if [ -z "$cs" ]; then
         cs=$(command -v compute-sanitizer || true)
         for d in /usr/local/cuda/bin /usr/local/cuda-*/bin /opt/cuda/bin "${SITE:-/nonexistent}"/nvidia/*/compute-sanitizer \
@@ -126,164 +193,229 @@ memcheck() {
             [ -z "$cs" ] && [ -x "$d/compute-sanitizer" ] && cs=$d/compute-sanitizer
         done
     fi
-    [ -n "$cs" ] || { echo "compute-sanitizer not found (PATH, /usr/local/cuda*/bin, /opt/cuda/bin, pip nvidia/*; set MNV3_COMPUTE_SANITIZER)"; return 1; }
+    if [ -z "$cs" ]; then
+        echo "compute-sanitizer is not available here (PATH, /usr/local/cuda*/bin, /opt/cuda/bin, pip nvidia/*; set MNV3_COMPUTE_SANITIZER)"
+        return 3 # not available: SKIP
+    fi
     [ -f "$WORK/small1/weights.safetensors" ] || { echo "no batch-1 reference input (see the reference step)"; return 1; }
     "$cs" --version | tail -1
-    "$cs" --tool memcheck --error-exitcode 99 --print-limit 20 "${MNV3[@]}" run --model small \
-        --weights "$WORK/small1/weights.safetensors" --input "$WORK/small1/input.safetensors" \
-        --output "$WORK/small1/ours.safetensors" --backend cuda
-}
-
-# The benchmark table: mnv3 at each precision x CUDA graphs on/off (one JVM each, batch sizes 1, 8,
-# 64 and 256 in turn), then torch_bench.py's peers (eager FP32, eager FP16 channels_last, and
-# torch.compile of that), on the same card in the same step. mnv3 may use half the step's time
-# (a run that would not fit is recorded as skipped), PyTorch everything left but 15 s (its
-# --deadline skips what would not fit; a timeout backs it up). Every point that fails or is
-# skipped becomes a JSON line with "error", listed under the table; the rest goes on. The step
-# fails when a mnv3 point has no result or torch_bench.py did not finish, not when only some
-# PyTorch points failed (torch.compile missing, say).
-BENCH_BATCHES="1 8 64 256"
-bench() {
-    local limit=${MNV3_STEP_LIMIT:-240} t0=$SECONDS rc=0 sec=${MNV3_BENCH_SECONDS:-1} warm=0.5
-    # a run: the JVM, the CUDA context, cuDNN and the weights (a few seconds), then per batch size
-    # a plan, the warm-up and the timed seconds
-    local ours_end=$(( t0 + limit / 2 )) per_run
-    per_run=$(awk -v s="$sec" -v w="$warm" 'BEGIN { printf "%d", 4 * (s + w + 1) + 15 }')
-    local graphs p b left st why limit_run
-    : > "$WORK/ours.json"
-    for graphs in true false; do
-        for p in fp32 fp16 tf32 bf16; do
-            left=$(( ours_end - SECONDS ))
-            st=skipped
-            limit_run=$(( left < per_run ? left : per_run ))
-            if [ "$left" -ge 12 ]; then
-                echo "-- mnv3 bench --precision $p $([ $graphs = false ] && echo --no-cuda-graphs) (timeout ${limit_run}s)"
-                timeout --kill-after=5 "$limit_run" "${MNV3[@]}" bench --model large --backend cuda \
-                    --precision "$p" $([ $graphs = false ] && echo --no-cuda-graphs) --batch "${BENCH_BATCHES// /,}" \
-                    --size 224x224 --seconds "$sec" --warmup "$warm" --json --show-kernels > "$WORK/run.json" 2> "$WORK/run.err"
-                st=$?
-                cat "$WORK/run.json"
-                grep -Ev '^bench .* batch [0-9]+ +[0-9]+%$' "$WORK/run.err" >&2
-                cat "$WORK/run.json" >> "$WORK/ours.json"
-            fi
-            [ "$st" = 0 ] || rc=1
-            case $st in
-                0) continue ;;
-                skipped) why="skipped: ${left}s left of mnv3's share of the bench step" ;;
-                124|137) why="no result: mnv3 bench timed out after ${limit_run}s" ;;
-                *) why="no result: mnv3 bench exit $st: $(sed -n 's/^mnv3: //p' "$WORK/run.err" | head -1 | cut -c1-200 |
-                        sed 's/[\\"]/\\&/g; s/[[:cntrl:]]//g')" ;;
-            esac
-            for b in $BENCH_BATCHES; do
-                [ "$st" != skipped ] && grep -q "\"batch\":$b," "$WORK/run.json" && continue
-                printf '{"model":"large","backend":"cuda","precision":"%s","cuda_graphs":%s,"batch":%s,"error":"%s"}\n' \
-                    "$p" "$graphs" "$b" "$why" | tee -a "$WORK/ours.json"
-            done
-        done
+    for p in fp32 fp16; do
+        echo "-- memcheck, Small at $p"
+        "$cs" --tool memcheck --report-api-errors no --error-exitcode 99 --print-limit 20 "${MNV3[@]}" run --model small \
+            --weights "$WORK/small1/weights.safetensors" --input "$WORK/small1/input.safetensors" \
+            --output "$WORK/small1/ours-$p.safetensors" --backend cuda --precision $p --no-cuda-graphs
+        local st=$?
+        figure "$p" "exit $st"
+        [ $st = 0 ] || rc=1
     done
-    # several request threads at once, each on its own stream (CudaModel's lanes): one more column
-    left=$(( ours_end - SECONDS ))
-    if [ "$left" -ge 12 ]; then
-        limit_run=$(( left < per_run ? left : per_run ))
-        echo "-- mnv3 bench --precision fp16 --clients 4 (timeout ${limit_run}s)"
-        timeout --kill-after=5 "$limit_run" "${MNV3[@]}" bench --model large --backend cuda --precision fp16 --clients 4 \
-            --batch 8,64 --size 224x224 --seconds "$sec" --warmup "$warm" --json 2> "$WORK/run.err" | tee -a "$WORK/ours.json"
-        [ "${PIPESTATUS[0]}" = 0 ] || { rc=1; grep '^mnv3:' "$WORK/run.err" >&2; }
-    fi
-    local deadline=$(( limit - (SECONDS - t0) - 15 ))
-    echo "-- torch_bench.py (--deadline ${deadline}s)"
-    if [ "$deadline" -lt 20 ]; then
-        echo '{"source":"torch_bench.py","error":"skipped: no time left in the bench step"}' | tee "$WORK/torch.json"
-        st=skipped
-    else
-        timeout --kill-after=3 $(( deadline + 5 )) "$PYTHON" benchmarks/gpu/torch_bench.py --model large \
-            --batch $BENCH_BATCHES --size 224x224 --seconds "$sec" --warmup "$warm" --deadline "$deadline" | tee "$WORK/torch.json"
-        st=${PIPESTATUS[0]}
-    fi
-    # exit 1: some PyTorch points failed or were skipped (listed under the table): not mnv3's failure
-    case $st in
-        skipped) rc=1 ;;
-        0|1) ;;
-        124|137) rc=1; echo "{\"source\":\"torch_bench.py\",\"error\":\"timed out after $(( deadline + 5 ))s\"}" | tee -a "$WORK/torch.json" ;;
-        *) rc=1; echo "{\"source\":\"torch_bench.py\",\"error\":\"exit $st (see the log)\"}" | tee -a "$WORK/torch.json" ;;
-    esac
-    cat "$WORK/ours.json" "$WORK/torch.json" > "$LOGDIR/throughput.json"
     return $rc
 }
 
+# Every mnv3 point in one JVM: each precision with CUDA graphs on and off at batch 1, 8, 64 and
+# 256, and FP16 with four concurrent clients (each on its own stream) at 8 and 64.
+BENCH_BATCHES="1 8 64 256"
+bench() {
+    local sec=${MNV3_BENCH_SECONDS:-0.5} warm=0.25 st
+    "${MNV3[@]}" bench --model large --backend cuda --size 224x224 --seconds "$sec" --warmup "$warm" --json --show-kernels \
+        --sweep "precision=fp32,fp16,tf32,bf16 graphs=on,off batch=${BENCH_BATCHES// /,}" \
+        --sweep "precision=fp16 graphs=on clients=4 batch=8,64" > "$WORK/ours.json" 2> "$WORK/ours.err"
+    st=$?
+    cat "$WORK/ours.json"
+    grep -Ev '^bench .*[0-9]+%$' "$WORK/ours.err" >&2
+    figure points "$(grep -c images_per_second "$WORK/ours.json") measured, $(grep -c '"error"' "$WORK/ours.json") failed"
+    return $st
+}
+
+torch() {
+    local deadline=$(( ${MNV3_STEP_LIMIT:-40} - 8 )) st
+    "$PYTHON" benchmarks/gpu/torch_bench.py --model large --batch $BENCH_BATCHES --size 224x224 --seconds 0.5 --warmup 0.25 \
+        --deadline "$deadline" | tee "$WORK/torch.json"
+    st=${PIPESTATUS[0]}
+    figure points "$(grep -c images_per_second "$WORK/torch.json") measured, $(grep -c '"error"' "$WORK/torch.json") failed or skipped"
+    # exit 1: some PyTorch points failed or did not fit (torch.compile missing, say): listed under the table, not mnv3's failure
+    [ "$st" = 1 ] && return 0
+    return "$st"
+}
+
+declare -A RUNS=([kit]=check_kit [python]=find_python [gpu]=probe_gpu [kernels]=kernels [cudnn]=cudnn
+                 [reference]=make_references [network]=network [crosscheck]=crosscheck [parity]=parity
+                 [memcheck]=memcheck [bench]=bench [torch]=torch)
+
 # ---- running them
 
-START=$SECONDS
-BUDGET=${MNV3_CHECK_BUDGET:-570}   # seconds for everything; each step gets what is left, capped
-export LOGDIR=${OUT:-${TMPDIR:-/tmp}/mnv3-device-check}
-LOG=$LOGDIR/device-check.log
-RESERVE=0                          # seconds kept back for the steps after the current one
-declare -a NAMES=() RESULTS=() NOTES=()
+if [ "${1:-}" = --step ]; then
+    export MNV3_STEP_TOKEN=$3 # what this step starts carries it, so that reap finds what outlives the step
+    mkdir -p "$FIGURES" "$WORK"
+    "${RUNS[$2]}"
+    exit $?
+fi
 
-if [ "${1:-}" = --step ]; then shift; "$@"; exit $?; fi
+plan() {
+    local s total=0
+    printf '%-11s %6s\n' step limit
+    for s in "${STEPS[@]}"; do
+        printf '%-11s %5ss\n' "$s" "${LIMIT[$s]}"
+        total=$(( total + LIMIT[$s] ))
+    done
+    printf '%-11s %5ss (at most %ss)\n' total "$total" "$BUDGET"
+}
+
+ONLY=""
+case "${1:-}" in
+    --plan) plan; exit 0 ;;
+    --only) ONLY=,${2:?--only needs STEP[,STEP...]},; shift 2 ;;
+    -h|--help) sed -n '2,/^set -u/p' "$SELF" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    "") ;;
+    *) echo "unknown argument '$1' (see --help)" >&2; exit 2 ;;
+esac
+for s in ${ONLY//,/ }; do
+    [ -n "${LIMIT[$s]:-}" ] || { echo "--only: no step '$s' (steps: ${STEPS[*]})" >&2; exit 2; }
+done
+
+START=$SECONDS
+LOG=$LOGDIR/device-check.log
+declare -a NAMES=() RESULTS=() TIMES=() NOTES=()
+STOPPED=""
 
 log() { printf '%s\n' "$@" | tee -a "$LOG"; }
-record() { NAMES+=("$1"); RESULTS+=("$2"); NOTES+=("$3"); log "== $1: $2${3:+ ($3)}"; }
 
-# step NAME MAX_SECONDS FUNCTION: runs it with a timeout, output to the terminal and the log
+# a JSON string of $1, without forking (summary.json is rewritten after every step)
+json_string() {
+    local s=${1//\\/\\\\}
+    s=${s//\"/\\\"}
+    s=${s//$'\t'/ }
+    s=${s//$'\n'/\\n}
+    s=${s//[[:cntrl:]]/}
+    printf '"%s"' "$s"
+}
+
+# summary.json: the steps so far, each with its key figures
+write_summary() {
+    local i first=1 k v out="$LOGDIR/summary.json"
+    {
+        printf '{"check":"mnv3 GPU check","started":%s,"seconds":%d,"gpu":%s,"stopped":%s,"steps":[' \
+            "$(json_string "$STARTED")" $(( SECONDS - START )) "$(json_string "${GPU_NAME:-}")" "$(json_string "$STOPPED")"
+        for i in "${!NAMES[@]}"; do
+            [ $first = 1 ] || printf ','
+            first=0
+            printf '\n  {"name":%s,"status":%s,"seconds":%s,"limit":%s,"note":%s,"figures":{' "$(json_string "${NAMES[$i]}")" \
+                "$(json_string "${RESULTS[$i]}")" "${TIMES[$i]}" "${LIMIT[${NAMES[$i]}]}" "$(json_string "${NOTES[$i]}")"
+            if [ -f "$FIGURES/${NAMES[$i]}" ]; then
+                local f=1
+                while IFS=$'\t' read -r k v; do
+                    [ $f = 1 ] || printf ','
+                    f=0
+                    printf '%s:%s' "$(json_string "$k")" "$(json_string "$v")"
+                done < "$FIGURES/${NAMES[$i]}"
+            fi
+            printf '}}'
+        done
+        printf '\n]}\n'
+    } > "$out.tmp" && mv "$out.tmp" "$out"
+}
+
+record() {
+    NAMES+=("$1"); RESULTS+=("$2"); TIMES+=("$3"); NOTES+=("$4")
+    log "== $1: $2${4:+ ($4)}"
+    write_summary
+}
+
+# Kills what a step left running: its process group, and anything that carries its token (a
+# process that started a session of its own escapes the group, not its environment).
+reap() {
+    local pgid=$1 token=$2 f p
+    kill -KILL -- "-$pgid" 2>/dev/null
+    for f in $(grep -lz "^MNV3_STEP_TOKEN=$token\$" /proc/[0-9]*/environ 2>/dev/null); do
+        p=${f#/proc/}
+        kill -KILL "${p%/environ}" 2>/dev/null
+    done
+}
+
+# step NAME: runs it in a process group of its own under its limit; records PASS, FAIL or SKIP
 step() {
-    local name=$1 max=$2; shift 2
-    local left=$(( BUDGET - (SECONDS - START) - RESERVE ))
-    local limit=$(( max < left ? max : left ))
-    if [ "$limit" -lt 10 ]; then record "$name" FAIL "no time left of the ${BUDGET}s budget"; return 1; fi
-    log "" "== $name (timeout ${limit}s)"
-    local t0=$SECONDS
-    MNV3_STEP_LIMIT=$limit timeout --kill-after=10 "$limit" bash "$SELF" --step "$@" 2>&1 | tee -a "$LOG"
-    local rc=${PIPESTATUS[0]}
-    local took="$(( SECONDS - t0 ))s"
-    if [ "$rc" -eq 0 ]; then record "$name" PASS "$took"; return 0; fi
-    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then record "$name" FAIL "timed out after ${limit}s"; return 1; fi
-    record "$name" FAIL "exit $rc after $took"
-    return 1
+    local name=$1 limit=${LIMIT[$1]} token="mnv3-$$-$1-$RANDOM" t0=$SECONDS timed_out=0 rc
+    log "" "== $name (limit ${limit}s)"
+    rm -f "$FIGURES/$name"
+    MNV3_STEP=$name MNV3_STEP_LIMIT=$limit setsid bash "$SELF" --step "$name" "$token" > >(tee -a "$LOG") 2>&1 < /dev/null &
+    local pid=$!
+    while kill -0 "$pid" 2>/dev/null; do
+        if (( SECONDS - t0 >= limit )); then
+            timed_out=1
+            kill -TERM -- "-$pid" 2>/dev/null
+            local g=0
+            while (( g < GRACE * 5 )) && kill -0 "$pid" 2>/dev/null; do sleep 0.2; g=$(( g + 1 )); done
+            break
+        fi
+        sleep 0.2
+    done
+    wait "$pid" 2>/dev/null
+    rc=$?
+    reap "$pid" "$token"
+    local took=$(( SECONDS - t0 ))
+    if [ $timed_out = 1 ]; then record "$name" FAIL "$took" "killed at its ${limit}s limit"; return 1; fi
+    case $rc in
+        0) record "$name" PASS "$took" "" ;;
+        3) [ "$name" = memcheck ] && { record "$name" SKIP "$took" "compute-sanitizer not available"; return 0; }
+           record "$name" FAIL "$took" "exit $rc" ;;
+        *) record "$name" FAIL "$took" "exit $rc" ;;
+    esac
+    [ $rc = 0 ]
 }
 
 finish() {
-    local i passed=0 failed=0 summary=$LOGDIR/summary.txt
+    local i passed=0 failed=0 skipped=0 summary=$LOGDIR/summary.txt table=""
+    if [ -f "$WORK/ours.json" ] || [ -f "$WORK/torch.json" ]; then
+        cat "$WORK/ours.json" "$WORK/torch.json" > "$LOGDIR/throughput.json" 2>/dev/null
+        table=$("$PYTHON" benchmarks/gpu/throughput_table.py "$WORK/ours.json" "$WORK/torch.json" 2>&1)
+    fi
     {
-        echo "== summary: mnv3 GPU check, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(( SECONDS - START ))s, ${GPU_NAME:-no usable GPU}"
+        echo "== summary: mnv3 GPU check, $STARTED, $(( SECONDS - START ))s, ${GPU_NAME:-no usable GPU}"
         for i in "${!NAMES[@]}"; do
-            printf '  %-11s %-4s %s\n' "${NAMES[$i]}" "${RESULTS[$i]}" "${NOTES[$i]}"
-            [ "${RESULTS[$i]}" = PASS ] && passed=$((passed + 1))
-            [ "${RESULTS[$i]}" = FAIL ] && failed=$((failed + 1))
+            printf '  %-11s %-4s %4ss  %s\n' "${NAMES[$i]}" "${RESULTS[$i]}" "${TIMES[$i]}" "${NOTES[$i]}"
+            case ${RESULTS[$i]} in PASS) passed=$((passed + 1)) ;; FAIL) failed=$((failed + 1)) ;; *) skipped=$((skipped + 1)) ;; esac
         done
-        echo "$passed passed, $failed failed"
-        if [ -n "${THROUGHPUT:-}" ]; then echo; echo "$THROUGHPUT"; fi
+        echo "$passed passed, $failed failed, $skipped skipped${STOPPED:+; stopped: $STOPPED}"
+        [ -n "$table" ] && { echo; echo "$table"; }
     } > "$summary"
     log "" && tee -a "$LOG" < "$summary"
-    rm -rf "$WORK"
+    write_summary
     [ "$failed" -eq 0 ]
     exit $?
 }
 
-mkdir -p "$LOGDIR"
+wanted() { [ -z "$ONLY" ] || [[ $ONLY == *",$1,"* ]]; }
+
+mkdir -p "$LOGDIR" "$FIGURES"
+[ -z "$ONLY" ] && rm -rf "$WORK"   # a whole run starts afresh; --only keeps the references
+mkdir -p "$WORK"
+rm -f "$FIGURES"/*
 : > "$LOG"
-log "mnv3 GPU check, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -n), logs in $LOGDIR"
-step kit 30 check_kit
-step python 60 find_python
+STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+log "mnv3 GPU check, $STARTED, $(uname -n), ${ONLY:+only ${ONLY//,/ }, }logs in $LOGDIR"
+log "$(plan)"
+write_summary
+
+# kit, python and gpu always run: the others need what they find (a rerun re-reads them cheaply)
+step kit
+step python
 if [ -f "$WORK/python.env" ]; then
     { read -r PYTHON; read -r SITE; read -r PIPLIBS; } < "$WORK/python.env"
     export MNV3_PYTHON=$PYTHON MNV3_SITE_PACKAGES=$SITE
     [ -n "$PIPLIBS" ] && export LD_LIBRARY_PATH=$PIPLIBS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 fi
-if ! step gpu 60 probe_gpu; then
-    log "" "NO USABLE GPU: the CUDA backend cannot run on this machine (the reason is above); GPU steps skipped."
-    for s in reference junit crosscheck parity memcheck bench; do record "$s" SKIP "no GPU"; done
+if ! step gpu; then
+    STOPPED="no usable GPU: $(sed -n 's/^cuda\t//p' "$FIGURES/gpu" 2>/dev/null | head -1)"
+    log "" "NO USABLE GPU: the CUDA backend cannot run on this machine (the reason is above); the GPU steps are skipped."
+    for s in "${STEPS[@]:3}"; do wanted "$s" && record "$s" SKIP 0 "no GPU"; done
     finish
 fi
-GPU_NAME=$("$JAVA" "${JAVA_OPTS[@]}" -cp "$LIBCP" dev.mnv3.cuda.CudaInfo 2>/dev/null | sed -n 's/^CUDA backend available: \([^(]*\) (.*/\1/p')
+GPU_NAME=$(sed -n 's/^cuda\tCUDA backend available: \([^(]*\) (.*/\1/p' "$FIGURES/gpu" | head -1)
 
-# RESERVE keeps back, for the steps after one, what they need at the least: bench gets at least
-# 180 s (up to 240 s) whenever the steps before it end in time.
-RESERVE=420 step reference 90 make_references
-RESERVE=270 step junit 240 junit
-RESERVE=240 step crosscheck 120 crosscheck
-RESERVE=220 step parity 90 parity
-RESERVE=180 step memcheck 150 memcheck
-step bench 240 bench
-THROUGHPUT=$("$PYTHON" benchmarks/gpu/throughput_table.py "$WORK/ours.json" "$WORK/torch.json" 2>&1 || true)
+# a step that reads the references gets them made first when a rerun has none
+if [ -n "$ONLY" ] && [ ! -f "$WORK/small1/weights.safetensors" ] && { wanted crosscheck || wanted parity || wanted memcheck; }; then
+    ONLY=$ONLY,reference,
+fi
+for s in "${STEPS[@]:3}"; do
+    wanted "$s" && step "$s"
+done
 finish

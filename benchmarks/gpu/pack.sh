@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds, here, everything the GPU machine needs for benchmarks/gpu/device-check.sh into .device/
-# (git-ignored; at most 60 MiB): the CLI jar, the library and test jars, the kernels fatbin, the
+# (git-ignored; at most 60 MiB): the CLI jar, the library and test jars (the cuda jar holds the kernels), the
 # JUnit console launcher, and a jlink-ed JDK 25 runtime (the GPU machine may have no Java).
 # The repository itself (tools/reference, benchmarks/gpu) travels beside it.
 #
@@ -35,9 +35,9 @@ for m in core cpu cuda; do
     cp "java/$m/target/mnv3-$m-$version.jar" "$KIT/lib/"
 done
 cp "java/core/target/mnv3-core-$version-tests.jar" "java/cuda/target/mnv3-cuda-$version-tests.jar" "$KIT/test/"
-fatbin=java/cuda/target/generated-resources/kernels/dev/mnv3/cuda/mnv3_kernels.fatbin
-[ -f "$fatbin" ] || die "$fatbin was not built"
-cp "$fatbin" "$KIT/"
+# the kernels travel inside the cuda jar, which is what runs; a jar without them would make a useless kit
+"$JAVA_HOME/bin/jar" tf "$KIT/lib/mnv3-cuda-$version.jar" | grep -qx 'dev/mnv3/cuda/mnv3_kernels.fatbin' ||
+    die "the cuda jar holds no kernels (dev/mnv3/cuda/mnv3_kernels.fatbin): was nvcc found?"
 
 say "JUnit console launcher $JUNIT_VERSION"
 ./mvnw -B -q -N dependency:copy \

@@ -41,6 +41,9 @@ public final class CrossCheck {
             long failed = nodes.stream().filter(n -> !n.passed()).count();
             sb.append(failed == 0 ? "all " + nodes.size() + " nodes pass: " + candidate + " matches " + reference
                     : failed + " of " + nodes.size() + " nodes FAIL: " + candidate + " differs from " + reference);
+            nodes.stream().max(java.util.Comparator.comparingDouble(n -> Double.isNaN(n.diff().relL2())
+                    ? Double.POSITIVE_INFINITY : n.diff().relL2())).ifPresent(n -> sb.append(String.format(Locale.ROOT,
+                    " (worst rel L2 %.3e at %s)", n.diff().relL2(), n.node())));
             return sb.toString();
         }
     }

@@ -61,7 +61,7 @@ class CrossCheckTest {
         assertEquals(List.of("features.0", "classifier.3"), r.nodes().stream().map(CrossCheck.NodeResult::node).toList());
         assertEquals("fast", r.candidate());
         assertEquals("reference", r.reference());
-        assertTrue(r.table().endsWith("all 2 nodes pass: fast matches reference"), r.table());
+        assertTrue(r.table().contains("all 2 nodes pass: fast matches reference (worst rel L2 "), r.table());
     }
 
     @Test
@@ -88,7 +88,7 @@ class CrossCheckTest {
         assertTrue(lines.get(1).startsWith("features.0") && lines.get(1).contains("[1,4]") && lines.get(1).endsWith("pass"), lines.get(1));
         assertTrue(lines.get(2).startsWith("classifier.3") && lines.get(2).contains("1.000e+00")
                 && lines.get(2).contains("7.071e-02") && lines.get(2).endsWith("FAIL"), lines.get(2));
-        assertEquals("1 of 2 nodes FAIL: cuda differs from reference", lines.get(3));
+        assertEquals("1 of 2 nodes FAIL: cuda differs from reference (worst rel L2 7.071e-02 at classifier.3)", lines.get(3));
     }
 
     @Test
