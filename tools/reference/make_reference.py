@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Reference data for mnv3's parity tests, from torchvision's own MobileNetV3.
 
-Builds mobilenet_v3_large or _small with seeded random weights (conv/linear weights He-scaled,
+Builds mobilenet_v3_large or _small, or seed-large (seed_large.py: the community layout that
+models/seed-large.json describes), with seeded random weights (conv/linear weights He-scaled,
 random biases, BatchNorm with random gamma, beta, running mean and running var, so folding is
 exercised), or with the weights of --weights, runs one batch in eval mode, and writes to --out:
 
-  weights.safetensors   the state_dict under torchvision names (F32; num_batches_tracked I64)
+  weights.safetensors   the state_dict as the model names it (F32; num_batches_tracked I64)
   input.safetensors     "input" [N,3,H,W] F32 (random N(0,1) unless --input is given)
   expected.safetensors  every node's output under mnv3's trace names: features.0 .. features.K,
                         avgpool [N,C,1,1], classifier.0 [N,hidden], classifier.3 = logits [N,classes]
@@ -21,6 +22,7 @@ import torchvision
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import safetensors_io  # noqa: E402
+import seed_large  # noqa: E402
 
 
 def parse_size(s):
@@ -32,6 +34,10 @@ def parse_size(s):
 
 
 def build(args):
+    if args.model == "seed-large":
+        if args.width != 1.0 or args.reduced_tail or args.dilated:
+            sys.exit("seed-large has no width, --reduced-tail or --dilated options")
+        return seed_large.SeedMobileNetV3Large(num_classes=args.classes)
     ctor = {"large": torchvision.models.mobilenet_v3_large,
             "small": torchvision.models.mobilenet_v3_small}[args.model]
     return ctor(width_mult=args.width, num_classes=args.classes,
@@ -68,7 +74,7 @@ def trace(model, x):
     for i, m in enumerate(model.features):
         x = m(x)
         out[f"features.{i}"] = x
-    x = model.avgpool(x)
+    x = model.avgpool(x) if hasattr(model, "avgpool") else model.pool(x)
     out["avgpool"] = x
     x = torch.flatten(x, 1)
     c = model.classifier
@@ -80,7 +86,7 @@ def trace(model, x):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", choices=["large", "small"], required=True)
+    p.add_argument("--model", choices=["large", "small", "seed-large"], required=True)
     p.add_argument("--width", type=float, default=1.0, help="width multiplier (default 1.0)")
     p.add_argument("--classes", type=int, default=1000)
     p.add_argument("--reduced-tail", action="store_true")
@@ -88,7 +94,7 @@ def main():
     p.add_argument("--batch", type=int, default=2)
     p.add_argument("--size", default="224x224", help="HxW or S (default 224x224)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--weights", help="use these weights (torchvision names) instead of random ones")
+    p.add_argument("--weights", help="use these weights (the model's own names) instead of random ones")
     p.add_argument("--input", help="use the 'input' tensor of this file instead of a random batch")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     p.add_argument("--out", required=True, help="output directory")

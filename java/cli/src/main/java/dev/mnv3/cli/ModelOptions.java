@@ -10,7 +10,7 @@ import picocli.CommandLine.Option;
 /** The options that choose a network, shared by every command. */
 final class ModelOptions {
     @Option(names = "--model", paramLabel = "large|small|FILE.json", defaultValue = "large",
-            description = "torchvision's Large or Small table, or a JSON file with your own bottleneck table (default: ${DEFAULT-VALUE}).")
+            description = "torchvision's Large or Small table, or a JSON table file (your own bottleneck table, SE layer, weight names; e.g. models/seed-large.json) (default: ${DEFAULT-VALUE}).")
     String model;
 
     @Option(names = "--width", paramLabel = "W", defaultValue = "1.0",
@@ -30,23 +30,21 @@ final class ModelOptions {
     boolean minimalistic;
 
     @Option(names = "--bn-eps", paramLabel = "EPS",
-            description = "BatchNorm epsilon (default: 1e-3 as torchvision; 1e-5 for weights with timm names).")
+            description = "BatchNorm epsilon (default: the table's bn_eps, else the weights' layout: 1e-3 torchvision, 1e-5 timm and sequential).")
     Double bnEps;
 
     MobileNetV3Config config() throws IOException {
-        return MobileNetV3Config.named(model).withWidth(width).withClasses(classes).withReducedTail(reducedTail)
-                .withDilated(dilated).withMinimalistic(minimalistic)
-                .withBnEps(bnEps != null ? bnEps : MobileNetV3Config.TORCHVISION_BN_EPS);
+        MobileNetV3Config c = MobileNetV3Config.named(model).withWidth(width).withClasses(classes).withReducedTail(reducedTail)
+                .withDilated(dilated).withMinimalistic(minimalistic);
+        return bnEps != null ? c.withBnEps(bnEps) : c;
     }
 
-    /** The config for a weights file: timm checkpoints default to timm's BatchNorm eps. */
+    /** The config for a weights file, in the layout the table declares or else the file's (whose default eps it takes). */
     MobileNetV3Config configFor(Path weights) throws IOException {
         MobileNetV3Config c = config();
-        if (bnEps == null) {
-            try (SafeTensors st = SafeTensors.open(weights)) {
-                if (WeightNames.detect(st.entries().keySet()) == WeightNames.TIMM) c = c.withBnEps(MobileNetV3Config.TIMM_BN_EPS);
-            }
+        if (c.weightNames() != null) return c;
+        try (SafeTensors st = SafeTensors.open(weights)) {
+            return c.forWeightNames(WeightNames.detect(st.entries().keySet()));
         }
-        return c;
     }
 }

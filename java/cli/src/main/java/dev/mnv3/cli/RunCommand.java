@@ -26,7 +26,7 @@ final class RunCommand implements Callable<Integer> {
     @Mixin
     BackendOptions backend;
 
-    @Option(names = "--weights", required = true, paramLabel = "W.safetensors", description = "Weights (torchvision or timm names).")
+    @Option(names = "--weights", required = true, paramLabel = "W.safetensors", description = "Weights (torchvision, timm or sequential names).")
     Path weights;
 
     @Option(names = "--input", required = true, paramLabel = "X.safetensors", description = "The input batch.")

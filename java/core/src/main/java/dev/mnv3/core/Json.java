@@ -248,6 +248,12 @@ public final class Json {
         return (int) l;
     }
 
+    public static double doubleValue(Object v, String what) {
+        if (v instanceof Long l) return l;
+        if (v instanceof Double d) return d;
+        throw new IllegalArgumentException(what + " must be a number, found " + kind(v));
+    }
+
     public static boolean bool(Object v, String what) {
         if (v instanceof Boolean b) return b;
         throw new IllegalArgumentException(what + " must be true or false, found " + kind(v));

@@ -3,6 +3,7 @@ package dev.mnv3.core;
 import static dev.mnv3.core.Activation.HARDSWISH;
 import static dev.mnv3.core.Activation.RELU;
 
+import dev.mnv3.core.weights.WeightNames;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,14 +23,19 @@ import java.util.Map;
  * @param lastChannel      hidden width of the classifier (1280 Large, 1024 Small; width-scaled)
  * @param widthMultiplier  scales every channel count through {@link #makeDivisible}
  * @param numClasses       classifier outputs
- * @param bnEps            BatchNorm epsilon (1e-3 torchvision, 1e-5 timm)
+ * @param bnEps            BatchNorm epsilon (1e-3 torchvision, 1e-5 timm and plain PyTorch)
  * @param reducedTail      halve exp/out channels of the last stage and the classifier width
  * @param dilated          last stage runs at stride 1 with dilation 2 (output stride 16)
  * @param minimalistic     Keras/timm "minimalistic": 3x3 kernels, ReLU everywhere, no SE
+ * @param squeezeExcite    how the SE modules are built (torchvision's by default)
+ * @param weightNames      the checkpoint layout the weights come in, or null to detect it from each file
+ * @param bnEpsChosen      whether bnEps was set explicitly; if not, {@link #forWeightNames} may
+ *                         replace it by the default of the checkpoint's layout
  */
 public record MobileNetV3Config(String name, List<BottleneckSpec> table, int stemChannels, int lastChannel,
                                 double widthMultiplier, int numClasses, double bnEps,
-                                boolean reducedTail, boolean dilated, boolean minimalistic) {
+                                boolean reducedTail, boolean dilated, boolean minimalistic,
+                                SqueezeExciteSpec squeezeExcite, WeightNames weightNames, boolean bnEpsChosen) {
 
     /** The expansion of the head 1x1 conv over the last bottleneck's output (960 = 6 x 160). */
     public static final int HEAD_EXPANSION = 6;
@@ -53,6 +59,9 @@ public record MobileNetV3Config(String name, List<BottleneckSpec> table, int ste
         if (stemChannels < 1 || lastChannel < 1) {
             throw new IllegalArgumentException("stem and last channels must be positive");
         }
+        if (squeezeExcite == null) {
+            throw new IllegalArgumentException("the squeeze-excitation spec is required");
+        }
     }
 
     /** torchvision's mobilenet_v3_large table. */
@@ -65,7 +74,7 @@ public record MobileNetV3Config(String name, List<BottleneckSpec> table, int ste
                 b(3, 480, 112, true, HARDSWISH, 1), b(3, 672, 112, true, HARDSWISH, 1),
                 b(5, 672, 160, true, HARDSWISH, 2), b(5, 960, 160, true, HARDSWISH, 1),
                 b(5, 960, 160, true, HARDSWISH, 1));
-        return new MobileNetV3Config("large", t, 16, 1280, 1.0, 1000, TORCHVISION_BN_EPS, false, false, false);
+        return custom("large", 16, 1280, t);
     }
 
     /** torchvision's mobilenet_v3_small table. */
@@ -76,13 +85,13 @@ public record MobileNetV3Config(String name, List<BottleneckSpec> table, int ste
                 b(5, 240, 40, true, HARDSWISH, 1), b(5, 120, 48, true, HARDSWISH, 1),
                 b(5, 144, 48, true, HARDSWISH, 1), b(5, 288, 96, true, HARDSWISH, 2),
                 b(5, 576, 96, true, HARDSWISH, 1), b(5, 576, 96, true, HARDSWISH, 1));
-        return new MobileNetV3Config("small", t, 16, 1024, 1.0, 1000, TORCHVISION_BN_EPS, false, false, false);
+        return custom("small", 16, 1024, t);
     }
 
     /** A user-defined table with torchvision's defaults for everything else. */
     public static MobileNetV3Config custom(String name, int stemChannels, int lastChannel, List<BottleneckSpec> table) {
         return new MobileNetV3Config(name, table, stemChannels, lastChannel, 1.0, 1000, TORCHVISION_BN_EPS,
-                false, false, false);
+                false, false, false, SqueezeExciteSpec.TORCHVISION, null, false);
     }
 
     /** "large", "small" (any case), or the path of a JSON table file (see {@link #fromJson}). */
@@ -103,10 +112,14 @@ public record MobileNetV3Config(String name, List<BottleneckSpec> table, int ste
 
     /**
      * Reads a user-defined table:
-     * <pre>{"name": "tiny", "stem": 16, "last_channel": 1024,
+     * <pre>{"name": "tiny", "stem": 16, "last_channel": 1024, "bn_eps": 1e-5, "weight_names": "sequential",
+     *  "se_layer": {"layer": "linear", "bias": false, "divisor": 4, "round_to": 1},
      *  "blocks": [{"kernel": 3, "exp": 16, "out": 16, "se": true, "act": "RE", "stride": 2, "dilation": 1}]}</pre>
-     * {@code name}, {@code stem} (16), {@code last_channel} (1280) and each block's {@code se} (false),
-     * {@code act} (RE), {@code stride} (1) and {@code dilation} (1) are optional.
+     * Everything but {@code blocks} and each block's {@code kernel}, {@code exp} and {@code out} is
+     * optional: {@code name} (the file name), {@code stem} (16), {@code last_channel} (1280),
+     * {@code bn_eps} (the default of the weights' layout), {@code weight_names} (detected from each
+     * weights file), {@code se_layer} (torchvision's SE, see {@link SqueezeExciteSpec#fromJson}), and
+     * each block's {@code se} (false), {@code act} (RE), {@code stride} (1) and {@code dilation} (1).
      */
     public static MobileNetV3Config fromJson(Path file) throws IOException {
         String text = Files.readString(file);
@@ -119,7 +132,7 @@ public record MobileNetV3Config(String name, List<BottleneckSpec> table, int ste
 
     static MobileNetV3Config fromJson(Object json, String defaultName) {
         Map<String, Object> root = Json.object(json, "the table file");
-        Json.checkKeys(root, "the table file", "name", "stem", "last_channel", "blocks");
+        Json.checkKeys(root, "the table file", "name", "stem", "last_channel", "bn_eps", "weight_names", "se_layer", "blocks");
         String name = root.containsKey("name") ? Json.string(root.get("name"), "name") : defaultName;
         int stem = root.containsKey("stem") ? Json.intValue(root.get("stem"), "stem") : 16;
         int last = root.containsKey("last_channel") ? Json.intValue(root.get("last_channel"), "last_channel") : 1280;
@@ -150,31 +163,58 @@ public record MobileNetV3Config(String name, List<BottleneckSpec> table, int ste
                 throw new IllegalArgumentException(where + ": " + e.getMessage(), e);
             }
         }
-        return custom(name, stem, last, table);
+        MobileNetV3Config c = custom(name, stem, last, table);
+        if (root.containsKey("se_layer")) c = c.withSqueezeExcite(SqueezeExciteSpec.fromJson(root.get("se_layer"), "se_layer"));
+        if (root.containsKey("bn_eps")) c = c.withBnEps(Json.doubleValue(root.get("bn_eps"), "bn_eps"));
+        if (root.containsKey("weight_names")) {
+            c = c.forWeightNames(WeightNames.parse(Json.string(root.get("weight_names"), "weight_names")));
+        }
+        return c;
     }
 
     public MobileNetV3Config withWidth(double w) {
-        return new MobileNetV3Config(name, table, stemChannels, lastChannel, w, numClasses, bnEps, reducedTail, dilated, minimalistic);
+        return new MobileNetV3Config(name, table, stemChannels, lastChannel, w, numClasses, bnEps, reducedTail, dilated,
+                minimalistic, squeezeExcite, weightNames, bnEpsChosen);
     }
 
     public MobileNetV3Config withClasses(int k) {
-        return new MobileNetV3Config(name, table, stemChannels, lastChannel, widthMultiplier, k, bnEps, reducedTail, dilated, minimalistic);
+        return new MobileNetV3Config(name, table, stemChannels, lastChannel, widthMultiplier, k, bnEps, reducedTail, dilated,
+                minimalistic, squeezeExcite, weightNames, bnEpsChosen);
     }
 
+    /** An explicit eps, which no checkpoint layout's default replaces. */
     public MobileNetV3Config withBnEps(double eps) {
-        return new MobileNetV3Config(name, table, stemChannels, lastChannel, widthMultiplier, numClasses, eps, reducedTail, dilated, minimalistic);
+        return new MobileNetV3Config(name, table, stemChannels, lastChannel, widthMultiplier, numClasses, eps, reducedTail,
+                dilated, minimalistic, squeezeExcite, weightNames, true);
     }
 
     public MobileNetV3Config withReducedTail(boolean on) {
-        return new MobileNetV3Config(name, table, stemChannels, lastChannel, widthMultiplier, numClasses, bnEps, on, dilated, minimalistic);
+        return new MobileNetV3Config(name, table, stemChannels, lastChannel, widthMultiplier, numClasses, bnEps, on, dilated,
+                minimalistic, squeezeExcite, weightNames, bnEpsChosen);
     }
 
     public MobileNetV3Config withDilated(boolean on) {
-        return new MobileNetV3Config(name, table, stemChannels, lastChannel, widthMultiplier, numClasses, bnEps, reducedTail, on, minimalistic);
+        return new MobileNetV3Config(name, table, stemChannels, lastChannel, widthMultiplier, numClasses, bnEps, reducedTail, on,
+                minimalistic, squeezeExcite, weightNames, bnEpsChosen);
     }
 
     public MobileNetV3Config withMinimalistic(boolean on) {
-        return new MobileNetV3Config(name, table, stemChannels, lastChannel, widthMultiplier, numClasses, bnEps, reducedTail, dilated, on);
+        return new MobileNetV3Config(name, table, stemChannels, lastChannel, widthMultiplier, numClasses, bnEps, reducedTail,
+                dilated, on, squeezeExcite, weightNames, bnEpsChosen);
+    }
+
+    public MobileNetV3Config withSqueezeExcite(SqueezeExciteSpec se) {
+        return new MobileNetV3Config(name, table, stemChannels, lastChannel, widthMultiplier, numClasses, bnEps, reducedTail,
+                dilated, minimalistic, se, weightNames, bnEpsChosen);
+    }
+
+    /**
+     * This network with its weights in the {@code names} layout: unless the eps was chosen
+     * explicitly, it becomes that layout's default (timm and plain PyTorch code use 1e-5).
+     */
+    public MobileNetV3Config forWeightNames(WeightNames names) {
+        return new MobileNetV3Config(name, table, stemChannels, lastChannel, widthMultiplier, numClasses,
+                bnEpsChosen ? bnEps : names.defaultBnEps(), reducedTail, dilated, minimalistic, squeezeExcite, names, bnEpsChosen);
     }
 
     /**
@@ -229,6 +269,7 @@ public record MobileNetV3Config(String name, List<BottleneckSpec> table, int ste
         if (dilated) sb.append(", dilated");
         if (minimalistic) sb.append(", minimalistic");
         if (bnEps != TORCHVISION_BN_EPS) sb.append(", bn eps ").append(bnEps);
+        if (!squeezeExcite.equals(SqueezeExciteSpec.TORCHVISION) && !minimalistic && table.stream().anyMatch(BottleneckSpec::se)) sb.append(", SE ").append(squeezeExcite.describe());
         return sb.append(')').toString();
     }
 

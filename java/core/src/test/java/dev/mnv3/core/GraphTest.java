@@ -6,9 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mnv3.core.graph.Bottleneck;
+import dev.mnv3.core.graph.ConvBnAct;
 import dev.mnv3.core.graph.FeatureLevel;
 import dev.mnv3.core.graph.Graph;
+import dev.mnv3.core.graph.Linear;
 import dev.mnv3.core.graph.Shape;
+import dev.mnv3.core.testing.ShippedModels;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -91,6 +94,23 @@ class GraphTest {
         assertEquals("features.4.block.3", se.project().name());
         Bottleneck down = (Bottleneck) g.node("features.2");
         assertTrue(!down.residual());
+    }
+
+    /** models/seed-large.json against the document's network (tools/reference/seed_large.py). */
+    @Test
+    void seedLargeHasTheDocumentsStructure() {
+        Graph g = Graph.of(ShippedModels.seedLarge());
+        assertEquals(19, g.nodes().size()); // stem, 14 blocks, head conv, avgpool, 2 linear
+        assertEquals(4679968, g.params()); // sum of p.numel() over SeedMobileNetV3Large().parameters() in PyTorch
+        assertEquals(3411778, Graph.of(ShippedModels.seedLarge().withClasses(10)).params());
+        assertNull(((Bottleneck) g.node("features.1")).expand());
+        assertEquals(List.of(18, 30, 30, 120, 168, 168, 240), g.nodes().stream()
+                .filter(n -> n instanceof Bottleneck b && b.se() != null)
+                .map(n -> ((Bottleneck) n).se().squeezeChannels()).toList()); // exp // 4, no rounding
+        assertEquals(960, ((ConvBnAct) g.node("features.15")).outChannels());
+        assertEquals(1280, ((Linear) g.node("classifier.0")).outFeatures());
+        assertEquals(1e-5, g.config().bnEps());
+        assertEquals(32, g.outputStride());
     }
 
     @Test

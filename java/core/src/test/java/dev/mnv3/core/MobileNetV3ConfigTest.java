@@ -13,6 +13,8 @@ import dev.mnv3.core.graph.ConvBnAct;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.graph.Linear;
 import dev.mnv3.core.graph.Shape;
+import dev.mnv3.core.testing.ShippedModels;
+import dev.mnv3.core.weights.WeightNames;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -191,7 +193,19 @@ class MobileNetV3ConfigTest {
                 bad("{\"stem\": \"16\", \"blocks\": [" + ROW + "]}", "stem must be an integer, found a string"),
                 bad("{\"last_channel\": true, \"blocks\": [" + ROW + "]}", "last_channel must be an integer, found a boolean"),
                 bad("{\"name\": 5, \"blocks\": [" + ROW + "]}", "name must be a string, found the number 5"),
-                bad("{\"stem\": 0, \"blocks\": [" + ROW + "]}", "stem and last channels must be positive"));
+                bad("{\"stem\": 0, \"blocks\": [" + ROW + "]}", "stem and last channels must be positive"),
+                bad("{\"se_layer\": {\"layer\": \"fc\"}, \"blocks\": [" + ROW + "]}",
+                        "se_layer.layer must be \"conv\" or \"linear\", got \"fc\""),
+                bad("{\"se_layer\": {\"reduction\": 4}, \"blocks\": [" + ROW + "]}",
+                        "se_layer: unknown field \"reduction\"", "allowed: layer, bias, divisor, round_to"),
+                bad("{\"se_layer\": {\"divisor\": 0}, \"blocks\": [" + ROW + "]}",
+                        "se_layer: SE divisor and round_to must be >= 1, got 0 and 8"),
+                bad("{\"se_layer\": {\"bias\": \"no\"}, \"blocks\": [" + ROW + "]}", "se_layer.bias must be true or false"),
+                bad("{\"se_layer\": true, \"blocks\": [" + ROW + "]}", "se_layer must be a JSON object, found a boolean"),
+                bad("{\"weight_names\": \"keras\", \"blocks\": [" + ROW + "]}",
+                        "unknown weight names 'keras' (expected torchvision, timm or sequential)"),
+                bad("{\"bn_eps\": \"1e-5\", \"blocks\": [" + ROW + "]}", "bn_eps must be a number, found a string"),
+                bad("{\"bn_eps\": 0, \"blocks\": [" + ROW + "]}", "BatchNorm eps must be > 0, got 0.0"));
     }
 
     @ParameterizedTest
@@ -201,6 +215,58 @@ class MobileNetV3ConfigTest {
         var e = assertThrows(IllegalArgumentException.class, () -> MobileNetV3Config.fromJson(p));
         assertTrue(e.getMessage().startsWith(p + ": "), e.getMessage());
         for (String f : fragments) assertTrue(e.getMessage().contains(f), "expected '" + f + "' in: " + e.getMessage());
+    }
+
+    // ---------------------------------------------------------------- SE layer, BatchNorm eps, weight names
+
+    @Test
+    void tableFileDeclaresTheSeLayerTheEpsAndTheWeightNames() throws IOException {
+        MobileNetV3Config c = MobileNetV3Config.fromJson(table("{\"bn_eps\": 1e-5, \"weight_names\": \"sequential\", "
+                + "\"se_layer\": {\"layer\": \"linear\", \"bias\": false, \"divisor\": 4, \"round_to\": 1}, \"blocks\": ["
+                + ROW + "]}"));
+        assertEquals(new SqueezeExciteSpec(SqueezeExciteSpec.Layer.LINEAR, false, 4, 1), c.squeezeExcite());
+        assertEquals(1e-5, c.bnEps());
+        assertEquals(WeightNames.SEQUENTIAL, c.weightNames());
+        MobileNetV3Config partial = MobileNetV3Config.fromJson(table("{\"se_layer\": {\"bias\": false}, \"blocks\": [" + ROW + "]}"));
+        assertEquals(new SqueezeExciteSpec(SqueezeExciteSpec.Layer.CONV, false, 4, 8), partial.squeezeExcite());
+        assertEquals(SqueezeExciteSpec.TORCHVISION, MobileNetV3Config.large().squeezeExcite());
+    }
+
+    /** --bn-eps or the table's bn_eps, else the default of the weights' layout, else torchvision's. */
+    @Test
+    void epsComesFromTheTableThenTheWeightNames() throws IOException {
+        MobileNetV3Config plain = MobileNetV3Config.fromJson(table("{\"blocks\": [" + ROW + "]}"));
+        assertEquals(1e-3, plain.bnEps());
+        assertNull(plain.weightNames());
+        assertEquals(1e-5, plain.forWeightNames(WeightNames.TIMM).bnEps());
+        assertEquals(1e-5, plain.forWeightNames(WeightNames.SEQUENTIAL).bnEps());
+        assertEquals(1e-3, plain.forWeightNames(WeightNames.TORCHVISION).bnEps());
+        assertEquals(WeightNames.TIMM, plain.forWeightNames(WeightNames.TIMM).weightNames());
+
+        MobileNetV3Config timm = MobileNetV3Config.fromJson(table("{\"weight_names\": \"timm\", \"blocks\": [" + ROW + "]}"));
+        assertEquals(1e-5, timm.bnEps());
+        MobileNetV3Config chosen = MobileNetV3Config.fromJson(table("{\"bn_eps\": 0.001, \"weight_names\": \"timm\", "
+                + "\"blocks\": [" + ROW + "]}"));
+        assertEquals(1e-3, chosen.bnEps());
+        assertEquals(1e-3, chosen.forWeightNames(WeightNames.SEQUENTIAL).bnEps());
+        assertEquals(1e-4, MobileNetV3Config.large().withBnEps(1e-4).forWeightNames(WeightNames.TIMM).bnEps());
+        assertEquals(1e-4, MobileNetV3Config.large().forWeightNames(WeightNames.TIMM).withBnEps(1e-4).bnEps());
+    }
+
+    @ParameterizedTest(name = "{0} over {1} channels -> {2}")
+    @CsvSource({"torchvision, 72, 24", "torchvision, 16, 8", "torchvision, 960, 240", "seed, 72, 18", "seed, 120, 30",
+            "seed, 4, 1", "seed, 672, 168"})
+    void squeezeWidthIsExpOverTheDivisorRounded(String rule, int channels, int squeeze) {
+        SqueezeExciteSpec spec = rule.equals("seed") ? new SqueezeExciteSpec(SqueezeExciteSpec.Layer.LINEAR, false, 4, 1)
+                : SqueezeExciteSpec.TORCHVISION;
+        assertEquals(squeeze, spec.squeezeChannels(channels));
+    }
+
+    @Test
+    void aSqueezeOfNothingIsRejected() {
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> new SqueezeExciteSpec(SqueezeExciteSpec.Layer.LINEAR, false, 8, 1).squeezeChannels(4));
+        assertEquals("SE over 4 channels with divisor 8 would squeeze to 0 channels", e.getMessage());
     }
 
     // ---------------------------------------------------------------- options
@@ -287,6 +353,8 @@ class MobileNetV3ConfigTest {
         assertEquals("large(width 1.0, 1000 classes)", base.describe());
         assertEquals("large(width 0.75, 10 classes, reduced tail, dilated, minimalistic, bn eps 1.0E-5)", c.describe());
         assertEquals(base.table(), c.table());
+        assertEquals("seed-large(width 1.0, 1000 classes, bn eps 1.0E-5, SE Linear without bias, exp/4)",
+                ShippedModels.seedLarge().describe());
     }
 
     @ParameterizedTest

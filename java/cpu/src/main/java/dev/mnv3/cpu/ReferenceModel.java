@@ -2,13 +2,13 @@ package dev.mnv3.cpu;
 
 import dev.mnv3.core.backend.CompiledModel;
 import dev.mnv3.core.backend.FoldedConv;
+import dev.mnv3.core.backend.SeWeights;
 import dev.mnv3.core.graph.Bottleneck;
 import dev.mnv3.core.graph.ConvBnAct;
 import dev.mnv3.core.graph.GlobalAvgPool;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.graph.Linear;
 import dev.mnv3.core.graph.Node;
-import dev.mnv3.core.graph.SqueezeExcite;
 import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.weights.Weights;
 import java.util.HashMap;
@@ -80,9 +80,8 @@ final class ReferenceModel implements CompiledModel {
         Tensor y = b.expand() != null ? ReferenceOps.conv(x, folded.get(b.expand())) : x;
         y = ReferenceOps.conv(y, folded.get(b.depthwise()));
         if (b.se() != null) {
-            SqueezeExcite se = b.se();
-            ReferenceOps.squeezeExcite(y, weights.data(se.name() + ".fc1.weight"), weights.data(se.name() + ".fc1.bias"),
-                    weights.data(se.name() + ".fc2.weight"), weights.data(se.name() + ".fc2.bias"));
+            SeWeights se = SeWeights.of(b.se(), weights);
+            ReferenceOps.squeezeExcite(y, se.fc1Weight(), se.fc1Bias(), se.fc2Weight(), se.fc2Bias());
         }
         y = ReferenceOps.conv(y, folded.get(b.project()));
         if (b.residual()) ReferenceOps.addInPlace(y, x);

@@ -12,6 +12,7 @@ import dev.mnv3.core.backend.CrossCheck;
 import dev.mnv3.core.backend.Precision;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.tensor.Tensor;
+import dev.mnv3.core.testing.ShippedModels;
 import dev.mnv3.core.weights.RandomWeights;
 import dev.mnv3.core.weights.Weights;
 import dev.mnv3.cpu.fast.FastBackend;
@@ -33,10 +34,13 @@ class FastBackendTest {
             "large, dilated,        2, 64,  96,  2, false",
             "small, reduced-tail,   4, 40,  72,  2, false",
             "large, minimalistic,   2, 48,  48,  1, false",
+            "seed-large, '',        2, 97,  131, 2, false",
+            "seed-large, '',        3, 75,  33,  1, true",
     })
     void fastMatchesReferenceOnEveryNode(String model, String option, int batch, int h, int w, int threads, boolean scalar)
             throws Exception {
-        MobileNetV3Config c = MobileNetV3Config.named(model).withDilated(option.equals("dilated"))
+        MobileNetV3Config c = (model.equals("seed-large") ? ShippedModels.seedLarge() : MobileNetV3Config.named(model))
+                .withDilated(option.equals("dilated"))
                 .withReducedTail(option.equals("reduced-tail")).withMinimalistic(option.equals("minimalistic"));
         Graph g = Graph.of(c);
         Weights weights = RandomWeights.generate(g, 11);

@@ -67,7 +67,7 @@ class TorchvisionParityTest {
         }
     }
 
-    private static void compare(String what, Graph graph, Map<String, Tensor> expected, Map<String, Tensor> actual) {
+    static void compare(String what, Graph graph, Map<String, Tensor> expected, Map<String, Tensor> actual) {
         assertEquals(expected.keySet(), actual.keySet(), "trace names");
 
         // every node, which includes the stage features and the logits the issue asks for

@@ -1,22 +1,21 @@
 package dev.mnv3.cuda;
 
 import dev.mnv3.core.backend.FoldedConv;
+import dev.mnv3.core.backend.SeWeights;
 import dev.mnv3.core.graph.Bottleneck;
 import dev.mnv3.core.graph.ConvBnAct;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.graph.Linear;
 import dev.mnv3.core.graph.Node;
-import dev.mnv3.core.graph.SqueezeExcite;
 import dev.mnv3.core.weights.Weights;
 import java.util.Collections;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
  * Every array the GPU reads, packed for one device allocation: convolutions with BatchNorm folded
  * in (once, on the host, in double precision by {@link FoldedConv}), SE and classifier weights as
- * they are. Offsets are in bytes and 256-byte aligned, which cuDNN and coalesced loads like.
+ * they are (a bias-free SE with zero biases, {@link SeWeights}). Offsets are in bytes and 256-byte aligned, which cuDNN and coalesced loads like.
  *
  * <p>For FP16/BF16 plans (NHWC) the arrays cuDNN reads are converted to the storage type, dense
  * conv filters go from PyTorch's [out, in, k, k] to cuDNN's NHWC filter layout [out, k, k, in]
@@ -84,11 +83,14 @@ final class WeightLayout {
                 case Bottleneck b -> {
                     if (b.expand() != null) p.conv(FoldedConv.fold(b.expand(), weights, eps), false);
                     p.conv(FoldedConv.fold(b.depthwise(), weights, eps), false);
-                    SqueezeExcite se = b.se();
-                    if (se != null) {
-                        for (String s : List.of(".fc1.weight", ".fc1.bias", ".fc2.weight", ".fc2.bias")) {
-                            p.add(se.name() + s, weights.data(se.name() + s), Storage.F32);
-                        }
+                    if (b.se() != null) {
+                        // a bias-free SE gets zero biases here, so the kernels always add one
+                        SeWeights se = SeWeights.of(b.se(), weights);
+                        String name = b.se().name();
+                        p.add(name + ".fc1.weight", se.fc1Weight(), Storage.F32);
+                        p.add(name + ".fc1.bias", se.fc1Bias(), Storage.F32);
+                        p.add(name + ".fc2.weight", se.fc2Weight(), Storage.F32);
+                        p.add(name + ".fc2.bias", se.fc2Bias(), Storage.F32);
                     }
                     p.conv(FoldedConv.fold(b.project(), weights, eps), false);
                 }

@@ -12,6 +12,7 @@ import dev.mnv3.core.backend.Precision;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.tensor.TensorDiff;
+import dev.mnv3.core.testing.ShippedModels;
 import dev.mnv3.core.testing.TorchReference;
 import dev.mnv3.core.weights.RandomWeights;
 import dev.mnv3.core.weights.Weights;
@@ -41,11 +42,15 @@ class CudaModelGpuTest {
         }
     }
 
+    /** large, small, or seed-large: models/seed-large.json (bias-free Linear SE, a squeeze of exp/4). */
+    private static MobileNetV3Config model(String name) throws Exception {
+        return name.equals("seed-large") ? ShippedModels.seedLarge() : MobileNetV3Config.named(name);
+    }
+
     @ParameterizedTest(name = "{0} at 224x224")
-    @CsvSource({"large", "small"})
+    @CsvSource({"large", "small", "seed-large"})
     void fp32MatchesTheCpuReferenceAt224(String model) throws Exception {
-        CrossCheck.Report r = crossCheck(Graph.of(MobileNetV3Config.named(model)), Precision.FP32,
-                RandomWeights.input(2, 224, 224, 3));
+        CrossCheck.Report r = crossCheck(Graph.of(model(model)), Precision.FP32, RandomWeights.input(2, 224, 224, 3));
         assertTrue(r.passed(), r.table());
     }
 
@@ -63,9 +68,9 @@ class CudaModelGpuTest {
     }
 
     @ParameterizedTest(name = "{0} {1}")
-    @CsvSource({"large, FP16", "large, BF16", "small, FP16", "small, BF16"})
+    @CsvSource({"large, FP16", "large, BF16", "small, FP16", "small, BF16", "seed-large, FP16", "seed-large, BF16"})
     void halfPrecisionIsWithinItsToleranceAtEveryNode(String model, Precision precision) throws Exception {
-        CrossCheck.Report r = crossCheck(Graph.of(MobileNetV3Config.named(model)), precision, RandomWeights.input(2, 224, 224, 6));
+        CrossCheck.Report r = crossCheck(Graph.of(model(model)), precision, RandomWeights.input(2, 224, 224, 6));
         assertTrue(r.passed(), r.table());
     }
 
@@ -192,12 +197,16 @@ class CudaModelGpuTest {
         }
     }
 
-    /** torchvision itself (on the CPU) against our GPU, every node, same weights and input. */
-    @Test
-    void matchesTorchvision() throws Exception {
-        TorchReference.Case ref = TorchReference.generate(tmp, "--model", "large", "--size", "224x224", "--batch", "2",
+    /**
+     * PyTorch (on the CPU) against our GPU, every node, same weights and input: torchvision's
+     * Large, and seed-large from its own state_dict (tools/reference/seed_large.py).
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"large", "seed-large"})
+    void matchesPyTorch(String model) throws Exception {
+        TorchReference.Case ref = TorchReference.generate(tmp, "--model", model, "--size", "224x224", "--batch", "2",
                 "--seed", "5");
-        Graph graph = Graph.of(MobileNetV3Config.large());
+        Graph graph = Graph.of(model(model));
         Map<String, Tensor> expected = ref.expected();
         try (CompiledModel m = new CudaBackend().compile(graph, Weights.load(ref.weights(), graph))) {
             Map<String, Tensor> got = m.trace(ref.input());

@@ -10,6 +10,7 @@ import dev.mnv3.core.backend.Precision;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.tensor.TensorDiff;
+import dev.mnv3.core.testing.ShippedModels;
 import dev.mnv3.core.weights.RandomWeights;
 import dev.mnv3.core.weights.Weights;
 import dev.mnv3.cpu.ReferenceBackend;
@@ -42,7 +43,9 @@ class ReducedPrecisionPlanTest {
                 Arguments.of("large width 0.35 (channels not multiples of 8)", MobileNetV3Config.large().withWidth(0.35),
                         Storage.F16, 0),
                 Arguments.of("large", MobileNetV3Config.large(), Storage.F16, 224),
-                Arguments.of("large", MobileNetV3Config.large(), Storage.BF16, 224));
+                Arguments.of("large", MobileNetV3Config.large(), Storage.BF16, 224),
+                Arguments.of("seed-large", ShippedModels.seedLarge(), Storage.F16, 224),
+                Arguments.of("seed-large", ShippedModels.seedLarge(), Storage.BF16, 224));
     }
 
     @ParameterizedTest(name = "{0} {2} {3}")

@@ -1,6 +1,7 @@
 package dev.mnv3.cuda;
 
 import dev.mnv3.core.MobileNetV3Config;
+import dev.mnv3.core.testing.ShippedModels;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.provider.Arguments;
 
@@ -16,6 +17,7 @@ final class TestGraphs {
                 Arguments.of("large width 0.75", MobileNetV3Config.large().withWidth(0.75)),
                 Arguments.of("large dilated", MobileNetV3Config.large().withDilated(true)),
                 Arguments.of("small reduced tail", MobileNetV3Config.small().withReducedTail(true)),
-                Arguments.of("small minimalistic, 10 classes", MobileNetV3Config.small().withMinimalistic(true).withClasses(10)));
+                Arguments.of("small minimalistic, 10 classes", MobileNetV3Config.small().withMinimalistic(true).withClasses(10)),
+                Arguments.of("seed-large (bias-free Linear SE of exp/4)", ShippedModels.seedLarge()));
     }
 }

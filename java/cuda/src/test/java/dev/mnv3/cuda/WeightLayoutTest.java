@@ -1,12 +1,15 @@
 package dev.mnv3.cuda;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mnv3.core.MobileNetV3Config;
 import dev.mnv3.core.graph.Graph;
+import dev.mnv3.core.testing.ShippedModels;
 import dev.mnv3.core.weights.RandomWeights;
+import dev.mnv3.core.weights.Weights;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -28,6 +31,21 @@ class WeightLayoutTest {
         long floats = entries.stream().mapToLong(e -> e.data().length).sum();
         assertEquals(g.params() - bnScalesAndShifts(g), floats);
         assertThrows(IllegalArgumentException.class, () -> layout.offset("features.0.0.weight"));
+    }
+
+    /** A bias-free SE is uploaded with zero biases under the usual keys, so the SE kernels run unchanged. */
+    @Test
+    void biasFreeSeGetsZeroBiasArrays() {
+        Graph g = Graph.of(ShippedModels.seedLarge());
+        Weights w = RandomWeights.generate(g, 2);
+        for (Storage storage : Storage.values()) {
+            WeightLayout layout = WeightLayout.of(g, w, storage);
+            assertArrayEquals(new float[18], layout.entry("features.4.block.2.fc1.bias").data());
+            assertArrayEquals(new float[72], layout.entry("features.4.block.2.fc2.bias").data());
+            assertEquals(Storage.F32, layout.entry("features.4.block.2.fc1.bias").type());
+            assertArrayEquals(w.data("features.4.block.2.fc1.weight"), layout.entry("features.4.block.2.fc1.weight").data());
+            assertArrayEquals(w.data("features.14.block.2.fc2.weight"), layout.entry("features.14.block.2.fc2.weight").data());
+        }
     }
 
     /** Folding turns each BatchNorm's gamma and beta (2 per channel) into one bias per channel. */

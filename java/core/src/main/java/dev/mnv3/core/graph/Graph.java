@@ -3,6 +3,7 @@ package dev.mnv3.core.graph;
 import dev.mnv3.core.Activation;
 import dev.mnv3.core.BottleneckSpec;
 import dev.mnv3.core.MobileNetV3Config;
+import dev.mnv3.core.SqueezeExciteSpec;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -10,7 +11,7 @@ import java.util.List;
 
 /**
  * The MobileNetV3 forward pass as an immutable list of nodes, built from a config exactly as
- * torchvision's {@code MobileNetV3} builds its modules. Shapes are inferred per input size, so
+ * torchvision's {@code MobileNetV3} builds its modules (with the config's squeeze-excitation). Shapes are inferred per input size, so
  * one graph serves every resolution from {@link #minInputSize()} up.
  */
 public final class Graph {
@@ -29,6 +30,7 @@ public final class Graph {
     public static Graph of(MobileNetV3Config config) {
         Activation outer = config.outerActivation();
         List<Node> nodes = new ArrayList<>();
+        SqueezeExciteSpec seSpec = config.squeezeExcite();
         int in = config.scaled(config.stemChannels());
         nodes.add(new ConvBnAct("features.0", INPUT_CHANNELS, in, 3, 2, 1, 1, outer));
         List<BottleneckSpec> table = config.effectiveTable();
@@ -42,7 +44,7 @@ public final class Graph {
             ConvBnAct dw = new ConvBnAct(name + ".block." + sub++, exp, exp, s.kernel(), s.effectiveStride(),
                     s.dilation(), exp, s.activation());
             SqueezeExcite se = s.se()
-                    ? new SqueezeExcite(name + ".block." + sub++, exp, MobileNetV3Config.makeDivisible(exp / 4, 8))
+                    ? new SqueezeExcite(name + ".block." + sub++, exp, seSpec.squeezeChannels(exp), seSpec.layer(), seSpec.bias())
                     : null;
             ConvBnAct project = ConvBnAct.pointwise(name + ".block." + sub, exp, out, Activation.IDENTITY);
             // torchvision decides the residual on the declared stride, before dilation turns 2 into 1

@@ -15,7 +15,9 @@ final class WeightLoader {
     }
 
     static Weights load(SafeTensors st, Graph graph) {
-        WeightNames scheme = WeightNames.detect(st.entries().keySet());
+        WeightNames detected = WeightNames.detect(st.entries().keySet());
+        WeightNames declared = graph.config().weightNames();
+        WeightNames scheme = declared != null ? declared : detected;
         Map<String, String> source = scheme.sourceNames(graph);
         WeightMismatchException.Builder problems = new WeightMismatchException.Builder(graph, st.path().getFileName().toString());
         Set<String> used = new HashSet<>();
@@ -23,7 +25,7 @@ final class WeightLoader {
             String name = source.get(p.name());
             SafeTensors.Entry e = name == null ? null : st.entries().get(name);
             if (e == null) {
-                problems.missing(scheme == WeightNames.TORCHVISION ? p : renamed(p, name));
+                problems.missing(renamed(p, name));
                 continue;
             }
             used.add(name);
@@ -38,10 +40,17 @@ final class WeightLoader {
                 problems.unexpected(e.name(), e.shapeString());
             }
         }
-        if (problems.mismatched() > graph.parameters().size() / 2) {
-            problems.hint("most tensors are missing or mis-shaped: are these weights for another --model or --width?");
-        } else {
-            problems.hint(classesHint(st, source, graph));
+        if (problems.any()) {
+            if (declared != null && declared != detected) {
+                problems.hint("the file's names look like " + detected.describe() + ", but the model declares "
+                        + declared.describe() + " (\"weight_names\" in its table)");
+            }
+            problems.hint(layoutHint(st, detected, graph, scheme));
+            if (problems.mismatched() > graph.parameters().size() / 2) {
+                problems.hint("most tensors are missing or mis-shaped: are these weights for another --model or --width?");
+            } else {
+                problems.hint(classesHint(st, source, graph));
+            }
         }
         problems.throwIfAny();
 
@@ -62,6 +71,16 @@ final class WeightLoader {
 
     private static ParamSpec renamed(ParamSpec p, String name) {
         return new ParamSpec(name == null ? p.name() : name, p.shape(), p.trainable());
+    }
+
+    /** Names the network the file looks like when it is not the model's, e.g. fewer bottlenecks or bias-free SE. */
+    private static String layoutHint(SafeTensors st, WeightNames detected, Graph graph, WeightNames scheme) {
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        st.entries().forEach((name, e) -> shapes.put(name, e.shape()));
+        CheckpointSummary file = CheckpointSummary.of(detected, shapes), model = CheckpointSummary.of(scheme, graph);
+        if (file.equals(model)) return null;
+        return "the file looks like " + file.describe() + "; the model expects " + model.describe()
+                + " (a JSON table for --model can describe the file's network: bottleneck rows, \"se_layer\", \"weight_names\")";
     }
 
     /** When only the classifier's output width differs, say which --classes would fit. */

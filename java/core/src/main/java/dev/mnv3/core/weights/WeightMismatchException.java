@@ -25,7 +25,7 @@ public class WeightMismatchException extends IllegalArgumentException {
         private final String source;
         private final List<String> problems = new ArrayList<>();
         private int missing, unexpected, wrongShape;
-        private String hint;
+        private final List<String> hints = new ArrayList<>();
 
         Builder(Graph graph, String source) {
             this.graph = graph;
@@ -52,13 +52,18 @@ public class WeightMismatchException extends IllegalArgumentException {
             problems.add(line);
         }
 
+        boolean any() {
+            return !problems.isEmpty();
+        }
+
         /** Expected tensors that are missing or have the wrong shape or type. */
         int mismatched() {
             return missing + wrongShape;
         }
 
+        /** One more line of advice after the problems; null adds nothing. */
         void hint(String h) {
-            hint = h;
+            if (h != null) hints.add(h);
         }
 
         void throwIfAny() {
@@ -70,7 +75,7 @@ public class WeightMismatchException extends IllegalArgumentException {
             StringBuilder sb = new StringBuilder(source).append(" do not fit ").append(graph.config().describe())
                     .append(": ").append(String.join(", ", counts));
             for (String p : problems) sb.append("\n  ").append(p);
-            if (hint != null) sb.append("\n  hint: ").append(hint);
+            for (String h : hints) sb.append("\n  hint: ").append(h);
             throw new WeightMismatchException(sb.toString(), problems);
         }
     }

@@ -1,5 +1,6 @@
 package dev.mnv3.core.weights;
 
+import dev.mnv3.core.MobileNetV3Config;
 import dev.mnv3.core.graph.Bottleneck;
 import dev.mnv3.core.graph.ConvBnAct;
 import dev.mnv3.core.graph.Graph;
@@ -10,21 +11,72 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
- * Naming schemes of MobileNetV3 checkpoints. torchvision's names are canonical; timm's are
- * mapped onto them. timm groups blocks into stages ({@code blocks.S.B}) that begin at each stride-2
- * row and wherever the output width changes,
- * names a block without expansion {@code conv_dw/bn1/conv_pw/bn2} and one with it
- * {@code conv_pw/bn1/conv_dw/bn2/conv_pwl/bn3}, and stores the first classifier layer as a
- * 1x1 {@code conv_head} with bias.
+ * Naming schemes (layouts) of MobileNetV3 checkpoints. torchvision's names are canonical; the
+ * others are mapped onto them.
+ *
+ * <p>timm groups blocks into stages ({@code blocks.S.B}) that begin at each stride-2 row and
+ * wherever the output width changes, names a block without expansion
+ * {@code conv_dw/bn1/conv_pw/bn2} and one with it {@code conv_pw/bn1/conv_dw/bn2/conv_pwl/bn3},
+ * and stores the first classifier layer as a 1x1 {@code conv_head} with bias.
+ *
+ * <p>The sequential layout is that of the many community implementations whose bottleneck keeps
+ * its layers in one {@code nn.Sequential} named {@code conv}: conv, BatchNorm and activation
+ * modules each take an index ({@code features.N.conv.K}), the SE module one more, with its two
+ * FCs at {@code fc.0} and {@code fc.2}. Stem, head conv and classifier are named as torchvision's.
  */
 public enum WeightNames {
-    TORCHVISION, TIMM;
+    TORCHVISION("torchvision's layout (features.N.block.K.*)", MobileNetV3Config.TORCHVISION_BN_EPS,
+            "^features\\.(\\d+)\\.block\\.", ".fc1.weight"),
+    TIMM("timm's layout (conv_stem, blocks.S.B.*)", MobileNetV3Config.TIMM_BN_EPS,
+            "^blocks\\.(\\d+\\.\\d+)\\.conv_dw\\.weight$", ".se.conv_reduce.weight"),
+    /** PyTorch's default BatchNorm eps: these implementations use plain nn.BatchNorm2d. */
+    SEQUENTIAL("the sequential layout (features.N.conv.K.*)", 1e-5,
+            "^features\\.(\\d+)\\.conv\\.", ".fc.0.weight");
 
-    /** timm when the file has timm's stem, otherwise torchvision. */
+    private static final Pattern SEQUENTIAL_BLOCK = Pattern.compile("^features\\.\\d+\\.conv\\.\\d+\\.");
+
+    private final String description;
+    private final double defaultBnEps;
+    /** Matches a name inside a bottleneck; group 1 tells the bottlenecks apart. */
+    final Pattern bottleneckName;
+    /** How the name of an SE module's first weight ends. */
+    final String seWeightSuffix;
+
+    WeightNames(String description, double defaultBnEps, String bottleneckName, String seWeightSuffix) {
+        this.description = description;
+        this.defaultBnEps = defaultBnEps;
+        this.bottleneckName = Pattern.compile(bottleneckName);
+        this.seWeightSuffix = seWeightSuffix;
+    }
+
+    /** timm when the file has timm's stem, sequential when a block holds {@code conv.K}, otherwise torchvision. */
     public static WeightNames detect(Set<String> names) {
-        return names.contains("conv_stem.weight") ? TIMM : TORCHVISION;
+        if (names.contains("conv_stem.weight")) return TIMM;
+        for (String n : names) {
+            if (SEQUENTIAL_BLOCK.matcher(n).find()) return SEQUENTIAL;
+        }
+        return TORCHVISION;
+    }
+
+    /** "torchvision", "timm" or "sequential" (any case). */
+    public static WeightNames parse(String s) {
+        for (WeightNames w : values()) {
+            if (w.name().equalsIgnoreCase(s.trim())) return w;
+        }
+        throw new IllegalArgumentException("unknown weight names '" + s + "' (expected torchvision, timm or sequential)");
+    }
+
+    /** The BatchNorm eps of the code that writes checkpoints in this layout. */
+    public double defaultBnEps() {
+        return defaultBnEps;
+    }
+
+    /** E.g. {@code the sequential layout (features.N.conv.K.*)}. */
+    public String describe() {
+        return description;
     }
 
     /** For each canonical name of {@code graph}, the name this scheme stores it under. */
@@ -34,6 +86,7 @@ public enum WeightNames {
             for (ParamSpec p : graph.parameters()) map.put(p.name(), p.name());
             return map;
         }
+        if (this == SEQUENTIAL) return sequentialNames(graph);
         List<Node> nodes = graph.nodes();
         int stage = -1, indexInStage = 0, lastOut = -1;
         for (Node n : nodes) {
@@ -55,7 +108,7 @@ public enum WeightNames {
                         conv(map, b.depthwise(), p + "conv_dw", p + "bn1");
                         conv(map, b.project(), p + "conv_pw", p + "bn2");
                     }
-                    if (b.se() != null) se(map, b.se(), p + "se");
+                    if (b.se() != null) se(map, b.se(), p + "se.conv_reduce", p + "se.conv_expand");
                     lastOut = b.spec().outChannels();
                 }
                 case ConvBnAct head -> conv(map, head, "blocks." + (stage + 1) + ".0.conv", "blocks." + (stage + 1) + ".0.bn1");
@@ -80,10 +133,33 @@ public enum WeightNames {
         }
     }
 
-    private static void se(Map<String, String> map, SqueezeExcite se, String prefix) {
-        for (String s : List.of("weight", "bias")) {
-            map.put(se.name() + ".fc1." + s, prefix + ".conv_reduce." + s);
-            map.put(se.name() + ".fc2." + s, prefix + ".conv_expand." + s);
+    /** Stem, head and classifier as torchvision names them; each block's layers by their index in its Sequential. */
+    private static Map<String, String> sequentialNames(Graph graph) {
+        Map<String, String> map = new HashMap<>();
+        for (Node n : graph.nodes()) {
+            if (!(n instanceof Bottleneck b)) {
+                for (ParamSpec p : n.parameters()) map.put(p.name(), p.name());
+                continue;
+            }
+            String p = b.name() + ".conv.";
+            int k = 0;
+            if (b.expand() != null) {
+                conv(map, b.expand(), p + k, p + (k + 1));
+                k += 3; // conv, BatchNorm, activation
+            }
+            conv(map, b.depthwise(), p + k, p + (k + 1));
+            k += 3;
+            if (b.se() != null) se(map, b.se(), p + k + ".fc.0", p + k++ + ".fc.2"); // fc.1 is the ReLU
+            conv(map, b.project(), p + k, p + (k + 1));
+        }
+        return map;
+    }
+
+    private static void se(Map<String, String> map, SqueezeExcite se, String fc1, String fc2) {
+        List<String> tensors = se.bias() ? List.of("weight", "bias") : List.of("weight");
+        for (String s : tensors) {
+            map.put(se.name() + ".fc1." + s, fc1 + "." + s);
+            map.put(se.name() + ".fc2." + s, fc2 + "." + s);
         }
     }
 }

@@ -23,7 +23,9 @@ public final class Weights {
 
     /**
      * Loads a safetensors file for {@code graph}. torchvision names are read as they are, timm
-     * names are mapped. Every expected tensor is checked; all mismatches are reported together.
+     * and sequential names are mapped ({@link WeightNames}): in the layout the config declares, or
+     * else the one detected from the file's names. Every expected tensor is checked; all
+     * mismatches are reported together.
      */
     public static Weights load(Path file, Graph graph) throws IOException {
         try (SafeTensors st = SafeTensors.open(file)) {

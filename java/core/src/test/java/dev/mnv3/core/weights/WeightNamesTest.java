@@ -10,6 +10,7 @@ import dev.mnv3.core.graph.Bottleneck;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.graph.ParamSpec;
 import dev.mnv3.core.tensor.Tensor;
+import dev.mnv3.core.testing.ShippedModels;
 import dev.mnv3.core.weights.SafeTensors.Blob;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -22,6 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * timm's names for torchvision's tensors. Expectations follow timm's mobilenetv3.py arch_def: Large has
@@ -119,14 +121,16 @@ class WeightNamesTest {
         assertEquals(timm, SMALL_TIMM.get(torchvision));
     }
 
-    @Test
-    void everyParameterHasItsOwnTimmName() {
-        for (Graph g : List.of(LARGE, SMALL)) {
-            Map<String, String> m = WeightNames.TIMM.sourceNames(g);
+    @ParameterizedTest
+    @EnumSource(WeightNames.class)
+    void everyParameterHasItsOwnName(WeightNames names) {
+        for (Graph g : List.of(LARGE, SMALL, Graph.of(MobileNetV3Config.small().withWidth(0.5)),
+                Graph.of(ShippedModels.seedLarge()))) {
+            Map<String, String> m = names.sourceNames(g);
             Set<String> params = new HashSet<>();
             for (ParamSpec p : g.parameters()) params.add(p.name());
             assertEquals(params, m.keySet());
-            assertEquals(m.size(), new HashSet<>(m.values()).size(), "two tensors share a timm name");
+            assertEquals(m.size(), new HashSet<>(m.values()).size(), "two tensors share a name in " + names);
         }
     }
 

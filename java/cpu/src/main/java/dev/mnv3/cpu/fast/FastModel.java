@@ -300,8 +300,11 @@ final class FastModel implements CompiledModel {
         int c = se.se().channels(), sq = se.se().squeezeChannels();
         kernels.channelSums(ws.depthwise, 0, pixels, c, ws.pooled);
         for (int i = 0; i < c; i++) ws.pooled[i] /= pixels;
-        kernels.pointwise(ws.pooled, 0, c, se.fc1().data, sq, se.fc1().bias, Activation.RELU, null, 0, ws.squeezed, 0, 0, 1);
-        kernels.pointwise(ws.squeezed, 0, sq, se.fc2().data, c, se.fc2().bias, Activation.HARDSIGMOID, null, 0, ws.scale, 0, 0, 1);
+        // the packed widths: a squeeze of exp / 4 need not be a multiple of 8 (the padding computes relu(0) = 0)
+        kernels.pointwise(ws.pooled, 0, c, se.fc1().data, se.fc1().paddedN, se.fc1().bias, Activation.RELU, null, 0, ws.squeezed,
+                0, 0, 1);
+        kernels.pointwise(ws.squeezed, 0, sq, se.fc2().data, se.fc2().paddedN, se.fc2().bias, Activation.HARDSIGMOID, null, 0,
+                ws.scale, 0, 0, 1);
         PackedWeights projection = b.project().weight();
         int panels = (projection.paddedN + PackedWeights.PANEL - 1) / PackedWeights.PANEL;
         par.rows(panels, 1, (lo, hi, w) -> projection.scaledInto(ws.scale, ws.scaledProjection, lo * PackedWeights.PANEL,

@@ -4,8 +4,9 @@ package dev.mnv3.cpu.fast;
  * A 1x1 conv's or a linear layer's weights [N out, K in] rearranged for the GEMM microkernel:
  * column panels of {@link #PANEL} outputs, each stored k-major ([K][PANEL]) so that one k-step
  * of the kernel reads two adjacent vectors; a last panel of 8 holds N % 16 == 8. N is padded
- * with zero columns to a multiple of 8 (only a classifier with an odd class count needs it: every
- * conv width is a multiple of 8 by make_divisible), and the bias with it.
+ * with zero columns to a multiple of 8 (a classifier with an odd class count needs it, and an SE
+ * squeeze that is not rounded to 8; every conv width is a multiple of 8 by make_divisible), and
+ * the bias with it.
  */
 final class PackedWeights {
     static final int PANEL = 16;

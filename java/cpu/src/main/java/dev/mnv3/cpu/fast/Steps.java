@@ -2,6 +2,7 @@ package dev.mnv3.cpu.fast;
 
 import dev.mnv3.core.Activation;
 import dev.mnv3.core.backend.FoldedConv;
+import dev.mnv3.core.backend.SeWeights;
 import dev.mnv3.core.graph.Bottleneck;
 import dev.mnv3.core.graph.ConvBnAct;
 import dev.mnv3.core.graph.Linear;
@@ -98,10 +99,9 @@ final class Steps {
     /** Squeeze-excitation FCs, packed like 1x1 convs: each runs as a one-row GEMM. */
     record Se(SqueezeExcite se, PackedWeights fc1, PackedWeights fc2) {
         static Se of(SqueezeExcite se, Weights w) {
-            String n = se.name();
+            SeWeights sw = SeWeights.of(se, w);
             int c = se.channels(), sq = se.squeezeChannels();
-            return new Se(se, PackedWeights.pack(w.data(n + ".fc1.weight"), w.data(n + ".fc1.bias"), sq, c),
-                    PackedWeights.pack(w.data(n + ".fc2.weight"), w.data(n + ".fc2.bias"), c, sq));
+            return new Se(se, PackedWeights.pack(sw.fc1Weight(), sw.fc1Bias(), sq, c), PackedWeights.pack(sw.fc2Weight(), sw.fc2Bias(), c, sq));
         }
     }
 
