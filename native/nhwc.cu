@@ -227,21 +227,9 @@ __device__ __forceinline__ void stem_nhwc(const float* __restrict__ x, const flo
         float acc[V];
 #pragma unroll
         for (int v = 0; v < V; v++) acc[v] = bias[c + v];
-        for (int ci = 0; ci < in_channels; ci++) {
-            const float* xp = x + (n * in_channels + ci) * height * width;
-            for (int ky = 0; ky < k; ky++) {
-                const int iy = oy * stride - pad + ky * dilation;
-                if (iy < 0 || iy >= height) continue;
-                for (int kx = 0; kx < k; kx++) {
-                    const int ix = ox * stride - pad + kx * dilation;
-                    if (ix < 0 || ix >= width) continue;
-                    const float xv = xp[(long long)iy * width + ix];
-                    const float* wp = w + ((long long)c * in_channels + ci) * k * k + ky * k + kx;
-#pragma unroll
-                    for (int v = 0; v < V; v++) acc[v] = fmaf(xv, wp[(long long)v * in_channels * k * k], acc[v]);
-                }
-            }
-        }
+        mnv3_conv_window<V>(acc, x + n * in_channels * height * width, w + (long long)c * in_channels * k * k,
+                            (long long)in_channels * k * k, in_channels, height, width, k, stride, pad, dilation, oy,
+                            ox);
         mnv3_pack<T, V> o;
 #pragma unroll
         for (int v = 0; v < V; v++) o.v[v] = mnv3_from_float<T>(mnv3_activate(acc[v], act));

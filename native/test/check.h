@@ -95,6 +95,42 @@ inline std::vector<double> reference_depthwise(const Conv& s, const std::vector<
     return y;
 }
 
+// A dense (groups = 1) convolution's shape, and its name in a report.
+struct DenseConv {
+    int n, cin, h, w, cout, k, stride, pad, dilation;
+    int out_h() const { return (h + 2 * pad - dilation * (k - 1) - 1) / stride + 1; }
+    int out_w() const { return (w + 2 * pad - dilation * (k - 1) - 1) / stride + 1; }
+    std::string name() const {
+        return "N" + std::to_string(n) + " " + std::to_string(cin) + "->" + std::to_string(cout) + " " +
+               std::to_string(h) + "x" + std::to_string(w) + " k" + std::to_string(k) + " s" + std::to_string(stride) +
+               " p" + std::to_string(pad) + " d" + std::to_string(dilation);
+    }
+};
+
+// act(conv + bias) in double, x [N, Cin, H, W], w [Cout, Cin, K, K] (PyTorch's layout) ->
+// [N, Cout, OH, OW].
+inline std::vector<double> reference_dense(const DenseConv& s, const std::vector<float>& x, const std::vector<float>& w,
+                                           const std::vector<float>& bias, int act) {
+    const int oh = s.out_h(), ow = s.out_w();
+    std::vector<double> y((size_t)s.n * s.cout * oh * ow);
+    for (int n = 0; n < s.n; n++)
+        for (int o = 0; o < s.cout; o++)
+            for (int oy = 0; oy < oh; oy++)
+                for (int ox = 0; ox < ow; ox++) {
+                    double acc = bias[o];
+                    for (int ci = 0; ci < s.cin; ci++)
+                        for (int ky = 0; ky < s.k; ky++)
+                            for (int kx = 0; kx < s.k; kx++) {
+                                int iy = oy * s.stride - s.pad + ky * s.dilation, ix = ox * s.stride - s.pad + kx * s.dilation;
+                                if (iy < 0 || iy >= s.h || ix < 0 || ix >= s.w) continue;
+                                acc += (double)x[((size_t)(n * s.cin + ci) * s.h + iy) * s.w + ix] *
+                                       w[((size_t)(o * s.cin + ci) * s.k + ky) * s.k + kx];
+                            }
+                    y[(((size_t)n * s.cout + o) * oh + oy) * ow + ox] = activate(acc, act);
+                }
+    return y;
+}
+
 // act(x . w^T + b) in double, x [n, in], w [out, in] (PyTorch layout) -> [n, out].
 template <typename X>
 std::vector<double> reference_linear(int n, int in, int out, const std::vector<X>& x, const std::vector<float>& w,
@@ -119,6 +155,29 @@ inline void fail(const std::string& name, const std::string& why) {
     std::fflush(stdout);  // a later case may abort (an emulated deadlock): keep what was printed
 }
 
+// ||got - want|| / ||want|| in double (the absolute norm when want is all zero), over the elements
+// that are numbers in both; max_abs gets the largest |got - want|. nan_mismatch gets the first
+// element that is NaN in only one of them, or stays -1.
+template <typename T>
+double rel_l2(const std::vector<T>& got, const std::vector<float>& want, double* max_abs = nullptr,
+              long long* nan_mismatch = nullptr) {
+    double diff = 0, norm = 0, largest = 0;
+    if (nan_mismatch != nullptr) *nan_mismatch = -1;
+    for (size_t i = 0; i < got.size() && i < want.size(); i++) {
+        double g = to_float(got[i]), w = want[i];
+        if (std::isnan(g) != std::isnan(w)) {
+            if (nan_mismatch != nullptr && *nan_mismatch < 0) *nan_mismatch = (long long)i;
+            continue;
+        }
+        if (std::isnan(w)) continue;
+        diff += (g - w) * (g - w);
+        norm += w * w;
+        largest = std::max(largest, std::abs(g - w));
+    }
+    if (max_abs != nullptr) *max_abs = largest;
+    return norm > 0 ? std::sqrt(diff / norm) : std::sqrt(diff);
+}
+
 // Passes when ||got - want|| / ||want|| <= tolerance (in double). NaN must match NaN: an element
 // that is NaN in only one of them (an element never written, or a NaN that did not propagate)
 // fails whatever the tolerance.
@@ -129,25 +188,38 @@ bool check(const std::string& name, const std::vector<T>& got, const std::vector
         fail(name, "size " + std::to_string(got.size()) + ", expected " + std::to_string(want.size()));
         return false;
     }
-    double diff = 0, norm = 0, max_abs = 0;
-    for (size_t i = 0; i < got.size(); i++) {
-        double g = to_float(got[i]), w = want[i];
-        if (std::isnan(g) != std::isnan(w)) {
-            char text[128];
-            std::snprintf(text, sizeof text, "element %zu of %zu is %g, expected %g", i, got.size(), g, w);
-            fail(name, text);
-            return false;
-        }
-        if (std::isnan(w)) continue;
-        diff += (g - w) * (g - w);
-        norm += w * w;
-        max_abs = std::max(max_abs, std::abs(g - w));
+    double max_abs = 0;
+    long long nan_at = -1;
+    double rel = rel_l2(got, want, &max_abs, &nan_at);
+    if (nan_at >= 0) {
+        char text[128];
+        std::snprintf(text, sizeof text, "element %lld of %zu is %g, expected %g", nan_at, got.size(),
+                      (double)to_float(got[nan_at]), (double)want[nan_at]);
+        fail(name, text);
+        return false;
     }
-    double rel = norm > 0 ? std::sqrt(diff / norm) : std::sqrt(diff);
     char text[128];
     std::snprintf(text, sizeof text, "rel L2 %.3g (tolerance %.0e), max abs %.3g, %zu elements", rel, tolerance, max_abs,
                   got.size());
     if (!(rel <= tolerance)) {
+        fail(name, text);
+        return false;
+    }
+    std::printf("ok   %s: %s\n", name.c_str(), text);
+    std::fflush(stdout);
+    return true;
+}
+
+// The guard of a parity check: passes when got is more than `margin` (rel L2) away from `other`,
+// the expected values of a plausible mistake (an operand not rounded, a layout misread), so the
+// check beside it, at a far tighter tolerance, is shown able to fail.
+template <typename T>
+bool differs(const std::string& name, const std::vector<T>& got, const std::vector<float>& other, double margin) {
+    checks++;
+    double rel = rel_l2(got, other);
+    char text[128];
+    std::snprintf(text, sizeof text, "rel L2 %.3g from the other result (must exceed %.0e)", rel, margin);
+    if (!(rel > margin)) {
         fail(name, text);
         return false;
     }

@@ -11,11 +11,7 @@ using test::run;
 
 namespace {
 
-struct Stem {
-    int n, cin, h, w, cout, k, stride, pad, dilation;
-    int out_h() const { return (h + 2 * pad - dilation * (k - 1) - 1) / stride + 1; }
-    int out_w() const { return (w + 2 * pad - dilation * (k - 1) - 1) / stride + 1; }
-};
+using Stem = test::DenseConv;
 
 template <typename T>
 struct Entries;
@@ -48,23 +44,13 @@ void stem(const Stem& s, int act, int multiprocessors) {
         emu::launch(test::elementwise(groups, multiprocessors), dim3(test::kBlock), v == 8 ? Entries<T>::v8 : Entries<T>::v1,
                     x.data(), w.data(), bias.data(), y.data(), s.cin, s.h, s.w, s.cout, oh, ow, s.k, s.stride, s.pad,
                     s.dilation, act, groups);
+        std::vector<double> nchw = test::reference_dense(s, x, w, bias, act);
         std::vector<float> want(y.size());
         for (int n = 0; n < s.n; n++)
-            for (int oy = 0; oy < oh; oy++)
-                for (int ox = 0; ox < ow; ox++)
-                    for (int o = 0; o < s.cout; o++) {
-                        double acc = bias[o];
-                        for (int ci = 0; ci < s.cin; ci++)
-                            for (int ky = 0; ky < s.k; ky++)
-                                for (int kx = 0; kx < s.k; kx++) {
-                                    int iy = oy * s.stride - s.pad + ky * s.dilation, ix = ox * s.stride - s.pad + kx * s.dilation;
-                                    if (iy < 0 || iy >= s.h || ix < 0 || ix >= s.w) continue;
-                                    acc += (double)x[((size_t)(n * s.cin + ci) * s.h + iy) * s.w + ix] *
-                                           w[((size_t)(o * s.cin + ci) * s.k + ky) * s.k + kx];
-                                }
-                        want[(((size_t)n * oh + oy) * ow + ox) * s.cout + o] =
-                            test::to_float(test::from_float<T>((float)test::activate(acc, act)));
-                    }
+            for (int o = 0; o < s.cout; o++)
+                for (int p = 0; p < oh * ow; p++)
+                    want[((size_t)n * oh * ow + p) * s.cout + o] =
+                        test::to_float(test::from_float<T>((float)nchw[((size_t)n * s.cout + o) * oh * ow + p]));
         check(name, y, want, Entries<T>::tolerance);
     });
 }
