@@ -16,10 +16,10 @@
 #   reference  torchvision on the GPU writes the weights, inputs and expected outputs used below
 #   network    the whole network against the CPU reference, node by node, every precision; CUDA
 #              graphs, concurrent callers, torchvision parity (the rest of the GPU tests)
-#   crosscheck mnv3 crosscheck, Large and Small at FP32, Large at TF32, FP16 and BF16
-#   parity     mnv3 run --backend cuda against torchvision's logits on the same weights and input
-#   memcheck   compute-sanitizer memcheck on small inferences (skipped where the tool is absent)
-#   bench      every mnv3 throughput point in one JVM (one CUDA start-up)
+#   crosscheck mnv3 crosscheck, Large at every precision and Small at FP32, with cuDNN and without
+#   parity     mnv3 run --backend cuda (with cuDNN and without) against torchvision's logits, same weights and input
+#   memcheck   compute-sanitizer memcheck on small inferences, our kernels alone (skipped where the tool is absent)
+#   bench      every mnv3 throughput point in one JVM (one CUDA start-up), with cuDNN and without
 #   torch      PyTorch eager FP32, eager FP16 channels_last and torch.compile, same card
 # The throughput table and the goal ratios are printed last.
 #
@@ -40,8 +40,8 @@ export LOGDIR=${OUT:-${TMPDIR:-/tmp}/mnv3-device-check}
 FIGURES=$LOGDIR/figures
 
 STEPS=(kit python gpu kernels cudnn reference network crosscheck parity memcheck bench torch)
-declare -A LIMIT=([kit]=10 [python]=20 [gpu]=20 [kernels]=30 [cudnn]=15 [reference]=25 [network]=90 [crosscheck]=40
-                  [parity]=25 [memcheck]=30 [bench]=60 [torch]=35)
+declare -A LIMIT=([kit]=10 [python]=20 [gpu]=20 [kernels]=30 [cudnn]=15 [reference]=25 [network]=90 [crosscheck]=45
+                  [parity]=30 [memcheck]=25 [bench]=60 [torch]=30)
 BUDGET=400    # the most the limits may add up to: a second, targeted run must fit in the device time
 GRACE=5       # seconds between TERM and KILL for a step past its limit
 IFS=, read -r -a overrides <<< "${MNV3_LIMITS:-}"
@@ -150,26 +150,36 @@ make_references() {
 
 weights() { [ -f "$WORK/$1/weights.safetensors" ] && echo "--weights=$WORK/$1/weights.safetensors"; }
 
-# every node against the CPU reference within the precision's tolerance (dev.mnv3.core.backend.Precision)
+# every node against the CPU reference within the precision's tolerance (dev.mnv3.core.backend.Precision), with
+# cuDNN and with the driver alone: Large at every precision, Small at FP32, one reference run per model
 crosscheck() {
     local rc=0 m p out
-    for m in large/fp32 small/fp32 large/tf32 large/fp16 large/bf16; do
+    for m in large/fp32,tf32,fp16,bf16 small/fp32; do
         p=${m#*/}
         m=${m%/*}
-        out=$("${MNV3[@]}" crosscheck --model "$m" $(weights "$m") --batch 2 --size 224x224 --backend cuda --precision "$p" 2>&1) || rc=1
+        out=$("${MNV3[@]}" crosscheck --model "$m" $(weights "$m") --batch 2 --size 224x224 --backend cuda --precision "$p" \
+            --cudnn auto,off 2>&1) || rc=1
         echo "$out"
-        figure "$m-$p" "$(grep -E 'nodes (pass|FAIL)' <<< "$out" | tail -1)"
+        # one figure per table: its heading's precision and cuDNN use, its summary line
+        awk -v m="$m" '/ vs cpu-reference, batch /{n = split($0, h, ", "); key = m "-" h[n-1] "-" h[n]}
+                       /nodes (pass|FAIL)/{printf "%s\t%s\n", key, $0}' <<< "$out" >> "$FIGURES/$MNV3_STEP"
     done
     return $rc
 }
 
 parity() {
     local m rc=0 out
+    local d ours
     for m in large small; do
         [ -f "$WORK/$m/expected.safetensors" ] || { echo "no torchvision reference for $m (see the reference step)"; return 1; }
-        "${MNV3[@]}" run --model "$m" --weights "$WORK/$m/weights.safetensors" --input "$WORK/$m/input.safetensors" \
-            --output "$WORK/$m/ours.safetensors" --backend cuda || { rc=1; continue; }
-        out=$("$PYTHON" benchmarks/gpu/compare_logits.py "$WORK/$m/expected.safetensors" "$WORK/$m/ours.safetensors") || rc=1
+        ours=()
+        for d in auto off; do
+            "${MNV3[@]}" run --model "$m" --weights "$WORK/$m/weights.safetensors" --input "$WORK/$m/input.safetensors" \
+                --output "$WORK/$m/ours-cudnn-$d.safetensors" --backend cuda --cudnn $d && ours+=("$WORK/$m/ours-cudnn-$d.safetensors")
+        done
+        [ ${#ours[@]} = 2 ] || rc=1
+        [ ${#ours[@]} -gt 0 ] || continue
+        out=$("$PYTHON" benchmarks/gpu/compare_logits.py "$WORK/$m/expected.safetensors" "${ours[@]}") || rc=1
         echo "$out"
         figure "$m" "$out"
     done
@@ -182,8 +192,9 @@ parity() {
     return $rc
 }
 
-# compute-sanitizer where it exists (pip-installed CUDA has none: then the step is SKIP, not FAIL).
-# API errors are not reported: cuDNN probes the runtime and handles the errors it provokes itself.
+# compute-sanitizer where it exists (pip-installed CUDA has none: then the step is SKIP, not FAIL), on our
+# kernels alone (--cudnn off): what it can blame on us. cuDNN's use of our buffers is checked by FakeCudaTest's
+# descriptor checks; API errors are not reported (cuDNN probes the runtime and handles what it provokes).
 memcheck() {
     local cs=${MNV3_COMPUTE_SANITIZER:-} d p rc=0
     if [ -z "$cs" ]; then
@@ -203,7 +214,7 @@ memcheck() {
         echo "-- memcheck, Small at $p"
         "$cs" --tool memcheck --report-api-errors no --error-exitcode 99 --print-limit 20 "${MNV3[@]}" run --model small \
             --weights "$WORK/small1/weights.safetensors" --input "$WORK/small1/input.safetensors" \
-            --output "$WORK/small1/ours-$p.safetensors" --backend cuda --precision $p --no-cuda-graphs
+            --output "$WORK/small1/ours-$p.safetensors" --backend cuda --precision $p --cudnn off --no-cuda-graphs
         local st=$?
         figure "$p" "exit $st"
         [ $st = 0 ] || rc=1
@@ -212,13 +223,15 @@ memcheck() {
 }
 
 # Every mnv3 point in one JVM: each precision with CUDA graphs on and off at batch 1, 8, 64 and
-# 256, and FP16 with four concurrent clients (each on its own stream) at 8 and 64.
+# 256, FP16 with four concurrent clients (each on its own stream) at 8 and 64, and each precision
+# with graphs on and the driver alone (no cuDNN).
 BENCH_BATCHES="1 8 64 256"
 bench() {
-    local sec=${MNV3_BENCH_SECONDS:-0.5} warm=0.25 st
+    local sec=${MNV3_BENCH_SECONDS:-0.4} warm=0.2 st
     "${MNV3[@]}" bench --model large --backend cuda --size 224x224 --seconds "$sec" --warmup "$warm" --json --show-kernels \
         --sweep "precision=fp32,fp16,tf32,bf16 graphs=on,off batch=${BENCH_BATCHES// /,}" \
-        --sweep "precision=fp16 graphs=on clients=4 batch=8,64" > "$WORK/ours.json" 2> "$WORK/ours.err"
+        --sweep "precision=fp16 graphs=on clients=4 batch=8,64" \
+        --sweep "precision=fp32,fp16,tf32,bf16 graphs=on cudnn=off batch=${BENCH_BATCHES// /,}" > "$WORK/ours.json" 2> "$WORK/ours.err"
     st=$?
     cat "$WORK/ours.json"
     grep -Ev '^bench .*[0-9]+%$' "$WORK/ours.err" >&2

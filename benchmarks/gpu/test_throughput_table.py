@@ -136,10 +136,26 @@ class ThroughputTableTest(unittest.TestCase):
         self.assertEqual("-", self.row(text, 0, 1)[-1])
         self.assertNotEqual("50000.0", self.row(text, 0, 64)[2], "the one-client fp16+g point is not overwritten")
 
+    def test_the_driver_only_column_and_its_goal(self):
+        mnv3, torch = self.full()
+        drv = []
+        for b in (1, 8, 64, 256):
+            r = json.loads(ours("fp16", True, b, ips=31000.0 if b == 256 else 900.0 * b))
+            r["cudnn"] = False
+            drv.append(json.dumps(r))
+        with_cudnn = [json.dumps(dict(json.loads(l), cudnn=True)) for l in mnv3]
+        text = self.render(with_cudnn + drv, torch)
+        self.assertTrue(text.splitlines()[2].rstrip().endswith("fp16+g drv"), text.splitlines()[2])
+        self.assertEqual("31000.0", self.row(text, 0, 256)[-1])
+        self.assertEqual("30000.0", self.row(text, 0, 256)[2], "the cuDNN column keeps its own point")
+        self.assertIn("1.03x  (goal >= 1.0x)  PASS", self.goal(text, "batch 256: mnv3 fp16+g drv / mnv3 fp16+g"))
+        self.assertIn("MISS (not measured: mnv3 fp16+g drv)",
+                      self.goal(self.render(mnv3, torch), "batch 256: mnv3 fp16+g drv / mnv3 fp16+g"))
+
     def test_nothing_at_all(self):
         text = throughput_table.render(throughput_table.read_lines([os.path.join(self.dir.name, "missing.json")]))
         self.assertTrue(text.endswith("(no measurements)"), text)
-        self.assertEqual(7, sum(1 for line in text.splitlines() if line.endswith(")") and "MISS (not measured" in line))
+        self.assertEqual(8, sum(1 for line in text.splitlines() if line.endswith(")") and "MISS (not measured" in line))
 
 
 if __name__ == "__main__":

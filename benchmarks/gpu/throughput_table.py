@@ -8,7 +8,7 @@ logs, are ignored), read from the files given:
 Either kind is a result ("images_per_second", "p50_ms", "p99_ms") or a failure ("error"); a
 line with "error" and "source" instead (device-check.sh's: a script timed out) is a failure too.
 Printed: images/s with one row per batch size and one column per mnv3 (precision, CUDA graphs
-+g / -g, " xC" for C concurrent clients) and per PyTorch peer; the per-batch latency p50 in the same layout; the goal ratios,
++g / -g, " xC" for C concurrent clients, " drv" without cuDNN) and per PyTorch peer; the per-batch latency p50 in the same layout; the goal ratios,
 each PASS or MISS (MISS too when a point it needs is missing); then the failures. A point that
 was not measured is "-". The later of two lines for the same point wins.
 """
@@ -51,12 +51,14 @@ def column(r):
         clients = r.get("clients", 1)
         if isinstance(clients, int) and clients > 1:
             label += f" x{clients}"  # several threads calling at once (mnv3 bench --clients)
+        if r.get("cudnn") is False:
+            label += " drv"  # the NVIDIA driver alone: mnv3's kernels, no cuDNN (mnv3 bench --cudnn off)
         return ("mnv3", label if r["backend"] == "cuda" else f"{r['backend']} {r.get('precision', '?')}")
     return None
 
 
-def ours(precision, graphs):
-    return ("mnv3", f"{precision}{'+g' if graphs else '-g'}")
+def ours(precision, graphs, driver_only=False):
+    return ("mnv3", f"{precision}{'+g' if graphs else '-g'}{' drv' if driver_only else ''}")
 
 
 def collect(lines):
@@ -136,6 +138,8 @@ def goals(results):
     for b in BATCHES:
         lines.append(ratio_line(b, ("mnv3 fp32+g", "PyTorch eager-fp32"), ips(results, fp32g, b),
                                 ips(results, ("torch", "eager-fp32"), b), 1.0, True))
+    lines.append(ratio_line(256, ("mnv3 fp16+g drv", "mnv3 fp16+g"), ips(results, ours("fp16", True, True), 256),
+                            ips(results, fp16g, 256), 1.0, False))
     return lines
 
 
@@ -163,7 +167,7 @@ def render(lines):
         r = next((r for r in lines if r.get("height")), None)
         size = f"{r['height']}x{r['width']}" if r else "224x224"
     out = table(f"throughput in images/s, mobilenet_v3_{model} {size}, {device}, torch {first.get('torch', '?')} "
-                "(mnv3 +g: CUDA graphs replayed, -g: every kernel launched each run)",
+                "(mnv3 +g: CUDA graphs replayed, -g: every kernel launched each run, drv: without cuDNN)",
                 results, columns, batches, "images_per_second", 1)
     out += [""] + table("latency per batch p50 in ms", results, columns, batches, "p50_ms", 3)
     out += ["", "goals:"] + ["  " + g for g in goals(results)]

@@ -4,6 +4,7 @@ import dev.mnv3.core.backend.Backend;
 import dev.mnv3.core.backend.BackendUnavailableException;
 import dev.mnv3.core.backend.Backends;
 import dev.mnv3.core.backend.CompileOptions;
+import dev.mnv3.core.backend.CudnnMode;
 import dev.mnv3.core.backend.Precision;
 import picocli.CommandLine.Option;
 
@@ -21,6 +22,12 @@ final class BackendOptions {
             description = "fp32 (strict), tf32, fp16 or bf16; the CPU runs fp32 only (default: ${DEFAULT-VALUE}).")
     String precision;
 
+    @Option(names = "--cudnn", paramLabel = "auto|off|on", defaultValue = "auto",
+            description = "cuda: use cuDNN where it is found and times faster for a conv (auto), never load it (off: mnv3's "
+                    + "own kernels alone, the NVIDIA driver the only native library), or require it (on); other backends "
+                    + "ignore it (default: ${DEFAULT-VALUE}).")
+    String cudnn;
+
     @Option(names = "--no-cuda-graphs",
             description = "cuda: launch every kernel on every run instead of replaying each batch shape as a captured "
                     + "CUDA graph (graphs are on by default); other backends ignore it.")
@@ -35,12 +42,19 @@ final class BackendOptions {
 
     CompileOptions options() {
         if (precision.contains(",")) {
-            throw new Main.UserError("--precision takes one value here, got '" + precision + "' (bench measures several)");
+            throw new Main.UserError("--precision takes one value here, got '" + precision + "' (bench and crosscheck take several)");
         }
         return options(Precision.parse(precision));
     }
 
     CompileOptions options(Precision p) {
-        return new CompileOptions(threads, p).withCudaGraphs(!noCudaGraphs);
+        if (cudnn.contains(",")) {
+            throw new Main.UserError("--cudnn takes one value here, got '" + cudnn + "' (bench and crosscheck take several)");
+        }
+        return options(p, CudnnMode.parse(cudnn));
+    }
+
+    CompileOptions options(Precision p, CudnnMode mode) {
+        return new CompileOptions(threads, p).withCudaGraphs(!noCudaGraphs).withCudnn(mode);
     }
 }

@@ -25,8 +25,8 @@ import picocli.CommandLine.Spec;
         "Measure throughput and latency of one backend on random weights and inputs.",
         "Warms up, then runs the same batch repeatedly and prints images per second and the per-batch latency p50/p99; "
                 + "--json prints one JSON object per measurement on stdout instead.",
-        "--precision, --graphs, --clients and --batch take comma-separated lists, and every combination is measured in "
-                + "one process (one model compiled per precision and graphs setting); --sweep measures several such "
+        "--precision, --graphs, --cudnn, --clients and --batch take comma-separated lists, and every combination is "
+                + "measured in one process (one model compiled per precision, graphs and cuDNN setting); --sweep measures such "
                 + "groups instead. A measurement that fails is reported (with --json as an object with \"error\") and the "
                 + "others still run; the exit status is then 1."})
 final class BenchCommand implements Callable<Integer> {
@@ -62,7 +62,7 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--sweep", paramLabel = "SPEC",
             description = "Measure a group of combinations instead of the lists above: space-separated key=v[,v...] with "
-                    + "keys precision, graphs, clients and batch, the lists above for keys not given; repeat for several "
+                    + "keys precision, graphs, cudnn, clients and batch, the lists above for keys not given; repeat for several "
                     + "groups, e.g. --sweep \"precision=fp32,fp16 graphs=on,off batch=1,256\" --sweep \"precision=fp16 "
                     + "clients=4 batch=8,64\".")
     List<String> sweeps;
@@ -73,7 +73,8 @@ final class BenchCommand implements Callable<Integer> {
     boolean showKernels;
 
     @Option(names = "--json", description = "Print one JSON object per measurement: images_per_second, p50_ms, p99_ms and the "
-            + "settings (model, backend, precision, cuda_graphs: whether CUDA graphs were replayed, batch, clients, ...); a "
+            + "settings (model, backend, precision, cuda_graphs: whether CUDA graphs were replayed, cudnn: whether a CUDA "
+            + "model used cuDNN, batch, clients, ...); a "
             + "measurement that failed gives {..., \"batch\": N, \"error\": \"why\"}.")
     boolean json;
 
@@ -85,7 +86,7 @@ final class BenchCommand implements Callable<Integer> {
         if (!(seconds > 0) || warmup < 0) throw new Main.UserError("--seconds must be > 0 and --warmup >= 0");
         BenchPoints.Group defaults = new BenchPoints.Group(BenchPoints.precisions(backend.precision),
                 graphs == null ? List.of(!backend.noCudaGraphs) : BenchPoints.graphs(String.join(",", graphs)),
-                List.copyOf(clients), List.copyOf(batches));
+                BenchPoints.cudnn(backend.cudnn), List.copyOf(clients), List.copyOf(batches));
         List<BenchPoints.Point> points = BenchPoints.of(defaults, sweeps);
         Graph graph = Graph.of(model.config());
         for (BenchPoints.Point p : points) {
@@ -125,12 +126,13 @@ final class BenchCommand implements Callable<Integer> {
     private RuntimeException measure(Backend b, Graph graph, BenchPoints.Setting setting, List<BenchPoints.Point> points,
                                      boolean onlyBatches) {
         PrintWriter out = spec.commandLine().getOut();
-        CompileOptions options = backend.options(setting.precision()).withCudaGraphs(setting.graphs());
+        CompileOptions options = backend.options(setting.precision(), setting.cudnn()).withCudaGraphs(setting.graphs());
         int threads = options.resolvedThreads();
         String name = graph.config().name();
         // what was asked for, reported on the error lines of a model that did not compile
         Precision precision = setting.precision();
         boolean graphs = setting.graphs() && CudaBackend.NAME.equals(b.name());
+        Boolean cudnn = null;
         CompiledModel m;
         try {
             m = b.compile(graph, RandomWeights.generate(graph, 1), options);
@@ -146,6 +148,7 @@ final class BenchCommand implements Callable<Integer> {
             if (m instanceof CudaModel c) { // what the model does: debug mode and -Dmnv3.cuda.graphs=false turn graphs off
                 precision = c.precision();
                 graphs = c.cudaGraphs();
+                cudnn = c.usesCudnn();
             } else {
                 graphs = false;
             }
@@ -165,12 +168,13 @@ final class BenchCommand implements Callable<Integer> {
                     continue;
                 }
                 if (json) {
-                    out.println(r.toJson(name, b.name(), precision, graphs, threads, size.height(), size.width()));
+                    out.println(r.toJson(name, b.name(), precision, graphs, cudnn, threads, size.height(), size.width()));
                 } else {
-                    out.printf("%s on %s (%s%s), batch %d at %s, %d threads%s: %.1f images/s, latency per batch p50 %.2f ms, "
+                    out.printf("%s on %s (%s%s%s), batch %d at %s, %d threads%s: %.1f images/s, latency per batch p50 %.2f ms, "
                                     + "p99 %.2f ms (%d runs)%n",
                             graph.config().describe(), b.name(), precision.name().toLowerCase(Locale.ROOT),
-                            graphs ? ", CUDA graphs" : "", p.batch(), size, threads,
+                            graphs ? ", CUDA graphs" : "", cudnn == null ? "" : cudnn ? ", cuDNN" : ", without cuDNN", p.batch(),
+                            size, threads,
                             p.clients() > 1 ? ", " + p.clients() + " clients" : "", r.imagesPerSecond(), r.p50Ms(), r.p99Ms(),
                             r.runs());
                 }

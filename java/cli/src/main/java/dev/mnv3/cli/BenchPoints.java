@@ -1,5 +1,6 @@
 package dev.mnv3.cli;
 
+import dev.mnv3.core.backend.CudnnMode;
 import dev.mnv3.core.backend.Precision;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -8,16 +9,17 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * What {@code mnv3 bench} measures: every combination of precision, CUDA graphs on/off, clients
- * and batch size, from the command's options or from {@code --sweep} groups, each group a
- * product of its own lists. Points that share a precision and a graphs setting share one
- * compiled model, so a whole sweep runs in one process with one GPU start-up.
+ * What {@code mnv3 bench} measures: every combination of precision, CUDA graphs on/off, cuDNN
+ * mode, clients and batch size, from the command's options or from {@code --sweep} groups, each
+ * group a product of its own lists. Points that share a precision, a graphs setting and a cuDNN
+ * mode share one compiled model, so a whole sweep runs in one process with one GPU start-up.
  */
 final class BenchPoints {
     /** What a model is compiled with. */
-    record Setting(Precision precision, boolean graphs) {
+    record Setting(Precision precision, boolean graphs, CudnnMode cudnn) {
         String describe() {
-            return precision.name().toLowerCase(Locale.ROOT) + (graphs ? "" : " without CUDA graphs");
+            return precision.name().toLowerCase(Locale.ROOT) + (graphs ? "" : " without CUDA graphs")
+                    + (cudnn == CudnnMode.AUTO ? "" : ", cuDNN " + cudnn.lowerCase());
         }
     }
 
@@ -26,13 +28,16 @@ final class BenchPoints {
     }
 
     /** The lists of one group. */
-    record Group(List<Precision> precisions, List<Boolean> graphs, List<Integer> clients, List<Integer> batches) {
+    record Group(List<Precision> precisions, List<Boolean> graphs, List<CudnnMode> cudnn, List<Integer> clients,
+                 List<Integer> batches) {
         List<Point> points() {
             List<Point> out = new ArrayList<>();
             for (Precision p : precisions) {
                 for (boolean g : graphs) {
-                    for (int c : clients) {
-                        for (int b : batches) out.add(new Point(new Setting(p, g), c, b));
+                    for (CudnnMode d : cudnn) {
+                        for (int c : clients) {
+                            for (int b : batches) out.add(new Point(new Setting(p, g, d), c, b));
+                        }
                     }
                 }
             }
@@ -40,7 +45,7 @@ final class BenchPoints {
         }
     }
 
-    static final List<String> SWEEP_KEYS = List.of("precision", "graphs", "clients", "batch");
+    static final List<String> SWEEP_KEYS = List.of("precision", "graphs", "cudnn", "clients", "batch");
 
     private BenchPoints() {
     }
@@ -63,10 +68,11 @@ final class BenchPoints {
             }
             String key = item.substring(0, eq), values = item.substring(eq + 1);
             g = switch (key) {
-                case "precision" -> new Group(precisions(values), g.graphs(), g.clients(), g.batches());
-                case "graphs" -> new Group(g.precisions(), graphs(values), g.clients(), g.batches());
-                case "clients" -> new Group(g.precisions(), g.graphs(), ints("clients", values), g.batches());
-                case "batch" -> new Group(g.precisions(), g.graphs(), g.clients(), ints("batch", values));
+                case "precision" -> new Group(precisions(values), g.graphs(), g.cudnn(), g.clients(), g.batches());
+                case "graphs" -> new Group(g.precisions(), graphs(values), g.cudnn(), g.clients(), g.batches());
+                case "cudnn" -> new Group(g.precisions(), g.graphs(), cudnn(values), g.clients(), g.batches());
+                case "clients" -> new Group(g.precisions(), g.graphs(), g.cudnn(), ints("clients", values), g.batches());
+                case "batch" -> new Group(g.precisions(), g.graphs(), g.cudnn(), g.clients(), ints("batch", values));
                 default -> throw new Main.UserError("--sweep: unknown key '" + key + "' (keys: " + String.join(", ", SWEEP_KEYS) + ")");
             };
         }
@@ -76,6 +82,12 @@ final class BenchPoints {
     static List<Precision> precisions(String values) {
         List<Precision> out = new ArrayList<>();
         for (String v : split(values)) out.add(Precision.parse(v));
+        return List.copyOf(out);
+    }
+
+    static List<CudnnMode> cudnn(String values) {
+        List<CudnnMode> out = new ArrayList<>();
+        for (String v : split(values)) out.add(CudnnMode.parse(v));
         return List.copyOf(out);
     }
 

@@ -4,13 +4,19 @@ import dev.mnv3.core.backend.Backend;
 import dev.mnv3.core.backend.Backends;
 import dev.mnv3.core.backend.CompiledModel;
 import dev.mnv3.core.backend.CrossCheck;
+import dev.mnv3.core.backend.CudnnMode;
+import dev.mnv3.core.backend.Precision;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.weights.RandomWeights;
 import dev.mnv3.core.weights.Weights;
 import dev.mnv3.cpu.ReferenceBackend;
+import dev.mnv3.cuda.CudaBackend;
+import dev.mnv3.cuda.CudaModel;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -20,7 +26,9 @@ import picocli.CommandLine.Spec;
 @Command(name = "crosscheck", mixinStandardHelpOptions = true, description = {
         "Compare a backend with the CPU reference, node by node.",
         "Runs both on the same weights and input and prints per node: shape, max abs error, relative",
-        "L2 error, pass/fail against the tolerance of the precision. Exits 1 when any node fails."})
+        "L2 error, pass/fail against the tolerance of the precision. Exits 1 when any node fails.",
+        "--precision and --cudnn take comma-separated lists (e.g. --precision fp32,fp16 --cudnn auto,off):",
+        "each combination is checked in turn against one reference run."})
 final class CrossCheckCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model;
@@ -48,18 +56,37 @@ final class CrossCheckCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         Graph graph = Graph.of(weights != null ? model.configFor(weights) : model.config());
         Tensor input = size.randomInput(graph, batch, seed + 1);
+        List<Precision> precisions = BenchPoints.precisions(backend.precision);
+        List<CudnnMode> modes = BenchPoints.cudnn(backend.cudnn);
         Weights w = weights != null ? Weights.load(weights, graph) : RandomWeights.generate(graph, seed);
         Backend candidate = backend.backend != null ? backend.resolve() : bestNonReference();
-        double tolerance = backend.options().precision().tolerance();
-        out.printf("%s: %s vs %s, batch %d at %dx%d, %s%n%n", graph.config().describe(), candidate.name(),
-                ReferenceBackend.NAME, batch, size.height(), size.width(), backend.options().precision());
-        CrossCheck.Report report;
-        try (CompiledModel c = candidate.compile(graph, w, backend.options());
-             CompiledModel r = new ReferenceBackend().compile(graph, w)) {
-            report = CrossCheck.compare(c, r, input, tolerance);
+        if (!candidate.name().equals(CudaBackend.NAME)) modes = List.of(CudnnMode.AUTO); // only the CUDA backend has a choice
+        Map<String, Tensor> want = null; // the reference runs once, after the first candidate compiled
+        boolean passed = true;
+        for (Precision p : precisions) {
+            for (CudnnMode mode : modes) {
+                CrossCheck.Report report;
+                String how;
+                try (CompiledModel c = candidate.compile(graph, w, backend.options(p, mode))) {
+                    if (want == null) want = referenceTrace(graph, w, input);
+                    how = c instanceof CudaModel cuda ? cuda.usesCudnn() ? ", with cuDNN" : ", without cuDNN" : "";
+                    report = CrossCheck.compare(c, ReferenceBackend.NAME, want, input, p.tolerance());
+                }
+                out.printf("%s: %s vs %s, batch %d at %dx%d, %s%s%n%n", graph.config().describe(), candidate.name(),
+                        ReferenceBackend.NAME, batch, size.height(), size.width(), p, how);
+                out.println(report.table());
+                out.println();
+                out.flush();
+                passed &= report.passed();
+            }
         }
-        out.println(report.table());
-        return report.passed() ? 0 : 1;
+        return passed ? 0 : 1;
+    }
+
+    private static Map<String, Tensor> referenceTrace(Graph graph, Weights w, Tensor input) {
+        try (CompiledModel r = new ReferenceBackend().compile(graph, w)) {
+            return r.trace(input);
+        }
     }
 
     private static Backend bestNonReference() {

@@ -28,6 +28,10 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
+        // the libraries' log lines (e.g. the CUDA backend saying it runs without cuDNN) as one line each, like ours
+        if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
+            System.setProperty("java.util.logging.SimpleFormatter.format", "mnv3: %5$s%6$s%n");
+        }
         System.exit(execute(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 

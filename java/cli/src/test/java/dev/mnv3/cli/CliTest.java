@@ -219,12 +219,28 @@ class CliTest {
         List<Map<String, Object>> lines = jsonLines(r.out());
         assertEquals(List.of(1L, 2L, 1L), lines.stream().map(o -> o.get("batch")).toList(), r.out());
         assertEquals(List.of(1L, 1L, 2L), lines.stream().map(o -> o.get("clients")).toList(), r.out());
-        assertOneLineError(bench("--sweep", "size=1"), "--sweep: unknown key 'size' (keys: precision, graphs, clients, batch)");
-        assertOneLineError(bench("--sweep", "batch"), "--sweep: 'batch' is not key=value[,value...] (keys: precision, graphs, "
+        assertOneLineError(bench("--sweep", "size=1"), "--sweep: unknown key 'size' (keys: precision, graphs, cudnn, clients, batch)");
+        assertOneLineError(bench("--sweep", "batch"), "--sweep: 'batch' is not key=value[,value...] (keys: precision, graphs, cudnn, "
                 + "clients, batch)");
         assertOneLineError(bench("--graphs", "maybe"), "CUDA graphs must be on or off, got 'maybe'");
-        assertOneLineError(Cli.run("crosscheck", "--model", "small", "--precision", "fp32,fp16"),
-                "--precision takes one value here, got 'fp32,fp16' (bench measures several)");
+        Cli demo = Cli.run("demo", "--model", "small", "--size", "64", "--backend", "cpu", "--precision", "fp32,fp16");
+        assertEquals(1, demo.exitCode(), demo.toString());
+        assertTrue(demo.err().contains("--precision takes one value here, got 'fp32,fp16' (bench and crosscheck take several)"),
+                demo.toString());
+    }
+
+    @Test
+    void crosscheckChecksEveryPrecisionAgainstOneReferenceRun() {
+        Cli r = Cli.run("crosscheck", "--model", "small", "--size", "64", "--batch", "1", "--backend", "cpu", "--cudnn",
+                "auto,off,on", "--precision", "fp32");
+        assertEquals(0, r.exitCode(), r.toString());
+        assertEquals(1, r.out().lines().filter(l -> l.startsWith("all 16 nodes pass")).count(), "the CPU has no cuDNN modes: "
+                + r.out());
+        Cli both = Cli.run("crosscheck", "--model", "small", "--size", "64", "--batch", "1", "--backend", "cpu", "--precision",
+                "fp32,fp16");
+        assertEquals(1, both.exitCode(), both.toString());
+        assertTrue(both.out().contains("all 16 nodes pass: cpu matches cpu-reference (worst rel L2 "), both.out());
+        assertTrue(both.err().startsWith("mnv3: cpu runs FP32 only, not FP16"), both.err());
     }
 
     @Test

@@ -9,9 +9,11 @@ import dev.mnv3.core.weights.Weights;
 import java.util.Locale;
 
 /**
- * The CUDA backend: cuDNN for the dense convolutions, our kernels for the rest. FP32 strict by
- * default and TF32 run float NCHW; FP16 and BF16 run 16-bit NHWC with float accumulation. Found by {@link java.util.ServiceLoader} as {@code cuda}, and chosen
- * before the CPU backends when a GPU is present.
+ * The CUDA backend: our kernels for every layer at every precision, with cuDNN beside them where
+ * it is found and faster for a shape ({@link dev.mnv3.core.backend.CudnnMode}). FP32 strict by
+ * default and TF32 run float NCHW; FP16 and BF16 run 16-bit NHWC with float accumulation. Found
+ * by {@link java.util.ServiceLoader} as {@code cuda}, and chosen before the CPU backends when a
+ * GPU is present.
  */
 public final class CudaBackend implements Backend {
     public static final String NAME = "cuda";
@@ -38,6 +40,6 @@ public final class CudaBackend implements Backend {
         // builds a plan without the GPU, so what the FP16/BF16 kernels cannot run is refused before any device work
         ForwardPlan.of(graph, 1, graph.minInputSize(), graph.minInputSize(), Storage.of(p), 1);
         CudaRuntime runtime = CudaRuntime.get();
-        return PlatformThreads.call(() -> new CudaModel(runtime, graph, weights, p, options.cudaGraphs()));
+        return PlatformThreads.call(() -> new CudaModel(runtime, graph, weights, p, options.cudaGraphs(), options.cudnn()));
     }
 }

@@ -2,7 +2,9 @@ package dev.mnv3.cuda;
 
 /**
  * {@code java -cp ... dev.mnv3.cuda.CudaInfo}: says whether the CUDA backend can run here and on
- * what, or why not. Exit status 0 when it can, 2 when it cannot; the GPU check script starts here.
+ * what, or why not, and on a second line whether cuDNN is there (it is optional: without it the
+ * backend runs on mnv3's own kernels alone). Exit status 0 when the backend can run, 2 when it
+ * cannot; the GPU check script starts here.
  */
 public final class CudaInfo {
     private CudaInfo() {
@@ -14,6 +16,8 @@ public final class CudaInfo {
             System.out.println(reason);
             System.exit(2);
         }
-        System.out.println("CUDA backend available: " + CudaRuntime.get().info());
+        CudaRuntime rt = CudaRuntime.get();
+        System.out.println("CUDA backend available: " + rt.info());
+        System.out.println(rt.cudnnDescription());
     }
 }

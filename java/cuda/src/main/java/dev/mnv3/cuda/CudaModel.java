@@ -1,6 +1,7 @@
 package dev.mnv3.cuda;
 
 import dev.mnv3.core.backend.CompiledModel;
+import dev.mnv3.core.backend.CudnnMode;
 import dev.mnv3.core.backend.Precision;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.tensor.Tensor;
@@ -10,7 +11,6 @@ import java.lang.foreign.MemorySegment;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 
 /**
@@ -33,14 +33,23 @@ public final class CudaModel implements CompiledModel {
     static final int DEFAULT_STREAMS = 4;
     static final int MAX_PLANS = 4;
 
-    /** What every lane of this model shares; the weights and the arena outlive every lane. */
-    record Resources(CudaRuntime runtime, Precision precision, DeviceWeights weights, MemorySegment[] alphaBeta,
-                     Map<ConvAlgorithm.Key, ConvAlgorithm.Choice> algorithms,
-                     Map<ConvAlgorithm.Key, KernelChoice.Impl> choices, java.util.Queue<String> choiceNotes, boolean debug,
-                     boolean graphs) {
+    /**
+     * What every lane of this model shares; the weights and the arena outlive every lane.
+     * {@code cudnn} is null when the model runs on our kernels alone; {@code decisions} are the
+     * keys of the {@link Tuning} notes this model's plans used, in order.
+     */
+    record Resources(CudaRuntime runtime, Precision precision, CudaRuntime.LoadedCudnn cudnn, DeviceWeights weights,
+                     MemorySegment[] alphaBeta, java.util.Set<Object> decisions, boolean debug, boolean graphs) {
+        Map<ConvAlgorithm.Key, ConvAlgorithm.Choice> algorithms() {
+            return runtime.tuning.algorithms;
+        }
+
+        Map<ConvAlgorithm.Key, KernelChoice.Impl> choices() {
+            return runtime.tuning.kernels;
+        }
     }
 
-    /** A stream, the cuDNN handle bound to it, and the plans built on them: one caller at a time. */
+    /** A stream, the cuDNN handle bound to it (null without cuDNN), and the plans built on them: one caller at a time. */
     static final class Lane implements AutoCloseable {
         final Resources shared;
         final MemorySegment stream, cudnn;
@@ -51,11 +60,14 @@ public final class CudaModel implements CompiledModel {
             CudaRuntime rt = shared.runtime();
             rt.makeCurrent();
             MemorySegment s = rt.driver.streamCreate(), h = null;
+            Cudnn dnn = shared.cudnn() == null ? null : shared.cudnn().api();
             try {
-                h = rt.cudnn.create();
-                rt.cudnn.setStream(h, s);
+                if (dnn != null) {
+                    h = dnn.create();
+                    dnn.setStream(h, s);
+                }
             } catch (RuntimeException e) {
-                if (h != null) rt.cudnn.destroy(h);
+                if (h != null) dnn.destroy(h);
                 rt.driver.streamDestroy(s);
                 throw e;
             }
@@ -87,7 +99,7 @@ public final class CudaModel implements CompiledModel {
                     rt::makeCurrent,
                     () -> rt.driver.streamSynchronize(stream),
                     () -> plans.values().forEach(DevicePlan::close),
-                    () -> rt.cudnn.destroy(cudnn),
+                    () -> { if (cudnn != null) shared.cudnn().api().destroy(cudnn); },
                     () -> rt.driver.streamDestroy(stream));
             plans.clear();
             if (first != null) throw first;
@@ -101,21 +113,30 @@ public final class CudaModel implements CompiledModel {
     private final LanePool<Lane> lanes;
     private volatile boolean closed;
 
+    /** With cuDNN where it is found ({@link CudnnMode#AUTO}). */
     CudaModel(CudaRuntime runtime, Graph graph, Weights weights, Precision precision, boolean cudaGraphs) {
+        this(runtime, graph, weights, precision, cudaGraphs, CudnnMode.AUTO);
+    }
+
+    CudaModel(CudaRuntime runtime, Graph graph, Weights weights, Precision precision, boolean cudaGraphs, CudnnMode cudnn) {
         this.runtime = runtime;
         this.graph = graph;
         DeviceWeights deviceWeights = null;
         try {
+            // a bad -Dmnv3.cuda.depthwise, .pointwise or .stem fails here, not at the first run
+            List<KernelChoice.Mode> modes = List.of(KernelChoice.mode(KernelChoice.DEPTHWISE_PROPERTY),
+                    KernelChoice.mode(KernelChoice.POINTWISE_PROPERTY), KernelChoice.mode(KernelChoice.STEM_PROPERTY));
+            CudaRuntime.LoadedCudnn dnn = runtime.cudnnFor(cudnn);
+            if (dnn == null && modes.contains(KernelChoice.Mode.CUDNN)) {
+                throw new IllegalArgumentException("a -Dmnv3.cuda.* property asks for cuDNN, but this model runs without it ("
+                        + (cudnn == CudnnMode.OFF ? "--cudnn off" : "cuDNN was not found") + ")");
+            }
             runtime.makeCurrent();
             deviceWeights = new DeviceWeights(runtime.driver, WeightLayout.of(graph, weights, Storage.of(precision)));
             boolean debug = Boolean.getBoolean(DEBUG_PROPERTY);
             boolean graphs = cudaGraphs && !debug && Boolean.parseBoolean(System.getProperty(GRAPHS_PROPERTY, "true"));
-            // a bad -Dmnv3.cuda.depthwise, .pointwise or .stem fails here, not at the first run
-            KernelChoice.mode(KernelChoice.DEPTHWISE_PROPERTY);
-            KernelChoice.mode(KernelChoice.POINTWISE_PROPERTY);
-            KernelChoice.mode(KernelChoice.STEM_PROPERTY);
-            resources = new Resources(runtime, precision, deviceWeights, Cudnn.alphaBeta(arena), new ConcurrentHashMap<>(),
-                    new ConcurrentHashMap<>(), new java.util.concurrent.ConcurrentLinkedQueue<>(), debug, graphs);
+            resources = new Resources(runtime, precision, dnn, deviceWeights, Cudnn.alphaBeta(arena),
+                    java.util.Collections.synchronizedSet(new java.util.LinkedHashSet<>()), debug, graphs);
             // a lane is created on first demand, perhaps by a virtual thread: its stream and handle on a platform one
             lanes = new LanePool<>(streams(), () -> PlatformThreads.call(() -> new Lane(resources)));
         } catch (RuntimeException e) {
@@ -156,13 +177,27 @@ public final class CudaModel implements CompiledModel {
         return resources.graphs();
     }
 
+    /** Whether this model uses cuDNN (false: mnv3's own kernels alone, the NVIDIA driver the only native library). */
+    public boolean usesCudnn() {
+        return resources.cudnn() != null;
+    }
+
     /**
-     * One line per conv where ours and cuDNN were timed against each other (see {@link KernelChoice}),
-     * in the order measured: the layer, the shape, both times and the one kept. Empty until a run
-     * has built a plan, and when the choices were fixed by property.
+     * One line per timed decision this model's plans use, in the order first needed: each conv
+     * where ours and cuDNN were timed against each other (see {@link KernelChoice}: the layer, the
+     * shape, both times and the one kept) and each cuDNN algorithm chosen by timing. Decisions are
+     * made once per shape in the process and shared by later models. Empty until a run has built a
+     * plan, and when the choices were fixed by property or there is no cuDNN.
      */
     public List<String> kernelChoices() {
-        return List.copyOf(resources.choiceNotes());
+        List<String> out = new java.util.ArrayList<>();
+        synchronized (resources.decisions()) {
+            for (Object key : resources.decisions()) {
+                String note = runtime.tuning.notes.get(key);
+                if (note != null) out.add(note);
+            }
+        }
+        return out;
     }
 
     @Override

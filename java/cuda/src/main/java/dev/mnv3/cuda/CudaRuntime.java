@@ -1,15 +1,20 @@
 package dev.mnv3.cuda;
 
 import dev.mnv3.core.backend.BackendUnavailableException;
+import dev.mnv3.core.backend.CudnnMode;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
 
 /**
- * The process-wide CUDA state: the driver and cuDNN bindings, one device, its primary context
- * and our kernels module. Opened once, on first use, and kept for the life of the process. When
- * anything is missing, {@link #get()} throws (and {@link #unavailableReason()} returns) one
- * message saying what was looked for and where; nothing here may crash the JVM.
+ * The process-wide CUDA state: the driver bindings, one device, its primary context and our
+ * kernels module, opened once, on first use, and kept for the life of the process; and cuDNN,
+ * loaded only when a model may use it ({@link #cudnn}), so that a driver-only model never looks
+ * for it. When the driver or the kernels are missing, {@link #get()} throws (and
+ * {@link #unavailableReason()} returns) one message saying what was looked for and where; nothing
+ * here may crash the JVM.
  */
 public final class CudaRuntime {
     /** Which GPU to use (CUDA_VISIBLE_DEVICES applies first); default 0. */
@@ -17,31 +22,45 @@ public final class CudaRuntime {
     static final String PREFIX = "CUDA backend unavailable: ";
     /** Our fatbin has SASS for sm_80 and newer only (CUDA 13 dropped older architectures). */
     static final int MIN_COMPUTE_CAPABILITY = 80;
+    private static final System.Logger LOG = System.getLogger(CudaRuntime.class.getName());
 
     private static Object state; // a CudaRuntime, or the reason it cannot be opened
 
     final CudaDriver driver;
-    final Cudnn cudnn;
     final Kernels kernels;
     private final MemorySegment context;
     private final Info info;
+    /** Loads cuDNN when first asked for it; throws BackendUnavailableException when it cannot. */
+    private final Supplier<LoadedCudnn> cudnnLoader;
+    private Object cudnnState; // null: not tried yet; a LoadedCudnn, or why there is none
+    /** Algorithm and kernel choices timed on this device, shared by every model (see {@link Tuning}). */
+    final Tuning tuning = new Tuning();
+    /** Whether running without cuDNN has been said (once per process). */
+    private final AtomicBoolean driverOnlySaid = new AtomicBoolean();
 
     /** What was opened, for logs and {@link CudaInfo}. */
     public record Info(String device, int ordinal, int computeCapability, int multiprocessors, int driverVersion,
-                       long cudnnVersion, String driverLibrary, String cudnnLibrary, int fatbinBytes, long memoryBytes) {
+                       String driverLibrary, int fatbinBytes, long memoryBytes) {
         @Override
         public String toString() {
-            return String.format("%s (device %d, sm_%d, %d SMs, %d MiB), driver API %d.%d (%s), cuDNN %d.%d.%d (%s), "
-                            + "kernels fatbin %d KiB", device, ordinal, computeCapability, multiprocessors,
-                    memoryBytes >> 20, driverVersion / 1000, driverVersion % 1000 / 10, driverLibrary,
-                    cudnnVersion / 10000, cudnnVersion % 10000 / 100, cudnnVersion % 100, cudnnLibrary, fatbinBytes >> 10);
+            return String.format("%s (device %d, sm_%d, %d SMs, %d MiB), driver API %d.%d (%s), kernels fatbin %d KiB",
+                    device, ordinal, computeCapability, multiprocessors, memoryBytes >> 20, driverVersion / 1000,
+                    driverVersion % 1000 / 10, driverLibrary, fatbinBytes >> 10);
+        }
+    }
+
+    /** cuDNN, loaded: the bindings, its version (e.g. 90100 for 9.1.0) and where it came from. */
+    record LoadedCudnn(Cudnn api, long version, String library) {
+        @Override
+        public String toString() {
+            return String.format("cuDNN %d.%d.%d (%s)", version / 10000, version % 10000 / 100, version % 100, library);
         }
     }
 
     /** Package-private for FakeCudaTest, which runs the executor on a driver and cuDNN written in Java. */
-    CudaRuntime(CudaDriver driver, Cudnn cudnn, Kernels kernels, MemorySegment context, Info info) {
+    CudaRuntime(CudaDriver driver, Supplier<LoadedCudnn> cudnnLoader, Kernels kernels, MemorySegment context, Info info) {
         this.driver = driver;
-        this.cudnn = cudnn;
+        this.cudnnLoader = cudnnLoader;
         this.kernels = kernels;
         this.context = context;
         this.info = info;
@@ -72,7 +91,7 @@ public final class CudaRuntime {
         }
     }
 
-    /** Opens everything; exposed to tests so they can point the search at fake directories. */
+    /** Opens everything but cuDNN; exposed to tests so they can point the search at fake directories. */
     static CudaRuntime open(LibraryLocator locator) {
         String kernelsProblem = null;
         byte[] fatbin = null;
@@ -121,12 +140,6 @@ public final class CudaRuntime {
             throw new BackendUnavailableException(name + " has compute capability " + cc / 10 + "." + cc % 10
                     + "; mnv3's kernels need 8.0 (Ampere) or newer");
         }
-        NativeLibraries.Opened libcudnn = NativeLibraries.open(locator.cudnn(), "cuDNN 9");
-        Cudnn cudnn = new Cudnn(libcudnn.lookup());
-        long cudnnVersion = cudnn.version();
-        if (cudnnVersion < 90000) {
-            throw new BackendUnavailableException(libcudnn.path() + " is cuDNN " + cudnnVersion + "; mnv3 needs cuDNN 9");
-        }
         if (fatbin == null) return null;
         MemorySegment context = driver.retainPrimaryContext(device);
         driver.setCurrent(context);
@@ -138,17 +151,78 @@ public final class CudaRuntime {
         }
         int sms = driver.attribute(CudaDriver.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, device);
         Kernels kernels = Kernels.loaded(driver, module, sms);
-        // a cuDNN handle proves the sub-libraries load; a failure here names the preloads that failed
+        Info info = new Info(name, ordinal, cc, sms, driver.driverVersion(), libcuda.path(), fatbin.length, driver.memInfo()[1]);
+        return new CudaRuntime(driver, () -> loadCudnn(locator), kernels, context, info);
+    }
+
+    /** cuDNN 9, found by {@code locator}; a handle is created and destroyed to prove its sub-libraries load. */
+    private static LoadedCudnn loadCudnn(LibraryLocator locator) {
+        NativeLibraries.Opened lib = NativeLibraries.open(locator.cudnn(), "cuDNN 9");
+        Cudnn cudnn = new Cudnn(lib.lookup());
+        long version = cudnn.version();
+        if (version < 90000) throw new BackendUnavailableException(lib.path() + " is cuDNN " + version + "; mnv3 needs cuDNN 9");
         try {
             cudnn.destroy(cudnn.create());
         } catch (CudaException e) {
-            throw new BackendUnavailableException("cuDNN (" + libcudnn.path() + ") does not work: " + e.getMessage()
-                    + (libcudnn.preloadFailures().isEmpty() ? "" : "\n  preloads that failed:\n  - "
-                    + String.join("\n  - ", libcudnn.preloadFailures())));
+            throw new BackendUnavailableException("cuDNN (" + lib.path() + ") does not work: " + e.getMessage()
+                    + (lib.preloadFailures().isEmpty() ? "" : "\n  preloads that failed:\n  - "
+                    + String.join("\n  - ", lib.preloadFailures())));
         }
-        Info info = new Info(name, ordinal, cc, sms, driver.driverVersion(), cudnnVersion, libcuda.path(), libcudnn.path(),
-                fatbin.length, driver.memInfo()[1]);
-        return new CudaRuntime(driver, cudnn, kernels, context, info);
+        return new LoadedCudnn(cudnn, version, lib.path());
+    }
+
+    /**
+     * cuDNN, loaded on the first call (never before: a model with cuDNN off never looks for it), or
+     * null when it cannot be used here; {@link #cudnnUnavailableReason} then says why.
+     */
+    synchronized LoadedCudnn cudnn() {
+        if (cudnnState == null) {
+            try {
+                cudnnState = PlatformThreads.call(() -> {
+                    makeCurrent();
+                    return cudnnLoader.get();
+                });
+            } catch (BackendUnavailableException | CudaException | LinkageError e) {
+                cudnnState = e.getMessage();
+            } catch (RuntimeException e) {
+                cudnnState = "cuDNN 9 could not be loaded: " + e;
+            }
+            if (cudnnState instanceof String reason) {
+                LOG.log(System.Logger.Level.DEBUG, reason);
+            }
+        }
+        return cudnnState instanceof LoadedCudnn c ? c : null;
+    }
+
+    /**
+     * cuDNN for a model compiled with {@code mode}: null for {@link CudnnMode#OFF} (never looked
+     * for), and for {@link CudnnMode#AUTO} where it cannot be used, which is said once per process
+     * in one INFO line; {@link CudnnMode#ON} without it fails with the reason.
+     */
+    LoadedCudnn cudnnFor(CudnnMode mode) {
+        return switch (mode) {
+            case OFF -> null;
+            case ON -> {
+                LoadedCudnn c = cudnn();
+                if (c == null) {
+                    throw new BackendUnavailableException("--cudnn on, but cuDNN cannot be used here: " + cudnnUnavailableReason());
+                }
+                yield c;
+            }
+            case AUTO -> {
+                LoadedCudnn c = cudnn();
+                if (c == null && !driverOnlySaid.getAndSet(true)) {
+                    LOG.log(System.Logger.Level.INFO, "no cuDNN (" + cudnnUnavailableReason().lines().findFirst().orElse("")
+                            + "): the CUDA backend runs on mnv3's own kernels alone; --cudnn off skips the search");
+                }
+                yield c;
+            }
+        };
+    }
+
+    /** Why {@link #cudnn} is null; null when cuDNN is loaded or was never asked for. */
+    synchronized String cudnnUnavailableReason() {
+        return cudnnState instanceof String reason ? reason : null;
     }
 
     /** The CUDA context is per OS thread: every entry point calls this before touching the GPU. */
@@ -158,5 +232,11 @@ public final class CudaRuntime {
 
     public Info info() {
         return info;
+    }
+
+    /** One line on cuDNN for {@link CudaInfo}: its version and path, or why it cannot be used. Loads it. */
+    public String cudnnDescription() {
+        LoadedCudnn c = cudnn();
+        return c != null ? c.toString() : "cuDNN: none (" + cudnnUnavailableReason().lines().findFirst().orElse("") + ")";
     }
 }

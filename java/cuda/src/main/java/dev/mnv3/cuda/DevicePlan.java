@@ -4,8 +4,8 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import dev.mnv3.core.Activation;
+import dev.mnv3.core.backend.Precision;
 import dev.mnv3.core.graph.ConvBnAct;
-import dev.mnv3.core.graph.Linear;
 import dev.mnv3.core.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -37,15 +37,16 @@ final class DevicePlan implements AutoCloseable {
     private final Kernels kernels;
     private final ForwardPlan plan;
     private final Map<ForwardPlan.Buffer, Long> buffers = new EnumMap<>(ForwardPlan.Buffer.class);
-    /** The cuDNN half of every step cuDNN runs: dense convs, linears of NHWC plans, depthwise where it won. */
-    private final Map<ForwardPlan.Step, CudnnConv> convs = new IdentityHashMap<>();
+    /** The convs cuDNN runs (none without cuDNN): those it won, or was told to run, or alone can run. */
+    private final Map<ForwardPlan.Conv, CudnnConv> convs = new IdentityHashMap<>();
     /** The conv steps our kernels run (see {@link KernelChoice}). */
     private final Set<ForwardPlan.Conv> ourKernel = Collections.newSetFromMap(new IdentityHashMap<>());
-    /** FP16/BF16 plans: the float-to-NHWC conversion and the stem conv that reads its output (null otherwise). */
+    /** FP16/BF16 plans: the float-to-NHWC conversion (null otherwise). */
     private final ForwardPlan.ToNhwc toNhwc;
+    /** The first conv, when it is a dense k x k conv reading the image (ours: the stem kernels). */
     private final ForwardPlan.Conv stemConv;
     /** SE projections our 1x1 kernel runs, with the excitation whose scale it applies as it reads its input. */
-    private final Map<ForwardPlan.Conv, ForwardPlan.ExciteFused> scaledOnRead = new IdentityHashMap<>();
+    private final Map<ForwardPlan.Conv, ForwardPlan.Step> scaledOnRead = new IdentityHashMap<>();
     private final Storage storage;
     private long memory, workspace, workspaceBytes;
     private MemorySegment pinnedInput, pinnedLogits, graph;
@@ -60,8 +61,7 @@ final class DevicePlan implements AutoCloseable {
         this.plan = plan;
         this.storage = plan.storage();
         this.toNhwc = plan.steps().getFirst() instanceof ForwardPlan.ToNhwc t ? t : null;
-        this.stemConv = toNhwc == null ? null : plan.steps().stream().filter(s -> s instanceof ForwardPlan.Conv c
-                && c.in() == toNhwc.out() && !c.conv().isDepthwise()).map(s -> (ForwardPlan.Conv) s).findFirst().orElse(null);
+        this.stemConv = stem(plan);
         try {
             Map<ForwardPlan.Buffer, Long> offsets = new LinkedHashMap<>();
             long total = 0;
@@ -69,18 +69,17 @@ final class DevicePlan implements AutoCloseable {
                 offsets.put(e.getKey(), total);
                 total += LaunchGeometry.ceilDiv(e.getValue() * plan.elementBytes(e.getKey()), ALIGN) * ALIGN;
             }
-            KernelChoice.Mode dwMode = KernelChoice.mode(KernelChoice.DEPTHWISE_PROPERTY);
+            KernelChoice.Mode dwMode = KernelChoice.mode(KernelChoice.DEPTHWISE_PROPERTY),
+                    pwMode = KernelChoice.mode(KernelChoice.POINTWISE_PROPERTY), stemMode = KernelChoice.mode(KernelChoice.STEM_PROPERTY);
             for (ForwardPlan.Step s : plan.steps()) {
-                CudnnConv cc = switch (s) {
-                    case ForwardPlan.Conv c when !c.conv().isDepthwise() -> cudnnConv(c.conv(), c.in(), c.out());
-                    case ForwardPlan.Conv c when c.partial() == null && dwMode != KernelChoice.Mode.OURS ->
-                            cudnnDepthwise(c, dwMode);
-                    case ForwardPlan.Dense d when d.raw() != null -> cudnnConv(asConv(d.linear()), d.in(), d.raw());
-                    default -> null;
-                };
+                if (!(s instanceof ForwardPlan.Conv c)) continue;
+                CudnnConv cc = model.cudnn() == null ? null : cudnnConv(c, mode(c, dwMode, pwMode, stemMode));
                 if (cc != null) {
-                    convs.put(s, cc);
+                    convs.put(c, cc);
                     workspaceBytes = Math.max(workspaceBytes, cc.workspaceBytes);
+                } else if (!oursCanRun(c)) {
+                    throw new IllegalStateException(c.conv().name() + ": a " + c.conv().kernel() + "x" + c.conv().kernel()
+                            + " dense conv other than the stem runs only on cuDNN at FP16/BF16, and this model has none");
                 }
             }
             long wsOffset = total;
@@ -91,7 +90,7 @@ final class DevicePlan implements AutoCloseable {
             pinnedInput = driver.memAllocHost(plan.input().elements() * Float.BYTES);
             pinnedLogits = driver.memAllocHost(plan.logits().elements() * Float.BYTES);
             chooseAlgorithms();
-            chooseKernels(dwMode, KernelChoice.mode(KernelChoice.POINTWISE_PROPERTY), KernelChoice.mode(KernelChoice.STEM_PROPERTY));
+            chooseKernels(dwMode, pwMode, stemMode);
             scaledOnRead.putAll(scaledOnRead(plan, ourKernel::contains));
         } catch (RuntimeException e) {
             close();
@@ -100,18 +99,41 @@ final class DevicePlan implements AutoCloseable {
         }
     }
 
-    private CudnnConv cudnnConv(ConvBnAct conv, ForwardPlan.Ref in, ForwardPlan.Ref out) {
-        return new CudnnConv(model.runtime().cudnn, lane.cudnn, conv, in, out, model.precision(), model.algorithms());
+    /** The stem: the first conv, when it is dense and not 1x1 (null otherwise). */
+    static ForwardPlan.Conv stem(ForwardPlan plan) {
+        for (ForwardPlan.Step s : plan.steps()) {
+            if (s instanceof ForwardPlan.Conv c) return c.conv().isDepthwise() || c.conv().isPointwise() ? null : c;
+        }
+        return null;
     }
 
-    /** cuDNN's grouped conv for a depthwise step, or null where cuDNN cannot set it up (then ours runs it). */
-    private CudnnConv cudnnDepthwise(ForwardPlan.Conv c, KernelChoice.Mode mode) {
+    /**
+     * Whether one of our kernels can run {@code c}: depthwise and 1x1 convs always; a dense k x k
+     * conv in float plans (mnv3_conv_f32), and in FP16/BF16 plans only as the stem (mnv3_stem_*).
+     */
+    private boolean oursCanRun(ForwardPlan.Conv c) {
+        ConvBnAct k = c.conv();
+        return k.isDepthwise() || k.isPointwise() || !plan.nhwc() || c == stemConv;
+    }
+
+    /** The -Dmnv3.cuda.* choice that governs {@code c}. */
+    private KernelChoice.Mode mode(ForwardPlan.Conv c, KernelChoice.Mode depthwise, KernelChoice.Mode pointwise,
+                                   KernelChoice.Mode stem) {
+        return c.conv().isDepthwise() ? depthwise : c.conv().isPointwise() ? pointwise : stem;
+    }
+
+    /**
+     * cuDNN's side of {@code c}, or null where ours runs it anyway: told to ({@code mode} OURS), an
+     * FP16/BF16 SE depthwise conv (ours also writes the squeeze sums), or cuDNN cannot set it up.
+     */
+    private CudnnConv cudnnConv(ForwardPlan.Conv c, KernelChoice.Mode mode) {
+        if (oursCanRun(c) && (mode == KernelChoice.Mode.OURS || c.partial() != null)) return null;
         try {
-            return cudnnConv(c.conv(), c.in(), c.out());
+            return new CudnnConv(model.cudnn().api(), lane.cudnn, c.conv(), c.in(), c.out(), model.precision(),
+                    model.algorithms());
         } catch (RuntimeException e) {
-            if (mode == KernelChoice.Mode.CUDNN) throw e;
-            LOG.log(System.Logger.Level.DEBUG, c.conv().name() + ": cuDNN cannot run this depthwise conv, ours does: "
-                    + e.getMessage());
+            if (mode == KernelChoice.Mode.CUDNN || !oursCanRun(c)) throw e;
+            LOG.log(System.Logger.Level.DEBUG, c.conv().name() + ": cuDNN cannot run this conv, ours does: " + e.getMessage());
             return null;
         }
     }
@@ -121,61 +143,61 @@ final class DevicePlan implements AutoCloseable {
      * this plan's buffers, and keeps the fastest for the shape (shared by every lane and plan).
      */
     private void chooseAlgorithms() {
-        for (Map.Entry<ForwardPlan.Step, CudnnConv> e : convs.entrySet()) {
+        for (Map.Entry<ForwardPlan.Conv, CudnnConv> e : convs.entrySet()) {
             CudnnConv cc = e.getValue();
-            if (cc.choice() != null) continue;
+            model.decisions().add(Tuning.algorithmNote(cc.key));
+            if (cc.candidates.size() == 1) continue; // chosen before, or nothing to choose
             ConvAlgorithm.Choice known = model.algorithms().get(cc.key);
             if (known == null) {
                 double[] ms = new double[cc.candidates.size()];
                 for (int i = 0; i < ms.length; i++) {
                     cc.use(cc.candidates.get(i));
-                    ms[i] = millisOrNaN(stepName(e.getKey()), "cuDNN algorithm " + cc.candidates.get(i),
+                    ms[i] = millisOrNaN(e.getKey().conv().name(), "cuDNN algorithm " + cc.candidates.get(i),
                             args -> cudnnForward(e.getKey()));
                 }
                 ConvAlgorithm.Choice best = ConvAlgorithm.fastest(cc.candidates, ms);
                 known = model.algorithms().putIfAbsent(cc.key, best);
                 if (known == null) {
                     known = best;
-                    String note = String.format(java.util.Locale.ROOT, "%-22s cuDNN algorithm %d (math %d) of %d timed, %.4f ms",
-                            stepName(e.getKey()), best.algo(), best.mathType(), ms.length, ms[cc.candidates.indexOf(best)]);
-                    model.choiceNotes().add(note);
-                    LOG.log(System.Logger.Level.DEBUG, note);
+                    note(Tuning.algorithmNote(cc.key), String.format(java.util.Locale.ROOT,
+                            "%-22s cuDNN algorithm %d (math %d) of %d timed, %.4f ms", e.getKey().conv().name(), best.algo(),
+                            best.mathType(), ms.length, ms[cc.candidates.indexOf(best)]));
                 }
             }
             cc.use(known);
         }
     }
 
-    private static String stepName(ForwardPlan.Step s) {
-        return switch (s) {
-            case ForwardPlan.Conv c -> c.conv().name();
-            case ForwardPlan.Dense d -> d.linear().name();
-            default -> s.toString();
-        };
+    /** Records how a decision was made, for {@link CudaModel#kernelChoices()} (once per process and key). */
+    private void note(Object key, String note) {
+        model.runtime().tuning.notes.putIfAbsent(key, note);
+        LOG.log(System.Logger.Level.DEBUG, note);
     }
 
     /**
-     * Decides, for every conv both can run, whether ours or cuDNN does: depthwise convs cuDNN could
-     * set up, and in FP16/BF16 plans the 1x1 convs (ours fuses the epilogue). Timed on this lane's
-     * stream once per shape; the decision is shared by every lane and plan of the model.
+     * Decides, for every conv both can run, whether ours or cuDNN does (see {@link KernelChoice}).
+     * Without cuDNN every conv is ours. Timed on this lane's stream once per shape in the process;
+     * the decision is shared by every later lane, plan and model ({@link Tuning}).
      */
     private void chooseKernels(KernelChoice.Mode depthwise, KernelChoice.Mode pointwise, KernelChoice.Mode stem) {
         for (ForwardPlan.Step s : plan.steps()) {
             if (!(s instanceof ForwardPlan.Conv c)) continue;
-            boolean dw = c.conv().isDepthwise(), isStem = c == stemConv;
-            if (dw && !convs.containsKey(c)) {
-                ourKernel.add(c); // SE depthwise of a 16-bit plan, or cuDNN could not set it up
+            if (!convs.containsKey(c)) {
+                ourKernel.add(c); // no cuDNN, told to, an SE depthwise of a 16-bit plan, or cuDNN could not set it up
                 continue;
             }
-            if (!dw && !isStem && !(plan.nhwc() && c.conv().isPointwise())) continue;
-            KernelChoice.Mode mode = dw ? depthwise : isStem ? stem : pointwise;
+            if (!oursCanRun(c)) continue;
+            boolean dw = c.conv().isDepthwise(), pw = c.conv().isPointwise();
             // ours is preferred where it is the more exact (depthwise: no second rounding; stem: float input)
-            KernelChoice.Impl preferred = dw || isStem ? KernelChoice.Impl.OURS : KernelChoice.Impl.CUDNN;
-            KernelChoice.Impl impl = switch (mode) {
+            KernelChoice.Impl preferred = dw || !pw ? KernelChoice.Impl.OURS : KernelChoice.Impl.CUDNN;
+            ConvAlgorithm.Key key = ConvAlgorithm.Key.of(c.conv(), c.in(), model.precision());
+            KernelChoice.Impl impl = switch (mode(c, depthwise, pointwise, stem)) {
                 case OURS -> KernelChoice.Impl.OURS;
                 case CUDNN -> KernelChoice.Impl.CUDNN;
-                case AUTO -> model.choices().computeIfAbsent(ConvAlgorithm.Key.of(c.conv(), c.in(), model.precision()),
-                        k -> measure(c, preferred));
+                case AUTO -> {
+                    model.decisions().add(key);
+                    yield model.choices().computeIfAbsent(key, k -> measure(c, k, preferred));
+                }
             };
             if (impl == KernelChoice.Impl.OURS) {
                 ourKernel.add(c);
@@ -189,33 +211,42 @@ final class DevicePlan implements AutoCloseable {
      * excitation, which then skips its own pass over the depthwise output: those our 1x1 kernel
      * runs ({@code ours}), as cuDNN cannot scale its input.
      */
-    static Map<ForwardPlan.Conv, ForwardPlan.ExciteFused> scaledOnRead(ForwardPlan plan, Predicate<ForwardPlan.Conv> ours) {
-        Map<ForwardPlan.Conv, ForwardPlan.ExciteFused> fused = new IdentityHashMap<>();
-        ForwardPlan.ExciteFused pending = null;
+    static Map<ForwardPlan.Conv, ForwardPlan.Step> scaledOnRead(ForwardPlan plan, Predicate<ForwardPlan.Conv> ours) {
+        Map<ForwardPlan.Conv, ForwardPlan.Step> fused = new IdentityHashMap<>();
+        ForwardPlan.Step pending = null;
         for (ForwardPlan.Step s : plan.steps()) {
-            if (s instanceof ForwardPlan.ExciteFused e) {
-                pending = e;
+            if (s instanceof ForwardPlan.Excite || s instanceof ForwardPlan.ExciteFused) {
+                pending = s;
             } else if (s instanceof ForwardPlan.Conv c && pending != null) {
-                if (c.in() == pending.x() && c.conv().isPointwise() && ours.test(c)) fused.put(c, pending);
+                if (c.in() == excited(pending) && c.conv().isPointwise() && ours.test(c)) fused.put(c, pending);
                 pending = null;
             }
         }
         return fused;
     }
 
-    private KernelChoice.Impl measure(ForwardPlan.Conv c, KernelChoice.Impl preferred) {
+    /** The tensor an excitation scales. */
+    private static ForwardPlan.Ref excited(ForwardPlan.Step excite) {
+        return excite instanceof ForwardPlan.Excite e ? e.x() : ((ForwardPlan.ExciteFused) excite).x();
+    }
+
+    /** The SE scale [N, C] an excitation computes. */
+    private static ForwardPlan.Ref scaleOf(ForwardPlan.Step excite) {
+        return excite instanceof ForwardPlan.Excite e ? e.scale() : ((ForwardPlan.ExciteFused) excite).scale();
+    }
+
+    private KernelChoice.Impl measure(ForwardPlan.Conv c, ConvAlgorithm.Key key, KernelChoice.Impl preferred) {
         String layer = c.conv().name();
         double ours = millisOrNaN(layer, "ours", args -> convOurs(args, c)), theirs = millisOrNaN(layer, "cuDNN", args -> {
-            if (c == stemConv) convertInput(args, toNhwc); // cuDNN's stem needs the converted input
+            if (c == stemConv && toNhwc != null) convertInput(args, toNhwc); // cuDNN's NHWC stem needs the converted input
             convCudnn(args, c);
         });
         KernelChoice.Impl impl = KernelChoice.faster(preferred, ours, theirs);
         ForwardPlan.Ref in = c.in();
-        String note = String.format(java.util.Locale.ROOT, "%-22s %-9s %dx%dx%dx%d -> %d: ours %.4f ms, cuDNN %.4f ms: %s",
-                c.conv().name(), c.conv().isDepthwise() ? "depthwise" : "1x1", in.n(), in.c(), in.h(), in.w(), c.out().c(), ours,
-                theirs, impl.name().toLowerCase(java.util.Locale.ROOT));
-        model.choiceNotes().add(note);
-        LOG.log(System.Logger.Level.DEBUG, note);
+        ConvBnAct k = c.conv();
+        note(key, String.format(java.util.Locale.ROOT, "%-22s %-9s %dx%dx%dx%d -> %d: ours %.4f ms, cuDNN %.4f ms: %s",
+                k.name(), k.isDepthwise() ? "depthwise" : k.isPointwise() ? "1x1" : k.kernel() + "x" + k.kernel(), in.n(), in.c(),
+                in.h(), in.w(), c.out().c(), ours, theirs, impl.name().toLowerCase(java.util.Locale.ROOT)));
         return impl;
     }
 
@@ -248,11 +279,6 @@ final class DevicePlan implements AutoCloseable {
             driver.eventDestroy(start);
             driver.eventDestroy(end);
         }
-    }
-
-    /** A linear layer as the 1x1 conv cuDNN runs on [N, in, 1, 1]; its weight key is the linear's own. */
-    private static ConvBnAct asConv(Linear l) {
-        return ConvBnAct.pointwise(l.name(), l.inFeatures(), l.outFeatures(), l.activation());
     }
 
     /** Logits [N, classes]. */
@@ -353,7 +379,9 @@ final class DevicePlan implements AutoCloseable {
                             ptr(e.hidden()), e.x().n(), e.pooled().c(), e.hidden().c(), Activation.RELU);
                     kernels.linear(args, stream, ptr(e.hidden()), w.pointer(se + ".fc2.weight"), w.pointer(se + ".fc2.bias"),
                             ptr(e.scale()), e.x().n(), e.hidden().c(), e.scale().c(), Activation.HARDSIGMOID);
-                    kernels.channelScale(args, stream, ptr(e.x()), ptr(e.scale()), e.x().plane(), e.x().elements());
+                    if (!scaledOnRead.containsValue(e)) {
+                        kernels.channelScale(args, stream, ptr(e.x()), ptr(e.scale()), e.x().plane(), e.x().elements());
+                    }
                 }
                 case ForwardPlan.ExciteFused e -> {
                     String se = e.se().name();
@@ -369,12 +397,7 @@ final class DevicePlan implements AutoCloseable {
                         ptr(p.out()), p.in().n(), p.in().c(), p.in().plane(), p.out().buffer() == ForwardPlan.Buffer.LOGITS);
                 case ForwardPlan.Pool p -> kernels.globalAvgPool(args, stream, ptr(p.in()), ptr(p.out()), p.in().n() * p.in().c(),
                         p.in().plane());
-                case ForwardPlan.Dense d when d.raw() != null -> {
-                    String name = d.linear().name();
-                    cudnnForward(d);
-                    kernels.biasActNhwc(args, stream, storage, ptr(d.raw()), ptr(d.out()), w.pointer(name + ".bias"), 0,
-                            d.out().c(), d.out().elements(), d.linear().activation(), d.out() != d.raw());
-                }
+                case ForwardPlan.Dense d when d.raw() != null -> denseNhwc(args, d);
                 case ForwardPlan.Dense d -> kernels.linear(args, stream, ptr(d.in()), w.pointer(d.linear().name() + ".weight"),
                         w.pointer(d.linear().name() + ".bias"), ptr(d.out()), d.in().n(), (int) (d.in().elements() / d.in().n()),
                         d.out().c(), d.linear().activation());
@@ -397,21 +420,30 @@ final class DevicePlan implements AutoCloseable {
                 t.out().elements());
     }
 
-    /** cuDNN's half of a step: the conv (or the linear as a 1x1 conv) into its output, raw. */
-    private void cudnnForward(ForwardPlan.Step step) {
+    /**
+     * A linear layer of an FP16/BF16 plan as our 1x1 kernel over [N, in]: into its output with the
+     * bias and activation fused, or, for the float logits, raw into {@code raw} and then bias +
+     * activation into float.
+     */
+    private void denseNhwc(Arena args, ForwardPlan.Dense d) {
         DeviceWeights w = model.weights();
-        CudnnConv cc = convs.get(step);
-        switch (step) {
-            case ForwardPlan.Conv c -> {
-                ConvBnAct conv = c.conv();
-                String weight = conv.isDepthwise() ? WeightLayout.cudnnDepthwiseWeight(conv, storage) : WeightLayout.weight(conv);
-                cc.forward(lane.cudnn, model.alphaBeta(), ptr(c.in()), w.pointer(weight), ptr(c.out()), workspace,
-                        workspaceBytes);
-            }
-            case ForwardPlan.Dense d -> cc.forward(lane.cudnn, model.alphaBeta(), ptr(d.in()),
-                    w.pointer(d.linear().name() + ".weight"), ptr(d.raw()), workspace, workspaceBytes);
-            default -> throw new IllegalStateException("cuDNN does not run " + step);
+        String name = d.linear().name();
+        boolean toFloat = d.out() != d.raw();
+        kernels.pointwise(args, lane.stream, storage, ptr(d.in()), w.pointer(name + ".weight"),
+                toFloat ? 0 : w.pointer(name + ".bias"), 0, 0, 1, ptr(d.raw()), d.in().n(), d.in().c(), d.raw().c(),
+                toFloat ? Activation.IDENTITY : d.linear().activation());
+        if (toFloat) {
+            kernels.biasActNhwc(args, lane.stream, storage, ptr(d.raw()), ptr(d.out()), w.pointer(name + ".bias"), 0, d.out().c(),
+                    d.out().elements(), d.linear().activation(), true);
         }
+    }
+
+    /** cuDNN's half of a conv: into its output, raw. */
+    private void cudnnForward(ForwardPlan.Conv c) {
+        ConvBnAct conv = c.conv();
+        String weight = conv.isDepthwise() ? WeightLayout.cudnnDepthwiseWeight(conv, storage) : WeightLayout.weight(conv);
+        convs.get(c).forward(lane.cudnn, model.alphaBeta(), ptr(c.in()), model.weights().pointer(weight), ptr(c.out()),
+                workspace, workspaceBytes);
     }
 
     /** cuDNN's conv into the output, then our bias + activation (+ residual) epilogue in place. */
@@ -429,7 +461,10 @@ final class DevicePlan implements AutoCloseable {
         }
     }
 
-    /** Our kernel: the depthwise conv, the stem from the float input, or the 1x1 conv with its epilogue fused. */
+    /**
+     * Our kernel: the depthwise conv; the 1x1 conv with its epilogue (and any SE scale) fused; the
+     * stem, from the float input in FP16/BF16 plans, or a dense k x k conv in float plans.
+     */
     private void convOurs(Arena args, ForwardPlan.Conv c) {
         if (c.conv().isDepthwise()) {
             depthwiseOurs(args, c);
@@ -437,17 +472,27 @@ final class DevicePlan implements AutoCloseable {
         }
         ConvBnAct conv = c.conv();
         DeviceWeights w = model.weights();
-        if (c == stemConv) {
-            ForwardPlan.Ref in = toNhwc.in(), out = c.out();
-            kernels.stem(args, lane.stream, storage, ptr(in), w.pointer(WeightLayout.stemWeight(conv)),
-                    w.pointer(WeightLayout.bias(conv)), ptr(out), in.n(), in.c(), in.h(), in.w(), out.c(), out.h(), out.w(),
-                    conv.kernel(), conv.stride(), conv.padding(), conv.dilation(), conv.activation());
-            return;
+        long weight = w.pointer(WeightLayout.weight(conv)), bias = w.pointer(WeightLayout.bias(conv));
+        long residual = c.residual() == null ? 0 : ptr(c.residual());
+        ForwardPlan.Step se = scaledOnRead.get(c);
+        long scale = se == null ? 0 : ptr(scaleOf(se));
+        ForwardPlan.Ref in = c.in(), out = c.out();
+        if (conv.isPointwise() && plan.nhwc()) {
+            kernels.pointwise(args, lane.stream, storage, ptr(in), weight, bias, residual, scale, in.plane(), ptr(out),
+                    (long) in.n() * in.plane(), in.c(), out.c(), conv.activation());
+        } else if (conv.isPointwise()) {
+            kernels.pointwiseNchw(args, lane.stream, model.precision() == Precision.TF32, ptr(in), weight, bias, residual, scale,
+                    ptr(out), in.n(), in.c(), out.c(), in.plane(), conv.activation());
+        } else if (plan.nhwc()) {
+            ForwardPlan.Ref image = toNhwc.in();
+            kernels.stem(args, lane.stream, storage, ptr(image), w.pointer(WeightLayout.stemWeight(conv)), bias, ptr(out),
+                    image.n(), image.c(), image.h(), image.w(), out.c(), out.h(), out.w(), conv.kernel(), conv.stride(),
+                    conv.padding(), conv.dilation(), conv.activation());
+        } else {
+            if (residual != 0) throw new IllegalStateException(conv.name() + ": our dense k x k conv adds no residual");
+            kernels.convNchw(args, lane.stream, ptr(in), weight, bias, ptr(out), in.c(), in.h(), in.w(), out.c(), out.h(),
+                    out.w(), conv.kernel(), conv.stride(), conv.padding(), conv.dilation(), conv.activation(), out.elements());
         }
-        ForwardPlan.ExciteFused se = scaledOnRead.get(c);
-        kernels.pointwise(args, lane.stream, storage, ptr(c.in()), w.pointer(WeightLayout.weight(conv)),
-                w.pointer(WeightLayout.bias(conv)), c.residual() == null ? 0 : ptr(c.residual()), se == null ? 0 : ptr(se.scale()),
-                c.in().plane(), ptr(c.out()), (long) c.in().n() * c.in().plane(), c.in().c(), c.out().c(), conv.activation());
     }
 
     private void depthwiseOurs(Arena args, ForwardPlan.Conv c) {

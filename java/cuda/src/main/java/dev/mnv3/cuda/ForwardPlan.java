@@ -27,7 +27,7 @@ import java.util.Set;
  * <p>Two layouts: {@link Storage#F32} plans are float NCHW; FP16/BF16 plans store activations
  * NHWC in 16 bits, convert the float input first ({@link ToNhwc}), let the depthwise conv of an
  * SE block write the squeeze's partial sums ({@link Conv#partial}, read by {@link ExciteFused}),
- * and run the classifier's linears on cuDNN into a raw buffer before the bias.
+ * and run the classifier's linears as 1x1 convs (the last into a raw buffer before the bias).
  */
 final class ForwardPlan {
     enum Buffer { INPUT, ACT0, ACT1, ACT2, SE_POOLED, SE_HIDDEN, SE_SCALE, POOLED, HIDDEN, LOGITS }
@@ -122,9 +122,10 @@ final class ForwardPlan {
     }
 
     /**
-     * A linear layer. NCHW plans run it with our kernel ({@code raw} is null); NHWC plans run it
-     * as a cuDNN 1x1 conv into {@code raw}, then bias + activation from raw into {@code out}
-     * (the same Ref, in place, except for the float logits).
+     * A linear layer. NCHW plans run it with our linear kernel ({@code raw} is null); NHWC plans run
+     * it as our 1x1 conv over [N, in]: into {@code out} with the bias and activation fused when
+     * {@code raw == out}, or, for the float logits, raw into {@code raw} (in the storage type) and
+     * then bias + activation from raw into {@code out}.
      */
     record Dense(Linear linear, Ref in, Ref out, Ref raw) implements Step {
         public List<Ref> reads() {

@@ -4,14 +4,16 @@ import java.util.Locale;
 
 /**
  * Who runs a convolution that both can: our kernel or cuDNN (plus our bias and activation
- * epilogue). Three kinds have the choice: depthwise convs (memory-bound; cuDNN's speed varies with
- * shape and card) and, in FP16/BF16 plans, 1x1 convs, where ours fuses the epilogue and so saves a
- * pass over the output while cuDNN has the better GEMM, and the stem, where ours also reads the
- * float input directly (no conversion pass, no rounding before the first layer). By default both
- * are timed once per shape, on the device, when a plan is built, and the faster is kept (see
- * {@link DevicePlan}). {@code -Dmnv3.cuda.depthwise}, {@code .pointwise} and {@code .stem} =
- * {@code auto|ours|cudnn} fix the choice for diagnosis and benchmarks. Depthwise convs of SE blocks in FP16/BF16 plans are
- * always ours: they also write the squeeze's partial sums.
+ * epilogue). Ours can run every conv of the network at every precision; where cuDNN is loaded
+ * ({@link dev.mnv3.core.backend.CudnnMode}), three kinds have the choice: depthwise convs
+ * (memory-bound; cuDNN's speed varies with shape and card), 1x1 convs (ours fuses the epilogue,
+ * the residual and the SE scale, so it saves passes over memory, while cuDNN may have the better
+ * GEMM) and the stem (in FP16/BF16 plans ours also reads the float input directly: no conversion
+ * pass, no rounding before the first layer). By default both are timed once per shape, on the
+ * device, when a plan is built, and the faster is kept (see {@link DevicePlan}).
+ * {@code -Dmnv3.cuda.depthwise}, {@code .pointwise} and {@code .stem} = {@code auto|ours|cudnn} fix
+ * the choice for diagnosis and benchmarks ({@code cudnn} needs cuDNN loaded). Depthwise convs of
+ * SE blocks in FP16/BF16 plans are always ours: they also write the squeeze's partial sums.
  */
 final class KernelChoice {
     static final String DEPTHWISE_PROPERTY = "mnv3.cuda.depthwise", POINTWISE_PROPERTY = "mnv3.cuda.pointwise",

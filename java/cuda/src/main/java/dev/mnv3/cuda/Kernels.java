@@ -41,7 +41,13 @@ final class Kernels {
         return multiprocessors;
     }
 
-    // ---- FP32 NCHW (bias_act.cu, depthwise.cu, pool.cu, linear.cu, se.cu)
+    // ---- FP32 NCHW (bias_act.cu, depthwise.cu, pool.cu, linear.cu, se.cu, conv_f32.cu)
+
+    /** Every entry point of the float NCHW kernels these launchers can name, for the contract test. */
+    static List<String> nchwNames() {
+        return List.of("mnv3_bias_act", "mnv3_depthwise", "mnv3_depthwise3", "mnv3_depthwise5", "mnv3_global_avg_pool",
+                "mnv3_linear", "mnv3_channel_scale", "mnv3_pointwise_f32", "mnv3_pointwise_tf32", "mnv3_conv_f32");
+    }
 
     /** y = act(y + bias[c]) (+ residual when it is not 0), y [N, C, plane]. */
     void biasAct(SegmentAllocator args, MemorySegment stream, long y, long bias, long residual, int channels, int plane,
@@ -79,6 +85,34 @@ final class Kernels {
     void channelScale(SegmentAllocator args, MemorySegment stream, long x, long scale, int plane, long total) {
         KernelArgs a = new KernelArgs().ptr("x", x).ptr("scale", scale).i32("plane", plane).i64("total", total);
         launcher.launch("mnv3_channel_scale", LaunchGeometry.elementwise(total, multiprocessors), stream, a, args);
+    }
+
+    /**
+     * The 1x1 conv of a float NCHW plan with its epilogue fused (native/conv_f32.cu): per image,
+     * y [c, p] = act(w [c, k] x [k, p] + bias[c]) (+ residual [c, p] when not 0), x first scaled
+     * by scale [image, k] when not 0 (an SE block's projection). {@code tf32}: on tensor cores with
+     * the operands rounded to TF32; otherwise strict FP32 with FMA.
+     */
+    void pointwiseNchw(SegmentAllocator args, MemorySegment stream, boolean tf32, long x, long w, long bias, long residual,
+                       long scale, long y, int images, int k, int n, int pixels, Activation act) {
+        KernelArgs a = new KernelArgs().ptr("x", x).ptr("w", w).ptr("bias", bias).ptr("residual", residual)
+                .ptr("scale", scale).ptr("y", y).i32("images", images).i32("K", k).i32("Nc", n).i32("P", pixels)
+                .i32("act", act.ordinal());
+        launcher.launch(tf32 ? "mnv3_pointwise_tf32" : "mnv3_pointwise_f32", LaunchGeometry.pointwiseNchw(pixels, n, images),
+                stream, a, args);
+    }
+
+    /**
+     * A dense (ungrouped) k x k conv + bias + act over float NCHW (native/conv_f32.cu): the stem of
+     * float plans. w is PyTorch's [outC, inC, k, k].
+     */
+    void convNchw(SegmentAllocator args, MemorySegment stream, long x, long w, long bias, long y, int inC, int h, int wd,
+                  int outC, int oh, int ow, int k, int stride, int pad, int dilation, Activation act, long total) {
+        KernelArgs a = new KernelArgs().ptr("x", x).ptr("w", w).ptr("bias", bias).ptr("y", y).i32("in_channels", inC)
+                .i32("height", h).i32("width", wd).i32("out_channels", outC).i32("out_h", oh).i32("out_w", ow).i32("k", k)
+                .i32("stride", stride).i32("pad", pad).i32("dilation", dilation).i32("act", act.ordinal())
+                .i64("total", total);
+        launcher.launch("mnv3_conv_f32", LaunchGeometry.elementwise(total, multiprocessors), stream, a, args);
     }
 
     // ---- FP16/BF16 NHWC (nhwc.cu, pointwise.cu); V = ForwardPlan.vectorWidth(channels)
@@ -187,8 +221,9 @@ final class Kernels {
 
     /**
      * The 1x1 conv with its epilogue (native/pointwise.cu): y [m, n] = act(x [m, k] w [n, k]^T + bias)
-     * (+ residual when not 0), on tensor cores; m = batch x pixels. With {@code scale} != 0 (an SE
-     * block's projection), x is first scaled by scale [images, k], {@code rowsPerImage} rows an image.
+     * (+ residual when not 0), on tensor cores; m = batch x pixels; bias 0 means none. With
+     * {@code scale} != 0 (an SE block's projection), x is first scaled by scale [images, k],
+     * {@code rowsPerImage} rows an image.
      */
     void pointwise(SegmentAllocator args, MemorySegment stream, Storage s, long x, long w, long bias, long residual,
                    long scale, int rowsPerImage, long y, long m, int k, int n, Activation act) {

@@ -2,7 +2,8 @@ package dev.mnv3.cuda;
 
 /**
  * Grid and block sizes for our kernels, kept apart from the launches so the arithmetic is tested
- * without a GPU. Every kernel uses 256-thread blocks; see each native/*.cu for its launch notes.
+ * without a GPU. Grid-stride and per-row kernels use 256-thread blocks, the tiled GEMMs 128; see
+ * each native/*.cu for its launch notes.
  */
 final class LaunchGeometry {
     static final int BLOCK = 256;
@@ -62,6 +63,20 @@ final class LaunchGeometry {
         long gx = ceilDiv(m, 64), gy = ceilDiv(n, 64);
         if (gx > Integer.MAX_VALUE || gy > MAX_GRID_Y) throw new IllegalArgumentException(m + " x " + n + " is too large for one launch");
         return new Launch((int) gx, (int) gy, 1, 128, 1, 0);
+    }
+
+    /**
+     * native/conv_f32.cu's 1x1 GEMMs: 128 threads, one 64 x 64 (channels x pixels) output tile
+     * each, grid (ceil(pixels / 64), ceil(n / 64), images up to the z limit; the kernel loops over
+     * the images past it).
+     */
+    static Launch pointwiseNchw(int pixels, int n, int images) {
+        if (pixels < 1 || n < 1 || images < 1) {
+            throw new IllegalArgumentException("nothing to launch over: " + images + " x " + n + " x " + pixels);
+        }
+        long gx = ceilDiv(pixels, 64), gy = ceilDiv(n, 64);
+        if (gy > MAX_GRID_Y) throw new IllegalArgumentException(n + " output channels is too many for one launch");
+        return new Launch((int) gx, (int) gy, Math.min(images, MAX_GRID_Y), 128, 1, 0);
     }
 
     static long ceilDiv(long a, long b) {

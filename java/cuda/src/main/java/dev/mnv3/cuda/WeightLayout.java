@@ -95,7 +95,7 @@ final class WeightLayout {
                     p.conv(FoldedConv.fold(b.project(), weights, eps), false);
                 }
                 case Linear l -> {
-                    // [out, in] is also cuDNN's NHWC filter layout of the equivalent 1x1 conv
+                    // [out, in] is also our 1x1 kernel's filter layout: the linear runs as that conv in NHWC plans
                     p.add(l.name() + ".weight", weights.data(l.name() + ".weight"), storage);
                     p.add(l.name() + ".bias", weights.data(l.name() + ".bias"), Storage.F32);
                 }

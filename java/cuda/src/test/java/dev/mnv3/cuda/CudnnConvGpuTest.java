@@ -4,6 +4,7 @@ import static dev.mnv3.cuda.KernelsGpuTest.assertClose;
 import static dev.mnv3.cuda.KernelsGpuTest.random;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.mnv3.core.Activation;
 import dev.mnv3.core.backend.Precision;
@@ -34,7 +35,8 @@ class CudnnConvGpuTest {
         CpuOps.biasAct(want, bias, res, outC, out.plane(), total, conv.activation());
         double tolerance = precision == Precision.FP32 ? 1e-6 : precision.tolerance();
         try (DeviceArrays d = new DeviceArrays()) {
-            Cudnn dnn = d.runtime.cudnn;
+            assumeTrue(d.runtime.cudnn() != null, "no cuDNN here: " + d.runtime.cudnnUnavailableReason());
+            Cudnn dnn = d.runtime.cudnn().api();
             var handle = dnn.create();
             dnn.setStream(handle, d.stream);
             try (CudnnConv c = new CudnnConv(dnn, handle, conv, in, out, precision, new HashMap<>())) {

@@ -5,6 +5,7 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
+import dev.mnv3.core.backend.BackendUnavailableException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -24,6 +25,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 
 /**
  * The CUDA driver and cuDNN written in Java, for running the GPU executor without a GPU: each
@@ -54,6 +56,8 @@ final class FakeCuda {
         final Map<Long, long[]> inFlight = new ConcurrentHashMap<>();
         /** The stream each cuDNN handle enqueues on. */
         final Map<Long, Long> handleStreams = new ConcurrentHashMap<>();
+        /** Every symbol the bindings looked up, in order. */
+        final List<String> lookedUp = Collections.synchronizedList(new ArrayList<>());
         /** The context each thread made current (the driver's state is per OS thread). */
         final ThreadLocal<Long> current = new ThreadLocal<>();
         /** Live handles by kind ("stream", "event", "graph", "exec", "cudnn", "tensor", "filter", "conv", "module"). */
@@ -126,11 +130,22 @@ final class FakeCuda {
     private FakeCuda() {
     }
 
-    /** A fresh world, and a runtime on it (132 SMs, sm_90) whose kernel launches check their pointer arguments. */
+    /** A fresh world, and a runtime on it (132 SMs, sm_90, cuDNN 9.1) whose kernel launches check their pointer arguments. */
     static CudaRuntime runtime(State s) {
+        return runtime(s, true);
+    }
+
+    /**
+     * As {@link #runtime(State)}; without cuDNN ({@code withCudnn} false) asking for it fails as it
+     * does where no libcudnn.so.9 is found, and no cuDNN symbol is ever looked up.
+     */
+    static CudaRuntime runtime(State s, boolean withCudnn) {
         state = s;
         CudaDriver driver = new CudaDriver(LOOKUP);
-        Cudnn cudnn = new Cudnn(LOOKUP);
+        Supplier<CudaRuntime.LoadedCudnn> cudnn = withCudnn ? () -> new CudaRuntime.LoadedCudnn(new Cudnn(LOOKUP), 90100,
+                "fake libcudnn") : () -> {
+                    throw new BackendUnavailableException("cuDNN 9: libcudnn.so.9 was not found; looked in:\n  - nowhere (a fake)");
+                };
         MemorySegment context = driver.retainPrimaryContext(0);
         driver.setCurrent(context);
         MemorySegment module = driver.moduleLoadData(GLOBAL.allocate(16));
@@ -147,12 +162,15 @@ final class FakeCuda {
             driver.launch(kernel, functions.computeIfAbsent(kernel, k -> driver.moduleFunction(module, k)), geometry, stream,
                     args.pack(alloc));
         }, 132);
-        return new CudaRuntime(driver, cudnn, checked, context, new CudaRuntime.Info("Fake GPU", 0, 90, 132, 13000, 90100,
-                "fake libcuda", "fake libcudnn", 16, 80L << 30));
+        return new CudaRuntime(driver, cudnn, checked, context, new CudaRuntime.Info("Fake GPU", 0, 90, 132, 13000,
+                "fake libcuda", 16, 80L << 30));
     }
 
     /** Finds a symbol as the static method of the same name, its C signature read off the Java one. */
-    static final SymbolLookup LOOKUP = name -> Optional.ofNullable(STUBS.computeIfAbsent(name, FakeCuda::stub));
+    static final SymbolLookup LOOKUP = name -> {
+        if (state != null) state.lookedUp.add(name);
+        return Optional.ofNullable(STUBS.computeIfAbsent(name, FakeCuda::stub));
+    };
 
     private static MemorySegment stub(String name) {
         for (Method m : FakeCuda.class.getDeclaredMethods()) {

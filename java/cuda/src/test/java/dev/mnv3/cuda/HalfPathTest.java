@@ -15,6 +15,8 @@ import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.weights.RandomWeights;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** The host side of the FP16/BF16 path: conversions, weight layouts, launch sizes and the NHWC plan. */
 class HalfPathTest {
@@ -161,18 +163,19 @@ class HalfPathTest {
         assertEquals(ForwardPlan.Buffer.LOGITS, plan.logits().buffer());
     }
 
-    @Test
-    void seProjectionsRunByOur1x1KernelTakeOverTheExcitation() {
-        ForwardPlan plan = ForwardPlan.of(Graph.of(MobileNetV3Config.large()), 2, 224, 224, Storage.F16, 132);
+    /** In both layouts: the fused excitation of FP16/BF16 plans, and the pool-and-FCs excitation of float plans. */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Storage.class)
+    void seProjectionsRunByOur1x1KernelTakeOverTheExcitation(Storage storage) {
+        ForwardPlan plan = ForwardPlan.of(Graph.of(MobileNetV3Config.large()), 2, 224, 224, storage, 132);
         var all = DevicePlan.scaledOnRead(plan, c -> true);
         assertEquals(8, all.size(), "one per SE block");
         all.forEach((conv, se) -> {
             assertTrue(conv.conv().name().endsWith(".block.3"), conv.conv().name()); // the projection follows the SE module
-            assertTrue(conv.in() == se.x());
+            assertTrue(se instanceof ForwardPlan.ExciteFused e ? conv.in() == e.x() : conv.in() == ((ForwardPlan.Excite) se).x());
+            assertEquals(storage.isHalf(), se instanceof ForwardPlan.ExciteFused);
         });
         assertTrue(DevicePlan.scaledOnRead(plan, c -> false).isEmpty(), "cuDNN runs them: the excitation scales");
-        assertTrue(DevicePlan.scaledOnRead(ForwardPlan.of(Graph.of(MobileNetV3Config.large()), 2, 224, 224), c -> true).isEmpty(),
-                "float NCHW plans have no fused excitations");
     }
 
     @Test

@@ -105,4 +105,51 @@ class KernelsGpuTest {
             assertTrue(d.guardIntact(dx, total));
         }
     }
+
+    /**
+     * The float plans' 1x1 conv with bias, activation, residual and SE scale fused, strict FP32 and
+     * on TF32 tensor cores (against the same loops on operands rounded to TF32, to nearest).
+     */
+    @ParameterizedTest(name = "K {0} N {1} P {2} residual {3} SE scale {4} TF32 {5}")
+    @CsvSource({"16, 64, 3136, false, false, false", "72, 24, 196, true, false, false", "960, 160, 49, true, true, false",
+            "13, 21, 100, false, true, false", "72, 24, 196, true, true, true", "960, 1280, 1, false, false, true",
+            "40, 120, 49, false, true, true"})
+    void pointwiseNchw(int k, int n, int pixels, boolean residual, boolean scaled, boolean tf32) {
+        int images = 3;
+        Activation act = Activation.HARDSWISH;
+        float[] x = random(images * k * pixels, 17), w = random(n * k, 18), bias = random(n, 19);
+        float[] res = random(images * n * pixels, 20), scale = random(images * k, 21);
+        float[] xs = x.clone();
+        if (scaled) {
+            for (int i = 0; i < xs.length; i++) xs[i] *= scale[i / pixels];
+        }
+        Tf32 rounding = tf32 ? Tf32.NEAREST : Tf32.OFF;
+        float[] want = CpuOps.conv(rounding.round(xs), images, k, pixels, 1, rounding.round(w), n, 1, 1, 0, 1, 1);
+        CpuOps.biasAct(want, bias, residual ? res : null, n, pixels, want.length, act);
+        try (DeviceArrays d = new DeviceArrays()) {
+            long dy = d.poisoned(want.length);
+            d.runtime.kernels.pointwiseNchw(d.args, d.stream, tf32, d.upload(x), d.upload(w), d.upload(bias),
+                    residual ? d.upload(res) : 0, scaled ? d.upload(scale) : 0, dy, images, k, n, pixels, act);
+            assertClose(d.download(dy, want.length), want, 1e-5, "pointwise NCHW");
+            assertTrue(d.guardIntact(dy, want.length));
+        }
+    }
+
+    /** The float plans' stem: a dense k x k conv + bias + act. */
+    @ParameterizedTest(name = "{0} -> {1} k{2} stride {3} dilation {4}")
+    @CsvSource({"3, 16, 3, 2, 1", "7, 13, 5, 1, 2", "5, 8, 1, 1, 1"})
+    void denseConv(int inC, int outC, int k, int stride, int dilation) {
+        int n = 2, h = 29, w = 23, pad = (k - 1) / 2 * dilation;
+        int oh = (h + 2 * pad - dilation * (k - 1) - 1) / stride + 1, ow = (w + 2 * pad - dilation * (k - 1) - 1) / stride + 1;
+        float[] x = random(n * inC * h * w, 22), wt = random(outC * inC * k * k, 23), bias = random(outC, 24);
+        float[] want = CpuOps.conv(x, n, inC, h, w, wt, outC, k, stride, pad, dilation, 1);
+        CpuOps.biasAct(want, bias, null, outC, oh * ow, want.length, Activation.HARDSWISH);
+        try (DeviceArrays d = new DeviceArrays()) {
+            long dy = d.poisoned(want.length);
+            d.runtime.kernels.convNchw(d.args, d.stream, d.upload(x), d.upload(wt), d.upload(bias), dy, inC, h, w, outC, oh, ow, k,
+                    stride, pad, dilation, Activation.HARDSWISH, want.length);
+            assertClose(d.download(dy, want.length), want, TOLERANCE, "dense conv");
+            assertTrue(d.guardIntact(dy, want.length));
+        }
+    }
 }

@@ -24,4 +24,13 @@ class LaunchGeometryTest {
         assertThrows(IllegalArgumentException.class, () -> LaunchGeometry.warpPerRow(10, 70_000));
         assertThrows(IllegalArgumentException.class, () -> LaunchGeometry.warpPerRow(0, 1));
     }
+
+    @Test
+    void theNchwGemmTilesPixelsAndChannelsBy64AndLoopsOverImagesPastTheZLimit() {
+        assertEquals(new LaunchGeometry.Launch(196, 1, 2, 128, 1, 0), LaunchGeometry.pointwiseNchw(12544, 64, 2));
+        assertEquals(new LaunchGeometry.Launch(1, 20, 256, 128, 1, 0), LaunchGeometry.pointwiseNchw(49, 1280, 256));
+        assertEquals(LaunchGeometry.MAX_GRID_Y, LaunchGeometry.pointwiseNchw(1, 8, 100_000).gridZ(), "the kernel loops over the rest");
+        assertThrows(IllegalArgumentException.class, () -> LaunchGeometry.pointwiseNchw(0, 8, 1));
+        assertThrows(IllegalArgumentException.class, () -> LaunchGeometry.pointwiseNchw(1, 8, 0));
+    }
 }

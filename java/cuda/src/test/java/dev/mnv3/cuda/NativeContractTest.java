@@ -55,8 +55,7 @@ class NativeContractTest {
     void everyHalfKernelTheLaunchersNameIsInTheFatbin() {
         if (!nvccPresent()) return; // the fatbin test above explains the missing fatbin
         String fatbin = new String(Fatbin.load(), java.nio.charset.StandardCharsets.ISO_8859_1);
-        for (Storage s : List.of(Storage.F16, Storage.BF16)) {
-            List<String> names = Kernels.nhwcNames(s);
+        for (List<String> names : List.of(Kernels.nhwcNames(Storage.F16), Kernels.nhwcNames(Storage.BF16), Kernels.nchwNames())) {
             assertEquals(names.size(), new java.util.HashSet<>(names).size(), "distinct names");
             for (String k : names) assertTrue(fatbin.contains(k + "\0"), k + " is not in the fatbin");
         }
@@ -84,6 +83,7 @@ class NativeContractTest {
         for (Storage s : List.of(Storage.F16, Storage.BF16)) {
             for (String name : Kernels.nhwcNames(s)) assertTrue(launched.containsKey(name), "no launcher test reaches " + name);
         }
+        for (String name : Kernels.nchwNames()) assertTrue(launched.containsKey(name), "no launcher test reaches " + name);
         for (Map.Entry<String, List<String>> e : launched.entrySet()) {
             assertTrue(declared.containsKey(e.getKey()), e.getKey() + " is not a kernel of native/");
             assertEquals(declared.get(e.getKey()), e.getValue(), e.getKey());
@@ -100,6 +100,9 @@ class NativeContractTest {
         k.globalAvgPool(a, s, 1, 2, 10, 49);
         k.linear(a, s, 1, 2, 3, 4, 2, 960, 1280, Activation.IDENTITY);
         k.channelScale(a, s, 1, 2, 49, 490);
+        k.pointwiseNchw(a, s, false, 1, 2, 3, 0, 0, 4, 2, 16, 64, 12544, Activation.RELU);
+        k.pointwiseNchw(a, s, true, 1, 2, 3, 5, 6, 4, 2, 960, 160, 49, Activation.IDENTITY);
+        k.convNchw(a, s, 1, 2, 3, 4, 3, 224, 224, 16, 112, 112, 3, 2, 1, 1, Activation.HARDSWISH, 2L * 16 * 112 * 112);
         for (Storage st : List.of(Storage.F16, Storage.BF16)) {
             k.toNhwc(a, s, st, 1, 2, 3, 8, 49, 2 * 8 * 49);
             k.stem(a, s, st, 1, 2, 3, 4, 2, 3, 224, 224, 16, 112, 112, 3, 2, 1, 1, Activation.HARDSWISH);

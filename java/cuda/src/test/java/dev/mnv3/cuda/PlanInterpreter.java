@@ -89,11 +89,15 @@ final class PlanInterpreter {
                 case ForwardPlan.Pool p when plan.nhwc() -> write(p.out(), NhwcOps.pool(read(p.in()), p.in().n(), p.in().c(),
                         p.in().plane()));
                 case ForwardPlan.Pool p -> write(p.out(), CpuOps.pool(read(p.in()), p.in().n() * p.in().c(), p.in().plane()));
-                case ForwardPlan.Dense d when d.raw() != null -> {
+                case ForwardPlan.Dense d when d.raw() != null -> { // our 1x1 kernel: one rounding, two for the logits
                     String name = d.linear().name();
                     int n = d.in().n(), in = d.in().c(), outC = d.raw().c();
-                    write(d.raw(), NhwcOps.conv(read(d.in()), n, in, 1, 1, w(name + ".weight"), outC, 1, 1, 0, 1, 1));
-                    write(d.out(), NhwcOps.biasAct(read(d.raw()), w(name + ".bias"), null, outC, d.linear().activation()));
+                    float[] raw = NhwcOps.conv(read(d.in()), n, in, 1, 1, w(name + ".weight"), outC, 1, 1, 0, 1, 1);
+                    if (d.out() != d.raw()) {
+                        write(d.raw(), raw);
+                        raw = read(d.raw());
+                    }
+                    write(d.out(), NhwcOps.biasAct(raw, w(name + ".bias"), null, outC, d.linear().activation()));
                 }
                 case ForwardPlan.Dense d -> {
                     String name = d.linear().name();

@@ -8,31 +8,37 @@ package dev.mnv3.core.backend;
  * @param precision  arithmetic precision (FP32 strict by default)
  * @param cudaGraphs GPU only: replay each (batch, size) as a captured CUDA graph from its second
  *                   run on (default); false launches every kernel every run
+ * @param cudnn      GPU only: whether cuDNN is used ({@link CudnnMode#AUTO} by default)
  */
-public record CompileOptions(int threads, Precision precision, boolean cudaGraphs) {
+public record CompileOptions(int threads, Precision precision, boolean cudaGraphs, CudnnMode cudnn) {
     public CompileOptions {
         if (threads < 0) throw new IllegalArgumentException("threads must be >= 0, got " + threads);
         if (precision == null) precision = Precision.FP32;
+        if (cudnn == null) cudnn = CudnnMode.AUTO;
     }
 
     public CompileOptions(int threads, Precision precision) {
-        this(threads, precision, true);
+        this(threads, precision, true, CudnnMode.AUTO);
     }
 
     public static CompileOptions defaults() {
-        return new CompileOptions(0, Precision.FP32, true);
+        return new CompileOptions(0, Precision.FP32, true, CudnnMode.AUTO);
     }
 
     public CompileOptions withThreads(int t) {
-        return new CompileOptions(t, precision, cudaGraphs);
+        return new CompileOptions(t, precision, cudaGraphs, cudnn);
     }
 
     public CompileOptions withPrecision(Precision p) {
-        return new CompileOptions(threads, p, cudaGraphs);
+        return new CompileOptions(threads, p, cudaGraphs, cudnn);
     }
 
     public CompileOptions withCudaGraphs(boolean on) {
-        return new CompileOptions(threads, precision, on);
+        return new CompileOptions(threads, precision, on, cudnn);
+    }
+
+    public CompileOptions withCudnn(CudnnMode mode) {
+        return new CompileOptions(threads, precision, cudaGraphs, mode);
     }
 
     public int resolvedThreads() {

@@ -27,12 +27,19 @@ public final class Throughput {
          */
         public String toJson(String model, String backend, Precision precision, boolean cudaGraphs, int threads, int height,
                              int width) {
+            return toJson(model, backend, precision, cudaGraphs, null, threads, height, width);
+        }
+
+        /** As above, with {@code "cudnn"}: whether a CUDA model used cuDNN (null: not a CUDA model, omitted). */
+        public String toJson(String model, String backend, Precision precision, boolean cudaGraphs, Boolean cudnn, int threads,
+                             int height, int width) {
             return String.format(Locale.ROOT,
-                    "{\"model\":%s,\"backend\":%s,\"precision\":\"%s\",\"cuda_graphs\":%b,\"batch\":%d,\"clients\":%d,"
+                    "{\"model\":%s,\"backend\":%s,\"precision\":\"%s\",\"cuda_graphs\":%b,%s\"batch\":%d,\"clients\":%d,"
                             + "\"threads\":%d,\"height\":%d,\"width\":%d,\"runs\":%d,\"seconds\":%.3f,\"images_per_second\":%.2f,"
                             + "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"min_ms\":%.3f}",
-                    Json.quote(model), Json.quote(backend), precision.name().toLowerCase(Locale.ROOT), cudaGraphs, batch,
-                    clients, threads, height, width, runs, seconds, imagesPerSecond, p50Ms, p99Ms, minMs);
+                    Json.quote(model), Json.quote(backend), precision.name().toLowerCase(Locale.ROOT), cudaGraphs,
+                    cudnn == null ? "" : "\"cudnn\":" + cudnn + ",", batch, clients, threads, height, width, runs, seconds,
+                    imagesPerSecond, p50Ms, p99Ms, minMs);
         }
     }
 
