@@ -25,6 +25,16 @@ public final class MemoryBudget {
         return (int) n;
     }
 
+    /**
+     * {@code n} as the length of a float array, after checking that it fits one array and the
+     * heap; {@code what} names the data and is built only for the error.
+     */
+    public static int floatArray(long n, java.util.function.Supplier<String> what) {
+        if (n < 0 || n > MAX_ARRAY_LENGTH) arrayLength(n, what.get());
+        if (n * Float.BYTES >= CHECK_FROM_BYTES) reserve(n * Float.BYTES, what.get());
+        return (int) n;
+    }
+
     /** Floats times 4, failing with a message naming {@code what} when even the count overflows. */
     public static long floatBytes(long floats, String what) {
         try {

@@ -21,10 +21,7 @@ public final class Tensor {
 
     /** A zero tensor, after checking that it fits in one Java array and in the heap. */
     public static Tensor zeros(int... shape) {
-        String what = "a tensor " + shapeString(shape);
-        int n = MemoryBudget.arrayLength(numel(shape), what);
-        MemoryBudget.reserve(MemoryBudget.floatBytes(n, what), what);
-        return new Tensor(shape, new float[n]);
+        return new Tensor(shape, new float[MemoryBudget.floatArray(numel(shape), () -> "a tensor " + shapeString(shape))]);
     }
 
     /** The element count, failing with the shape in the message when it overflows a long. */
