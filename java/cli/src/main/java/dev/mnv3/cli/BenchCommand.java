@@ -66,7 +66,8 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        if (!(seconds > 0) || warmup < 0) throw new Main.UserError("--seconds must be > 0 and --warmup >= 0");
+        Durations.check("--seconds", seconds, false);
+        Durations.check("--warmup", warmup, true);
         if (clients < 1 || clients > 256) throw new Main.UserError("--clients must be from 1 to 256, got " + clients);
         Graph graph = Graph.of(model.config());
         for (int n : batches) size.check(graph, n);
