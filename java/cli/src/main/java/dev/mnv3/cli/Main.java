@@ -44,6 +44,11 @@ public final class Main implements Runnable {
         cl.setParameterExceptionHandler((ex, arguments) -> {
             // one line and where to look, not the whole usage text
             CommandLine c = ex.getCommandLine();
+            String typo = unknownOption(c, arguments);
+            if (ex instanceof CommandLine.MissingParameterException && typo != null) {
+                // "--ouput x" also leaves --output missing: the typo is what the user needs to hear about
+                ex = new CommandLine.UnmatchedArgumentException(c, java.util.List.of(typo));
+            }
             String hint = "";
             if (ex instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()) {
                 hint = " (did you mean " + String.join(" or ", u.getSuggestions()) + "?)";
@@ -58,6 +63,15 @@ public final class Main implements Runnable {
         } catch (Error e) { // picocli passes Errors (out of memory, a fault in a mapped file) through: still one line
             return fail(main, err, e);
         }
+    }
+
+    /** The first argument that looks like an option but is none of {@code c}'s, or null. */
+    private static String unknownOption(CommandLine c, String[] arguments) {
+        for (String a : arguments) {
+            String name = a.contains("=") ? a.substring(0, a.indexOf('=')) : a;
+            if (name.matches("--?[A-Za-z][\\w-]*") && !c.getCommandSpec().optionsMap().containsKey(name)) return name;
+        }
+        return null;
     }
 
     private static int fail(Main main, PrintWriter err, Throwable ex) {

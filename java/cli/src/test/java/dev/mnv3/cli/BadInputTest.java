@@ -355,7 +355,7 @@ class BadInputTest {
     @ParameterizedTest
     @ValueSource(strings = {"--ouput", "--wieghts"})
     void aMistypedOptionIsOneLineWithAPointerToHelp(String typo) {
-        Cli r = Cli.run("run", "--weights", "w", "--input", "i", "--output", "o", typo, "x");
+        Cli r = Cli.run("run", "--weights", "w", "--input", "i", typo, "o"); // --output is missing too: the typo is said
         assertEquals(2, r.exitCode(), r.toString());
         assertEquals(1, r.err().strip().lines().count(), r.toString());
         assertTrue(r.err().startsWith("mnv3: "), r.toString());
