@@ -79,6 +79,28 @@ class BadInputTest {
         assertOneLineError(r, "a tensor [100000,3,64,64] needs 4.6 GiB, more than the ");
     }
 
+    /**
+     * Twelve 12-megapixel JPEGs in one classify, in a JVM of 200 MB: each decoded image alone is
+     * 48 MB as RGB ints, so holding them all (as classify did) runs out of memory. Now one
+     * image's crop region is decoded at a time.
+     */
+    @Test
+    void manyLargeJpegsAreClassifiedInBoundedMemory() throws Exception {
+        BufferedImage big = new BufferedImage(4000, 3000, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < 3000; y++) for (int x = 0; x < 4000; x++) big.setRGB(x, y, (x & 0xff) << 16 | (y & 0xff) << 8 | 0x40);
+        Path first = dir.resolve("big-0.jpg");
+        ImageIO.write(big, "jpg", first.toFile());
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx200m",
+                "--add-modules", "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                "classify", "--model", "small", "--backend", "cpu", "--threads", "1", "--top", "1", "--weights", weights.toString(),
+                first.toString()));
+        for (int i = 1; i < 12; i++) cmd.add(Files.createLink(dir.resolve("big-" + i + ".jpg"), first).toString());
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), out);
+        assertEquals(12, out.lines().filter(l -> l.endsWith(".jpg:")).count(), out);
+    }
+
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
             "{\"kernel\": 3, \"exp\": 16, \"out\": 16, \"dilation\": 1000000}|dilation must be from 1 to 16, got 1000000",
