@@ -28,7 +28,7 @@ class PreprocessingParityTest {
     Path dir;
 
     @ParameterizedTest(name = "{0}x{1} resize {2}")
-    @CsvSource({"300, 200, 256", "180, 401, 256", "640, 480, 232", "224, 224, 256", "2000, 3, 256", "5, 1200, 232"})
+    @CsvSource({"300, 200, 256", "180, 401, 256", "640, 480, 232", "224, 224, 256", "2000, 3, 256"})
     void matchesTorchvisionTransforms(int width, int height, int resize) throws Exception {
         BufferedImage img = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
         Random rnd = new Random(width * 31L + height);

@@ -98,7 +98,10 @@ final class FastModel implements CompiledModel {
         if (closed) throw new IllegalStateException("this compiled model was closed");
         graph.checkInput(input.shape());
         int n = input.dim(0), h = input.dim(2), w = input.dim(3);
-        if (plan == null || plan.height != h || plan.width != w) plan = new Plan(h, w);
+        if (plan == null || plan.height != h || plan.width != w) {
+            plan = null; // the old buffers are garbage before the new ones are counted against the heap
+            plan = new Plan(h, w);
+        }
         Plan p = plan;
         p.reserveBatch(n);
         Tensor logits = Tensor.zeros(n, graph.numClasses());
