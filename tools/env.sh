@@ -37,3 +37,34 @@ mnv3_setup() {
     echo "no python3 with torch and torchvision: install python3-torchvision (apt) or set MNV3_PYTHON" >&2
     return 1
 }
+
+# Runs JAVA ARGS... with stderr kept to the program's own lines: the JVM prints "WARNING: Using
+# incubator modules: jdk.incubator.vector" first on every start with --add-modules
+# jdk.incubator.vector (the CPU backend's Vector API), and no JVM option turns it off. Only that
+# exact first line is dropped; the rest passes through as it comes (progress bars included).
+# TERM, HUP and INT reach java as TERM (its shutdown hooks remove partial output files); the
+# return status is java's.
+mnv3_java_quiet() {
+    local java="$1" pid status
+    shift
+    "$java" "$@" 0<&0 2> >(trap '' INT; _mnv3_drop_incubator_warning >&2) &
+    pid=$!
+    trap 'kill -TERM "$pid" 2>/dev/null' TERM HUP INT
+    while true; do
+        if wait "$pid"; then status=0; else status=$?; fi
+        kill -0 "$pid" 2>/dev/null || break # wait returns early when a trapped signal arrives
+    done
+    trap - TERM HUP INT
+    wait || true # the filter passes on what java wrote last
+    return "$status"
+}
+
+_mnv3_drop_incubator_warning() {
+    local first
+    if IFS= read -r first; then
+        [[ "$first" == "WARNING: Using incubator modules: jdk.incubator.vector" ]] || printf '%s\n' "$first"
+    elif [[ -n "$first" ]]; then
+        printf '%s' "$first" # a first line without a newline: pass it on as it was
+    fi
+    exec cat
+}

@@ -15,7 +15,7 @@ final class BackendOptions {
     String backend;
 
     @Option(names = "--threads", paramLabel = "T", defaultValue = "0",
-            description = "CPU threads (default: all available processors).")
+            description = "CPU threads, at most " + CompileOptions.MAX_THREADS + " (default: all available processors).")
     int threads;
 
     @Option(names = "--precision", paramLabel = "P", defaultValue = "fp32",
@@ -55,6 +55,10 @@ final class BackendOptions {
     }
 
     CompileOptions options(Precision p, CudnnMode mode) {
+        if (threads < 0 || threads > CompileOptions.MAX_THREADS) {
+            throw new Main.UserError("--threads must be from 0 (all available processors) to " + CompileOptions.MAX_THREADS
+                    + ", got " + threads);
+        }
         return new CompileOptions(threads, p).withCudaGraphs(!noCudaGraphs).withCudnn(mode);
     }
 }

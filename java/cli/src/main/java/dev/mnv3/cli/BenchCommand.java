@@ -83,7 +83,8 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!(seconds > 0) || warmup < 0) throw new Main.UserError("--seconds must be > 0 and --warmup >= 0");
+        Durations.check("--seconds", seconds, false);
+        Durations.check("--warmup", warmup, true);
         BenchPoints.Group defaults = new BenchPoints.Group(BenchPoints.precisions(backend.precision),
                 graphs == null ? List.of(!backend.noCudaGraphs) : BenchPoints.graphs(String.join(",", graphs)),
                 BenchPoints.cudnn(backend.cudnn), List.copyOf(clients), List.copyOf(batches));

@@ -41,6 +41,7 @@ final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Durations.check("--seconds", seconds, false);
         PrintWriter out = spec.commandLine().getOut();
         Graph graph = Graph.of(model.config());
         Tensor input = size.randomInput(graph, batch, 2);

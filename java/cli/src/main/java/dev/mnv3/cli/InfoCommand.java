@@ -29,6 +29,7 @@ final class InfoCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         Graph g = Graph.of(model.config());
         List<Shape> shapes = g.inferShapes(size.height(), size.width());
+        long macs = g.macs(size.height(), size.width()); // before printing: a network too large to count fails here
         String fmt = "%-14s %-22s %-12s %-12s %5s %10s %14s%n";
         out.printf("%s at %dx%d%n%n", g.config().describe(), size.height(), size.width());
         out.printf(fmt, "name", "op", "in", "out", "exp", "params", "MACs");
@@ -39,7 +40,7 @@ final class InfoCommand implements Callable<Integer> {
                     group(n.macs(shapes.get(i))));
         }
         out.printf("%ntotal parameters: %s%n", group(g.params()));
-        out.printf("total multiply-adds: %s (%.1fM)%n", group(g.macs(size.height(), size.width())), g.macs(size.height(), size.width()) / 1e6);
+        out.printf("total multiply-adds: %s (%.1fM)%n", group(macs), macs / 1e6);
         out.printf("feature levels (stride: node, channels): ");
         StringBuilder sb = new StringBuilder();
         for (FeatureLevel l : g.featureLevels()) {

@@ -2,8 +2,11 @@ package dev.mnv3.cli;
 
 import dev.mnv3.core.backend.BackendUnavailableException;
 import dev.mnv3.core.weights.SafeTensorsFormatException;
+import dev.mnv3.core.tensor.MemoryBudget;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -41,27 +44,77 @@ public final class Main implements Runnable {
         CommandLine cl = new CommandLine(main);
         cl.setOut(out);
         cl.setErr(err);
-        cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-            commandLine.getErr().println("mnv3: " + describe(ex));
-            if (main.verbose) ex.printStackTrace(commandLine.getErr());
-            commandLine.getErr().flush();
-            return 1;
+        cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> fail(main, commandLine.getErr(), ex));
+        cl.setParameterExceptionHandler((ex, arguments) -> {
+            // one line and where to look, not the whole usage text
+            CommandLine c = ex.getCommandLine();
+            String typo = unknownOption(c, arguments);
+            if (ex instanceof CommandLine.MissingParameterException && typo != null) {
+                // "--ouput x" also leaves --output missing: the typo is what the user needs to hear about
+                ex = new CommandLine.UnmatchedArgumentException(c, java.util.List.of(typo));
+            }
+            String hint = "";
+            if (ex instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()) {
+                hint = " (did you mean " + String.join(" or ", u.getSuggestions()) + "?)";
+            }
+            c.getErr().println("mnv3: " + oneLine(ex.getMessage()) + hint + "; see '" + c.getCommandSpec().qualifiedName()
+                    + " --help'");
+            c.getErr().flush();
+            return 2;
         });
-        return cl.execute(args);
+        try {
+            return cl.execute(args);
+        } catch (Error e) { // picocli passes Errors (out of memory, a fault in a mapped file) through: still one line
+            return fail(main, err, e);
+        }
+    }
+
+    /** The first argument that looks like an option but is none of {@code c}'s, or null. */
+    private static String unknownOption(CommandLine c, String[] arguments) {
+        for (String a : arguments) {
+            String name = a.contains("=") ? a.substring(0, a.indexOf('=')) : a;
+            if (name.matches("--?[A-Za-z][\\w-]*") && !c.getCommandSpec().optionsMap().containsKey(name)) return name;
+        }
+        return null;
+    }
+
+    private static int fail(Main main, PrintWriter err, Throwable ex) {
+        err.println("mnv3: " + describe(ex));
+        if (main.verbose) ex.printStackTrace(err);
+        err.flush();
+        return 1;
+    }
+
+    /** A warning line on stderr. */
+    static void warn(PrintWriter err, String message) {
+        err.println("mnv3: warning: " + oneLine(message));
+        err.flush();
+    }
+
+    private static String oneLine(String s) {
+        return s == null ? "" : s.strip().replaceAll("\\s*\\R\\s*", " ");
     }
 
     /** One message for the user: what went wrong and with which file. */
     static String describe(Throwable ex) {
-        return switch (ex) {
+        return oneLine(switch (ex) {
             case NoSuchFileException e -> "file not found: " + e.getFile();
             case AccessDeniedException e -> "permission denied: " + e.getFile();
+            case FileSystemException e -> e.getMessage(); // "FILE: what is wrong with it"
             case SafeTensorsFormatException e -> e.getMessage();
             case BackendUnavailableException e -> e.getMessage();
             case UserError e -> e.getMessage();
             case IllegalArgumentException e -> e.getMessage();
+            case UncheckedIOException e -> describe(e.getCause());
             case java.io.IOException e -> "I/O error: " + e.getMessage();
+            case OutOfMemoryError e -> "out of memory (" + e.getMessage() + "): the JVM may use at most "
+                    + MemoryBudget.format(Runtime.getRuntime().maxMemory()) + "; raise it with -Xmx, for ./mnv3 with "
+                    + "MNV3_JAVA_OPTS=-Xmx<size>, or use a smaller batch or input";
+            case StackOverflowError e -> "internal error: stack overflow (run with --verbose for the stack trace)";
+            case InternalError e when String.valueOf(e.getMessage()).contains("unsafe memory access") ->
+                    "a file mnv3 had mapped changed or shrank while it was read (another program writing it?)";
             default -> "internal error: " + ex + " (run with --verbose for the stack trace)";
-        };
+        });
     }
 
     /** A problem with what the user asked for, reported as its message alone. */

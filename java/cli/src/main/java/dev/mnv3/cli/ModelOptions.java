@@ -17,7 +17,8 @@ final class ModelOptions {
             description = "Width multiplier applied to every channel count (default: ${DEFAULT-VALUE}).")
     double width;
 
-    @Option(names = "--classes", paramLabel = "K", defaultValue = "1000", description = "Number of classes (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--classes", paramLabel = "K", defaultValue = "1000",
+            description = "Number of classes, at most " + MobileNetV3Config.MAX_CLASSES + " (default: ${DEFAULT-VALUE}).")
     int classes;
 
     @Option(names = "--reduced-tail", description = "Halve the channels of the last stage (torchvision's reduced_tail).")
@@ -32,6 +33,11 @@ final class ModelOptions {
     @Option(names = "--bn-eps", paramLabel = "EPS",
             description = "BatchNorm epsilon (default: the table's bn_eps, else the weights' layout: 1e-3 torchvision, 1e-5 timm and sequential).")
     Double bnEps;
+
+    /** The table file --model names, or null for a built-in table. */
+    Path file() {
+        return MobileNetV3Config.isBuiltIn(model) ? null : Path.of(model);
+    }
 
     MobileNetV3Config config() throws IOException {
         MobileNetV3Config c = MobileNetV3Config.named(model).withWidth(width).withClasses(classes).withReducedTail(reducedTail)

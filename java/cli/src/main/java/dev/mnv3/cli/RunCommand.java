@@ -6,8 +6,11 @@ import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.weights.SafeTensors;
 import dev.mnv3.core.weights.Weights;
+import dev.mnv3.core.io.OutputFile;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -32,7 +35,9 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--input", required = true, paramLabel = "X.safetensors", description = "The input batch.")
     Path input;
 
-    @Option(names = "--output", required = true, paramLabel = "Y.safetensors", description = "Where to write the results.")
+    @Option(names = "--output", required = true, paramLabel = "Y.safetensors", description = "Where to write the results: "
+            + "replaced atomically when complete; a symbolic link is written through; never a device, directory or an input "
+            + "of this command.")
     Path output;
 
     @Option(names = "--features", description = "Also write the feature maps at strides 2/4/8/16/32.")
@@ -43,10 +48,15 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        List<Path> inputs = model.file() != null ? List.of(weights, input, model.file()) : List.of(weights, input);
+        OutputFile.check(output, inputs); // before the work: a bad --output should not cost a run
         Graph graph = Graph.of(model.configFor(weights));
         Tensor x = readInput(input);
         graph.checkInput(x.shape());
         Weights w = Weights.load(weights, graph);
+        PrintWriter err = spec.commandLine().getErr();
+        NonFiniteValues nonFinite = new NonFiniteValues();
+        if (!nonFinite.check(err, weights + " holds", w.asMap())) nonFinite.check(err, input + " holds", Map.of("input", x));
         Map<String, Tensor> out = new LinkedHashMap<>();
         Map<String, String> meta = new LinkedHashMap<>();
         try (CompiledModel m = backend.resolve().compile(graph, w, backend.options())) {
@@ -63,7 +73,8 @@ final class RunCommand implements Callable<Integer> {
             meta.put("model", graph.config().describe());
             meta.put("backend", m.backend());
         }
-        SafeTensors.write(output, out, meta);
+        nonFinite.check(err, "the results hold", out);
+        SafeTensors.write(output, out, meta, inputs);
         spec.commandLine().getOut().printf("wrote %s: logits %s%s (%s)%n", output, out.get("logits").shapeString(),
                 features ? " + " + (out.size() - 1) + " feature maps" : "", meta.get("backend"));
         return 0;

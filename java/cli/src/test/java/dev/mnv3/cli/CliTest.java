@@ -182,7 +182,7 @@ class CliTest {
         assertEquals(1, r.exitCode(), r.toString());
         List<Map<String, Object>> lines = jsonLines(r.out());
         assertEquals(2, lines.size(), r.out());
-        assertTrue(((String) lines.get(0).get("error")).contains("too large"), r.out());
+        assertTrue(((String) lines.get(0).get("error")).contains("more than one Java array can hold"), r.out());
         assertEquals(2L, lines.get(1).get("batch"));
         assertTrue(lines.get(1).containsKey("images_per_second"), r.out());
         assertTrue(r.err().contains("mnv3: 1 of 2 batch sizes failed: batch 200000: "), r.err());

@@ -18,20 +18,25 @@ package dev.mnv3.core;
  */
 public record BottleneckSpec(int kernel, int expSize, int outChannels, boolean se,
                              Activation activation, int stride, int dilation) {
+    /**
+     * Limits far above any published MobileNetV3 (kernels 3-7, dilation 2, 960 channels) that keep
+     * every size and count of a network within exact 64-bit arithmetic.
+     */
+    public static final int MAX_KERNEL = 31, MAX_DILATION = 16, MAX_CHANNELS = 1 << 16;
 
     public BottleneckSpec {
-        if (kernel < 1 || kernel % 2 == 0) {
-            throw new IllegalArgumentException("bottleneck kernel must be odd and positive, got " + kernel);
+        if (kernel < 1 || kernel % 2 == 0 || kernel > MAX_KERNEL) {
+            throw new IllegalArgumentException("bottleneck kernel must be odd, from 1 to " + MAX_KERNEL + ", got " + kernel);
         }
-        if (expSize < 1 || outChannels < 1) {
-            throw new IllegalArgumentException(
-                    "bottleneck exp size and out channels must be positive, got exp " + expSize + ", out " + outChannels);
+        if (expSize < 1 || outChannels < 1 || expSize > MAX_CHANNELS || outChannels > MAX_CHANNELS) {
+            throw new IllegalArgumentException("bottleneck exp size and out channels must be from 1 to " + MAX_CHANNELS
+                    + ", got exp " + expSize + ", out " + outChannels);
         }
         if (stride != 1 && stride != 2) {
             throw new IllegalArgumentException("bottleneck stride must be 1 or 2, got " + stride);
         }
-        if (dilation < 1) {
-            throw new IllegalArgumentException("bottleneck dilation must be >= 1, got " + dilation);
+        if (dilation < 1 || dilation > MAX_DILATION) {
+            throw new IllegalArgumentException("bottleneck dilation must be from 1 to " + MAX_DILATION + ", got " + dilation);
         }
         if (activation == null) {
             throw new IllegalArgumentException("bottleneck activation is required");

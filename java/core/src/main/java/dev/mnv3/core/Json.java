@@ -48,7 +48,7 @@ public final class Json {
             case 'n' -> literal("null", null);
             default -> {
                 if (c == '-' || (c >= '0' && c <= '9')) yield number();
-                throw error("unexpected character '" + c + "'");
+                throw error("unexpected character " + describe(c));
             }
         };
     }
@@ -194,9 +194,14 @@ public final class Json {
     }
 
     private Object literal(String word, Object v) {
-        if (!s.startsWith(word, pos)) throw error("unexpected character '" + s.charAt(pos) + "'");
+        if (!s.startsWith(word, pos)) throw error("unexpected character " + describe(s.charAt(pos)));
         pos += word.length();
         return v;
+    }
+
+    /** A character for an error message: invisible ones (a byte-order mark, controls) by their code point. */
+    private static String describe(char c) {
+        return c >= 0x20 && c < 0x7f ? "'" + c + "'" : String.format("U+%04X", (int) c);
     }
 
     private char peek() {

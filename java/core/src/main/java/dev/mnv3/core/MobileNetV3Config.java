@@ -3,6 +3,7 @@ package dev.mnv3.core;
 import static dev.mnv3.core.Activation.HARDSWISH;
 import static dev.mnv3.core.Activation.RELU;
 
+import dev.mnv3.core.io.InputFiles;
 import dev.mnv3.core.weights.WeightNames;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -41,6 +42,10 @@ public record MobileNetV3Config(String name, List<BottleneckSpec> table, int ste
     public static final int HEAD_EXPANSION = 6;
     public static final double TORCHVISION_BN_EPS = 1e-3;
     public static final double TIMM_BN_EPS = 1e-5;
+    /** The most classifier outputs (ImageNet-21k has 21,841): keeps the classifier's weights within one Java array. */
+    public static final int MAX_CLASSES = 1 << 20;
+    /** A table file is a few hundred bytes; anything past this is not one. */
+    static final long MAX_TABLE_FILE_BYTES = 1 << 20;
 
     public MobileNetV3Config {
         table = List.copyOf(table);
@@ -50,14 +55,16 @@ public record MobileNetV3Config(String name, List<BottleneckSpec> table, int ste
         if (!(widthMultiplier > 0) || widthMultiplier > 8) {
             throw new IllegalArgumentException("width multiplier must be in (0, 8], got " + widthMultiplier);
         }
-        if (numClasses < 1) {
-            throw new IllegalArgumentException("number of classes must be >= 1, got " + numClasses);
+        if (numClasses < 1 || numClasses > MAX_CLASSES) {
+            throw new IllegalArgumentException("number of classes must be from 1 to " + MAX_CLASSES + ", got " + numClasses);
         }
         if (!(bnEps > 0)) {
             throw new IllegalArgumentException("BatchNorm eps must be > 0, got " + bnEps);
         }
-        if (stemChannels < 1 || lastChannel < 1) {
-            throw new IllegalArgumentException("stem and last channels must be positive");
+        if (stemChannels < 1 || lastChannel < 1 || stemChannels > BottleneckSpec.MAX_CHANNELS
+                || lastChannel > BottleneckSpec.MAX_CHANNELS) {
+            throw new IllegalArgumentException("stem and last channels must be from 1 to " + BottleneckSpec.MAX_CHANNELS
+                    + ", got stem " + stemChannels + ", last channel " + lastChannel);
         }
         if (squeezeExcite == null) {
             throw new IllegalArgumentException("the squeeze-excitation spec is required");
@@ -94,6 +101,11 @@ public record MobileNetV3Config(String name, List<BottleneckSpec> table, int ste
                 false, false, false, SqueezeExciteSpec.TORCHVISION, null, false);
     }
 
+    /** True for the names of torchvision's tables, which {@link #named} reads without a file. */
+    public static boolean isBuiltIn(String model) {
+        return List.of("large", "mobilenet_v3_large", "small", "mobilenet_v3_small").contains(model.toLowerCase(Locale.ROOT));
+    }
+
     /** "large", "small" (any case), or the path of a JSON table file (see {@link #fromJson}). */
     public static MobileNetV3Config named(String model) throws IOException {
         return switch (model.toLowerCase(Locale.ROOT)) {
@@ -122,7 +134,7 @@ public record MobileNetV3Config(String name, List<BottleneckSpec> table, int ste
      * each block's {@code se} (false), {@code act} (RE), {@code stride} (1) and {@code dilation} (1).
      */
     public static MobileNetV3Config fromJson(Path file) throws IOException {
-        String text = Files.readString(file);
+        String text = InputFiles.readUtf8(file, MAX_TABLE_FILE_BYTES);
         try {
             return fromJson(Json.parse(text), file.getFileName().toString());
         } catch (IllegalArgumentException e) {

@@ -15,13 +15,13 @@ class BottleneckSpecTest {
 
     @Test
     void rejectsInvalidRowsNamingTheValue() {
-        assertRejected("kernel must be odd and positive, got 4", () -> new BottleneckSpec(4, 16, 16, false, Activation.RELU, 1));
-        assertRejected("kernel must be odd and positive, got -1", () -> new BottleneckSpec(-1, 16, 16, false, Activation.RELU, 1));
+        assertRejected("kernel must be odd, from 1 to 31, got 4", () -> new BottleneckSpec(4, 16, 16, false, Activation.RELU, 1));
+        assertRejected("kernel must be odd, from 1 to 31, got -1", () -> new BottleneckSpec(-1, 16, 16, false, Activation.RELU, 1));
         assertRejected("got exp 0, out 16", () -> new BottleneckSpec(3, 0, 16, false, Activation.RELU, 1));
         assertRejected("got exp 16, out -8", () -> new BottleneckSpec(3, 16, -8, false, Activation.RELU, 1));
         assertRejected("stride must be 1 or 2, got 3", () -> new BottleneckSpec(3, 16, 16, false, Activation.RELU, 3));
         assertRejected("stride must be 1 or 2, got 0", () -> new BottleneckSpec(3, 16, 16, false, Activation.RELU, 0));
-        assertRejected("dilation must be >= 1, got 0", () -> new BottleneckSpec(3, 16, 16, false, Activation.RELU, 1, 0));
+        assertRejected("dilation must be from 1 to 16, got 0", () -> new BottleneckSpec(3, 16, 16, false, Activation.RELU, 1, 0));
         assertRejected("activation is required", () -> new BottleneckSpec(3, 16, 16, false, null, 1));
     }
 

@@ -170,13 +170,13 @@ class MobileNetV3ConfigTest {
                 bad("{\"blocks\": [{\"kernel\": 3, \"out\": 16}]}", "blocks[0]: missing \"exp\""),
                 bad("{\"blocks\": [{\"kernel\": 3, \"exp\": 16}]}", "blocks[0]: missing \"out\""),
                 bad("{\"blocks\": [" + ROW + ", {\"kernel\": 4, \"exp\": 16, \"out\": 16}]}",
-                        "blocks[1]: ", "kernel must be odd and positive, got 4"),
+                        "blocks[1]: ", "kernel must be odd, from 1 to 31, got 4"),
                 bad("{\"blocks\": [" + ROW + ", {\"kernel\": 3, \"exp\": 16, \"out\": 16, \"stride\": 3}]}",
                         "blocks[1]: ", "stride must be 1 or 2, got 3"),
                 bad("{\"blocks\": [{\"kernel\": 3, \"exp\": 16, \"out\": 16, \"dilation\": 0}]}",
-                        "blocks[0]: ", "dilation must be >= 1, got 0"),
+                        "blocks[0]: ", "dilation must be from 1 to 16, got 0"),
                 bad("{\"blocks\": [{\"kernel\": 3, \"exp\": 0, \"out\": 16}]}",
-                        "blocks[0]: ", "exp size and out channels must be positive"),
+                        "blocks[0]: ", "exp size and out channels must be from 1 to 65536"),
                 bad("{\"blocks\": [" + ROW + ", {\"kernel\": 3, \"exp\": 16, \"out\": 16, \"kernal\": 5}]}",
                         "blocks[1]: unknown field \"kernal\"", "allowed: kernel, exp, out, se, act, stride, dilation"),
                 bad("{\"width\": 0.5, \"blocks\": [" + ROW + "]}", "the table file: unknown field \"width\""),
@@ -193,7 +193,7 @@ class MobileNetV3ConfigTest {
                 bad("{\"stem\": \"16\", \"blocks\": [" + ROW + "]}", "stem must be an integer, found a string"),
                 bad("{\"last_channel\": true, \"blocks\": [" + ROW + "]}", "last_channel must be an integer, found a boolean"),
                 bad("{\"name\": 5, \"blocks\": [" + ROW + "]}", "name must be a string, found the number 5"),
-                bad("{\"stem\": 0, \"blocks\": [" + ROW + "]}", "stem and last channels must be positive"),
+                bad("{\"stem\": 0, \"blocks\": [" + ROW + "]}", "stem and last channels must be from 1 to 65536, got stem 0"),
                 bad("{\"se_layer\": {\"layer\": \"fc\"}, \"blocks\": [" + ROW + "]}",
                         "se_layer.layer must be \"conv\" or \"linear\", got \"fc\""),
                 bad("{\"se_layer\": {\"reduction\": 4}, \"blocks\": [" + ROW + "]}",
@@ -367,7 +367,7 @@ class MobileNetV3ConfigTest {
     @Test
     void otherInvalidSettingsAreRejected() {
         var classes = assertThrows(IllegalArgumentException.class, () -> MobileNetV3Config.small().withClasses(0));
-        assertTrue(classes.getMessage().contains("number of classes must be >= 1, got 0"), classes.getMessage());
+        assertTrue(classes.getMessage().contains("number of classes must be from 1 to 1048576, got 0"), classes.getMessage());
         var eps = assertThrows(IllegalArgumentException.class, () -> MobileNetV3Config.small().withBnEps(0));
         assertTrue(eps.getMessage().contains("BatchNorm eps must be > 0"), eps.getMessage());
         var empty = assertThrows(IllegalArgumentException.class, () -> MobileNetV3Config.custom("x", 16, 1280, List.of()));

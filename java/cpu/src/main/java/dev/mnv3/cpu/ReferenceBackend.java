@@ -27,6 +27,7 @@ public final class ReferenceBackend implements Backend {
                     + " (the reduced precisions run on the GPU: --backend cuda)");
         }
         weights.checkFits(graph);
+        Weights.reserveFor(graph, "a folded copy of the weights of " + graph.config().describe());
         return new ReferenceModel(graph, weights);
     }
 }

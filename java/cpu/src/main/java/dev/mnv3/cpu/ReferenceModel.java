@@ -9,6 +9,7 @@ import dev.mnv3.core.graph.GlobalAvgPool;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.graph.Linear;
 import dev.mnv3.core.graph.Node;
+import dev.mnv3.core.tensor.MemoryBudget;
 import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.weights.Weights;
 import java.util.HashMap;
@@ -20,6 +21,7 @@ final class ReferenceModel implements CompiledModel {
     private final Graph graph;
     private final Weights weights;
     private final Map<ConvBnAct, FoldedConv> folded = new HashMap<>();
+    private volatile boolean closed;
 
     ReferenceModel(Graph graph, Weights weights) {
         this.graph = graph;
@@ -61,7 +63,9 @@ final class ReferenceModel implements CompiledModel {
     }
 
     private Tensor forward(Tensor input, Map<String, Tensor> trace) {
+        if (closed) throw new IllegalStateException("this compiled model was closed");
         graph.checkInput(input.shape());
+        reserveActivations(input.dim(0), input.dim(2), input.dim(3), trace != null);
         Tensor x = input;
         for (Node n : graph.nodes()) {
             x = switch (n) {
@@ -88,8 +92,16 @@ final class ReferenceModel implements CompiledModel {
         return y;
     }
 
+    /** Every node allocates its output: check the most held at once (all of them when traced) before starting. */
+    private void reserveActivations(int n, int h, int w, boolean traced) {
+        String what = (traced ? "a traced run" : "a run") + " of " + graph.config().describe() + " on " + n + " image"
+                + (n > 1 ? "s" : "") + " of " + h + "x" + w + " on " + ReferenceBackend.NAME;
+        long perImage = traced ? graph.traceFloats(h, w) + graph.peakActivationFloats(h, w) : graph.peakActivationFloats(h, w);
+        MemoryBudget.reserve(MemoryBudget.floatBytes(Math.multiplyExact(perImage, (long) n), what), what);
+    }
+
     @Override
     public void close() {
-        // nothing held beyond the Java heap
+        closed = true; // only the Java heap is held; a closed model refuses to run, as every backend's does
     }
 }

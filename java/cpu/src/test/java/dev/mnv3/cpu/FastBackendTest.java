@@ -106,6 +106,45 @@ class FastBackendTest {
     }
 
     @Test
+    void threadCountsBeyondTheCapAreRefusedBeforeAnyThreadStarts() {
+        var e = assertThrows(IllegalArgumentException.class, () -> CompileOptions.defaults().withThreads(1000));
+        assertEquals("threads must be from 0 (all available processors) to 256, got 1000", e.getMessage());
+    }
+
+    /** A closed model refuses to run on every CPU backend alike. */
+    @Test
+    void bothCpuBackendsRefuseToRunAfterClose() {
+        Graph g = Graph.of(MobileNetV3Config.small());
+        Weights weights = RandomWeights.generate(g, 1);
+        for (var backend : java.util.List.of(new FastBackend(), new ReferenceBackend())) {
+            CompiledModel m = backend.compile(g, weights, CompileOptions.defaults());
+            m.close();
+            var e = assertThrows(IllegalStateException.class, () -> m.run(RandomWeights.input(1, 64, 64, 1)), backend.name());
+            assertEquals("this compiled model was closed", e.getMessage(), backend.name());
+            assertThrows(IllegalStateException.class, () -> m.trace(RandomWeights.input(1, 64, 64, 1)), backend.name());
+        }
+    }
+
+    /** A 1x3x8000x8000 input to Large: refused with the size it needs, before the buffers are allocated. */
+    @Test
+    void anInputTooLargeForTheHeapIsRefusedNamingTheNeed() {
+        Graph g = Graph.of(MobileNetV3Config.large());
+        Weights weights = RandomWeights.generate(g, 1);
+        Tensor huge = Tensor.zeros(1, 3, 8000, 8000);
+        try (CompiledModel fast = new FastBackend().compile(g, weights, CompileOptions.defaults().withThreads(2));
+             CompiledModel ref = new ReferenceBackend().compile(g, weights)) {
+            var f = assertThrows(dev.mnv3.core.tensor.MemoryLimitException.class, () -> fast.run(huge));
+            assertTrue(f.getMessage().startsWith("the cpu backend's buffers for large(width 1.0, 1000 classes) at 8000x8000 on "
+                    + "2 threads needs "), f.getMessage());
+            var r = assertThrows(dev.mnv3.core.tensor.MemoryLimitException.class, () -> ref.run(huge));
+            assertTrue(r.getMessage().startsWith("a run of large(width 1.0, 1000 classes) on 1 image of 8000x8000 on cpu-reference "
+                    + "needs "), r.getMessage());
+            // the model still works at a size that fits
+            assertEquals(1000, fast.run(RandomWeights.input(1, 64, 64, 3)).size());
+        }
+    }
+
+    @Test
     void theVectorApiIsOnInTheseTests() {
         assertEquals(true, FastBackend.vectorized(), "surefire runs with --add-modules jdk.incubator.vector");
     }

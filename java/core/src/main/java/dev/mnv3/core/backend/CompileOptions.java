@@ -11,8 +11,14 @@ package dev.mnv3.core.backend;
  * @param cudnn      GPU only: whether cuDNN is used ({@link CudnnMode#AUTO} by default)
  */
 public record CompileOptions(int threads, Precision precision, boolean cudaGraphs, CudnnMode cudnn) {
+    /** More threads than this only add hand-over cost (the fast backend splits an image into at most this many parts). */
+    public static final int MAX_THREADS = 256;
+
     public CompileOptions {
-        if (threads < 0) throw new IllegalArgumentException("threads must be >= 0, got " + threads);
+        if (threads < 0 || threads > MAX_THREADS) {
+            throw new IllegalArgumentException("threads must be from 0 (all available processors) to " + MAX_THREADS + ", got "
+                    + threads);
+        }
         if (precision == null) precision = Precision.FP32;
         if (cudnn == null) cudnn = CudnnMode.AUTO;
     }

@@ -43,7 +43,21 @@ public final class Throughput {
         }
     }
 
+    /** The longest warm-up or timed run: a day. Longer (or infinite) durations are mistakes, not measurements. */
+    public static final double MAX_SECONDS = 86_400;
+
     private Throughput() {
+    }
+
+    /** Fails unless the warm-up is in [0, a day] and the timed duration in (0, a day]: NaN and infinity included. */
+    public static void checkDurations(double warmupSeconds, double seconds) {
+        if (!(warmupSeconds >= 0 && warmupSeconds <= MAX_SECONDS)) {
+            throw new IllegalArgumentException("the warm-up must be from 0 to " + (long) MAX_SECONDS + " seconds, got " + warmupSeconds);
+        }
+        if (!(seconds > 0 && seconds <= MAX_SECONDS)) {
+            throw new IllegalArgumentException("the timed duration must be more than 0 and at most " + (long) MAX_SECONDS
+                    + " seconds, got " + seconds);
+        }
     }
 
     /**
@@ -51,6 +65,7 @@ public final class Throughput {
      * {@code seconds} timed (at least 3 runs), reporting the fraction done to {@code progress}.
      */
     public static Result measure(CompiledModel model, Tensor input, double warmupSeconds, double seconds, DoubleConsumer progress) {
+        checkDurations(warmupSeconds, seconds);
         warmUp(model, input, System.nanoTime() + (long) (warmupSeconds * 1e9));
         return summarize(input.dim(0), timedRuns(model, input, System.nanoTime(), seconds, progress));
     }
@@ -87,11 +102,12 @@ public final class Throughput {
                                  DoubleConsumer progress) {
         if (clients < 1) throw new IllegalArgumentException("clients must be >= 1, got " + clients);
         if (clients == 1) return measure(model, input, warmupSeconds, seconds, progress);
+        checkDurations(warmupSeconds, seconds);
         long warmEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
         long[] window = new long[1]; // when the timed runs began, in all clients at once
         double[][] perClient = new double[clients][];
         Thread[] threads = new Thread[clients];
-        RuntimeException[] failure = new RuntimeException[1];
+        Throwable[] failure = new Throwable[1];
         java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(clients,
                 () -> window[0] = System.nanoTime());
         for (int c = 0; c < clients; c++) {
@@ -101,7 +117,7 @@ public final class Throughput {
                     warmUp(model, input, warmEnd);
                     start.await();
                     perClient[k] = timedRuns(model, input, window[0], seconds, k == 0 ? progress : p -> { });
-                } catch (RuntimeException e) {
+                } catch (RuntimeException | Error e) { // an OutOfMemoryError too: reported by the caller, not on stderr here
                     synchronized (failure) {
                         if (failure[0] == null) failure[0] = e;
                     }
@@ -122,7 +138,8 @@ public final class Throughput {
             }
         }
         long end = System.nanoTime();
-        if (failure[0] != null) throw failure[0];
+        if (failure[0] instanceof RuntimeException e) throw e;
+        if (failure[0] instanceof Error e) throw e;
         double[] all = Arrays.stream(perClient).flatMapToDouble(Arrays::stream).sorted().toArray();
         int total = all.length;
         double wall = (end - window[0]) / 1e9;

@@ -58,12 +58,12 @@ public record Bottleneck(String name, BottleneckSpec spec, ConvBnAct expand, Con
         Shape x = input;
         long n = 0;
         if (expand != null) {
-            n += expand.macs(x);
+            n = expand.macs(x);
             x = expand.outputShape(x);
         }
-        n += depthwise.macs(x);
+        n = Math.addExact(n, depthwise.macs(x));
         x = depthwise.outputShape(x);
-        if (se != null) n += se.macs(x);
-        return n + project.macs(x);
+        if (se != null) n = Math.addExact(n, se.macs(x));
+        return Math.addExact(n, project.macs(x));
     }
 }

@@ -75,6 +75,7 @@ public record ConvBnAct(String name, int inChannels, int outChannels, int kernel
     @Override
     public long macs(Shape input) {
         Shape o = outputShape(input);
-        return (long) o.height() * o.width() * outChannels * (inChannels / groups) * kernel * kernel;
+        long perPixel = (long) outChannels * (inChannels / groups) * kernel * kernel; // < 2^19 * 2^19 * 2^10
+        return Math.multiplyExact((long) o.height() * o.width(), perPixel);
     }
 }

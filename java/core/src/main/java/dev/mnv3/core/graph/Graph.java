@@ -16,6 +16,8 @@ import java.util.List;
  */
 public final class Graph {
     public static final int INPUT_CHANNELS = 3;
+    /** The largest input height or width: 64k, far beyond any photo, keeps every size and count in exact arithmetic. */
+    public static final int MAX_INPUT_SIZE = 1 << 16;
 
     private final MobileNetV3Config config;
     private final List<Node> nodes;
@@ -94,7 +96,7 @@ public final class Graph {
 
     public long params() {
         long n = 0;
-        for (Node node : nodes) n += node.params();
+        for (Node node : nodes) n = Math.addExact(n, node.params());
         return n;
     }
 
@@ -123,10 +125,44 @@ public final class Graph {
         return shapes;
     }
 
+    /** Multiply-adds per image; an error (never a wrapped count) when they exceed a 64-bit integer. */
     public long macs(int height, int width) {
         List<Shape> shapes = inferShapes(height, width);
+        try {
+            long n = 0;
+            for (int i = 0; i < nodes.size(); i++) n = Math.addExact(n, nodes.get(i).macs(shapes.get(i)));
+            return n;
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException(config.describe() + " at " + height + "x" + width
+                    + " has more than 2^63 multiply-adds per image: too large to count, let alone run");
+        }
+    }
+
+    /**
+     * The most floats one image holds at once while a node runs: its input, output and (in a
+     * bottleneck) the expansion and depthwise outputs. What a plain, node-by-node run needs per image.
+     */
+    public long peakActivationFloats(int height, int width) {
+        List<Shape> shapes = inferShapes(height, width);
+        long peak = 0;
+        for (int i = 0; i < nodes.size(); i++) {
+            Shape in = shapes.get(i), out = shapes.get(i + 1);
+            long held = Math.addExact(in.size(), out.size());
+            if (nodes.get(i) instanceof Bottleneck b) {
+                Shape dw = b.depthwise().outputShape(new Shape(b.expSize(), in.height(), in.width()));
+                held = Math.addExact(held, Math.addExact(Math.multiplyExact((long) b.expSize(), (long) in.height() * in.width()),
+                        dw.size()));
+            }
+            peak = Math.max(peak, held);
+        }
+        return peak;
+    }
+
+    /** The floats of every node's output for one image: what a traced run returns per image. */
+    public long traceFloats(int height, int width) {
+        List<Shape> shapes = inferShapes(height, width);
         long n = 0;
-        for (int i = 0; i < nodes.size(); i++) n += nodes.get(i).macs(shapes.get(i));
+        for (int i = 1; i < shapes.size(); i++) n = Math.addExact(n, shapes.get(i).size());
         return n;
     }
 
@@ -167,6 +203,10 @@ public final class Graph {
     }
 
     private void checkSize(int height, int width) {
+        if (height > MAX_INPUT_SIZE || width > MAX_INPUT_SIZE) {
+            throw new IllegalArgumentException("input " + height + "x" + width + " is too large: H and W must be at most "
+                    + MAX_INPUT_SIZE);
+        }
         int min = minInputSize();
         if (height < min || width < min) {
             throw new IllegalArgumentException("input " + height + "x" + width + " is too small: " + config.name()

@@ -28,7 +28,7 @@ public sealed interface Node permits ConvBnAct, Bottleneck, GlobalAvgPool, Linea
     default long params() {
         long n = 0;
         for (ParamSpec p : parameters()) {
-            if (p.trainable()) n += p.numel();
+            if (p.trainable()) n = Math.addExact(n, p.numel());
         }
         return n;
     }

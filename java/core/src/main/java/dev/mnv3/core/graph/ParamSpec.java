@@ -17,9 +17,10 @@ public record ParamSpec(String name, int[] shape, boolean trainable) {
         return shape.clone();
     }
 
+    /** Element count; the dimensions are ints, so four of them stay well within a long. */
     public long numel() {
         long n = 1;
-        for (int d : shape) n *= d;
+        for (int d : shape) n = Math.multiplyExact(n, d);
         return n;
     }
 

@@ -1,20 +1,30 @@
 package dev.mnv3.core.image;
 
+import dev.mnv3.core.tensor.MemoryBudget;
 import dev.mnv3.core.tensor.Tensor;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 
 /**
  * torchvision's ImageNet evaluation transform: resize the shorter side to {@code resize} with
  * antialiased bilinear filtering (as PIL does), center-crop {@code crop} x {@code crop}, scale to
  * [0, 1] and normalize with the ImageNet mean and std. torchvision's V1 weights use resize 256,
  * its V2 Large weights 232; both crop 224.
+ *
+ * <p>Only the crop is computed: the resized image is never built, so the work and memory depend
+ * on the crop and on the source pixels under it, not on the resized size (a 20000x1 strip
+ * resized to 256 rows would be 5 million columns wide). As PIL does, the horizontal pass runs
+ * first and its result is rounded to 8 bits before the vertical pass.
  */
 public record Preprocessing(int resize, int crop) {
     public static final float[] MEAN = {0.485f, 0.456f, 0.406f};
     public static final float[] STD = {0.229f, 0.224f, 0.225f};
+    /** The largest shorter side to resize to: 64k, like the largest network input. */
+    public static final int MAX_RESIZE = 1 << 16;
 
     public Preprocessing {
-        if (crop < 1 || resize < crop) {
-            throw new IllegalArgumentException("need 1 <= crop <= resize, got resize " + resize + ", crop " + crop);
+        if (crop < 1 || resize < crop || resize > MAX_RESIZE) {
+            throw new IllegalArgumentException("need 1 <= crop <= resize <= " + MAX_RESIZE + ", got resize " + resize + ", crop " + crop);
         }
     }
 
@@ -22,93 +32,115 @@ public record Preprocessing(int resize, int crop) {
         return new Preprocessing(256, 224);
     }
 
+    /** The source pixels [x0, x1) x [y0, y1) that the crop of a width x height image depends on. */
+    public record Region(int x0, int y0, int x1, int y1) {
+        public long pixels() {
+            return (long) (x1 - x0) * (y1 - y0);
+        }
+    }
+
     /** A batch [n, 3, crop, crop] from the images, in order. */
     public Tensor apply(RgbImage... images) {
         Tensor t = Tensor.zeros(images.length, 3, crop, crop);
         for (int i = 0; i < images.length; i++) {
-            float[] chw = toTensor(images[i]);
-            System.arraycopy(chw, 0, t.data(), i * chw.length, chw.length);
+            try {
+                applyInto(images[i], t.data(), i * 3 * crop * crop);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e); // an RgbImage is in memory: it does not fail
+            }
         }
         return t;
     }
 
-    private float[] toTensor(RgbImage img) {
-        int w = img.width(), h = img.height();
-        // torchvision: the shorter side becomes `resize`, the longer keeps the aspect ratio (truncated)
-        int nw, nh;
-        if (w <= h) {
-            nw = resize;
-            nh = (int) ((long) resize * h / w);
-        } else {
-            nh = resize;
-            nw = (int) ((long) resize * w / h);
-        }
-        float[][] planes = new float[3][w * h];
-        int[] px = img.rgb();
-        for (int i = 0; i < px.length; i++) {
-            planes[0][i] = (px[i] >> 16) & 0xff;
-            planes[1][i] = (px[i] >> 8) & 0xff;
-            planes[2][i] = px[i] & 0xff;
-        }
-        // torchvision rounds the crop offset half to even (Python's round), as Math.rint does
-        int top = (int) Math.rint((nh - crop) / 2.0), left = (int) Math.rint((nw - crop) / 2.0);
-        float[] out = new float[3 * crop * crop];
+    public Region sourceRegion(int width, int height) {
+        Window w = window(width, height);
+        return new Region(w.columns.lo(), w.rows.lo(), w.columns.hi(), w.rows.hi());
+    }
+
+    /** Writes the normalized CHW crop of {@code image} to {@code dst} from {@code offset} (3 * crop * crop floats). */
+    public void applyInto(PixelSource image, float[] dst, int offset) throws IOException {
+        Window w = window(image.width(), image.height());
+        Filter fx = w.columns, fy = w.rows;
+        int rows = fy.hi() - fy.lo();
+        String what = "preprocessing an image of " + image.width() + "x" + image.height();
+        long floats = 3L * rows * crop;
+        MemoryBudget.reserve(MemoryBudget.floatBytes(floats, what), what);
+        // the horizontal pass, rounded to 8 bits as PIL stores it: [channel][source row][crop column]
+        float[] horizontal = new float[MemoryBudget.arrayLength(floats, what)];
+        int plane = rows * crop;
+        image.read(fx.lo(), fy.lo(), fx.hi(), fy.hi(), (y, rgb) -> {
+            int base = (y - fy.lo()) * crop;
+            for (int x = 0; x < crop; x++) {
+                double r = 0, g = 0, b = 0;
+                int first = fx.first[x] - fx.lo();
+                for (int k = 0; k < fx.count[x]; k++) {
+                    int px = rgb[first + k];
+                    float wt = fx.weights[x][k];
+                    r += ((px >> 16) & 0xff) * wt;
+                    g += ((px >> 8) & 0xff) * wt;
+                    b += (px & 0xff) * wt;
+                }
+                horizontal[base + x] = toByte(r);
+                horizontal[plane + base + x] = toByte(g);
+                horizontal[2 * plane + base + x] = toByte(b);
+            }
+        });
         for (int c = 0; c < 3; c++) {
-            float[] resized = resizeVertical(resizeHorizontal(planes[c], w, h, nw), nw, h, nh);
             for (int y = 0; y < crop; y++) {
+                int first = fy.first[y] - fy.lo();
                 for (int x = 0; x < crop; x++) {
-                    float v = Math.clamp(Math.round(resized[(top + y) * nw + left + x]), 0, 255) / 255f;
-                    out[(c * crop + y) * crop + x] = (v - MEAN[c]) / STD[c];
+                    double acc = 0;
+                    for (int k = 0; k < fy.count[y]; k++) acc += horizontal[c * plane + (first + k) * crop + x] * fy.weights[y][k];
+                    float v = toByte(acc) / 255f;
+                    dst[offset + (c * crop + y) * crop + x] = (v - MEAN[c]) / STD[c];
                 }
             }
         }
-        return out;
     }
 
-    private static float[] resizeHorizontal(float[] src, int w, int h, int nw) {
-        Filter f = new Filter(w, nw);
-        float[] dst = new float[nw * h];
-        for (int y = 0; y < h; y++) {
-            for (int x = 0; x < nw; x++) {
-                double acc = 0;
-                for (int k = 0; k < f.count[x]; k++) acc += src[y * w + f.first[x] + k] * f.weights[x][k];
-                dst[y * nw + x] = (float) acc;
-            }
-        }
-        return dst;
+    private static float toByte(double v) {
+        return Math.clamp(Math.round(v), 0, 255);
     }
 
-    private static float[] resizeVertical(float[] src, int w, int h, int nh) {
-        Filter f = new Filter(h, nh);
-        float[] dst = new float[w * nh];
-        for (int y = 0; y < nh; y++) {
-            for (int k = 0; k < f.count[y]; k++) {
-                float wt = f.weights[y][k];
-                int row = (f.first[y] + k) * w;
-                for (int x = 0; x < w; x++) dst[y * w + x] += src[row + x] * wt;
-            }
+    /** The filters of the crop's columns and rows. */
+    private record Window(Filter columns, Filter rows) {
+    }
+
+    private Window window(int w, int h) {
+        if (w < 1 || h < 1) throw new IllegalArgumentException("image " + w + "x" + h + " has no pixels");
+        // torchvision: the shorter side becomes `resize`, the longer keeps the aspect ratio (truncated)
+        long nw, nh;
+        if (w <= h) {
+            nw = resize;
+            nh = (long) resize * h / w;
+        } else {
+            nh = resize;
+            nw = (long) resize * w / h;
         }
-        return dst;
+        // torchvision rounds the crop offset half to even (Python's round), as Math.rint does
+        long top = (long) Math.rint((nh - crop) / 2.0), left = (long) Math.rint((nw - crop) / 2.0);
+        return new Window(new Filter(w, nw, left, crop), new Filter(h, nh, top, crop));
     }
 
     /**
-     * PIL's resampling weights for a triangle (bilinear) filter: when shrinking, the filter widens
-     * by the scale factor, which is what makes the result antialiased.
+     * PIL's resampling weights for a triangle (bilinear) filter, for the {@code count} outputs
+     * from {@code from} of a resize from {@code in} to {@code out} samples: when shrinking, the
+     * filter widens by the scale factor, which is what makes the result antialiased.
      */
     private static final class Filter {
         final int[] first, count;
         final float[][] weights;
 
-        Filter(int in, int out) {
+        Filter(int in, long out, long from, int n) {
             double scale = (double) in / out;
             double support = Math.max(scale, 1.0);
-            first = new int[out];
-            count = new int[out];
-            weights = new float[out][];
-            for (int i = 0; i < out; i++) {
-                double center = (i + 0.5) * scale;
-                int lo = Math.max(0, (int) (center - support + 0.5));
-                int hi = Math.min(in, (int) (center + support + 0.5));
+            first = new int[n];
+            count = new int[n];
+            weights = new float[n][];
+            for (int i = 0; i < n; i++) {
+                double center = (from + i + 0.5) * scale;
+                int lo = (int) Math.max(0, (long) (center - support + 0.5));
+                int hi = (int) Math.min(in, (long) (center + support + 0.5));
                 double[] w = new double[hi - lo];
                 double sum = 0;
                 for (int j = lo; j < hi; j++) {
@@ -121,6 +153,18 @@ public record Preprocessing(int resize, int crop) {
                 weights[i] = new float[w.length];
                 for (int k = 0; k < w.length; k++) weights[i][k] = (float) (sum > 0 ? w[k] / sum : 0);
             }
+        }
+
+        /** The first source sample any output reads. */
+        int lo() {
+            return first[0];
+        }
+
+        /** One past the last source sample any output reads. */
+        int hi() {
+            int hi = 0;
+            for (int i = 0; i < first.length; i++) hi = Math.max(hi, first[i] + count[i]);
+            return hi;
         }
     }
 }

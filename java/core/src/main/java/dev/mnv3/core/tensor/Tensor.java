@@ -19,19 +19,30 @@ public final class Tensor {
         this.data = data;
     }
 
+    /** A zero tensor, after checking that it fits in one Java array and in the heap. */
     public static Tensor zeros(int... shape) {
-        long n = numel(shape);
-        if (n > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("tensor " + shapeString(shape) + " is too large for one Java array");
-        }
-        return new Tensor(shape, new float[(int) n]);
+        return new Tensor(shape, new float[MemoryBudget.floatArray(numel(shape), () -> "a tensor " + shapeString(shape))]);
     }
 
+    /** The element count, failing with the shape in the message when it overflows a long. */
     public static long numel(int[] shape) {
         long n = 1;
         for (int d : shape) {
             if (d < 0) throw new IllegalArgumentException("negative dimension in " + shapeString(shape));
-            n = Math.multiplyExact(n, d);
+            try {
+                n = Math.multiplyExact(n, d);
+            } catch (ArithmeticException e) {
+                throw new MemoryLimitException("a tensor " + shapeString(shape) + " has more than 2^63 elements");
+            }
+        }
+        return n;
+    }
+
+    /** How many values are NaN or infinite. */
+    public long countNonFinite() {
+        long n = 0;
+        for (float v : data) {
+            if (!Float.isFinite(v)) n++;
         }
         return n;
     }

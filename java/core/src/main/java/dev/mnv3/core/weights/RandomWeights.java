@@ -2,6 +2,7 @@ package dev.mnv3.core.weights;
 
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.graph.ParamSpec;
+import dev.mnv3.core.tensor.MemoryBudget;
 import dev.mnv3.core.tensor.Tensor;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -19,6 +20,7 @@ public final class RandomWeights {
     }
 
     public static Weights generate(Graph graph, long seed) {
+        Weights.reserveFor(graph, "random weights for " + graph.config().describe());
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         for (ParamSpec p : graph.parameters()) {
             tensors.put(p.name(), tensor(p, seed));
@@ -29,7 +31,7 @@ public final class RandomWeights {
     private static Tensor tensor(ParamSpec p, long seed) {
         SplittableRandom rnd = new SplittableRandom(seed * 0x9E3779B97F4A7C15L ^ p.name().hashCode());
         int[] shape = p.shape();
-        float[] v = new float[(int) p.numel()];
+        float[] v = new float[MemoryBudget.arrayLength(p.numel(), p.name() + " " + ParamSpec.shapeString(shape))];
         String n = p.name();
         if (n.endsWith("running_mean")) {
             fill(v, () -> 0.2 * gaussian(rnd));

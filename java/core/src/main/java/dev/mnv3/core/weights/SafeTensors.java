@@ -1,8 +1,13 @@
 package dev.mnv3.core.weights;
 
 import dev.mnv3.core.Json;
+import dev.mnv3.core.io.InputFiles;
+import dev.mnv3.core.io.OutputFile;
+import dev.mnv3.core.tensor.MemoryBudget;
+import dev.mnv3.core.tensor.MemoryLimitException;
 import dev.mnv3.core.tensor.Tensor;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -13,9 +18,9 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -63,19 +68,21 @@ public final class SafeTensors implements AutoCloseable {
     }
 
     public static SafeTensors open(Path path) throws IOException {
-        if (!Files.isRegularFile(path)) {
-            throw new java.nio.file.NoSuchFileException(path.toString(), null, "no such file");
-        }
+        InputFiles.requireRegularFile(path);
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = ch.size();
             MemorySegment file = size == 0 ? MemorySegment.NULL : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
-            SafeTensors st = parse(path, arena, file, size);
-            return st;
+            return parse(path, arena, file, size);
         } catch (IOException | RuntimeException e) {
             arena.close();
             throw e;
         }
+    }
+
+    /** Parses a safetensors file held in memory; {@code label} names it in errors (the fuzz tests feed bytes here). */
+    static SafeTensors parse(String label, byte[] bytes) throws SafeTensorsFormatException {
+        return parse(Path.of(label), Arena.ofShared(), MemorySegment.ofArray(bytes), bytes.length);
     }
 
     private static SafeTensors parse(Path path, Arena arena, MemorySegment file, long size) throws SafeTensorsFormatException {
@@ -123,7 +130,7 @@ public final class SafeTensors implements AutoCloseable {
         } catch (IllegalArgumentException | ArithmeticException e) {
             throw new SafeTensorsFormatException(path, e.getMessage());
         }
-        checkNoOverlap(path, entries.values());
+        checkCoverage(path, entries.values(), dataSize);
         return new SafeTensors(path, arena, dataSection, Collections.unmodifiableMap(entries), metadata);
     }
 
@@ -181,16 +188,33 @@ public final class SafeTensors implements AutoCloseable {
         }
     }
 
-    private static void checkNoOverlap(Path path, java.util.Collection<Entry> entries) throws SafeTensorsFormatException {
+    /**
+     * The format requires the tensors to tile the data section exactly: no overlap, no hole, no
+     * trailing bytes. Sorted by offsets, each tensor must begin where the one before ended, and
+     * the last end where the file does; empty tensors own no bytes and may sit anywhere in range.
+     */
+    private static void checkCoverage(Path path, java.util.Collection<Entry> entries, long dataSize)
+            throws SafeTensorsFormatException {
         List<Entry> sorted = new ArrayList<>(entries);
         sorted.removeIf(e -> e.begin() == e.end());
         sorted.sort(Comparator.comparingLong(Entry::begin));
-        for (int i = 1; i < sorted.size(); i++) {
-            Entry a = sorted.get(i - 1), b = sorted.get(i);
-            if (b.begin() < a.end()) {
-                throw new SafeTensorsFormatException(path, "tensors '" + a.name() + "' [" + a.begin() + "," + a.end() + "] and '"
-                        + b.name() + "' [" + b.begin() + "," + b.end() + "] overlap");
+        long covered = 0;
+        Entry previous = null;
+        for (Entry e : sorted) {
+            if (e.begin() < covered) {
+                throw new SafeTensorsFormatException(path, "tensors '" + previous.name() + "' [" + previous.begin() + ","
+                        + previous.end() + "] and '" + e.name() + "' [" + e.begin() + "," + e.end() + "] overlap");
             }
+            if (e.begin() > covered) {
+                throw new SafeTensorsFormatException(path, "bytes [" + covered + "," + e.begin()
+                        + ") of the data section belong to no tensor (a hole before '" + e.name() + "')");
+            }
+            covered = e.end();
+            previous = e;
+        }
+        if (covered != dataSize) {
+            throw new SafeTensorsFormatException(path, dataSize - covered + " trailing bytes after the last tensor: the data "
+                    + "section has " + dataSize + " bytes, the tensors cover " + covered);
         }
     }
 
@@ -231,20 +255,35 @@ public final class SafeTensors implements AutoCloseable {
         if (!e.dtype().isFloat()) {
             throw new IllegalArgumentException("tensor '" + name + "' in " + path + " is " + e.dtype() + ", not a floating-point tensor");
         }
-        int n = Math.toIntExact(e.numel());
+        String what = "tensor '" + name + "' " + e.shapeString() + " in " + path;
+        int n = MemoryBudget.arrayLength(e.numel(), what);
+        MemoryBudget.reserve(MemoryBudget.floatBytes(n, what), "reading " + what);
         float[] out = new float[n];
         MemorySegment s = data.asSlice(e.begin(), e.end() - e.begin());
-        switch (e.dtype()) {
-            case F32 -> MemorySegment.copy(s, F32_LE, 0, out, 0, n);
-            case F16 -> {
-                for (int i = 0; i < n; i++) out[i] = Float.float16ToFloat(s.getAtIndex(I16_LE, i));
+        try {
+            switch (e.dtype()) {
+                case F32 -> MemorySegment.copy(s, F32_LE, 0, out, 0, n);
+                case F16 -> {
+                    for (int i = 0; i < n; i++) out[i] = Float.float16ToFloat(s.getAtIndex(I16_LE, i));
+                }
+                case BF16 -> {
+                    for (int i = 0; i < n; i++) out[i] = Float.intBitsToFloat((s.getAtIndex(I16_LE, i) & 0xffff) << 16);
+                }
+                default -> throw new AssertionError(e.dtype());
             }
-            case BF16 -> {
-                for (int i = 0; i < n; i++) out[i] = Float.intBitsToFloat((s.getAtIndex(I16_LE, i) & 0xffff) << 16);
-            }
-            default -> throw new AssertionError(e.dtype());
+        } catch (InternalError fault) {
+            throw changedWhileMapped(fault);
         }
         return out;
+    }
+
+    /**
+     * Reading a mapped page past the end of a file that another process truncated faults; the JVM
+     * turns the fault into an InternalError, which here becomes what happened to which file.
+     */
+    private UncheckedIOException changedWhileMapped(InternalError fault) {
+        return new UncheckedIOException(new IOException(path + " was truncated or changed by another program while mnv3 "
+                + "read it; read it again once nothing else writes it", fault));
     }
 
     public long[] readLongs(String name) {
@@ -252,8 +291,12 @@ public final class SafeTensors implements AutoCloseable {
         if (e.dtype() != DType.I64) {
             throw new IllegalArgumentException("tensor '" + name + "' in " + path + " is " + e.dtype() + ", not I64");
         }
-        long[] out = new long[Math.toIntExact(e.numel())];
-        MemorySegment.copy(data, I64_LE, e.begin(), out, 0, out.length);
+        long[] out = new long[MemoryBudget.arrayLength(e.numel(), "tensor '" + name + "' in " + path)];
+        try {
+            MemorySegment.copy(data, I64_LE, e.begin(), out, 0, out.length);
+        } catch (InternalError fault) {
+            throw changedWhileMapped(fault);
+        }
         return out;
     }
 
@@ -261,7 +304,13 @@ public final class SafeTensors implements AutoCloseable {
     public Tensor readTensor(String name) {
         Entry e = entry(name);
         int[] shape = new int[e.shape().length];
-        for (int i = 0; i < shape.length; i++) shape[i] = Math.toIntExact(e.shape()[i]);
+        for (int i = 0; i < shape.length; i++) {
+            if (e.shape()[i] > Integer.MAX_VALUE) {
+                throw new MemoryLimitException("tensor '" + name + "' in " + path + " has dimension " + i + " of "
+                        + e.shape()[i] + ", more than a tensor dimension holds (" + Integer.MAX_VALUE + ")");
+            }
+            shape[i] = (int) e.shape()[i];
+        }
         return new Tensor(shape, readFloats(name));
     }
 
@@ -308,16 +357,28 @@ public final class SafeTensors implements AutoCloseable {
 
     /** Writes float32 tensors in map order. */
     public static void write(Path path, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
+        write(path, tensors, metadata, List.of());
+    }
+
+    /** Writes float32 tensors in map order, refusing to overwrite any of {@code inputs} (see {@link OutputFile}). */
+    public static void write(Path path, Map<String, Tensor> tensors, Map<String, String> metadata, Collection<Path> inputs)
+            throws IOException {
         List<Blob> blobs = new ArrayList<>();
         tensors.forEach((name, t) -> blobs.add(Blob.of(name, t, DType.F32)));
-        write(path, blobs, metadata);
+        write(path, blobs, metadata, inputs);
+    }
+
+    public static void write(Path path, List<Blob> blobs, Map<String, String> metadata) throws IOException {
+        write(path, blobs, metadata, List.of());
     }
 
     /**
      * Writes a safetensors file: the header is padded with spaces so the data section starts
-     * 8-byte aligned. The file appears atomically (written beside, then renamed).
+     * 8-byte aligned. The file appears atomically and only replaces a regular file that is not one
+     * of {@code inputs} ({@link OutputFile}).
      */
-    public static void write(Path path, List<Blob> blobs, Map<String, String> metadata) throws IOException {
+    public static void write(Path path, List<Blob> blobs, Map<String, String> metadata, Collection<Path> inputs)
+            throws IOException {
         StringBuilder h = new StringBuilder("{");
         if (metadata != null && !metadata.isEmpty()) {
             h.append("\"__metadata__\":{");
@@ -343,20 +404,12 @@ public final class SafeTensors implements AutoCloseable {
         byte[] headerPadded = java.util.Arrays.copyOf(header, padded);
         java.util.Arrays.fill(headerPadded, header.length, padded, (byte) ' ');
 
-        Path abs = path.toAbsolutePath();
-        Path tmp = abs.resolveSibling("." + abs.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
+        OutputFile.write(path, inputs, ch -> {
             java.nio.ByteBuffer len = java.nio.ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, padded);
             writeFully(ch, len);
             writeFully(ch, java.nio.ByteBuffer.wrap(headerPadded));
             for (Blob b : blobs) writeFully(ch, java.nio.ByteBuffer.wrap(b.bytes()));
-            ch.force(false);
-        } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(tmp);
-            throw e;
-        }
-        Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        });
     }
 
     private static void writeFully(FileChannel ch, java.nio.ByteBuffer b) throws IOException {

@@ -54,6 +54,7 @@ final class WeightLoader {
         }
         problems.throwIfAny();
 
+        Weights.reserveFor(graph, "the weights of " + st.path().getFileName());
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         for (ParamSpec p : graph.parameters()) {
             tensors.put(p.name(), new Tensor(p.shape(), st.readFloats(source.get(p.name()))));

@@ -2,6 +2,7 @@ package dev.mnv3.core.weights;
 
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.graph.ParamSpec;
+import dev.mnv3.core.tensor.MemoryBudget;
 import dev.mnv3.core.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -31,6 +32,19 @@ public final class Weights {
         try (SafeTensors st = SafeTensors.open(file)) {
             return WeightLoader.load(st, graph);
         }
+    }
+
+    /**
+     * Checks that the float32 weights of {@code graph} fit one Java array per tensor and the heap
+     * as a whole, before any is allocated.
+     */
+    public static void reserveFor(Graph graph, String what) {
+        long floats = 0;
+        for (ParamSpec p : graph.parameters()) {
+            MemoryBudget.arrayLength(p.numel(), p.name() + " " + ParamSpec.shapeString(p.shape()));
+            floats += p.numel(); // each below 2^31, and a graph has a few hundred
+        }
+        MemoryBudget.reserve(MemoryBudget.floatBytes(floats, what), what);
     }
 
     public Tensor get(String name) {

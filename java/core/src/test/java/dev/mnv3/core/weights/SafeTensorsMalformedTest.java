@@ -3,6 +3,7 @@ package dev.mnv3.core.weights;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -242,6 +243,38 @@ class SafeTensorsMalformedTest {
         assertRejected(file(header(A, tensor(dtype, shape, offsets)), 16), "tensor 'b' data_offsets " + offsets, problem);
     }
 
+    @Test
+    void holeInTheDataSection() throws IOException {
+        assertRejected(file(header(A, tensor("F32", "[2]", "[12,20]")), 20),
+                "bytes [8,12) of the data section belong to no tensor (a hole before 'b')");
+    }
+
+    @Test
+    void holeBeforeTheFirstTensor() throws IOException {
+        assertRejected(file("{\"a\":" + tensor("F32", "[2]", "[4,12]") + "}", 12), "bytes [0,4) of the data section belong to no tensor");
+    }
+
+    @Test
+    void trailingBytesAfterTheLastTensor() throws IOException {
+        assertRejected(file(header(A, B), 20), "4 trailing bytes after the last tensor: the data section has 20 bytes, "
+                + "the tensors cover 16");
+    }
+
+    @Test
+    void fileTruncatedByAnotherProgramWhileMapped() throws IOException {
+        float[] big = new float[1 << 20]; // several pages, so that the cut leaves whole pages unbacked
+        Path p = RawSafeTensors.write(dir.resolve("shrinking.safetensors"), "{\"a\":" + tensor("F32", "[" + big.length + "]",
+                "[0," + 4 * big.length + "]") + "}", RawSafeTensors.f32(big));
+        try (SafeTensors st = SafeTensors.open(p)) {
+            try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
+                ch.truncate(64);
+            }
+            var e = assertThrows(java.io.UncheckedIOException.class, () -> st.readFloats("a"));
+            assertEquals(p + " was truncated or changed by another program while mnv3 read it; read it again once nothing "
+                    + "else writes it", e.getCause().getMessage());
+        }
+    }
+
     // ---------------------------------------------------------------- the path itself
 
     @Test
@@ -254,6 +287,16 @@ class SafeTensorsMalformedTest {
     @Test
     void directoryInsteadOfAFile() {
         var e = assertThrows(IOException.class, () -> SafeTensors.open(dir));
-        assertTrue(e.getMessage().contains(dir.toString()), e.getMessage());
+        assertEquals(dir + ": is a directory, not a file", e.getMessage());
+    }
+
+    @Test
+    void fifoIsRefusedBeforeOpeningIt() throws Exception {
+        Path fifo = dir.resolve("pipe.safetensors");
+        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+        // opening a FIFO for reading would block until a writer comes: the check must come first
+        var e = assertTimeoutPreemptively(java.time.Duration.ofSeconds(10), () -> assertThrows(IOException.class,
+                () -> SafeTensors.open(fifo)));
+        assertEquals(fifo + ": is not a regular file (a FIFO, socket or device)", e.getMessage());
     }
 }

@@ -56,6 +56,7 @@ public final class FastBackend implements Backend {
                     + " (the reduced precisions run on the GPU: --backend cuda)");
         }
         weights.checkFits(graph);
+        Weights.reserveFor(graph, "a packed copy of the weights of " + graph.config().describe());
         return new FastModel(graph, weights, options, forceScalar ? new ScalarKernels() : Kernels.best());
     }
 }

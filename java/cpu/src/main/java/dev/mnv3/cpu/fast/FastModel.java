@@ -10,6 +10,7 @@ import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.graph.Linear;
 import dev.mnv3.core.graph.Node;
 import dev.mnv3.core.graph.Shape;
+import dev.mnv3.core.tensor.MemoryBudget;
 import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.weights.Weights;
 import java.util.ArrayList;
@@ -97,7 +98,10 @@ final class FastModel implements CompiledModel {
         if (closed) throw new IllegalStateException("this compiled model was closed");
         graph.checkInput(input.shape());
         int n = input.dim(0), h = input.dim(2), w = input.dim(3);
-        if (plan == null || plan.height != h || plan.width != w) plan = new Plan(h, w);
+        if (plan == null || plan.height != h || plan.width != w) {
+            plan = null; // the old buffers are garbage before the new ones are counted against the heap
+            plan = new Plan(h, w);
+        }
         Plan p = plan;
         p.reserveBatch(n);
         Tensor logits = Tensor.zeros(n, graph.numClasses());
@@ -346,6 +350,9 @@ final class FastModel implements CompiledModel {
     }
 
     private Map<String, Tensor> traceTensors(Plan p, int n, Tensor logits) {
+        String what = "the traced outputs of every node for " + n + " image" + (n > 1 ? "s" : "");
+        long floats = Math.multiplyExact(graph.traceFloats(p.height, p.width), (long) n);
+        MemoryBudget.reserve(MemoryBudget.floatBytes(floats, what), what);
         Map<String, Tensor> t = new LinkedHashMap<>();
         List<Node> nodes = graph.nodes();
         for (int i = 0; i < nodes.size(); i++) {
@@ -395,40 +402,51 @@ final class FastModel implements CompiledModel {
                 z.channels = Math.max(z.channels, Math.max(in.channels(), out.channels()));
                 switch (steps.get(i)) {
                     case Steps.Stem s -> {
-                        z.act = Math.max(z.act, (int) out.size());
+                        z.act = Math.max(z.act, out.size());
                         z.patchRow = Steps.Stem.rowFloats(DepthwiseGeometry.of(s.conv(), in.height(), in.width()));
                     }
-                    case Steps.Pointwise pw -> z.act = Math.max(z.act, (int) out.size());
+                    case Steps.Pointwise pw -> z.act = Math.max(z.act, out.size());
                     case Steps.Block b -> {
-                        int exp = b.node().expSize();
+                        long exp = b.node().expSize();
                         ConvBnAct dw = b.depthwise().conv();
-                        z.act = Math.max(z.act, (int) out.size());
+                        long paddedW = in.width() + 2L * dw.padding(), paddedH = in.height() + 2L * dw.padding();
+                        z.act = Math.max(z.act, out.size());
                         z.kernel = Math.max(z.kernel, dw.kernel());
                         if (ringPath(b, in)) {
                             int ring = (dw.kernel() - 1) * dw.dilation() + 1;
                             z.ringRows = Math.max(z.ringRows, ring);
-                            z.ring = Math.max(z.ring, ring * (in.width() + 2 * dw.padding()) * exp);
+                            z.ring = Math.max(z.ring, ring * paddedW * exp);
                         } else {
-                            if (b.expand() != null) z.expanded = Math.max(z.expanded, in.height() * in.width() * exp);
-                            z.padded = Math.max(z.padded, (in.height() + 2 * dw.padding()) * (in.width() + 2 * dw.padding()) * exp);
+                            if (b.expand() != null) z.expanded = Math.max(z.expanded, (long) in.height() * in.width() * exp);
+                            z.padded = Math.max(z.padded, paddedH * paddedW * exp);
                         }
-                        z.depthwise = Math.max(z.depthwise, out.height() * out.width() * exp);
+                        z.depthwise = Math.max(z.depthwise, (long) out.height() * out.width() * exp);
                         if (b.se() != null) z.projection = Math.max(z.projection, exp * b.node().outChannels());
                     }
                     default -> { }
                 }
             }
-            workspaces = new Workspace[FastModel.this.pool.size()];
-            for (int i = 0; i < workspaces.length; i++) workspaces[i] = new Workspace(z);
+            // sizes are below 2^16 * 2^16 * 2^19 (Graph and BottleneckSpec limits): exact in a long
+            int threads = FastModel.this.pool.size();
+            String what = "the " + FastBackend.NAME + " backend's buffers for " + graph.config().describe() + " at " + height
+                    + "x" + width + " on " + threads + " thread" + (threads > 1 ? "s" : "");
+            MemoryBudget.reserve(MemoryBudget.floatBytes(Math.multiplyExact(z.floatsPerThread(what), threads), what), what);
+            workspaces = new Workspace[threads];
+            for (int i = 0; i < workspaces.length; i++) workspaces[i] = new Workspace(z, what);
         }
 
         /** Grows the batch buffers to hold {@code n} images (they only grow, so a steady batch size allocates nothing). */
         void reserveBatch(int n) {
             if (n <= batchCapacity) return;
-            pooled = new float[n * shapes.get(poolIndex + 1).channels()];
+            String what = "the classifier's buffers for a batch of " + n;
+            long floats = (long) n * shapes.get(poolIndex + 1).channels();
+            for (int i = poolIndex + 1; i < steps.size(); i++) floats += (long) n * ((Steps.Dense) steps.get(i)).weight().paddedN;
+            MemoryBudget.reserve(MemoryBudget.floatBytes(floats, what), what);
+            pooled = new float[MemoryBudget.arrayLength((long) n * shapes.get(poolIndex + 1).channels(), what)];
             dense = new float[steps.size() - poolIndex - 1][];
             for (int i = 0; i < dense.length; i++) {
-                dense[i] = new float[n * ((Steps.Dense) steps.get(poolIndex + 1 + i)).weight().paddedN];
+                dense[i] = new float[MemoryBudget.arrayLength((long) n * ((Steps.Dense) steps.get(poolIndex + 1 + i)).weight().paddedN,
+                        what)];
             }
             batchCapacity = n;
         }
@@ -436,7 +454,17 @@ final class FastModel implements CompiledModel {
 
     /** The largest size of each buffer over the network, for one input size. */
     private static final class Sizes {
-        int act, expanded, padded, depthwise, channels, projection, patchRow, ring, ringRows, kernel;
+        long act, expanded, padded, depthwise, channels, projection, patchRow, ring;
+        int ringRows, kernel;
+
+        /** Every buffer of one {@link Workspace}, each checked to fit one Java array. */
+        long floatsPerThread(String what) {
+            long total = 0;
+            for (long n : new long[] {act, act, expanded, padded, depthwise, channels, channels, channels, projection, patchRow, ring}) {
+                total += MemoryBudget.arrayLength(n, what);
+            }
+            return total;
+        }
     }
 
     /**
@@ -448,18 +476,18 @@ final class FastModel implements CompiledModel {
         final float[] x, y, expanded, padded, depthwise, pooled, squeezed, scale, scaledProjection, patchRow, ring;
         final int[] rows, ringHeld;
 
-        Workspace(Sizes z) {
-            x = new float[z.act];
-            y = new float[z.act];
-            expanded = new float[z.expanded];
-            padded = new float[z.padded];
-            depthwise = new float[z.depthwise];
-            pooled = new float[z.channels];
-            squeezed = new float[z.channels];
-            scale = new float[z.channels];
-            scaledProjection = new float[z.projection];
-            patchRow = new float[z.patchRow];
-            ring = new float[z.ring];
+        Workspace(Sizes z, String what) {
+            x = new float[MemoryBudget.arrayLength(z.act, what)];
+            y = new float[MemoryBudget.arrayLength(z.act, what)];
+            expanded = new float[MemoryBudget.arrayLength(z.expanded, what)];
+            padded = new float[MemoryBudget.arrayLength(z.padded, what)];
+            depthwise = new float[MemoryBudget.arrayLength(z.depthwise, what)];
+            pooled = new float[MemoryBudget.arrayLength(z.channels, what)];
+            squeezed = new float[MemoryBudget.arrayLength(z.channels, what)];
+            scale = new float[MemoryBudget.arrayLength(z.channels, what)];
+            scaledProjection = new float[MemoryBudget.arrayLength(z.projection, what)];
+            patchRow = new float[MemoryBudget.arrayLength(z.patchRow, what)];
+            ring = new float[MemoryBudget.arrayLength(z.ring, what)];
             rows = new int[z.kernel];
             ringHeld = new int[z.ringRows];
         }

@@ -10,7 +10,8 @@ import java.util.concurrent.locks.LockSupport;
  * must cost microseconds: idle workers spin for a while (measured in time: a PAUSE instruction
  * lasts 3 cycles on some CPUs and 140 on others) before they park, tasks are claimed from a
  * shared counter so that uneven tasks balance themselves, and the caller waits for the tasks,
- * not for workers that are still waking up.
+ * not for workers that are still waking up. A parked worker sleeps until the next step unparks
+ * it, so a model between calls uses no CPU.
  */
 final class WorkerPool implements AutoCloseable {
     /** A step's body: {@code task} in [0, tasks), {@code worker} in [0, size()) names the thread's scratch space. */
@@ -128,8 +129,10 @@ final class WorkerPool implements AutoCloseable {
             }
             long idleSince = System.nanoTime();
             while (job == seen && !closed) {
+                // no lost wake-up: submit and close unpark every worker after publishing, and a
+                // permit given before park() makes it return at once
                 if (System.nanoTime() - idleSince < SPIN_NANOS) Thread.onSpinWait();
-                else LockSupport.parkNanos(this, 1_000_000);
+                else LockSupport.park(this);
             }
         }
     }
