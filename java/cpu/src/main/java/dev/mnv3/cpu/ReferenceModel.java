@@ -64,7 +64,7 @@ final class ReferenceModel implements CompiledModel {
 
     private Tensor forward(Tensor input, Map<String, Tensor> trace) {
         if (closed) throw new IllegalStateException("this compiled model was closed");
-        graph.checkInput(input.shape());
+        input = CompiledModel.floatInput(graph, input);
         reserveActivations(input.dim(0), input.dim(2), input.dim(3), trace != null);
         Tensor x = input;
         for (Node n : graph.nodes()) {

@@ -202,12 +202,18 @@ public final class CudaModel implements CompiledModel {
 
     @Override
     public Tensor run(Tensor input) {
-        return onLane(input, p -> p.run(input));
+        Tensor in = asFloat(input);
+        return onLane(in, p -> p.run(in));
     }
 
     @Override
     public Map<String, Tensor> trace(Tensor input) {
-        return onLane(input, p -> p.trace(input));
+        Tensor in = asFloat(input);
+        return onLane(in, p -> p.trace(in));
+    }
+
+    private Tensor asFloat(Tensor input) {
+        return CompiledModel.floatInput(graph, input);
     }
 
     /** Mean GPU time of one forward pass of {@code input}'s shape, from CUDA events. */

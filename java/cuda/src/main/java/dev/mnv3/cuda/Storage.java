@@ -1,6 +1,7 @@
 package dev.mnv3.cuda;
 
 import dev.mnv3.core.backend.Precision;
+import dev.mnv3.core.tensor.DType;
 
 /**
  * How activations are stored on the device. FP32 and TF32 keep float NCHW (cuDNN's exact path);
@@ -37,25 +38,22 @@ enum Storage {
         return this != F32;
     }
 
-    /** The 16-bit pattern of {@code v}, rounded to nearest even (F16 and BF16 only). */
-    short encode(float v) {
+    /** The element type of this storage. */
+    DType dtype() {
         return switch (this) {
-            case F16 -> Float.floatToFloat16(v);
-            case BF16 -> {
-                int bits = Float.floatToRawIntBits(v);
-                if (Float.isNaN(v)) yield (short) ((bits >>> 16) | 0x40); // stays a (quiet) NaN
-                yield (short) ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16);
-            }
-            case F32 -> throw new IllegalStateException("F32 is not a 16-bit type");
+            case F32 -> DType.F32;
+            case F16 -> DType.F16;
+            case BF16 -> DType.BF16;
         };
     }
 
+    /** The 16-bit pattern of {@code v}, rounded to nearest even (F16 and BF16 only), as the kernels round. */
+    short encode(float v) {
+        return dtype().encode(v);
+    }
+
     float decode(short bits) {
-        return switch (this) {
-            case F16 -> Float.float16ToFloat(bits);
-            case BF16 -> Float.intBitsToFloat((bits & 0xffff) << 16);
-            case F32 -> throw new IllegalStateException("F32 is not a 16-bit type");
-        };
+        return dtype().decode(bits);
     }
 
     /** {@code v} as this type stores it. */

@@ -1,5 +1,6 @@
 package dev.mnv3.core.image;
 
+import dev.mnv3.core.tensor.DType;
 import dev.mnv3.core.tensor.MemoryBudget;
 import dev.mnv3.core.tensor.Tensor;
 import java.io.IOException;
@@ -50,6 +51,60 @@ public record Preprocessing(int resize, int crop) {
             }
         }
         return t;
+    }
+
+    /** A batch [n, 3, crop, crop] from raw images [n, H, W, 3], U8 RGB, in order. */
+    public Tensor apply(Tensor images) {
+        int[] s = checkImages(images);
+        Tensor t = Tensor.zeros(s[0], 3, crop, crop);
+        byte[] data = images.bytes();
+        for (int i = 0; i < s[0]; i++) {
+            try {
+                applyInto(new HwcImage(data, (long) i * s[1] * s[2] * 3, s[2], s[1]), t.data(), i * 3 * crop * crop);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e); // in memory: it does not fail
+            }
+        }
+        return t;
+    }
+
+    /** The shape of a batch of raw images [N, H, W, 3] U8, checked. */
+    public static int[] checkImages(Tensor images) {
+        int[] s = images.shape();
+        if (images.dtype() != DType.U8 || s.length != 4 || s[3] != 3 || s[0] < 1 || s[1] < 1 || s[2] < 1) {
+            throw new IllegalArgumentException("raw images are a U8 tensor [N, H, W, 3] (RGB), got " + images.dtype() + " "
+                    + images.shapeString());
+        }
+        return s;
+    }
+
+    /** One image of a U8 [N, H, W, 3] batch. */
+    private record HwcImage(byte[] data, long offset, int width, int height) implements PixelSource {
+        @Override
+        public void read(int x0, int y0, int x1, int y1, Rows rows) {
+            int[] row = new int[x1 - x0];
+            for (int y = y0; y < y1; y++) {
+                int p = Math.toIntExact(offset + ((long) y * width + x0) * 3);
+                for (int i = 0; i < row.length; i++, p += 3) {
+                    row[i] = (data[p] & 0xff) << 16 | (data[p + 1] & 0xff) << 8 | data[p + 2] & 0xff;
+                }
+                rows.row(y, row);
+            }
+        }
+    }
+
+    /**
+     * The resampling of one axis, for backends that preprocess elsewhere (the CUDA backend's
+     * kernel): for each of the crop's {@code crop} outputs, the first source sample it reads, how
+     * many, and their weights; the same numbers {@link #applyInto} uses.
+     */
+    public record Taps(int[] first, int[] count, float[][] weights) {
+    }
+
+    /** The column ({@code rows} false) or row taps of the crop of a width x height image. */
+    public Taps taps(int width, int height, boolean rows) {
+        Filter f = rows ? window(width, height).rows : window(width, height).columns;
+        return new Taps(f.first.clone(), f.count.clone(), f.weights.clone());
     }
 
     public Region sourceRegion(int width, int height) {

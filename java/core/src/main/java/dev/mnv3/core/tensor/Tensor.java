@@ -3,23 +3,48 @@ package dev.mnv3.core.tensor;
 import java.util.Arrays;
 
 /**
- * A dense float32 tensor in row-major order (NCHW for activations). The data array is shared,
- * not copied: backends write into it, callers must not resize it.
+ * A dense host tensor in row-major order (NCHW for activations, NHWC for raw images) of one
+ * element type: {@link DType#F32} (the default, a {@code float[]}), {@link DType#F16} and
+ * {@link DType#BF16} (their 16-bit patterns in a {@code short[]}) or {@link DType#U8} (a
+ * {@code byte[]}, read as unsigned). The array is shared, not copied: backends write into it,
+ * callers must not resize it.
  */
 public final class Tensor {
     private final int[] shape;
-    private final float[] data;
+    private final DType dtype;
+    private final float[] floats;
+    private final short[] halves;
+    private final byte[] bytes;
 
+    /** A float32 tensor. */
     public Tensor(int[] shape, float[] data) {
-        long n = numel(shape);
-        if (n != data.length) {
-            throw new IllegalArgumentException("shape " + shapeString(shape) + " holds " + n + " values, data has " + data.length);
-        }
-        this.shape = shape.clone();
-        this.data = data;
+        this(shape, DType.F32, data, null, null, data.length);
     }
 
-    /** A zero tensor, after checking that it fits in one Java array and in the heap. */
+    private Tensor(int[] shape, DType dtype, float[] floats, short[] halves, byte[] bytes, int length) {
+        long n = numel(shape);
+        if (n != length) {
+            throw new IllegalArgumentException("shape " + shapeString(shape) + " holds " + n + " values, data has " + length);
+        }
+        this.shape = shape.clone();
+        this.dtype = dtype;
+        this.floats = floats;
+        this.halves = halves;
+        this.bytes = bytes;
+    }
+
+    /** An F16 or BF16 tensor from its 16-bit patterns. */
+    public static Tensor ofHalves(DType dtype, int[] shape, short[] bits) {
+        if (dtype != DType.F16 && dtype != DType.BF16) throw new IllegalArgumentException(dtype + " is not a 16-bit float type");
+        return new Tensor(shape, dtype, null, bits, null, bits.length);
+    }
+
+    /** A U8 tensor, e.g. a batch of images [N, H, W, 3]; values are read as 0..255. */
+    public static Tensor ofBytes(int[] shape, byte[] data) {
+        return new Tensor(shape, DType.U8, null, null, data, data.length);
+    }
+
+    /** A zero float32 tensor, after checking that it fits in one Java array and in the heap. */
     public static Tensor zeros(int... shape) {
         return new Tensor(shape, new float[MemoryBudget.floatArray(numel(shape), () -> "a tensor " + shapeString(shape))]);
     }
@@ -38,11 +63,25 @@ public final class Tensor {
         return n;
     }
 
-    /** How many values are NaN or infinite. */
+    public DType dtype() {
+        return dtype;
+    }
+
+    /** How many values are NaN or infinite (none in a U8 tensor). */
     public long countNonFinite() {
         long n = 0;
-        for (float v : data) {
-            if (!Float.isFinite(v)) n++;
+        switch (dtype) {
+            case F32 -> {
+                for (float v : floats) {
+                    if (!Float.isFinite(v)) n++;
+                }
+            }
+            case F16, BF16 -> {
+                for (short v : halves) {
+                    if (!Float.isFinite(dtype.decode(v))) n++;
+                }
+            }
+            default -> { }
         }
         return n;
     }
@@ -59,26 +98,71 @@ public final class Tensor {
         return shape[i];
     }
 
+    /** The element count. */
     public int size() {
-        return data.length;
+        return switch (dtype) {
+            case F32 -> floats.length;
+            case F16, BF16 -> halves.length;
+            default -> bytes.length;
+        };
     }
 
-    /** The backing array. */
+    /** The backing array of a float32 tensor (other types: {@link #toFloat()} first). */
     public float[] data() {
-        return data;
+        if (floats == null) throw new IllegalStateException("a " + dtype + " tensor has no float data; convert it with toFloat()");
+        return floats;
+    }
+
+    /** The backing array of an F16 or BF16 tensor: the values' 16-bit patterns. */
+    public short[] halves() {
+        if (halves == null) throw new IllegalStateException("a " + dtype + " tensor is not F16 or BF16");
+        return halves;
+    }
+
+    /** The backing array of a U8 tensor. */
+    public byte[] bytes() {
+        if (bytes == null) throw new IllegalStateException("a " + dtype + " tensor is not U8");
+        return bytes;
+    }
+
+    /** This tensor as float32: itself when it is, else a converted copy (exact: every F16, BF16 and U8 value is a float). */
+    public Tensor toFloat() {
+        if (dtype == DType.F32) return this;
+        float[] f = new float[MemoryBudget.floatArray(size(), () -> "a float copy of a " + dtype + " tensor " + shapeString())];
+        if (dtype == DType.U8) {
+            for (int i = 0; i < f.length; i++) f[i] = bytes[i] & 0xff;
+        } else {
+            for (int i = 0; i < f.length; i++) f[i] = dtype.decode(halves[i]);
+        }
+        return new Tensor(shape, f);
+    }
+
+    /** This tensor in {@code type}: itself when it is, else a copy rounded to nearest even (float types only). */
+    public Tensor to(DType type) {
+        if (type == dtype) return this;
+        if (type == DType.F32) return toFloat();
+        if (type != DType.F16 && type != DType.BF16) throw new IllegalArgumentException("cannot convert to " + type);
+        float[] f = toFloat().floats;
+        short[] h = new short[f.length];
+        for (int i = 0; i < f.length; i++) h[i] = type.encode(f[i]);
+        return ofHalves(type, shape, h);
     }
 
     /** The same data under another shape with the same element count. */
     public Tensor reshape(int... newShape) {
-        return new Tensor(newShape, data);
+        return new Tensor(newShape, dtype, floats, halves, bytes, size());
     }
 
     /** Images {@code from} (inclusive) to {@code to} (exclusive) of the leading dimension, copied. */
     public Tensor slice(int from, int to) {
-        int per = data.length / shape[0];
+        int per = size() / shape[0];
         int[] s = shape.clone();
         s[0] = to - from;
-        return new Tensor(s, Arrays.copyOfRange(data, from * per, to * per));
+        return switch (dtype) {
+            case F32 -> new Tensor(s, Arrays.copyOfRange(floats, from * per, to * per));
+            case F16, BF16 -> ofHalves(dtype, s, Arrays.copyOfRange(halves, from * per, to * per));
+            default -> ofBytes(s, Arrays.copyOfRange(bytes, from * per, to * per));
+        };
     }
 
     public String shapeString() {
@@ -91,6 +175,6 @@ public final class Tensor {
 
     @Override
     public String toString() {
-        return "Tensor" + shapeString();
+        return "Tensor" + shapeString() + (dtype == DType.F32 ? "" : " " + dtype);
     }
 }

@@ -1,5 +1,6 @@
 package dev.mnv3.core.weights;
 
+import dev.mnv3.core.tensor.DType;
 import dev.mnv3.core.Json;
 import dev.mnv3.core.io.InputFiles;
 import dev.mnv3.core.io.OutputFile;
@@ -329,13 +330,10 @@ public final class SafeTensors implements AutoCloseable {
             MemorySegment out = MemorySegment.ofArray(new byte[f.length * dtype.bytes]);
             switch (dtype) {
                 case F32 -> MemorySegment.copy(f, 0, out, F32_LE, 0, f.length);
-                case F16 -> {
-                    for (int i = 0; i < f.length; i++) out.setAtIndex(I16_LE, i, Float.floatToFloat16(f[i]));
+                case F16, BF16 -> {
+                    for (int i = 0; i < f.length; i++) out.setAtIndex(I16_LE, i, dtype.encode(f[i]));
                 }
-                case BF16 -> {
-                    for (int i = 0; i < f.length; i++) out.setAtIndex(I16_LE, i, toBf16(f[i]));
-                }
-                case I64 -> throw new IllegalArgumentException("use Blob.ofLongs for I64");
+                case U8, I64 -> throw new IllegalArgumentException("a float tensor is written as F32, F16 or BF16, not " + dtype);
             }
             return new Blob(name, dtype, shape, out.toArray(ValueLayout.JAVA_BYTE));
         }
@@ -345,14 +343,6 @@ public final class SafeTensors implements AutoCloseable {
             MemorySegment.copy(values, 0, out, I64_LE, 0, values.length);
             return new Blob(name, DType.I64, shape.clone(), out.toArray(ValueLayout.JAVA_BYTE));
         }
-    }
-
-    /** Round-to-nearest-even float32 -> bfloat16, keeping NaN a NaN. */
-    static short toBf16(float f) {
-        int bits = Float.floatToRawIntBits(f);
-        if (Float.isNaN(f)) return (short) ((bits >>> 16) | 0x40);
-        int rounding = 0x7fff + ((bits >>> 16) & 1);
-        return (short) ((bits + rounding) >>> 16);
     }
 
     /** Writes float32 tensors in map order. */

@@ -68,4 +68,38 @@ class TensorTest {
         assertEquals(1, Tensor.numel(new int[0]));
         assertEquals(0, Tensor.numel(new int[] {4, 0}));
     }
+
+    @Test
+    void halfTensorsHoldTheirBitsAndWidenExactly() {
+        Tensor f = new Tensor(new int[] {2, 2}, new float[] {1f, -2.5f, 65504f, 1e-8f});
+        Tensor h = f.to(DType.F16);
+        assertEquals(DType.F16, h.dtype());
+        assertArrayEquals(new short[] {0x3c00, (short) 0xc100, 0x7bff, 0}, h.halves(), "1e-8 rounds to F16's zero");
+        assertArrayEquals(new float[] {1f, -2.5f, 65504f, 0f}, h.toFloat().data());
+        Tensor b = f.to(DType.BF16);
+        assertEquals((short) 0x3f80, b.halves()[0]);
+        assertEquals(-2.5f, b.toFloat().data()[1]);
+        assertSame(f, f.toFloat());
+        assertSame(h, h.to(DType.F16));
+        assertEquals(0, h.to(DType.BF16).countNonFinite());
+        assertEquals(1, new Tensor(new int[] {2}, new float[] {1e6f, 0}).to(DType.F16).countNonFinite(), "1e6 overflows F16");
+        var e = assertThrows(IllegalStateException.class, h::data);
+        assertEquals("a F16 tensor has no float data; convert it with toFloat()", e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> f.to(DType.U8));
+        assertThrows(IllegalArgumentException.class, () -> Tensor.ofHalves(DType.U8, new int[] {1}, new short[1]));
+    }
+
+    @Test
+    void byteTensorsReadUnsignedAndSliceByTheirLeadingDimension() {
+        byte[] px = {0, 127, (byte) 128, (byte) 255, 1, 2};
+        Tensor u8 = Tensor.ofBytes(new int[] {2, 1, 1, 3}, px);
+        assertEquals(DType.U8, u8.dtype());
+        assertArrayEquals(new float[] {0, 127, 128, 255, 1, 2}, u8.toFloat().data());
+        Tensor second = u8.slice(1, 2);
+        assertArrayEquals(new byte[] {(byte) 255, 1, 2}, second.bytes());
+        assertArrayEquals(new int[] {1, 1, 1, 3}, second.shape());
+        assertEquals(DType.U8, u8.reshape(6).dtype());
+        assertEquals("Tensor[2,1,1,3] U8", u8.toString());
+        assertThrows(IllegalStateException.class, u8::halves);
+    }
 }

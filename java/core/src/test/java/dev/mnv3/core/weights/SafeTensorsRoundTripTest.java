@@ -1,5 +1,6 @@
 package dev.mnv3.core.weights;
 
+import dev.mnv3.core.tensor.DType;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

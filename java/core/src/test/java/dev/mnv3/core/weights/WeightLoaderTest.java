@@ -1,5 +1,6 @@
 package dev.mnv3.core.weights;
 
+import dev.mnv3.core.tensor.DType;
 import static dev.mnv3.core.weights.WeightsTest.SMALL;
 import static dev.mnv3.core.weights.WeightsTest.assertSameWeights;
 import static org.junit.jupiter.api.Assertions.assertEquals;

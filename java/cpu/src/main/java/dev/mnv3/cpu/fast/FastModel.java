@@ -94,9 +94,9 @@ final class FastModel implements CompiledModel {
     private record Result(Tensor logits, Map<String, Tensor> trace) {
     }
 
-    private synchronized Result forward(Tensor input, boolean traced) {
+    private synchronized Result forward(Tensor given, boolean traced) {
         if (closed) throw new IllegalStateException("this compiled model was closed");
-        graph.checkInput(input.shape());
+        Tensor input = CompiledModel.floatInput(graph, given);
         int n = input.dim(0), h = input.dim(2), w = input.dim(3);
         if (plan == null || plan.height != h || plan.width != w) {
             plan = null; // the old buffers are garbage before the new ones are counted against the heap
