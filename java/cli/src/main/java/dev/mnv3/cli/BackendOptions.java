@@ -28,6 +28,11 @@ final class BackendOptions {
                     + "ignore it (default: ${DEFAULT-VALUE}).")
     String cudnn;
 
+    @Option(names = "--device", paramLabel = "N", defaultValue = "-1",
+            description = "cuda: the GPU to run on (0, 1, ...; `mnv3 info --devices` lists them; default: "
+                    + "-Dmnv3.cuda.device, else 0); other backends ignore it.")
+    int device;
+
     @Option(names = "--no-cuda-graphs",
             description = "cuda: launch every kernel on every run instead of replaying each batch shape as a captured "
                     + "CUDA graph (graphs are on by default); other backends ignore it.")
@@ -59,6 +64,7 @@ final class BackendOptions {
             throw new Main.UserError("--threads must be from 0 (all available processors) to " + CompileOptions.MAX_THREADS
                     + ", got " + threads);
         }
-        return new CompileOptions(threads, p).withCudaGraphs(!noCudaGraphs).withCudnn(mode);
+        if (device < -1) throw new Main.UserError("--device must be a device number (0, 1, ...), got " + device);
+        return new CompileOptions(threads, p).withCudaGraphs(!noCudaGraphs).withCudnn(mode).withDevice(device);
     }
 }

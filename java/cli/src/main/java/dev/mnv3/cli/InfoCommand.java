@@ -5,6 +5,7 @@ import dev.mnv3.core.graph.FeatureLevel;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.graph.Node;
 import dev.mnv3.core.graph.Shape;
+import dev.mnv3.cuda.CudaRuntime;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -13,7 +14,9 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-@Command(name = "info", mixinStandardHelpOptions = true, description = "Print the network layer by layer: op, shapes, exp size, parameters and multiply-adds.")
+@Command(name = "info", mixinStandardHelpOptions = true, description = {
+        "Print the network layer by layer: op, shapes, exp size, parameters and multiply-adds.",
+        "--devices lists the GPUs the CUDA backend sees instead."})
 final class InfoCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model;
@@ -21,12 +24,17 @@ final class InfoCommand implements Callable<Integer> {
     @Mixin
     SizeOption size;
 
+    @Option(names = "--devices", description = "List the GPUs the NVIDIA driver sees (ordinal for --device, name, "
+            + "compute capability, SMs, memory), and whether cuDNN is found; exit 1 without a driver.")
+    boolean devices;
+
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
+        if (devices) return listDevices(out);
         Graph g = Graph.of(model.config());
         List<Shape> shapes = g.inferShapes(size.height(), size.width());
         long macs = g.macs(size.height(), size.width()); // before printing: a network too large to count fails here
@@ -49,6 +57,17 @@ final class InfoCommand implements Callable<Integer> {
         }
         out.println(sb);
         out.printf("minimum input: %dx%d%n", g.minInputSize(), g.minInputSize());
+        return 0;
+    }
+
+    private static int listDevices(PrintWriter out) {
+        List<CudaRuntime.Device> all = CudaRuntime.devices(); // throws, with where it looked, without a driver
+        out.println(all.isEmpty() ? "the NVIDIA driver sees no GPU" : all.size() + (all.size() == 1 ? " GPU:" : " GPUs:"));
+        all.forEach(d -> out.println("  " + d));
+        if (all.stream().anyMatch(CudaRuntime.Device::usable)) {
+            out.println(CudaRuntime.get(all.stream().filter(CudaRuntime.Device::usable).findFirst().orElseThrow().ordinal())
+                    .cudnnDescription());
+        }
         return 0;
     }
 

@@ -244,6 +244,17 @@ class CliTest {
     }
 
     @Test
+    void devicesAreListedOrWhyNot() {
+        Cli r = Cli.run("info", "--devices");
+        if (r.exitCode() == 0) {
+            assertTrue(r.out().contains("GPU"), r.out()); // a machine with a driver
+        } else {
+            assertOneLineError(r, "libcuda.so.1 was not found");
+        }
+        assertOneLineError(bench("--device", "-5"), "--device must be a device number (0, 1, ...), got -5");
+    }
+
+    @Test
     void benchChecksEveryBatchSizeBeforeMeasuring() {
         assertOneLineError(bench("--batch", "1,0"), "--batch must be >= 1, got 0");
     }

@@ -25,7 +25,7 @@ final class CudaDriver {
     static final int CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
 
     private final MethodHandle cuGetErrorName, cuGetErrorString, cuInit, cuDriverGetVersion, cuDeviceGetCount,
-            cuDeviceGet, cuDeviceGetName, cuDeviceGetAttribute, cuDevicePrimaryCtxRetain, cuCtxSetCurrent, cuCtxSynchronize,
+            cuDeviceGet, cuDeviceGetName, cuDeviceGetAttribute, cuDeviceTotalMem, cuDevicePrimaryCtxRetain, cuCtxSetCurrent, cuCtxSynchronize,
             cuMemGetInfo, cuMemAlloc, cuMemFree, cuMemAllocHost, cuMemFreeHost, cuMemcpyHtoD, cuMemcpyDtoH,
             cuMemcpyHtoDAsync, cuMemcpyDtoHAsync, cuMemsetD32Async, cuStreamCreate, cuStreamDestroy,
             cuStreamSynchronize, cuModuleLoadData, cuModuleUnload, cuModuleGetFunction, cuLaunchKernel, cuEventCreate,
@@ -42,6 +42,7 @@ final class CudaDriver {
         cuDeviceGet = b.bind("cuDeviceGet", JAVA_INT, ADDRESS, JAVA_INT);
         cuDeviceGetName = b.bind("cuDeviceGetName", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
         cuDeviceGetAttribute = b.bind("cuDeviceGetAttribute", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
+        cuDeviceTotalMem = b.bind("cuDeviceTotalMem_v2", JAVA_INT, ADDRESS, JAVA_INT);
         cuDevicePrimaryCtxRetain = b.bind("cuDevicePrimaryCtxRetain", JAVA_INT, ADDRESS, JAVA_INT);
         cuCtxSetCurrent = b.bind("cuCtxSetCurrent", JAVA_INT, ADDRESS);
         cuCtxSynchronize = b.bind("cuCtxSynchronize", JAVA_INT);
@@ -126,6 +127,11 @@ final class CudaDriver {
             check("cuDeviceGetName", Ffm.call(() -> (int) cuDeviceGetName.invokeExact(name, 256, device)));
             return name.getString(0);
         }
+    }
+
+    /** Device memory in bytes (no context needed). */
+    long totalMemory(int device) {
+        return Ffm.outLong(this::check, "cuDeviceTotalMem_v2", out -> (int) cuDeviceTotalMem.invokeExact(out, device));
     }
 
     /** The device's primary context: the one cuDNN's runtime API also uses. Never released. */

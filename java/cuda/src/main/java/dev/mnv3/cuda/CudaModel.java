@@ -177,6 +177,11 @@ public final class CudaModel implements CompiledModel {
         return resources.graphs();
     }
 
+    /** The GPU this model lives on. */
+    public int device() {
+        return runtime.info().ordinal();
+    }
+
     /** Whether this model uses cuDNN (false: mnv3's own kernels alone, the NVIDIA driver the only native library). */
     public boolean usesCudnn() {
         return resources.cudnn() != null;

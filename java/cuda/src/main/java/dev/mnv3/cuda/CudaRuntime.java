@@ -5,6 +5,10 @@ import dev.mnv3.core.backend.CudnnMode;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 
@@ -17,14 +21,17 @@ import java.util.function.Supplier;
  * here may crash the JVM.
  */
 public final class CudaRuntime {
-    /** Which GPU to use (CUDA_VISIBLE_DEVICES applies first); default 0. */
+    /** Which GPU a model goes to when its options name none (CUDA_VISIBLE_DEVICES applies first); default 0. */
     public static final String DEVICE_PROPERTY = "mnv3.cuda.device";
     static final String PREFIX = "CUDA backend unavailable: ";
     /** Our fatbin has SASS for sm_80 and newer only (CUDA 13 dropped older architectures). */
     static final int MIN_COMPUTE_CAPABILITY = 80;
     private static final System.Logger LOG = System.getLogger(CudaRuntime.class.getName());
 
-    private static Object state; // a CudaRuntime, or the reason it cannot be opened
+    /** By device ordinal: a CudaRuntime, or the reason it cannot be opened. */
+    private static final Map<Integer, Object> STATES = new HashMap<>();
+    /** Whether running without cuDNN has been said (once per process). */
+    private static final AtomicBoolean DRIVER_ONLY_SAID = new AtomicBoolean();
 
     final CudaDriver driver;
     final Kernels kernels;
@@ -35,8 +42,6 @@ public final class CudaRuntime {
     private Object cudnnState; // null: not tried yet; a LoadedCudnn, or why there is none
     /** Algorithm and kernel choices timed on this device, shared by every model (see {@link Tuning}). */
     final Tuning tuning = new Tuning();
-    /** Whether running without cuDNN has been said (once per process). */
-    private final AtomicBoolean driverOnlySaid = new AtomicBoolean();
 
     /** What was opened, for logs and {@link CudaInfo}. */
     public record Info(String device, int ordinal, int computeCapability, int multiprocessors, int driverVersion,
@@ -66,33 +71,110 @@ public final class CudaRuntime {
         this.info = info;
     }
 
-    /** The runtime of this process, opened on first call. */
-    public static synchronized CudaRuntime get() {
+    /** The runtime of the default device ({@value #DEVICE_PROPERTY}, else 0), opened on first call. */
+    public static CudaRuntime get() {
+        return get(defaultDevice());
+    }
+
+    /** The runtime of device {@code ordinal}, opened on first call and kept for the life of the process. */
+    public static synchronized CudaRuntime get(int ordinal) {
+        Object state = STATES.get(ordinal);
         if (state == null) {
             try {
-                state = PlatformThreads.call(() -> open(LibraryLocator.system()));
+                state = PlatformThreads.call(() -> open(LibraryLocator.system(), ordinal));
             } catch (BackendUnavailableException e) {
                 state = e.getMessage();
             }
+            STATES.put(ordinal, state);
         }
         if (state instanceof CudaRuntime rt) return rt;
         throw new BackendUnavailableException((String) state);
     }
 
-    /** Null when the CUDA backend can run here, else why not. Never throws. */
+    /** The device a model goes to when its options name none: {@value #DEVICE_PROPERTY}, else 0. */
+    public static int defaultDevice() {
+        String v = System.getProperty(DEVICE_PROPERTY, "0").trim();
+        try {
+            int d = Integer.parseInt(v);
+            if (d >= 0) return d;
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw new IllegalArgumentException("-D" + DEVICE_PROPERTY + " must be a device number (0, 1, ...), got '" + v + "'");
+    }
+
+    /** Null when the CUDA backend can run here (on the default device), else why not. Never throws. */
     public static String unavailableReason() {
         try {
             get();
             return null;
-        } catch (BackendUnavailableException e) {
+        } catch (BackendUnavailableException | IllegalArgumentException e) {
             return e.getMessage();
         } catch (Throwable t) {
             return PREFIX + "unexpected " + t;
         }
     }
 
-    /** Opens everything but cuDNN; exposed to tests so they can point the search at fake directories. */
+    /** A GPU the driver sees, and whether our kernels can run on it. */
+    public record Device(int ordinal, String name, int computeCapability, int multiprocessors, long memoryBytes) {
+        public boolean usable() {
+            return computeCapability >= MIN_COMPUTE_CAPABILITY;
+        }
+
+        @Override
+        public String toString() {
+            return String.format("%d: %s, sm_%d, %d SMs, %d MiB%s", ordinal, name, computeCapability, multiprocessors,
+                    memoryBytes >> 20, usable() ? "" : " (too old for mnv3's kernels: they need sm_80 or newer)");
+        }
+    }
+
+    /** Every GPU the driver sees (no context is created); throws with the reason when there is no driver. */
+    public static List<Device> devices() {
+        return PlatformThreads.call(() -> {
+            try {
+                Driver d = openDriver(LibraryLocator.system());
+                List<Device> out = new ArrayList<>();
+                for (int i = 0; i < d.api.deviceCount(); i++) {
+                    int dev = d.api.device(i);
+                    out.add(new Device(i, d.api.deviceName(dev), computeCapability(d.api, dev),
+                            d.api.attribute(CudaDriver.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, dev), d.api.totalMemory(dev)));
+                }
+                return out;
+            } catch (BackendUnavailableException e) {
+                throw new BackendUnavailableException(PREFIX + e.getMessage(), e);
+            } catch (CudaException | IllegalCallerException | LinkageError e) {
+                throw new BackendUnavailableException(PREFIX + e.getMessage(), e);
+            }
+        });
+    }
+
+    /** The driver library, opened and initialized. */
+    private record Driver(CudaDriver api, String path) {
+    }
+
+    private static Driver openDriver(LibraryLocator locator) {
+        NativeLibraries.Opened libcuda = NativeLibraries.open(locator.driver(), "the NVIDIA driver library");
+        CudaDriver driver = new CudaDriver(libcuda.lookup());
+        int rc = driver.init();
+        if (rc != 0) {
+            throw new BackendUnavailableException("the NVIDIA driver (" + libcuda.path() + ") cannot initialize CUDA: "
+                    + driver.error("cuInit", rc).getMessage());
+        }
+        return new Driver(driver, libcuda.path());
+    }
+
+    private static int computeCapability(CudaDriver driver, int device) {
+        return 10 * driver.attribute(CudaDriver.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device)
+                + driver.attribute(CudaDriver.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device);
+    }
+
+    /** Opens the default device. */
     static CudaRuntime open(LibraryLocator locator) {
+        return open(locator, defaultDevice());
+    }
+
+    /** Opens everything but cuDNN for one device; exposed to tests so they can point the search at fake directories. */
+    static CudaRuntime open(LibraryLocator locator, int ordinal) {
         String kernelsProblem = null;
         byte[] fatbin = null;
         try {
@@ -101,7 +183,7 @@ public final class CudaRuntime {
             kernelsProblem = e.getMessage();
         }
         try {
-            CudaRuntime rt = openDevice(locator, fatbin);
+            CudaRuntime rt = openDevice(locator, fatbin, ordinal);
             if (rt == null) throw new BackendUnavailableException(kernelsProblem);
             return rt;
         } catch (BackendUnavailableException e) {
@@ -118,24 +200,18 @@ public final class CudaRuntime {
     }
 
     /** Null when everything but the kernels is fine (the caller reports the kernels problem). */
-    private static CudaRuntime openDevice(LibraryLocator locator, byte[] fatbin) {
-        NativeLibraries.Opened libcuda = NativeLibraries.open(locator.driver(), "the NVIDIA driver library");
-        CudaDriver driver = new CudaDriver(libcuda.lookup());
-        int rc = driver.init();
-        if (rc != 0) {
-            throw new BackendUnavailableException("the NVIDIA driver (" + libcuda.path() + ") cannot initialize CUDA: "
-                    + driver.error("cuInit", rc).getMessage());
-        }
+    private static CudaRuntime openDevice(LibraryLocator locator, byte[] fatbin, int ordinal) {
+        Driver d = openDriver(locator);
+        CudaDriver driver = d.api;
         int count = driver.deviceCount();
-        if (count == 0) throw new BackendUnavailableException("the NVIDIA driver (" + libcuda.path() + ") sees no GPU");
-        int ordinal = Integer.getInteger(DEVICE_PROPERTY, 0);
+        if (count == 0) throw new BackendUnavailableException("the NVIDIA driver (" + d.path + ") sees no GPU");
         if (ordinal < 0 || ordinal >= count) {
-            throw new BackendUnavailableException("-D" + DEVICE_PROPERTY + "=" + ordinal + " but there are " + count + " GPUs");
+            throw new BackendUnavailableException("device " + ordinal + " was asked for, but the NVIDIA driver sees " + count
+                    + (count == 1 ? " GPU (device 0)" : " GPUs (devices 0 to " + (count - 1) + ")"));
         }
         int device = driver.device(ordinal);
         String name = driver.deviceName(device);
-        int cc = 10 * driver.attribute(CudaDriver.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device)
-                + driver.attribute(CudaDriver.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device);
+        int cc = computeCapability(driver, device);
         if (cc < MIN_COMPUTE_CAPABILITY) {
             throw new BackendUnavailableException(name + " has compute capability " + cc / 10 + "." + cc % 10
                     + "; mnv3's kernels need 8.0 (Ampere) or newer");
@@ -151,7 +227,7 @@ public final class CudaRuntime {
         }
         int sms = driver.attribute(CudaDriver.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, device);
         Kernels kernels = Kernels.loaded(driver, module, sms);
-        Info info = new Info(name, ordinal, cc, sms, driver.driverVersion(), libcuda.path(), fatbin.length, driver.memInfo()[1]);
+        Info info = new Info(name, ordinal, cc, sms, driver.driverVersion(), d.path, fatbin.length, driver.memInfo()[1]);
         return new CudaRuntime(driver, () -> loadCudnn(locator), kernels, context, info);
     }
 
@@ -211,7 +287,7 @@ public final class CudaRuntime {
             }
             case AUTO -> {
                 LoadedCudnn c = cudnn();
-                if (c == null && !driverOnlySaid.getAndSet(true)) {
+                if (c == null && !DRIVER_ONLY_SAID.getAndSet(true)) {
                     LOG.log(System.Logger.Level.INFO, "no cuDNN (" + cudnnUnavailableReason().lines().findFirst().orElse("")
                             + "): the CUDA backend runs on mnv3's own kernels alone; --cudnn off skips the search");
                 }

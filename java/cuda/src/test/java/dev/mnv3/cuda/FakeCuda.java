@@ -56,6 +56,22 @@ final class FakeCuda {
         final Map<Long, long[]> inFlight = new ConcurrentHashMap<>();
         /** The stream each cuDNN handle enqueues on. */
         final Map<Long, Long> handleStreams = new ConcurrentHashMap<>();
+        /** How many GPUs the fake driver reports. */
+        volatile int devices = 1;
+        /** The context each device allocation was made in. */
+        final Map<Long, Long> allocationContext = new ConcurrentHashMap<>();
+
+        /** A pointer used by work in the current context must have been allocated in it (another GPU's memory is not). */
+        void onCurrentDevice(String who, long p) {
+            Long ctx = current.get();
+            sizes.forEach((base, size) -> {
+                if (device.containsKey(base) && p >= base && p < base + size && !allocationContext.get(base).equals(ctx)) {
+                    violation(who + " = " + Long.toHexString(p) + " is memory of context " + Long.toHexString(
+                            allocationContext.get(base)) + ", used in context " + (ctx == null ? "none" : Long.toHexString(ctx)));
+                }
+            });
+        }
+
         /** Every symbol the bindings looked up, in order. */
         final List<String> lookedUp = Collections.synchronizedList(new ArrayList<>());
         /** The context each thread made current (the driver's state is per OS thread). */
@@ -140,13 +156,18 @@ final class FakeCuda {
      * does where no libcudnn.so.9 is found, and no cuDNN symbol is ever looked up.
      */
     static CudaRuntime runtime(State s, boolean withCudnn) {
+        return runtime(s, withCudnn, 0);
+    }
+
+    /** A runtime on fake device {@code ordinal} (of {@link State#devices}), with its own context. */
+    static CudaRuntime runtime(State s, boolean withCudnn, int ordinal) {
         state = s;
         CudaDriver driver = new CudaDriver(LOOKUP);
         Supplier<CudaRuntime.LoadedCudnn> cudnn = withCudnn ? () -> new CudaRuntime.LoadedCudnn(new Cudnn(LOOKUP), 90100,
                 "fake libcudnn") : () -> {
                     throw new BackendUnavailableException("cuDNN 9: libcudnn.so.9 was not found; looked in:\n  - nowhere (a fake)");
                 };
-        MemorySegment context = driver.retainPrimaryContext(0);
+        MemorySegment context = driver.retainPrimaryContext(ordinal);
         driver.setCurrent(context);
         MemorySegment module = driver.moduleLoadData(GLOBAL.allocate(16));
         Map<String, MemorySegment> functions = new ConcurrentHashMap<>();
@@ -156,14 +177,17 @@ final class FakeCuda {
                 if (args.type(i) == KernelArgs.Type.PTR && v != 0 && !s.inDevice(v, 1)) {
                     s.violation(kernel + ": argument " + args.name(i) + " = " + Long.toHexString(v) + " is not device memory");
                 }
-                if (args.type(i) == KernelArgs.Type.PTR && v != 0) s.readsLanded(kernel, v, 1, stream.address());
+                if (args.type(i) == KernelArgs.Type.PTR && v != 0) {
+                    s.readsLanded(kernel, v, 1, stream.address());
+                    s.onCurrentDevice(kernel + " argument " + args.name(i), v);
+                }
             }
             s.launches.merge(kernel, 1, Integer::sum);
             driver.launch(kernel, functions.computeIfAbsent(kernel, k -> driver.moduleFunction(module, k)), geometry, stream,
                     args.pack(alloc));
         }, 132);
-        return new CudaRuntime(driver, cudnn, checked, context, new CudaRuntime.Info("Fake GPU", 0, 90, 132, 13000,
-                "fake libcuda", 16, 80L << 30));
+        return new CudaRuntime(driver, cudnn, checked, context, new CudaRuntime.Info("Fake GPU " + ordinal, ordinal, 90, 132,
+                13000, "fake libcuda", 16, 80L << 30));
     }
 
     /** Finds a symbol as the static method of the same name, its C signature read off the Java one. */
@@ -258,7 +282,7 @@ final class FakeCuda {
     }
 
     static int cuDeviceGetCount(MemorySegment out) {
-        putInt(out, 1);
+        putInt(out, state.devices);
         return 0;
     }
 
@@ -281,8 +305,17 @@ final class FakeCuda {
         return 0;
     }
 
+    static int cuDeviceTotalMem_v2(MemorySegment out, int device) {
+        putLong(out, 80L << 30);
+        return 0;
+    }
+
     static int cuDevicePrimaryCtxRetain(MemorySegment out, int device) {
-        putLong(out, 0xC0);
+        if (device < 0 || device >= state.devices) {
+            state.violation("cuDevicePrimaryCtxRetain of device " + device + " of " + state.devices);
+            return 101; // CUDA_ERROR_INVALID_DEVICE
+        }
+        putLong(out, 0xC0 + 0x10L * device);
         return 0;
     }
 
@@ -313,6 +346,7 @@ final class FakeCuda {
         long p = a.allocate(bytes, 256).address();
         state.device.put(p, a);
         state.sizes.put(p, bytes);
+        state.allocationContext.put(p, state.current.get() == null ? 0L : state.current.get());
         putLong(out, p);
         return 0;
     }
@@ -355,6 +389,7 @@ final class FakeCuda {
 
     private static int copyIn(long dst, MemorySegment src, long bytes) {
         if (checkDevice("cuMemcpyHtoD", dst, bytes) != 0) return 1;
+        state.onCurrentDevice("cuMemcpyHtoD destination", dst);
         MemorySegment.copy(src.reinterpret(bytes), 0, MemorySegment.ofAddress(dst).reinterpret(bytes), 0, bytes);
         return 0;
     }
@@ -367,6 +402,7 @@ final class FakeCuda {
 
     private static int copyOut(MemorySegment dst, long src, long bytes) {
         if (checkDevice("cuMemcpyDtoH", src, bytes) != 0) return 1;
+        state.onCurrentDevice("cuMemcpyDtoH source", src);
         MemorySegment.copy(MemorySegment.ofAddress(src).reinterpret(bytes), 0, dst.reinterpret(bytes), 0, bytes);
         return 0;
     }
@@ -621,6 +657,8 @@ final class FakeCuda {
         long stream = state.handleStreams.getOrDefault(h.address(), 0L);
         state.mathByAlgorithm.computeIfAbsent(algo, a -> ConcurrentHashMap.newKeySet()).add(state.descriptors.get(conv.address())[7]);
         state.readsLanded("cudnnConvolutionForward x", x.address(), bytes(xd), stream);
+        state.onCurrentDevice("cudnnConvolutionForward x", x.address());
+        state.onCurrentDevice("cudnnConvolutionForward y", y.address());
         state.readsLanded("cudnnConvolutionForward w", w.address(), bytes(wd), stream);
         int bad = checkDevice("cudnnConvolutionForward x", x.address(), bytes(xd))
                 | checkDevice("cudnnConvolutionForward w", w.address(), bytes(wd))
