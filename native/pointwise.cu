@@ -5,11 +5,11 @@
 // DevicePlan times it against cuDNN + epilogue per shape and keeps the faster.
 //
 // As a GEMM: x [M, K] row-major (M = N * H * W pixels, K input channels, NHWC), W [Nc, K]
-// row-major (the NHWC filter of a 1x1 conv), y and residual [M, Nc]. Any M, K, Nc: tiles are
-// staged through shared memory with zeros past the edges. When scale is not null (the projection
-// of an SE block), x is first multiplied by the SE scale [images, K] of its image (rows_per_image
-// rows each) and rounded to T, exactly as mnv3_channel_scale_* would store it: the excitation
-// then costs no pass of its own over the depthwise output.
+// row-major (the NHWC filter of a 1x1 conv), y and residual [M, Nc], bias [Nc] or null (none).
+// Any M, K, Nc: tiles are staged through shared memory with zeros past the edges. When scale is
+// not null (the projection of an SE block), x is first multiplied by the SE scale [images, K] of
+// its image (rows_per_image rows each) and rounded to T, exactly as mnv3_channel_scale_* would
+// store it: the excitation then costs no pass of its own over the depthwise output.
 //
 // Launch notes: blockDim 128 (4 warps, 2 x 2, each a 32 x 32 output tile), gridDim =
 // (ceil(M / 64), ceil(Nc / 64)); 27 KB of static shared memory.
@@ -119,14 +119,14 @@ __device__ __forceinline__ void pointwise(const T* __restrict__ x, const T* __re
             if (res != nullptr) rv = mnv3_load<T, 8>(res);
 #pragma unroll
             for (int i = 0; i < 8; i++) {
-                float v = mnv3_activate(out[r][cc + i] + bias[n + i], act);
+                float v = mnv3_activate(out[r][cc + i] + (bias != nullptr ? bias[n + i] : 0.f), act);
                 if (res != nullptr) v += mnv3_to_float(rv.v[i]);
                 o.v[i] = mnv3_from_float<T>(v);
             }
             mnv3_store<T, 8>(dst, o);
         } else {
             for (int i = 0; i < 8 && n + i < Nc; i++) {
-                float v = mnv3_activate(out[r][cc + i] + bias[n + i], act);
+                float v = mnv3_activate(out[r][cc + i] + (bias != nullptr ? bias[n + i] : 0.f), act);
                 if (res != nullptr) v += mnv3_to_float(res[i]);
                 dst[i] = mnv3_from_float<T>(v);
             }
