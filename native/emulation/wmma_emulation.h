@@ -9,9 +9,10 @@
 // of their own in at least float precision: tests compare with a tolerance).
 //
 // precision::tf32 fragments (m16n16k8) hold float, loaded from float*. The kernel rounds each
-// element with __float_to_tf32; mma_sync then reads only the 19 bits a tf32 operand has, as the
-// tensor cores do, so a kernel that skips the rounding gets truncated operands here too (and
-// differs from a reference computed on rounded ones).
+// element with __float_to_tf32; mma_sync then reads only the 19 bits a tf32 operand has (the
+// tensor cores take no other bits either; what they do with a float that was not rounded is not
+// specified, and here it is truncated), so a kernel that skips the rounding differs from a
+// reference computed on rounded operands.
 #pragma once
 #ifdef __CUDACC__
 #error "wmma_emulation.h is for host compilers only"
