@@ -243,8 +243,9 @@ extern "C" __global__ void __launch_bounds__(MNV3_GEMM_THREADS, MNV3_GEMM_MIN_BL
 // Tensor cores: each warp a 32 (c) x 32 (p) quarter of the tile, 2 x 2 fragments of 16 x 16,
 // m16n16k8 with tf32 operands (every element rounded to nearest, ties away, by __float_to_tf32:
 // the tensor cores read only a tf32's bits of a float, so the rounding is ours to do), float
-// accumulators; the SE scale is applied in float before that rounding. The accumulators go through a float tile in shared
-// memory to the epilogue of mnv3_pointwise_f32, so both kernels write y identically.
+// accumulators; the SE scale is applied in float before that rounding. The accumulators go
+// through a float tile in shared memory to the epilogue of mnv3_pointwise_f32, so both kernels
+// write y identically.
 extern "C" __global__ void __launch_bounds__(MNV3_GEMM_THREADS, MNV3_GEMM_MIN_BLOCKS)
     mnv3_pointwise_tf32(const float* __restrict__ x, const float* __restrict__ w, const float* __restrict__ bias,
                         const float* __restrict__ residual, const float* __restrict__ scale, float* __restrict__ y,

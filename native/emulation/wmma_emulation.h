@@ -128,7 +128,8 @@ inline void mma_sync(fragment<accumulator, M, N, K, TC, void>& d, const fragment
     for (int m = 0; m < M; m++)
         for (int n = 0; n < N; n++) {
             float s = c.x[m * N + n];
-            for (int k = 0; k < K; k++) s = fmaf(detail::operand<TI>(a.x[m * K + k]), detail::operand<TI>(b.x[k * N + n]), s);
+            for (int k = 0; k < K; k++)
+                s = fmaf(detail::operand<TI>(a.x[m * K + k]), detail::operand<TI>(b.x[k * N + n]), s);
             sum[m * N + n] = s;
         }
     for (int i = 0; i < M * N; i++) d.x[i] = sum[i];  // d may be c
