@@ -16,7 +16,7 @@
 // K goes through shared memory 16 at a time, double-buffered: the next step's global loads are
 // in flight while this one is multiplied. Static shared memory: 17 KB (f32), 34 KB (tf32).
 // Any K, Nc, P and alignment; float4 loads and stores where P % 4 == 0 (x, y, residual) or
-// K % 4 == 0 (W) and the pointer is 16-byte aligned, scalar ones otherwise.
+// K % 4 == 0 (W) and the pointer is 16-byte aligned, scalar ones otherwise. y aliases no input.
 #include "common.cuh"
 
 #include <cstdint>
@@ -55,7 +55,7 @@ __device__ __forceinline__ bool mnv3_aligned16(const void* p) {
 
 // Where the 8 elements a thread moves of a ROWS x COLS tile lie (slot < 8): with float4 (vec),
 // 4 consecutive columns from each of two chunks of 4; else single elements 128 apart, so a warp
-// reads 32 consecutive columns. Either way the block covers the tile once (ROWS * COLS = 1024).
+// reads 32 consecutive columns. Either way the block covers the tile (1024 / COLS rows) once.
 template <int COLS, bool vec>
 __device__ __forceinline__ void mnv3_tile_slot(int slot, int& row, int& col) {
     if constexpr (vec) {
@@ -242,9 +242,10 @@ extern "C" __global__ void __launch_bounds__(MNV3_GEMM_THREADS, MNV3_GEMM_MIN_BL
 
 // Tensor cores: each warp a 32 (c) x 32 (p) quarter of the tile, 2 x 2 fragments of 16 x 16,
 // m16n16k8 with tf32 operands (every element rounded to nearest, ties away, by __float_to_tf32:
-// the hardware would otherwise just drop the low 13 bits), float accumulators; the SE scale is
-// applied in float before that rounding. The accumulators go through a float tile in shared
-// memory to the epilogue of mnv3_pointwise_f32, so both kernels write y identically.
+// the tensor cores read only a tf32's bits of a float, so the rounding is ours to do), float
+// accumulators; the SE scale is applied in float before that rounding. The accumulators go
+// through a float tile in shared memory to the epilogue of mnv3_pointwise_f32, so both kernels
+// write y identically.
 extern "C" __global__ void __launch_bounds__(MNV3_GEMM_THREADS, MNV3_GEMM_MIN_BLOCKS)
     mnv3_pointwise_tf32(const float* __restrict__ x, const float* __restrict__ w, const float* __restrict__ bias,
                         const float* __restrict__ residual, const float* __restrict__ scale, float* __restrict__ y,

@@ -114,22 +114,19 @@ __device__ __forceinline__ void pointwise(const T* __restrict__ x, const T* __re
         if (row >= M || n >= Nc) continue;
         T* dst = y + row * Nc + n;
         const T* res = residual != nullptr ? residual + row * Nc + n : nullptr;
-        float b[8];  // a null bias adds zeros
-#pragma unroll
-        for (int i = 0; i < 8; i++) b[i] = bias != nullptr && n + i < Nc ? bias[n + i] : 0.f;
         if (n + 8 <= Nc && Nc % 8 == 0) {
             mnv3_pack<T, 8> o, rv{};
             if (res != nullptr) rv = mnv3_load<T, 8>(res);
 #pragma unroll
             for (int i = 0; i < 8; i++) {
-                float v = mnv3_activate(out[r][cc + i] + b[i], act);
+                float v = mnv3_activate(out[r][cc + i] + (bias != nullptr ? bias[n + i] : 0.f), act);
                 if (res != nullptr) v += mnv3_to_float(rv.v[i]);
                 o.v[i] = mnv3_from_float<T>(v);
             }
             mnv3_store<T, 8>(dst, o);
         } else {
             for (int i = 0; i < 8 && n + i < Nc; i++) {
-                float v = mnv3_activate(out[r][cc + i] + b[i], act);
+                float v = mnv3_activate(out[r][cc + i] + (bias != nullptr ? bias[n + i] : 0.f), act);
                 if (res != nullptr) v += mnv3_to_float(res[i]);
                 dst[i] = mnv3_from_float<T>(v);
             }

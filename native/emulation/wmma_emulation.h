@@ -9,9 +9,10 @@
 // of their own in at least float precision: tests compare with a tolerance).
 //
 // precision::tf32 fragments (m16n16k8) hold float, loaded from float*. The kernel rounds each
-// element with __float_to_tf32; mma_sync then reads only the 19 bits a tf32 operand has, as the
-// tensor cores do, so a kernel that skips the rounding gets truncated operands here too (and
-// differs from a reference computed on rounded ones).
+// element with __float_to_tf32; mma_sync then reads only the 19 bits a tf32 operand has (the
+// tensor cores take no other bits either; what they do with a float that was not rounded is not
+// specified, and here it is truncated), so a kernel that skips the rounding differs from a
+// reference computed on rounded operands.
 #pragma once
 #ifdef __CUDACC__
 #error "wmma_emulation.h is for host compilers only"
@@ -127,7 +128,8 @@ inline void mma_sync(fragment<accumulator, M, N, K, TC, void>& d, const fragment
     for (int m = 0; m < M; m++)
         for (int n = 0; n < N; n++) {
             float s = c.x[m * N + n];
-            for (int k = 0; k < K; k++) s = fmaf(detail::operand<TI>(a.x[m * K + k]), detail::operand<TI>(b.x[k * N + n]), s);
+            for (int k = 0; k < K; k++)
+                s = fmaf(detail::operand<TI>(a.x[m * K + k]), detail::operand<TI>(b.x[k * N + n]), s);
             sum[m * N + n] = s;
         }
     for (int i = 0; i < M * N; i++) d.x[i] = sum[i];  // d may be c

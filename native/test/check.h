@@ -121,7 +121,8 @@ inline std::vector<double> reference_dense(const DenseConv& s, const std::vector
                     for (int ci = 0; ci < s.cin; ci++)
                         for (int ky = 0; ky < s.k; ky++)
                             for (int kx = 0; kx < s.k; kx++) {
-                                int iy = oy * s.stride - s.pad + ky * s.dilation, ix = ox * s.stride - s.pad + kx * s.dilation;
+                                int iy = oy * s.stride - s.pad + ky * s.dilation;
+                                int ix = ox * s.stride - s.pad + kx * s.dilation;
                                 if (iy < 0 || iy >= s.h || ix < 0 || ix >= s.w) continue;
                                 acc += (double)x[((size_t)(n * s.cin + ci) * s.h + iy) * s.w + ix] *
                                        w[((size_t)(o * s.cin + ci) * s.k + ky) * s.k + kx];

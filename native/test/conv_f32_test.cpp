@@ -7,10 +7,12 @@
 // nearest, ties away; W to tf32). Each case is guarded by the other precision's reference, which
 // must be more than 30 times the tolerance away (hard-sigmoid's slope of 1/6 narrows the gap to
 // about 1e-4), and the tf32 kernel must be more than 1e-4 from the f32 reference somewhere: the
-// tf32 rounding is proven to happen (and not to happen in the f32 kernel) on every shape. The shapes cover whole and partial 64 x 64 tiles, K not a multiple
-// of the 16-wide K step, the float4 and scalar paths (P and K multiples of 4 or not, pointers
-// 16-byte aligned or not), the SE scale, the residual, all four activations, a NaN input, and a
-// grid with fewer z blocks than images.
+// tf32 rounding is proven to happen (and not to happen in the f32 kernel) on every shape. The
+// shapes cover whole and partial 64 x 64 tiles, K not a multiple of the 16-wide K step, the
+// float4 and scalar paths (P and K multiples of 4 or not, pointers 16-byte aligned or not), the
+// SE scale, the residual, all four activations, a NaN input, and a grid with fewer z blocks than
+// images. The rounding itself (the emulator's wmma::__float_to_tf32 and the twin here) is checked
+// on values whose tf32 is known.
 #include "check.h"
 
 #include "conv_f32.cu"
@@ -33,6 +35,36 @@ float tf32(float v) {
     b = (b + 0x1000u) & 0xffffe000u;
     std::memcpy(&v, &b, 4);
     return v;
+}
+
+// Round to nearest with ties away from zero, at 10 mantissa bits: the tie 1 + 2^-11 goes up, its
+// neighbours below and above go to the nearer value, a subnormal keeps the same 10 bits of its
+// field, infinities and NaN stay, FLT_MAX overflows. Compared bit for bit.
+void tf32_rounding() {
+    const float ulp = std::ldexp(1.f, -10), tie = 1.f + ulp / 2, inf = std::numeric_limits<float>::infinity();
+    const float sub = std::ldexp(1.f, -130), sub_ulp = std::ldexp(1.f, -136);  // tf32 spacing of the field's bits
+    const std::vector<std::pair<float, float>> known = {
+        {tie, 1.f + ulp}, {-tie, -1.f - ulp}, {std::nextafter(tie, 0.f), 1.f}, {std::nextafter(tie, 2.f), 1.f + ulp},
+        {1.f + ulp, 1.f + ulp}, {-0.f, -0.f}, {inf, inf}, {-inf, -inf}, {std::numeric_limits<float>::max(), inf},
+        {sub + sub_ulp / 2, sub + sub_ulp}, {sub + sub_ulp / 2 - std::ldexp(1.f, -149), sub}, {NAN, NAN}};
+    auto bits = [](float v) {
+        uint32_t b;
+        std::memcpy(&b, &v, 4);
+        return std::isnan(v) ? 0x7fc00000u : b;  // any NaN
+    };
+    using Rounding = std::pair<const char*, float (*)(float)>;
+    for (auto [name, round] : {Rounding{"wmma::__float_to_tf32", nvcuda::wmma::__float_to_tf32},
+                               Rounding{"the test's tf32", tf32}}) {
+        test::checks++;
+        int wrong = 0;
+        for (auto [v, want] : known) {
+            if (bits(round(v)) == bits(want)) continue;
+            wrong++;
+            test::fail(name, "of " + std::to_string(v) + " (bits " + std::to_string(bits(v)) + ") gives bits " +
+                                 std::to_string(bits(round(v))) + ", expected " + std::to_string(bits(want)));
+        }
+        if (wrong == 0) std::printf("ok   %s: %zu known values, bit for bit\n", name, known.size());
+    }
 }
 
 // He fan-in scaled uniform weights, as the network's.
@@ -101,7 +133,8 @@ void pointwise(const char* kernel_name, PointwiseKernel kernel, bool tensor_core
     run(name, [&] {
         const size_t xn = (size_t)g.images * g.K * g.P, yn = (size_t)g.images * g.Nc * g.P;
         // each buffer has `offset` spare floats in front, so an offset of 1 misaligns every pointer
-        std::vector<float> x = test::random(c.offset + xn, -2.f, 2.f), w = he_weights(c.offset + (size_t)g.Nc * g.K, g.K);
+        std::vector<float> x = test::random(c.offset + xn, -2.f, 2.f);
+        std::vector<float> w = he_weights(c.offset + (size_t)g.Nc * g.K, g.K);
         std::vector<float> bias = test::random(g.Nc), res = test::random(c.offset + yn);
         std::vector<float> scale = test::random((size_t)g.images * g.K, 0.f, 1.f);  // hard-sigmoid's range
         if (c.nan_input) x[c.offset + xn / 2] = NAN;
@@ -171,11 +204,13 @@ void conv(const test::DenseConv& s, int act) {
 }  // namespace
 
 int main() {
+    tf32_rounding();
     pointwise_cases("mnv3_pointwise_f32", mnv3_pointwise_f32, false);
     pointwise_cases("mnv3_pointwise_tf32", mnv3_pointwise_tf32, true);
     test::checks++;
     if (largest_tf32_gap > 1e-4) {
-        std::printf("ok   mnv3_pointwise_tf32 is %.3g from the f32 reference at most (must exceed 1e-4)\n", largest_tf32_gap);
+        std::printf("ok   mnv3_pointwise_tf32 is %.3g from the f32 reference at most (must exceed 1e-4)\n",
+                    largest_tf32_gap);
     } else {
         test::fail("mnv3_pointwise_tf32", "at most " + std::to_string(largest_tf32_gap) +
                                               " from the f32 reference: its operands were not rounded to tf32");

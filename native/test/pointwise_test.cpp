@@ -69,7 +69,8 @@ void pointwise_case(long long m, int k, int n, int act, bool with_residual, int 
         };
         std::vector<float> want = expected(with_bias);
         check(name, y, want, Pointwise<T>::tolerance);
-        if (!with_bias) test::differs(name + ": guard, with the bias", y, expected(true), 100 * Pointwise<T>::tolerance);
+        if (!with_bias)
+            test::differs(name + ": guard, with the bias", y, expected(true), 100 * Pointwise<T>::tolerance);
     });
 }
 
