@@ -333,7 +333,8 @@ public final class SafeTensors implements AutoCloseable {
                 case F16, BF16 -> {
                     for (int i = 0; i < f.length; i++) out.setAtIndex(I16_LE, i, dtype.encode(f[i]));
                 }
-                case U8, I64 -> throw new IllegalArgumentException("a float tensor is written as F32, F16 or BF16, not " + dtype);
+                case U8, I64 -> throw new IllegalArgumentException("a float tensor is written as F32, F16 or BF16, not " + dtype
+                        + (dtype == DType.I64 ? " (use Blob.ofLongs)" : ""));
             }
             return new Blob(name, dtype, shape, out.toArray(ValueLayout.JAVA_BYTE));
         }
