@@ -246,4 +246,9 @@ T __ldg(const T* p) {
     return *p;
 }
 
+// The explicitly rounded float operations: the host's IEEE operators, which the tests' flags
+// (-ffp-contract=off) never fuse, just as nvcc never fuses these intrinsics.
+inline float __fmul_rn(float a, float b) { return a * b; }
+inline float __fdiv_rn(float a, float b) { return a / b; }
+
 #endif  // __CUDACC__

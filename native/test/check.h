@@ -1,5 +1,5 @@
-// What every kernel test needs: random inputs, NaN-poisoned outputs, a rel-L2 comparison with a
-// one-line report, the launch geometry the Java side uses, and an exit status.
+// What every kernel test needs: random inputs, NaN-poisoned outputs, a rel-L2 or bit-for-bit
+// comparison with a one-line report, the launch geometry the Java side uses, and an exit status.
 //
 // A test is a function that fills inputs, poisons the output, launches the kernel with
 // emu::launch, computes the expected values with plain loops and calls check(); run() wraps it
@@ -7,7 +7,9 @@
 #pragma once
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <random>
@@ -221,6 +223,65 @@ bool differs(const std::string& name, const std::vector<T>& got, const std::vect
     char text[128];
     std::snprintf(text, sizeof text, "rel L2 %.3g from the other result (must exceed %.0e)", rel, margin);
     if (!(rel > margin)) {
+        fail(name, text);
+        return false;
+    }
+    std::printf("ok   %s: %s\n", name.c_str(), text);
+    std::fflush(stdout);
+    return true;
+}
+
+// ---- bit-exact results (conversions, preprocessing: computed exactly as the host computes them)
+
+// The bits of v; every NaN reads as the same one (a payload may change, NaN must stay NaN).
+inline uint32_t bits(float v) {
+    uint32_t b;
+    std::memcpy(&b, &v, sizeof b);
+    return std::isnan(v) ? 0x7fc00000u : b;
+}
+
+// How many elements of a and b differ in their bits; first gets the first one (or -1).
+inline size_t count_different(const std::vector<float>& a, const std::vector<float>& b, long long* first = nullptr) {
+    size_t n = 0;
+    if (first != nullptr) *first = -1;
+    for (size_t i = 0; i < a.size() && i < b.size(); i++) {
+        if (bits(a[i]) == bits(b[i])) continue;
+        if (n++ == 0 && first != nullptr) *first = (long long)i;
+    }
+    return n;
+}
+
+// Passes when got equals want bit for bit (-0 is not 0, any NaN matches any NaN).
+inline bool check_exact(const std::string& name, const std::vector<float>& got, const std::vector<float>& want) {
+    checks++;
+    if (got.size() != want.size()) {
+        fail(name, "size " + std::to_string(got.size()) + ", expected " + std::to_string(want.size()));
+        return false;
+    }
+    long long first = -1;
+    size_t wrong = count_different(got, want, &first);
+    if (wrong > 0) {
+        char text[200];
+        std::snprintf(text, sizeof text, "%zu of %zu elements differ; element %lld is %.9g (bits 0x%08x), expected %.9g (bits 0x%08x)",
+                      wrong, got.size(), first, (double)got[first], bits(got[first]), (double)want[first], bits(want[first]));
+        fail(name, text);
+        return false;
+    }
+    std::printf("ok   %s: %zu elements, bit for bit\n", name.c_str(), got.size());
+    std::fflush(stdout);
+    return true;
+}
+
+// The guard of a bit-exact check: passes when got differs from `other`, the result of a plausible
+// mistake, in at least `at_least` elements, so the check beside it is shown able to fail.
+inline bool differs_in(const std::string& name, const std::vector<float>& got, const std::vector<float>& other,
+                       size_t at_least) {
+    checks++;
+    size_t n = count_different(got, other);
+    char text[128];
+    std::snprintf(text, sizeof text, "%zu of %zu elements differ from the other result (must be >= %zu)", n, got.size(),
+                  at_least);
+    if (n < at_least || got.size() != other.size()) {
         fail(name, text);
         return false;
     }
