@@ -137,9 +137,10 @@ junit_tests() {
     return $rc
 }
 
-kernels() { junit_tests kernels KernelsGpuTest NhwcKernelsGpuTest; }
+kernels() { junit_tests kernels KernelsGpuTest NhwcKernelsGpuTest InputKernelsGpuTest; }
 cudnn() { junit_tests cudnn CudnnConvGpuTest; }
-network() { junit_tests network CudaModelGpuTest FakeCudaTest UnavailableBackendTest; }
+network() { junit_tests network CudaModelGpuTest HostIoGpuTest DriverOnlyTest FakeCudaTest HostIoTest DeviceChoiceTest \
+    UnavailableBackendTest; }
 
 # torchvision on the GPU (strict FP32): weights, input and every node's expected output
 make_references() {

@@ -27,7 +27,7 @@ final class CudaDriver {
     private final MethodHandle cuGetErrorName, cuGetErrorString, cuInit, cuDriverGetVersion, cuDeviceGetCount,
             cuDeviceGet, cuDeviceGetName, cuDeviceGetAttribute, cuDeviceTotalMem, cuDevicePrimaryCtxRetain, cuCtxSetCurrent, cuCtxSynchronize,
             cuMemGetInfo, cuMemAlloc, cuMemFree, cuMemAllocHost, cuMemFreeHost, cuMemcpyHtoD, cuMemcpyDtoH,
-            cuMemcpyHtoDAsync, cuMemcpyDtoHAsync, cuMemsetD32Async, cuStreamCreate, cuStreamDestroy,
+            cuMemcpyHtoDAsync, cuMemcpyDtoHAsync, cuMemcpyDtoDAsync, cuMemsetD32Async, cuStreamCreate, cuStreamDestroy,
             cuStreamSynchronize, cuModuleLoadData, cuModuleUnload, cuModuleGetFunction, cuLaunchKernel, cuEventCreate,
             cuEventRecord, cuEventSynchronize, cuEventElapsedTime, cuEventDestroy, cuStreamBeginCapture,
             cuStreamEndCapture, cuGraphInstantiateWithFlags, cuGraphLaunch, cuGraphExecDestroy, cuGraphDestroy;
@@ -55,6 +55,7 @@ final class CudaDriver {
         cuMemcpyDtoH = b.bind("cuMemcpyDtoH_v2", JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG);
         cuMemcpyHtoDAsync = b.bind("cuMemcpyHtoDAsync_v2", JAVA_INT, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS);
         cuMemcpyDtoHAsync = b.bind("cuMemcpyDtoHAsync_v2", JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS);
+        cuMemcpyDtoDAsync = b.bind("cuMemcpyDtoDAsync_v2", JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS);
         cuMemsetD32Async = b.bind("cuMemsetD32Async", JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS);
         cuStreamCreate = b.bind("cuStreamCreate", JAVA_INT, ADDRESS, JAVA_INT);
         cuStreamDestroy = b.bind("cuStreamDestroy_v2", JAVA_INT, ADDRESS);
@@ -181,6 +182,11 @@ final class CudaDriver {
      */
     void upload(long dst, MemorySegment src, long bytes) {
         check("cuMemcpyHtoD_v2", Ffm.call(() -> (int) cuMemcpyHtoD.invokeExact(dst, src, bytes)));
+        contextSynchronize();
+    }
+
+    /** Waits for all work of the current context, on every stream. */
+    void contextSynchronize() {
         check("cuCtxSynchronize", Ffm.call(() -> (int) cuCtxSynchronize.invokeExact()));
     }
 
@@ -194,6 +200,10 @@ final class CudaDriver {
 
     void copyDtoHAsync(MemorySegment dst, long src, long bytes, MemorySegment stream) {
         check("cuMemcpyDtoHAsync_v2", Ffm.call(() -> (int) cuMemcpyDtoHAsync.invokeExact(dst, src, bytes, stream)));
+    }
+
+    void copyDtoDAsync(long dst, long src, long bytes, MemorySegment stream) {
+        check("cuMemcpyDtoDAsync_v2", Ffm.call(() -> (int) cuMemcpyDtoDAsync.invokeExact(dst, src, bytes, stream)));
     }
 
     /** Fills {@code count} 32-bit words, e.g. with a NaN pattern to poison outputs in tests. */

@@ -4,6 +4,9 @@ import dev.mnv3.core.backend.CompiledModel;
 import dev.mnv3.core.backend.CudnnMode;
 import dev.mnv3.core.backend.Precision;
 import dev.mnv3.core.graph.Graph;
+import dev.mnv3.core.image.Preprocessing;
+import dev.mnv3.core.tensor.DType;
+import dev.mnv3.core.tensor.DeviceTensor;
 import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.weights.Weights;
 import java.lang.foreign.Arena;
@@ -33,6 +36,10 @@ public final class CudaModel implements CompiledModel {
     static final int DEFAULT_STREAMS = 4;
     static final int MAX_PLANS = 4;
 
+    /** A plan's identity: the network input's shape and how the caller's input becomes it. */
+    record PlanKey(int batch, int height, int width, ForwardPlan.InputSpec spec) {
+    }
+
     /**
      * What every lane of this model shares; the weights and the arena outlive every lane.
      * {@code cudnn} is null when the model runs on our kernels alone; {@code decisions} are the
@@ -53,7 +60,7 @@ public final class CudaModel implements CompiledModel {
     static final class Lane implements AutoCloseable {
         final Resources shared;
         final MemorySegment stream, cudnn;
-        private final Map<String, DevicePlan> plans = new LinkedHashMap<>(8, 0.75f, true);
+        private final Map<PlanKey, DevicePlan> plans = new LinkedHashMap<>(8, 0.75f, true);
 
         Lane(Resources shared) {
             this.shared = shared;
@@ -75,18 +82,20 @@ public final class CudaModel implements CompiledModel {
             cudnn = h;
         }
 
-        /** The plan for [batch, 3, height, width], built on first use; the least recently used goes past {@link #MAX_PLANS}. */
-        DevicePlan plan(Graph graph, int batch, int height, int width) {
-            String key = batch + "x" + height + "x" + width;
+        /**
+         * The plan for a network input [batch, 3, height, width] given as the key's spec says, built
+         * on first use; the least recently used goes past {@link #MAX_PLANS}.
+         */
+        DevicePlan plan(Graph graph, PlanKey key) {
             DevicePlan p = plans.get(key);
             if (p == null) {
                 if (plans.size() >= MAX_PLANS) {
-                    String eldest = plans.keySet().iterator().next();
+                    PlanKey eldest = plans.keySet().iterator().next();
                     plans.remove(eldest).close();
                 }
                 CudaRuntime rt = shared.runtime();
-                p = new DevicePlan(this, ForwardPlan.of(graph, batch, height, width, Storage.of(shared.precision()),
-                        rt.kernels.multiprocessors()));
+                p = new DevicePlan(this, ForwardPlan.of(graph, key.batch(), key.height(), key.width(),
+                        Storage.of(shared.precision()), rt.kernels.multiprocessors(), key.spec()));
                 plans.put(key, p);
             }
             return p;
@@ -207,31 +216,90 @@ public final class CudaModel implements CompiledModel {
 
     @Override
     public Tensor run(Tensor input) {
-        Tensor in = asFloat(input);
-        return onLane(in, p -> p.run(in));
+        PlanKey key = key(input.dtype(), input.shape());
+        return onLane(key, p -> p.run(input));
     }
 
     @Override
     public Map<String, Tensor> trace(Tensor input) {
-        Tensor in = asFloat(input);
-        return onLane(in, p -> p.trace(in));
+        PlanKey key = key(input.dtype(), input.shape());
+        return onLane(key, p -> p.trace(input));
     }
 
-    private Tensor asFloat(Tensor input) {
-        return CompiledModel.floatInput(graph, input);
+    /** Raw images preprocessed on the device: the upload is a quarter of the float input's. */
+    @Override
+    public Tensor runImages(Tensor images, Preprocessing preprocessing) {
+        PlanKey key = imagesKey(images.dtype(), images.shape(), preprocessing);
+        return onLane(key, p -> p.run(images));
+    }
+
+    @Override
+    public DeviceTensor allocate(DType type, int... shape) {
+        if (closed) throw new IllegalStateException("this CUDA model is closed");
+        return new CudaTensor(runtime, type, shape);
+    }
+
+    @Override
+    public void run(DeviceTensor input, DeviceTensor logits) {
+        CudaTensor in = mine(input, "input"), out = logits(logits, input.shape()[0]);
+        PlanKey key = key(in.dtype(), in.shape());
+        onLane(key, p -> {
+            p.run(in, out);
+            return null;
+        });
+    }
+
+    @Override
+    public void runImages(DeviceTensor images, Preprocessing preprocessing, DeviceTensor logits) {
+        CudaTensor in = mine(images, "images"), out = logits(logits, images.shape()[0]);
+        PlanKey key = imagesKey(in.dtype(), in.shape(), preprocessing);
+        onLane(key, p -> {
+            p.run(in, out);
+            return null;
+        });
     }
 
     /** Mean GPU time of one forward pass of {@code input}'s shape, from CUDA events. */
     public double deviceMillis(Tensor input, int iterations) {
         if (iterations < 1) throw new IllegalArgumentException("iterations must be >= 1");
-        return onLane(input, p -> p.deviceMillis(input, iterations));
+        PlanKey key = key(input.dtype(), input.shape());
+        return onLane(key, p -> p.deviceMillis(input, iterations));
     }
 
-    /** Checks the input, takes a lane, makes the context current on this thread, and runs {@code work} on the shape's plan. */
-    private <T> T onLane(Tensor input, Function<DevicePlan, T> work) {
+    /** The plan key of a network input [N, 3, H, W] of F32, F16 or BF16 (U8 is refused: raw images go to runImages). */
+    private PlanKey key(DType type, int[] s) {
+        CompiledModel.checkInputType(graph, s, type);
+        return new PlanKey(s[0], s[2], s[3], ForwardPlan.InputSpec.tensor(type));
+    }
+
+    private PlanKey imagesKey(DType type, int[] s, Preprocessing p) {
+        Preprocessing.checkImages(type, s);
+        graph.checkInput(new int[] {s[0], Graph.INPUT_CHANNELS, p.crop(), p.crop()});
+        return new PlanKey(s[0], p.crop(), p.crop(), ForwardPlan.InputSpec.images(p, s[1], s[2]));
+    }
+
+    /** A device tensor of this model's device. */
+    private CudaTensor mine(DeviceTensor t, String what) {
+        if (!(t instanceof CudaTensor c) || c.runtime() != runtime) {
+            throw new IllegalArgumentException("the " + what + " " + t + " is not on this model's device " + device()
+                    + " (allocate it with this model's allocate)");
+        }
+        return c;
+    }
+
+    /** The logits tensor of a batch: [batch, classes], F32, F16 or BF16, on this model's device. */
+    private CudaTensor logits(DeviceTensor t, int batch) {
+        CudaTensor c = mine(t, "logits");
+        if (!c.dtype().isFloat() || !java.util.Arrays.equals(c.shape(), new int[] {batch, graph.numClasses()})) {
+            throw new IllegalArgumentException("logits go to an F32, F16 or BF16 device tensor [" + batch + ","
+                    + graph.numClasses() + "], not " + c);
+        }
+        return c;
+    }
+
+    /** Takes a lane, makes the context current on a platform thread, and runs {@code work} on the key's plan. */
+    private <T> T onLane(PlanKey key, Function<DevicePlan, T> work) {
         if (closed) throw new IllegalStateException("this CUDA model is closed");
-        int[] s = input.shape();
-        graph.checkInput(s);
         Lane lane;
         try {
             lane = lanes.acquire();
@@ -242,7 +310,7 @@ public final class CudaModel implements CompiledModel {
         try {
             return PlatformThreads.call(() -> {
                 runtime.makeCurrent();
-                return work.apply(lane.plan(graph, s[0], s[2], s[3]));
+                return work.apply(lane.plan(graph, key));
             });
         } finally {
             lanes.release(lane);

@@ -1,11 +1,13 @@
 package dev.mnv3.cuda;
 
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import dev.mnv3.core.Activation;
 import dev.mnv3.core.backend.Precision;
 import dev.mnv3.core.graph.ConvBnAct;
+import dev.mnv3.core.tensor.DType;
 import dev.mnv3.core.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -49,9 +51,19 @@ final class DevicePlan implements AutoCloseable {
     private final Map<ForwardPlan.Conv, ForwardPlan.Step> scaledOnRead = new IdentityHashMap<>();
     private final Storage storage;
     private long memory, workspace, workspaceBytes;
-    private MemorySegment pinnedInput, pinnedLogits, graph;
-    private int eagerRuns;
-    private boolean graphFailed;
+    private MemorySegment pinnedInput, pinnedLogits;
+    /** The preprocessing taps of an images plan (their own allocation, uploaded once), else 0. */
+    private long taps;
+    private PreprocessTaps preprocessTaps;
+    /** Host calls replay input copy + steps + logits copy; device-tensor calls the steps alone. */
+    private final GraphSlot hostGraph = new GraphSlot(), stepsGraph = new GraphSlot();
+
+    /** A pass captured as a CUDA graph from its second run on (the first runs eagerly, and builds nothing lazily after). */
+    private static final class GraphSlot {
+        MemorySegment exec;
+        int eagerRuns;
+        boolean failed;
+    }
 
     DevicePlan(CudaModel.Lane lane, ForwardPlan plan) {
         this.lane = lane;
@@ -60,7 +72,8 @@ final class DevicePlan implements AutoCloseable {
         this.kernels = model.runtime().kernels;
         this.plan = plan;
         this.storage = plan.storage();
-        this.toNhwc = plan.steps().getFirst() instanceof ForwardPlan.ToNhwc t ? t : null;
+        this.toNhwc = plan.steps().stream().filter(s -> s instanceof ForwardPlan.ToNhwc).map(s -> (ForwardPlan.ToNhwc) s)
+                .findFirst().orElse(null);
         this.stemConv = stem(plan);
         try {
             Map<ForwardPlan.Buffer, Long> offsets = new LinkedHashMap<>();
@@ -87,7 +100,14 @@ final class DevicePlan implements AutoCloseable {
             memory = driver.memAlloc(Math.max(total, ALIGN));
             for (Map.Entry<ForwardPlan.Buffer, Long> e : offsets.entrySet()) buffers.put(e.getKey(), memory + e.getValue());
             workspace = workspaceBytes > 0 ? memory + wsOffset : 0;
-            pinnedInput = driver.memAllocHost(plan.input().elements() * Float.BYTES);
+            pinnedInput = driver.memAllocHost(givenBytes());
+            if (plan.inputSpec().images()) {
+                preprocessTaps = PreprocessTaps.of(plan);
+                taps = driver.memAlloc(preprocessTaps.bytes());
+                try (Arena staging = Arena.ofConfined()) {
+                    driver.upload(taps, preprocessTaps.image(staging), preprocessTaps.bytes());
+                }
+            }
             pinnedLogits = driver.memAllocHost(plan.logits().elements() * Float.BYTES);
             chooseAlgorithms();
             chooseKernels(dwMode, pwMode, stemMode);
@@ -281,31 +301,68 @@ final class DevicePlan implements AutoCloseable {
         }
     }
 
-    /** Logits [N, classes]. */
-    Tensor run(Tensor input) {
-        MemorySegment.copy(input.data(), 0, pinnedInput, JAVA_FLOAT, 0, input.size());
-        if (graph == null && !graphFailed && eagerRuns > 0 && model.graphs()) capture();
-        if (graph != null) {
-            driver.graphLaunch(graph, lane.stream);
-        } else {
-            try (Arena args = Arena.ofConfined()) {
-                enqueueForward(args);
-            }
-            eagerRuns++;
+    private long givenBytes() {
+        return plan.given().elements() * plan.elementBytes(plan.given().buffer());
+    }
+
+    /** Copies the caller's input into the pinned staging buffer, in its own element type. */
+    private void stage(Tensor input) {
+        switch (input.dtype()) {
+            case F32 -> MemorySegment.copy(input.data(), 0, pinnedInput, JAVA_FLOAT, 0, input.size());
+            case F16, BF16 -> MemorySegment.copy(input.halves(), 0, pinnedInput, JAVA_SHORT, 0, input.size());
+            case U8 -> MemorySegment.copy(input.bytes(), 0, pinnedInput, JAVA_BYTE, 0, input.size());
+            default -> throw new IllegalArgumentException("no input of type " + input.dtype());
         }
+    }
+
+    /** Logits [N, classes], for an input of this plan's {@link ForwardPlan.InputSpec}. */
+    Tensor run(Tensor input) {
+        stage(input);
+        launch(hostGraph, this::enqueueForward);
         driver.streamSynchronize(lane.stream);
         float[] logits = new float[(int) plan.logits().elements()];
         MemorySegment.copy(pinnedLogits, JAVA_FLOAT, 0, logits, 0, logits.length);
         return new Tensor(new int[] {plan.batch(), plan.logits().c()}, logits);
     }
 
+    /**
+     * From a device tensor to a device tensor: the input copied on the device into the plan's
+     * input buffer, the steps (replayed as a graph of their own), the logits copied, or converted
+     * to {@code logits}' type, into {@code logits}. Returns when they are there.
+     */
+    void run(CudaTensor input, CudaTensor logits) {
+        driver.copyDtoDAsync(ptr(plan.given()), input.pointer(), givenBytes(), lane.stream);
+        launch(stepsGraph, args -> enqueue(args, null));
+        long n = plan.logits().elements();
+        if (logits.dtype() == DType.F32) {
+            driver.copyDtoDAsync(logits.pointer(), ptr(plan.logits()), n * Float.BYTES, lane.stream);
+        } else {
+            try (Arena args = Arena.ofConfined()) {
+                kernels.convertFromFloat(args, lane.stream, logits.dtype(), ptr(plan.logits()), logits.pointer(), n);
+            }
+        }
+        driver.streamSynchronize(lane.stream);
+    }
+
+    /** Runs {@code pass} on this lane's stream: replayed from its graph once captured, else eagerly. */
+    private void launch(GraphSlot slot, Consumer<Arena> pass) {
+        if (slot.exec == null && !slot.failed && slot.eagerRuns > 0 && model.graphs()) capture(slot, pass);
+        if (slot.exec != null) {
+            driver.graphLaunch(slot.exec, lane.stream);
+        } else {
+            try (Arena args = Arena.ofConfined()) {
+                pass.accept(args);
+            }
+            slot.eagerRuns++;
+        }
+    }
+
     /** Every node's output, copied back as soon as it is computed. */
     Map<String, Tensor> trace(Tensor input) {
         Map<String, Tensor> out = new LinkedHashMap<>();
-        MemorySegment.copy(input.data(), 0, pinnedInput, JAVA_FLOAT, 0, input.size());
+        stage(input);
         try (Arena args = Arena.ofConfined()) {
-            driver.copyHtoDAsync(buffers.get(plan.input().buffer()), pinnedInput, plan.input().elements() * Float.BYTES,
-                    lane.stream);
+            driver.copyHtoDAsync(ptr(plan.given()), pinnedInput, givenBytes(), lane.stream);
             enqueue(args, o -> out.put(o.node().name(), download(o)));
         }
         return out;
@@ -315,8 +372,8 @@ final class DevicePlan implements AutoCloseable {
     double deviceMillis(Tensor input, int iterations) {
         run(input); // warm up (and capture the graph)
         return millis(0, iterations, args -> {
-            if (graph != null) {
-                driver.graphLaunch(graph, lane.stream);
+            if (hostGraph.exec != null) {
+                driver.graphLaunch(hostGraph.exec, lane.stream);
             } else {
                 enqueueForward(args);
             }
@@ -325,31 +382,30 @@ final class DevicePlan implements AutoCloseable {
 
     /** Input copy, every step, logits copy: what one run (or one graph replay) does. */
     private void enqueueForward(Arena args) {
-        driver.copyHtoDAsync(buffers.get(plan.input().buffer()), pinnedInput, plan.input().elements() * Float.BYTES,
-                lane.stream);
+        driver.copyHtoDAsync(ptr(plan.given()), pinnedInput, givenBytes(), lane.stream);
         enqueue(args, null);
         driver.copyDtoHAsync(pinnedLogits, buffers.get(plan.logits().buffer()), plan.logits().elements() * Float.BYTES,
                 lane.stream);
     }
 
-    private void capture() {
+    private void capture(GraphSlot slot, Consumer<Arena> pass) {
         MemorySegment stream = lane.stream;
         try (Arena args = Arena.ofConfined()) {
             driver.beginCapture(stream);
             try {
-                enqueueForward(args);
+                pass.accept(args);
             } catch (RuntimeException e) {
                 abandonCapture(stream);
                 throw e;
             }
             MemorySegment g = driver.endCapture(stream);
             try {
-                graph = driver.instantiate(g);
+                slot.exec = driver.instantiate(g);
             } finally {
                 driver.graphDestroy(g);
             }
         } catch (RuntimeException e) {
-            graphFailed = true;
+            slot.failed = true;
             LOG.log(System.Logger.Level.WARNING, "CUDA graph capture failed, running without graphs: " + e.getMessage());
         }
     }
@@ -368,6 +424,9 @@ final class DevicePlan implements AutoCloseable {
         DeviceWeights w = model.weights();
         for (ForwardPlan.Step step : plan.steps()) {
             switch (step) {
+                case ForwardPlan.ToFloat t -> kernels.convertToFloat(args, stream, plan.inputSpec().dtype(), ptr(t.raw()), ptr(t.out()),
+                        t.out().elements());
+                case ForwardPlan.Preprocess p -> preprocess(args, p);
                 case ForwardPlan.ToNhwc t when stemConv != null && ourKernel.contains(stemConv) -> { } // the stem reads the input
                 case ForwardPlan.ToNhwc t -> convertInput(args, t);
                 case ForwardPlan.Conv c when ourKernel.contains(c) -> convOurs(args, c);
@@ -413,6 +472,16 @@ final class DevicePlan implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** Raw images to the float input: the horizontal pass into the rows buffer, then the vertical pass. */
+    private void preprocess(Arena args, ForwardPlan.Preprocess p) {
+        ForwardPlan.Ref img = p.images(), rows = p.rows(), out = p.out();
+        PreprocessTaps t = preprocessTaps;
+        kernels.preprocessRows(args, lane.stream, ptr(img), taps + t.colFirst(), taps + t.colCount(), taps + t.colWeights(),
+                t.maxColTaps(), ptr(rows), img.n(), img.h(), img.w(), p.y0(), p.y1(), out.w(), rows.elements());
+        kernels.preprocessCols(args, lane.stream, ptr(rows), taps + t.rowFirst(), taps + t.rowCount(), taps + t.rowWeights(),
+                t.maxRowTaps(), ptr(out), img.n(), rows.h(), p.y0(), out.w(), out.elements());
     }
 
     private void convertInput(Arena args, ForwardPlan.ToNhwc t) {
@@ -538,12 +607,15 @@ final class DevicePlan implements AutoCloseable {
     @Override
     public void close() {
         RuntimeException first = Cleanup.runAll(
-                () -> { if (graph != null) driver.graphExecDestroy(graph); },
+                () -> { if (hostGraph.exec != null) driver.graphExecDestroy(hostGraph.exec); },
+                () -> { if (stepsGraph.exec != null) driver.graphExecDestroy(stepsGraph.exec); },
+                () -> { if (taps != 0) driver.memFree(taps); },
                 () -> convs.values().forEach(CudnnConv::close),
                 () -> { if (memory != 0) driver.memFree(memory); },
                 () -> { if (pinnedInput != null) driver.memFreeHost(pinnedInput); },
                 () -> { if (pinnedLogits != null) driver.memFreeHost(pinnedLogits); });
-        graph = pinnedInput = pinnedLogits = null;
+        hostGraph.exec = stepsGraph.exec = pinnedInput = pinnedLogits = null;
+        taps = 0;
         memory = 0;
         convs.clear();
         buffers.clear();

@@ -1,6 +1,8 @@
 package dev.mnv3.cuda;
 
 import dev.mnv3.core.graph.Bottleneck;
+import dev.mnv3.core.image.Preprocessing;
+import dev.mnv3.core.tensor.DType;
 import dev.mnv3.core.graph.ConvBnAct;
 import dev.mnv3.core.graph.GlobalAvgPool;
 import dev.mnv3.core.graph.Graph;
@@ -30,12 +32,37 @@ import java.util.Set;
  * and run the classifier's linears as 1x1 convs (the last into a raw buffer before the bias).
  */
 final class ForwardPlan {
-    enum Buffer { INPUT, ACT0, ACT1, ACT2, SE_POOLED, SE_HIDDEN, SE_SCALE, POOLED, HIDDEN, LOGITS }
+    /**
+     * RAW_INPUT holds an input that is not the network's float input: F16/BF16 [N, 3, H, W] or U8
+     * images [N, H, W, 3]; PRE_ROWS the horizontal pass of the images' preprocessing.
+     */
+    enum Buffer { RAW_INPUT, PRE_ROWS, INPUT, ACT0, ACT1, ACT2, SE_POOLED, SE_HIDDEN, SE_SCALE, POOLED, HIDDEN, LOGITS }
 
     private static final List<Buffer> ACTIVATIONS = List.of(Buffer.ACT0, Buffer.ACT1, Buffer.ACT2);
     /** Buffers that hold float whatever the storage type: the input, the logits and SE's small vectors. */
     private static final Set<Buffer> ALWAYS_FLOAT = EnumSet.of(Buffer.INPUT, Buffer.LOGITS, Buffer.SE_POOLED,
-            Buffer.SE_HIDDEN, Buffer.SE_SCALE);
+            Buffer.SE_HIDDEN, Buffer.SE_SCALE, Buffer.PRE_ROWS);
+
+    /**
+     * What a caller hands in: the network's input as F32, F16 or BF16 [N, 3, H, W], or raw U8
+     * images [N, imageHeight, imageWidth, 3] that {@code preprocessing} turns into it on the device.
+     */
+    record InputSpec(DType dtype, Preprocessing preprocessing, int imageHeight, int imageWidth) {
+        static final InputSpec F32 = new InputSpec(DType.F32, null, 0, 0);
+
+        static InputSpec tensor(DType dtype) {
+            if (!dtype.isFloat()) throw new IllegalArgumentException("a network input is F32, F16 or BF16, not " + dtype);
+            return dtype == DType.F32 ? F32 : new InputSpec(dtype, null, 0, 0);
+        }
+
+        static InputSpec images(Preprocessing p, int height, int width) {
+            return new InputSpec(DType.U8, p, height, width);
+        }
+
+        boolean images() {
+            return preprocessing != null;
+        }
+    }
     /** NHWC plans pad the image's channels (3) to this, which cuDNN's tensor-core convs want. */
     static final int NHWC_CHANNEL_ALIGN = 8;
     /** The most channels and squeeze channels mnv3_se_fc holds in shared memory (native/nhwc.cuh). */
@@ -61,6 +88,34 @@ final class ForwardPlan {
         List<Ref> reads();
 
         List<Ref> writes();
+    }
+
+    /** A 16-bit input [N, 3, H, W] widened to the float input (exact). */
+    record ToFloat(Ref raw, Ref out) implements Step {
+        public List<Ref> reads() {
+            return List.of(raw);
+        }
+
+        public List<Ref> writes() {
+            return List.of(out);
+        }
+    }
+
+    /**
+     * Raw images [n, imageHeight, imageWidth, 3] U8 (in {@code images}, whose h and w are the
+     * images') resized, center-cropped and normalized into the float input, as
+     * {@link Preprocessing} does on the host: the source rows [{@code y0}, {@code y1}) the crop
+     * needs, resampled horizontally into {@code rows} [n, 3, y1 - y0, crop] (rounded to 8 bits),
+     * then vertically into {@code out}.
+     */
+    record Preprocess(Preprocessing preprocessing, Ref images, Ref rows, Ref out, int y0, int y1) implements Step {
+        public List<Ref> reads() {
+            return List.of(images);
+        }
+
+        public List<Ref> writes() {
+            return List.of(rows, out);
+        }
     }
 
     /** NHWC plans: the float NCHW input to storage-type NHWC, channels zero-padded to {@code out.c}. */
@@ -162,12 +217,17 @@ final class ForwardPlan {
 
     private final int batch, height, width, multiprocessors;
     private final Storage storage;
+    private final InputSpec inputSpec;
+    /** What the caller's data is copied into: the float input itself, or RAW_INPUT. */
+    private final Ref given;
     private final List<Step> steps;
     private final Map<Buffer, Long> sizes;
     private final Ref input, logits;
 
     private ForwardPlan(int batch, int height, int width, Storage storage, int multiprocessors, List<Step> steps, Ref input,
-                        Ref logits) {
+                        Ref logits, InputSpec inputSpec, Ref given) {
+        this.inputSpec = inputSpec;
+        this.given = given;
         this.batch = batch;
         this.multiprocessors = multiprocessors;
         this.height = height;
@@ -181,6 +241,7 @@ final class ForwardPlan {
             for (Ref r : step.writes()) s.merge(r.buffer, r.elements(), Math::max);
         }
         s.merge(input.buffer, input.elements(), Math::max);
+        s.merge(given.buffer, given.elements(), Math::max);
         this.sizes = Collections.unmodifiableMap(s);
     }
 
@@ -194,10 +255,32 @@ final class ForwardPlan {
      * chunks in NHWC plans (and with them the SE partial sums).
      */
     static ForwardPlan of(Graph graph, int batch, int height, int width, Storage storage, int multiprocessors) {
+        return of(graph, batch, height, width, storage, multiprocessors, InputSpec.F32);
+    }
+
+    /**
+     * The plan for {@code storage} and {@code spec}'s input; for images, {@code height} and
+     * {@code width} are the crop's (the network's input size).
+     */
+    static ForwardPlan of(Graph graph, int batch, int height, int width, Storage storage, int multiprocessors,
+                          InputSpec spec) {
         graph.checkInput(new int[] {batch, Graph.INPUT_CHANNELS, height, width});
         Builder b = new Builder(batch, storage, multiprocessors);
         Ref x = new Ref(Buffer.INPUT, batch, Graph.INPUT_CHANNELS, height, width);
-        Ref input = x;
+        Ref input = x, given = x;
+        if (spec.images()) {
+            Preprocessing p = spec.preprocessing();
+            if (p.crop() != height || p.crop() != width) {
+                throw new IllegalArgumentException("the crop " + p.crop() + " is not the network input " + height + "x" + width);
+            }
+            Preprocessing.Region r = p.sourceRegion(spec.imageWidth(), spec.imageHeight());
+            given = new Ref(Buffer.RAW_INPUT, batch, 3, spec.imageHeight(), spec.imageWidth());
+            b.steps.add(new Preprocess(p, given, new Ref(Buffer.PRE_ROWS, batch, 3, r.y1() - r.y0(), p.crop()), x, r.y0(),
+                    r.y1()));
+        } else if (spec.dtype() != DType.F32) {
+            given = new Ref(Buffer.RAW_INPUT, batch, Graph.INPUT_CHANNELS, height, width);
+            b.steps.add(new ToFloat(given, x));
+        }
         if (storage.isHalf()) {
             Ref converted = new Ref(Buffer.ACT0, batch, roundUp(Graph.INPUT_CHANNELS, NHWC_CHANNEL_ALIGN), height, width);
             b.steps.add(new ToNhwc(x, converted));
@@ -225,7 +308,7 @@ final class ForwardPlan {
             };
             b.steps.add(new Output(node, x));
         }
-        return new ForwardPlan(batch, height, width, storage, multiprocessors, b.steps, input, x);
+        return new ForwardPlan(batch, height, width, storage, multiprocessors, b.steps, input, x, spec, given);
     }
 
     /** Accumulates the steps of one plan. */
@@ -336,9 +419,19 @@ final class ForwardPlan {
         return sizes;
     }
 
-    /** Bytes per element of {@code b}: the storage type's, or 4 for the buffers that are always float. */
+    /** Bytes per element of {@code b}: the storage type's, 4 for the buffers that are always float, the input's own for RAW_INPUT. */
     int elementBytes(Buffer b) {
+        if (b == Buffer.RAW_INPUT) return inputSpec.dtype().bytes;
         return ALWAYS_FLOAT.contains(b) ? Float.BYTES : storage.bytes;
+    }
+
+    InputSpec inputSpec() {
+        return inputSpec;
+    }
+
+    /** Where the caller's data goes: the float input, or the raw input the first steps convert. */
+    Ref given() {
+        return given;
     }
 
     Ref input() {

@@ -37,6 +37,10 @@ final class KernelArgs {
         return add(name, Type.I64, v);
     }
 
+    KernelArgs f32(String name, float v) {
+        return add(name, Type.F32, Float.floatToRawIntBits(v));
+    }
+
     KernelArgs ptr(long devicePointer) {
         return add(null, Type.PTR, devicePointer);
     }

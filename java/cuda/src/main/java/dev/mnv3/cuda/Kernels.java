@@ -1,6 +1,8 @@
 package dev.mnv3.cuda;
 
 import dev.mnv3.core.Activation;
+import dev.mnv3.core.image.Preprocessing;
+import dev.mnv3.core.tensor.DType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SegmentAllocator;
 import java.util.ArrayList;
@@ -43,10 +45,12 @@ final class Kernels {
 
     // ---- FP32 NCHW (bias_act.cu, depthwise.cu, pool.cu, linear.cu, se.cu, conv_f32.cu)
 
-    /** Every entry point of the float NCHW kernels these launchers can name, for the contract test. */
+    /** Every entry point of the float NCHW kernels and the input/output conversions, for the contract test. */
     static List<String> nchwNames() {
         return List.of("mnv3_bias_act", "mnv3_depthwise", "mnv3_depthwise3", "mnv3_depthwise5", "mnv3_global_avg_pool",
-                "mnv3_linear", "mnv3_channel_scale", "mnv3_pointwise_f32", "mnv3_pointwise_tf32", "mnv3_conv_f32");
+                "mnv3_linear", "mnv3_channel_scale", "mnv3_pointwise_f32", "mnv3_pointwise_tf32", "mnv3_conv_f32",
+                "mnv3_convert_to_f32_f16", "mnv3_convert_to_f32_bf16", "mnv3_convert_from_f32_f16", "mnv3_convert_from_f32_bf16",
+                "mnv3_preprocess_rows", "mnv3_preprocess_cols");
     }
 
     /** y = act(y + bias[c]) (+ residual when it is not 0), y [N, C, plane]. */
@@ -113,6 +117,46 @@ final class Kernels {
                 .i32("stride", stride).i32("pad", pad).i32("dilation", dilation).i32("act", act.ordinal())
                 .i64("total", total);
         launcher.launch("mnv3_conv_f32", LaunchGeometry.elementwise(total, multiprocessors), stream, a, args);
+    }
+
+    // ---- inputs and outputs in other types (convert.cu, preprocess.cu)
+
+    /** y[i] = x[i] widened: a 16-bit input of {@code type} (F16, BF16) to float. */
+    void convertToFloat(SegmentAllocator args, MemorySegment stream, DType type, long x, long y, long n) {
+        KernelArgs a = new KernelArgs().ptr("x", x).ptr("y", y).i64("n", n);
+        launcher.launch("mnv3_convert_to_f32_" + type.lowerCase(), LaunchGeometry.elementwise(n, multiprocessors), stream, a, args);
+    }
+
+    /** y[i] = x[i] rounded to nearest even in {@code type} (F16, BF16). */
+    void convertFromFloat(SegmentAllocator args, MemorySegment stream, DType type, long x, long y, long n) {
+        KernelArgs a = new KernelArgs().ptr("x", x).ptr("y", y).i64("n", n);
+        launcher.launch("mnv3_convert_from_f32_" + type.lowerCase(), LaunchGeometry.elementwise(n, multiprocessors), stream, a,
+                args);
+    }
+
+    /**
+     * The horizontal pass of the preprocessing (native/preprocess.cu): source rows [y0, y1) of U8
+     * images [images, height, width, 3] resampled to the crop's columns, rounded to 8 bits, into
+     * rows [images, 3, y1 - y0, crop] float.
+     */
+    void preprocessRows(SegmentAllocator args, MemorySegment stream, long src, long colFirst, long colCount, long colWeights,
+                        int maxColTaps, long rows, int images, int height, int width, int y0, int y1, int crop, long total) {
+        KernelArgs a = new KernelArgs().ptr("src", src).ptr("col_first", colFirst).ptr("col_count", colCount)
+                .ptr("col_weights", colWeights).i32("max_col_taps", maxColTaps).ptr("rows", rows).i32("images", images)
+                .i32("height", height).i32("width", width).i32("y0", y0).i32("y1", y1).i32("crop", crop).i64("total", total);
+        launcher.launch("mnv3_preprocess_rows", LaunchGeometry.elementwise(total, multiprocessors), stream, a, args);
+    }
+
+    /** The vertical pass: rows to the crop's rows, rounded to 8 bits, scaled and normalized into y [images, 3, crop, crop]. */
+    void preprocessCols(SegmentAllocator args, MemorySegment stream, long rows, long rowFirst, long rowCount, long rowWeights,
+                        int maxRowTaps, long y, int images, int rowsPerImage, int y0, int crop, long total) {
+        float[] mean = Preprocessing.MEAN, std = Preprocessing.STD;
+        KernelArgs a = new KernelArgs().ptr("rows", rows).ptr("row_first", rowFirst).ptr("row_count", rowCount)
+                .ptr("row_weights", rowWeights).i32("max_row_taps", maxRowTaps).ptr("y", y).i32("images", images)
+                .i32("rows_per_image", rowsPerImage).i32("y0", y0).i32("crop", crop).f32("mean_r", mean[0])
+                .f32("mean_g", mean[1]).f32("mean_b", mean[2]).f32("std_r", std[0]).f32("std_g", std[1]).f32("std_b", std[2])
+                .i64("total", total);
+        launcher.launch("mnv3_preprocess_cols", LaunchGeometry.elementwise(total, multiprocessors), stream, a, args);
     }
 
     // ---- FP16/BF16 NHWC (nhwc.cu, pointwise.cu); V = ForwardPlan.vectorWidth(channels)

@@ -58,6 +58,18 @@ final class DeviceArrays implements AutoCloseable {
         return out;
     }
 
+    /** Bytes (U8 images), without poison or guard. */
+    long uploadBytes(byte[] data) {
+        long p = driver.memAlloc(data.length);
+        allocations.add(p);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment host = a.allocate(data.length);
+            MemorySegment.copy(data, 0, host, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, data.length);
+            driver.upload(p, host, data.length);
+        }
+        return p;
+    }
+
     // ---- 16-bit arrays (FP16/BF16 storage), poisoned with the type's NaN
 
     /** n values of {@code s}, all NaN, plus a guard zone of 2 * GUARD values. */

@@ -421,6 +421,20 @@ final class FakeCuda {
         return copyOut(dst, src, bytes);
     }
 
+    static int cuMemcpyDtoDAsync_v2(long dst, long src, long bytes, MemorySegment stream) {
+        state.needsContext("cuMemcpyDtoDAsync");
+        if (live(stream, "stream", "cuMemcpyDtoDAsync") != 0) return 400;
+        if (checkDevice("cuMemcpyDtoDAsync destination", dst, bytes) != 0 || checkDevice("cuMemcpyDtoDAsync source", src, bytes) != 0) {
+            return 1;
+        }
+        state.readsLanded("cuMemcpyDtoDAsync", src, bytes, stream.address());
+        state.onCurrentDevice("cuMemcpyDtoDAsync destination", dst);
+        state.onCurrentDevice("cuMemcpyDtoDAsync source", src);
+        MemorySegment.copy(MemorySegment.ofAddress(src).reinterpret(bytes), 0, MemorySegment.ofAddress(dst).reinterpret(bytes), 0,
+                bytes);
+        return 0;
+    }
+
     static int cuMemsetD32Async(long dst, int value, long count, MemorySegment stream) {
         return checkDevice("cuMemsetD32Async", dst, 4 * count);
     }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mnv3.core.Activation;
+import dev.mnv3.core.tensor.DType;
 import dev.mnv3.core.testing.TorchReference;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -103,6 +104,12 @@ class NativeContractTest {
         k.pointwiseNchw(a, s, false, 1, 2, 3, 0, 0, 4, 2, 16, 64, 12544, Activation.RELU);
         k.pointwiseNchw(a, s, true, 1, 2, 3, 5, 6, 4, 2, 960, 160, 49, Activation.IDENTITY);
         k.convNchw(a, s, 1, 2, 3, 4, 3, 224, 224, 16, 112, 112, 3, 2, 1, 1, Activation.HARDSWISH, 2L * 16 * 112 * 112);
+        for (DType t : List.of(DType.F16, DType.BF16)) {
+            k.convertToFloat(a, s, t, 1, 2, 1000);
+            k.convertFromFloat(a, s, t, 1, 2, 1000);
+        }
+        k.preprocessRows(a, s, 1, 2, 3, 4, 6, 5, 2, 480, 640, 12, 470, 224, 2L * 3 * 458 * 224);
+        k.preprocessCols(a, s, 5, 2, 3, 4, 6, 7, 2, 458, 12, 224, 2L * 3 * 224 * 224);
         for (Storage st : List.of(Storage.F16, Storage.BF16)) {
             k.toNhwc(a, s, st, 1, 2, 3, 8, 49, 2 * 8 * 49);
             k.stem(a, s, st, 1, 2, 3, 4, 2, 3, 224, 224, 16, 112, 112, 3, 2, 1, 1, Activation.HARDSWISH);

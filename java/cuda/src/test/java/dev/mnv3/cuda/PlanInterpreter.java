@@ -58,11 +58,22 @@ final class PlanInterpreter {
         });
     }
 
+    /** Every node's output for {@code input}: the network input as F32, F16 or BF16, or raw U8 images for an images plan. */
     Map<String, Tensor> trace(Tensor input) {
-        System.arraycopy(input.data(), 0, buffers.get(plan.input().buffer()), 0, input.size());
+        float[] given = input.toFloat().data(); // exact: the device widens F16/BF16 and reads U8 as it is
+        System.arraycopy(given, 0, buffers.get(plan.given().buffer()), 0, given.length);
         Map<String, Tensor> out = new LinkedHashMap<>();
         for (ForwardPlan.Step step : plan.steps()) {
             switch (step) {
+                case ForwardPlan.ToFloat t -> write(t.out(), read(t.raw()));
+                case ForwardPlan.Preprocess p -> {
+                    // as the host preprocesses them: the device's two passes must give exactly this
+                    float[] raw = read(p.images());
+                    byte[] px = new byte[raw.length];
+                    for (int i = 0; i < raw.length; i++) px[i] = (byte) raw[i];
+                    ForwardPlan.Ref img = p.images();
+                    write(p.out(), p.preprocessing().apply(Tensor.ofBytes(new int[] {img.n(), img.h(), img.w(), 3}, px)).data());
+                }
                 case ForwardPlan.ToNhwc t -> {
                     exactInput = NhwcOps.toNhwc(read(t.in()), t.in().n(), t.in().c(), t.out().c(), t.out().plane());
                     write(t.out(), exactInput);
@@ -175,7 +186,8 @@ final class PlanInterpreter {
     private void write(ForwardPlan.Ref r, float[] data) {
         if (data.length != r.elements()) throw new AssertionError(r + " receives " + data.length + " values");
         float[] b = buffers.get(r.buffer());
-        boolean round = plan.elementBytes(r.buffer()) != Float.BYTES;
+        // a 16-bit buffer rounds what it receives; the raw input holds the caller's exact values
+        boolean round = plan.elementBytes(r.buffer()) != Float.BYTES && r.buffer() != ForwardPlan.Buffer.RAW_INPUT;
         for (int i = 0; i < data.length; i++) b[i] = round ? storage.round(data[i]) : data[i];
     }
 }

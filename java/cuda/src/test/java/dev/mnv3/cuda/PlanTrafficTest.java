@@ -21,9 +21,13 @@ class PlanTrafficTest {
         ForwardPlan plan = ForwardPlan.of(graph, batch, 224, 224, storage, 132);
         WeightLayout weights = WeightLayout.of(graph, RandomWeights.generate(graph, 1), storage);
         Map<String, Double> bytes = new LinkedHashMap<>();
-        ForwardPlan.ToNhwc convert = plan.steps().getFirst() instanceof ForwardPlan.ToNhwc t ? t : null;
+        ForwardPlan.ToNhwc convert = plan.steps().stream().filter(s -> s instanceof ForwardPlan.ToNhwc)
+                .map(s -> (ForwardPlan.ToNhwc) s).findFirst().orElse(null);
         for (ForwardPlan.Step s : plan.steps()) {
             switch (s) {
+                case ForwardPlan.ToFloat t -> add(bytes, "input conversion", io(plan, t.raw()) + io(plan, t.out()));
+                case ForwardPlan.Preprocess p -> add(bytes, "preprocessing", io(plan, p.images()) + 2 * io(plan, p.rows())
+                        + io(plan, p.out()));
                 case ForwardPlan.ToNhwc t when fusedPointwise -> { } // our stem reads the float input itself
                 case ForwardPlan.ToNhwc t -> add(bytes, "input conversion", io(plan, t.in()) + io(plan, t.out()));
                 case ForwardPlan.Conv c when fusedPointwise && convert != null && c.in() == convert.out() -> add(bytes,

@@ -4,6 +4,7 @@ import dev.mnv3.core.graph.FeatureLevel;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.image.Preprocessing;
 import dev.mnv3.core.tensor.DType;
+import dev.mnv3.core.tensor.DeviceTensor;
 import dev.mnv3.core.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
@@ -47,16 +48,43 @@ public interface CompiledModel extends AutoCloseable {
     }
 
     /**
+     * A tensor of {@code type} and {@code shape} in this model's device memory, for
+     * {@link #run(DeviceTensor, DeviceTensor)}; the caller closes it. Backends without a device (the
+     * CPU ones) refuse.
+     */
+    default DeviceTensor allocate(DType type, int... shape) {
+        throw new UnsupportedOperationException(backend() + " keeps no tensors in device memory (the cuda backend does)");
+    }
+
+    /**
+     * Logits into {@code logits} ([N, classes], F32, F16 or BF16) from {@code input} ([N, 3, H, W],
+     * F32, F16 or BF16), both in this model's device memory: nothing crosses to the host.
+     */
+    default void run(DeviceTensor input, DeviceTensor logits) {
+        throw new UnsupportedOperationException(backend() + " keeps no tensors in device memory (the cuda backend does)");
+    }
+
+    /** As {@link #runImages(Tensor, Preprocessing)}, from raw U8 images [N, H, W, 3] in device memory into {@code logits}. */
+    default void runImages(DeviceTensor images, Preprocessing preprocessing, DeviceTensor logits) {
+        throw new UnsupportedOperationException(backend() + " keeps no tensors in device memory (the cuda backend does)");
+    }
+
+    /**
      * The network input as float32, after checking its shape against {@code graph} and its type:
      * F32 as it is, F16 and BF16 widened exactly; U8 is refused (raw images go to {@link #runImages}).
      */
     static Tensor floatInput(Graph graph, Tensor input) {
-        graph.checkInput(input.shape());
-        if (input.dtype() == DType.U8) {
-            throw new IllegalArgumentException("a U8 tensor " + input.shapeString() + " is not a network input: raw images "
-                    + "[N, H, W, 3] go to runImages(images, preprocessing)");
-        }
+        checkInputType(graph, input.shape(), input.dtype());
         return input.toFloat();
+    }
+
+    /** Checks a network input's shape against {@code graph} and its type: F32, F16 or BF16. */
+    static void checkInputType(Graph graph, int[] shape, DType type) {
+        graph.checkInput(shape);
+        if (!type.isFloat()) {
+            throw new IllegalArgumentException("a " + type + " tensor " + Tensor.shapeString(shape) + " is not a network input"
+                    + (type == DType.U8 ? ": raw images [N, H, W, 3] go to runImages(images, preprocessing)" : ""));
+        }
     }
 
     /**

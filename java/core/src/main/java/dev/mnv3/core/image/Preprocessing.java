@@ -70,10 +70,15 @@ public record Preprocessing(int resize, int crop) {
 
     /** The shape of a batch of raw images [N, H, W, 3] U8, checked. */
     public static int[] checkImages(Tensor images) {
-        int[] s = images.shape();
-        if (images.dtype() != DType.U8 || s.length != 4 || s[3] != 3 || s[0] < 1 || s[1] < 1 || s[2] < 1) {
-            throw new IllegalArgumentException("raw images are a U8 tensor [N, H, W, 3] (RGB), got " + images.dtype() + " "
-                    + images.shapeString());
+        return checkImages(images.dtype(), images.shape());
+    }
+
+    /** Checks that {@code type} and {@code shape} are those of raw images [N, H, W, 3] U8; returns the shape. */
+    public static int[] checkImages(DType type, int[] shape) {
+        int[] s = shape.clone();
+        if (type != DType.U8 || s.length != 4 || s[3] != 3 || s[0] < 1 || s[1] < 1 || s[2] < 1) {
+            throw new IllegalArgumentException("raw images are a U8 tensor [N, H, W, 3] (RGB), got " + type + " "
+                    + Tensor.shapeString(s));
         }
         return s;
     }
