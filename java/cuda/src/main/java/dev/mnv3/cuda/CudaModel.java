@@ -7,6 +7,7 @@ import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.image.Preprocessing;
 import dev.mnv3.core.tensor.DType;
 import dev.mnv3.core.tensor.DeviceTensor;
+import dev.mnv3.core.tensor.HostTensor;
 import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.weights.Weights;
 import java.lang.foreign.Arena;
@@ -231,6 +232,15 @@ public final class CudaModel implements CompiledModel {
     public Tensor runImages(Tensor images, Preprocessing preprocessing) {
         PlanKey key = imagesKey(images.dtype(), images.shape(), preprocessing);
         return onLane(key, p -> p.run(images));
+    }
+
+    /** Pinned host memory: {@link #run} copies a tensor over it to the device by DMA, without the staging copy. */
+    @Override
+    public HostTensor allocateHost(DType type, int... shape) {
+        if (closed) throw new IllegalStateException("this CUDA model is closed");
+        long bytes = Math.multiplyExact(Tensor.numel(shape), (long) type.bytes);
+        MemorySegment m = runtime.allocatePinned(bytes);
+        return new HostTensor(Tensor.ofSegment(type, shape, m), () -> runtime.freePinned(m));
     }
 
     @Override

@@ -40,6 +40,8 @@ public final class CudaRuntime {
     /** Loads cuDNN when first asked for it; throws BackendUnavailableException when it cannot. */
     private final Supplier<LoadedCudnn> cudnnLoader;
     private Object cudnnState; // null: not tried yet; a LoadedCudnn, or why there is none
+    /** The pinned host allocations handed out ({@link CudaModel#allocateHost}): base address to size. */
+    private final Map<Long, Long> pinned = new java.util.concurrent.ConcurrentHashMap<>();
     /** Algorithm and kernel choices timed on this device, shared by every model (see {@link Tuning}). */
     final Tuning tuning = new Tuning();
 
@@ -299,6 +301,32 @@ public final class CudaRuntime {
     /** Why {@link #cudnn} is null; null when cuDNN is loaded or was never asked for. */
     synchronized String cudnnUnavailableReason() {
         return cudnnState instanceof String reason ? reason : null;
+    }
+
+    /** Pinned host memory of {@code bytes}, registered so that a tensor over it is copied by DMA directly. */
+    MemorySegment allocatePinned(long bytes) {
+        MemorySegment m = PlatformThreads.call(() -> {
+            makeCurrent();
+            return driver.memAllocHost(Math.max(bytes, 1));
+        });
+        pinned.put(m.address(), m.byteSize());
+        return m.asSlice(0, bytes);
+    }
+
+    void freePinned(MemorySegment m) {
+        if (pinned.remove(m.address()) == null) return;
+        PlatformThreads.run(() -> {
+            makeCurrent();
+            driver.memFreeHost(m);
+        });
+    }
+
+    /** Whether {@code m} lies within pinned memory this runtime handed out. */
+    boolean isPinned(MemorySegment m) {
+        for (Map.Entry<Long, Long> e : pinned.entrySet()) {
+            if (m.address() >= e.getKey() && m.address() + m.byteSize() <= e.getKey() + e.getValue()) return true;
+        }
+        return false;
     }
 
     /** The CUDA context is per OS thread: every entry point calls this before touching the GPU. */

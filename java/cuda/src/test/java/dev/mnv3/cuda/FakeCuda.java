@@ -56,6 +56,8 @@ final class FakeCuda {
         final Map<Long, long[]> inFlight = new ConcurrentHashMap<>();
         /** The stream each cuDNN handle enqueues on. */
         final Map<Long, Long> handleStreams = new ConcurrentHashMap<>();
+        /** The host source address of every asynchronous upload. */
+        final List<Long> uploadSources = Collections.synchronizedList(new ArrayList<>());
         /** How many GPUs the fake driver reports. */
         volatile int devices = 1;
         /** The context each device allocation was made in. */
@@ -410,6 +412,7 @@ final class FakeCuda {
     static int cuMemcpyHtoDAsync_v2(long dst, MemorySegment src, long bytes, MemorySegment stream) {
         state.needsContext("cuMemcpyHtoDAsync");
         if (live(stream, "stream", "cuMemcpyHtoDAsync") != 0) return 400;
+        state.uploadSources.add(src.address());
         state.inFlight.put(dst, new long[] {bytes, stream.address()});
         return copyIn(dst, src, bytes);
     }

@@ -11,6 +11,9 @@ import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.image.Preprocessing;
 import dev.mnv3.core.tensor.DType;
 import dev.mnv3.core.tensor.DeviceTensor;
+import dev.mnv3.core.tensor.HostTensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.tensor.TensorDiff;
 import dev.mnv3.core.weights.RandomWeights;
@@ -42,6 +45,10 @@ class HostIoGpuTest {
             close(m.runImages(images, p), viaHost, "images preprocessed on the device");
             Tensor x = RandomWeights.input(4, 224, 224, 2);
             for (DType t : new DType[] {DType.F16, DType.BF16}) close(m.run(x.to(t)), m.run(x.to(t).toFloat()), t + " input");
+            try (HostTensor pinned = m.allocateHost(DType.F32, 4, 3, 224, 224)) {
+                MemorySegment.copy(x.data(), 0, pinned.tensor().segment(), ValueLayout.JAVA_FLOAT, 0, x.size());
+                for (int i = 0; i < 3; i++) close(m.run(pinned.tensor()), m.run(x), "pinned input, run " + i);
+            }
             try (DeviceTensor in = m.allocate(DType.F32, 4, 3, 224, 224); DeviceTensor raw = m.allocate(DType.U8, 4, 480, 640, 3);
                  DeviceTensor out = m.allocate(DType.F32, 4, 1000); DeviceTensor half = m.allocate(DType.F16, 4, 1000)) {
                 in.copyFrom(x);

@@ -12,6 +12,9 @@ import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.image.Preprocessing;
 import dev.mnv3.core.tensor.DType;
 import dev.mnv3.core.tensor.DeviceTensor;
+import dev.mnv3.core.tensor.HostTensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.tensor.TensorDiff;
 import dev.mnv3.core.weights.RandomWeights;
@@ -110,6 +113,29 @@ class HostIoTest {
             assertTrue(state.launches.containsKey(k), k + " did not run: " + state.launches.keySet());
         }
         assertTrue(state.captures.get() >= 3, "the host and the steps-only graphs were captured: " + state.captures);
+    }
+
+    /** A pinned host tensor goes to the device by DMA straight from it; any other through the staging buffer, alike. */
+    @Test
+    void pinnedHostTensorsAreCopiedStraightFromTheirMemory() {
+        CudaRuntime rt = FakeCuda.runtime(state);
+        Tensor x = RandomWeights.input(2, 64, 64, 3);
+        try (CudaModel m = new CudaModel(rt, graph, weights, Precision.FP32, true);
+             HostTensor pinned = m.allocateHost(DType.F32, 2, 3, 64, 64)) {
+            MemorySegment.copy(x.data(), 0, pinned.tensor().segment(), ValueLayout.JAVA_FLOAT, 0, x.size());
+            assertEquals(1, state.host.size(), "pinned by the driver (the plans' staging buffers come with the first run)");
+            for (int i = 0; i < 3; i++) m.run(pinned.tensor());
+            assertTrue(state.uploadSources.contains(pinned.tensor().segment().address()), "no upload read the pinned tensor");
+            int before = state.uploadSources.size();
+            try (HostTensor plain = HostTensor.offHeap(DType.F32, 2, 3, 64, 64)) {
+                m.run(plain.tensor());
+                assertTrue(state.uploadSources.subList(before, state.uploadSources.size()).stream()
+                        .noneMatch(a -> a == plain.tensor().segment().address()), "memory the driver does not know is staged");
+            }
+            assertArrayEquals(x.data(), pinned.tensor().toFloat().data());
+        }
+        assertEquals(List.of(), state.violations);
+        assertEquals(List.of(), state.leaks());
     }
 
     @Test

@@ -5,6 +5,7 @@ import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.image.Preprocessing;
 import dev.mnv3.core.tensor.DType;
 import dev.mnv3.core.tensor.DeviceTensor;
+import dev.mnv3.core.tensor.HostTensor;
 import dev.mnv3.core.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
@@ -45,6 +46,15 @@ public interface CompiledModel extends AutoCloseable {
      */
     default CompletableFuture<Tensor> runAsync(Tensor input) {
         return CompletableFuture.supplyAsync(() -> run(input), AsyncRuns.EXECUTOR);
+    }
+
+    /**
+     * A host tensor for this model's inputs, to fill and pass to {@link #run}: pinned memory on the
+     * CUDA backend (copied to the device by DMA, no staging copy), plain off-heap memory elsewhere.
+     * The caller closes it.
+     */
+    default HostTensor allocateHost(DType type, int... shape) {
+        return HostTensor.offHeap(type, shape);
     }
 
     /**

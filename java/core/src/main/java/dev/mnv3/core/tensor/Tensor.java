@@ -1,5 +1,8 @@
 package dev.mnv3.core.tensor;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
@@ -7,7 +10,8 @@ import java.util.Arrays;
  * element type: {@link DType#F32} (the default, a {@code float[]}), {@link DType#F16} and
  * {@link DType#BF16} (their 16-bit patterns in a {@code short[]}) or {@link DType#U8} (a
  * {@code byte[]}, read as unsigned). The array is shared, not copied: backends write into it,
- * callers must not resize it.
+ * callers must not resize it. A tensor may instead live in off-heap memory ({@link #segment()},
+ * little-endian), such as the pinned buffers a GPU model hands out for DMA without a staging copy.
  */
 public final class Tensor {
     private final int[] shape;
@@ -15,6 +19,7 @@ public final class Tensor {
     private final float[] floats;
     private final short[] halves;
     private final byte[] bytes;
+    private final MemorySegment segment;
 
     /** A float32 tensor. */
     public Tensor(int[] shape, float[] data) {
@@ -22,6 +27,10 @@ public final class Tensor {
     }
 
     private Tensor(int[] shape, DType dtype, float[] floats, short[] halves, byte[] bytes, int length) {
+        this(shape, dtype, floats, halves, bytes, null, length);
+    }
+
+    private Tensor(int[] shape, DType dtype, float[] floats, short[] halves, byte[] bytes, MemorySegment segment, long length) {
         long n = numel(shape);
         if (n != length) {
             throw new IllegalArgumentException("shape " + shapeString(shape) + " holds " + n + " values, data has " + length);
@@ -31,6 +40,20 @@ public final class Tensor {
         this.floats = floats;
         this.halves = halves;
         this.bytes = bytes;
+        this.segment = segment;
+    }
+
+    /**
+     * A tensor of {@code dtype} over off-heap memory that the caller owns (it must outlive the
+     * tensor's use): {@code segment} holds exactly its values, little-endian.
+     */
+    public static Tensor ofSegment(DType dtype, int[] shape, MemorySegment segment) {
+        if (dtype == DType.I64) throw new IllegalArgumentException("no I64 tensors");
+        if (segment.byteSize() % dtype.bytes != 0) {
+            throw new IllegalArgumentException(segment.byteSize() + " bytes is not a whole number of " + dtype + " values");
+        }
+        if (!segment.isNative()) throw new IllegalArgumentException("an off-heap tensor needs native memory");
+        return new Tensor(shape, dtype, null, null, null, segment, segment.byteSize() / dtype.bytes);
     }
 
     /** An F16 or BF16 tensor from its 16-bit patterns. */
@@ -69,6 +92,7 @@ public final class Tensor {
 
     /** How many values are NaN or infinite (none in a U8 tensor). */
     public long countNonFinite() {
+        if (segment != null) return toFloat().countNonFinite();
         long n = 0;
         switch (dtype) {
             case F32 -> {
@@ -100,6 +124,7 @@ public final class Tensor {
 
     /** The element count. */
     public int size() {
+        if (segment != null) return Math.toIntExact(segment.byteSize() / dtype.bytes);
         return switch (dtype) {
             case F32 -> floats.length;
             case F16, BF16 -> halves.length;
@@ -107,26 +132,38 @@ public final class Tensor {
         };
     }
 
+    /** The off-heap memory of a tensor that lives there, else null. */
+    public MemorySegment segment() {
+        return segment;
+    }
+
     /** The backing array of a float32 tensor (other types: {@link #toFloat()} first). */
     public float[] data() {
+        if (segment != null) throw new IllegalStateException("an off-heap tensor has no array; use segment(), or toFloat()");
         if (floats == null) throw new IllegalStateException("a " + dtype + " tensor has no float data; convert it with toFloat()");
         return floats;
     }
 
     /** The backing array of an F16 or BF16 tensor: the values' 16-bit patterns. */
     public short[] halves() {
+        if (segment != null) throw new IllegalStateException("an off-heap tensor has no array; use segment()");
         if (halves == null) throw new IllegalStateException("a " + dtype + " tensor is not F16 or BF16");
         return halves;
     }
 
     /** The backing array of a U8 tensor. */
     public byte[] bytes() {
+        if (segment != null) throw new IllegalStateException("an off-heap tensor has no array; use segment()");
         if (bytes == null) throw new IllegalStateException("a " + dtype + " tensor is not U8");
         return bytes;
     }
 
-    /** This tensor as float32: itself when it is, else a converted copy (exact: every F16, BF16 and U8 value is a float). */
+    /**
+     * This tensor as float32 on the heap: itself when it is, else a converted copy (exact: every
+     * F16, BF16 and U8 value is a float).
+     */
     public Tensor toFloat() {
+        if (segment != null) return onHeap().toFloat();
         if (dtype == DType.F32) return this;
         float[] f = new float[MemoryBudget.floatArray(size(), () -> "a float copy of a " + dtype + " tensor " + shapeString())];
         if (dtype == DType.U8) {
@@ -148,13 +185,26 @@ public final class Tensor {
         return ofHalves(type, shape, h);
     }
 
+    /** An off-heap tensor copied into a heap array of its type; a heap tensor itself. */
+    public Tensor onHeap() {
+        if (segment == null) return this;
+        int n = size();
+        return switch (dtype) {
+            case F32 -> new Tensor(shape, segment.toArray(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN)));
+            case F16, BF16 -> ofHalves(dtype, shape, segment.asSlice(0, 2L * n)
+                    .toArray(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN)));
+            default -> ofBytes(shape, segment.toArray(ValueLayout.JAVA_BYTE));
+        };
+    }
+
     /** The same data under another shape with the same element count. */
     public Tensor reshape(int... newShape) {
-        return new Tensor(newShape, dtype, floats, halves, bytes, size());
+        return new Tensor(newShape, dtype, floats, halves, bytes, segment, size());
     }
 
     /** Images {@code from} (inclusive) to {@code to} (exclusive) of the leading dimension, copied. */
     public Tensor slice(int from, int to) {
+        if (segment != null) return onHeap().slice(from, to);
         int per = size() / shape[0];
         int[] s = shape.clone();
         s[0] = to - from;
@@ -175,6 +225,6 @@ public final class Tensor {
 
     @Override
     public String toString() {
-        return "Tensor" + shapeString() + (dtype == DType.F32 ? "" : " " + dtype);
+        return "Tensor" + shapeString() + (dtype == DType.F32 ? "" : " " + dtype) + (segment == null ? "" : " off-heap");
     }
 }

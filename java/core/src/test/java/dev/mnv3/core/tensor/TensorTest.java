@@ -102,4 +102,24 @@ class TensorTest {
         assertEquals("Tensor[2,1,1,3] U8", u8.toString());
         assertThrows(IllegalStateException.class, u8::halves);
     }
+
+    @Test
+    void offHeapTensorsReadTheirSegmentLittleEndian() {
+        try (HostTensor h = HostTensor.offHeap(DType.F16, 2, 2)) {
+            Tensor t = h.tensor();
+            java.lang.foreign.MemorySegment m = t.segment();
+            for (int i = 0; i < 4; i++) {
+                m.set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), 2L * i,
+                        DType.F16.encode(i + 0.5f));
+            }
+            assertArrayEquals(new float[] {0.5f, 1.5f, 2.5f, 3.5f}, t.toFloat().data());
+            assertArrayEquals(new short[] {DType.F16.encode(2.5f), DType.F16.encode(3.5f)}, t.slice(1, 2).halves());
+            assertEquals(4, t.reshape(4).size());
+            assertEquals("an off-heap tensor has no array; use segment()", assertThrows(IllegalStateException.class, t::halves)
+                    .getMessage());
+            assertTrue(t.toString().endsWith("F16 off-heap"), t.toString());
+        }
+        assertThrows(IllegalArgumentException.class, () -> Tensor.ofSegment(DType.F32, new int[] {2},
+                java.lang.foreign.MemorySegment.ofArray(new byte[8])), "heap memory is not off-heap");
+    }
 }
