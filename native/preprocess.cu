@@ -39,15 +39,15 @@ __device__ __forceinline__ double mnv3_taps_sum(const T* __restrict__ p, long lo
 }
 
 // The horizontal pass. src [images, height, width, 3] U8 RGB; rows [images, 3, y1 - y0, crop]
-// float (whole numbers 0..255): rows[n, c, y - y0, x] is source row y of channel c resampled to
-// crop column x with the column taps.
+// U8, as PIL stores its intermediate image (a quarter of float's memory traffic):
+// rows[n, c, y - y0, x] is source row y of channel c resampled to crop column x with the column taps.
 //
 // Launch notes: 1-D grid-stride, blockDim 256, gridDim = LaunchGeometry.elementwise(total),
 // total = images * 3 * (y1 - y0) * crop.
 extern "C" __global__ void mnv3_preprocess_rows(const unsigned char* __restrict__ src,
                                                 const int* __restrict__ col_first, const int* __restrict__ col_count,
                                                 const float* __restrict__ col_weights, int max_col_taps,
-                                                float* __restrict__ rows, int images, int height, int width, int y0,
+                                                unsigned char* __restrict__ rows, int images, int height, int width, int y0,
                                                 int y1, int crop, long long total) {
     (void)images;  // the batch is total / (3 * (y1 - y0) * crop); the index below needs no bound on n
     const int rows_per_image = y1 - y0;
@@ -59,7 +59,8 @@ extern "C" __global__ void mnv3_preprocess_rows(const unsigned char* __restrict_
         const int c = (int)(t % 3);
         const long long n = t / 3;
         const unsigned char* p = src + ((n * height + y) * width + col_first[x]) * 3 + c;
-        rows[i] = mnv3_round_to_byte(mnv3_taps_sum(p, 3, col_weights + (long long)x * max_col_taps, col_count[x]));
+        rows[i] = (unsigned char)mnv3_round_to_byte(mnv3_taps_sum(p, 3, col_weights + (long long)x * max_col_taps,
+                                                                  col_count[x]));
     }
 }
 
@@ -69,7 +70,7 @@ extern "C" __global__ void mnv3_preprocess_rows(const unsigned char* __restrict_
 //
 // Launch notes: 1-D grid-stride, blockDim 256, gridDim = LaunchGeometry.elementwise(total),
 // total = images * 3 * crop * crop.
-extern "C" __global__ void mnv3_preprocess_cols(const float* __restrict__ rows, const int* __restrict__ row_first,
+extern "C" __global__ void mnv3_preprocess_cols(const unsigned char* __restrict__ rows, const int* __restrict__ row_first,
                                                 const int* __restrict__ row_count,
                                                 const float* __restrict__ row_weights, int max_row_taps,
                                                 float* __restrict__ y, int images, int rows_per_image, int y0,
@@ -82,7 +83,7 @@ extern "C" __global__ void mnv3_preprocess_cols(const float* __restrict__ rows, 
         const int j = (int)(plane % crop);
         plane /= crop;
         const int c = (int)(plane % 3);
-        const float* p = rows + (plane * rows_per_image + (row_first[j] - y0)) * crop + x;
+        const unsigned char* p = rows + (plane * rows_per_image + (row_first[j] - y0)) * crop + x;
         const float b = mnv3_round_to_byte(mnv3_taps_sum(p, crop, row_weights + (long long)j * max_row_taps, row_count[j]));
         const float v = __fdiv_rn(b, 255.f);
         const float mean = c == 0 ? mean_r : c == 1 ? mean_g : mean_b;

@@ -41,7 +41,7 @@ final class ForwardPlan {
     private static final List<Buffer> ACTIVATIONS = List.of(Buffer.ACT0, Buffer.ACT1, Buffer.ACT2);
     /** Buffers that hold float whatever the storage type: the input, the logits and SE's small vectors. */
     private static final Set<Buffer> ALWAYS_FLOAT = EnumSet.of(Buffer.INPUT, Buffer.LOGITS, Buffer.SE_POOLED,
-            Buffer.SE_HIDDEN, Buffer.SE_SCALE, Buffer.PRE_ROWS);
+            Buffer.SE_HIDDEN, Buffer.SE_SCALE);
 
     /**
      * What a caller hands in: the network's input as F32, F16 or BF16 [N, 3, H, W], or raw U8
@@ -105,7 +105,7 @@ final class ForwardPlan {
      * Raw images [n, imageHeight, imageWidth, 3] U8 (in {@code images}, whose h and w are the
      * images') resized, center-cropped and normalized into the float input, as
      * {@link Preprocessing} does on the host: the source rows [{@code y0}, {@code y1}) the crop
-     * needs, resampled horizontally into {@code rows} [n, 3, y1 - y0, crop] (rounded to 8 bits),
+     * needs, resampled horizontally into {@code rows} [n, 3, y1 - y0, crop] (U8),
      * then vertically into {@code out}.
      */
     record Preprocess(Preprocessing preprocessing, Ref images, Ref rows, Ref out, int y0, int y1) implements Step {
@@ -422,6 +422,7 @@ final class ForwardPlan {
     /** Bytes per element of {@code b}: the storage type's, 4 for the buffers that are always float, the input's own for RAW_INPUT. */
     int elementBytes(Buffer b) {
         if (b == Buffer.RAW_INPUT) return inputSpec.dtype().bytes;
+        if (b == Buffer.PRE_ROWS) return 1; // the images' horizontal pass, rounded to bytes as PIL stores it
         return ALWAYS_FLOAT.contains(b) ? Float.BYTES : storage.bytes;
     }
 
