@@ -2,7 +2,10 @@ package dev.mnv3.cli;
 
 import dev.mnv3.core.backend.CompiledModel;
 import dev.mnv3.core.graph.Graph;
+import dev.mnv3.core.image.ImageDecodeException;
+import dev.mnv3.core.image.ImageDecoder;
 import dev.mnv3.core.image.ImageNetClasses;
+import dev.mnv3.core.image.ImageSource;
 import dev.mnv3.core.image.Preprocessing;
 import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.weights.Weights;
@@ -104,7 +107,7 @@ final class ClassifyCommand implements Callable<Integer> {
         List<String> damage;
         try {
             damage = decode(p, prep, dst, offset);
-        } catch (Main.UserError e) {
+        } catch (ImageDecodeException e) {
             if (!lenient) throw e;
             Main.warn(err, e.getMessage() + "; skipped (--lenient)");
             return false;
@@ -119,7 +122,7 @@ final class ClassifyCommand implements Callable<Integer> {
     /** Decodes an image file; the decoder lives in its own class so that runtimes without java.desktop can run the rest. */
     static List<String> decode(Path p, Preprocessing prep, float[] dst, int offset) throws IOException {
         try {
-            return ImageFiles.preprocess(p, prep, dst, offset);
+            return ImageDecoder.preprocess(ImageSource.of(p), prep, dst, offset);
         } catch (LinkageError e) {
             throw new Main.UserError("this Java runtime has no java.desktop module, which decoding images needs");
         }

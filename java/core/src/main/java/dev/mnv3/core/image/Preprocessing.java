@@ -79,7 +79,7 @@ public record Preprocessing(int resize, int crop) {
     }
 
     /** One image of a U8 [N, H, W, 3] batch. */
-    private record HwcImage(byte[] data, long offset, int width, int height) implements PixelSource {
+    record HwcImage(byte[] data, long offset, int width, int height) implements PixelSource {
         @Override
         public void read(int x0, int y0, int x1, int y1, Rows rows) {
             int[] row = new int[x1 - x0];
@@ -116,39 +116,67 @@ public record Preprocessing(int resize, int crop) {
     public void applyInto(PixelSource image, float[] dst, int offset) throws IOException {
         Window w = window(image.width(), image.height());
         Filter fx = w.columns, fy = w.rows;
-        int rows = fy.hi() - fy.lo();
+        int rows = fy.hi() - fy.lo(), columns = fx.hi() - fx.lo();
         String what = "preprocessing an image of " + image.width() + "x" + image.height();
         long floats = 3L * rows * crop;
         MemoryBudget.reserve(MemoryBudget.floatBytes(floats, what), what);
         // the horizontal pass, rounded to 8 bits as PIL stores it: [channel][source row][crop column]
         float[] horizontal = new float[MemoryBudget.arrayLength(floats, what)];
         int plane = rows * crop;
+        // Each output sums its taps' products (float) in double, in tap order; the loops run over
+        // the outputs innermost so that their sums proceed side by side. Padding taps have weight
+        // 0 and come last: adding +0.0 to a sum that is >= 0 leaves it unchanged.
+        int taps = fx.maxCount();
+        int[] index = new int[taps * crop];
+        float[] weight = new float[taps * crop];
+        for (int k = 0; k < taps; k++) {
+            for (int x = 0; x < crop; x++) {
+                boolean real = k < fx.count[x];
+                index[k * crop + x] = real ? fx.first[x] + k - fx.lo() : 0;
+                weight[k * crop + x] = real ? fx.weights[x][k] : 0f;
+            }
+        }
+        float[] red = new float[columns], green = new float[columns], blue = new float[columns];
+        double[] r = new double[crop], g = new double[crop], b = new double[crop];
         image.read(fx.lo(), fy.lo(), fx.hi(), fy.hi(), (y, rgb) -> {
+            for (int i = 0; i < columns; i++) {
+                int px = rgb[i];
+                red[i] = (px >> 16) & 0xff;
+                green[i] = (px >> 8) & 0xff;
+                blue[i] = px & 0xff;
+            }
+            java.util.Arrays.fill(r, 0);
+            java.util.Arrays.fill(g, 0);
+            java.util.Arrays.fill(b, 0);
+            for (int k = 0, o = 0; k < taps; k++, o += crop) {
+                for (int x = 0; x < crop; x++) {
+                    int i = index[o + x];
+                    float wt = weight[o + x];
+                    r[x] += red[i] * wt;
+                    g[x] += green[i] * wt;
+                    b[x] += blue[i] * wt;
+                }
+            }
             int base = (y - fy.lo()) * crop;
             for (int x = 0; x < crop; x++) {
-                double r = 0, g = 0, b = 0;
-                int first = fx.first[x] - fx.lo();
-                for (int k = 0; k < fx.count[x]; k++) {
-                    int px = rgb[first + k];
-                    float wt = fx.weights[x][k];
-                    r += ((px >> 16) & 0xff) * wt;
-                    g += ((px >> 8) & 0xff) * wt;
-                    b += (px & 0xff) * wt;
-                }
-                horizontal[base + x] = toByte(r);
-                horizontal[plane + base + x] = toByte(g);
-                horizontal[2 * plane + base + x] = toByte(b);
+                horizontal[base + x] = toByte(r[x]);
+                horizontal[plane + base + x] = toByte(g[x]);
+                horizontal[2 * plane + base + x] = toByte(b[x]);
             }
         });
+        double[] acc = r;
         for (int c = 0; c < 3; c++) {
+            float mean = MEAN[c], std = STD[c];
             for (int y = 0; y < crop; y++) {
+                java.util.Arrays.fill(acc, 0);
                 int first = fy.first[y] - fy.lo();
-                for (int x = 0; x < crop; x++) {
-                    double acc = 0;
-                    for (int k = 0; k < fy.count[y]; k++) acc += horizontal[c * plane + (first + k) * crop + x] * fy.weights[y][k];
-                    float v = toByte(acc) / 255f;
-                    dst[offset + (c * crop + y) * crop + x] = (v - MEAN[c]) / STD[c];
+                for (int k = 0; k < fy.count[y]; k++) {
+                    int from = c * plane + (first + k) * crop;
+                    float wt = fy.weights[y][k];
+                    for (int x = 0; x < crop; x++) acc[x] += horizontal[from + x] * wt;
                 }
+                int to = offset + (c * crop + y) * crop;
+                for (int x = 0; x < crop; x++) dst[to + x] = (toByte(acc[x]) / 255f - mean) / std;
             }
         }
     }
@@ -213,6 +241,13 @@ public record Preprocessing(int resize, int crop) {
         /** The first source sample any output reads. */
         int lo() {
             return first[0];
+        }
+
+        /** The most taps any output has. */
+        int maxCount() {
+            int m = 0;
+            for (int c : count) m = Math.max(m, c);
+            return m;
         }
 
         /** One past the last source sample any output reads. */
