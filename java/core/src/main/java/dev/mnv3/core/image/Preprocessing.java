@@ -116,55 +116,90 @@ public record Preprocessing(int resize, int crop) {
     public void applyInto(PixelSource image, float[] dst, int offset) throws IOException {
         Window w = window(image.width(), image.height());
         Filter fx = w.columns, fy = w.rows;
-        int rows = fy.hi() - fy.lo(), columns = fx.hi() - fx.lo();
+        int rows = fy.hi() - fy.lo();
         String what = "preprocessing an image of " + image.width() + "x" + image.height();
         long floats = 3L * rows * crop;
         MemoryBudget.reserve(MemoryBudget.floatBytes(floats, what), what);
         // the horizontal pass, rounded to 8 bits as PIL stores it: [channel][source row][crop column]
         float[] horizontal = new float[MemoryBudget.arrayLength(floats, what)];
-        int plane = rows * crop;
-        // Each output sums its taps' products (float) in double, in tap order; the loops run over
-        // the outputs innermost so that their sums proceed side by side. Padding taps have weight
-        // 0 and come last: adding +0.0 to a sum that is >= 0 leaves it unchanged.
-        int taps = fx.maxCount();
-        int[] index = new int[taps * crop];
-        float[] weight = new float[taps * crop];
-        for (int k = 0; k < taps; k++) {
-            for (int x = 0; x < crop; x++) {
-                boolean real = k < fx.count[x];
-                index[k * crop + x] = real ? fx.first[x] + k - fx.lo() : 0;
-                weight[k * crop + x] = real ? fx.weights[x][k] : 0f;
-            }
+        HorizontalPass pass = new HorizontalPass(fx, rows, crop, horizontal);
+        image.read(fx.lo(), fy.lo(), fx.hi(), fy.hi(), pass);
+        pass.flush(); // the last, partial block
+        verticalPass(fy, horizontal, rows, dst, offset);
+    }
+
+    /**
+     * The horizontal pass over the rows it is handed, a block of rows at a time: a block is
+     * stored column by column, so that one output column's taps run down contiguous memory with
+     * the block's rows side by side, which the JIT turns into vector instructions. Both passes
+     * give exactly what summing one output at a time gives: each output's products (float) are
+     * added in double, in tap order, from 0.
+     */
+    private static final class HorizontalPass implements PixelSource.Rows {
+        /** A block fits in L2: its pixels and samples (4 x columns x block ints and floats) are at most 192 KiB. */
+        private static final int BLOCK_FLOATS = 48 << 10;
+
+        private final Filter fx;
+        private final int crop, columns, block, plane;
+        private final int[] pixels; // [row in block][column], as they come
+        private final float[] samples; // [channel][column][row in block]
+        private final double[] sums;
+        private final float[] horizontal;
+        private int rowsHeld, rowsDone;
+
+        HorizontalPass(Filter fx, int rows, int crop, float[] horizontal) {
+            this.fx = fx;
+            this.crop = crop;
+            this.columns = fx.hi() - fx.lo();
+            this.block = Math.clamp(BLOCK_FLOATS / (4L * columns), 1, Math.min(64, rows));
+            this.plane = rows * crop;
+            this.pixels = new int[columns * block];
+            this.samples = new float[3 * columns * block];
+            this.sums = new double[block];
+            this.horizontal = horizontal;
         }
-        float[] red = new float[columns], green = new float[columns], blue = new float[columns];
-        double[] r = new double[crop], g = new double[crop], b = new double[crop];
-        image.read(fx.lo(), fy.lo(), fx.hi(), fy.hi(), (y, rgb) -> {
+
+        /** Rows come in order, from the region's first (the contract of PixelSource.read). */
+        @Override
+        public void row(int y, int[] rgb) {
+            System.arraycopy(rgb, 0, pixels, rowsHeld++ * columns, columns);
+            if (rowsHeld == block) flush();
+        }
+
+        /** Filters the rows held into the horizontal result. */
+        void flush() {
+            int n = rowsHeld, lo = fx.lo(), stride = columns * block;
+            // column by column: reads stride through the rows, writes run down the column
             for (int i = 0; i < columns; i++) {
-                int px = rgb[i];
-                red[i] = (px >> 16) & 0xff;
-                green[i] = (px >> 8) & 0xff;
-                blue[i] = px & 0xff;
-            }
-            java.util.Arrays.fill(r, 0);
-            java.util.Arrays.fill(g, 0);
-            java.util.Arrays.fill(b, 0);
-            for (int k = 0, o = 0; k < taps; k++, o += crop) {
-                for (int x = 0; x < crop; x++) {
-                    int i = index[o + x];
-                    float wt = weight[o + x];
-                    r[x] += red[i] * wt;
-                    g[x] += green[i] * wt;
-                    b[x] += blue[i] * wt;
+                for (int r = 0, at = i * block; r < n; r++, at++) {
+                    int px = pixels[r * columns + i];
+                    samples[at] = (px >> 16) & 0xff;
+                    samples[stride + at] = (px >> 8) & 0xff;
+                    samples[2 * stride + at] = px & 0xff;
                 }
             }
-            int base = (y - fy.lo()) * crop;
-            for (int x = 0; x < crop; x++) {
-                horizontal[base + x] = toByte(r[x]);
-                horizontal[plane + base + x] = toByte(g[x]);
-                horizontal[2 * plane + base + x] = toByte(b[x]);
+            for (int c = 0; c < 3; c++) {
+                int channel = c * columns * block, out = c * plane + rowsDone * crop;
+                for (int x = 0; x < crop; x++) {
+                    java.util.Arrays.fill(sums, 0, n, 0);
+                    float[] weights = fx.weights[x];
+                    for (int k = 0; k < fx.count[x]; k++) {
+                        int from = channel + (fx.first[x] + k - lo) * block;
+                        float wt = weights[k];
+                        for (int r = 0; r < n; r++) sums[r] += samples[from + r] * wt;
+                    }
+                    for (int r = 0; r < n; r++) horizontal[out + r * crop + x] = toByte(sums[r]);
+                }
             }
-        });
-        double[] acc = r;
+            rowsDone += n;
+            rowsHeld = 0;
+        }
+    }
+
+    /** The vertical pass: each crop row from its taps' rows of the horizontal result, then scaled and normalized. */
+    private void verticalPass(Filter fy, float[] horizontal, int rows, float[] dst, int offset) {
+        int plane = rows * crop;
+        double[] acc = new double[crop];
         for (int c = 0; c < 3; c++) {
             float mean = MEAN[c], std = STD[c];
             for (int y = 0; y < crop; y++) {
@@ -181,8 +216,13 @@ public record Preprocessing(int resize, int crop) {
         }
     }
 
-    private static float toByte(double v) {
-        return Math.clamp(Math.round(v), 0, 255);
+    /**
+     * {@code Math.clamp(Math.round(v), 0, 255)} for the sums here, which are never negative: four
+     * times faster. Adding 1/2 and truncating rounds as Math.round does except just below 1/2,
+     * where the addition itself rounds up (0.49999999999999994 + 0.5 is 1.0), hence the test.
+     */
+    static float toByte(double v) {
+        return v < 0.5 ? 0 : Math.min(255, (int) (v + 0.5));
     }
 
     /** The filters of the crop's columns and rows. */
@@ -243,14 +283,7 @@ public record Preprocessing(int resize, int crop) {
             return first[0];
         }
 
-        /** The most taps any output has. */
-        int maxCount() {
-            int m = 0;
-            for (int c : count) m = Math.max(m, c);
-            return m;
-        }
-
-        /** One past the last source sample any output reads. */
+            /** One past the last source sample any output reads. */
         int hi() {
             int hi = 0;
             for (int i = 0; i < first.length; i++) hi = Math.max(hi, first[i] + count[i]);

@@ -1,11 +1,15 @@
 package dev.mnv3.core.image;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Arrays;
 import java.util.Random;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -36,5 +40,16 @@ class PreprocessingLoopsTest {
             }
         }
         return new RgbImage(width, height, rgb);
+    }
+
+    /** The rounding shortcut is Math.round, clamped, for every sum the passes can make (0 to 255 and a little beyond). */
+    @Test
+    void roundingIsMathRoundClampedToAByte() {
+        Random rnd = new Random(11);
+        List<Double> edges = new ArrayList<>(List.of(0.0, 0.49999999999999994, 0.5, 1.4999999999999998, 1.5, 254.5, 255.0,
+                255.49999999999997, 255.5, 300.0));
+        for (int n = 0; n <= 256; n++) edges.addAll(List.of(Math.nextDown(n + 0.5), n + 0.5, Math.nextUp(n + 0.5), (double) n));
+        for (int i = 0; i < 1_000_000; i++) edges.add(rnd.nextDouble() * 260);
+        for (double v : edges) assertEquals(Math.clamp(Math.round(v), 0, 255), Preprocessing.toByte(v), 0f, "at " + v);
     }
 }
