@@ -146,33 +146,49 @@ public final class PreprocessingStage implements AutoCloseable {
      */
     public Iterator<Batch> batches(List<ImageSource> images, int batchSize, Form form) {
         if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
-        List<ImageSource> all = List.copyOf(images);
-        return new Iterator<>() {
-            private final ArrayDeque<CompletableFuture<Batch>> pending = new ArrayDeque<>();
-            private int submitted;
+        return new Batches(List.copyOf(images), batchSize, form);
+    }
 
-            @Override
-            public boolean hasNext() {
-                return !pending.isEmpty() || submitted < all.size();
-            }
+    /** The batches of a list of images, each submitted to the pool {@link #AHEAD} batch before the caller asks for it. */
+    final class Batches implements Iterator<Batch> {
+        private final List<ImageSource> all;
+        private final int batchSize;
+        private final Form form;
+        private final ArrayDeque<CompletableFuture<Batch>> pending = new ArrayDeque<>();
+        private int submitted;
 
-            @Override
-            public Batch next() {
-                if (!hasNext()) throw new NoSuchElementException();
-                fill();
-                CompletableFuture<Batch> head = pending.poll();
-                fill(); // the batch after this one starts decoding before we wait
-                return join(head);
-            }
+        Batches(List<ImageSource> all, int batchSize, Form form) {
+            this.all = all;
+            this.batchSize = batchSize;
+            this.form = form;
+        }
 
-            private void fill() {
-                while (pending.size() <= AHEAD && submitted < all.size()) {
-                    int to = Math.min(all.size(), submitted + batchSize);
-                    pending.add(submit(all.subList(submitted, to), submitted, form));
-                    submitted = to;
-                }
-            }
-        };
+        @Override
+        public boolean hasNext() {
+            return !pending.isEmpty() || submitted < all.size();
+        }
+
+        @Override
+        public Batch next() {
+            if (!hasNext()) throw new NoSuchElementException();
+            if (pending.isEmpty()) submitNext();
+            CompletableFuture<Batch> head = pending.poll();
+            // the batch after this one decodes while the caller has it: the caller's batch and the
+            // one decoding are all a run holds (and one the caller let go of)
+            while (pending.size() < AHEAD && submitted < all.size()) submitNext();
+            return join(head);
+        }
+
+        /** How many images have gone to the pool. */
+        int submitted() {
+            return submitted;
+        }
+
+        private void submitNext() {
+            int to = Math.min(all.size(), submitted + batchSize);
+            pending.add(submit(all.subList(submitted, to), submitted, form));
+            submitted = to;
+        }
     }
 
     /** Stops the decode threads; batches still decoding are abandoned. */

@@ -180,4 +180,20 @@ class PreprocessingStageTest {
             assertNull(stage.decode(List.of(ImageSource.of(missing)), PreprocessingStage.Form.RAW_WHEN_SAME_SIZE).input());
         }
     }
+
+    @Test
+    void decodingRunsOneBatchAheadOfTheCaller() {
+        List<ImageSource> ten = mixed.subList(0, 10);
+        try (PreprocessingStage stage = new PreprocessingStage(PREP, 2)) {
+            PreprocessingStage.Batches it = (PreprocessingStage.Batches) stage.batches(ten, 3, PreprocessingStage.Form.PREPROCESSED);
+            assertEquals(0, it.submitted(), "nothing decodes before it is asked for");
+            List<Integer> submitted = new ArrayList<>();
+            while (it.hasNext()) {
+                it.next();
+                submitted.add(it.submitted());
+            }
+            // batches of 3, 3, 3, 1: while the caller has batch k, batch k + 1 (and no other) decodes
+            assertEquals(List.of(6, 9, 10, 10), submitted);
+        }
+    }
 }
