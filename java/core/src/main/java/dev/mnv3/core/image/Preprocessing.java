@@ -104,7 +104,9 @@ public record Preprocessing(int resize, int crop) {
     /** The column ({@code rows} false) or row taps of the crop of a width x height image. */
     public Taps taps(int width, int height, boolean rows) {
         Filter f = rows ? window(width, height).rows : window(width, height).columns;
-        return new Taps(f.first.clone(), f.count.clone(), f.weights.clone());
+        float[][] weights = new float[f.weights.length][];
+        for (int i = 0; i < weights.length; i++) weights[i] = f.weights[i].clone();
+        return new Taps(f.first.clone(), f.count.clone(), weights); // copies: the filters are shared
     }
 
     public Region sourceRegion(int width, int height) {
@@ -229,7 +231,21 @@ public record Preprocessing(int resize, int crop) {
     private record Window(Filter columns, Filter rows) {
     }
 
+    /** The window this thread computed last: a decode asks for one image's several times, and images often share a size. */
+    private static final ThreadLocal<LastWindow> LAST_WINDOW = new ThreadLocal<>();
+
+    private record LastWindow(Preprocessing of, int width, int height, Window window) {
+    }
+
     private Window window(int w, int h) {
+        LastWindow last = LAST_WINDOW.get();
+        if (last != null && last.of.equals(this) && last.width == w && last.height == h) return last.window;
+        Window window = computeWindow(w, h);
+        LAST_WINDOW.set(new LastWindow(this, w, h, window));
+        return window;
+    }
+
+    private Window computeWindow(int w, int h) {
         if (w < 1 || h < 1) throw new IllegalArgumentException("image " + w + "x" + h + " has no pixels");
         // torchvision: the shorter side becomes `resize`, the longer keeps the aspect ratio (truncated)
         long nw, nh;
