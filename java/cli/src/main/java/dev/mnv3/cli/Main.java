@@ -1,6 +1,7 @@
 package dev.mnv3.cli;
 
 import dev.mnv3.core.backend.BackendUnavailableException;
+import dev.mnv3.core.image.ImageDecodeException;
 import dev.mnv3.core.weights.SafeTensorsFormatException;
 import dev.mnv3.core.tensor.MemoryBudget;
 import java.io.PrintWriter;
@@ -104,6 +105,8 @@ public final class Main implements Runnable {
             case SafeTensorsFormatException e -> e.getMessage();
             case BackendUnavailableException e -> e.getMessage();
             case UserError e -> e.getMessage();
+            case ImageDecodeException e -> e.getMessage();
+            case UnsupportedOperationException e when e.getMessage() != null -> e.getMessage();
             case IllegalArgumentException e -> e.getMessage();
             case UncheckedIOException e -> describe(e.getCause());
             case java.io.IOException e -> "I/O error: " + e.getMessage();
