@@ -41,6 +41,8 @@ public final class InferenceServer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(InferenceServer.class.getName());
     /** Jetty announces itself at INFO; keep its warnings only (a strong reference: JUL holds loggers weakly). */
     private static final Logger JETTY_LOG = Logger.getLogger("org.eclipse.jetty");
+    /** grpc-java logs a client's message over the size limit as a warning with a stack trace; the client gets the status. */
+    private static final Logger GRPC_STREAM_LOG = Logger.getLogger("io.grpc.netty.shaded.io.grpc.netty.NettyServerStream");
 
     private final ServerConfig config;
     private final ServedModel model;
@@ -74,6 +76,7 @@ public final class InferenceServer implements AutoCloseable {
     public static InferenceServer start(ServerConfig config, ServedModel model, ModelInstances instances, ImageDecoder decoder)
             throws IOException {
         JETTY_LOG.setLevel(Level.WARNING);
+        GRPC_STREAM_LOG.setLevel(Level.SEVERE);
         InferenceServer s = new InferenceServer(config, model, instances, decoder);
         try {
             s.listen();

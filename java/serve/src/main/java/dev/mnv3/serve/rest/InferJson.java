@@ -86,7 +86,10 @@ public final class InferJson {
             }
             if (p.nextToken() != null) throw bad("unexpected data after the JSON object");
         } catch (StreamReadException e) {
-            throw bad("malformed JSON: " + e.getOriginalMessage());
+            // Jackson's message without its "(start marker at [Source: ...])" clause: the location is said once, before it
+            String what = e.getOriginalMessage().replaceAll("\\s*\\(start marker at .*", "");
+            throw bad(e.getLocation() == null ? "malformed JSON: " + what
+                    : "malformed JSON at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ": " + what);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
