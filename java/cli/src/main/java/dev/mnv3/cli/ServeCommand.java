@@ -126,6 +126,12 @@ final class ServeCommand implements Callable<Integer> {
         ServerConfig config = serverConfig();
         Preprocessing prep = preprocessing();
         String served = servedName();
+        Backend b = backend.resolve();
+        boolean oneModel = ModelInstances.sharesOneModel(b);
+        int count = instances > 0 ? instances : oneModel ? 2 : 1;
+        BatchPolicy policy = config.batching().withPaddedSizes(paddedSizes(padBatches, maxBatchSize, oneModel));
+        config = new ServerConfig(config.host(), config.httpPort(), config.grpcPort(), config.maxBodyBytes(), policy,
+                config.drainTimeout());
         Graph graph = Graph.of(weights == null ? model.config() : model.configFor(weights));
         Weights w;
         if (weights == null) {
@@ -135,11 +141,6 @@ final class ServeCommand implements Callable<Integer> {
         } else {
             w = Weights.load(weights, graph);
         }
-        Backend b = backend.resolve();
-        int count = instances > 0 ? instances : ModelInstances.sharesOneModel(b) ? 2 : 1;
-        BatchPolicy policy = config.batching().withPaddedSizes(paddedSizes(padBatches, maxBatchSize, ModelInstances.sharesOneModel(b)));
-        config = new ServerConfig(config.host(), config.httpPort(), config.grpcPort(), config.maxBodyBytes(), policy,
-                config.drainTimeout());
         out.printf("mnv3 serve: %s as '%s' on %s, %d instance%s; %s; warming up ...%n", graph.config().describe(), served, b.name(),
                 count, count == 1 ? "" : "s", policy);
         out.flush();

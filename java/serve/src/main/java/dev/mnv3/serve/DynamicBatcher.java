@@ -71,7 +71,7 @@ public final class DynamicBatcher implements AutoCloseable {
     private final ReentrantLock forming = new ReentrantLock(true);
     private final List<Thread> workers = new ArrayList<>();
     private int running;
-    private boolean accepting = true, closed;
+    private boolean accepting = true, delaying = true, closed;
 
     /** One worker per entry of {@code instances} (an entry may repeat: a CUDA model serves several callers at once). */
     public DynamicBatcher(Graph graph, List<? extends CompiledModel> instances, BatchPolicy policy, BatchObserver observer) {
@@ -114,6 +114,20 @@ public final class DynamicBatcher implements AutoCloseable {
         return job.done;
     }
 
+    /**
+     * From now on batches form from what is queued without waiting the queue delay for more
+     * requests (a shutdown: no more are coming). Requests are still accepted.
+     */
+    public void stopDelaying() {
+        lock.lock();
+        try {
+            delaying = false;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** False once draining or closed. */
     boolean accepting() {
         lock.lock();
@@ -142,6 +156,7 @@ public final class DynamicBatcher implements AutoCloseable {
         lock.lock();
         try {
             accepting = false;
+            delaying = false;
             changed.signalAll();
             long left = timeout.toNanos();
             while ((!queue.isEmpty() || running > 0) && left > 0) left = changed.awaitNanos(left);
@@ -161,6 +176,7 @@ public final class DynamicBatcher implements AutoCloseable {
         lock.lock();
         try {
             accepting = false;
+            delaying = false;
             closed = true;
             left = new ArrayList<>(queue);
             queue.clear();
@@ -217,7 +233,7 @@ public final class DynamicBatcher implements AutoCloseable {
             }
             Job head = queue.peekFirst();
             long deadline = head.enqueued + policy.maxQueueDelayNanos();
-            while (accepting && fittingImages(head.shape) < policy.maxBatchSize()) {
+            while (delaying && fittingImages(head.shape) < policy.maxBatchSize()) {
                 long wait = deadline - System.nanoTime();
                 if (wait <= 0) break;
                 changed.awaitNanos(wait);

@@ -183,13 +183,18 @@ public final class InferenceServer implements AutoCloseable {
     public synchronized void close() {
         if (closed) return;
         closed = true;
+        // refuse new calls; the admitted ones still reach the batcher, which stops waiting for company; their answers go out
+        state.beginDrain();
+        batcher.stopDelaying();
+        boolean drained;
         try {
-            if (!state.drain(config.drainTimeout())) {
-                LOG.warning("shutdown: " + state.inFlight() + " requests still in flight after " + config.drainTimeout().toMillis()
-                        + " ms; stopping anyway");
-            }
+            drained = state.awaitIdle(config.drainTimeout());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            drained = false;
+        }
+        if (!drained) {
+            LOG.warning("shutdown: requests still in flight after " + config.drainTimeout().toMillis() + " ms; stopping anyway");
         }
         batcher.drain(Duration.ofSeconds(1));
         if (grpc != null) {

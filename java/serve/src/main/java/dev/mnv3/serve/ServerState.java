@@ -50,9 +50,13 @@ public final class ServerState {
         return inFlight;
     }
 
-    /** Stops admitting calls and waits up to {@code timeout} for those in flight; true when none is left. */
-    public synchronized boolean drain(Duration timeout) throws InterruptedException {
+    /** Stops admitting calls: not ready, new inference calls refused. */
+    public synchronized void beginDrain() {
         if (phase != Phase.STOPPED) phase = Phase.DRAINING;
+    }
+
+    /** Waits up to {@code timeout} for the calls in flight to end; true when none is left. */
+    public synchronized boolean awaitIdle(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (inFlight > 0) {
             long left = deadline - System.nanoTime();

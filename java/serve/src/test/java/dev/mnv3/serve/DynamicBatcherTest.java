@@ -192,6 +192,19 @@ class DynamicBatcherTest {
     }
 
     @Test
+    void afterStopDelayingQueuedRequestsRunWithoutWaitingAndNewOnesAreStillTaken() throws Exception {
+        FakeModel m = new FakeModel();
+        try (DynamicBatcher b = new DynamicBatcher(FakeModel.GRAPH, List.of(m), new BatchPolicy(8, 10_000_000, 100), BatchObserver.NONE)) {
+            CompletableFuture<DynamicBatcher.Result> waiting = b.submit(FakeModel.images(1, H, W, 1), false);
+            Thread.sleep(50);
+            assertTrue(!waiting.isDone(), "a lone request waits up to the 10 s delay for company");
+            b.stopDelaying();
+            assertEquals(1, waiting.get(8, TimeUnit.SECONDS).batchImages());
+            assertEquals(2f * PER, b.submit(FakeModel.images(1, H, W, 2), false).get(8, TimeUnit.SECONDS).logits().data()[0]);
+        }
+    }
+
+    @Test
     void featureRequestsRunTracedInBatchesOfTheirOwn() throws Exception {
         FakeModel m = new FakeModel();
         try (DynamicBatcher b = new DynamicBatcher(FakeModel.GRAPH, List.of(m), new BatchPolicy(8, 0, 100), BatchObserver.NONE)) {
