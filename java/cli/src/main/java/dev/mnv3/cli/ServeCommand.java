@@ -186,7 +186,7 @@ final class ServeCommand implements Callable<Integer> {
     /** --name, else the model's name: large, small, or a table file's name without its directory and .json. */
     private String servedName() {
         String n = name != null ? name : Path.of(model.model).getFileName().toString().replaceFirst("\\.json$", "");
-        if (!n.matches("[A-Za-z0-9_.-]{1,128}")) {
+        if (!ServedModel.isValidName(n)) {
             throw new Main.UserError("--name must be 1 to 128 letters, digits, '_', '.' or '-', got '" + n + "'");
         }
         return n;

@@ -291,6 +291,7 @@ public final class DynamicBatcher implements AutoCloseable {
             }
             long compute = System.nanoTime() - start;
             long[] queued = new long[batch.size()];
+            List<Result> results = new ArrayList<>(batch.size());
             int row = 0;
             for (int i = 0; i < batch.size(); i++) {
                 Job j = batch.get(i);
@@ -302,15 +303,17 @@ public final class DynamicBatcher implements AutoCloseable {
                     for (Tensor f : features) own.add(whole ? f : f.slice(row, row + n));
                 }
                 queued[i] = start - j.enqueued;
-                j.done.complete(new Result(whole ? logits : logits.slice(row, row + n), own, queued[i], compute, images));
+                results.add(new Result(whole ? logits : logits.slice(row, row + n), own, queued[i], compute, images));
                 row += n;
             }
+            // counted before anyone is answered, so that a client reading the metrics after its answer finds its batch
             observer.batchCompleted(batch.size(), images, padded, compute, queued);
+            for (int i = 0; i < batch.size(); i++) batch.get(i).done.complete(results.get(i));
         } catch (RuntimeException | Error e) {
             // the requests fail, the worker goes on with the next batch
             LOG.log(Level.WARNING, "a batch of " + images + " images failed in the model", e);
-            for (Job j : batch) j.done.completeExceptionally(e);
             observer.batchFailed(batch.size(), images, System.nanoTime() - start);
+            for (Job j : batch) j.done.completeExceptionally(e);
         }
     }
 

@@ -30,9 +30,14 @@ public record ServedModel(String name, Graph graph, Preprocessing preprocessing,
     public static final String PLATFORM = "mnv3";
 
     public ServedModel {
-        if (name == null || !name.matches("[A-Za-z0-9_.-]{1,128}")) {
+        if (!isValidName(name)) {
             throw new IllegalArgumentException("model name must be 1 to 128 letters, digits, '_', '.' or '-', got '" + name + "'");
         }
+    }
+
+    /** Whether {@code name} can name a model: it appears in URL paths, so letters, digits, '_', '.' and '-' only. */
+    public static boolean isValidName(String name) {
+        return name != null && name.matches("[A-Za-z0-9_.-]{1,128}");
     }
 
     /** A tensor in metadata: -1 marks a dimension of any size (the batch, and H and W for tensor inputs). */
