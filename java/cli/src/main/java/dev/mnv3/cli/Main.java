@@ -43,6 +43,8 @@ public final class Main implements Runnable {
     public static int execute(String[] args, PrintWriter out, PrintWriter err) {
         Main main = new Main();
         CommandLine cl = new CommandLine(main);
+        // serve is left out of the GPU kit's jar (its HTTP and gRPC libraries would not fit): offered where its classes are
+        if (Main.class.getClassLoader().getResource("dev/mnv3/serve/InferenceServer.class") != null) cl.addSubcommand(new ServeCommand());
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> fail(main, commandLine.getErr(), ex));
