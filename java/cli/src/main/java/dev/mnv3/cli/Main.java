@@ -43,6 +43,7 @@ public final class Main implements Runnable {
     public static int execute(String[] args, PrintWriter out, PrintWriter err) {
         Main main = new Main();
         CommandLine cl = new CommandLine(main);
+        addBatchCommand(cl);
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> fail(main, commandLine.getErr(), ex));
@@ -67,6 +68,19 @@ public final class Main implements Runnable {
             return cl.execute(args);
         } catch (Error e) { // picocli passes Errors (out of memory, a fault in a mapped file) through: still one line
             return fail(main, err, e);
+        }
+    }
+
+    /**
+     * mnv3 batch runs on Spark, whose jars only {@code ./mnv3 batch} and spark-submit put on the
+     * classpath (with the spark module's jar): there the command is listed; elsewhere the help says how to get it.
+     */
+    private static void addBatchCommand(CommandLine cl) {
+        try {
+            cl.addSubcommand(Class.forName("dev.mnv3.cli.BatchCommand").getConstructor().newInstance());
+        } catch (ReflectiveOperationException | LinkageError e) {
+            cl.getCommandSpec().usageMessage().footer("", "Run 'mnv3 COMMAND --help' for a command's options.",
+                    "Batch inference on Apache Spark: './mnv3 batch --help' (the launcher adds Spark's jars for it).");
         }
     }
 
