@@ -58,12 +58,8 @@ final class ClassifyCommand implements Callable<Integer> {
     @Option(names = "--weights", required = true, paramLabel = "W.safetensors", description = "Trained weights.")
     Path weights;
 
-    @Option(names = "--resize", paramLabel = "S", defaultValue = "256",
-            description = "Shorter side before the crop: 256 for torchvision's V1 weights, 232 for its V2 Large weights (default: ${DEFAULT-VALUE}).")
-    int resize;
-
-    @Option(names = "--crop", paramLabel = "C", defaultValue = "224", description = "Center crop size (default: ${DEFAULT-VALUE}).")
-    int crop;
+    @Mixin
+    PreprocessingOptions preprocessingOptions;
 
     @Option(names = "--top", paramLabel = "K", defaultValue = "5", description = "How many classes to print (default: ${DEFAULT-VALUE}).")
     int top;
@@ -111,12 +107,7 @@ final class ClassifyCommand implements Callable<Integer> {
         if (!List.of("auto", "host", "model").contains(preprocess)) {
             throw new Main.UserError("--preprocess must be auto, host or model, got '" + preprocess + "'");
         }
-        Preprocessing prep;
-        try {
-            prep = new Preprocessing(resize, crop);
-        } catch (IllegalArgumentException e) {
-            throw new Main.UserError("--resize and --crop: " + e.getMessage());
-        }
+        Preprocessing prep = preprocessingOptions.preprocessing();
         List<Path> files = ImageInputs.expand(images);
         List<Path> inputs = new ArrayList<>(files);
         inputs.add(weights);
@@ -125,7 +116,7 @@ final class ClassifyCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Graph graph = Graph.of(model.configFor(weights));
-        graph.checkInput(new int[] {Math.min(batch, files.size()), Graph.INPUT_CHANNELS, crop, crop});
+        graph.checkInput(new int[] {Math.min(batch, files.size()), Graph.INPUT_CHANNELS, prep.crop(), prep.crop()});
         Weights w = Weights.load(weights, graph);
         NonFiniteValues nonFinite = new NonFiniteValues();
         nonFinite.check(err, weights + " holds", w.asMap());
@@ -237,19 +228,8 @@ final class ClassifyCommand implements Callable<Integer> {
 
     /** The top {@code top} classes of one image's logits, most probable first, as (class, probability). */
     static List<double[]> topClasses(float[] logits, int from, int k, int top) {
-        float[] p = softmax(logits, from, k);
-        return java.util.stream.IntStream.range(0, k).boxed().sorted(java.util.Comparator.comparingDouble(c -> -p[c])).limit(top)
-                .map(c -> new double[] {c, p[c]}).toList();
-    }
-
-    private static float[] softmax(float[] x, int from, int n) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) max = Math.max(max, x[from + i]);
-        double sum = 0;
-        float[] p = new float[n];
-        for (int i = 0; i < n; i++) sum += p[i] = (float) Math.exp(x[from + i] - max);
-        for (int i = 0; i < n; i++) p[i] /= (float) sum;
-        return p;
+        float[] p = dev.mnv3.core.Softmax.probabilities(logits, from, k);
+        return java.util.Arrays.stream(dev.mnv3.core.Softmax.topClasses(p, top)).mapToObj(c -> new double[] {c, p[c]}).toList();
     }
 
     /** The results as text: the file, then one line per class. */

@@ -45,6 +45,7 @@ public final class Main implements Runnable {
         CommandLine cl = new CommandLine(main);
         // serve is left out of the GPU kit's jar (its HTTP and gRPC libraries would not fit): offered where its classes are
         if (Main.class.getClassLoader().getResource("dev/mnv3/serve/InferenceServer.class") != null) cl.addSubcommand(new ServeCommand());
+        addBatchCommand(cl);
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> fail(main, commandLine.getErr(), ex));
@@ -69,6 +70,19 @@ public final class Main implements Runnable {
             return cl.execute(args);
         } catch (Error e) { // picocli passes Errors (out of memory, a fault in a mapped file) through: still one line
             return fail(main, err, e);
+        }
+    }
+
+    /**
+     * mnv3 batch runs on Spark, whose jars only {@code ./mnv3 batch} and spark-submit put on the
+     * classpath (with the spark module's jar): there the command is listed; elsewhere the help says how to get it.
+     */
+    private static void addBatchCommand(CommandLine cl) {
+        try {
+            cl.addSubcommand(Class.forName("dev.mnv3.cli.BatchCommand").getConstructor().newInstance());
+        } catch (ReflectiveOperationException | LinkageError e) {
+            cl.getCommandSpec().usageMessage().footer("", "Run 'mnv3 COMMAND --help' for a command's options.",
+                    "Batch inference on Apache Spark: './mnv3 batch --help' (the launcher adds Spark's jars for it).");
         }
     }
 

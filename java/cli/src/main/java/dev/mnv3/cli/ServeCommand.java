@@ -22,9 +22,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false, description = {
-        "Serve the model over KServe v2, the Open Inference Protocol that Triton,",
-        "KServe and tritonclient speak: REST on --http-port, gRPC",
-        "(inference.GRPCInferenceService) on --grpc-port, with a dynamic batcher.",
+        "Serve the model over KServe v2 (the protocol of Triton, KServe and tritonclient) with a dynamic batcher. "
+                + "REST on --http-port, gRPC (inference.GRPCInferenceService) on --grpc-port.",
         "",
         "Inputs (one per request): 'input' FP32 or FP16 [N,3,H,W]; or 'image' BYTES [N],",
         "encoded JPEG/PNG/BMP/GIF, decoded and preprocessed on the server as classify",

@@ -17,7 +17,7 @@ package dev.mnv3.core;
  * @param dilation    depthwise dilation (1, or 2 in the dilated tail)
  */
 public record BottleneckSpec(int kernel, int expSize, int outChannels, boolean se,
-                             Activation activation, int stride, int dilation) {
+                             Activation activation, int stride, int dilation) implements java.io.Serializable {
     /**
      * Limits far above any published MobileNetV3 (kernels 3-7, dilation 2, 960 channels) that keep
      * every size and count of a network within exact 64-bit arithmetic.

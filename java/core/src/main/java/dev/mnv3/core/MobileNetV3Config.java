@@ -36,7 +36,8 @@ import java.util.Map;
 public record MobileNetV3Config(String name, List<BottleneckSpec> table, int stemChannels, int lastChannel,
                                 double widthMultiplier, int numClasses, double bnEps,
                                 boolean reducedTail, boolean dilated, boolean minimalistic,
-                                SqueezeExciteSpec squeezeExcite, WeightNames weightNames, boolean bnEpsChosen) {
+                                SqueezeExciteSpec squeezeExcite, WeightNames weightNames, boolean bnEpsChosen)
+        implements java.io.Serializable { // serializable: a Spark job ships it to its executors
 
     /** The expansion of the head 1x1 conv over the last bottleneck's output (960 = 6 x 160). */
     public static final int HEAD_EXPANSION = 6;

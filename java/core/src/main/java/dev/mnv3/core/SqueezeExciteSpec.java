@@ -15,7 +15,7 @@ import java.util.Map;
  * @param roundTo then rounded to the nearest multiple of roundTo as {@link MobileNetV3Config#makeDivisible} does
  *                (1: left as it is)
  */
-public record SqueezeExciteSpec(Layer layer, boolean bias, int divisor, int roundTo) {
+public record SqueezeExciteSpec(Layer layer, boolean bias, int divisor, int roundTo) implements java.io.Serializable {
 
     public enum Layer { CONV, LINEAR }
 

@@ -12,7 +12,8 @@ package dev.mnv3.core.backend;
  * @param device     GPU only: the device ordinal the model lives on; -1 (the default) means the
  *                   backend's default device ({@code -Dmnv3.cuda.device}, else 0)
  */
-public record CompileOptions(int threads, Precision precision, boolean cudaGraphs, CudnnMode cudnn, int device) {
+public record CompileOptions(int threads, Precision precision, boolean cudaGraphs, CudnnMode cudnn, int device)
+        implements java.io.Serializable { // serializable: a Spark job ships it to its executors
     /** More threads than this only add hand-over cost (the fast backend splits an image into at most this many parts). */
     public static final int MAX_THREADS = 256;
 

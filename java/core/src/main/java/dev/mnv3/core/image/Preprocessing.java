@@ -17,7 +17,7 @@ import java.io.UncheckedIOException;
  * resized to 256 rows would be 5 million columns wide). As PIL does, the horizontal pass runs
  * first and its result is rounded to 8 bits before the vertical pass.
  */
-public record Preprocessing(int resize, int crop) {
+public record Preprocessing(int resize, int crop) implements java.io.Serializable {
     public static final float[] MEAN = {0.485f, 0.456f, 0.406f};
     public static final float[] STD = {0.229f, 0.224f, 0.225f};
     /** The largest shorter side to resize to: 64k, like the largest network input. */

@@ -1,0 +1,140 @@
+package dev.mnv3.cli;
+
+import dev.mnv3.core.MobileNetV3Config;
+import dev.mnv3.core.graph.Graph;
+import dev.mnv3.core.image.Preprocessing;
+import dev.mnv3.core.image.PreprocessingStage;
+import dev.mnv3.core.weights.Weights;
+import dev.mnv3.spark.BatchJob;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * mnv3 batch: classify (and embed) a collection of images as a Spark job. It lives in the spark
+ * module, beside Spark's jars; {@link Main} lists it where that module is on the classpath.
+ */
+@Command(name = "batch", mixinStandardHelpOptions = true, description = {
+        "Classify a collection of images as an Apache Spark job: Spark's embedded local mode by default (--master local[*]), "
+                + "or a cluster through spark-submit (see the README).",
+        "--input is a directory (its JPEG, PNG, BMP and GIF files, subdirectories included, in name order), a quoted glob "
+                + "('photos/**.jpg'), or an image file; repeat it for more. A URI (hdfs://, s3a://, file:) is read by Spark's "
+                + "binaryFile source instead.",
+        "Executors decode and preprocess the images (resize --resize, center crop --crop, ImageNet mean and std, as classify "
+                + "does), a partition's images in batches, and run one compiled model per executor JVM.",
+        "--output OUT is a new directory of Spark part files, one row per image, in order:",
+        "  file      the image's absolute path (or URI)",
+        "  top       the --top classes: [{class, label, probability}, ...], most probable first",
+        "  logits    with --logits: the classifier's outputs",
+        "  features  with --features: the pooled features (the global average pool: 960 values for Large, 576 for Small)",
+        "  error     why the image has no results (missing, does not decode, damaged); null otherwise",
+        "Every image gives one row, so the rows out equal the files in; stdout gets one line with the counts and images/s "
+                + "(decoding included). CSV holds top, logits and features as JSON text.",
+        ""})
+public final class BatchCommand implements Callable<Integer> {
+    @Mixin
+    ModelOptions model;
+
+    @Mixin
+    BackendOptions backend;
+
+    @Option(names = "--weights", required = true, paramLabel = "W.safetensors", description = "Trained weights (shipped to each executor once).")
+    Path weights;
+
+    @Option(names = "--input", required = true, paramLabel = "DIR|GLOB|FILE|URI", description = "The images (repeatable).")
+    List<String> inputs;
+
+    @Option(names = "--output", required = true, paramLabel = "OUT", description = "A directory that does not exist yet.")
+    String output;
+
+    @Option(names = "--format", paramLabel = "parquet|jsonl|csv", defaultValue = "parquet",
+            description = "Output format (default: ${DEFAULT-VALUE}).")
+    String format;
+
+    @Option(names = "--top", paramLabel = "K", defaultValue = "5", description = "Classes per image in the top column (default: ${DEFAULT-VALUE}).")
+    int top;
+
+    @Option(names = "--logits", description = "Add the logits column.")
+    boolean logits;
+
+    @Option(names = "--features", description = "Add the features column (pooled features, an embedding).")
+    boolean features;
+
+    @Mixin
+    PreprocessingOptions preprocessingOptions;
+
+    @Option(names = "--batch", paramLabel = "N", defaultValue = "8", description = "Images per model run (default: ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--decode-threads", paramLabel = "D", defaultValue = "1",
+            description = "Threads decoding each task's images while its model runs (default: ${DEFAULT-VALUE}; Spark runs a task per core).")
+    int decodeThreads;
+
+    @Option(names = "--partition-images", paramLabel = "P", defaultValue = "64",
+            description = "Images per Spark partition (task) for --input files (default: ${DEFAULT-VALUE}).")
+    int partitionImages;
+
+    @Option(names = "--master", paramLabel = "URL",
+            description = "Spark master (default: what spark-submit set, else local[*]: all processors of this machine).")
+    String master;
+
+    @Option(names = "--no-progress", description = "No progress bar on stderr.")
+    boolean noProgress;
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        if (batch < 1 || batch > 1024) throw new Main.UserError("--batch must be from 1 to 1024, got " + batch);
+        if (top < 0) throw new Main.UserError("--top must be >= 0, got " + top);
+        if (partitionImages < 1) throw new Main.UserError("--partition-images must be >= 1, got " + partitionImages);
+        if (decodeThreads < 0 || decodeThreads > PreprocessingStage.MAX_THREADS) {
+            throw new Main.UserError("--decode-threads must be from 0 (all processors) to " + PreprocessingStage.MAX_THREADS + ", got "
+                    + decodeThreads);
+        }
+        BatchJob.Format fmt = switch (format.toLowerCase(Locale.ROOT)) {
+            case "parquet" -> BatchJob.Format.PARQUET;
+            case "jsonl", "json" -> BatchJob.Format.JSONL;
+            case "csv" -> BatchJob.Format.CSV;
+            default -> throw new Main.UserError("--format must be parquet, jsonl or csv, got '" + format + "'");
+        };
+        Preprocessing prep = preprocessingOptions.preprocessing();
+        if (!BatchJob.isUri(output) && Files.exists(Path.of(output), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            throw new Main.UserError("--output " + output + " exists: batch writes a new directory (remove it or name another)");
+        }
+        List<String> uris = inputs.stream().filter(BatchJob::isUri).toList();
+        List<String> local = inputs.stream().filter(i -> !BatchJob.isUri(i)).toList();
+        List<String> files = (local.isEmpty() ? List.<Path>of() : ImageInputs.expand(local)).stream()
+                .map(p -> p.toAbsolutePath().normalize().toString()).toList();
+        MobileNetV3Config config = model.configFor(weights);
+        Graph graph = Graph.of(config);
+        Weights.load(weights, graph); // here, so that a file that does not fit the model is one line before Spark starts
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        BatchJob job = new BatchJob(config, weights, backend.resolve().name(), backend.options(), prep, batch, decodeThreads, top,
+                logits, features);
+        BatchJob.Summary s = job.run(master, files, uris, partitionImages, output, fmt,
+                noProgress ? null : (fraction, detail) -> progress(err).update(fraction, detail));
+        if (progress != null) progress.done();
+        out.printf(Locale.ROOT, "wrote %s (%s): %,d images, %,d with an error, in %.2f s, %.1f images/s (decoding included; Spark %s, %s, "
+                        + "batch %d; the job alone %.2f s)%n", output, fmt.name().toLowerCase(Locale.ROOT), s.images(), s.errors(),
+                s.seconds(), s.images() / s.seconds(), s.master(), job.backend(), batch, s.jobSeconds());
+        out.flush();
+        return 0;
+    }
+
+    private Progress progress;
+
+    private Progress progress(PrintWriter err) {
+        if (progress == null) progress = new Progress(err, "batch");
+        return progress;
+    }
+}

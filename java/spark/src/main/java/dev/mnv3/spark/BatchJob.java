@@ -1,0 +1,155 @@
+package dev.mnv3.spark;
+
+import dev.mnv3.core.MobileNetV3Config;
+import dev.mnv3.core.backend.CompileOptions;
+import dev.mnv3.core.image.Preprocessing;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerTaskEnd;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * What {@code mnv3 batch} runs: a list of image files (and URIs read by Spark's binaryFile
+ * source) through {@link ImageInference}, written as Parquet, JSON lines or CSV, one row per image.
+ */
+public final class BatchJob {
+    public enum Format { PARQUET, JSONL, CSV }
+
+    /** Where progress goes: the fraction of images done and a line of detail. */
+    public interface ProgressSink {
+        void update(double fraction, String detail);
+    }
+
+    /**
+     * What a run did: images written (errors among them), seconds from the start of Spark to the
+     * last file written, seconds of the job alone (Spark started, weights hashed), the master.
+     */
+    public record Summary(long images, long errors, double seconds, double jobSeconds, String master) {
+    }
+
+    private static final String LOG_CONFIG = "dev/mnv3/spark/log4j2-local.properties";
+
+    private final ImageInference.Builder inference;
+    private final String backend;
+
+    public BatchJob(MobileNetV3Config config, Path weights, String backend, CompileOptions options, Preprocessing preprocessing,
+                    int batch, int decodeThreads, int top, boolean logits, boolean features) {
+        this.backend = backend;
+        this.inference = ImageInference.builder(config, weights).backend(backend).options(options).preprocessing(preprocessing)
+                .batch(batch).decodeThreads(decodeThreads).top(top).logits(logits).features(features);
+    }
+
+    public String backend() {
+        return backend;
+    }
+
+    /** Whether an --input or --output names a URI (hdfs://..., file:...) rather than a local path. */
+    public static boolean isUri(String s) {
+        int colon = s.indexOf(':');
+        return colon > 1 && s.startsWith("//", colon + 1) || s.startsWith("file:");
+    }
+
+    /**
+     * Runs the job: {@code master} null means spark-submit's, else local[*]. {@code files} are
+     * split into partitions of about {@code partitionImages}; {@code uris} are loaded as binary
+     * files. {@code progress} may be null.
+     */
+    public Summary run(String master, List<String> files, List<String> uris, int partitionImages, String output, Format format,
+                       ProgressSink progress) throws IOException {
+        long start = System.nanoTime();
+        SparkSession.Builder b = SparkSession.builder().appName("mnv3 batch");
+        if (master != null) b.master(master);
+        else if (System.getProperty("spark.master") == null) b.master("local[*]");
+        if (System.getProperty("spark.master") == null && System.getProperty("log4j2.configurationFile") == null) {
+            System.setProperty("log4j2.configurationFile", LOG_CONFIG); // Spark started here: its INFO lines would bury ours
+        }
+        boolean ours = SparkSession.getDefaultSession().isEmpty(); // a session the caller made stays theirs
+        SparkSession spark = b.getOrCreate();
+        try {
+            ImageInference inf = inference.build();
+            long jobStart = System.nanoTime();
+            StructType fileSchema = new StructType().add("file", DataTypes.StringType, false);
+            Dataset<Row> rows = null;
+            long total = files.size();
+            if (!files.isEmpty()) {
+                JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+                int slices = (int) Math.max((files.size() + partitionImages - 1L) / partitionImages,
+                        Math.min(files.size(), sc.defaultParallelism()));
+                List<Row> names = new ArrayList<>(files.size());
+                for (String f : files) names.add(RowFactory.create(f));
+                rows = inf.onPaths(spark.createDataFrame(sc.parallelize(names, slices), fileSchema), "file");
+            }
+            if (!uris.isEmpty()) {
+                Dataset<Row> binary = spark.read().format("binaryFile").option("recursiveFileLookup", "true")
+                        .load(uris.toArray(String[]::new)).select(functions.col("path").as("file"), functions.col("content"));
+                total += binary.count();
+                Dataset<Row> ran = inf.onBytes(binary, "content", "file").drop("content");
+                rows = rows == null ? ran : rows.unionByName(ran);
+            }
+            if (rows == null || total == 0) throw new IllegalArgumentException("no images in " + String.join(", ", uris));
+            TaskProgress listener = progress == null ? null : new TaskProgress(inf.imagesAccumulatorId(), total, progress);
+            if (listener != null) spark.sparkContext().addSparkListener(listener);
+            try {
+                write(rows, output, format);
+            } finally {
+                if (listener != null) spark.sparkContext().removeSparkListener(listener);
+            }
+            long end = System.nanoTime();
+            return new Summary(inf.imagesDone(), inf.errors(), (end - start) / 1e9, (end - jobStart) / 1e9, spark.sparkContext().master());
+        } finally {
+            if (ours) spark.stop();
+        }
+    }
+
+    private static void write(Dataset<Row> rows, String output, Format format) {
+        switch (format) {
+            case PARQUET -> rows.write().parquet(output);
+            case JSONL -> rows.write().json(output); // one JSON object per line; null columns (error when there is none) left out
+            case CSV -> {
+                Dataset<Row> flat = rows;
+                for (String c : List.of(ResultColumns.TOP, ResultColumns.LOGITS, ResultColumns.FEATURES)) {
+                    if (List.of(rows.columns()).contains(c)) flat = flat.withColumn(c, functions.to_json(new Column(c)));
+                }
+                flat.write().option("header", "true").csv(output);
+            }
+        }
+    }
+
+    /** Counts the images of each finished task (the images accumulator's update) into the progress bar. */
+    private static final class TaskProgress extends SparkListener {
+        private final long accumulator, total;
+        private final ProgressSink sink;
+        private final long start = System.nanoTime();
+        private long done;
+
+        TaskProgress(long accumulator, long total, ProgressSink sink) {
+            this.accumulator = accumulator;
+            this.total = total;
+            this.sink = sink;
+        }
+
+        @Override
+        public synchronized void onTaskEnd(SparkListenerTaskEnd end) {
+            if (end.taskInfo() == null) return;
+            scala.jdk.javaapi.CollectionConverters.asJava(end.taskInfo().accumulables()).stream()
+                    .filter(a -> a.id() == accumulator && a.update().isDefined())
+                    .forEach(a -> done += ((Number) a.update().get()).longValue());
+            double seconds = (System.nanoTime() - start) / 1e9;
+            sink.update(Math.min(1.0, (double) done / total), String.format(Locale.ROOT, "%,d/%,d images, %.1f images/s", done, total,
+                    done / seconds));
+        }
+    }
+
+}

@@ -1,0 +1,193 @@
+package dev.mnv3.spark;
+
+import dev.mnv3.core.MobileNetV3Config;
+import dev.mnv3.core.backend.Backends;
+import dev.mnv3.core.backend.CompileOptions;
+import dev.mnv3.core.graph.Graph;
+import dev.mnv3.core.image.Preprocessing;
+import dev.mnv3.core.image.PreprocessingStage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.util.LongAccumulator;
+
+/**
+ * MobileNetV3 over a Spark Dataset of images: adds the result columns ({@code top}, {@code logits},
+ * {@code features}, {@code error}; see {@link ResultColumns}) to every row.
+ *
+ * <pre>{@code
+ * ImageInference inference = ImageInference.builder(MobileNetV3Config.large(), Path.of("large.safetensors"))
+ *         .top(5).features(true).build();
+ * Dataset<Row> out = inference.onBinaryFiles(spark.read().format("binaryFile").load("photos/"));
+ * Dataset<Row> out2 = inference.onPaths(df, "path");            // a column of paths or URIs
+ * Dataset<Row> out3 = inference.onBytes(df, "jpeg", "id");       // encoded images, named by another column
+ * }</pre>
+ *
+ * Decoding and preprocessing run in the executors, a partition's rows in batches; each executor
+ * JVM compiles the model once (keyed by the weights' SHA-256, the model, backend, precision and
+ * device) and every task shares it. The weights go to the executors once, with
+ * {@code SparkContext.addFile}. On the cuda backend each task runs on the GPU Spark assigned it.
+ */
+public final class ImageInference {
+    private final MobileNetV3Config config;
+    private final Path weights;
+    private final String weightsDigest;
+    private final String backend;
+    private final CompileOptions options;
+    private final Preprocessing preprocessing;
+    private final int batch, decodeThreads;
+    private final ResultColumns columns;
+    private LongAccumulator images, errors;
+
+    private ImageInference(Builder b) throws IOException {
+        if (!Files.isRegularFile(b.weights)) throw new java.nio.file.NoSuchFileException(b.weights.toString());
+        Graph graph = Graph.of(b.config);
+        graph.checkInput(new int[] {b.batch, Graph.INPUT_CHANNELS, b.preprocessing.crop(), b.preprocessing.crop()});
+        String why = Backends.named(b.backend).unavailableReason();
+        if (why != null && !b.backend.equals("cuda")) throw new IllegalArgumentException("backend " + b.backend + ": " + why);
+        this.config = b.config;
+        this.weights = b.weights;
+        this.weightsDigest = ExecutorModels.digest(b.weights);
+        this.backend = b.backend;
+        this.options = b.options;
+        this.preprocessing = b.preprocessing;
+        this.batch = b.batch;
+        this.decodeThreads = b.decodeThreads;
+        this.columns = new ResultColumns(b.top, b.logits, b.features);
+    }
+
+    public static Builder builder(MobileNetV3Config config, Path weights) {
+        return new Builder(config, weights);
+    }
+
+    /** Rows of Spark's {@code binaryFile} source ({@code path}, {@code content}, ...) with the result columns. */
+    public Dataset<Row> onBinaryFiles(Dataset<Row> files) {
+        return onBytes(files, "content", "path");
+    }
+
+    /** {@code rows} with the result columns, each row's image read from the path or URI in {@code pathColumn}. */
+    public Dataset<Row> onPaths(Dataset<Row> rows, String pathColumn) {
+        return apply(rows, ImageColumn.paths(index(rows, pathColumn)));
+    }
+
+    /** {@code rows} with the result columns, each row's image the encoded bytes in {@code bytesColumn}, named by {@code nameColumn}. */
+    public Dataset<Row> onBytes(Dataset<Row> rows, String bytesColumn, String nameColumn) {
+        return apply(rows, ImageColumn.bytes(index(rows, bytesColumn), index(rows, nameColumn)));
+    }
+
+    /** The schema of the rows a job gives for input rows of {@code input}. */
+    public StructType resultSchema(StructType input) {
+        return columns.appendTo(input);
+    }
+
+    /** Images run by jobs of this instance so far, on tasks that finished (an accumulator: counted when a task ends). */
+    public long imagesDone() {
+        return images == null ? 0 : images.value();
+    }
+
+    /** Images that got an error instead of results so far (counted as {@link #imagesDone}). */
+    public long errors() {
+        return errors == null ? 0 : errors.value();
+    }
+
+    /** The accumulator id of {@link #imagesDone}, for a SparkListener that follows a job's progress task by task. */
+    long imagesAccumulatorId() {
+        return images == null ? -1 : images.id();
+    }
+
+    private static int index(Dataset<Row> rows, String column) {
+        if (!Arrays.asList(rows.schema().fieldNames()).contains(column)) {
+            throw new IllegalArgumentException("no column '" + column + "' among " + Arrays.toString(rows.schema().fieldNames()));
+        }
+        return rows.schema().fieldIndex(column);
+    }
+
+    private Dataset<Row> apply(Dataset<Row> rows, ImageColumn input) {
+        SparkSession spark = rows.sparkSession();
+        String name = weights.getFileName().toString();
+        spark.sparkContext().addFile(weights.toAbsolutePath().toString()); // once per executor, fetched before its first task
+        if (images == null) {
+            images = spark.sparkContext().longAccumulator("mnv3 images");
+            errors = spark.sparkContext().longAccumulator("mnv3 errors");
+        }
+        InferenceSpec spec = new InferenceSpec(config, name, weightsDigest, backend, options, preprocessing, batch, decodeThreads, columns);
+        return rows.mapPartitions(new PartitionInference(spec, input, images, errors), Encoders.row(resultSchema(rows.schema())));
+    }
+
+    /** What to run and which columns to add; defaults: cpu, 256/224 preprocessing, batch 8, one decode thread per task, top 5. */
+    public static final class Builder {
+        private final MobileNetV3Config config;
+        private final Path weights;
+        private String backend = "cpu";
+        private CompileOptions options = CompileOptions.defaults();
+        private Preprocessing preprocessing = Preprocessing.imagenet();
+        private int batch = 8, decodeThreads = 1, top = 5;
+        private boolean logits, features;
+
+        private Builder(MobileNetV3Config config, Path weights) {
+            this.config = config;
+            this.weights = weights;
+        }
+
+        /** The backend by name: cpu, cpu-reference, cuda. */
+        public Builder backend(String name) {
+            this.backend = name;
+            return this;
+        }
+
+        /** Threads, precision, cuDNN, graphs; the device is the GPU a task is assigned, else this one. */
+        public Builder options(CompileOptions o) {
+            this.options = o;
+            return this;
+        }
+
+        public Builder preprocessing(Preprocessing p) {
+            this.preprocessing = p;
+            return this;
+        }
+
+        public Builder batch(int n) {
+            if (n < 1 || n > 1024) throw new IllegalArgumentException("batch must be from 1 to 1024, got " + n);
+            this.batch = n;
+            return this;
+        }
+
+        /** Threads decoding each task's images (the next batch decodes while the model runs this one). */
+        public Builder decodeThreads(int n) {
+            if (n < 0 || n > PreprocessingStage.MAX_THREADS) {
+                throw new IllegalArgumentException("decode threads must be from 0 (all processors) to " + PreprocessingStage.MAX_THREADS
+                        + ", got " + n);
+            }
+            this.decodeThreads = n;
+            return this;
+        }
+
+        /** The {@code top} column with this many classes (0: no such column). */
+        public Builder top(int k) {
+            if (k < 0) throw new IllegalArgumentException("top must be >= 0, got " + k);
+            this.top = k;
+            return this;
+        }
+
+        public Builder logits(boolean on) {
+            this.logits = on;
+            return this;
+        }
+
+        /** The {@code features} column: the pooled features, an embedding of width the head's channels (960 Large, 576 Small). */
+        public Builder features(boolean on) {
+            this.features = on;
+            return this;
+        }
+
+        public ImageInference build() throws IOException {
+            return new ImageInference(this);
+        }
+    }
+}
