@@ -8,6 +8,8 @@ import dev.mnv3.core.backend.Precision;
 import dev.mnv3.core.bench.Throughput;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.weights.RandomWeights;
+import dev.mnv3.cpu.ReferenceBackend;
+import dev.mnv3.cpu.fast.FastBackend;
 import dev.mnv3.cuda.CudaBackend;
 import dev.mnv3.cuda.CudaModel;
 import java.io.PrintWriter;
@@ -56,8 +58,9 @@ final class BenchCommand implements Callable<Integer> {
     boolean showKernels;
 
     @Option(names = "--json", description = "Print one JSON object per batch size: images_per_second, p50_ms, p99_ms and the "
-            + "settings (model, backend, precision, cuda_graphs: whether CUDA graphs were replayed, batch, ...); a batch size "
-            + "that failed gives {..., \"batch\": N, \"error\": \"why\"}.")
+            + "settings (model, backend, precision, cuda_graphs: whether CUDA graphs were replayed, vector_bits: the CPU "
+            + "kernels' vector width, 0 for plain loops, null on the GPU, batch, ...); a batch size that failed gives "
+            + "{..., \"batch\": N, \"error\": \"why\"}.")
     boolean json;
 
     @Spec
@@ -108,7 +111,7 @@ final class BenchCommand implements Callable<Integer> {
                     continue;
                 }
                 if (json) {
-                    out.println(r.toJson(name, b.name(), precision, graphs, threads, size.height(), size.width()));
+                    out.println(r.toJson(name, b.name(), precision, graphs, vectorBits(b), threads, size.height(), size.width()));
                 } else {
                     out.printf("%s on %s (%s%s), batch %d at %s, %d threads%s: %.1f images/s, latency per batch p50 %.2f ms, "
                                     + "p99 %.2f ms (%d runs)%n",
@@ -125,6 +128,12 @@ final class BenchCommand implements Callable<Integer> {
                     + String.join("; ", failures), first);
         }
         return 0;
+    }
+
+    /** The vector width of the CPU kernels that ran: the fast backend's, 0 for the reference's plain loops, null on the GPU. */
+    static Integer vectorBits(Backend b) {
+        if (b instanceof FastBackend f) return f.vectorBits();
+        return b.name().equals(ReferenceBackend.NAME) ? 0 : null;
     }
 
     private void printKernelChoices(CudaModel c) {

@@ -23,15 +23,16 @@ public final class Throughput {
 
         /**
          * One JSON object: the settings (precision in lower case; {@code cudaGraphs} whether runs were
-         * replayed as CUDA graphs, false for the CPU backends) and the measurements.
+         * replayed as CUDA graphs, false for the CPU backends; {@code vectorBits} the CPU kernels'
+         * vector width, 0 for plain loops, null where no CPU kernels ran) and the measurements.
          */
-        public String toJson(String model, String backend, Precision precision, boolean cudaGraphs, int threads, int height,
-                             int width) {
+        public String toJson(String model, String backend, Precision precision, boolean cudaGraphs, Integer vectorBits, int threads,
+                             int height, int width) {
             return String.format(Locale.ROOT,
-                    "{\"model\":%s,\"backend\":%s,\"precision\":\"%s\",\"cuda_graphs\":%b,\"batch\":%d,\"clients\":%d,"
-                            + "\"threads\":%d,\"height\":%d,\"width\":%d,\"runs\":%d,\"seconds\":%.3f,\"images_per_second\":%.2f,"
-                            + "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"min_ms\":%.3f}",
-                    Json.quote(model), Json.quote(backend), precision.name().toLowerCase(Locale.ROOT), cudaGraphs, batch,
+                    "{\"model\":%s,\"backend\":%s,\"precision\":\"%s\",\"cuda_graphs\":%b,\"vector_bits\":%s,\"batch\":%d,"
+                            + "\"clients\":%d,\"threads\":%d,\"height\":%d,\"width\":%d,\"runs\":%d,\"seconds\":%.3f,"
+                            + "\"images_per_second\":%.2f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"min_ms\":%.3f}",
+                    Json.quote(model), Json.quote(backend), precision.name().toLowerCase(Locale.ROOT), cudaGraphs, vectorBits, batch,
                     clients, threads, height, width, runs, seconds, imagesPerSecond, p50Ms, p99Ms, minMs);
         }
     }

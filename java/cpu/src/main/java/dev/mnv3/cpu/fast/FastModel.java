@@ -53,11 +53,11 @@ final class FastModel implements CompiledModel {
         double eps = graph.config().bnEps();
         for (Node n : graph.nodes()) {
             steps.add(switch (n) {
-                case ConvBnAct c when c.name().equals("features.0") -> Steps.Stem.of(c, weights, eps);
-                case ConvBnAct c -> Steps.Pointwise.of(c, weights, eps);
-                case Bottleneck b -> Steps.Block.of(b, weights, eps);
+                case ConvBnAct c when c.name().equals("features.0") -> Steps.Stem.of(c, weights, eps, kernels);
+                case ConvBnAct c -> Steps.Pointwise.of(c, weights, eps, kernels);
+                case Bottleneck b -> Steps.Block.of(b, weights, eps, kernels);
                 case GlobalAvgPool p -> p;
-                case Linear l -> Steps.Dense.of(l, weights);
+                case Linear l -> Steps.Dense.of(l, weights, kernels);
             });
         }
         pool = new WorkerPool(options.resolvedThreads());
@@ -133,7 +133,7 @@ final class FastModel implements CompiledModel {
                     cur = out;
                 }
                 case Steps.Pointwise pw -> {
-                    pointwise(pw, cur, null, other, is.height() * is.width(), par, pw.weight().data);
+                    pointwise(pw, cur, null, other, is.height() * is.width(), par, pw.weight().data, p);
                     out = other;
                     other = cur;
                     cur = out;
@@ -167,7 +167,7 @@ final class FastModel implements CompiledModel {
             float[] src = x, dst = p.dense[i - p.poolIndex - 1];
             int k = in, blocks = (wt.paddedN + 63) / 64;
             pool.run(blocks, (t, w) -> kernels.gemm(src, 0, k, k, wt.data, wt.paddedN, wt.bias, act, null, 0, dst, 0, 0, n,
-                    t * 64, Math.min(wt.paddedN, (t + 1) * 64)));
+                    t * 64, Math.min(wt.paddedN, (t + 1) * 64), p.workspaces[w].tile));
             Tensor out = i == steps.size() - 1 ? logits : trace != null ? trace.get(graph.nodes().get(i).name()) : null;
             if (out != null) {
                 for (int img = 0; img < n; img++) System.arraycopy(dst, img * wt.paddedN, out.data(), img * wt.n, wt.n);
@@ -183,10 +183,11 @@ final class FastModel implements CompiledModel {
         PackedWeights wt = s.weight();
         int n = wt.paddedN, ow = g.outWidth(), lda = Steps.Stem.pixelStride(g);
         par.rows(g.outHeight(), 1, (lo, hi, w) -> {
-            float[] row = p.workspaces[w].patchRow;
+            float[] row = p.workspaces[w].patchRow, tile = p.workspaces[w].tile;
             for (int oy = lo; oy < hi; oy++) {
                 Steps.Stem.patchRow(g, in, inOff, oy, row);
-                kernels.gemm(row, 0, lda, wt.k, wt.data, n, wt.bias, s.conv().activation(), null, 0, dst, oy * ow * n, 0, ow, 0, n);
+                kernels.gemm(row, 0, lda, wt.k, wt.data, n, wt.bias, s.conv().activation(), null, 0, dst, oy * ow * n, 0, ow, 0, n,
+                        tile);
             }
         });
     }
@@ -200,7 +201,7 @@ final class FastModel implements CompiledModel {
         } else {
             float[] in = src;
             if (b.expand() != null) {
-                pointwise(b.expand(), src, null, ws.expanded, is.height() * is.width(), par, b.expand().weight().data);
+                pointwise(b.expand(), src, null, ws.expanded, is.height() * is.width(), par, b.expand().weight().data, p);
                 in = ws.expanded;
             }
             float[] unpadded = in;
@@ -221,7 +222,7 @@ final class FastModel implements CompiledModel {
             squeezeExcite(b, outPixels, ws, par);
             projection = ws.scaledProjection;
         }
-        pointwise(b.project(), ws.depthwise, b.node().residual() ? src : null, dst, outPixels, par, projection);
+        pointwise(b.project(), ws.depthwise, b.node().residual() ? src : null, dst, outPixels, par, projection, p);
     }
 
     /**
@@ -282,7 +283,7 @@ final class FastModel implements CompiledModel {
                 if (held[slot] != iy) {
                     if (ex != null) {
                         kernels.pointwise(src, iy * inRow, inChannels, ex.weight().data, c, ex.weight().bias, ex.act(), null, 0,
-                                ring, slot * padded + left, 0, g.width());
+                                ring, slot * padded + left, 0, g.width(), ws.tile);
                     } else {
                         System.arraycopy(src, iy * inRow, ring, slot * padded + left, rowFloats);
                     }
@@ -300,12 +301,13 @@ final class FastModel implements CompiledModel {
         int c = se.se().channels(), sq = se.se().squeezeChannels();
         kernels.channelSums(ws.depthwise, 0, pixels, c, ws.pooled);
         for (int i = 0; i < c; i++) ws.pooled[i] /= pixels;
-        kernels.pointwise(ws.pooled, 0, c, se.fc1().data, sq, se.fc1().bias, Activation.RELU, null, 0, ws.squeezed, 0, 0, 1);
-        kernels.pointwise(ws.squeezed, 0, sq, se.fc2().data, c, se.fc2().bias, Activation.HARDSIGMOID, null, 0, ws.scale, 0, 0, 1);
+        kernels.pointwise(ws.pooled, 0, c, se.fc1().data, sq, se.fc1().bias, Activation.RELU, null, 0, ws.squeezed, 0, 0, 1, ws.tile);
+        kernels.pointwise(ws.squeezed, 0, sq, se.fc2().data, c, se.fc2().bias, Activation.HARDSIGMOID, null, 0, ws.scale, 0, 0, 1,
+                ws.tile);
         PackedWeights projection = b.project().weight();
-        int panels = (projection.paddedN + PackedWeights.PANEL - 1) / PackedWeights.PANEL;
-        par.rows(panels, 1, (lo, hi, w) -> projection.scaledInto(ws.scale, ws.scaledProjection, lo * PackedWeights.PANEL,
-                Math.min(projection.paddedN, hi * PackedWeights.PANEL)));
+        int panel = projection.panel, panels = (projection.paddedN + panel - 1) / panel;
+        par.rows(panels, 1, (lo, hi, w) -> projection.scaledInto(ws.scale, ws.scaledProjection, lo * panel,
+                Math.min(projection.paddedN, hi * panel)));
     }
 
     /**
@@ -313,15 +315,16 @@ final class FastModel implements CompiledModel {
      * the bigger operand, by output columns where the weights are (late 7x7 layers: splitting rows
      * there would make every thread stream all the weights).
      */
-    private void pointwise(Steps.Pointwise pw, float[] a, float[] res, float[] c, int pixels, Par par, float[] weights) {
-        int k = pw.conv().inChannels(), n = pw.weight().paddedN;
+    private void pointwise(Steps.Pointwise pw, float[] a, float[] res, float[] c, int pixels, Par par, float[] weights, Plan p) {
+        int k = pw.conv().inChannels(), n = pw.weight().paddedN, panel = pw.weight().panel;
         float[] bias = pw.weight().bias;
         if (par.threads() > 1 && n > pixels) {
-            int panels = (n + PackedWeights.PANEL - 1) / PackedWeights.PANEL;
+            int panels = (n + panel - 1) / panel;
             par.rows(panels, 1, (lo, hi, w) -> kernels.gemm(a, 0, k, k, weights, n, bias, pw.act(), res, 0, c, 0, 0, pixels,
-                    lo * PackedWeights.PANEL, Math.min(n, hi * PackedWeights.PANEL)));
+                    lo * panel, Math.min(n, hi * panel), p.workspaces[w].tile));
         } else {
-            par.rows(pixels, 6, (lo, hi, w) -> kernels.pointwise(a, 0, k, weights, n, bias, pw.act(), res, 0, c, 0, lo, hi));
+            par.rows(pixels, 6, (lo, hi, w) -> kernels.pointwise(a, 0, k, weights, n, bias, pw.act(), res, 0, c, 0, lo, hi,
+                    p.workspaces[w].tile));
         }
     }
 
@@ -410,12 +413,13 @@ final class FastModel implements CompiledModel {
                             z.padded = Math.max(z.padded, (in.height() + 2 * dw.padding()) * (in.width() + 2 * dw.padding()) * exp);
                         }
                         z.depthwise = Math.max(z.depthwise, out.height() * out.width() * exp);
-                        if (b.se() != null) z.projection = Math.max(z.projection, exp * b.node().outChannels());
+                        if (b.se() != null) z.projection = Math.max(z.projection, b.project().weight().floats());
                     }
                     default -> { }
                 }
             }
             workspaces = new Workspace[FastModel.this.pool.size()];
+            z.tile = kernels.scratchFloats();
             for (int i = 0; i < workspaces.length; i++) workspaces[i] = new Workspace(z);
         }
 
@@ -433,7 +437,7 @@ final class FastModel implements CompiledModel {
 
     /** The largest size of each buffer over the network, for one input size. */
     private static final class Sizes {
-        int act, expanded, padded, depthwise, channels, projection, patchRow, ring, ringRows, kernel;
+        int act, expanded, padded, depthwise, channels, projection, patchRow, ring, ringRows, kernel, tile;
     }
 
     /**
@@ -442,7 +446,7 @@ final class FastModel implements CompiledModel {
      * and the expansion ring for the rows it runs.
      */
     private static final class Workspace {
-        final float[] x, y, expanded, padded, depthwise, pooled, squeezed, scale, scaledProjection, patchRow, ring;
+        final float[] x, y, expanded, padded, depthwise, pooled, squeezed, scale, scaledProjection, patchRow, ring, tile;
         final int[] rows, ringHeld;
 
         Workspace(Sizes z) {
@@ -457,6 +461,7 @@ final class FastModel implements CompiledModel {
             scaledProjection = new float[z.projection];
             patchRow = new float[z.patchRow];
             ring = new float[z.ring];
+            tile = new float[z.tile];
             rows = new int[z.kernel];
             ringHeld = new int[z.ringRows];
         }
