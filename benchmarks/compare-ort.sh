@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # mnv3's CPU backend vs ONNX Runtime, side by side in one JVM, on the same random weights.
-# Usage: benchmarks/compare-ort.sh [--models large,small] [--batches 1,8,32] [--threads 2] [--rounds 5] [--seconds 2] [--profile]
+# Usage: benchmarks/compare-ort.sh [--models large,small] [--batches 1,8,32] [--threads 2] [--rounds 5] [--seconds 2] [--profile | --profile-batch N]
 # Prints each round's ratio ours/ORT and a table of their median, min and max, with the CPU model and vector ISA.
 # With --threads 1 also the ratio of CPU time per image (robust when other processes load the machine).
 # MNV3_JAVA_OPTS adds JVM options, e.g. -Dmnv3.cpu.vectorBits=256 to run our kernels at 256 bits.

@@ -37,7 +37,8 @@ import java.util.Map;
  * <p>Arguments: {@code --onnx-dir DIR} (holds {model}.onnx exported from {model}.safetensors by
  * benchmarks/export_onnx.py; see compare-ort.sh), {@code --models large,small},
  * {@code --batches 1,8,32}, {@code --threads 2}, {@code --rounds 5}, {@code --seconds 2} (per
- * engine per round), {@code --profile} (a per-layer profile of ours after the table).
+ * engine per round), {@code --profile} (a per-layer profile of both engines after each model's rows),
+ * {@code --profile-batch N} (the same at batch N).
  */
 public final class OrtComparison {
     private OrtComparison() {
@@ -105,7 +106,9 @@ public final class OrtComparison {
                         rows.add(r);
                         System.out.printf(Locale.ROOT, "  %s batch %d: ours/ORT per round %s%n", model, batch, list(r.ratios()));
                     }
-                    if (opt.containsKey("profile")) profile(ours, model);
+                    if (opt.containsKey("profile")) {
+                        profile(ours, env, onnx, so, model, Integer.parseInt(opt.getOrDefault("profile-batch", "1")));
+                    }
                 }
             }
         }
@@ -198,12 +201,31 @@ public final class OrtComparison {
         }
     }
 
-    /** Per-layer profile of our backend: where the time goes. */
-    private static void profile(CompiledModel ours, String model) {
-        Map<String, Double> ms = FastBackend.profile(ours, RandomWeights.input(1, 224, 224, 3), 20);
-        double total = ms.values().stream().mapToDouble(Double::doubleValue).sum();
-        System.out.printf(Locale.ROOT, "  per-layer profile of %s, batch 1 (ms per image, %.2f in all):%n", model, total);
-        ms.forEach((k, v) -> System.out.printf(Locale.ROOT, "    %-14s %6.2f  %5.1f%%%n", k, v, 100 * v / total));
+    /**
+     * Where the time goes, layer by layer: each engine's own per-node timings (ours from
+     * FastBackend.profile, ORT's from its profiler), each the least over the runs, per batch.
+     */
+    private static void profile(CompiledModel ours, OrtEnvironment env, Path onnx, OrtSession.SessionOptions so, String model,
+                                int batch) throws OrtException, java.io.IOException {
+        Tensor input = RandomWeights.input(batch, 224, 224, 3);
+        int runs = batch > 1 ? 10 : 30;
+        Map<String, Double> mine = FastBackend.profile(ours, input, runs), theirs;
+        try (OnnxTensor x = OnnxTensor.createTensor(env, FloatBuffer.wrap(input.data()), new long[] {batch, 3, 224, 224})) {
+            theirs = OrtProfile.measure(env, onnx, so, x, runs);
+        }
+        double oursTotal = mine.values().stream().mapToDouble(Double::doubleValue).sum();
+        double ortTotal = theirs.values().stream().mapToDouble(Double::doubleValue).sum();
+        System.out.printf(Locale.ROOT, "%nper-layer profile of %s, batch %d, ms per batch (least of %d runs): ours %.2f, ORT %.2f in all%n",
+                model, batch, runs, oursTotal, ortTotal);
+        System.out.println("| node | ours ms | ORT ms | ours/ORT time |");
+        System.out.println("|---|---|---|---|");
+        java.util.Set<String> names = new java.util.LinkedHashSet<>(mine.keySet());
+        names.addAll(theirs.keySet());
+        for (String n : names) {
+            double o = mine.getOrDefault(n, 0.0), t = theirs.getOrDefault(n, 0.0);
+            System.out.printf(Locale.ROOT, "| %s | %.3f | %.3f | %s |%n", n, o, t,
+                    o > 0 && t > 0 ? String.format(Locale.ROOT, "%.2f", o / t) : "-");
+        }
     }
 
     private static Map<String, String> parse(String[] args) {
@@ -212,6 +234,11 @@ public final class OrtComparison {
             if (!args[i].startsWith("--")) throw new IllegalArgumentException("unexpected argument " + args[i]);
             String key = args[i].substring(2);
             if (key.equals("profile")) m.put(key, "true");
+            else if (key.equals("profile-batch")) {
+                m.put("profile", "true");
+                if (i + 1 < args.length) m.put(key, args[++i]);
+                else throw new IllegalArgumentException("--profile-batch needs a value");
+            }
             else if (i + 1 < args.length) m.put(key, args[++i]);
             else throw new IllegalArgumentException("--" + key + " needs a value");
         }

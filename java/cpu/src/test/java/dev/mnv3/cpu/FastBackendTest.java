@@ -22,6 +22,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The fast path against the plain reference, node by node, on random weights and odd sizes. The
@@ -63,21 +64,39 @@ class FastBackendTest {
         }
     }
 
-    @Test
-    void everyBatchSizeFromOneToFiveGivesEachImageItsOwnResult() {
+    /**
+     * Every image of a batch gets its own result, whatever the batch size and however many
+     * images run their late layers stacked (-Dmnv3.cpu.stack; 1 runs one image per thread
+     * throughout; 2 with 5 images leaves a last chunk of one). Within the FP32 tolerance, not
+     * bit for bit: a row's tile and the SE path (folded into the weights for one image, applied to
+     * the map for a stack) depend on the batch.
+     */
+    @ParameterizedTest(name = "stack {0}")
+    @ValueSource(ints = {1, 2, 3, 8})
+    void everyBatchSizeFromOneToFiveGivesEachImageItsOwnResult(int stack) {
         Graph g = Graph.of(MobileNetV3Config.small());
         Weights weights = RandomWeights.generate(g, 5);
         Tensor five = RandomWeights.input(5, 48, 56, 6);
-        try (CompiledModel fast = new FastBackend().compile(g, weights, CompileOptions.defaults().withThreads(2))) {
-            Tensor all = fast.run(five);
+        String before = System.setProperty("mnv3.cpu.stack", Integer.toString(stack));
+        try (CompiledModel fast = new FastBackend().compile(g, weights, CompileOptions.defaults().withThreads(2));
+             CompiledModel ref = new ReferenceBackend().compile(g, weights)) {
+            float[] want = ref.run(five).data();
             for (int n = 1; n <= 5; n++) {
                 Tensor some = fast.run(five.slice(0, n));
                 for (int i = 0; i < n; i++) {
-                    float[] a = java.util.Arrays.copyOfRange(all.data(), i * 1000, (i + 1) * 1000);
+                    float[] a = java.util.Arrays.copyOfRange(want, i * 1000, (i + 1) * 1000);
                     float[] b = java.util.Arrays.copyOfRange(some.data(), i * 1000, (i + 1) * 1000);
-                    assertArrayEquals(a, b, "image " + i + " of a batch of " + n);
+                    double err = TensorDiff.of(b, a).relL2();
+                    assertTrue(err <= CrossCheck.FP32_TOLERANCE, "image " + i + " of a batch of " + n + ": rel L2 " + err);
+                    if (i > 0) { // images do not mix: each differs from its neighbour by far more than the tolerance
+                        float[] prev = java.util.Arrays.copyOfRange(want, (i - 1) * 1000, i * 1000);
+                        assertTrue(TensorDiff.of(b, prev).relL2() > 100 * CrossCheck.FP32_TOLERANCE);
+                    }
                 }
             }
+        } finally {
+            if (before == null) System.clearProperty("mnv3.cpu.stack");
+            else System.setProperty("mnv3.cpu.stack", before);
         }
     }
 

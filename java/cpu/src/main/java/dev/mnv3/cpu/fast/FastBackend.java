@@ -68,7 +68,7 @@ public final class FastBackend implements Backend {
     }
 
     /**
-     * Milliseconds per run spent in each node of a model compiled by this backend, over
+     * Milliseconds spent in each node of a model compiled by this backend, the least over
      * {@code runs} runs of {@code input}: where the time goes.
      */
     public static java.util.Map<String, Double> profile(CompiledModel model, dev.mnv3.core.tensor.Tensor input, int runs) {

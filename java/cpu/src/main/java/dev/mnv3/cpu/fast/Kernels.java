@@ -38,6 +38,9 @@ interface Kernels {
     /** sums[c] = sum over the first {@code pixels} pixels of x[pixel][c]. */
     void channelSums(float[] x, int off, int pixels, int channels, float[] sums);
 
+    /** x[p][c] *= scale[scaleOff + c] for {@code pixels} pixels of {@code channels} from {@code off}: the SE scale. */
+    void scaleChannels(float[] x, int off, int pixels, int channels, float[] scale, int scaleOff);
+
     /** Columns per weight panel: the GEMM's register tile width. */
     int panel();
 

@@ -75,6 +75,14 @@ final class ScalarKernels implements Kernels {
     }
 
     @Override
+    public void scaleChannels(float[] x, int off, int pixels, int channels, float[] scale, int scaleOff) {
+        for (int p = 0; p < pixels; p++) {
+            int o = off + p * channels;
+            for (int ch = 0; ch < channels; ch++) x[o + ch] *= scale[scaleOff + ch];
+        }
+    }
+
+    @Override
     public void channelSums(float[] x, int off, int pixels, int channels, float[] sums) {
         java.util.Arrays.fill(sums, 0, channels, 0f);
         for (int p = 0; p < pixels; p++) {

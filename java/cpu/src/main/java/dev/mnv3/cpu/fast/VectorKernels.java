@@ -25,7 +25,6 @@ final class VectorKernels implements Kernels {
     static final int L = S.length();
     /** The 8-float vector for the last columns of a row when L is 16 (every channel count is a multiple of 8). */
     private static final VectorSpecies<Float> H = FloatVector.SPECIES_256;
-    private static final int HL = 8;
     private static final int PANEL = 2 * L;
     /** Rows of the register tile: twice as many vector registers at 512 bits. */
     private static final int MR = L >= 16 ? 12 : 6;
@@ -110,31 +109,39 @@ final class VectorKernels implements Kernels {
         }
     }
 
-    /** Rows [m, m + rows) x the panels of columns [j0, j1): raw sums into t, then bias, activation and residual into C. */
+    /**
+     * Rows [m, m + rows) x the panels of columns [j0, j1). The accumulators start at the bias; a
+     * tile with nothing more to do (no activation, no residual, whole vectors) is stored straight
+     * into C, any other into the scratch T, from where the epilogue writes C.
+     */
     private static void rowTile(int rows, float[] a, int aOff, int lda, int k, float[] b, int n, float[] bias, ClampForm f,
                                 float[] res, int resOff, float[] c, int cOff, int m, int j0, int j1, float[] t) {
         int a0 = aOff + m * lda;
+        boolean direct = f.identity() && res == null;
         for (int j = j0; j < j1; j += PANEL) {
-            int cols = Math.min(PANEL, n - j), b0 = j * k;
-            boolean two = cols > L;
+            int cols = Math.min(PANEL, n - j), b0 = j * k, co = cOff + m * n + j;
+            boolean two = cols > L, straight = direct && cols % L == 0;
+            float[] d = straight ? c : t;
+            int d0 = straight ? co : 0, ldd = straight ? n : PANEL;
             if (rows == 12) {
-                if (two) tile12x2(a, a0, lda, k, b, b0, t);
-                else tile12x1(a, a0, lda, k, b, b0, t);
+                if (two) tile12x2(a, a0, lda, k, b, b0, bias, j, d, d0, ldd);
+                else tile12x1(a, a0, lda, k, b, b0, bias, j, d, d0, ldd);
             } else if (rows == 6) {
-                if (two) tile6x2(a, a0, lda, k, b, b0, t);
-                else tile6x1(a, a0, lda, k, b, b0, t);
+                if (two) tile6x2(a, a0, lda, k, b, b0, bias, j, d, d0, ldd);
+                else tile6x1(a, a0, lda, k, b, b0, bias, j, d, d0, ldd);
             } else {
-                row(a, a0, k, b, b0, two ? PANEL : L, t);
+                row(a, a0, k, b, b0, two ? PANEL : L, bias, j, d, d0);
             }
-            epilogue(t, rows, cols, bias, j, f, res, resOff + m * n + j, c, cOff + m * n + j, n);
+            if (!straight) epilogue(t, rows, cols, f, res, resOff + m * n + j, c, co, n);
         }
     }
 
     /** T[12][2L] = A[12][k] (rows lda apart) x the panel at b0 (k-major, 2L wide). */
-    private static void tile12x2(float[] a, int a0, int lda, int k, float[] b, int b0, float[] t) {
-        FloatVector z = FloatVector.zero(S);
-        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
-        FloatVector c60 = z, c61 = z, c70 = z, c71 = z, c80 = z, c81 = z, c90 = z, c91 = z, ca0 = z, ca1 = z, cb0 = z, cb1 = z;
+    private static void tile12x2(float[] a, int a0, int lda, int k, float[] b, int b0, float[] bias, int j, float[] t,
+                                 int t0, int ldt) {
+        FloatVector z = FloatVector.fromArray(S, bias, j), y = FloatVector.fromArray(S, bias, j + L);
+        FloatVector c00 = z, c01 = y, c10 = z, c11 = y, c20 = z, c21 = y, c30 = z, c31 = y, c40 = z, c41 = y, c50 = z, c51 = y;
+        FloatVector c60 = z, c61 = y, c70 = z, c71 = y, c80 = z, c81 = y, c90 = z, c91 = y, ca0 = z, ca1 = y, cb0 = z, cb1 = y;
         int a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda;
         int a6 = a5 + lda, a7 = a6 + lda, a8 = a7 + lda, a9 = a8 + lda, a10 = a9 + lda, a11 = a10 + lda;
         for (int p = 0; p < k; p++) {
@@ -178,35 +185,36 @@ final class VectorKernels implements Kernels {
             cb0 = av.fma(b0v, cb0);
             cb1 = av.fma(b1v, cb1);
         }
-        c00.intoArray(t, 0);
-        c01.intoArray(t, L);
-        c10.intoArray(t, PANEL);
-        c11.intoArray(t, PANEL + L);
-        c20.intoArray(t, 2 * PANEL);
-        c21.intoArray(t, 2 * PANEL + L);
-        c30.intoArray(t, 3 * PANEL);
-        c31.intoArray(t, 3 * PANEL + L);
-        c40.intoArray(t, 4 * PANEL);
-        c41.intoArray(t, 4 * PANEL + L);
-        c50.intoArray(t, 5 * PANEL);
-        c51.intoArray(t, 5 * PANEL + L);
-        c60.intoArray(t, 6 * PANEL);
-        c61.intoArray(t, 6 * PANEL + L);
-        c70.intoArray(t, 7 * PANEL);
-        c71.intoArray(t, 7 * PANEL + L);
-        c80.intoArray(t, 8 * PANEL);
-        c81.intoArray(t, 8 * PANEL + L);
-        c90.intoArray(t, 9 * PANEL);
-        c91.intoArray(t, 9 * PANEL + L);
-        ca0.intoArray(t, 10 * PANEL);
-        ca1.intoArray(t, 10 * PANEL + L);
-        cb0.intoArray(t, 11 * PANEL);
-        cb1.intoArray(t, 11 * PANEL + L);
+        c00.intoArray(t, t0);
+        c01.intoArray(t, t0 + L);
+        c10.intoArray(t, t0 + ldt);
+        c11.intoArray(t, t0 + ldt + L);
+        c20.intoArray(t, t0 + 2 * ldt);
+        c21.intoArray(t, t0 + 2 * ldt + L);
+        c30.intoArray(t, t0 + 3 * ldt);
+        c31.intoArray(t, t0 + 3 * ldt + L);
+        c40.intoArray(t, t0 + 4 * ldt);
+        c41.intoArray(t, t0 + 4 * ldt + L);
+        c50.intoArray(t, t0 + 5 * ldt);
+        c51.intoArray(t, t0 + 5 * ldt + L);
+        c60.intoArray(t, t0 + 6 * ldt);
+        c61.intoArray(t, t0 + 6 * ldt + L);
+        c70.intoArray(t, t0 + 7 * ldt);
+        c71.intoArray(t, t0 + 7 * ldt + L);
+        c80.intoArray(t, t0 + 8 * ldt);
+        c81.intoArray(t, t0 + 8 * ldt + L);
+        c90.intoArray(t, t0 + 9 * ldt);
+        c91.intoArray(t, t0 + 9 * ldt + L);
+        ca0.intoArray(t, t0 + 10 * ldt);
+        ca1.intoArray(t, t0 + 10 * ldt + L);
+        cb0.intoArray(t, t0 + 11 * ldt);
+        cb1.intoArray(t, t0 + 11 * ldt + L);
     }
 
     /** T[12][L] for a last panel one vector wide (stored L wide). */
-    private static void tile12x1(float[] a, int a0, int lda, int k, float[] b, int b0, float[] t) {
-        FloatVector z = FloatVector.zero(S);
+    private static void tile12x1(float[] a, int a0, int lda, int k, float[] b, int b0, float[] bias, int j, float[] t,
+                                 int t0, int ldt) {
+        FloatVector z = FloatVector.fromArray(S, bias, j);
         FloatVector c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z, c6 = z, c7 = z, c8 = z, c9 = z, c10 = z, c11 = z;
         int a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda;
         int a6 = a5 + lda, a7 = a6 + lda, a8 = a7 + lda, a9 = a8 + lda, a10 = a9 + lda, a11 = a10 + lda;
@@ -225,24 +233,25 @@ final class VectorKernels implements Kernels {
             c10 = FloatVector.broadcast(S, a[a10 + p]).fma(bv, c10);
             c11 = FloatVector.broadcast(S, a[a11 + p]).fma(bv, c11);
         }
-        c0.intoArray(t, 0);
-        c1.intoArray(t, PANEL);
-        c2.intoArray(t, 2 * PANEL);
-        c3.intoArray(t, 3 * PANEL);
-        c4.intoArray(t, 4 * PANEL);
-        c5.intoArray(t, 5 * PANEL);
-        c6.intoArray(t, 6 * PANEL);
-        c7.intoArray(t, 7 * PANEL);
-        c8.intoArray(t, 8 * PANEL);
-        c9.intoArray(t, 9 * PANEL);
-        c10.intoArray(t, 10 * PANEL);
-        c11.intoArray(t, 11 * PANEL);
+        c0.intoArray(t, t0);
+        c1.intoArray(t, t0 + ldt);
+        c2.intoArray(t, t0 + 2 * ldt);
+        c3.intoArray(t, t0 + 3 * ldt);
+        c4.intoArray(t, t0 + 4 * ldt);
+        c5.intoArray(t, t0 + 5 * ldt);
+        c6.intoArray(t, t0 + 6 * ldt);
+        c7.intoArray(t, t0 + 7 * ldt);
+        c8.intoArray(t, t0 + 8 * ldt);
+        c9.intoArray(t, t0 + 9 * ldt);
+        c10.intoArray(t, t0 + 10 * ldt);
+        c11.intoArray(t, t0 + 11 * ldt);
     }
 
     /** T[6][2L] = A[6][k] (rows lda apart) x the panel at b0. */
-    private static void tile6x2(float[] a, int a0, int lda, int k, float[] b, int b0, float[] t) {
-        FloatVector z = FloatVector.zero(S);
-        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
+    private static void tile6x2(float[] a, int a0, int lda, int k, float[] b, int b0, float[] bias, int j, float[] t,
+                                 int t0, int ldt) {
+        FloatVector z = FloatVector.fromArray(S, bias, j), y = FloatVector.fromArray(S, bias, j + L);
+        FloatVector c00 = z, c01 = y, c10 = z, c11 = y, c20 = z, c21 = y, c30 = z, c31 = y, c40 = z, c41 = y, c50 = z, c51 = y;
         int a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda;
         for (int p = 0; p < k; p++) {
             int bo = b0 + p * PANEL;
@@ -267,22 +276,23 @@ final class VectorKernels implements Kernels {
             c50 = av.fma(b0v, c50);
             c51 = av.fma(b1v, c51);
         }
-        c00.intoArray(t, 0);
-        c01.intoArray(t, L);
-        c10.intoArray(t, PANEL);
-        c11.intoArray(t, PANEL + L);
-        c20.intoArray(t, 2 * PANEL);
-        c21.intoArray(t, 2 * PANEL + L);
-        c30.intoArray(t, 3 * PANEL);
-        c31.intoArray(t, 3 * PANEL + L);
-        c40.intoArray(t, 4 * PANEL);
-        c41.intoArray(t, 4 * PANEL + L);
-        c50.intoArray(t, 5 * PANEL);
-        c51.intoArray(t, 5 * PANEL + L);
+        c00.intoArray(t, t0);
+        c01.intoArray(t, t0 + L);
+        c10.intoArray(t, t0 + ldt);
+        c11.intoArray(t, t0 + ldt + L);
+        c20.intoArray(t, t0 + 2 * ldt);
+        c21.intoArray(t, t0 + 2 * ldt + L);
+        c30.intoArray(t, t0 + 3 * ldt);
+        c31.intoArray(t, t0 + 3 * ldt + L);
+        c40.intoArray(t, t0 + 4 * ldt);
+        c41.intoArray(t, t0 + 4 * ldt + L);
+        c50.intoArray(t, t0 + 5 * ldt);
+        c51.intoArray(t, t0 + 5 * ldt + L);
     }
 
-    private static void tile6x1(float[] a, int a0, int lda, int k, float[] b, int b0, float[] t) {
-        FloatVector z = FloatVector.zero(S);
+    private static void tile6x1(float[] a, int a0, int lda, int k, float[] b, int b0, float[] bias, int j, float[] t,
+                                 int t0, int ldt) {
+        FloatVector z = FloatVector.fromArray(S, bias, j);
         FloatVector c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z;
         int a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda;
         for (int p = 0; p < k; p++) {
@@ -294,38 +304,81 @@ final class VectorKernels implements Kernels {
             c4 = FloatVector.broadcast(S, a[a4 + p]).fma(bv, c4);
             c5 = FloatVector.broadcast(S, a[a5 + p]).fma(bv, c5);
         }
-        c0.intoArray(t, 0);
-        c1.intoArray(t, PANEL);
-        c2.intoArray(t, 2 * PANEL);
-        c3.intoArray(t, 3 * PANEL);
-        c4.intoArray(t, 4 * PANEL);
-        c5.intoArray(t, 5 * PANEL);
-    }
-
-    /** T[1][width] for one row: the M remainder. */
-    private static void row(float[] a, int a0, int k, float[] b, int b0, int width, float[] t) {
-        for (int j = 0; j < width; j += L) {
-            FloatVector acc = FloatVector.zero(S);
-            for (int p = 0; p < k; p++) {
-                acc = FloatVector.broadcast(S, a[a0 + p]).fma(FloatVector.fromArray(S, b, b0 + p * width + j), acc);
-            }
-            acc.intoArray(t, j);
-        }
+        c0.intoArray(t, t0);
+        c1.intoArray(t, t0 + ldt);
+        c2.intoArray(t, t0 + 2 * ldt);
+        c3.intoArray(t, t0 + 3 * ldt);
+        c4.intoArray(t, t0 + 4 * ldt);
+        c5.intoArray(t, t0 + 5 * ldt);
     }
 
     /**
-     * C[rows][cols] at c0 (rows ldc apart) = act(T + bias[j..]) (+ R at r0): the tile leaves the
-     * L1-resident scratch once. The activation is written out here rather than called, so that
-     * no vector crosses a call that C2 might not inline.
+     * T[1][width] for one row: the M remainder, and the classifier at batch 1 (a matrix-vector
+     * product that streams its weights once). Four k-steps in flight, each with accumulators of
+     * its own, so that the FMA latency does not serialize the loop.
      */
-    private static void epilogue(float[] t, int rows, int cols, float[] bias, int j, ClampForm f, float[] res, int r0,
-                                 float[] c, int c0, int ldc) {
+    private static void row(float[] a, int a0, int k, float[] b, int b0, int width, float[] bias, int j, float[] t, int t0) {
+        if (width == L) {
+            rowVector(a, a0, k, b, b0, bias, j, t, t0);
+            return;
+        }
+        FloatVector z = FloatVector.zero(S);
+        FloatVector s0 = FloatVector.fromArray(S, bias, j), s1 = FloatVector.fromArray(S, bias, j + L);
+        FloatVector u0 = z, u1 = z, v0 = z, v1 = z, w0 = z, w1 = z;
+        int p = 0;
+        for (; p + 4 <= k; p += 4) {
+            int bo = b0 + p * PANEL;
+            FloatVector x = FloatVector.broadcast(S, a[a0 + p]);
+            s0 = x.fma(FloatVector.fromArray(S, b, bo), s0);
+            s1 = x.fma(FloatVector.fromArray(S, b, bo + L), s1);
+            x = FloatVector.broadcast(S, a[a0 + p + 1]);
+            u0 = x.fma(FloatVector.fromArray(S, b, bo + PANEL), u0);
+            u1 = x.fma(FloatVector.fromArray(S, b, bo + PANEL + L), u1);
+            x = FloatVector.broadcast(S, a[a0 + p + 2]);
+            v0 = x.fma(FloatVector.fromArray(S, b, bo + 2 * PANEL), v0);
+            v1 = x.fma(FloatVector.fromArray(S, b, bo + 2 * PANEL + L), v1);
+            x = FloatVector.broadcast(S, a[a0 + p + 3]);
+            w0 = x.fma(FloatVector.fromArray(S, b, bo + 3 * PANEL), w0);
+            w1 = x.fma(FloatVector.fromArray(S, b, bo + 3 * PANEL + L), w1);
+        }
+        for (; p < k; p++) {
+            int bo = b0 + p * PANEL;
+            FloatVector x = FloatVector.broadcast(S, a[a0 + p]);
+            s0 = x.fma(FloatVector.fromArray(S, b, bo), s0);
+            s1 = x.fma(FloatVector.fromArray(S, b, bo + L), s1);
+        }
+        s0.add(u0).add(v0.add(w0)).intoArray(t, t0);
+        s1.add(u1).add(v1.add(w1)).intoArray(t, t0 + L);
+    }
+
+    /** {@link #row} for a panel one vector wide. */
+    private static void rowVector(float[] a, int a0, int k, float[] b, int b0, float[] bias, int j, float[] t, int t0) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector s = FloatVector.fromArray(S, bias, j), u = z, v = z, w = z;
+        int p = 0;
+        for (; p + 4 <= k; p += 4) {
+            int bo = b0 + p * L;
+            s = FloatVector.broadcast(S, a[a0 + p]).fma(FloatVector.fromArray(S, b, bo), s);
+            u = FloatVector.broadcast(S, a[a0 + p + 1]).fma(FloatVector.fromArray(S, b, bo + L), u);
+            v = FloatVector.broadcast(S, a[a0 + p + 2]).fma(FloatVector.fromArray(S, b, bo + 2 * L), v);
+            w = FloatVector.broadcast(S, a[a0 + p + 3]).fma(FloatVector.fromArray(S, b, bo + 3 * L), w);
+        }
+        for (; p < k; p++) s = FloatVector.broadcast(S, a[a0 + p]).fma(FloatVector.fromArray(S, b, b0 + p * L), s);
+        s.add(u).add(v.add(w)).intoArray(t, t0);
+    }
+
+    /**
+     * C[rows][cols] at c0 (rows ldc apart) = act(T) (+ R at r0): the tile leaves the L1-resident
+     * scratch once. The activation is written out here rather than called, so that no vector
+     * crosses a call that C2 might not inline.
+     */
+    private static void epilogue(float[] t, int rows, int cols, ClampForm f, float[] res, int r0, float[] c, int c0, int ldc) {
         float scale = f.scale(), shift = f.shift(), lo = f.lo(), hi = f.hi();
         boolean act = !f.identity(), times = f.timesInput();
         for (int r = 0; r < rows; r++) {
             int x = 0, to = r * PANEL, co = c0 + r * ldc, ro = r0 + r * ldc;
             for (; x + L <= cols; x += L) {
-                FloatVector v = FloatVector.fromArray(S, t, to + x).add(FloatVector.fromArray(S, bias, j + x));
+                FloatVector v = FloatVector.fromArray(S, t, to + x);
                 if (act) {
                     FloatVector g = v.fma(scale, shift).max(lo).min(hi);
                     v = times ? v.mul(g) : g;
@@ -334,7 +387,7 @@ final class VectorKernels implements Kernels {
                 v.intoArray(c, co + x);
             }
             if (x < cols) { // the last 8 columns when L is 16
-                FloatVector v = FloatVector.fromArray(H, t, to + x).add(FloatVector.fromArray(H, bias, j + x));
+                FloatVector v = FloatVector.fromArray(H, t, to + x);
                 if (act) {
                     FloatVector g = v.fma(scale, shift).max(lo).min(hi);
                     v = times ? v.mul(g) : g;
@@ -354,134 +407,65 @@ final class VectorKernels implements Kernels {
         return Math.min(cb + L, c - L);
     }
 
+    /**
+     * Channel blocks outermost: one block's weights and input columns (a few kB) stay in L1 while
+     * it sweeps the row, where a pass over all channels per output would stream the wide late
+     * layers' rows from L2 for every group of outputs. Groups of 8 and 4 outputs go to the
+     * sliding-window kernels ({@link DepthwiseWindows}), the rest one by one. The activation is
+     * applied as outputs are stored.
+     */
     @Override
     public void depthwisePaddedRow(DepthwiseGeometry g, float[] in, int[] rows, float[] w, float[] bias, Activation act,
                                    float[] out, int outOff) {
-        if (g.channels() < L) {
+        int c = g.channels();
+        if (c < L) {
             NARROW.depthwisePaddedRow(g, in, rows, w, bias, act, out, outOff);
             return;
         }
+        ClampForm f = ClampForm.of(act);
         int k = g.kernel(), s = g.stride(), ow = g.outWidth();
-        int ox = 0;
-        if (g.dilation() == 1 && (k == 3 || k == 5) && (s == 1 || s == 2)) {
-            // sliding windows: four outputs share the input vectors their taps overlap on
-            for (; ox + 4 <= ow; ox += 4) {
-                if (k == 3 && s == 1) window3s1(g, in, rows, w, bias, out, outOff, ox);
-                else if (k == 3) window3s2(g, in, rows, w, bias, out, outOff, ox);
-                else window5(g, in, rows, w, bias, out, outOff, ox);
-            }
-        }
-        for (; ox < ow; ox++) paddedOne(g, in, rows, w, bias, out, outOff, ox);
-        activateRange(out, outOff, ow * g.channels(), ClampForm.of(act));
-    }
-
-    private static void window3s1(DepthwiseGeometry g, float[] in, int[] rows, float[] w, float[] bias, float[] out, int outOff, int ox) {
-        int c = g.channels(), x0 = ox * c, o = outOff + ox * c;
+        boolean windows = g.dilation() == 1 && (k == 3 || k == 5) && (s == 1 || s == 2);
+        int eights = windows ? ow / 8 : 0, fours = windows ? ow % 8 / 4 : 0, done = 8 * eights + 4 * fours;
         for (int i = 0, cb = 0, nb = blocks(c); i < nb; i++, cb = nextBlock(cb, c)) {
-            FloatVector a0 = FloatVector.fromArray(S, bias, cb), a1 = a0, a2 = a0, a3 = a0;
-            for (int ky = 0; ky < 3; ky++) {
-                if (rows[ky] < 0) continue;
-                int p = rows[ky] + x0 + cb, wo = ky * 3 * c + cb;
-                FloatVector w0 = FloatVector.fromArray(S, w, wo), w1 = FloatVector.fromArray(S, w, wo + c),
-                        w2 = FloatVector.fromArray(S, w, wo + 2 * c);
-                FloatVector v0 = FloatVector.fromArray(S, in, p), v1 = FloatVector.fromArray(S, in, p + c),
-                        v2 = FloatVector.fromArray(S, in, p + 2 * c), v3 = FloatVector.fromArray(S, in, p + 3 * c),
-                        v4 = FloatVector.fromArray(S, in, p + 4 * c), v5 = FloatVector.fromArray(S, in, p + 5 * c);
-                a0 = v2.fma(w2, v1.fma(w1, v0.fma(w0, a0)));
-                a1 = v3.fma(w2, v2.fma(w1, v1.fma(w0, a1)));
-                a2 = v4.fma(w2, v3.fma(w1, v2.fma(w0, a2)));
-                a3 = v5.fma(w2, v4.fma(w1, v3.fma(w0, a3)));
-            }
-            a0.intoArray(out, o + cb);
-            a1.intoArray(out, o + c + cb);
-            a2.intoArray(out, o + 2 * c + cb);
-            a3.intoArray(out, o + 3 * c + cb);
+            if (eights > 0) DepthwiseWindows.run(k, s, 8, c, in, rows, w, bias, out, outOff, cb, 0, eights, f);
+            if (fours > 0) DepthwiseWindows.run(k, s, 4, c, in, rows, w, bias, out, outOff, cb, 8 * eights, 1, f);
+            for (int ox = done; ox < ow; ox++) paddedOne(g, in, rows, w, bias, out, outOff, ox, cb, f);
         }
     }
 
-    private static void window3s2(DepthwiseGeometry g, float[] in, int[] rows, float[] w, float[] bias, float[] out, int outOff, int ox) {
-        int c = g.channels(), x0 = 2 * ox * c, o = outOff + ox * c;
-        for (int i = 0, cb = 0, nb = blocks(c); i < nb; i++, cb = nextBlock(cb, c)) {
-            FloatVector a0 = FloatVector.fromArray(S, bias, cb), a1 = a0, a2 = a0, a3 = a0;
-            for (int ky = 0; ky < 3; ky++) {
-                if (rows[ky] < 0) continue;
-                int p = rows[ky] + x0 + cb, wo = ky * 3 * c + cb;
-                FloatVector w0 = FloatVector.fromArray(S, w, wo), w1 = FloatVector.fromArray(S, w, wo + c),
-                        w2 = FloatVector.fromArray(S, w, wo + 2 * c);
-                FloatVector v0 = FloatVector.fromArray(S, in, p), v1 = FloatVector.fromArray(S, in, p + c),
-                        v2 = FloatVector.fromArray(S, in, p + 2 * c), v3 = FloatVector.fromArray(S, in, p + 3 * c),
-                        v4 = FloatVector.fromArray(S, in, p + 4 * c);
-                a0 = v2.fma(w2, v1.fma(w1, v0.fma(w0, a0)));
-                a1 = v4.fma(w2, v3.fma(w1, v2.fma(w0, a1)));
-                v0 = FloatVector.fromArray(S, in, p + 5 * c);
-                v1 = FloatVector.fromArray(S, in, p + 6 * c);
-                v2 = FloatVector.fromArray(S, in, p + 7 * c);
-                v3 = FloatVector.fromArray(S, in, p + 8 * c);
-                a2 = v1.fma(w2, v0.fma(w1, v4.fma(w0, a2)));
-                a3 = v3.fma(w2, v2.fma(w1, v1.fma(w0, a3)));
+    /**
+     * One output of a padded row for one channel block, any kernel, stride and dilation: the
+     * outputs the windows leave. Even and odd tap rows add into separate accumulators, two FMA
+     * chains instead of one.
+     */
+    private static void paddedOne(DepthwiseGeometry g, float[] in, int[] rows, float[] w, float[] bias, float[] out, int outOff,
+                                  int ox, int cb, ClampForm f) {
+        int c = g.channels(), k = g.kernel(), dc = g.dilation() * c, p0 = ox * g.stride() * c + cb;
+        FloatVector even = FloatVector.fromArray(S, bias, cb), odd = FloatVector.zero(S);
+        for (int ky = 0; ky < k; ky++) {
+            if (rows[ky] < 0) continue;
+            int p = rows[ky] + p0, wo = ky * k * c + cb;
+            for (int kx = 0; kx < k; kx++) {
+                FloatVector t = FloatVector.fromArray(S, in, p + kx * dc);
+                if ((ky & 1) == 0) even = t.fma(FloatVector.fromArray(S, w, wo + kx * c), even);
+                else odd = t.fma(FloatVector.fromArray(S, w, wo + kx * c), odd);
             }
-            a0.intoArray(out, o + cb);
-            a1.intoArray(out, o + c + cb);
-            a2.intoArray(out, o + 2 * c + cb);
-            a3.intoArray(out, o + 3 * c + cb);
         }
+        FloatVector acc = even.add(odd), gv = acc.fma(f.scale(), f.shift()).max(f.lo()).min(f.hi());
+        (f.timesInput() ? acc.mul(gv) : gv).intoArray(out, outOff + ox * c + cb);
     }
 
-    /** 5x5, stride 1 or 2: the taps of the four outputs overlap less, so each input vector is loaded per tap. */
-    private static void window5(DepthwiseGeometry g, float[] in, int[] rows, float[] w, float[] bias, float[] out, int outOff, int ox) {
-        int c = g.channels(), step = g.stride() * c, x0 = ox * step, o = outOff + ox * c;
-        for (int i = 0, cb = 0, nb = blocks(c); i < nb; i++, cb = nextBlock(cb, c)) {
-            FloatVector a0 = FloatVector.fromArray(S, bias, cb), a1 = a0, a2 = a0, a3 = a0;
-            for (int ky = 0; ky < 5; ky++) {
-                if (rows[ky] < 0) continue;
-                int p0 = rows[ky] + x0 + cb, wo = ky * 5 * c + cb;
-                for (int kx = 0; kx < 5; kx++) {
-                    FloatVector wv = FloatVector.fromArray(S, w, wo + kx * c);
-                    int p = p0 + kx * c;
-                    a0 = FloatVector.fromArray(S, in, p).fma(wv, a0);
-                    a1 = FloatVector.fromArray(S, in, p + step).fma(wv, a1);
-                    a2 = FloatVector.fromArray(S, in, p + 2 * step).fma(wv, a2);
-                    a3 = FloatVector.fromArray(S, in, p + 3 * step).fma(wv, a3);
-                }
+    /** In place, so no overlapping last block: the last 8 channels (when L is 16) with an 8-float vector. */
+    @Override
+    public void scaleChannels(float[] x, int off, int pixels, int channels, float[] scale, int scaleOff) {
+        for (int p = 0; p < pixels; p++) {
+            int o = off + p * channels, ch = 0;
+            for (; ch + L <= channels; ch += L) {
+                FloatVector.fromArray(S, x, o + ch).mul(FloatVector.fromArray(S, scale, scaleOff + ch)).intoArray(x, o + ch);
             }
-            a0.intoArray(out, o + cb);
-            a1.intoArray(out, o + c + cb);
-            a2.intoArray(out, o + 2 * c + cb);
-            a3.intoArray(out, o + 3 * c + cb);
-        }
-    }
-
-    /** One output of a padded row, any kernel, stride and dilation. */
-    private static void paddedOne(DepthwiseGeometry g, float[] in, int[] rows, float[] w, float[] bias, float[] out, int outOff, int ox) {
-        int c = g.channels(), k = g.kernel(), dc = g.dilation() * c, x0 = ox * g.stride() * c;
-        for (int i = 0, cb = 0, nb = blocks(c); i < nb; i++, cb = nextBlock(cb, c)) {
-            FloatVector acc = FloatVector.fromArray(S, bias, cb);
-            for (int ky = 0; ky < k; ky++) {
-                if (rows[ky] < 0) continue;
-                int p = rows[ky] + x0 + cb, wo = ky * k * c + cb;
-                for (int kx = 0; kx < k; kx++) {
-                    acc = FloatVector.fromArray(S, in, p + kx * dc).fma(FloatVector.fromArray(S, w, wo + kx * c), acc);
-                }
+            for (; ch < channels; ch += 8) {
+                FloatVector.fromArray(H, x, o + ch).mul(FloatVector.fromArray(H, scale, scaleOff + ch)).intoArray(x, o + ch);
             }
-            acc.intoArray(out, outOff + ox * c + cb);
-        }
-    }
-
-    /** x[from, from + len) = act(x) in place; len is a multiple of 8. */
-    private static void activateRange(float[] x, int from, int len, ClampForm f) {
-        if (f.identity()) return;
-        float scale = f.scale(), shift = f.shift(), lo = f.lo(), hi = f.hi();
-        boolean times = f.timesInput();
-        int i = from, end = from + len;
-        for (; i + L <= end; i += L) {
-            FloatVector v = FloatVector.fromArray(S, x, i);
-            FloatVector g = v.fma(scale, shift).max(lo).min(hi);
-            (times ? v.mul(g) : g).intoArray(x, i);
-        }
-        for (; i < end; i += HL) { // the last 8 when L is 16
-            FloatVector v = FloatVector.fromArray(H, x, i);
-            FloatVector g = v.fma(scale, shift).max(lo).min(hi);
-            (times ? v.mul(g) : g).intoArray(x, i);
         }
     }
 

@@ -85,7 +85,7 @@ class KernelsTest {
             for (int kernel : new int[] {3, 5}) {
                 for (int stride : new int[] {1, 2}) {
                     for (int dilation : new int[] {1, 2}) {
-                        for (int width : new int[] {1, 4, 7, 9, 14}) {
+                        for (int width : new int[] {1, 4, 7, 9, 14, 17, 23}) {
                             checkDepthwise(kr, rnd, c, kernel, stride, dilation, width, Activation.values()[cases++ % 4]);
                         }
                     }
@@ -150,6 +150,23 @@ class KernelsTest {
                 assertEquals(s, sums[ch], 1e-5 * pixels, "channel " + ch + " of " + c);
             }
             for (int ch = c; ch < c + 4; ch++) assertTrue(Float.isNaN(sums[ch]), "wrote past the channels");
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("kernels")
+    void scaleChannelsMultipliesEveryPixelOnce(Kernels kr) {
+        SplittableRandom rnd = new SplittableRandom(6);
+        for (int c : new int[] {8, 16, 24, 40, 72}) {
+            int pixels = 5, off = 3, scaleOff = 2;
+            float[] x = random(rnd, off + pixels * c + 4, 1), scale = random(rnd, scaleOff + c, 1), before = x.clone();
+            kr.scaleChannels(x, off, pixels, c, scale, scaleOff);
+            for (int i = 0; i < x.length; i++) {
+                int p = (i - off) / c, ch = (i - off) % c;
+                boolean inside = i >= off && p < pixels;
+                float want = inside ? before[i] * scale[scaleOff + ch] : before[i];
+                assertEquals(want, x[i], Math.ulp(want), "element " + i + " of " + c + " channels");
+            }
         }
     }
 
