@@ -8,12 +8,12 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * {@link Kernels} with the Vector API at the widest width C2 compiles here (or the one forced
  * with -Dmnv3.cpu.vectorBits): L floats per vector. The 1x1 convolution is a GEMM over panels of
- * 2L columns with an MR x 2L register tile: at 256 bits 6 rows (12 accumulators + 2 weight vectors
- * + 1 broadcast fill AVX2's 16 registers), at 512 bits 12 rows (24 + 2 + 1 of AVX-512's 32), so
- * each k-step does 2*MR FMAs for 2 vector loads and MR broadcasts. Tiles are written out
- * long-hand because C2 keeps scalar-replaced locals in registers but not arrays, and each in a
- * method of its own: C2 stops inlining in big methods, and a vector operation left as a call
- * boxes its operands and runs the Java fallback.
+ * 2L columns with 6 x 2L register tiles ({@link GemmTiles}: 12 accumulators + 2 weight vectors + 1
+ * broadcast, within AVX2's 16 registers) that add the bias, activate, add the residual and store
+ * in registers: measured on Zen 5 at 512 bits, that beats a 12-row tile (24 accumulators) with
+ * the epilogue as a separate pass over an L1 scratch tile at every K, the most at small K. A
+ * 12-row tile in registers as well was 2-3x slower: too big for C2, which stops inlining in big
+ * methods, and a vector operation left as a call boxes its operands and runs the Java fallback.
  *
  * <p>Channel counts are multiples of 8, not always of L: the GEMM's last panel is stored rounded
  * up to whole vectors and its epilogue writes the last 8 columns with an 8-float vector; the
@@ -26,8 +26,6 @@ final class VectorKernels implements Kernels {
     /** The 8-float vector for the last columns of a row when L is 16 (every channel count is a multiple of 8). */
     private static final VectorSpecies<Float> H = FloatVector.SPECIES_256;
     private static final int PANEL = 2 * L;
-    /** Rows of the register tile: twice as many vector registers at 512 bits. */
-    private static final int MR = L >= 16 ? 12 : 6;
     /** The plain loops, for a depthwise conv narrower than one vector (a tiny width multiplier). */
     private static final Kernels NARROW = new ScalarKernels("narrow layers");
 
@@ -69,7 +67,7 @@ final class VectorKernels implements Kernels {
 
     @Override
     public int scratchFloats() {
-        return MR * PANEL;
+        return 12 * PANEL; // the tallest tile
     }
 
     @Override
@@ -85,7 +83,7 @@ final class VectorKernels implements Kernels {
     @Override
     public String describe() {
         String problem = intrinsicsProblem();
-        return String.format("Vector API, %d-bit vectors (%d floats), %dx%d GEMM tiles%s", S.vectorBitSize(), L, MR, PANEL,
+        return String.format("Vector API, %d-bit vectors (%d floats), 6x%d GEMM tiles%s", S.vectorBitSize(), L, PANEL,
                 problem == null ? "" : "; NOT compiled to vector instructions (" + problem + "): every vector operation runs as a Java loop");
     }
 
@@ -98,7 +96,7 @@ final class VectorKernels implements Kernels {
             int jEnd = Math.min(colTo, jb + block);
             // rows outer, panels inner: a row tile of A stays in L1 while the block's panels stream from L2
             int m = m0;
-            for (; m + MR <= m1; m += MR) rowTile(MR, a, aOff, lda, k, b, n, bias, f, res, resOff, c, cOff, m, jb, jEnd, t);
+            for (; m + 12 <= m1; m += 12) rowTile(12, a, aOff, lda, k, b, n, bias, f, res, resOff, c, cOff, m, jb, jEnd, t);
             for (; m + 6 <= m1; m += 6) rowTile(6, a, aOff, lda, k, b, n, bias, f, res, resOff, c, cOff, m, jb, jEnd, t);
             if (m1 - m >= 2 && m1 - m0 >= 6) {
                 // a last 6-row tile overlapping the previous one: recomputing up to 4 rows beats the single-row kernel
@@ -110,206 +108,35 @@ final class VectorKernels implements Kernels {
     }
 
     /**
-     * Rows [m, m + rows) x the panels of columns [j0, j1). The accumulators start at the bias; a
-     * tile with nothing more to do (no activation, no residual, whole vectors) is stored straight
-     * into C, any other into the scratch T, from where the epilogue writes C.
+     * Rows [m, m + rows) (12, 6 or 1) x the panels of columns [j0, j1). Panels of whole vectors go
+     * to the fused tiles, which finish in registers; a last panel narrower than its vectors (the
+     * last 8 columns when L is 16), six rows of a one-vector panel and single rows leave their
+     * sums in the scratch tile t for the epilogue.
      */
     private static void rowTile(int rows, float[] a, int aOff, int lda, int k, float[] b, int n, float[] bias, ClampForm f,
                                 float[] res, int resOff, float[] c, int cOff, int m, int j0, int j1, float[] t) {
         int a0 = aOff + m * lda;
-        boolean direct = f.identity() && res == null;
         for (int j = j0; j < j1; j += PANEL) {
-            int cols = Math.min(PANEL, n - j), b0 = j * k, co = cOff + m * n + j;
-            boolean two = cols > L, straight = direct && cols % L == 0;
-            float[] d = straight ? c : t;
-            int d0 = straight ? co : 0, ldd = straight ? n : PANEL;
-            if (rows == 12) {
-                if (two) tile12x2(a, a0, lda, k, b, b0, bias, j, d, d0, ldd);
-                else tile12x1(a, a0, lda, k, b, b0, bias, j, d, d0, ldd);
-            } else if (rows == 6) {
-                if (two) tile6x2(a, a0, lda, k, b, b0, bias, j, d, d0, ldd);
-                else tile6x1(a, a0, lda, k, b, b0, bias, j, d, d0, ldd);
+            int cols = Math.min(PANEL, n - j), b0 = j * k, co = cOff + m * n + j, ro = resOff + m * n + j;
+            if (rows > 1 && cols == PANEL) {
+                for (int r = 0; r < rows; r += 6) {
+                    GemmTiles.fused6x2(a, a0 + r * lda, lda, k, b, b0, bias, j, f, res, ro + r * n, c, co + r * n, n);
+                }
+            } else if (rows == 12 && cols == L) {
+                GemmTiles.fused12x1(a, a0, lda, k, b, b0, bias, j, f, res, ro, c, co, n);
             } else {
-                row(a, a0, k, b, b0, two ? PANEL : L, bias, j, d, d0);
+                boolean two = cols > L;
+                if (rows == 1) {
+                    row(a, a0, k, b, b0, two ? PANEL : L, bias, j, t, 0);
+                } else {
+                    for (int r = 0; r < rows; r += 6) {
+                        if (two) GemmTiles.raw6x2(a, a0 + r * lda, lda, k, b, b0, bias, j, t, r * PANEL, PANEL);
+                        else GemmTiles.raw6x1(a, a0 + r * lda, lda, k, b, b0, bias, j, t, r * PANEL, PANEL);
+                    }
+                }
+                epilogue(t, rows, cols, f, res, ro, c, co, n);
             }
-            if (!straight) epilogue(t, rows, cols, f, res, resOff + m * n + j, c, co, n);
         }
-    }
-
-    /** T[12][2L] = A[12][k] (rows lda apart) x the panel at b0 (k-major, 2L wide). */
-    private static void tile12x2(float[] a, int a0, int lda, int k, float[] b, int b0, float[] bias, int j, float[] t,
-                                 int t0, int ldt) {
-        FloatVector z = FloatVector.fromArray(S, bias, j), y = FloatVector.fromArray(S, bias, j + L);
-        FloatVector c00 = z, c01 = y, c10 = z, c11 = y, c20 = z, c21 = y, c30 = z, c31 = y, c40 = z, c41 = y, c50 = z, c51 = y;
-        FloatVector c60 = z, c61 = y, c70 = z, c71 = y, c80 = z, c81 = y, c90 = z, c91 = y, ca0 = z, ca1 = y, cb0 = z, cb1 = y;
-        int a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda;
-        int a6 = a5 + lda, a7 = a6 + lda, a8 = a7 + lda, a9 = a8 + lda, a10 = a9 + lda, a11 = a10 + lda;
-        for (int p = 0; p < k; p++) {
-            int bo = b0 + p * PANEL;
-            FloatVector b0v = FloatVector.fromArray(S, b, bo);
-            FloatVector b1v = FloatVector.fromArray(S, b, bo + L);
-            FloatVector av = FloatVector.broadcast(S, a[a0 + p]);
-            c00 = av.fma(b0v, c00);
-            c01 = av.fma(b1v, c01);
-            av = FloatVector.broadcast(S, a[a1 + p]);
-            c10 = av.fma(b0v, c10);
-            c11 = av.fma(b1v, c11);
-            av = FloatVector.broadcast(S, a[a2 + p]);
-            c20 = av.fma(b0v, c20);
-            c21 = av.fma(b1v, c21);
-            av = FloatVector.broadcast(S, a[a3 + p]);
-            c30 = av.fma(b0v, c30);
-            c31 = av.fma(b1v, c31);
-            av = FloatVector.broadcast(S, a[a4 + p]);
-            c40 = av.fma(b0v, c40);
-            c41 = av.fma(b1v, c41);
-            av = FloatVector.broadcast(S, a[a5 + p]);
-            c50 = av.fma(b0v, c50);
-            c51 = av.fma(b1v, c51);
-            av = FloatVector.broadcast(S, a[a6 + p]);
-            c60 = av.fma(b0v, c60);
-            c61 = av.fma(b1v, c61);
-            av = FloatVector.broadcast(S, a[a7 + p]);
-            c70 = av.fma(b0v, c70);
-            c71 = av.fma(b1v, c71);
-            av = FloatVector.broadcast(S, a[a8 + p]);
-            c80 = av.fma(b0v, c80);
-            c81 = av.fma(b1v, c81);
-            av = FloatVector.broadcast(S, a[a9 + p]);
-            c90 = av.fma(b0v, c90);
-            c91 = av.fma(b1v, c91);
-            av = FloatVector.broadcast(S, a[a10 + p]);
-            ca0 = av.fma(b0v, ca0);
-            ca1 = av.fma(b1v, ca1);
-            av = FloatVector.broadcast(S, a[a11 + p]);
-            cb0 = av.fma(b0v, cb0);
-            cb1 = av.fma(b1v, cb1);
-        }
-        c00.intoArray(t, t0);
-        c01.intoArray(t, t0 + L);
-        c10.intoArray(t, t0 + ldt);
-        c11.intoArray(t, t0 + ldt + L);
-        c20.intoArray(t, t0 + 2 * ldt);
-        c21.intoArray(t, t0 + 2 * ldt + L);
-        c30.intoArray(t, t0 + 3 * ldt);
-        c31.intoArray(t, t0 + 3 * ldt + L);
-        c40.intoArray(t, t0 + 4 * ldt);
-        c41.intoArray(t, t0 + 4 * ldt + L);
-        c50.intoArray(t, t0 + 5 * ldt);
-        c51.intoArray(t, t0 + 5 * ldt + L);
-        c60.intoArray(t, t0 + 6 * ldt);
-        c61.intoArray(t, t0 + 6 * ldt + L);
-        c70.intoArray(t, t0 + 7 * ldt);
-        c71.intoArray(t, t0 + 7 * ldt + L);
-        c80.intoArray(t, t0 + 8 * ldt);
-        c81.intoArray(t, t0 + 8 * ldt + L);
-        c90.intoArray(t, t0 + 9 * ldt);
-        c91.intoArray(t, t0 + 9 * ldt + L);
-        ca0.intoArray(t, t0 + 10 * ldt);
-        ca1.intoArray(t, t0 + 10 * ldt + L);
-        cb0.intoArray(t, t0 + 11 * ldt);
-        cb1.intoArray(t, t0 + 11 * ldt + L);
-    }
-
-    /** T[12][L] for a last panel one vector wide (stored L wide). */
-    private static void tile12x1(float[] a, int a0, int lda, int k, float[] b, int b0, float[] bias, int j, float[] t,
-                                 int t0, int ldt) {
-        FloatVector z = FloatVector.fromArray(S, bias, j);
-        FloatVector c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z, c6 = z, c7 = z, c8 = z, c9 = z, c10 = z, c11 = z;
-        int a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda;
-        int a6 = a5 + lda, a7 = a6 + lda, a8 = a7 + lda, a9 = a8 + lda, a10 = a9 + lda, a11 = a10 + lda;
-        for (int p = 0; p < k; p++) {
-            FloatVector bv = FloatVector.fromArray(S, b, b0 + p * L);
-            c0 = FloatVector.broadcast(S, a[a0 + p]).fma(bv, c0);
-            c1 = FloatVector.broadcast(S, a[a1 + p]).fma(bv, c1);
-            c2 = FloatVector.broadcast(S, a[a2 + p]).fma(bv, c2);
-            c3 = FloatVector.broadcast(S, a[a3 + p]).fma(bv, c3);
-            c4 = FloatVector.broadcast(S, a[a4 + p]).fma(bv, c4);
-            c5 = FloatVector.broadcast(S, a[a5 + p]).fma(bv, c5);
-            c6 = FloatVector.broadcast(S, a[a6 + p]).fma(bv, c6);
-            c7 = FloatVector.broadcast(S, a[a7 + p]).fma(bv, c7);
-            c8 = FloatVector.broadcast(S, a[a8 + p]).fma(bv, c8);
-            c9 = FloatVector.broadcast(S, a[a9 + p]).fma(bv, c9);
-            c10 = FloatVector.broadcast(S, a[a10 + p]).fma(bv, c10);
-            c11 = FloatVector.broadcast(S, a[a11 + p]).fma(bv, c11);
-        }
-        c0.intoArray(t, t0);
-        c1.intoArray(t, t0 + ldt);
-        c2.intoArray(t, t0 + 2 * ldt);
-        c3.intoArray(t, t0 + 3 * ldt);
-        c4.intoArray(t, t0 + 4 * ldt);
-        c5.intoArray(t, t0 + 5 * ldt);
-        c6.intoArray(t, t0 + 6 * ldt);
-        c7.intoArray(t, t0 + 7 * ldt);
-        c8.intoArray(t, t0 + 8 * ldt);
-        c9.intoArray(t, t0 + 9 * ldt);
-        c10.intoArray(t, t0 + 10 * ldt);
-        c11.intoArray(t, t0 + 11 * ldt);
-    }
-
-    /** T[6][2L] = A[6][k] (rows lda apart) x the panel at b0. */
-    private static void tile6x2(float[] a, int a0, int lda, int k, float[] b, int b0, float[] bias, int j, float[] t,
-                                 int t0, int ldt) {
-        FloatVector z = FloatVector.fromArray(S, bias, j), y = FloatVector.fromArray(S, bias, j + L);
-        FloatVector c00 = z, c01 = y, c10 = z, c11 = y, c20 = z, c21 = y, c30 = z, c31 = y, c40 = z, c41 = y, c50 = z, c51 = y;
-        int a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda;
-        for (int p = 0; p < k; p++) {
-            int bo = b0 + p * PANEL;
-            FloatVector b0v = FloatVector.fromArray(S, b, bo);
-            FloatVector b1v = FloatVector.fromArray(S, b, bo + L);
-            FloatVector av = FloatVector.broadcast(S, a[a0 + p]);
-            c00 = av.fma(b0v, c00);
-            c01 = av.fma(b1v, c01);
-            av = FloatVector.broadcast(S, a[a1 + p]);
-            c10 = av.fma(b0v, c10);
-            c11 = av.fma(b1v, c11);
-            av = FloatVector.broadcast(S, a[a2 + p]);
-            c20 = av.fma(b0v, c20);
-            c21 = av.fma(b1v, c21);
-            av = FloatVector.broadcast(S, a[a3 + p]);
-            c30 = av.fma(b0v, c30);
-            c31 = av.fma(b1v, c31);
-            av = FloatVector.broadcast(S, a[a4 + p]);
-            c40 = av.fma(b0v, c40);
-            c41 = av.fma(b1v, c41);
-            av = FloatVector.broadcast(S, a[a5 + p]);
-            c50 = av.fma(b0v, c50);
-            c51 = av.fma(b1v, c51);
-        }
-        c00.intoArray(t, t0);
-        c01.intoArray(t, t0 + L);
-        c10.intoArray(t, t0 + ldt);
-        c11.intoArray(t, t0 + ldt + L);
-        c20.intoArray(t, t0 + 2 * ldt);
-        c21.intoArray(t, t0 + 2 * ldt + L);
-        c30.intoArray(t, t0 + 3 * ldt);
-        c31.intoArray(t, t0 + 3 * ldt + L);
-        c40.intoArray(t, t0 + 4 * ldt);
-        c41.intoArray(t, t0 + 4 * ldt + L);
-        c50.intoArray(t, t0 + 5 * ldt);
-        c51.intoArray(t, t0 + 5 * ldt + L);
-    }
-
-    private static void tile6x1(float[] a, int a0, int lda, int k, float[] b, int b0, float[] bias, int j, float[] t,
-                                 int t0, int ldt) {
-        FloatVector z = FloatVector.fromArray(S, bias, j);
-        FloatVector c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z;
-        int a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda;
-        for (int p = 0; p < k; p++) {
-            FloatVector bv = FloatVector.fromArray(S, b, b0 + p * L);
-            c0 = FloatVector.broadcast(S, a[a0 + p]).fma(bv, c0);
-            c1 = FloatVector.broadcast(S, a[a1 + p]).fma(bv, c1);
-            c2 = FloatVector.broadcast(S, a[a2 + p]).fma(bv, c2);
-            c3 = FloatVector.broadcast(S, a[a3 + p]).fma(bv, c3);
-            c4 = FloatVector.broadcast(S, a[a4 + p]).fma(bv, c4);
-            c5 = FloatVector.broadcast(S, a[a5 + p]).fma(bv, c5);
-        }
-        c0.intoArray(t, t0);
-        c1.intoArray(t, t0 + ldt);
-        c2.intoArray(t, t0 + 2 * ldt);
-        c3.intoArray(t, t0 + 3 * ldt);
-        c4.intoArray(t, t0 + 4 * ldt);
-        c5.intoArray(t, t0 + 5 * ldt);
     }
 
     /**
