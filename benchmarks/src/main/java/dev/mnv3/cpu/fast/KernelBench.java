@@ -28,6 +28,7 @@ public final class KernelBench {
                 {784, 120, 40}, {28, 40, 120}, {196, 80, 240}, {196, 240, 80}, {196, 112, 672}, {196, 672, 112},
                 {49, 160, 960}, {49, 960, 160}, {1, 960, 1280}, {1, 1280, 1000}, {8, 1280, 1000}, {112, 27, 16}};
         for (int[] s : gemms) gemm(kr, rnd, s[0], s[1], s[2]);
+        stem(kr, rnd);
         int[][] depthwise = {{112, 16, 3, 1}, {112, 64, 3, 2}, {56, 72, 3, 1}, {56, 72, 5, 2}, {28, 120, 5, 1}, {14, 200, 3, 1},
                 {14, 672, 5, 1}, {7, 960, 5, 1}};
         for (int[] s : depthwise) depthwise(kr, rnd, s[0], s[1], s[2], s[3], 0);
@@ -56,6 +57,26 @@ public final class KernelBench {
         });
         report(String.format(Locale.ROOT, "dw %dx%d s%d, %3d wide x %4d ch +%d", kernel, kernel, stride, width, c, off), us,
                 (double) outRows * outW * c * kernel * kernel);
+    }
+
+    /** The stem at 224x224: building the 112 interleaved patch rows alone, then with their GEMMs. */
+    private static void stem(Kernels kr, SplittableRandom rnd) {
+        DepthwiseGeometry g = new DepthwiseGeometry(224, 224, 3, 3, 2, 1, 1, 112, 112);
+        float[] image = random(rnd, 3 * 224 * 224), row = new float[Steps.Stem.rowFloats(g)], t = new float[kr.scratchFloats()];
+        PackedWeights w = kr.pack(random(rnd, 16 * 27), random(rnd, 16), 16, 27);
+        float[] out = new float[112 * 112 * 16];
+        int lda = Steps.Stem.pixelStride(g);
+        double rows = time(() -> {
+            for (int oy = 0; oy < 112; oy++) Steps.Stem.patchRow(g, image, 0, oy, row);
+        });
+        report("stem patch rows", rows, 0);
+        double all = time(() -> {
+            for (int oy = 0; oy < 112; oy++) {
+                Steps.Stem.patchRow(g, image, 0, oy, row);
+                kr.gemm(row, 0, lda, 27, w.data, 16, w.bias, Activation.HARDSWISH, null, 0, out, oy * 112 * 16, 0, 112, 0, 16, t);
+            }
+        });
+        report("stem rows + GEMMs", all, 112.0 * 112 * 27 * 16);
     }
 
     /** Least microseconds per call over 200 timed batches of calls, after warm-up. */

@@ -33,6 +33,10 @@ interface Par {
             public void rows(int n, int grain, Range r) {
                 // one contiguous share per thread, the same share in every layer (see runPinned)
                 int units = (n + grain - 1) / grain;
+                if (units <= 1) { // one share (one image's SE squeeze): not worth a hand-over
+                    if (n > 0) r.run(0, n, 0);
+                    return;
+                }
                 pool.runPinned((t, worker) -> {
                     int from = Math.min(n, units * t / threads * grain), to = Math.min(n, units * (t + 1) / threads * grain);
                     if (from < to) r.run(from, to, worker);
