@@ -14,6 +14,7 @@ import dev.mnv3.core.weights.RandomWeights;
 import dev.mnv3.core.weights.Weights;
 import dev.mnv3.cpu.CpuInfo;
 import dev.mnv3.cpu.fast.FastBackend;
+import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.FloatBuffer;
@@ -27,8 +28,8 @@ import java.util.Map;
 
 /**
  * mnv3's CPU backend against ONNX Runtime on the same weights, same machine, same thread count,
- * in one JVM: the two engines alternate in short rounds (which goes first alternates too) so that
- * whatever else the machine does hits both alike. For every model and batch it prints the ratio
+ * in one JVM: each engine warms up until the JIT has gone quiet, then the two alternate in short
+ * rounds (which goes first alternates too) so that whatever else the machine does hits both alike. For every model and batch it prints the ratio
  * ours/ORT of each round's images per second, and reports their median with the min and max: a
  * burst of load from another process moves one round, not the verdict. With {@code --threads 1}
  * both engines run on the calling thread, and the ratio of the thread's CPU time per image is
@@ -141,8 +142,8 @@ public final class OrtComparison {
             if (!(relL2 < 1e-4)) throw new IllegalStateException(model + ": ORT and mnv3 disagree, logits rel L2 " + relL2);
             Engine mnv3 = () -> ours.run(input);
             Engine ort = () -> runOrt(session, x);
-            collect(mnv3, 1.5, batch);
-            collect(ort, 1.5, batch);
+            warmUp(mnv3, batch);
+            warmUp(ort, batch);
             List<Round> oursRounds = new ArrayList<>(), ortRounds = new ArrayList<>();
             for (int round = 0; round < rounds; round++) {
                 if (round % 2 == 0) {
@@ -173,6 +174,24 @@ public final class OrtComparison {
         } while (System.nanoTime() < end);
         double cpuMs = (threads.getCurrentThreadCpuTime() - cpu) / 1e6;
         return new Round(ms.stream().mapToDouble(Double::doubleValue).toArray(), cpuMs, batch);
+    }
+
+    /**
+     * Runs an engine until the JIT has gone quiet: at least 1.5 s, then until a whole second
+     * passes in which it compiled for under 10 ms (at most 60 s). Until C2 has compiled the
+     * Vector API kernels they run as Java loops, many times slower, and on a loaded machine the
+     * compiler thread can take many seconds to get there.
+     */
+    private static void warmUp(Engine e, int batch) throws OrtException {
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        boolean known = jit != null && jit.isCompilationTimeMonitoringSupported();
+        long start = System.nanoTime();
+        collect(e, 1.5, batch);
+        while (known && System.nanoTime() - start < 60e9) {
+            long compiled = jit.getTotalCompilationTime();
+            collect(e, 1.0, batch);
+            if (jit.getTotalCompilationTime() - compiled < 10) return;
+        }
     }
 
     static double median(double[] x) {
