@@ -29,8 +29,10 @@ say "building (tests skipped; they ran in CI or run on the GPU)"
 rm -rf "$KIT"
 mkdir -p "$KIT/lib" "$KIT/test"
 version=$(sed -n '0,/<version>/s:.*<version>\(.*\)</version>.*:\1:p' pom.xml)
-[ -f java/cli/target/mnv3.jar ] || die "java/cli/target/mnv3.jar is missing (the shaded CLI)"
-cp java/cli/target/mnv3.jar "$KIT/"
+# the CLI without serve: its Jetty, gRPC and protobuf would not fit the kit, and the check does not serve
+kit_cli=java/cli/target/mnv3-cli-$version-kit.jar
+[ -f "$kit_cli" ] || die "$kit_cli is missing (the shaded CLI without serve)"
+cp "$kit_cli" "$KIT/mnv3.jar"
 for m in core cpu cuda; do
     cp "java/$m/target/mnv3-$m-$version.jar" "$KIT/lib/"
 done

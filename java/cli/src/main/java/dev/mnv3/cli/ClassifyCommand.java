@@ -2,18 +2,26 @@ package dev.mnv3.cli;
 
 import dev.mnv3.core.backend.CompiledModel;
 import dev.mnv3.core.graph.Graph;
-import dev.mnv3.core.image.ImageNetClasses;
+import dev.mnv3.core.image.ImageDecodeException;
+import dev.mnv3.core.image.ImageSource;
 import dev.mnv3.core.image.Preprocessing;
+import dev.mnv3.core.image.PreprocessingStage;
+import dev.mnv3.core.io.OutputFile;
 import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.weights.Weights;
+import dev.mnv3.cuda.CudaBackend;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.io.Writer;
+import java.nio.channels.Channels;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
+import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.stream.IntStream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -21,10 +29,25 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 @Command(name = "classify", mixinStandardHelpOptions = true, description = {
-        "Classify images and print the top classes with their probabilities.",
-        "Decodes each image (colours as PIL converts them), resizes its shorter side, center-crops, normalizes with the",
-        "ImageNet mean and std, and runs them --batch at a time: only one batch of crops is held, never every image.",
-        "A damaged file (corrupt or truncated JPEG, PNG failing its CRC) is an error naming it, unless --lenient."})
+        "Classify images and print the top classes with their probabilities, or write them as JSON lines (--output).",
+        "IMAGE is a file, a directory (its JPEG, PNG, BMP and GIF files, subdirectories included, in name order) or a "
+                + "quoted glob ('photos/*.jpg'; ** crosses directories).",
+        "Each image is decoded (colours as PIL converts them), its shorter side resized (antialiased bilinear), "
+                + "center-cropped and normalized with the ImageNet mean and std, as torchvision's evaluation transform does. "
+                + "Decoding runs on --decode-threads threads, one image per thread, and the next batch decodes while the "
+                + "model runs this one; two batches of crops are held at a time, never every image. Results come in the "
+                + "order of the images.",
+        "A damaged file (corrupt or truncated JPEG, PNG failing its CRC) or one that does not decode is an error naming "
+                + "it, unless --lenient. A progress bar goes to stderr when the images fill more than one batch.",
+        "",
+        "--output FILE.jsonl gets one JSON object per line and image, in order:",
+        "  {\"file\": \"a.jpg\", \"top\": [{\"class\": 281, \"label\": \"tabby\",",
+        "            \"probability\": 0.871300}, ...]}",
+        "a damaged image classified under --lenient has a \"warning\" too, and an image skipped under --lenient is",
+        "  {\"file\": \"b.jpg\", \"error\": \"cannot decode image b.jpg: ...\"}",
+        "The file is replaced only when every image is done (written beside it, renamed into place; never an input), "
+                + "and stdout gets one line with the counts and the throughput, decoding included.",
+        ""})
 final class ClassifyCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model;
@@ -48,12 +71,31 @@ final class ClassifyCommand implements Callable<Integer> {
     @Option(names = "--batch", paramLabel = "N", defaultValue = "8", description = "Images per run (default: ${DEFAULT-VALUE}).")
     int batch;
 
+    @Option(names = "--output", paramLabel = "FILE.jsonl", description = "Write the results as JSON lines to this file "
+            + "instead of printing them (see above).")
+    Path output;
+
+    @Option(names = "--decode-threads", paramLabel = "D", defaultValue = "0",
+            description = "Threads decoding and preprocessing images, at most " + PreprocessingStage.MAX_THREADS
+                    + " (default: all available processors).")
+    int decodeThreads;
+
+    @Option(names = "--preprocess", paramLabel = "auto|host|model", defaultValue = "auto",
+            description = "Where images are resized and cropped: host (by the decode threads; float crops go to the model), "
+                    + "model (whole images go to the model as U8, the CUDA backend preprocessing them on the GPU; a batch of "
+                    + "images of several sizes is still preprocessed on the host), or auto: model for cuda, host otherwise "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String preprocess;
+
+    @Option(names = "--no-progress", description = "No progress bar on stderr.")
+    boolean noProgress;
+
     @Option(names = "--lenient", description = "Classify damaged images as far as they decode, with a warning, and skip "
-            + "files that do not decode at all, instead of stopping with an error.")
+            + "files that do not decode at all (with --output: an \"error\" line), instead of stopping with an error.")
     boolean lenient;
 
-    @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "JPEG, PNG, BMP or GIF files.")
-    List<Path> images;
+    @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "JPEG, PNG, BMP or GIF files, directories of them, or globs.")
+    List<String> images;
 
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -62,67 +104,142 @@ final class ClassifyCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (batch < 1 || batch > 1024) throw new Main.UserError("--batch must be from 1 to 1024, got " + batch);
         if (top < 1) throw new Main.UserError("--top must be >= 1, got " + top);
+        if (decodeThreads < 0 || decodeThreads > PreprocessingStage.MAX_THREADS) {
+            throw new Main.UserError("--decode-threads must be from 0 (all available processors) to " + PreprocessingStage.MAX_THREADS
+                    + ", got " + decodeThreads);
+        }
+        if (!List.of("auto", "host", "model").contains(preprocess)) {
+            throw new Main.UserError("--preprocess must be auto, host or model, got '" + preprocess + "'");
+        }
         Preprocessing prep;
         try {
             prep = new Preprocessing(resize, crop);
         } catch (IllegalArgumentException e) {
             throw new Main.UserError("--resize and --crop: " + e.getMessage());
         }
+        List<Path> files = ImageInputs.expand(images);
+        List<Path> inputs = new ArrayList<>(files);
+        inputs.add(weights);
+        if (model.file() != null) inputs.add(model.file());
+        if (output != null) OutputFile.check(output, inputs); // before the work: a bad --output should not cost a run
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Graph graph = Graph.of(model.configFor(weights));
-        graph.checkInput(new int[] {Math.min(batch, images.size()), Graph.INPUT_CHANNELS, crop, crop});
+        graph.checkInput(new int[] {Math.min(batch, files.size()), Graph.INPUT_CHANNELS, crop, crop});
         Weights w = Weights.load(weights, graph);
         NonFiniteValues nonFinite = new NonFiniteValues();
         nonFinite.check(err, weights + " holds", w.asMap());
-        int k = graph.numClasses();
-        try (CompiledModel m = backend.resolve().compile(graph, w, backend.options())) {
-            for (int from = 0; from < images.size(); from += batch) {
-                List<Path> chunk = images.subList(from, Math.min(images.size(), from + batch));
-                List<Path> decoded = new ArrayList<>();
-                Tensor crops = Tensor.zeros(chunk.size(), 3, crop, crop);
-                for (Path p : chunk) {
-                    if (preprocess(p, prep, crops.data(), decoded.size() * 3 * crop * crop, err)) decoded.add(p);
-                }
-                if (decoded.isEmpty()) continue;
-                Tensor logits = m.run(decoded.size() == chunk.size() ? crops : crops.slice(0, decoded.size()));
-                nonFinite.check(err, "the logits hold", java.util.Map.of("logits", logits));
-                for (int i = 0; i < decoded.size(); i++) {
-                    float[] p = softmax(logits.data(), i * k, k);
-                    out.println(decoded.get(i) + ":");
-                    IntStream.range(0, k).boxed().sorted(Comparator.comparingDouble(c -> -p[c])).limit(top)
-                            .forEach(c -> out.printf("  %6.2f%%  %4d  %s%n", 100 * p[c], c, ImageNetClasses.name(c, k)));
-                }
+        try (CompiledModel m = backend.resolve().compile(graph, w, backend.options());
+             PreprocessingStage stage = new PreprocessingStage(prep, decodeThreads)) {
+            PreprocessingStage.Form form = preprocess.equals("model")
+                    || preprocess.equals("auto") && m.backend().equals(CudaBackend.NAME)
+                    ? PreprocessingStage.Form.RAW_WHEN_SAME_SIZE : PreprocessingStage.Form.PREPROCESSED;
+            List<ImageSource> sources = files.stream().map(ImageSource::of).toList();
+            Progress progress = noProgress || files.size() <= batch ? null : new Progress(err, "classify");
+            if (output == null) {
+                classify(m, stage, sources, form, new TextResults(out, top, graph.numClasses()), progress, nonFinite, err);
                 out.flush();
+                return 0;
             }
+            Run[] run = new Run[1];
+            OutputFile.write(output, inputs, ch -> {
+                Writer writer = Channels.newWriter(ch, StandardCharsets.UTF_8);
+                run[0] = classify(m, stage, sources, form, new JsonResults(writer, top, graph.numClasses()), progress, nonFinite, err);
+                writer.flush();
+            });
+            Run r = run[0];
+            out.printf(java.util.Locale.ROOT, "wrote %s: %,d images classified%s in %.2f s, %.1f images/s (decoding included; %s, batch %d, %d decode "
+                            + "threads)%n", output, r.classified, r.skipped > 0 ? ", " + r.skipped + " skipped (--lenient)" : "",
+                    r.seconds, r.classified / r.seconds, m.backend(), batch, stage.threads());
+            out.flush();
         }
         return 0;
     }
 
-    /** Decodes one image into the batch; false when --lenient skips a file that does not decode. */
-    private boolean preprocess(Path p, Preprocessing prep, float[] dst, int offset, PrintWriter err) throws IOException {
-        List<String> damage;
-        try {
-            damage = decode(p, prep, dst, offset);
-        } catch (Main.UserError e) {
-            if (!lenient) throw e;
-            Main.warn(err, e.getMessage() + "; skipped (--lenient)");
-            return false;
-        }
-        if (damage.isEmpty()) return true;
-        String what = p + " is damaged: " + String.join("; ", damage);
-        if (!lenient) throw new Main.UserError(what + " (--lenient classifies what decodes)");
-        Main.warn(err, what + "; classified as far as it decodes (--lenient)");
-        return true;
+    /** What a run did. */
+    private record Run(int classified, int skipped, double seconds) {
     }
 
-    /** Decodes an image file; the decoder lives in its own class so that runtimes without java.desktop can run the rest. */
-    static List<String> decode(Path p, Preprocessing prep, float[] dst, int offset) throws IOException {
+    /** Where results go: printed, or written as JSON lines. */
+    private interface Results {
+        void classified(String file, float[] logits, int from, String warning) throws IOException;
+
+        void failed(String file, String error) throws IOException;
+    }
+
+    private Run classify(CompiledModel m, PreprocessingStage stage, List<ImageSource> sources, PreprocessingStage.Form form,
+                         Results results, Progress progress, NonFiniteValues nonFinite, PrintWriter err) {
+        long start = System.nanoTime();
+        int classified = 0, skipped = 0, done = 0, k = m.graph().numClasses();
         try {
-            return ImageFiles.preprocess(p, prep, dst, offset);
-        } catch (LinkageError e) {
-            throw new Main.UserError("this Java runtime has no java.desktop module, which decoding images needs");
+            for (Iterator<PreprocessingStage.Batch> it = stage.batches(sources, batch, form); it.hasNext(); ) {
+                PreprocessingStage.Batch b = it.next();
+                List<String> warnings = new ArrayList<>();
+                for (PreprocessingStage.Outcome o : b.images()) warnings.add(check(o, progress, err));
+                Tensor logits = b.run(m);
+                if (logits != null) nonFinite.check(err, "the logits hold", Map.of("logits", logits));
+                for (int i = 0; i < b.images().size(); i++) {
+                    PreprocessingStage.Outcome o = b.images().get(i);
+                    if (o.decoded()) {
+                        results.classified(o.source().name(), logits.data(), o.row() * k, warnings.get(i));
+                        classified++;
+                    } else {
+                        results.failed(o.source().name(), o.error().getMessage());
+                        skipped++;
+                    }
+                }
+                done += b.images().size();
+                double seconds = (System.nanoTime() - start) / 1e9;
+                if (progress != null) {
+                    progress.update((double) done / sources.size(), String.format(java.util.Locale.ROOT, "%,d/%,d images, %.1f images/s", done,
+                            sources.size(), done / seconds));
+                }
+            }
+        } catch (IOException e) {
+            if (progress != null) progress.interrupt();
+            throw new UncheckedIOException(e); // writing the results; an image's own I/O errors are thrown as they are
+        } catch (RuntimeException | Error e) {
+            if (progress != null) progress.interrupt(); // the error's line starts a line of its own
+            throw e;
         }
+        if (progress != null) progress.done();
+        return new Run(classified, skipped, (System.nanoTime() - start) / 1e9);
+    }
+
+    /**
+     * Stops on an image that failed or is damaged, unless --lenient: then warns, and returns the
+     * warning of a damaged image (null for an intact one).
+     */
+    private String check(PreprocessingStage.Outcome o, Progress progress, PrintWriter err) {
+        if (o.error() != null) {
+            if (!(o.error() instanceof ImageDecodeException) || !lenient) throw sneaky(o.error());
+            if (progress != null) progress.interrupt();
+            Main.warn(err, o.error().getMessage() + "; skipped (--lenient)");
+            return null;
+        }
+        if (o.damage().isEmpty()) return null;
+        String what = o.source().name() + " is damaged: " + String.join("; ", o.damage());
+        if (!lenient) throw new Main.UserError(what + " (--lenient classifies what decodes)");
+        if (progress != null) progress.interrupt();
+        Main.warn(err, what + "; classified as far as it decodes (--lenient)");
+        return what;
+    }
+
+    /** An image's failure as the command's: unchecked exceptions and errors as they are, I/O errors wrapped (Main says their cause). */
+    private static RuntimeException sneaky(Throwable t) {
+        return switch (t) {
+            case RuntimeException r -> r;
+            case Error e -> throw e;
+            case IOException e -> new UncheckedIOException(e);
+            default -> new IllegalStateException(t);
+        };
+    }
+
+    /** The top {@code top} classes of one image's logits, most probable first, as (class, probability). */
+    static List<double[]> topClasses(float[] logits, int from, int k, int top) {
+        float[] p = softmax(logits, from, k);
+        return java.util.stream.IntStream.range(0, k).boxed().sorted(java.util.Comparator.comparingDouble(c -> -p[c])).limit(top)
+                .map(c -> new double[] {c, p[c]}).toList();
     }
 
     private static float[] softmax(float[] x, int from, int n) {
@@ -133,5 +250,50 @@ final class ClassifyCommand implements Callable<Integer> {
         for (int i = 0; i < n; i++) sum += p[i] = (float) Math.exp(x[from + i] - max);
         for (int i = 0; i < n; i++) p[i] /= (float) sum;
         return p;
+    }
+
+    /** The results as text: the file, then one line per class. */
+    private record TextResults(PrintWriter out, int top, int k) implements Results {
+        @Override
+        public void classified(String file, float[] logits, int from, String warning) {
+            out.println(file + ":");
+            for (double[] c : topClasses(logits, from, k, top)) {
+                out.printf("  %6.2f%%  %4d  %s%n", 100 * c[1], (int) c[0], dev.mnv3.core.image.ImageNetClasses.name((int) c[0], k));
+            }
+            out.flush();
+        }
+
+        @Override
+        public void failed(String file, String error) {
+            // said on stderr already; the text output lists the images that were classified
+        }
+    }
+
+    /** The results as JSON lines. */
+    private record JsonResults(Writer out, int top, int k) implements Results {
+        @Override
+        public void classified(String file, float[] logits, int from, String warning) throws IOException {
+            StringBuilder line = new StringBuilder("{\"file\": ").append(dev.mnv3.core.Json.quote(file)).append(", \"top\": [");
+            List<double[]> classes = topClasses(logits, from, k, top);
+            for (int i = 0; i < classes.size(); i++) {
+                int c = (int) classes.get(i)[0];
+                line.append(i > 0 ? ", " : "").append("{\"class\": ").append(c).append(", \"label\": ")
+                        .append(dev.mnv3.core.Json.quote(dev.mnv3.core.image.ImageNetClasses.name(c, k))).append(", \"probability\": ")
+                        .append(probability(classes.get(i)[1])).append('}');
+            }
+            line.append(']');
+            if (warning != null) line.append(", \"warning\": ").append(dev.mnv3.core.Json.quote(warning));
+            out.write(line.append("}\n").toString());
+        }
+
+        @Override
+        public void failed(String file, String error) throws IOException {
+            out.write("{\"file\": " + dev.mnv3.core.Json.quote(file) + ", \"error\": " + dev.mnv3.core.Json.quote(error) + "}\n");
+        }
+
+        /** A probability as JSON: NaN (from non-finite logits, said on stderr) has no JSON number, so it is null. */
+        private static String probability(double p) {
+            return Double.isFinite(p) ? String.format(java.util.Locale.ROOT, "%.6g", p) : "null";
+        }
     }
 }

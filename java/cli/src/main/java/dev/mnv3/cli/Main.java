@@ -1,6 +1,7 @@
 package dev.mnv3.cli;
 
 import dev.mnv3.core.backend.BackendUnavailableException;
+import dev.mnv3.core.image.ImageDecodeException;
 import dev.mnv3.core.weights.SafeTensorsFormatException;
 import dev.mnv3.core.tensor.MemoryBudget;
 import java.io.PrintWriter;
@@ -42,6 +43,8 @@ public final class Main implements Runnable {
     public static int execute(String[] args, PrintWriter out, PrintWriter err) {
         Main main = new Main();
         CommandLine cl = new CommandLine(main);
+        // serve is left out of the GPU kit's jar (its HTTP and gRPC libraries would not fit): offered where its classes are
+        if (Main.class.getClassLoader().getResource("dev/mnv3/serve/InferenceServer.class") != null) cl.addSubcommand(new ServeCommand());
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> fail(main, commandLine.getErr(), ex));
@@ -104,6 +107,8 @@ public final class Main implements Runnable {
             case SafeTensorsFormatException e -> e.getMessage();
             case BackendUnavailableException e -> e.getMessage();
             case UserError e -> e.getMessage();
+            case ImageDecodeException e -> e.getMessage();
+            case UnsupportedOperationException e when e.getMessage() != null -> e.getMessage();
             case IllegalArgumentException e -> e.getMessage();
             case UncheckedIOException e -> describe(e.getCause());
             case java.io.IOException e -> "I/O error: " + e.getMessage();

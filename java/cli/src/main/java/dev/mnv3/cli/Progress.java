@@ -12,6 +12,8 @@ final class Progress {
     private final boolean terminal = System.console() != null;
     private int lastQuarter = -1;
     private int lastPercent = -1;
+    private String lastDetail = "";
+    private boolean barShown;
 
     Progress(PrintWriter err, String label) {
         this.err = err;
@@ -19,24 +21,47 @@ final class Progress {
     }
 
     void update(double fraction) {
+        update(fraction, "");
+    }
+
+    /** Shows {@code fraction} done, followed by {@code detail} (e.g. counts and a rate) when not empty. */
+    void update(double fraction, String detail) {
         int percent = (int) Math.min(100, Math.round(fraction * 100));
+        String tail = detail.isEmpty() ? "" : "  " + detail;
         if (terminal) {
-            if (percent == lastPercent) return;
+            if (percent == lastPercent && detail.equals(lastDetail) && barShown) return;
             int filled = percent * 30 / 100;
-            err.printf("\r%s [%s%s] %3d%%", label, "#".repeat(filled), " ".repeat(30 - filled), percent);
+            // \033[K clears what a longer line drawn before left behind
+            err.printf("\r%s [%s%s] %3d%%%s\033[K", label, "#".repeat(filled), " ".repeat(30 - filled), percent, tail);
+            barShown = true;
         } else {
             int quarter = percent / 25;
             if (quarter == lastQuarter) return;
             lastQuarter = quarter;
-            err.printf("%s %d%%%n", label, percent);
+            err.printf("%s %d%%%s%n", label, percent, tail);
         }
         lastPercent = percent;
+        lastDetail = detail;
         err.flush();
     }
 
+    /** Ends the bar's line, so that a message printed next starts a line of its own (the bar is drawn again on the next update). */
+    void interrupt() {
+        if (terminal && barShown) {
+            err.println();
+            err.flush();
+            barShown = false;
+        }
+    }
+
     void done() {
-        update(1.0);
+        done("");
+    }
+
+    void done(String detail) {
+        update(1.0, detail);
         if (terminal) err.println();
+        barShown = false;
         err.flush();
     }
 }

@@ -84,7 +84,7 @@ public record Preprocessing(int resize, int crop) {
     }
 
     /** One image of a U8 [N, H, W, 3] batch. */
-    private record HwcImage(byte[] data, long offset, int width, int height) implements PixelSource {
+    record HwcImage(byte[] data, long offset, int width, int height) implements PixelSource {
         @Override
         public void read(int x0, int y0, int x1, int y1, Rows rows) {
             int[] row = new int[x1 - x0];
@@ -109,7 +109,9 @@ public record Preprocessing(int resize, int crop) {
     /** The column ({@code rows} false) or row taps of the crop of a width x height image. */
     public Taps taps(int width, int height, boolean rows) {
         Filter f = rows ? window(width, height).rows : window(width, height).columns;
-        return new Taps(f.first.clone(), f.count.clone(), f.weights.clone());
+        float[][] weights = new float[f.weights.length][];
+        for (int i = 0; i < weights.length; i++) weights[i] = f.weights[i].clone();
+        return new Taps(f.first.clone(), f.count.clone(), weights); // copies: the filters are shared
     }
 
     public Region sourceRegion(int width, int height) {
@@ -127,46 +129,128 @@ public record Preprocessing(int resize, int crop) {
         MemoryBudget.reserve(MemoryBudget.floatBytes(floats, what), what);
         // the horizontal pass, rounded to 8 bits as PIL stores it: [channel][source row][crop column]
         float[] horizontal = new float[MemoryBudget.arrayLength(floats, what)];
-        int plane = rows * crop;
-        image.read(fx.lo(), fy.lo(), fx.hi(), fy.hi(), (y, rgb) -> {
-            int base = (y - fy.lo()) * crop;
-            for (int x = 0; x < crop; x++) {
-                double r = 0, g = 0, b = 0;
-                int first = fx.first[x] - fx.lo();
-                for (int k = 0; k < fx.count[x]; k++) {
-                    int px = rgb[first + k];
-                    float wt = fx.weights[x][k];
-                    r += ((px >> 16) & 0xff) * wt;
-                    g += ((px >> 8) & 0xff) * wt;
-                    b += (px & 0xff) * wt;
+        HorizontalPass pass = new HorizontalPass(fx, rows, crop, horizontal);
+        image.read(fx.lo(), fy.lo(), fx.hi(), fy.hi(), pass);
+        pass.flush(); // the last, partial block
+        verticalPass(fy, horizontal, rows, dst, offset);
+    }
+
+    /**
+     * The horizontal pass over the rows it is handed, a block of rows at a time: a block is
+     * stored column by column, so that one output column's taps run down contiguous memory with
+     * the block's rows side by side, which the JIT turns into vector instructions. Both passes
+     * give exactly what summing one output at a time gives: each output's products (float) are
+     * added in double, in tap order, from 0.
+     */
+    private static final class HorizontalPass implements PixelSource.Rows {
+        /** A block fits in L2: its pixels and samples (4 x columns x block ints and floats) are at most 192 KiB. */
+        private static final int BLOCK_FLOATS = 48 << 10;
+
+        private final Filter fx;
+        private final int crop, columns, block, plane;
+        private final int[] pixels; // [row in block][column], as they come
+        private final float[] samples; // [channel][column][row in block]
+        private final double[] sums;
+        private final float[] horizontal;
+        private int rowsHeld, rowsDone;
+
+        HorizontalPass(Filter fx, int rows, int crop, float[] horizontal) {
+            this.fx = fx;
+            this.crop = crop;
+            this.columns = fx.hi() - fx.lo();
+            this.block = Math.clamp(BLOCK_FLOATS / (4L * columns), 1, Math.min(64, rows));
+            this.plane = rows * crop;
+            this.pixels = new int[columns * block];
+            this.samples = new float[3 * columns * block];
+            this.sums = new double[block];
+            this.horizontal = horizontal;
+        }
+
+        /** Rows come in order, from the region's first (the contract of PixelSource.read). */
+        @Override
+        public void row(int y, int[] rgb) {
+            System.arraycopy(rgb, 0, pixels, rowsHeld++ * columns, columns);
+            if (rowsHeld == block) flush();
+        }
+
+        /** Filters the rows held into the horizontal result. */
+        void flush() {
+            int n = rowsHeld, lo = fx.lo(), stride = columns * block;
+            // column by column: reads stride through the rows, writes run down the column
+            for (int i = 0; i < columns; i++) {
+                for (int r = 0, at = i * block; r < n; r++, at++) {
+                    int px = pixels[r * columns + i];
+                    samples[at] = (px >> 16) & 0xff;
+                    samples[stride + at] = (px >> 8) & 0xff;
+                    samples[2 * stride + at] = px & 0xff;
                 }
-                horizontal[base + x] = toByte(r);
-                horizontal[plane + base + x] = toByte(g);
-                horizontal[2 * plane + base + x] = toByte(b);
             }
-        });
-        for (int c = 0; c < 3; c++) {
-            for (int y = 0; y < crop; y++) {
-                int first = fy.first[y] - fy.lo();
+            for (int c = 0; c < 3; c++) {
+                int channel = c * columns * block, out = c * plane + rowsDone * crop;
                 for (int x = 0; x < crop; x++) {
-                    double acc = 0;
-                    for (int k = 0; k < fy.count[y]; k++) acc += horizontal[c * plane + (first + k) * crop + x] * fy.weights[y][k];
-                    float v = toByte(acc) / 255f;
-                    dst[offset + (c * crop + y) * crop + x] = (v - MEAN[c]) / STD[c];
+                    java.util.Arrays.fill(sums, 0, n, 0);
+                    float[] weights = fx.weights[x];
+                    for (int k = 0; k < fx.count[x]; k++) {
+                        int from = channel + (fx.first[x] + k - lo) * block;
+                        float wt = weights[k];
+                        for (int r = 0; r < n; r++) sums[r] += samples[from + r] * wt;
+                    }
+                    for (int r = 0; r < n; r++) horizontal[out + r * crop + x] = toByte(sums[r]);
                 }
+            }
+            rowsDone += n;
+            rowsHeld = 0;
+        }
+    }
+
+    /** The vertical pass: each crop row from its taps' rows of the horizontal result, then scaled and normalized. */
+    private void verticalPass(Filter fy, float[] horizontal, int rows, float[] dst, int offset) {
+        int plane = rows * crop;
+        double[] acc = new double[crop];
+        for (int c = 0; c < 3; c++) {
+            float mean = MEAN[c], std = STD[c];
+            for (int y = 0; y < crop; y++) {
+                java.util.Arrays.fill(acc, 0);
+                int first = fy.first[y] - fy.lo();
+                for (int k = 0; k < fy.count[y]; k++) {
+                    int from = c * plane + (first + k) * crop;
+                    float wt = fy.weights[y][k];
+                    for (int x = 0; x < crop; x++) acc[x] += horizontal[from + x] * wt;
+                }
+                int to = offset + (c * crop + y) * crop;
+                for (int x = 0; x < crop; x++) dst[to + x] = (toByte(acc[x]) / 255f - mean) / std;
             }
         }
     }
 
-    private static float toByte(double v) {
-        return Math.clamp(Math.round(v), 0, 255);
+    /**
+     * {@code Math.clamp(Math.round(v), 0, 255)} for the sums here, which are never negative: four
+     * times faster. Adding 1/2 and truncating rounds as Math.round does except just below 1/2,
+     * where the addition itself rounds up (0.49999999999999994 + 0.5 is 1.0), hence the test.
+     */
+    static float toByte(double v) {
+        return v < 0.5 ? 0 : Math.min(255, (int) (v + 0.5));
     }
 
     /** The filters of the crop's columns and rows. */
     private record Window(Filter columns, Filter rows) {
     }
 
+    /** The window this thread computed last: a decode asks for one image's several times, and images often share a size. */
+    private static final ThreadLocal<LastWindow> LAST_WINDOW = new ThreadLocal<>();
+
+    private record LastWindow(Preprocessing of, int width, int height, Window window) {
+    }
+
     private Window window(int w, int h) {
+        LastWindow last = LAST_WINDOW.get();
+        if (last != null && last.of.equals(this) && last.width == w && last.height == h) return last.window;
+        Window window = computeWindow(w, h);
+        LAST_WINDOW.set(new LastWindow(this, w, h, window));
+        return window;
+    }
+
+    private Window computeWindow(int w, int h) {
         if (w < 1 || h < 1) throw new IllegalArgumentException("image " + w + "x" + h + " has no pixels");
         // torchvision: the shorter side becomes `resize`, the longer keeps the aspect ratio (truncated)
         long nw, nh;
@@ -220,7 +304,7 @@ public record Preprocessing(int resize, int crop) {
             return first[0];
         }
 
-        /** One past the last source sample any output reads. */
+            /** One past the last source sample any output reads. */
         int hi() {
             int hi = 0;
             for (int i = 0; i < first.length; i++) hi = Math.max(hi, first[i] + count[i]);

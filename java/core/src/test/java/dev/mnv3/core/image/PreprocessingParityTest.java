@@ -1,10 +1,9 @@
-package dev.mnv3.cli;
+package dev.mnv3.core.image;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.mnv3.core.image.Preprocessing;
 import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.testing.TorchReference;
 import dev.mnv3.core.weights.SafeTensors;
@@ -20,8 +19,9 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * Our ImageNet preprocessing against torchvision's transforms on PIL (Resize with antialiased
- * bilinear, CenterCrop, ToTensor, Normalize). PIL rounds to 8 bits between its two resize
- * passes and we do not, so values agree to about one grey level (1/255/std ~ 0.02).
+ * bilinear, CenterCrop, ToTensor, Normalize). Both round to 8 bits between the two resize
+ * passes; PIL's fixed-point weights differ from ours in the last bits, so values agree to about
+ * one grey level (1/255/std ~ 0.02).
  */
 class PreprocessingParityTest {
     @TempDir
@@ -58,7 +58,7 @@ class PreprocessingParityTest {
         assertTrue(p.waitFor(120, TimeUnit.SECONDS) && p.exitValue() == 0, log);
 
         Tensor ours = Tensor.zeros(1, 3, 224, 224);
-        assertEquals(java.util.List.of(), ImageFiles.preprocess(png, new Preprocessing(resize, 224), ours.data(), 0));
+        assertEquals(java.util.List.of(), ImageDecoder.preprocess(ImageSource.of(png), new Preprocessing(resize, 224), ours.data(), 0));
         Tensor theirs;
         try (SafeTensors st = SafeTensors.open(out)) {
             theirs = st.readTensor("input");

@@ -1,8 +1,10 @@
-package dev.mnv3.cli;
+package dev.mnv3.core.image;
 
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
+import java.awt.image.ComponentSampleModel;
+import java.awt.image.DataBufferByte;
 import java.awt.image.IndexColorModel;
 import java.awt.image.WritableRaster;
 
@@ -39,6 +41,21 @@ interface RgbRows {
                 for (int x = 0; x < w; x++) {
                     int g = clip ? Math.min(px[x], 255) : px[x * bands] >> shift;
                     rgb[x] = g * 0x010101;
+                }
+            };
+        }
+        if (bits == 8 && space == ColorSpace.TYPE_RGB && cm.getNumColorComponents() == 3
+                && raster.getDataBuffer() instanceof DataBufferByte buffer && buffer.getNumBanks() == 1
+                && raster.getSampleModel() instanceof ComponentSampleModel sm) {
+            // what JPEGs decode to (3-byte BGR): read the bytes in place, as getPixels would but without its per-sample calls
+            byte[] data = buffer.getData();
+            int[] band = sm.getBandOffsets();
+            int stride = sm.getPixelStride(), scan = sm.getScanlineStride();
+            int origin = buffer.getOffset() - raster.getSampleModelTranslateY() * scan - raster.getSampleModelTranslateX() * stride;
+            int r = band[0], g = band[1], b = band[2];
+            return (y, rgb) -> {
+                for (int x = 0, p = origin + y * scan; x < w; x++, p += stride) {
+                    rgb[x] = (data[p + r] & 0xff) << 16 | (data[p + g] & 0xff) << 8 | (data[p + b] & 0xff);
                 }
             };
         }

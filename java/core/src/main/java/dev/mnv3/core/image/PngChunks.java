@@ -1,4 +1,4 @@
-package dev.mnv3.cli;
+package dev.mnv3.core.image;
 
 import java.io.BufferedInputStream;
 import java.io.EOFException;
@@ -27,6 +27,13 @@ final class PngChunks {
     /** What is wrong with the file's chunk structure, or null when every chunk is intact. */
     static String problem(Path file) throws IOException {
         try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
+            return problem(in);
+        }
+    }
+
+    /** What is wrong with the chunk structure of a PNG read from its first byte, or null when every chunk is intact. */
+    static String problem(InputStream in) throws IOException {
+        try {
             in.skipNBytes(SIGNATURE.length);
             byte[] buffer = new byte[1 << 16];
             CRC32 crc = new CRC32();

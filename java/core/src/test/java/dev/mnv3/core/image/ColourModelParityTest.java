@@ -1,9 +1,8 @@
-package dev.mnv3.cli;
+package dev.mnv3.core.image;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.mnv3.core.image.RgbImage;
 import dev.mnv3.core.testing.TorchReference;
 import dev.mnv3.core.weights.SafeTensors;
 import java.awt.image.BufferedImage;
@@ -71,7 +70,7 @@ class ColourModelParityTest {
             "rgb.jpg", "rgb.bmp", "cmyk.jpg", "cmyk_ink.jpg", "ycck.jpg"})
     void decodesAsPilConvertsToRgb(String name) throws Exception {
         Path file = dir.resolve(name);
-        RgbImage ours = ImageFiles.decode(file);
+        RgbImage ours = ImageDecoder.decode(ImageSource.of(file));
         float[] pil;
         try (SafeTensors st = SafeTensors.open(expected)) {
             pil = st.readFloats(name);
@@ -96,7 +95,7 @@ class ColourModelParityTest {
     @ValueSource(strings = {"grey8.png", "grey8.jpg", "cmyk_ink.jpg"})
     void javasOwnConversionWouldFailThisTest(String name) throws Exception {
         BufferedImage img = ImageIO.read(dir.resolve(name).toFile());
-        RgbImage ours = ImageFiles.decode(dir.resolve(name));
+        RgbImage ours = ImageDecoder.decode(ImageSource.of(dir.resolve(name)));
         int worst = 0;
         for (int y = 0; y < img.getHeight(); y++) {
             for (int x = 0; x < img.getWidth(); x++) {

@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""Throughput and latency of `mnv3 serve` under load, with batching on and off.
+
+For each mode it starts `./mnv3 serve` on loopback, then for each number of concurrent clients
+runs `hey` (Debian's load generator) against POST /v2/models/NAME/infer with one image per
+request in Triton's binary tensor data, for --seconds after an untimed --warmup. It reports
+requests (= images) per second, hey's p50 and p99 latency, and the mean batch the batcher formed
+in that window (from /metrics). Then it runs `./mnv3 bench` in its own process at each batch size
+the batcher formed, and gives served throughput as a share of bench's at that batch size, and the
+issue's latency goal at one client: p99 <= the model's batch-1 latency + the queue delay + 2 ms.
+
+    benchmarks/serve/bench.py                        # Large, CPU, clients 1,4,16,64, 10 s each
+    benchmarks/serve/bench.py --model small --seconds 5 --clients 1,16
+
+Needs hey and curl-free Python 3 (stdlib only); tools/serve-test-clients.sh installs hey.
+"""
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MNV3 = os.path.join(ROOT, "mnv3")
+
+
+def say(msg):
+    print("[serve-bench] " + msg, file=sys.stderr, flush=True)
+
+
+def http_get(url, timeout=5):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return r.status, r.read().decode()
+
+
+def batch_counts(base):
+    _, text = http_get(base + "/metrics")
+    values = {}
+    for line in text.splitlines():
+        for name in ("mnv3_batch_size_sum", "mnv3_batch_size_count"):
+            if line.startswith(name + " "):
+                values[name] = float(line.split()[1])
+    return values.get("mnv3_batch_size_sum", 0.0), values.get("mnv3_batch_size_count", 0.0)
+
+
+def request_body(size, path):
+    """One image [1,3,size,size] of random normal values as binary tensor data; returns the JSON header's length."""
+    rnd = random.Random(1)
+    n = 3 * size * size
+    raw = struct.pack("<%df" % n, *(rnd.gauss(0.0, 1.0) for _ in range(n)))
+    header = json.dumps({"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 3, size, size],
+                                     "parameters": {"binary_data_size": len(raw)}}],
+                         "parameters": {"binary_data_output": True}}).encode()
+    with open(path, "wb") as f:
+        f.write(header + raw)
+    return len(header)
+
+
+def hey(url, body, header_length, clients, seconds):
+    out = subprocess.run(["hey", "-z", "%gs" % seconds, "-c", str(clients), "-m", "POST", "-T", "application/octet-stream",
+                          "-H", "Inference-Header-Content-Length: %d" % header_length, "-D", body, url],
+                         check=True, capture_output=True, text=True).stdout
+    codes = dict((c, int(n)) for c, n in re.findall(r"\[(\d{3})\]\s+(\d+) responses", out))
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    pct = dict((p, float(s) * 1000) for p, s in re.findall(r"\s(\d+)% in ([\d.]+) secs", out))
+    return {"rps": rps, "p50": pct.get("50"), "p99": pct.get("99"), "codes": codes, "errors": "Error distribution" in out}
+
+
+class Server:
+    def __init__(self, args, max_batch, port, log):
+        cmd = [MNV3, "serve", "--model", args.model, "--host", "127.0.0.1", "--http-port", str(port),
+               "--grpc-port", str(port + 1), "--max-batch-size", str(max_batch), "--max-queue-delay-us", str(args.delay_us),
+               "--queue-limit", "1024", "--crop", str(args.size), "--resize", str(args.size)]
+        if args.backend:
+            cmd += ["--backend", args.backend]
+        if args.threads:
+            cmd += ["--threads", str(args.threads)]
+        if args.instances:
+            cmd += ["--instances", str(args.instances)]
+        self.base = "http://127.0.0.1:%d" % port
+        self.log = open(log, "w")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
+        deadline = time.time() + 600
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                sys.exit("serve exited with %s; see %s" % (self.proc.returncode, log))
+            try:
+                if http_get(self.base + "/v2/health/ready")[0] == 200:
+                    return
+            except (urllib.error.URLError, ConnectionError, OSError):
+                pass
+            time.sleep(0.5)
+        self.stop()
+        sys.exit("serve did not become ready; see " + log)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+def cpu_description():
+    model, flags = "?", ""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name") and model == "?":
+                model = line.split(":", 1)[1].strip()
+            if line.startswith("flags") and not flags:
+                flags = line
+    isa = "AVX-512" if " avx512f" in flags else "AVX2" if " avx2" in flags else "no AVX2"
+    return "%s, %s, %d processors" % (model, isa, os.cpu_count())
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="large")
+    p.add_argument("--backend", default="cpu", help="cpu or cuda (default: cpu)")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads of the server (default: all)")
+    p.add_argument("--instances", type=int, default=0, help="model instances (default: serve's)")
+    p.add_argument("--size", type=int, default=224, help="image size H = W (default: 224)")
+    p.add_argument("--clients", default="1,4,16,64")
+    p.add_argument("--modes", default="on,off", help="batching on (--max-batch-size) and off (1)")
+    p.add_argument("--max-batch-size", type=int, default=8)
+    p.add_argument("--delay-us", type=int, default=1000, help="--max-queue-delay-us (default: 1000)")
+    p.add_argument("--seconds", type=float, default=10)
+    p.add_argument("--warmup", type=float, default=2)
+    p.add_argument("--port", type=int, default=18600)
+    args = p.parse_args()
+    if not shutil.which("hey"):
+        sys.exit("hey is not installed: run tools/serve-test-clients.sh (or apt-get install hey)")
+    clients = [int(c) for c in args.clients.split(",")]
+    subprocess.run([MNV3, "--version"], check=True, capture_output=True)  # builds on first use
+
+    work = tempfile.mkdtemp(prefix="mnv3-serve-bench-")
+    body = os.path.join(work, "request.bin")
+    header_length = request_body(args.size, body)
+    load_before = os.getloadavg()
+    rows = []
+    for mode in args.modes.split(","):
+        max_batch = args.max_batch_size if mode == "on" else 1
+        say("batching %s: starting serve (max batch %d) ..." % (mode, max_batch))
+        server = Server(args, max_batch, args.port, os.path.join(work, "serve-%s.log" % mode))
+        url = server.base + "/v2/models/%s/infer" % args.model
+        try:
+            for c in clients:
+                hey(url, body, header_length, c, args.warmup)
+                s0, n0 = batch_counts(server.base)
+                r = hey(url, body, header_length, c, args.seconds)
+                s1, n1 = batch_counts(server.base)
+                r.update(mode=mode, clients=c, mean_batch=(s1 - s0) / max(1.0, n1 - n0))
+                bad = {k: v for k, v in r["codes"].items() if k != "200"}
+                say("  %2d clients: %7.1f img/s  p50 %7.2f ms  p99 %7.2f ms  mean batch %.2f%s" % (
+                    c, r["rps"], r["p50"], r["p99"], r["mean_batch"], "  NON-200: %s" % bad if bad or r["errors"] else ""))
+                rows.append(r)
+        finally:
+            server.stop()
+
+    batches = sorted({max(1, min(args.max_batch_size, round(r["mean_batch"]))) for r in rows} | {1})
+    say("mnv3 bench at batch %s ..." % ",".join(map(str, batches)))
+    cmd = [MNV3, "bench", "--model", args.model, "--backend", args.backend, "--size", "%dx%d" % (args.size, args.size),
+           "--batch", ",".join(map(str, batches)), "--seconds", str(args.seconds), "--json"]
+    if args.threads:
+        cmd += ["--threads", str(args.threads)]
+    bench = {}
+    for line in subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT).stdout.splitlines():
+        if line.startswith("{"):
+            j = json.loads(line)
+            bench[j["batch"]] = j
+    load_after = os.getloadavg()
+
+    print("Machine: %s; load average %.1f before, %.1f after (other processes share it)." % (
+        cpu_description(), load_before[0], load_after[0]))
+    print("Command: benchmarks/serve/bench.py %s" % " ".join(sys.argv[1:]))
+    print("Model %s, %s backend, %dx%d, one image per request (binary tensor data), max batch %d, queue delay %d us.\n" % (
+        args.model, args.backend, args.size, args.size, args.max_batch_size, args.delay_us))
+    print("| batching | clients | served img/s | p50 ms | p99 ms | mean batch formed | bench img/s at that batch | served / bench |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        b = max(1, min(args.max_batch_size, round(r["mean_batch"])))
+        ref = bench[b]["images_per_second"]
+        print("| %s | %d | %.1f | %.2f | %.2f | %.2f | %.1f (batch %d) | %.2f |" % (
+            r["mode"], r["clients"], r["rps"], r["p50"], r["p99"], r["mean_batch"], ref, b, r["rps"] / ref))
+    b1 = bench[1]
+    print("\nbench batch 1: %.2f ms p50, %.2f ms p99 per batch." % (b1["p50_ms"], b1["p99_ms"]))
+    for r in rows:
+        if r["mode"] == "on" and r["clients"] == 1:
+            goal = b1["p50_ms"] + args.delay_us / 1000 + 2
+            print("Latency goal at 1 client, batching on: p99 %.2f ms <= batch-1 latency %.2f + delay %.2f + 2 ms = %.2f ms: %s" % (
+                r["p99"], b1["p50_ms"], args.delay_us / 1000, goal, "met" if r["p99"] <= goal else "NOT met"))
+        if r["mode"] == "on" and r["clients"] == 16:
+            b = max(1, min(args.max_batch_size, round(r["mean_batch"])))
+            share = r["rps"] / bench[b]["images_per_second"]
+            print("Throughput goal at 16 clients, batching on: %.0f%% of bench at batch %d (goal 90%%): %s" % (
+                100 * share, b, "met" if share >= 0.9 else "NOT met"))
+    say("logs in " + work)
+
+
+if __name__ == "__main__":
+    main()

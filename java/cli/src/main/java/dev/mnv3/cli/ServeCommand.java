@@ -1,0 +1,216 @@
+package dev.mnv3.cli;
+
+import dev.mnv3.core.backend.Backend;
+import dev.mnv3.core.graph.Graph;
+import dev.mnv3.core.image.Preprocessing;
+import dev.mnv3.core.weights.RandomWeights;
+import dev.mnv3.core.weights.Weights;
+import dev.mnv3.serve.BatchPolicy;
+import dev.mnv3.serve.ImageIoDecoder;
+import dev.mnv3.serve.InferenceServer;
+import dev.mnv3.serve.ModelInstances;
+import dev.mnv3.serve.ServedModel;
+import dev.mnv3.serve.ServerConfig;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false, description = {
+        "Serve the model over KServe v2, the Open Inference Protocol that Triton,",
+        "KServe and tritonclient speak: REST on --http-port, gRPC",
+        "(inference.GRPCInferenceService) on --grpc-port, with a dynamic batcher.",
+        "",
+        "Inputs (one per request): 'input' FP32 or FP16 [N,3,H,W]; or 'image' BYTES [N],",
+        "encoded JPEG/PNG/BMP/GIF, decoded and preprocessed on the server as classify",
+        "does (--resize, --crop). Outputs: 'logits' [N,K] (with the output parameter",
+        "classification=K: the top K classes as \"score:index:label\"), and the feature",
+        "maps 'stride2' ... 'stride32' when asked for. Tensors travel as JSON or as",
+        "Triton's binary tensor data; BYTES elements in JSON are base64.",
+        "",
+        "REST: GET /v2, /v2/health/live, /v2/health/ready, /v2/models/NAME,",
+        "/v2/models/NAME/ready, /v2/models/NAME/config, /v2/models/NAME/stats;",
+        "POST /v2/models/NAME/infer; GET /metrics (Prometheus). Errors are",
+        "{\"error\": \"...\"}: 400 for a bad request, 429 when the queue is full, 503 while",
+        "warming up or shutting down.",
+        "",
+        "Ready once every instance has run a warm-up inference. SIGTERM drains: new",
+        "requests get 503 / UNAVAILABLE, requests in flight are answered, then it exits.",
+        "",
+        "  ./mnv3 serve --model large --weights W.safetensors",
+        "  curl -s localhost:8000/v2/models/large",
+        ""})
+final class ServeCommand implements Callable<Integer> {
+    @Mixin
+    ModelOptions model;
+
+    @Mixin
+    BackendOptions backend;
+
+    @Option(names = "--weights", paramLabel = "W.safetensors",
+            description = "Weights to serve (default: seeded random weights, with a warning, as demo runs).")
+    Path weights;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "1", description = "Seed of the random weights without --weights (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--name", paramLabel = "NAME",
+            description = "The name clients address the model by (default: the --model value; a table file's name without .json).")
+    String name;
+
+    @Option(names = "--host", paramLabel = "ADDR", defaultValue = "0.0.0.0",
+            description = "Address to listen on: 0.0.0.0 every interface, 127.0.0.1 this machine only (default: ${DEFAULT-VALUE}).")
+    String host;
+
+    @Option(names = "--http-port", paramLabel = "P", defaultValue = "8000", description = "REST port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
+    int httpPort;
+
+    @Option(names = "--grpc-port", paramLabel = "P", defaultValue = "8001", description = "gRPC port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
+    int grpcPort;
+
+    @Option(names = "--max-batch-size", paramLabel = "N", defaultValue = "8",
+            description = "Most images the batcher puts in one batch; also the most one request may hold. 1 turns batching off "
+                    + "(default: ${DEFAULT-VALUE}).")
+    int maxBatchSize;
+
+    @Option(names = "--max-queue-delay-us", paramLabel = "US", defaultValue = "1000",
+            description = "How long the oldest waiting request may wait for others to join its batch, in microseconds; a full "
+                    + "batch goes at once (default: ${DEFAULT-VALUE}).")
+    long maxQueueDelayMicros;
+
+    @Option(names = "--queue-limit", paramLabel = "N", defaultValue = "128",
+            description = "Most requests waiting for a batch; more are refused with 429 / RESOURCE_EXHAUSTED (default: ${DEFAULT-VALUE}).")
+    int queueLimit;
+
+    @Option(names = "--instances", paramLabel = "N", defaultValue = "0",
+            description = "Model instances running batches at once: on the CPU each a model with its share of --threads, on "
+                    + "CUDA callers of one model on separate streams (at most -Dmnv3.cuda.streams, default 4, run at once) "
+                    + "(default: 1 on the CPU, 2 on CUDA).")
+    int instances;
+
+    @Option(names = "--pad-batches", paramLabel = "auto|off|N,N,...", defaultValue = "auto",
+            description = "Batch sizes a formed batch is padded up to (zero images, sliced off after): on CUDA each batch size has "
+                    + "its own plan and captured graph, and a model keeps 4 per lane, so auto pads to 1, max/4, max/2 and max "
+                    + "there; on the CPU padding only costs, so auto is off. A list must end with --max-batch-size "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String padBatches;
+
+    @Option(names = "--max-body-mb", paramLabel = "MB", defaultValue = "32",
+            description = "Largest request body (REST) or message (gRPC) accepted, in MiB (default: ${DEFAULT-VALUE}).")
+    int maxBodyMb;
+
+    @Option(names = "--resize", paramLabel = "S", defaultValue = "256",
+            description = "'image' inputs: shorter side before the center crop, as classify's --resize (default: ${DEFAULT-VALUE}).")
+    int resize;
+
+    @Option(names = "--crop", paramLabel = "C", defaultValue = "224",
+            description = "'image' inputs: center crop size, as classify's --crop (default: ${DEFAULT-VALUE}).")
+    int crop;
+
+    @Option(names = "--drain-seconds", paramLabel = "S", defaultValue = "30",
+            description = "On SIGTERM, how long to wait for requests in flight before stopping anyway (default: ${DEFAULT-VALUE}).")
+    int drainSeconds;
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        ServerConfig config = serverConfig();
+        Preprocessing prep = preprocessing();
+        String served = servedName();
+        Backend b = backend.resolve();
+        boolean oneModel = ModelInstances.sharesOneModel(b);
+        int count = instances > 0 ? instances : oneModel ? 2 : 1;
+        BatchPolicy policy = config.batching().withPaddedSizes(paddedSizes(padBatches, maxBatchSize, oneModel));
+        config = new ServerConfig(config.host(), config.httpPort(), config.grpcPort(), config.maxBodyBytes(), policy,
+                config.drainTimeout());
+        Graph graph = Graph.of(weights == null ? model.config() : model.configFor(weights));
+        Weights w;
+        if (weights == null) {
+            err.println("mnv3: warning: no --weights: serving seeded random weights (seed " + seed + "); its classes mean nothing");
+            err.flush();
+            w = RandomWeights.generate(graph, seed);
+        } else {
+            w = Weights.load(weights, graph);
+        }
+        out.printf("mnv3 serve: %s as '%s' on %s, %d instance%s; %s; warming up ...%n", graph.config().describe(), served, b.name(),
+                count, count == 1 ? "" : "s", policy);
+        out.flush();
+        ModelInstances compiled = ModelInstances.compile(b, graph, w, backend.options(), count);
+        InferenceServer server = InferenceServer.start(config, new ServedModel(served, graph, prep, compiled.backend()), compiled,
+                new ImageIoDecoder());
+        // SIGTERM (and Ctrl-C) run the hooks: drain, then stop
+        Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("mnv3-shutdown").unstarted(() -> {
+            out.println("mnv3 serve: shutting down: draining requests in flight ...");
+            out.flush();
+            server.close();
+            out.println("mnv3 serve: stopped");
+            out.flush();
+        }));
+        out.printf("mnv3 serve: ready: REST http://%s:%d  gRPC %s:%d  metrics http://%s:%d/metrics%n", config.host(), server.httpPort(),
+                config.host(), server.grpcPort(), config.host(), server.httpPort());
+        out.flush();
+        server.awaitStopped();
+        return 0;
+    }
+
+    private ServerConfig serverConfig() {
+        if (maxBodyMb < 1 || maxBodyMb > 1024) throw new Main.UserError("--max-body-mb must be from 1 to 1024, got " + maxBodyMb);
+        if (drainSeconds < 0) throw new Main.UserError("--drain-seconds must be >= 0, got " + drainSeconds);
+        if (instances < 0 || instances > 64) throw new Main.UserError("--instances must be from 1 to 64, got " + instances);
+        try {
+            return new ServerConfig(host, httpPort, grpcPort, maxBodyMb << 20, new BatchPolicy(maxBatchSize, maxQueueDelayMicros,
+                    queueLimit), Duration.ofSeconds(drainSeconds));
+        } catch (IllegalArgumentException e) {
+            throw new Main.UserError(e.getMessage().replace("max batch size", "--max-batch-size")
+                    .replace("max queue delay", "--max-queue-delay-us").replace("queue limit", "--queue-limit"));
+        }
+    }
+
+    private Preprocessing preprocessing() {
+        try {
+            return new Preprocessing(resize, crop);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UserError("--resize and --crop: " + e.getMessage());
+        }
+    }
+
+    /** --name, else the model's name: large, small, or a table file's name without its directory and .json. */
+    private String servedName() {
+        String n = name != null ? name : Path.of(model.model).getFileName().toString().replaceFirst("\\.json$", "");
+        if (!ServedModel.isValidName(n)) {
+            throw new Main.UserError("--name must be 1 to 128 letters, digits, '_', '.' or '-', got '" + n + "'");
+        }
+        return n;
+    }
+
+    /** --pad-batches: auto (the ladder where each batch size is a plan of its own, else none), off, or a list. */
+    static int[] paddedSizes(String spec, int max, boolean planPerBatchSize) {
+        return switch (spec.trim()) {
+            case "auto" -> planPerBatchSize ? BatchPolicy.ladder(max) : new int[0];
+            case "off" -> new int[0];
+            default -> {
+                int[] sizes;
+                try {
+                    sizes = Arrays.stream(spec.split(",")).map(String::trim).mapToInt(Integer::parseInt).toArray();
+                } catch (NumberFormatException e) {
+                    throw new Main.UserError("--pad-batches takes auto, off or a list of batch sizes, got '" + spec + "'");
+                }
+                try {
+                    new BatchPolicy(max, 0, 1, sizes);
+                } catch (IllegalArgumentException e) {
+                    throw new Main.UserError("--pad-batches: " + e.getMessage());
+                }
+                yield sizes;
+            }
+        };
+    }
+}
