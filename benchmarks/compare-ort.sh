@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # mnv3's CPU backend vs ONNX Runtime, side by side in one JVM, on the same random weights.
-# Usage: benchmarks/compare-ort.sh [--models large,small] [--batches 1,8] [--threads 2] [--rounds 5] [--seconds 2] [--profile]
+# Usage: benchmarks/compare-ort.sh [--models large,small] [--batches 1,8,32] [--threads 2] [--rounds 5] [--seconds 2] [--profile | --profile-batch N]
+# Prints each round's ratio ours/ORT and a table of their median, min and max, with the CPU model and vector ISA.
+# With --threads 1 also the ratio of CPU time per image (robust when other processes load the machine).
+# MNV3_JAVA_OPTS adds JVM options, e.g. -Dmnv3.cpu.vectorBits=256 to run our kernels at 256 bits.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -13,7 +16,8 @@ if [[ ! -f "$jar" ]] || [[ -n "$(find java benchmarks/src -newer "$jar" -name '*
     echo "building ..." >&2
     ./mvnw -q -B -DskipTests package -pl benchmarks -am >&2
 fi
-java=("$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED)
+read -ra java_opts <<< "${MNV3_JAVA_OPTS:-}" # split as ./mnv3 splits it
+java=("$JAVA_HOME/bin/java" "${java_opts[@]}" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED)
 for model in large small; do
     if [[ ! -f "$work/$model.onnx" ]]; then
         echo "exporting $model to ONNX with the same weights ..." >&2

@@ -7,13 +7,16 @@ import ai.onnxruntime.OrtSession;
 import dev.mnv3.core.MobileNetV3Config;
 import dev.mnv3.core.backend.CompileOptions;
 import dev.mnv3.core.backend.CompiledModel;
-import dev.mnv3.core.bench.Throughput;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.tensor.TensorDiff;
 import dev.mnv3.core.weights.RandomWeights;
 import dev.mnv3.core.weights.Weights;
+import dev.mnv3.cpu.CpuInfo;
 import dev.mnv3.cpu.fast.FastBackend;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,21 +28,51 @@ import java.util.Map;
 
 /**
  * mnv3's CPU backend against ONNX Runtime on the same weights, same machine, same thread count,
- * in one JVM: the two engines alternate in short rounds so that whatever else the machine does
- * hits both alike. Prints img/s per engine and the ratio ours/ORT for every model and batch.
+ * in one JVM: each engine warms up until the JIT has gone quiet, then the two alternate in short
+ * rounds (which goes first alternates too) so that whatever else the machine does hits both alike. For every model and batch it prints the ratio
+ * ours/ORT of each round's images per second, and reports their median with the min and max: a
+ * burst of load from another process moves one round, not the verdict. With {@code --threads 1}
+ * both engines run on the calling thread, and the ratio of the thread's CPU time per image is
+ * printed too, which time stolen by other processes does not change.
  *
  * <p>Arguments: {@code --onnx-dir DIR} (holds {model}.onnx exported from {model}.safetensors by
  * benchmarks/export_onnx.py; see compare-ort.sh), {@code --models large,small},
- * {@code --batches 1,8}, {@code --threads 2}, {@code --rounds 5}, {@code --seconds 2} (per
- * engine per round), {@code --profile} (a per-layer profile of ours after the table).
+ * {@code --batches 1,8,32}, {@code --threads 2}, {@code --rounds 5}, {@code --seconds 2} (per
+ * engine per round), {@code --profile} (a per-layer profile of both engines after each model's rows),
+ * {@code --profile-batch N} (the same at batch N).
  */
 public final class OrtComparison {
     private OrtComparison() {
     }
 
-    record Row(String model, int batch, Throughput.Result ours, Throughput.Result ort, double logitsRelL2) {
-        double ratio() {
-            return ours.imagesPerSecond() / ort.imagesPerSecond();
+    /** One engine's runs in one round: wall and calling-thread CPU milliseconds per run. */
+    record Round(double[] wallMs, double cpuMs, int batch) {
+        double imagesPerSecond() {
+            return batch * wallMs.length / (Arrays.stream(wallMs).sum() / 1e3);
+        }
+
+        double cpuMsPerImage() {
+            return cpuMs / (batch * wallMs.length);
+        }
+    }
+
+    record Row(String model, int batch, List<Round> ours, List<Round> ort, double logitsRelL2) {
+        /** ours/ORT images per second, one per round. */
+        double[] ratios() {
+            double[] r = new double[ours.size()];
+            for (int i = 0; i < r.length; i++) r[i] = ours.get(i).imagesPerSecond() / ort.get(i).imagesPerSecond();
+            return r;
+        }
+
+        /** ORT's CPU time per image over ours, one per round: > 1 means ours needs less CPU. */
+        double[] cpuRatios() {
+            double[] r = new double[ours.size()];
+            for (int i = 0; i < r.length; i++) r[i] = ort.get(i).cpuMsPerImage() / ours.get(i).cpuMsPerImage();
+            return r;
+        }
+
+        static double medianImagesPerSecond(List<Round> rounds) {
+            return median(rounds.stream().mapToDouble(Round::imagesPerSecond).toArray());
         }
     }
 
@@ -47,15 +80,16 @@ public final class OrtComparison {
         Map<String, String> opt = parse(args);
         Path dir = Path.of(opt.getOrDefault("onnx-dir", "build/ort"));
         List<String> models = List.of(opt.getOrDefault("models", "large,small").split(","));
-        int[] batches = Arrays.stream(opt.getOrDefault("batches", "1,8").split(",")).mapToInt(Integer::parseInt).toArray();
+        int[] batches = Arrays.stream(opt.getOrDefault("batches", "1,8,32").split(",")).mapToInt(Integer::parseInt).toArray();
         int threads = Integer.parseInt(opt.getOrDefault("threads", "2"));
         int rounds = Integer.parseInt(opt.getOrDefault("rounds", "5"));
         double seconds = Double.parseDouble(opt.getOrDefault("seconds", "2"));
+        if (rounds < 1 || threads < 1 || !(seconds > 0)) throw new IllegalArgumentException("--rounds, --threads and --seconds must be positive");
 
-        System.out.printf(Locale.ROOT, "mnv3 cpu (Vector API: %s) vs ONNX Runtime %s, %d threads each, 224x224, %d rounds x %.1f s per engine%n",
-                FastBackend.vectorized() ? "yes" : "NO", OrtEnvironment.getEnvironment().getVersion(), threads, rounds, seconds);
-        List<Row> rows = new ArrayList<>();
         OrtEnvironment env = OrtEnvironment.getEnvironment();
+        System.out.printf(Locale.ROOT, "CPU: %s%nmnv3 cpu: %s%nvs ONNX Runtime %s; %d threads each, 224x224, %d rounds x %.1f s per engine%n",
+                CpuInfo.here().describe(), new FastBackend().kernelsDescription(), env.getVersion(), threads, rounds, seconds);
+        List<Row> rows = new ArrayList<>();
         for (String model : models) {
             Graph graph = Graph.of(MobileNetV3Config.named(model));
             Weights weights = Weights.load(dir.resolve(model + ".safetensors"), graph);
@@ -69,22 +103,33 @@ public final class OrtComparison {
                 try (OrtSession session = env.createSession(onnx.toString(), so);
                      CompiledModel ours = new FastBackend().compile(graph, weights, CompileOptions.defaults().withThreads(threads))) {
                     for (int batch : batches) {
-                        rows.add(compare(env, session, ours, model, batch, rounds, seconds));
-                        Row r = rows.getLast();
-                        System.out.printf(Locale.ROOT, "  %s batch %d: ours %.1f img/s, ORT %.1f img/s, ratio %.2f%n", model, batch,
-                                r.ours().imagesPerSecond(), r.ort().imagesPerSecond(), r.ratio());
+                        Row r = compare(env, session, ours, model, batch, rounds, seconds);
+                        rows.add(r);
+                        System.out.printf(Locale.ROOT, "  %s batch %d: ours/ORT per round %s%n", model, batch, list(r.ratios()));
                     }
-                    if (opt.containsKey("profile")) profile(ours, model);
+                    if (opt.containsKey("profile")) {
+                        profile(ours, env, onnx, so, model, Integer.parseInt(opt.getOrDefault("profile-batch", "1")));
+                    }
                 }
             }
         }
+        boolean cpu = threads == 1;
         System.out.println();
-        System.out.println("| model | batch | mnv3 cpu img/s | ORT img/s | ours/ORT | mnv3 p50 ms | ORT p50 ms | logits rel L2 |");
-        System.out.println("|---|---|---|---|---|---|---|---|");
+        System.out.println("| model | batch | mnv3 img/s | ORT img/s | ours/ORT median | min | max |"
+                + (cpu ? " CPU-time ratio median | min | max |" : "") + " logits rel L2 |");
+        System.out.println("|---|---|---|---|---|---|---|" + (cpu ? "---|---|---|" : "") + "---|");
         for (Row r : rows) {
-            System.out.printf(Locale.ROOT, "| %s | %d | %.1f | %.1f | %.2f | %.2f | %.2f | %.1e |%n", r.model(), r.batch(),
-                    r.ours().imagesPerSecond(), r.ort().imagesPerSecond(), r.ratio(), r.ours().p50Ms(), r.ort().p50Ms(), r.logitsRelL2());
+            double[] q = r.ratios();
+            System.out.printf(Locale.ROOT, "| %s | %d | %.1f | %.1f | %.2f | %.2f | %.2f |", r.model(), r.batch(),
+                    Row.medianImagesPerSecond(r.ours()), Row.medianImagesPerSecond(r.ort()), median(q), min(q), max(q));
+            if (cpu) {
+                double[] c = r.cpuRatios();
+                System.out.printf(Locale.ROOT, " %.2f | %.2f | %.2f |", median(c), min(c), max(c));
+            }
+            System.out.printf(Locale.ROOT, " %.1e |%n", r.logitsRelL2());
         }
+        System.out.println("img/s: the median round; ours/ORT: over the rounds, each round's images per second"
+                + (cpu ? "; CPU-time ratio: ORT's CPU time per image / ours (the calling thread's)" : ""));
     }
 
     private static Row compare(OrtEnvironment env, OrtSession session, CompiledModel ours, String model, int batch, int rounds,
@@ -97,14 +142,19 @@ public final class OrtComparison {
             if (!(relL2 < 1e-4)) throw new IllegalStateException(model + ": ORT and mnv3 disagree, logits rel L2 " + relL2);
             Engine mnv3 = () -> ours.run(input);
             Engine ort = () -> runOrt(session, x);
-            List<Double> oursMs = new ArrayList<>(), ortMs = new ArrayList<>(), warmUp = new ArrayList<>();
-            collect(mnv3, 1.5, warmUp);
-            collect(ort, 1.5, warmUp);
+            warmUp(mnv3, batch);
+            warmUp(ort, batch);
+            List<Round> oursRounds = new ArrayList<>(), ortRounds = new ArrayList<>();
             for (int round = 0; round < rounds; round++) {
-                collect(mnv3, seconds, oursMs);
-                collect(ort, seconds, ortMs);
+                if (round % 2 == 0) {
+                    oursRounds.add(collect(mnv3, seconds, batch));
+                    ortRounds.add(collect(ort, seconds, batch));
+                } else {
+                    ortRounds.add(collect(ort, seconds, batch));
+                    oursRounds.add(collect(mnv3, seconds, batch));
+                }
             }
-            return new Row(model, batch, summarize(batch, oursMs), summarize(batch, ortMs), relL2);
+            return new Row(model, batch, oursRounds, ortRounds, relL2);
         }
     }
 
@@ -113,17 +163,55 @@ public final class OrtComparison {
         void run() throws OrtException;
     }
 
-    private static void collect(Engine e, double seconds, List<Double> ms) throws OrtException {
-        long end = System.nanoTime() + (long) (seconds * 1e9);
+    private static Round collect(Engine e, double seconds, int batch) throws OrtException {
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        List<Double> ms = new ArrayList<>();
+        long cpu = threads.getCurrentThreadCpuTime(), end = System.nanoTime() + (long) (seconds * 1e9);
         do {
             long t = System.nanoTime();
             e.run();
             ms.add((System.nanoTime() - t) / 1e6);
         } while (System.nanoTime() < end);
+        double cpuMs = (threads.getCurrentThreadCpuTime() - cpu) / 1e6;
+        return new Round(ms.stream().mapToDouble(Double::doubleValue).toArray(), cpuMs, batch);
     }
 
-    private static Throughput.Result summarize(int batch, List<Double> ms) {
-        return Throughput.summarize(batch, ms.stream().mapToDouble(Double::doubleValue).toArray());
+    /**
+     * Runs an engine until the JIT has gone quiet: at least 1.5 s, then until a whole second
+     * passes in which it compiled for under 10 ms (at most 60 s). Until C2 has compiled the
+     * Vector API kernels they run as Java loops, many times slower, and on a loaded machine the
+     * compiler thread can take many seconds to get there.
+     */
+    private static void warmUp(Engine e, int batch) throws OrtException {
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        boolean known = jit != null && jit.isCompilationTimeMonitoringSupported();
+        long start = System.nanoTime();
+        collect(e, 1.5, batch);
+        while (known && System.nanoTime() - start < 60e9) {
+            long compiled = jit.getTotalCompilationTime();
+            collect(e, 1.0, batch);
+            if (jit.getTotalCompilationTime() - compiled < 10) return;
+        }
+    }
+
+    static double median(double[] x) {
+        double[] s = x.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    private static double min(double[] x) {
+        return Arrays.stream(x).min().orElseThrow();
+    }
+
+    private static double max(double[] x) {
+        return Arrays.stream(x).max().orElseThrow();
+    }
+
+    private static String list(double[] x) {
+        StringBuilder sb = new StringBuilder();
+        for (double v : x) sb.append(sb.isEmpty() ? "" : " ").append(String.format(Locale.ROOT, "%.2f", v));
+        return sb.toString();
     }
 
     static float[] runOrt(OrtSession session, OnnxTensor x) throws OrtException {
@@ -132,12 +220,31 @@ public final class OrtComparison {
         }
     }
 
-    /** Per-layer profile of our backend: where the time goes. */
-    private static void profile(CompiledModel ours, String model) {
-        Map<String, Double> ms = FastBackend.profile(ours, RandomWeights.input(1, 224, 224, 3), 20);
-        double total = ms.values().stream().mapToDouble(Double::doubleValue).sum();
-        System.out.printf(Locale.ROOT, "  per-layer profile of %s, batch 1 (ms per image, %.2f in all):%n", model, total);
-        ms.forEach((k, v) -> System.out.printf(Locale.ROOT, "    %-14s %6.2f  %5.1f%%%n", k, v, 100 * v / total));
+    /**
+     * Where the time goes, layer by layer: each engine's own per-node timings (ours from
+     * FastBackend.profile, ORT's from its profiler), each the least over the runs, per batch.
+     */
+    private static void profile(CompiledModel ours, OrtEnvironment env, Path onnx, OrtSession.SessionOptions so, String model,
+                                int batch) throws OrtException, java.io.IOException {
+        Tensor input = RandomWeights.input(batch, 224, 224, 3);
+        int runs = batch > 1 ? 10 : 30;
+        Map<String, Double> mine = FastBackend.profile(ours, input, runs), theirs;
+        try (OnnxTensor x = OnnxTensor.createTensor(env, FloatBuffer.wrap(input.data()), new long[] {batch, 3, 224, 224})) {
+            theirs = OrtProfile.measure(env, onnx, so, x, runs);
+        }
+        double oursTotal = mine.values().stream().mapToDouble(Double::doubleValue).sum();
+        double ortTotal = theirs.values().stream().mapToDouble(Double::doubleValue).sum();
+        System.out.printf(Locale.ROOT, "%nper-layer profile of %s, batch %d, ms per batch (least of %d runs): ours %.2f, ORT %.2f in all%n",
+                model, batch, runs, oursTotal, ortTotal);
+        System.out.println("| node | ours ms | ORT ms | ours/ORT time |");
+        System.out.println("|---|---|---|---|");
+        java.util.Set<String> names = new java.util.LinkedHashSet<>(mine.keySet());
+        names.addAll(theirs.keySet());
+        for (String n : names) {
+            double o = mine.getOrDefault(n, 0.0), t = theirs.getOrDefault(n, 0.0);
+            System.out.printf(Locale.ROOT, "| %s | %.3f | %.3f | %s |%n", n, o, t,
+                    o > 0 && t > 0 ? String.format(Locale.ROOT, "%.2f", o / t) : "-");
+        }
     }
 
     private static Map<String, String> parse(String[] args) {
@@ -146,6 +253,11 @@ public final class OrtComparison {
             if (!args[i].startsWith("--")) throw new IllegalArgumentException("unexpected argument " + args[i]);
             String key = args[i].substring(2);
             if (key.equals("profile")) m.put(key, "true");
+            else if (key.equals("profile-batch")) {
+                m.put("profile", "true");
+                if (i + 1 < args.length) m.put(key, args[++i]);
+                else throw new IllegalArgumentException("--profile-batch needs a value");
+            }
             else if (i + 1 < args.length) m.put(key, args[++i]);
             else throw new IllegalArgumentException("--" + key + " needs a value");
         }

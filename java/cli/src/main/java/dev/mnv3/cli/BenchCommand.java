@@ -8,6 +8,8 @@ import dev.mnv3.core.backend.Precision;
 import dev.mnv3.core.bench.Throughput;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.weights.RandomWeights;
+import dev.mnv3.cpu.ReferenceBackend;
+import dev.mnv3.cpu.fast.FastBackend;
 import dev.mnv3.cuda.CudaBackend;
 import dev.mnv3.cuda.CudaModel;
 import java.io.PrintWriter;
@@ -74,8 +76,8 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--json", description = "Print one JSON object per measurement: images_per_second, p50_ms, p99_ms and the "
             + "settings (model, backend, precision, cuda_graphs: whether CUDA graphs were replayed, cudnn: whether a CUDA "
-            + "model used cuDNN, batch, clients, ...); a "
-            + "measurement that failed gives {..., \"batch\": N, \"error\": \"why\"}.")
+            + "model used cuDNN, vector_bits: the CPU kernels' vector width, 0 for plain loops, null on the GPU, batch, "
+            + "clients, ...); a measurement that failed gives {..., \"batch\": N, \"error\": \"why\"}.")
     boolean json;
 
     @Spec
@@ -169,7 +171,8 @@ final class BenchCommand implements Callable<Integer> {
                     continue;
                 }
                 if (json) {
-                    out.println(r.toJson(name, b.name(), precision, graphs, cudnn, threads, size.height(), size.width()));
+                    out.println(r.toJson(name, b.name(), precision, graphs, cudnn, vectorBits(b), threads, size.height(),
+                            size.width()));
                 } else {
                     out.printf("%s on %s (%s%s%s), batch %d at %s, %d threads%s: %.1f images/s, latency per batch p50 %.2f ms, "
                                     + "p99 %.2f ms (%d runs)%n",
@@ -189,6 +192,12 @@ final class BenchCommand implements Callable<Integer> {
     private static String describe(BenchPoints.Point p, boolean onlyBatches) {
         return onlyBatches ? "batch " + p.batch()
                 : p.setting().describe() + ", " + p.clients() + (p.clients() == 1 ? " client" : " clients") + ", batch " + p.batch();
+    }
+
+    /** The vector width of the CPU kernels that ran: the fast backend's, 0 for the reference's plain loops, null on the GPU. */
+    static Integer vectorBits(Backend b) {
+        if (b instanceof FastBackend f) return f.vectorBits();
+        return b.name().equals(ReferenceBackend.NAME) ? 0 : null;
     }
 
     private void printKernelChoices(CudaModel c, BenchPoints.Setting setting) {

@@ -15,6 +15,7 @@ import dev.mnv3.core.weights.RandomWeights;
 import dev.mnv3.core.weights.SafeTensors;
 import dev.mnv3.core.weights.Weights;
 import dev.mnv3.cpu.ReferenceBackend;
+import dev.mnv3.cpu.fast.FastBackend;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -114,6 +115,16 @@ class CliTest {
         assertTrue(top.out().contains("crosscheck"), top.out());
     }
 
+    @Test
+    void demoNamesTheCpuAndTheVectorWidthAndPasses() {
+        Cli r = Cli.run("demo", "--model", "small", "--size", "64x64", "--batch", "2", "--seconds", "0.2", "--backend", "cpu",
+                "--threads", "1");
+        assertEquals(0, r.exitCode(), r.toString());
+        assertTrue(r.out().contains("CPU: ") && r.out().contains(" processor"), r.out());
+        assertTrue(r.out().contains("kernels: Vector API, " + new FastBackend().vectorBits() + "-bit vectors"), r.out());
+        assertTrue(r.out().contains(": PASS"), r.out());
+    }
+
     // ------------------------------------------------------------------ bench
 
     /** Small at 64x64 on the fast CPU backend, one thread, a few runs per batch size. */
@@ -140,6 +151,9 @@ class CliTest {
             assertEquals("cpu", o.get("backend"));
             assertEquals("fp32", o.get("precision"));
             assertEquals(false, o.get("cuda_graphs"), "the CPU replays no CUDA graphs");
+            assertEquals((long) new FastBackend().vectorBits(), o.get("vector_bits"), r.out());
+            assertTrue(List.of(128L, 256L, 512L).contains(o.get("vector_bits")), "surefire loads the Vector API: " + r.out());
+            assertFalse(o.containsKey("cudnn"), "cudnn is said of CUDA models only: " + r.out());
             assertEquals("small", o.get("model"));
             assertTrue(((Number) o.get("images_per_second")).doubleValue() > 0, r.out());
             assertTrue(o.containsKey("p50_ms") && o.containsKey("p99_ms") && !o.containsKey("error"), r.out());

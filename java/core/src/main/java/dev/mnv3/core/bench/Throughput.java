@@ -23,23 +23,19 @@ public final class Throughput {
 
         /**
          * One JSON object: the settings (precision in lower case; {@code cudaGraphs} whether runs were
-         * replayed as CUDA graphs, false for the CPU backends) and the measurements.
+         * replayed as CUDA graphs, false for the CPU backends; {@code cudnn} whether a CUDA model used
+         * cuDNN, null (omitted) for other models; {@code vectorBits} the CPU kernels' vector width, 0 for
+         * plain loops, null where no CPU kernels ran) and the measurements.
          */
-        public String toJson(String model, String backend, Precision precision, boolean cudaGraphs, int threads, int height,
-                             int width) {
-            return toJson(model, backend, precision, cudaGraphs, null, threads, height, width);
-        }
-
-        /** As above, with {@code "cudnn"}: whether a CUDA model used cuDNN (null: not a CUDA model, omitted). */
-        public String toJson(String model, String backend, Precision precision, boolean cudaGraphs, Boolean cudnn, int threads,
-                             int height, int width) {
+        public String toJson(String model, String backend, Precision precision, boolean cudaGraphs, Boolean cudnn,
+                             Integer vectorBits, int threads, int height, int width) {
             return String.format(Locale.ROOT,
-                    "{\"model\":%s,\"backend\":%s,\"precision\":\"%s\",\"cuda_graphs\":%b,%s\"batch\":%d,\"clients\":%d,"
-                            + "\"threads\":%d,\"height\":%d,\"width\":%d,\"runs\":%d,\"seconds\":%.3f,\"images_per_second\":%.2f,"
-                            + "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"min_ms\":%.3f}",
+                    "{\"model\":%s,\"backend\":%s,\"precision\":\"%s\",\"cuda_graphs\":%b,%s\"vector_bits\":%s,\"batch\":%d,"
+                            + "\"clients\":%d,\"threads\":%d,\"height\":%d,\"width\":%d,\"runs\":%d,\"seconds\":%.3f,"
+                            + "\"images_per_second\":%.2f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"min_ms\":%.3f}",
                     Json.quote(model), Json.quote(backend), precision.name().toLowerCase(Locale.ROOT), cudaGraphs,
-                    cudnn == null ? "" : "\"cudnn\":" + cudnn + ",", batch, clients, threads, height, width, runs, seconds,
-                    imagesPerSecond, p50Ms, p99Ms, minMs);
+                    cudnn == null ? "" : "\"cudnn\":" + cudnn + ",", vectorBits, batch, clients, threads, height, width, runs,
+                    seconds, imagesPerSecond, p50Ms, p99Ms, minMs);
         }
     }
 

@@ -63,8 +63,12 @@ class ThroughputTest {
         // four sleepers at once serve about four times the images of one; allow for a slow, noisy machine
         assertTrue(r4.imagesPerSecond() > 2.5 * r1.imagesPerSecond(), r1 + " vs " + r4);
         assertTrue(r4.p50Ms() >= 20, r4.toString());
-        assertTrue(r4.toJson("small", "sleeper", dev.mnv3.core.backend.Precision.FP32, false, 1, 64, 64)
-                .contains("\"clients\":4"));
+        String json = r4.toJson("small", "sleeper", dev.mnv3.core.backend.Precision.FP32, false, null, null, 1, 64, 64);
+        assertTrue(json.contains("\"clients\":4") && json.contains("\"vector_bits\":null") && !json.contains("cudnn"), json);
+        String cuda = r4.toJson("small", "cuda", dev.mnv3.core.backend.Precision.FP16, true, false, null, 1, 64, 64);
+        assertTrue(cuda.contains("\"cudnn\":false,") && cuda.contains("\"vector_bits\":null"), cuda);
+        String cpu = r4.toJson("small", "cpu", dev.mnv3.core.backend.Precision.FP32, false, null, 256, 1, 64, 64);
+        assertTrue(cpu.contains("\"vector_bits\":256,") && !cpu.contains("cudnn"), cpu);
     }
 
     @Test

@@ -8,8 +8,9 @@ import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.weights.Weights;
 
 /**
- * The fast CPU backend ({@code cpu}): vectorized with the Vector API when the JVM has
- * jdk.incubator.vector, plain loops otherwise; multithreaded. FP32 only.
+ * The fast CPU backend ({@code cpu}): vectorized with the Vector API at the widest vectors C2
+ * compiles on this machine when the JVM has jdk.incubator.vector, plain loops otherwise;
+ * multithreaded. FP32 only.
  */
 public final class FastBackend implements Backend {
     public static final String NAME = "cpu";
@@ -32,16 +33,42 @@ public final class FastBackend implements Backend {
 
     /** True when this instance runs the plain-loop kernels. */
     public boolean scalar() {
-        return forceScalar || !VectorSupport.AVAILABLE;
+        return kernels().vectorBits() == 0;
     }
 
-    /** True when this JVM runs the Vector API kernels. */
+    /** True when this JVM runs the Vector API kernels by default. */
     public static boolean vectorized() {
-        return VectorSupport.AVAILABLE;
+        return Kernels.best().vectorBits() > 0;
+    }
+
+    /** Bits per vector of the kernels this instance compiles with: 128, 256, 512, or 0 for plain loops. */
+    public int vectorBits() {
+        return kernels().vectorBits();
     }
 
     /**
-     * Milliseconds per run spent in each node of a model compiled by this backend, over
+     * The kernels this instance compiles with, in a few words: the vector width and GEMM tile, or
+     * why plain loops run (no jdk.incubator.vector, or no C2 to compile it to vector instructions).
+     * Throws IllegalArgumentException for a bad -Dmnv3.cpu.vectorBits.
+     */
+    public String kernelsDescription() {
+        return kernels().describe();
+    }
+
+    /**
+     * True when this instance runs the Vector API and C2 compiles it to vector instructions here;
+     * false for plain loops, and for a width forced beyond this CPU's (which runs as Java loops).
+     */
+    public boolean compiledToVectorInstructions() {
+        return vectorBits() > 0 && VectorKernels.intrinsicsProblem() == null;
+    }
+
+    private Kernels kernels() {
+        return forceScalar ? new ScalarKernels("forced by the caller") : Kernels.best();
+    }
+
+    /**
+     * Milliseconds spent in each node of a model compiled by this backend, the least over
      * {@code runs} runs of {@code input}: where the time goes.
      */
     public static java.util.Map<String, Double> profile(CompiledModel model, dev.mnv3.core.tensor.Tensor input, int runs) {
@@ -57,6 +84,6 @@ public final class FastBackend implements Backend {
         }
         weights.checkFits(graph);
         Weights.reserveFor(graph, "a packed copy of the weights of " + graph.config().describe());
-        return new FastModel(graph, weights, options, forceScalar ? new ScalarKernels() : Kernels.best());
+        return new FastModel(graph, weights, options, kernels());
     }
 }

@@ -2,15 +2,42 @@ package dev.mnv3.cpu.fast;
 
 import dev.mnv3.core.Activation;
 
-/** Plain-Java loops with the same layouts as {@link VectorKernels}, for JVMs without the Vector API. */
+/** Plain-Java loops with the same layouts as {@link VectorKernels}, for JVMs where the Vector API would not pay. */
 final class ScalarKernels implements Kernels {
+    private static final int PANEL = 16;
+
+    private final String why;
+
+    /** {@code why}: the reason the vector kernels do not run, for {@link #describe}. */
+    ScalarKernels(String why) {
+        this.why = why;
+    }
+
+    @Override
+    public int panel() {
+        return PANEL;
+    }
+
+    @Override
+    public int scratchFloats() {
+        return PANEL;
+    }
+
+    @Override
+    public int vectorBits() {
+        return 0;
+    }
+
+    @Override
+    public String describe() {
+        return "plain Java loops (" + why + ")";
+    }
 
     @Override
     public void gemm(float[] a, int aOff, int lda, int k, float[] b, int n, float[] bias, Activation act,
-                     float[] res, int resOff, float[] c, int cOff, int m0, int m1, int colFrom, int colTo) {
-        float[] acc = new float[PackedWeights.PANEL];
-        for (int j0 = colFrom; j0 < colTo; j0 += PackedWeights.PANEL) {
-            int width = Math.min(PackedWeights.PANEL, n - j0);
+                     float[] res, int resOff, float[] c, int cOff, int m0, int m1, int colFrom, int colTo, float[] acc) {
+        for (int j0 = colFrom; j0 < colTo; j0 += PANEL) {
+            int width = Math.min(PANEL, n - j0);
             int panel = j0 * k;
             for (int m = m0; m < m1; m++) {
                 int ar = aOff + m * lda;
@@ -44,6 +71,14 @@ final class ScalarKernels implements Kernels {
                 }
             }
             for (int ch = 0; ch < c; ch++) out[o + ch] = act.apply(out[o + ch]);
+        }
+    }
+
+    @Override
+    public void scaleChannels(float[] x, int off, int pixels, int channels, float[] scale, int scaleOff) {
+        for (int p = 0; p < pixels; p++) {
+            int o = off + p * channels;
+            for (int ch = 0; ch < channels; ch++) x[o + ch] *= scale[scaleOff + ch];
         }
     }
 

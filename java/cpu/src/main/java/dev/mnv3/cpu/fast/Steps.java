@@ -23,7 +23,7 @@ final class Steps {
      * Weights packed with K = k*k*Cin in (kx, ky, ci) order.
      */
     record Stem(ConvBnAct conv, PackedWeights weight) {
-        static Stem of(ConvBnAct c, Weights w, double eps) {
+        static Stem of(ConvBnAct c, Weights w, double eps, Kernels kernels) {
             if (c.dilation() != 1) throw new IllegalArgumentException("a dilated stem is not supported: " + c);
             FoldedConv f = FoldedConv.fold(c, w, eps);
             int k = c.kernel(), cin = c.inChannels(), cout = c.outChannels(), kk = k * k * cin;
@@ -33,7 +33,7 @@ final class Steps {
                     for (int ky = 0; ky < k; ky++)
                         for (int kx = 0; kx < k; kx++)
                             outIn[co * kk + (kx * k + ky) * cin + ci] = f.weight()[((co * cin + ci) * k + ky) * k + kx];
-            return new Stem(c, PackedWeights.pack(outIn, f.bias(), cout, kk));
+            return new Stem(c, kernels.pack(outIn, f.bias(), cout, kk));
         }
 
         /** Floats in one interleaved row: (W+2p) columns of k*Cin. */
@@ -74,9 +74,9 @@ final class Steps {
 
     /** A 1x1 conv as a GEMM: weights packed into panels. */
     record Pointwise(ConvBnAct conv, PackedWeights weight) {
-        static Pointwise of(ConvBnAct c, Weights w, double eps) {
+        static Pointwise of(ConvBnAct c, Weights w, double eps, Kernels kernels) {
             FoldedConv f = FoldedConv.fold(c, w, eps);
-            return new Pointwise(c, PackedWeights.pack(f.weight(), f.bias(), c.outChannels(), c.inChannels()));
+            return new Pointwise(c, kernels.pack(f.weight(), f.bias(), c.outChannels(), c.inChannels()));
         }
 
         Activation act() {
@@ -84,7 +84,7 @@ final class Steps {
         }
     }
 
-    /** A depthwise conv: weights [k*k][C], so one tap's weights for 8 channels are one vector. */
+    /** A depthwise conv: weights [k*k][C], so one tap's weights for adjacent channels are one vector. */
     record Depthwise(ConvBnAct conv, float[] weight, float[] bias) {
         static Depthwise of(ConvBnAct c, Weights w, double eps) {
             FoldedConv f = FoldedConv.fold(c, w, eps);
@@ -98,24 +98,25 @@ final class Steps {
 
     /** Squeeze-excitation FCs, packed like 1x1 convs: each runs as a one-row GEMM. */
     record Se(SqueezeExcite se, PackedWeights fc1, PackedWeights fc2) {
-        static Se of(SqueezeExcite se, Weights w) {
-            SeWeights sw = SeWeights.of(se, w);
+        static Se of(SqueezeExcite se, Weights w, Kernels kernels) {
+            SeWeights sw = SeWeights.of(se, w); // zero biases for a bias-free SE: the GEMM tiles start from the bias
             int c = se.channels(), sq = se.squeezeChannels();
-            return new Se(se, PackedWeights.pack(sw.fc1Weight(), sw.fc1Bias(), sq, c), PackedWeights.pack(sw.fc2Weight(), sw.fc2Bias(), c, sq));
+            return new Se(se, kernels.pack(sw.fc1Weight(), sw.fc1Bias(), sq, c),
+                    kernels.pack(sw.fc2Weight(), sw.fc2Bias(), c, sq));
         }
     }
 
     record Block(Bottleneck node, Pointwise expand, Depthwise depthwise, Se se, Pointwise project) {
-        static Block of(Bottleneck b, Weights w, double eps) {
-            return new Block(b, b.expand() != null ? Pointwise.of(b.expand(), w, eps) : null, Depthwise.of(b.depthwise(), w, eps),
-                    b.se() != null ? Se.of(b.se(), w) : null, Pointwise.of(b.project(), w, eps));
+        static Block of(Bottleneck b, Weights w, double eps, Kernels k) {
+            return new Block(b, b.expand() != null ? Pointwise.of(b.expand(), w, eps, k) : null, Depthwise.of(b.depthwise(), w, eps),
+                    b.se() != null ? Se.of(b.se(), w, k) : null, Pointwise.of(b.project(), w, eps, k));
         }
     }
 
     /** A linear layer of the classifier, run once per batch as an [N, in] x [in, out] GEMM. */
     record Dense(Linear node, PackedWeights weight) {
-        static Dense of(Linear l, Weights w) {
-            return new Dense(l, PackedWeights.pack(w.data(l.name() + ".weight"), w.data(l.name() + ".bias"),
+        static Dense of(Linear l, Weights w, Kernels kernels) {
+            return new Dense(l, kernels.pack(w.data(l.name() + ".weight"), w.data(l.name() + ".bias"),
                     l.outFeatures(), l.inFeatures()));
         }
     }

@@ -2,282 +2,310 @@ package dev.mnv3.cpu.fast;
 
 import dev.mnv3.core.Activation;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * {@link Kernels} with the Vector API, 8 floats per vector (AVX2). The 1x1 convolution is a GEMM
- * with a 6x16 register tile: 12 accumulators + 2 weight vectors + 1 broadcast fill the 16 ymm
- * registers, and each k-step does 12 FMAs for 2 vector loads and 6 broadcasts. Tiles are written
- * out long-hand because C2 keeps scalar-replaced locals in registers but not arrays.
+ * {@link Kernels} with the Vector API at the widest width C2 compiles here (or the one forced
+ * with -Dmnv3.cpu.vectorBits): L floats per vector. The 1x1 convolution is a GEMM over panels of
+ * 2L columns with 6 x 2L register tiles ({@link GemmTiles}: 12 accumulators + 2 weight vectors + 1
+ * broadcast, within AVX2's 16 registers) that add the bias, activate, add the residual and store
+ * in registers: measured on Zen 5 at 512 bits, that beats a 12-row tile (24 accumulators) with
+ * the epilogue as a separate pass over an L1 scratch tile at every K, the most at small K. A
+ * 12-row tile in registers as well was 2-3x slower: too big for C2, which stops inlining in big
+ * methods, and a vector operation left as a call boxes its operands and runs the Java fallback.
+ *
+ * <p>Channel counts are multiples of 8, not always of L: the GEMM's last panel is stored rounded
+ * up to whole vectors and its epilogue writes the last 8 columns with an 8-float vector; the
+ * depthwise kernels run their last channel block at c - L, overlapping the previous one
+ * (recomputing a few channels costs what a masked block would, and needs no second code path).
  */
 final class VectorKernels implements Kernels {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
-    private static final int L = 8;
+    static final VectorSpecies<Float> S = chooseSpecies();
+    static final int L = S.length();
+    /** The 8-float vector for the last columns of a row when L is 16 (every channel count is a multiple of 8). */
+    private static final VectorSpecies<Float> H = FloatVector.SPECIES_256;
+    private static final int PANEL = 2 * L;
+    /** The plain loops, for a depthwise conv narrower than one vector (a tiny width multiplier). */
+    private static final Kernels NARROW = new ScalarKernels("narrow layers");
 
     /** Weight panels processed together are kept under this many bytes, so they stay in L2 while every row tile passes. */
     private static final int PANEL_BLOCK_BYTES = 192 * 1024;
 
+    private static VectorSpecies<Float> chooseSpecies() {
+        int bits;
+        try {
+            bits = VectorSupport.requestedBits();
+        } catch (IllegalArgumentException e) {
+            bits = 0; // reported by Kernels.best() before this class is used
+        }
+        if (bits == 0) {
+            int preferred = FloatVector.SPECIES_PREFERRED.vectorBitSize();
+            bits = preferred >= 512 ? 512 : preferred >= 256 ? 256 : 128;
+        }
+        return VectorSpecies.of(float.class, VectorShape.forBitSize(bits));
+    }
+
+    /**
+     * Why C2 would not compile this width to vector instructions, or null: the JVM's compiler
+     * settings, or a width beyond the largest vector C2 supports on this CPU (the preferred
+     * species is that largest vector, and 64 bits where C2 is absent).
+     */
+    static String intrinsicsProblem() {
+        String p = VectorSupport.compilerProblem();
+        if (p != null) return p;
+        int max = FloatVector.SPECIES_PREFERRED.vectorBitSize();
+        if (max < 128) return "C2 supports no vectors of 128 bits or more on this machine";
+        if (S.vectorBitSize() > max) return S.vectorBitSize() + "-bit vectors are wider than this CPU's " + max + " bits";
+        return null;
+    }
+
+    @Override
+    public int panel() {
+        return PANEL;
+    }
+
+    @Override
+    public int scratchFloats() {
+        return 12 * PANEL; // the tallest tile
+    }
+
+    @Override
+    public PackedWeights pack(float[] outIn, float[] bias, int n, int k) {
+        return PackedWeights.pack(outIn, bias, n, k, PANEL, L);
+    }
+
+    @Override
+    public int vectorBits() {
+        return S.vectorBitSize();
+    }
+
+    @Override
+    public String describe() {
+        String problem = intrinsicsProblem();
+        return String.format("Vector API, %d-bit vectors (%d floats), 6x%d GEMM tiles%s", S.vectorBitSize(), L, PANEL,
+                problem == null ? "" : "; NOT compiled to vector instructions (" + problem + "): every vector operation runs as a Java loop");
+    }
+
     @Override
     public void gemm(float[] a, int aOff, int lda, int k, float[] b, int n, float[] bias, Activation act,
-                     float[] res, int resOff, float[] c, int cOff, int m0, int m1, int colFrom, int colTo) {
-        int block = Math.max(PackedWeights.PANEL, PANEL_BLOCK_BYTES / (4 * k) / PackedWeights.PANEL * PackedWeights.PANEL);
+                     float[] res, int resOff, float[] c, int cOff, int m0, int m1, int colFrom, int colTo, float[] t) {
+        ClampForm f = ClampForm.of(act);
+        int block = Math.max(PANEL, PANEL_BLOCK_BYTES / (4 * k) / PANEL * PANEL);
         for (int jb = colFrom; jb < colTo; jb += block) {
             int jEnd = Math.min(colTo, jb + block);
-            int m = m0;
             // rows outer, panels inner: a row tile of A stays in L1 while the block's panels stream from L2
-            for (; m + 6 <= m1; m += 6) {
-                sixRows(a, aOff, lda, k, b, n, c, cOff, m, jb, jEnd);
-                epilogue(c, cOff, n, m, m + 6, jb, jEnd, bias, act, res, resOff);
-            }
+            int m = m0;
+            for (; m + 12 <= m1; m += 12) rowTile(12, a, aOff, lda, k, b, n, bias, f, res, resOff, c, cOff, m, jb, jEnd, t);
+            for (; m + 6 <= m1; m += 6) rowTile(6, a, aOff, lda, k, b, n, bias, f, res, resOff, c, cOff, m, jb, jEnd, t);
             if (m1 - m >= 2 && m1 - m0 >= 6) {
-                // a last full tile overlapping the previous one: recomputing up to 4 rows beats the single-row kernel
-                sixRows(a, aOff, lda, k, b, n, c, cOff, m1 - 6, jb, jEnd);
-                epilogue(c, cOff, n, m1 - 6, m1, jb, jEnd, bias, act, res, resOff);
+                // a last 6-row tile overlapping the previous one: recomputing up to 4 rows beats the single-row kernel
+                rowTile(6, a, aOff, lda, k, b, n, bias, f, res, resOff, c, cOff, m1 - 6, jb, jEnd, t);
                 m = m1;
             }
-            for (; m < m1; m++) {
-                for (int j0 = jb; j0 < jEnd; j0 += PackedWeights.PANEL) {
-                    row(a, aOff + m * lda, k, b, j0 * k, Math.min(PackedWeights.PANEL, jEnd - j0), c, cOff + m * n + j0);
-                }
-                epilogue(c, cOff, n, m, m + 1, jb, jEnd, bias, act, res, resOff);
-            }
-        }
-    }
-
-    /** Raw sums of rows [m, m+6) for the panels of columns [j0, j1). */
-    private static void sixRows(float[] a, int aOff, int lda, int k, float[] b, int n, float[] c, int cOff, int m, int j0, int j1) {
-        for (int j = j0; j < j1; j += PackedWeights.PANEL) {
-            int o = cOff + m * n + j;
-            if (j1 - j >= PackedWeights.PANEL) tile6x16(a, aOff + m * lda, lda, k, b, j * k, c, o, n);
-            else tile6x8(a, aOff + m * lda, lda, k, b, j * k, c, o, n);
-        }
-    }
-
-    /** C[6][16] at c0 = A[6][k] (rows lda apart) x panel; raw sums, the epilogue adds bias and activation. */
-    private static void tile6x16(float[] a, int a0, int lda, int k, float[] b, int b0, float[] c, int c0, int ldc) {
-        FloatVector z = FloatVector.zero(S);
-        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
-        int a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda;
-        for (int p = 0; p < k; p++) {
-            int bo = b0 + p * 16;
-            FloatVector b0v = FloatVector.fromArray(S, b, bo);
-            FloatVector b1v = FloatVector.fromArray(S, b, bo + L);
-            FloatVector av = FloatVector.broadcast(S, a[a0 + p]);
-            c00 = av.fma(b0v, c00);
-            c01 = av.fma(b1v, c01);
-            av = FloatVector.broadcast(S, a[a1 + p]);
-            c10 = av.fma(b0v, c10);
-            c11 = av.fma(b1v, c11);
-            av = FloatVector.broadcast(S, a[a2 + p]);
-            c20 = av.fma(b0v, c20);
-            c21 = av.fma(b1v, c21);
-            av = FloatVector.broadcast(S, a[a3 + p]);
-            c30 = av.fma(b0v, c30);
-            c31 = av.fma(b1v, c31);
-            av = FloatVector.broadcast(S, a[a4 + p]);
-            c40 = av.fma(b0v, c40);
-            c41 = av.fma(b1v, c41);
-            av = FloatVector.broadcast(S, a[a5 + p]);
-            c50 = av.fma(b0v, c50);
-            c51 = av.fma(b1v, c51);
-        }
-        c00.intoArray(c, c0);
-        c01.intoArray(c, c0 + L);
-        c10.intoArray(c, c0 + ldc);
-        c11.intoArray(c, c0 + ldc + L);
-        c20.intoArray(c, c0 + 2 * ldc);
-        c21.intoArray(c, c0 + 2 * ldc + L);
-        c30.intoArray(c, c0 + 3 * ldc);
-        c31.intoArray(c, c0 + 3 * ldc + L);
-        c40.intoArray(c, c0 + 4 * ldc);
-        c41.intoArray(c, c0 + 4 * ldc + L);
-        c50.intoArray(c, c0 + 5 * ldc);
-        c51.intoArray(c, c0 + 5 * ldc + L);
-    }
-
-    private static void tile6x8(float[] a, int a0, int lda, int k, float[] b, int b0, float[] c, int c0, int ldc) {
-        FloatVector z = FloatVector.zero(S);
-        FloatVector c0v = z, c1v = z, c2v = z, c3v = z, c4v = z, c5v = z;
-        int a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda;
-        for (int p = 0; p < k; p++) {
-            FloatVector bv = FloatVector.fromArray(S, b, b0 + p * L);
-            c0v = FloatVector.broadcast(S, a[a0 + p]).fma(bv, c0v);
-            c1v = FloatVector.broadcast(S, a[a1 + p]).fma(bv, c1v);
-            c2v = FloatVector.broadcast(S, a[a2 + p]).fma(bv, c2v);
-            c3v = FloatVector.broadcast(S, a[a3 + p]).fma(bv, c3v);
-            c4v = FloatVector.broadcast(S, a[a4 + p]).fma(bv, c4v);
-            c5v = FloatVector.broadcast(S, a[a5 + p]).fma(bv, c5v);
-        }
-        c0v.intoArray(c, c0);
-        c1v.intoArray(c, c0 + ldc);
-        c2v.intoArray(c, c0 + 2 * ldc);
-        c3v.intoArray(c, c0 + 3 * ldc);
-        c4v.intoArray(c, c0 + 4 * ldc);
-        c5v.intoArray(c, c0 + 5 * ldc);
-    }
-
-    /** One output row of a panel of 16 or 8 columns (the M remainder). */
-    private static void row(float[] a, int a0, int k, float[] b, int b0, int width, float[] c, int c0) {
-        for (int j = 0; j < width; j += L) {
-            FloatVector acc = FloatVector.zero(S);
-            for (int p = 0; p < k; p++) {
-                acc = FloatVector.broadcast(S, a[a0 + p]).fma(FloatVector.fromArray(S, b, b0 + p * width + j), acc);
-            }
-            acc.intoArray(c, c0 + j);
+            for (; m < m1; m++) rowTile(1, a, aOff, lda, k, b, n, bias, f, res, resOff, c, cOff, m, jb, jEnd, t);
         }
     }
 
     /**
-     * Rows [m0, m1) x columns [j0, j1) of C, still in L1: add bias, activate, add the residual.
-     * A loop of its own rather than part of the tiles, so that C2 inlines the activation (the
-     * tiles are too big for it to inline more calls, and a call taking vectors would box them).
+     * Rows [m, m + rows) (12, 6 or 1) x the panels of columns [j0, j1). Panels of whole vectors go
+     * to the fused tiles, which finish in registers; a last panel narrower than its vectors (the
+     * last 8 columns when L is 16), six rows of a one-vector panel and single rows leave their
+     * sums in the scratch tile t for the epilogue.
      */
-    private static void epilogue(float[] c, int cOff, int n, int m0, int m1, int j0, int j1, float[] bias, Activation act,
-                                 float[] res, int resOff) {
-        for (int m = m0; m < m1; m++) {
-            int o = cOff + m * n, r = resOff + m * n;
-            for (int j = j0; j < j1; j += L) {
-                FloatVector v = activate(FloatVector.fromArray(S, c, o + j).add(FloatVector.fromArray(S, bias, j)), act);
-                if (res != null) v = v.add(FloatVector.fromArray(S, res, r + j));
-                v.intoArray(c, o + j);
+    private static void rowTile(int rows, float[] a, int aOff, int lda, int k, float[] b, int n, float[] bias, ClampForm f,
+                                float[] res, int resOff, float[] c, int cOff, int m, int j0, int j1, float[] t) {
+        int a0 = aOff + m * lda;
+        for (int j = j0; j < j1; j += PANEL) {
+            int cols = Math.min(PANEL, n - j), b0 = j * k, co = cOff + m * n + j, ro = resOff + m * n + j;
+            if (rows > 1 && cols == PANEL) {
+                for (int r = 0; r < rows; r += 6) {
+                    GemmTiles.fused6x2(a, a0 + r * lda, lda, k, b, b0, bias, j, f, res, ro + r * n, c, co + r * n, n);
+                }
+            } else if (rows == 12 && cols == L) {
+                GemmTiles.fused12x1(a, a0, lda, k, b, b0, bias, j, f, res, ro, c, co, n);
+            } else {
+                boolean two = cols > L;
+                if (rows == 1) {
+                    row(a, a0, k, b, b0, two ? PANEL : L, bias, j, t, 0);
+                } else {
+                    for (int r = 0; r < rows; r += 6) {
+                        if (two) GemmTiles.raw6x2(a, a0 + r * lda, lda, k, b, b0, bias, j, t, r * PANEL, PANEL);
+                        else GemmTiles.raw6x1(a, a0 + r * lda, lda, k, b, b0, bias, j, t, r * PANEL, PANEL);
+                    }
+                }
+                epilogue(t, rows, cols, f, res, ro, c, co, n);
             }
         }
     }
 
-    /** x/6 as x*(1/6): within an ulp of torchvision's division, and a multiply instead of a divide. */
-    private static final float SIXTH = 1f / 6f;
-
-    static FloatVector activate(FloatVector v, Activation act) {
-        return switch (act) {
-            case IDENTITY -> v;
-            case RELU -> v.max(0f);
-            case HARDSWISH -> v.mul(v.add(3f).max(0f).min(6f)).mul(SIXTH);
-            case HARDSIGMOID -> v.add(3f).max(0f).min(6f).mul(SIXTH);
-        };
+    /**
+     * T[1][width] for one row: the M remainder, and the classifier at batch 1 (a matrix-vector
+     * product that streams its weights once). Four k-steps in flight, each with accumulators of
+     * its own, so that the FMA latency does not serialize the loop.
+     */
+    private static void row(float[] a, int a0, int k, float[] b, int b0, int width, float[] bias, int j, float[] t, int t0) {
+        if (width == L) {
+            rowVector(a, a0, k, b, b0, bias, j, t, t0);
+            return;
+        }
+        FloatVector z = FloatVector.zero(S);
+        FloatVector s0 = FloatVector.fromArray(S, bias, j), s1 = FloatVector.fromArray(S, bias, j + L);
+        FloatVector u0 = z, u1 = z, v0 = z, v1 = z, w0 = z, w1 = z;
+        int p = 0;
+        for (; p + 4 <= k; p += 4) {
+            int bo = b0 + p * PANEL;
+            FloatVector x = FloatVector.broadcast(S, a[a0 + p]);
+            s0 = x.fma(FloatVector.fromArray(S, b, bo), s0);
+            s1 = x.fma(FloatVector.fromArray(S, b, bo + L), s1);
+            x = FloatVector.broadcast(S, a[a0 + p + 1]);
+            u0 = x.fma(FloatVector.fromArray(S, b, bo + PANEL), u0);
+            u1 = x.fma(FloatVector.fromArray(S, b, bo + PANEL + L), u1);
+            x = FloatVector.broadcast(S, a[a0 + p + 2]);
+            v0 = x.fma(FloatVector.fromArray(S, b, bo + 2 * PANEL), v0);
+            v1 = x.fma(FloatVector.fromArray(S, b, bo + 2 * PANEL + L), v1);
+            x = FloatVector.broadcast(S, a[a0 + p + 3]);
+            w0 = x.fma(FloatVector.fromArray(S, b, bo + 3 * PANEL), w0);
+            w1 = x.fma(FloatVector.fromArray(S, b, bo + 3 * PANEL + L), w1);
+        }
+        for (; p < k; p++) {
+            int bo = b0 + p * PANEL;
+            FloatVector x = FloatVector.broadcast(S, a[a0 + p]);
+            s0 = x.fma(FloatVector.fromArray(S, b, bo), s0);
+            s1 = x.fma(FloatVector.fromArray(S, b, bo + L), s1);
+        }
+        s0.add(u0).add(v0.add(w0)).intoArray(t, t0);
+        s1.add(u1).add(v1.add(w1)).intoArray(t, t0 + L);
     }
 
+    /** {@link #row} for a panel one vector wide. */
+    private static void rowVector(float[] a, int a0, int k, float[] b, int b0, float[] bias, int j, float[] t, int t0) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector s = FloatVector.fromArray(S, bias, j), u = z, v = z, w = z;
+        int p = 0;
+        for (; p + 4 <= k; p += 4) {
+            int bo = b0 + p * L;
+            s = FloatVector.broadcast(S, a[a0 + p]).fma(FloatVector.fromArray(S, b, bo), s);
+            u = FloatVector.broadcast(S, a[a0 + p + 1]).fma(FloatVector.fromArray(S, b, bo + L), u);
+            v = FloatVector.broadcast(S, a[a0 + p + 2]).fma(FloatVector.fromArray(S, b, bo + 2 * L), v);
+            w = FloatVector.broadcast(S, a[a0 + p + 3]).fma(FloatVector.fromArray(S, b, bo + 3 * L), w);
+        }
+        for (; p < k; p++) s = FloatVector.broadcast(S, a[a0 + p]).fma(FloatVector.fromArray(S, b, b0 + p * L), s);
+        s.add(u).add(v.add(w)).intoArray(t, t0);
+    }
+
+    /**
+     * C[rows][cols] at c0 (rows ldc apart) = act(T) (+ R at r0): the tile leaves the L1-resident
+     * scratch once. The activation is written out here rather than called, so that no vector
+     * crosses a call that C2 might not inline.
+     */
+    private static void epilogue(float[] t, int rows, int cols, ClampForm f, float[] res, int r0, float[] c, int c0, int ldc) {
+        float scale = f.scale(), shift = f.shift(), lo = f.lo(), hi = f.hi();
+        boolean act = !f.identity(), times = f.timesInput();
+        for (int r = 0; r < rows; r++) {
+            int x = 0, to = r * PANEL, co = c0 + r * ldc, ro = r0 + r * ldc;
+            for (; x + L <= cols; x += L) {
+                FloatVector v = FloatVector.fromArray(S, t, to + x);
+                if (act) {
+                    FloatVector g = v.fma(scale, shift).max(lo).min(hi);
+                    v = times ? v.mul(g) : g;
+                }
+                if (res != null) v = v.add(FloatVector.fromArray(S, res, ro + x));
+                v.intoArray(c, co + x);
+            }
+            if (x < cols) { // the last 8 columns when L is 16
+                FloatVector v = FloatVector.fromArray(H, t, to + x);
+                if (act) {
+                    FloatVector g = v.fma(scale, shift).max(lo).min(hi);
+                    v = times ? v.mul(g) : g;
+                }
+                if (res != null) v = v.add(FloatVector.fromArray(H, res, ro + x));
+                v.intoArray(c, co + x);
+            }
+        }
+    }
+
+    /** Channel blocks of the depthwise kernels: L channels from cb, the last block ending at c (see the class comment). */
+    private static int blocks(int c) {
+        return (c + L - 1) / L;
+    }
+
+    private static int nextBlock(int cb, int c) {
+        return Math.min(cb + L, c - L);
+    }
+
+    /**
+     * Channel blocks outermost: one block's weights and input columns (a few kB) stay in L1 while
+     * it sweeps the row, where a pass over all channels per output would stream the wide late
+     * layers' rows from L2 for every group of outputs. Groups of 8 and 4 outputs go to the
+     * sliding-window kernels ({@link DepthwiseWindows}), the rest one by one. The activation is
+     * applied as outputs are stored.
+     */
     @Override
     public void depthwisePaddedRow(DepthwiseGeometry g, float[] in, int[] rows, float[] w, float[] bias, Activation act,
                                    float[] out, int outOff) {
+        int c = g.channels();
+        if (c < L) {
+            NARROW.depthwisePaddedRow(g, in, rows, w, bias, act, out, outOff);
+            return;
+        }
+        ClampForm f = ClampForm.of(act);
         int k = g.kernel(), s = g.stride(), ow = g.outWidth();
-        int ox = 0;
-        if (g.dilation() == 1 && (k == 3 || k == 5) && (s == 1 || s == 2)) {
-            // sliding windows: four outputs share the input vectors their taps overlap on
-            for (; ox + 4 <= ow; ox += 4) {
-                if (k == 3 && s == 1) window3s1(g, in, rows, w, bias, out, outOff, ox);
-                else if (k == 3) window3s2(g, in, rows, w, bias, out, outOff, ox);
-                else window5(g, in, rows, w, bias, out, outOff, ox);
-            }
-        }
-        for (; ox < ow; ox++) paddedOne(g, in, rows, w, bias, out, outOff, ox);
-        activateRange(out, outOff, ow * g.channels(), act);
-    }
-
-    private static void window3s1(DepthwiseGeometry g, float[] in, int[] rows, float[] w, float[] bias, float[] out, int outOff, int ox) {
-        int c = g.channels(), x0 = ox * c, o = outOff + ox * c;
-        for (int cb = 0; cb < c; cb += L) {
-            FloatVector a0 = FloatVector.fromArray(S, bias, cb), a1 = a0, a2 = a0, a3 = a0;
-            for (int ky = 0; ky < 3; ky++) {
-                if (rows[ky] < 0) continue;
-                int i = rows[ky] + x0 + cb, wo = ky * 3 * c + cb;
-                FloatVector w0 = FloatVector.fromArray(S, w, wo), w1 = FloatVector.fromArray(S, w, wo + c),
-                        w2 = FloatVector.fromArray(S, w, wo + 2 * c);
-                FloatVector v0 = FloatVector.fromArray(S, in, i), v1 = FloatVector.fromArray(S, in, i + c),
-                        v2 = FloatVector.fromArray(S, in, i + 2 * c), v3 = FloatVector.fromArray(S, in, i + 3 * c),
-                        v4 = FloatVector.fromArray(S, in, i + 4 * c), v5 = FloatVector.fromArray(S, in, i + 5 * c);
-                a0 = v2.fma(w2, v1.fma(w1, v0.fma(w0, a0)));
-                a1 = v3.fma(w2, v2.fma(w1, v1.fma(w0, a1)));
-                a2 = v4.fma(w2, v3.fma(w1, v2.fma(w0, a2)));
-                a3 = v5.fma(w2, v4.fma(w1, v3.fma(w0, a3)));
-            }
-            a0.intoArray(out, o + cb);
-            a1.intoArray(out, o + c + cb);
-            a2.intoArray(out, o + 2 * c + cb);
-            a3.intoArray(out, o + 3 * c + cb);
+        boolean windows = g.dilation() == 1 && (k == 3 || k == 5) && (s == 1 || s == 2);
+        int eights = windows ? ow / 8 : 0, fours = windows ? ow % 8 / 4 : 0, done = 8 * eights + 4 * fours;
+        for (int i = 0, cb = 0, nb = blocks(c); i < nb; i++, cb = nextBlock(cb, c)) {
+            if (eights > 0) DepthwiseWindows.run(k, s, 8, c, in, rows, w, bias, out, outOff, cb, 0, eights, f);
+            if (fours > 0) DepthwiseWindows.run(k, s, 4, c, in, rows, w, bias, out, outOff, cb, 8 * eights, 1, f);
+            for (int ox = done; ox < ow; ox++) paddedOne(g, in, rows, w, bias, out, outOff, ox, cb, f);
         }
     }
 
-    private static void window3s2(DepthwiseGeometry g, float[] in, int[] rows, float[] w, float[] bias, float[] out, int outOff, int ox) {
-        int c = g.channels(), x0 = 2 * ox * c, o = outOff + ox * c;
-        for (int cb = 0; cb < c; cb += L) {
-            FloatVector a0 = FloatVector.fromArray(S, bias, cb), a1 = a0, a2 = a0, a3 = a0;
-            for (int ky = 0; ky < 3; ky++) {
-                if (rows[ky] < 0) continue;
-                int i = rows[ky] + x0 + cb, wo = ky * 3 * c + cb;
-                FloatVector w0 = FloatVector.fromArray(S, w, wo), w1 = FloatVector.fromArray(S, w, wo + c),
-                        w2 = FloatVector.fromArray(S, w, wo + 2 * c);
-                FloatVector v0 = FloatVector.fromArray(S, in, i), v1 = FloatVector.fromArray(S, in, i + c),
-                        v2 = FloatVector.fromArray(S, in, i + 2 * c), v3 = FloatVector.fromArray(S, in, i + 3 * c),
-                        v4 = FloatVector.fromArray(S, in, i + 4 * c);
-                a0 = v2.fma(w2, v1.fma(w1, v0.fma(w0, a0)));
-                a1 = v4.fma(w2, v3.fma(w1, v2.fma(w0, a1)));
-                v0 = FloatVector.fromArray(S, in, i + 5 * c);
-                v1 = FloatVector.fromArray(S, in, i + 6 * c);
-                v2 = FloatVector.fromArray(S, in, i + 7 * c);
-                v3 = FloatVector.fromArray(S, in, i + 8 * c);
-                a2 = v1.fma(w2, v0.fma(w1, v4.fma(w0, a2)));
-                a3 = v3.fma(w2, v2.fma(w1, v1.fma(w0, a3)));
+    /**
+     * One output of a padded row for one channel block, any kernel, stride and dilation: the
+     * outputs the windows leave. Even and odd tap rows add into separate accumulators, two FMA
+     * chains instead of one.
+     */
+    private static void paddedOne(DepthwiseGeometry g, float[] in, int[] rows, float[] w, float[] bias, float[] out, int outOff,
+                                  int ox, int cb, ClampForm f) {
+        int c = g.channels(), k = g.kernel(), dc = g.dilation() * c, p0 = ox * g.stride() * c + cb;
+        FloatVector even = FloatVector.fromArray(S, bias, cb), odd = FloatVector.zero(S);
+        for (int ky = 0; ky < k; ky++) {
+            if (rows[ky] < 0) continue;
+            int p = rows[ky] + p0, wo = ky * k * c + cb;
+            for (int kx = 0; kx < k; kx++) {
+                FloatVector t = FloatVector.fromArray(S, in, p + kx * dc);
+                if ((ky & 1) == 0) even = t.fma(FloatVector.fromArray(S, w, wo + kx * c), even);
+                else odd = t.fma(FloatVector.fromArray(S, w, wo + kx * c), odd);
             }
-            a0.intoArray(out, o + cb);
-            a1.intoArray(out, o + c + cb);
-            a2.intoArray(out, o + 2 * c + cb);
-            a3.intoArray(out, o + 3 * c + cb);
+        }
+        FloatVector acc = even.add(odd), gv = acc.fma(f.scale(), f.shift()).max(f.lo()).min(f.hi());
+        (f.timesInput() ? acc.mul(gv) : gv).intoArray(out, outOff + ox * c + cb);
+    }
+
+    /** In place, so no overlapping last block: the last 8 channels (when L is 16) with an 8-float vector. */
+    @Override
+    public void scaleChannels(float[] x, int off, int pixels, int channels, float[] scale, int scaleOff) {
+        for (int p = 0; p < pixels; p++) {
+            int o = off + p * channels, ch = 0;
+            for (; ch + L <= channels; ch += L) {
+                FloatVector.fromArray(S, x, o + ch).mul(FloatVector.fromArray(S, scale, scaleOff + ch)).intoArray(x, o + ch);
+            }
+            for (; ch < channels; ch += 8) {
+                FloatVector.fromArray(H, x, o + ch).mul(FloatVector.fromArray(H, scale, scaleOff + ch)).intoArray(x, o + ch);
+            }
         }
     }
-
-    /** 5x5, stride 1 or 2: the taps of the four outputs overlap less, so each input vector is loaded per tap. */
-    private static void window5(DepthwiseGeometry g, float[] in, int[] rows, float[] w, float[] bias, float[] out, int outOff, int ox) {
-        int c = g.channels(), step = g.stride() * c, x0 = ox * step, o = outOff + ox * c;
-        for (int cb = 0; cb < c; cb += L) {
-            FloatVector a0 = FloatVector.fromArray(S, bias, cb), a1 = a0, a2 = a0, a3 = a0;
-            for (int ky = 0; ky < 5; ky++) {
-                if (rows[ky] < 0) continue;
-                int i = rows[ky] + x0 + cb, wo = ky * 5 * c + cb;
-                for (int kx = 0; kx < 5; kx++) {
-                    FloatVector wv = FloatVector.fromArray(S, w, wo + kx * c);
-                    int p = i + kx * c;
-                    a0 = FloatVector.fromArray(S, in, p).fma(wv, a0);
-                    a1 = FloatVector.fromArray(S, in, p + step).fma(wv, a1);
-                    a2 = FloatVector.fromArray(S, in, p + 2 * step).fma(wv, a2);
-                    a3 = FloatVector.fromArray(S, in, p + 3 * step).fma(wv, a3);
-                }
-            }
-            a0.intoArray(out, o + cb);
-            a1.intoArray(out, o + c + cb);
-            a2.intoArray(out, o + 2 * c + cb);
-            a3.intoArray(out, o + 3 * c + cb);
-        }
-    }
-
-    /** One output of a padded row, any kernel, stride and dilation. */
-    private static void paddedOne(DepthwiseGeometry g, float[] in, int[] rows, float[] w, float[] bias, float[] out, int outOff, int ox) {
-        int c = g.channels(), k = g.kernel(), dc = g.dilation() * c, x0 = ox * g.stride() * c;
-        for (int cb = 0; cb < c; cb += L) {
-            FloatVector acc = FloatVector.fromArray(S, bias, cb);
-            for (int ky = 0; ky < k; ky++) {
-                if (rows[ky] < 0) continue;
-                int i = rows[ky] + x0 + cb, wo = ky * k * c + cb;
-                for (int kx = 0; kx < k; kx++) {
-                    acc = FloatVector.fromArray(S, in, i + kx * dc).fma(FloatVector.fromArray(S, w, wo + kx * c), acc);
-                }
-            }
-            acc.intoArray(out, outOff + ox * c + cb);
-        }
-    }
-
-    private static void activateRange(float[] x, int from, int len, Activation act) {
-        if (act == Activation.IDENTITY) return;
-        for (int i = from; i < from + len; i += L) activate(FloatVector.fromArray(S, x, i), act).intoArray(x, i);
-    }
-
 
     @Override
     public void channelSums(float[] x, int off, int pixels, int channels, float[] sums) {
-        for (int cb = 0; cb < channels; cb += L) {
+        if (channels < L) {
+            NARROW.channelSums(x, off, pixels, channels, sums);
+            return;
+        }
+        for (int i = 0, cb = 0, nb = blocks(channels); i < nb; i++, cb = nextBlock(cb, channels)) {
             FloatVector acc = FloatVector.zero(S);
             for (int p = 0; p < pixels; p++) acc = acc.add(FloatVector.fromArray(S, x, off + p * channels + cb));
             acc.intoArray(sums, cb);
         }
     }
-
 }

@@ -1,14 +1,55 @@
 package dev.mnv3.cpu.fast;
 
+import java.lang.management.ManagementFactory;
+
 /**
- * Whether the incubating Vector API is loaded (the JVM needs --add-modules jdk.incubator.vector;
- * the ./mnv3 launcher passes it). Checked without touching its classes, so that the scalar
- * fallback works where the module is absent.
+ * What this JVM offers the vector kernels, found without touching the incubating Vector API's
+ * classes, so that the scalar fallback works where the module is absent (the JVM needs
+ * --add-modules jdk.incubator.vector; the ./mnv3 launcher passes it).
+ *
+ * <p>The Vector API only pays when C2 compiles its calls to vector instructions; otherwise
+ * (interpreter, C1 only, vector intrinsics switched off) every vector operation allocates an
+ * object and runs a Java loop, many times slower than plain scalar code. {@link #compilerProblem}
+ * says whether that is the case, so that the backend can pick plain loops instead.
  */
 final class VectorSupport {
-    static final boolean AVAILABLE = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
-            && !Boolean.getBoolean("mnv3.cpu.scalar");
+    /** The system property that forces a vector width in bits (tests run every width): 128, 256 or 512. */
+    static final String BITS_PROPERTY = "mnv3.cpu.vectorBits";
+    /** The system property that forces the plain-loop kernels. */
+    static final String SCALAR_PROPERTY = "mnv3.cpu.scalar";
+
+    static final boolean MODULE_LOADED = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+    static final boolean FORCED_SCALAR = Boolean.getBoolean(SCALAR_PROPERTY);
 
     private VectorSupport() {
+    }
+
+    /** The width forced with -Dmnv3.cpu.vectorBits, or 0 for the JVM's preferred one. */
+    static int requestedBits() {
+        String v = System.getProperty(BITS_PROPERTY);
+        if (v == null || v.isBlank()) return 0;
+        return switch (v.strip()) {
+            case "128" -> 128;
+            case "256" -> 256;
+            case "512" -> 512;
+            default -> throw new IllegalArgumentException("-D" + BITS_PROPERTY + " must be 128, 256 or 512, got '" + v + "'");
+        };
+    }
+
+    /**
+     * Why C2 will not turn vector operations into vector instructions in this JVM, or null when it
+     * will: no C2 at all (interpreter only, or compilation stopped at C1), or the intrinsics
+     * switched off. Whether the chosen width fits the hardware is checked with the species.
+     */
+    static String compilerProblem() {
+        String info = System.getProperty("java.vm.info", "");
+        if (info.contains("interpreted mode")) return "the JVM runs interpreted only (-Xint)";
+        if (info.contains("emulated-client")) return "the JVM stops at the C1 compiler (-XX:TieredStopAtLevel below 4)";
+        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (arg.equals("-XX:-EnableVectorSupport") || arg.equals("-XX:-UseCompiler")) {
+                return "the JVM was started with " + arg;
+            }
+        }
+        return null;
     }
 }
