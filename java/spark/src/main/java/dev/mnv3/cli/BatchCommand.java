@@ -78,7 +78,8 @@ public final class BatchCommand implements Callable<Integer> {
     int decodeThreads;
 
     @Option(names = "--partition-images", paramLabel = "P", defaultValue = "64",
-            description = "Images per Spark partition (task) for --input files (default: ${DEFAULT-VALUE}).")
+            description = "Images per Spark partition (task) for --input files, about: the partitions are rounded up to a "
+                    + "multiple of the task slots so that no slot idles in the last wave (default: ${DEFAULT-VALUE}).")
     int partitionImages;
 
     @Option(names = "--master", paramLabel = "URL",

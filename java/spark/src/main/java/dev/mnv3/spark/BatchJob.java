@@ -62,6 +62,17 @@ public final class BatchJob {
     }
 
     /**
+     * Partitions of about {@code partitionImages}, their number rounded up to a multiple of the
+     * task slots so that the last wave of tasks keeps every slot busy (5 tasks on 2 slots would end
+     * with one task running alone), and never more partitions than images.
+     */
+    static int slices(int images, int partitionImages, int slots) {
+        long wanted = (images + (long) partitionImages - 1) / partitionImages;
+        long waves = (wanted + slots - 1) / Math.max(1, slots);
+        return (int) Math.max(1, Math.min(images, waves * Math.max(1, slots)));
+    }
+
+    /**
      * Runs the job: {@code master} null means spark-submit's, else local[*]. {@code files} are
      * split into partitions of about {@code partitionImages}; {@code uris} are loaded as binary
      * files. {@code progress} may be null.
@@ -85,8 +96,7 @@ public final class BatchJob {
             long total = files.size();
             if (!files.isEmpty()) {
                 JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-                int slices = (int) Math.max((files.size() + partitionImages - 1L) / partitionImages,
-                        Math.min(files.size(), sc.defaultParallelism()));
+                int slices = slices(files.size(), partitionImages, sc.defaultParallelism());
                 List<Row> names = new ArrayList<>(files.size());
                 for (String f : files) names.add(RowFactory.create(f));
                 rows = inf.onPaths(spark.createDataFrame(sc.parallelize(names, slices), fileSchema), "file");
