@@ -90,7 +90,7 @@ final class ClassifyCommand implements Callable<Integer> {
             + "files that do not decode at all (with --output: an \"error\" line), instead of stopping with an error.")
     boolean lenient;
 
-    @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "JPEG, PNG, BMP or GIF files, directories of them, or globs.")
+    @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "JPEG, PNG, WebP, BMP or GIF files, directories of them, or globs.")
     List<String> images;
 
     @Spec

@@ -17,7 +17,7 @@ import java.util.stream.Stream;
  * expand ({@code 'photos/*.jpg'}; {@code **} crosses directories), its matching files in name order.
  */
 final class ImageInputs {
-    private static final List<String> EXTENSIONS = List.of(".jpg", ".jpeg", ".png", ".bmp", ".gif");
+    private static final List<String> EXTENSIONS = List.of(".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif");
 
     private ImageInputs() {
     }

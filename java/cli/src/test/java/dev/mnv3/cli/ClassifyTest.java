@@ -187,6 +187,36 @@ class ClassifyTest {
         assertArrayEquals(before, Files.readAllBytes(victim));
     }
 
+    /**
+     * WebP (TwelveMonkeys' reader) and CMYK JPEG classify: a lossless WebP as the PNG it was made from, a CMYK JPEG as
+     * PIL's RGB conversion of it (written as PNG) within a level, so within rounding of the probabilities.
+     */
+    @Test
+    void webpAndCmykJpegClassifyAsThePixelsPilSees() throws Exception {
+        Path formats = Files.createDirectories(dir.resolve("formats"));
+        Path png = imageFiles().getFirst();
+        String script = String.join("\n", "import sys", "from PIL import Image", "d = sys.argv[2]; im = Image.open(sys.argv[1])",
+                "im.save(d + '/a.webp', lossless=True)", "im.convert('CMYK').save(d + '/b.jpg', quality=95)",
+                "Image.open(d + '/b.jpg').convert('RGB').save(d + '/b.png')");
+        Process p = new ProcessBuilder(dev.mnv3.core.testing.TorchReference.python(), "-c", script, png.toString(), formats.toString())
+                .redirectErrorStream(true).start();
+        String log = new String(p.getInputStream().readAllBytes());
+        assertEquals(0, p.waitFor(), log);
+        Path out = dir.resolve("formats.jsonl");
+        Cli r = classify("--output", out.toString(), png.toString(), formats.resolve("a.webp").toString(),
+                formats.resolve("b.jpg").toString(), formats.resolve("b.png").toString());
+        assertEquals(0, r.exitCode(), r.toString());
+        List<Map<String, Object>> lines = jsonLines(out);
+        assertEquals(lines.get(0).get("top"), lines.get(1).get("top"), "the WebP ranks as its PNG");
+        List<Object> cmyk = Json.array(lines.get(2).get("top"), "top"), rgb = Json.array(lines.get(3).get("top"), "top");
+        for (int k = 0; k < 3; k++) {
+            Map<String, Object> a = Json.object(cmyk.get(k), "class"), b = Json.object(rgb.get(k), "class");
+            assertEquals(b.get("class"), a.get("class"), "rank " + k);
+            assertEquals(Json.doubleValue(b.get("probability"), "p"), Json.doubleValue(a.get("probability"), "p"), 1e-3);
+        }
+        assertNotEquals(lines.get(0).get("top"), lines.get(2).get("top"), "the two images rank differently: the comparison can fail");
+    }
+
     @Test
     void progressGoesToStderrWhenTheImagesFillMoreThanOneBatch() throws Exception {
         Path out = dir.resolve("progress.jsonl");

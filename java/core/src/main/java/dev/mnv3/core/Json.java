@@ -1,224 +1,179 @@
 package dev.mnv3.core;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import com.fasterxml.jackson.core.io.JsonEOFException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * A small strict JSON reader (RFC 8259) for safetensors headers and table files. Objects become
- * insertion-ordered maps (duplicate keys are an error), arrays lists, integers {@link Long},
- * other numbers {@link Double}. Kept here so the core has no dependencies.
+ * Strict JSON (RFC 8259) for safetensors headers and table files, read with Jackson's streaming
+ * parser. Objects become insertion-ordered maps, arrays lists, integers {@link Long}, other numbers
+ * {@link Double}. On top of Jackson's strictness: duplicate keys are an error, containers nest at
+ * most {@value #MAX_DEPTH} deep, an integer beyond {@code long} is an error rather than a
+ * {@code BigInteger}, and nothing but whitespace may follow the value. Every error is one line,
+ * {@code invalid JSON at offset N: what}, in our words rather than Jackson's (which name its
+ * feature flags).
  */
 public final class Json {
     private static final int MAX_DEPTH = 64;
 
-    private final String s;
-    private int pos;
+    private static final JsonFactory FACTORY = JsonFactory.builder()
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            // names come from untrusted files: no interning into the JVM's string table
+            .disable(JsonFactory.Feature.INTERN_FIELD_NAMES)
+            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_DEPTH).build())
+            .build();
 
-    private Json(String s) {
-        this.s = s;
-    }
+    private Json() {}
 
     /** Parses one JSON value that must span the whole text. */
     public static Object parse(String text) {
-        Json p = new Json(text);
-        p.skipSpace();
-        Object v = p.value(0);
-        p.skipSpace();
-        if (p.pos != text.length()) throw p.error("unexpected text after the JSON value");
-        return v;
+        try (JsonParser p = FACTORY.createParser(text)) {
+            if (p.nextToken() == null) throw error(text.length(), "unexpected end");
+            Object v = value(p);
+            int end = (int) p.currentLocation().getCharOffset();
+            while (end < text.length() && isSpace(text.charAt(end))) end++;
+            if (end != text.length()) throw error(end, "unexpected text after the JSON value");
+            return v;
+        } catch (StreamConstraintsException e) {
+            String what = e.getOriginalMessage().contains("nesting depth") ? "nested deeper than " + MAX_DEPTH
+                    : e.getOriginalMessage().lines().findFirst().orElse("too large");
+            throw error(offset(e, text), what);
+        } catch (JsonProcessingException e) {
+            throw translate(e, text);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e); // a String source does no I/O
+        }
     }
 
-    private IllegalArgumentException error(String what) {
-        return new IllegalArgumentException("invalid JSON at offset " + pos + ": " + what);
-    }
-
-    private Object value(int depth) {
-        if (pos >= s.length()) throw error("unexpected end");
-        char c = s.charAt(pos);
-        // depth counts the containers around this value: the one opened here would be number depth + 1
-        if ((c == '{' || c == '[') && depth >= MAX_DEPTH) throw error("nested deeper than " + MAX_DEPTH);
-        return switch (c) {
-            case '{' -> object(depth);
-            case '[' -> array(depth);
-            case '"' -> string();
-            case 't' -> literal("true", Boolean.TRUE);
-            case 'f' -> literal("false", Boolean.FALSE);
-            case 'n' -> literal("null", null);
-            default -> {
-                if (c == '-' || (c >= '0' && c <= '9')) yield number();
-                throw error("unexpected character " + describe(c));
+    /** The value whose first token {@code p} is on; containers recurse, at most MAX_DEPTH deep. */
+    private static Object value(JsonParser p) throws java.io.IOException {
+        return switch (p.currentToken()) {
+            case START_OBJECT -> {
+                Map<String, Object> m = new LinkedHashMap<>();
+                for (JsonToken t = p.nextToken(); t != JsonToken.END_OBJECT; t = p.nextToken()) {
+                    String key = p.currentName();
+                    p.nextToken();
+                    m.put(key, value(p));
+                }
+                yield m;
             }
+            case START_ARRAY -> {
+                List<Object> a = new ArrayList<>();
+                for (JsonToken t = p.nextToken(); t != JsonToken.END_ARRAY; t = p.nextToken()) a.add(value(p));
+                yield a;
+            }
+            case VALUE_STRING -> p.getText();
+            case VALUE_NUMBER_INT -> {
+                if (p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
+                    throw error((int) p.currentTokenLocation().getCharOffset(), "integer out of range: " + p.getText());
+                }
+                yield p.getLongValue();
+            }
+            case VALUE_NUMBER_FLOAT -> p.getDoubleValue();
+            case VALUE_TRUE -> Boolean.TRUE;
+            case VALUE_FALSE -> Boolean.FALSE;
+            case VALUE_NULL -> null;
+            default -> throw error((int) p.currentTokenLocation().getCharOffset(), "unexpected " + p.currentToken());
         };
     }
 
-    private Map<String, Object> object(int depth) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        pos++;
-        skipSpace();
-        if (peek() == '}') {
-            pos++;
-            return m;
+    /** Jackson's error, reworded: what was expected where, at the offset Jackson names. */
+    private static IllegalArgumentException translate(JsonProcessingException e, String text) {
+        int at = offset(e, text);
+        String m = e.getOriginalMessage();
+        if (m.startsWith("Duplicate field")) {
+            String key = m.substring(m.indexOf('\'') + 1, m.lastIndexOf('\''));
+            return error(keyStart(text, at), "duplicate key " + quote(key));
         }
-        while (true) {
-            skipSpace();
-            if (peek() != '"') throw error("expected a string key");
-            int keyPos = pos;
-            String key = string();
-            skipSpace();
-            expect(':');
-            skipSpace();
-            Object v = value(depth + 1);
-            if (m.containsKey(key)) {
-                pos = keyPos;
-                throw error("duplicate key \"" + key + "\"");
-            }
-            m.put(key, v);
-            skipSpace();
-            char c = peek();
-            pos++;
-            if (c == '}') return m;
-            if (c != ',') {
-                pos--;
-                throw error("expected ',' or '}'");
-            }
-        }
-    }
-
-    private List<Object> array(int depth) {
-        List<Object> a = new ArrayList<>();
-        pos++;
-        skipSpace();
-        if (peek() == ']') {
-            pos++;
-            return a;
-        }
-        while (true) {
-            skipSpace();
-            a.add(value(depth + 1));
-            skipSpace();
-            char c = peek();
-            pos++;
-            if (c == ']') return a;
-            if (c != ',') {
-                pos--;
-                throw error("expected ',' or ']'");
-            }
-        }
-    }
-
-    private String string() {
-        expect('"');
-        StringBuilder sb = new StringBuilder();
-        while (true) {
-            if (pos >= s.length()) throw error("unterminated string");
-            char c = s.charAt(pos++);
-            if (c == '"') return sb.toString();
-            if (c < 0x20) {
-                pos--;
-                throw error("control character in string");
-            }
-            if (c != '\\') {
-                sb.append(c);
-                continue;
-            }
-            if (pos >= s.length()) throw error("unterminated escape");
-            char e = s.charAt(pos++);
-            switch (e) {
-                case '"', '\\', '/' -> sb.append(e);
-                case 'b' -> sb.append('\b');
-                case 'f' -> sb.append('\f');
-                case 'n' -> sb.append('\n');
-                case 'r' -> sb.append('\r');
-                case 't' -> sb.append('\t');
-                case 'u' -> {
-                    if (pos + 4 > s.length()) throw error("short \\u escape");
-                    // exactly four ASCII hex digits (Integer.parseInt would also accept a sign)
-                    int code = 0;
-                    for (int i = 0; i < 4; i++) {
-                        char h = s.charAt(pos + i);
-                        int d = h >= '0' && h <= '9' ? h - '0'
-                                : h >= 'a' && h <= 'f' ? h - 'a' + 10
-                                : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
-                        if (d < 0) throw error("bad \\u escape");
-                        code = code * 16 + d;
-                    }
-                    sb.append((char) code);
-                    pos += 4;
+        if (m.contains("Leading zeroes")) return error(at, afterValue(e));
+        if (e instanceof JsonEOFException) {
+            if (m.contains("closing quote")) return error(at, "unterminated string");
+            if (m.contains("close marker")) {
+                char last = lastNonSpace(text, at);
+                if (e.getProcessor() instanceof JsonParser p && p.getParsingContext().inObject()) {
+                    return error(at, last == '{' || last == ',' ? "expected a string key" : afterValue(e));
                 }
-                default -> {
-                    pos--;
-                    throw error("bad escape '\\" + e + "'");
-                }
+                return error(at, last == '[' || last == ',' ? "unexpected end" : afterValue(e));
             }
+            if (m.contains("escape")) return error(at, "unterminated escape");
+            if (m.contains("digit") || m.contains("number")) return error(at, "bad number");
+            return error(at, "unexpected end");
         }
+        if (m.startsWith("Unrecognized character escape")) {
+            return error(at, "bad escape '\\" + (at < text.length() ? text.charAt(at) : '?') + "'");
+        }
+        if (m.contains("character escape sequence")) return error(at, "bad \\u escape");
+        if (m.startsWith("Illegal unquoted character")) return error(at, "control character in string");
+        if (m.contains("double-quote to start field name")) return error(at, "expected a string key");
+        if (m.contains("a colon to separate")) return error(at, "expected ':'");
+        if (m.contains("comma to separate Array")) return error(at, "expected ',' or ']'");
+        if (m.contains("comma to separate Object")) return error(at, "expected ',' or '}'");
+        if (m.contains("in numeric value") || m.contains("separating root-level values")) return error(at, "bad number");
+        if (m.startsWith("Unrecognized token") || m.startsWith("Non-standard token")) {
+            int start = m.indexOf('\'') + 1;
+            return error(at, "unrecognized word '" + m.substring(start, m.indexOf('\'', start)) + "'");
+        }
+        if (m.startsWith("Unexpected character") && at < text.length()) {
+            return error(at, "unexpected character " + describe(text.charAt(at)));
+        }
+        return error(at, m.lines().findFirst().orElse(m));
     }
 
-    private Object number() {
-        int start = pos;
-        if (peek() == '-') pos++;
-        if (peek() == '0') {
-            pos++;
-        } else if (!digits()) {
-            throw error("bad number");
-        }
-        boolean integral = true;
-        if (peek() == '.') {
-            pos++;
-            integral = false;
-            if (!digits()) throw error("bad number");
-        }
-        if (peek() == 'e' || peek() == 'E') {
-            pos++;
-            integral = false;
-            if (peek() == '+' || peek() == '-') pos++;
-            if (!digits()) throw error("bad number");
-        }
-        String t = s.substring(start, pos);
-        if (integral) {
-            try {
-                return Long.parseLong(t);
-            } catch (NumberFormatException e) {
-                pos = start;
-                throw error("integer out of range: " + t);
-            }
-        }
-        return Double.parseDouble(t);
+    /** Where Jackson stopped; JSON from a String has a character offset. */
+    private static int offset(JsonProcessingException e, String text) {
+        long at = e.getLocation() == null ? -1 : e.getLocation().getCharOffset();
+        return at < 0 ? text.length() : (int) Math.min(at, text.length());
     }
 
-    private boolean digits() {
-        int start = pos;
-        while (pos < s.length() && s.charAt(pos) >= '0' && s.charAt(pos) <= '9') pos++;
-        return pos > start;
+    /** What may follow a complete value where the parser stopped: in an array, an object, or nothing at the top. */
+    private static String afterValue(JsonProcessingException e) {
+        if (e.getProcessor() instanceof JsonParser p) {
+            if (p.getParsingContext().inArray()) return "expected ',' or ']'";
+            if (p.getParsingContext().inObject()) return "expected ',' or '}'";
+        }
+        return "unexpected text after the JSON value";
     }
 
-    private Object literal(String word, Object v) {
-        if (!s.startsWith(word, pos)) throw error("unexpected character " + describe(s.charAt(pos)));
-        pos += word.length();
-        return v;
+    /** The opening quote of the key that ends just before {@code end} (Jackson reports a duplicate after it). */
+    private static int keyStart(String text, int end) {
+        int i = Math.min(end, text.length()) - 1;
+        while (i > 0 && text.charAt(i) != '"') i--; // the closing quote
+        for (i--; i >= 0; i--) {
+            if (text.charAt(i) != '"') continue;
+            int backslashes = 0;
+            while (i - 1 - backslashes >= 0 && text.charAt(i - 1 - backslashes) == '\\') backslashes++;
+            if (backslashes % 2 == 0) return i;
+        }
+        return end;
+    }
+
+    private static char lastNonSpace(String text, int before) {
+        for (int i = Math.min(before, text.length()) - 1; i >= 0; i--) {
+            if (!isSpace(text.charAt(i))) return text.charAt(i);
+        }
+        return '\0';
+    }
+
+    private static boolean isSpace(char c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+    }
+
+    private static IllegalArgumentException error(int offset, String what) {
+        return new IllegalArgumentException("invalid JSON at offset " + offset + ": " + what);
     }
 
     /** A character for an error message: invisible ones (a byte-order mark, controls) by their code point. */
     private static String describe(char c) {
         return c >= 0x20 && c < 0x7f ? "'" + c + "'" : String.format("U+%04X", (int) c);
-    }
-
-    private char peek() {
-        return pos < s.length() ? s.charAt(pos) : '\0';
-    }
-
-    private void expect(char c) {
-        if (peek() != c) throw error("expected '" + c + "'");
-        pos++;
-    }
-
-    private void skipSpace() {
-        while (pos < s.length()) {
-            char c = s.charAt(pos);
-            if (c != ' ' && c != '\t' && c != '\n' && c != '\r') return;
-            pos++;
-        }
     }
 
     // ---- typed access with errors that name the field ----

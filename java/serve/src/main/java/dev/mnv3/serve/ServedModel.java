@@ -11,7 +11,7 @@ import java.util.List;
  *
  * <ul>
  * <li>{@value #INPUT}: FP32 (or FP16) [N, 3, H, W], normalized as torchvision's transforms leave it;
- * <li>{@value #IMAGE}: BYTES [N] or [N, 1], each element an encoded JPEG, PNG, BMP or GIF, decoded
+ * <li>{@value #IMAGE}: BYTES [N] or [N, 1], each element an encoded JPEG, PNG, WebP, BMP or GIF, decoded
  *     and preprocessed on the server ({@link #preprocessing()}) as {@code mnv3 classify} does.
  * </ul>
  * A request gives exactly one of the two. Outputs: {@value #LOGITS} [N, classes] (the default),

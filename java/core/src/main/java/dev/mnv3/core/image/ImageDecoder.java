@@ -29,8 +29,8 @@ import javax.imageio.ImageTypeSpecifier;
 import javax.imageio.stream.ImageInputStream;
 
 /**
- * The image decoder front end (javax.imageio: JPEG, PNG, BMP, GIF), core's only use of
- * java.desktop. Before decoding it refuses images over {@link #MAX_PIXELS}; it decodes only the
+ * The image decoder front end (javax.imageio: JPEG, PNG, BMP, GIF, and WebP through TwelveMonkeys'
+ * plugin), core's only use of java.desktop. Before decoding it refuses images over {@link #MAX_PIXELS}; it decodes only the
  * pixels the center crop depends on, subsampled when even those would exceed the decode budget;
  * it converts colours as PIL does ({@link RgbRows}); and it reports damage: a PNG chunk that
  * fails its CRC or a truncated file, and every warning of the decoder (corrupt JPEG data).
@@ -123,7 +123,11 @@ public final class ImageDecoder {
         void accept(ImageReader reader) throws IOException;
     }
 
-    /** Opens a reader on the image, collecting damage, and turns every decoder failure into one line naming the image. */
+    /**
+     * Opens a reader on the image, collecting damage, and turns every decoder failure into one line naming the image.
+     * The readers for the image's format are tried in turn ({@link #readers}): a later one only when an earlier one
+     * failed, with its damage, and the first one's failure is the one reported when all fail.
+     */
     private static void withReader(ImageSource source, List<String> damage, ReaderUse use) throws IOException {
         String name = source.name();
         if (source instanceof ImageSource.File f && InputFiles.requireRegularFile(f.path()).size() <= IN_MEMORY_BYTES) {
@@ -132,26 +136,51 @@ public final class ImageDecoder {
         }
         String problem = pngProblem(source);
         if (problem != null) damage.add(problem);
-        try (ImageInputStream in = open(source)) {
-            Iterator<ImageReader> readers = in == null ? null : ImageIO.getImageReaders(in);
-            if (readers == null || !readers.hasNext()) {
-                throw new ImageDecodeException("cannot decode image " + name + ": not a JPEG, PNG, BMP or GIF file");
+        List<ImageReader> readers = readers(source);
+        if (readers.isEmpty()) throw new ImageDecodeException("cannot decode image " + name + ": not a JPEG, PNG, BMP or GIF file");
+        int intact = damage.size();
+        ImageDecodeException first = null;
+        try {
+            for (ImageReader reader : readers) {
+                try (ImageInputStream in = open(source)) {
+                    reader.setInput(in, true, false);
+                    reader.addIIOReadWarningListener((r, warning) -> damage.add(warning));
+                    use.accept(reader);
+                    return;
+                } catch (ImageDecodeException | MemoryLimitException | java.io.InterruptedIOException e) {
+                    throw e;
+                } catch (IOException | RuntimeException | OutOfMemoryError | StackOverflowError e) {
+                    // javax.imageio's decoders fail in every way on bad input: IIOException, IndexOutOfBounds, ...
+                    List<String> seen = damage.subList(intact, damage.size());
+                    String why = seen.isEmpty() ? describe(e) : seen.getFirst() + "; " + describe(e);
+                    if (first == null) {
+                        first = new ImageDecodeException("cannot decode image " + name + ": damaged or unsupported (" + why + ")", e);
+                    }
+                    seen.clear();
+                }
             }
-            ImageReader reader = readers.next();
-            try {
-                reader.setInput(in, true, false);
-                reader.addIIOReadWarningListener((r, warning) -> damage.add(warning));
-                use.accept(reader);
-            } catch (ImageDecodeException | MemoryLimitException | java.io.InterruptedIOException e) {
-                throw e;
-            } catch (IOException | RuntimeException | OutOfMemoryError | StackOverflowError e) {
-                // javax.imageio's decoders fail in every way on bad input: IIOException, IndexOutOfBounds, ...
-                String why = damage.isEmpty() ? describe(e) : damage.getFirst() + "; " + describe(e);
-                throw new ImageDecodeException("cannot decode image " + name + ": damaged or unsupported (" + why + ")", e);
-            } finally {
-                reader.dispose();
-            }
+            throw first;
+        } finally {
+            readers.forEach(ImageReader::dispose);
         }
+    }
+
+    /**
+     * The readers for the image's format, the JDK's own first. TwelveMonkeys' plugins (WebP; JPEG) register ahead of
+     * the JDK's, but its JPEG reader converts CMYK and YCCK through ICC profiles, which PIL (and so torchvision's
+     * loader) does not do, and which {@link RgbRows} does as PIL does from the JDK reader's raw samples. So a JPEG goes
+     * to the JDK's reader and to TwelveMonkeys' only when the JDK's refuses it (e.g. a damaged ICC profile chunk).
+     */
+    private static List<ImageReader> readers(ImageSource source) throws IOException {
+        List<ImageReader> readers = new ArrayList<>();
+        try (ImageInputStream in = open(source)) {
+            if (in == null) return readers;
+            ImageIO.getImageReaders(in).forEachRemaining(readers::add);
+        }
+        Module jdk = ImageIO.class.getModule();
+        readers.sort(java.util.Comparator.comparing(r -> r.getOriginatingProvider() == null
+                || r.getOriginatingProvider().getClass().getModule() != jdk));
+        return readers;
     }
 
     private static ImageInputStream open(ImageSource source) throws IOException {

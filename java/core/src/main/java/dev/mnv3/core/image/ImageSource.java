@@ -4,7 +4,7 @@ import java.nio.file.Path;
 import java.util.Objects;
 
 /**
- * An encoded image (JPEG, PNG, BMP or GIF) and the name that messages about it use: a file, or
+ * An encoded image (JPEG, PNG, WebP, BMP or GIF) and the name that messages about it use: a file, or
  * bytes already in memory (a request body, a record of a dataset).
  */
 public sealed interface ImageSource {
