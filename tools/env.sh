@@ -15,6 +15,23 @@ mnv3_has_torch() {
     "$1" -c 'import torch, torchvision' >/dev/null 2>&1
 }
 
+# libjpeg-turbo's TurboJPEG (libturbojpeg.so.0): optional, JPEGs decode through javax.imageio
+# without it, but the tests of the fast path (TurboJpegTest) need it. Installs Debian's
+# libturbojpeg0 when it is missing and we may (root or sudo); never fails.
+mnv3_install_turbojpeg() {
+    if /sbin/ldconfig -p 2>/dev/null | grep -q 'libturbojpeg\.so\.0 '; then return 0; fi
+    local sudo=""
+    [[ "$(id -u)" -eq 0 ]] || sudo="sudo"
+    if command -v apt-get >/dev/null && { [[ -z "$sudo" ]] || sudo -n true 2>/dev/null; }; then
+        echo "installing Debian's libturbojpeg0 (libjpeg-turbo, the fast JPEG decoder) ..." >&2
+        { $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libturbojpeg0 >&2 ||
+            { $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 &&
+              $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libturbojpeg0 >&2; }; } ||
+            echo "could not install libturbojpeg0: JPEGs decode through javax.imageio, TurboJpegTest is skipped" >&2
+    fi
+    return 0
+}
+
 # Sets JAVA_HOME and MNV3_PYTHON, or explains what is missing and returns 1.
 mnv3_setup() {
     if ! JAVA_HOME="$(mnv3_find_java25)"; then
@@ -22,6 +39,7 @@ mnv3_setup() {
         return 1
     fi
     export JAVA_HOME
+    mnv3_install_turbojpeg
     local py
     for py in "${MNV3_PYTHON:-}" /usr/bin/python3 python3; do
         if [[ -n "$py" ]] && mnv3_has_torch "$py"; then export MNV3_PYTHON="$py"; return 0; fi

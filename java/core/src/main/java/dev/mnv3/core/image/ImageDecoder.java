@@ -30,7 +30,10 @@ import javax.imageio.stream.ImageInputStream;
 
 /**
  * The image decoder front end (javax.imageio: JPEG, PNG, BMP, GIF, and WebP through TwelveMonkeys'
- * plugin), core's only use of java.desktop. Before decoding it refuses images over {@link #MAX_PIXELS}; it decodes only the
+ * plugin), core's only use of java.desktop; JPEGs go to libjpeg-turbo first where it is installed
+ * ({@link TurboJpeg}, which decodes the whole image, as PIL does, and hands back to javax.imageio
+ * what it does not take: {@code -Dmnv3.jpeg=auto|turbo|imageio} chooses). Before decoding it
+ * refuses images over {@link #MAX_PIXELS}; javax.imageio decodes only the
  * pixels the center crop depends on, subsampled when even those would exceed the decode budget;
  * it converts colours as PIL does ({@link RgbRows}); and it reports damage: a PNG chunk that
  * fails its CRC or a truncated file, and every warning of the decoder (corrupt JPEG data).
@@ -55,7 +58,15 @@ public final class ImageDecoder {
      */
     public static List<String> preprocess(ImageSource source, Preprocessing prep, float[] dst, int offset) throws IOException {
         List<String> damage = new ArrayList<>();
-        withReader(source, damage, reader -> {
+        ImageSource encoded = inMemory(source);
+        try (TurboJpeg.Jpeg jpeg = TurboJpeg.open(encoded)) {
+            PixelSource pixels = jpeg == null ? null : jpeg.decode(preprocessWorkBytes(prep, jpeg.width(), jpeg.height()), damage);
+            if (pixels != null) {
+                prep.applyInto(pixels, dst, offset);
+                return damage;
+            }
+        }
+        withReader(encoded, damage, reader -> {
             Source image = new Source(source, reader, prep);
             try (DecodeMemory.Hold held = DecodeMemory.hold(image.preprocessBytes(prep))) {
                 prep.applyInto(image, dst, offset);
@@ -68,7 +79,17 @@ public final class ImageDecoder {
     public static RgbImage decode(ImageSource source) throws IOException {
         List<String> damage = new ArrayList<>();
         RgbImage[] out = new RgbImage[1];
-        withReader(source, damage, reader -> {
+        ImageSource encoded = inMemory(source);
+        try (TurboJpeg.Jpeg jpeg = TurboJpeg.open(encoded)) {
+            TurboJpeg.Pixels pixels = jpeg == null ? null : jpeg.decode(4L * jpeg.width() * jpeg.height(), damage);
+            if (pixels != null) {
+                int w = pixels.width();
+                int[] rgb = new int[MemoryBudget.arrayLength((long) w * pixels.height(), source.name() + " decoded")];
+                pixels.read(0, 0, w, pixels.height(), (y, row) -> System.arraycopy(row, 0, rgb, y * w, w));
+                out[0] = new RgbImage(w, pixels.height(), rgb);
+            }
+        }
+        if (out[0] == null) withReader(encoded, damage, reader -> {
             Source image = new Source(source, reader, null);
             int w = image.width(), h = image.height();
             int[] rgb = new int[MemoryBudget.arrayLength((long) w * h, source.name() + " decoded")];
@@ -93,7 +114,20 @@ public final class ImageDecoder {
     public static Optional<RawImage> decodeRaw(ImageSource source) throws IOException {
         List<String> damage = new ArrayList<>();
         List<RawImage> out = new ArrayList<>(1);
-        withReader(source, damage, reader -> {
+        ImageSource encoded = inMemory(source);
+        try (TurboJpeg.Jpeg jpeg = TurboJpeg.open(encoded)) {
+            if (jpeg != null) {
+                long bytes = 3L * jpeg.width() * jpeg.height();
+                if (jpeg.decodeBytes() + bytes > DecodeMemory.capacity()) return Optional.empty();
+                TurboJpeg.Pixels pixels = jpeg.decode(bytes, damage);
+                if (pixels != null) {
+                    byte[] hwc = new byte[MemoryBudget.arrayLength(bytes, source.name() + " decoded")];
+                    pixels.copyTo(hwc);
+                    return Optional.of(new RawImage(pixels.width(), pixels.height(), hwc, damage));
+                }
+            }
+        }
+        withReader(encoded, damage, reader -> {
             Source image = new Source(source, reader, null);
             int w = image.width(), h = image.height();
             long bytes = 3L * w * h;
@@ -130,10 +164,6 @@ public final class ImageDecoder {
      */
     private static void withReader(ImageSource source, List<String> damage, ReaderUse use) throws IOException {
         String name = source.name();
-        if (source instanceof ImageSource.File f && InputFiles.requireRegularFile(f.path()).size() <= IN_MEMORY_BYTES) {
-            // one read instead of the many small ones javax.imageio's file stream makes: a millisecond less per photo
-            source = ImageSource.of(name, Files.readAllBytes(f.path()));
-        }
         String problem = pngProblem(source);
         if (problem != null) damage.add(problem);
         List<ImageReader> readers = readers(source);
@@ -181,6 +211,33 @@ public final class ImageDecoder {
         readers.sort(java.util.Comparator.comparing(r -> r.getOriginatingProvider() == null
                 || r.getOriginatingProvider().getClass().getModule() != jdk));
         return readers;
+    }
+
+    /**
+     * A file read whole when it is small: one read instead of the many small ones javax.imageio's
+     * file stream makes (a millisecond less per photo), and what TurboJPEG decodes from.
+     */
+    private static ImageSource inMemory(ImageSource source) throws IOException {
+        if (source instanceof ImageSource.File f && InputFiles.requireRegularFile(f.path()).size() <= IN_MEMORY_BYTES) {
+            return ImageSource.of(source.name(), Files.readAllBytes(f.path()));
+        }
+        return source;
+    }
+
+    /** Refuses an image without pixels or over {@link #MAX_PIXELS}, naming it. */
+    static void requireDecodable(String name, int width, int height) throws ImageDecodeException {
+        long pixels = (long) width * height;
+        if (width < 1 || height < 1) throw new ImageDecodeException("cannot decode image " + name + ": it has no pixels");
+        if (pixels > MAX_PIXELS) {
+            throw new ImageDecodeException(String.format("image %s is %dx%d, %,d pixels: more than the %,d mnv3 decodes", name,
+                    width, height, pixels, MAX_PIXELS));
+        }
+    }
+
+    /** What preprocessing holds beside the decoded pixels: row buffers and the horizontal pass's result. */
+    private static long preprocessWorkBytes(Preprocessing prep, int width, int height) {
+        Preprocessing.Region r = prep.sourceRegion(width, height);
+        return 8L * (r.x1() - r.x0()) * 4 + 3L * (r.y1() - r.y0()) * prep.crop() * Float.BYTES;
     }
 
     private static ImageInputStream open(ImageSource source) throws IOException {
@@ -259,12 +316,7 @@ public final class ImageDecoder {
             this.reader = reader;
             fullWidth = reader.getWidth(0);
             fullHeight = reader.getHeight(0);
-            long pixels = (long) fullWidth * fullHeight;
-            if (fullWidth < 1 || fullHeight < 1) throw new ImageDecodeException("cannot decode image " + name + ": it has no pixels");
-            if (pixels > MAX_PIXELS) {
-                throw new ImageDecodeException(String.format("image %s is %dx%d, %,d pixels: more than the %,d mnv3 decodes", name,
-                        fullWidth, fullHeight, pixels, MAX_PIXELS));
-            }
+            requireDecodable(name, fullWidth, fullHeight);
             ImageTypeSpecifier type = imageType(reader);
             bytesPerPixel = bytesPerPixel(type);
             rgbOrder = type != null && type.getBufferedImageType() == BufferedImage.TYPE_3BYTE_BGR
@@ -282,9 +334,7 @@ public final class ImageDecoder {
 
         /** What decoding the region the crop needs holds at once: the decoded pixels, row buffers, the resampled rows. */
         long preprocessBytes(Preprocessing prep) {
-            Preprocessing.Region r = prep.sourceRegion(width(), height());
-            long w = r.x1() - r.x0(), h = r.y1() - r.y0();
-            return w * h * bytesPerPixel + 8 * w * 4 + 3L * h * prep.crop() * Float.BYTES;
+            return prep.sourceRegion(width(), height()).pixels() * bytesPerPixel + preprocessWorkBytes(prep, width(), height());
         }
 
         /** The decoded pixels of the whole image. */

@@ -14,14 +14,17 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** JPEGs decoded into R, G, B order have exactly the pixels of javax.imageio's own BGR decode. */
+/**
+ * JPEGs decoded into R, G, B order have exactly the pixels of javax.imageio's own BGR decode;
+ * so do TurboJPEG's (libjpeg-turbo decodes as javax.imageio's libjpeg 6b does), where installed.
+ */
 class ImageDecoderTest {
     @TempDir
     Path dir;
 
     @ParameterizedTest
     @ValueSource(strings = {"written", "rgb.jpg", "progressive.jpg"})
-    void jpegsDecodeToTheSamePixelsAsImageIoGivesThem(String name) throws IOException {
+    void jpegsDecodeToTheSamePixelsAsImageIoGivesThem(String name) throws Exception {
         Path file = dir.resolve("image.jpg");
         if (name.equals("written")) {
             BufferedImage img = new BufferedImage(203, 117, BufferedImage.TYPE_INT_RGB);
@@ -35,7 +38,13 @@ class ImageDecoderTest {
         }
         BufferedImage theirs = ImageIO.read(file.toFile());
         assertEquals(BufferedImage.TYPE_3BYTE_BGR, theirs.getType(), "the case the RGB-order destination replaces");
-        RgbImage ours = ImageDecoder.decode(ImageSource.of(file));
+        for (String choice : TurboJpeg.available() ? new String[] {"imageio", "turbo"} : new String[] {"imageio"}) {
+            RgbImage ours = TurboJpegTest.with(choice, () -> ImageDecoder.decode(ImageSource.of(file)));
+            assertSamePixels(theirs, ours);
+        }
+    }
+
+    private static void assertSamePixels(BufferedImage theirs, RgbImage ours) {
         assertEquals(theirs.getWidth(), ours.width());
         assertEquals(theirs.getHeight(), ours.height());
         int distinct = 0, first = ours.rgb()[0];

@@ -96,4 +96,13 @@ public final class TorchReference {
         throw new IllegalStateException("PyTorch reference unavailable: none of " + candidates + " can import torch and "
                 + "torchvision. Install them (apt-get install python3-torchvision) or set MNV3_PYTHON.");
     }
+
+    /** Runs {@code python -c script args...} with {@link #python()}, failing with its output unless it exits 0 within two minutes. */
+    public static void runScript(String script, String... args) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of(python(), "-c", script));
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String log = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) throw new AssertionError("python failed: " + log);
+    }
 }
