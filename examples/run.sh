@@ -7,7 +7,17 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ex=examples/classify
 ./mvnw -B -q -f "$ex/pom.xml" compile
 image=java/core/src/test/resources/dev/mnv3/core/image/ImageDecoderFuzzTestInputs/decodesOrNamesTheFile/rgb.png
-out=$("${JAVA_HOME:+$JAVA_HOME/bin/}java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector \
-    -cp "$ex/target/classes:$(cat "$ex/target/classpath.txt")" example.ClassifyOne "$image")
-echo "$out"
+java="${JAVA_HOME:+$JAVA_HOME/bin/}java"
+deps="$(cat "$ex/target/classpath.txt")"
+# the class path: every jar an unnamed module, the backends found through META-INF/services
+out=$("$java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector \
+    -cp "$ex/target/classes:$deps" example.ClassifyOne "$image")
+echo "class path:  $out"
 [[ "$out" =~ ^"$image on "[a-z-]+": class "[0-9]+" (" ]] || { echo "examples: unexpected output from ClassifyOne" >&2; exit 1; }
+# the module path: mnv3's jars are named modules (dev.mnv3.core, dev.mnv3.cpu), the backend bound
+# through core's `uses` and cpu's `provides`, not named on the command line; the example stays on
+# the class path, as most applications are
+mod=$("$java" --enable-native-access=dev.mnv3.core --add-modules dev.mnv3.core,jdk.incubator.vector \
+    --module-path "$deps" -cp "$ex/target/classes" example.ClassifyOne "$image")
+echo "module path: $mod"
+[[ "$mod" == "$out" ]] || { echo "examples: the module path gave another answer than the class path" >&2; exit 1; }
