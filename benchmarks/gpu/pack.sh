@@ -46,8 +46,16 @@ say "JUnit console launcher $JUNIT_VERSION"
     -Dartifact="org.junit.platform:junit-platform-console-standalone:$JUNIT_VERSION" -DoutputDirectory="$KIT/lib"
 
 # Only the modules the jars use, found by jdeps; jdk.zipfs and jdk.unsupported are loaded reflectively.
+# mnv3-core is a named module that requires jackson-core, which the kit carries inside mnv3.jar:
+# jdeps needs it as a module of its own, so it gets a copy outside the kit.
+jackson_version=$(sed -n 's:.*<jackson.version>\(.*\)</jackson.version>.*:\1:p' pom.xml | head -1)
+analysis=$(mktemp -d)
+trap 'rm -rf "$analysis"' EXIT
+./mvnw -B -q -N dependency:copy \
+    -Dartifact="com.fasterxml.jackson.core:jackson-core:$jackson_version" -DoutputDirectory="$analysis"
 modules=$("$JAVA_HOME/bin/jdeps" --ignore-missing-deps --print-module-deps --multi-release 25 \
-    "$KIT/mnv3.jar" "$KIT"/lib/*.jar "$KIT"/test/*.jar)
+    --module-path "$analysis" "$KIT/mnv3.jar" "$KIT"/lib/*.jar "$KIT"/test/*.jar 2>/dev/null | tail -1)
+# (before that last line jdeps warns of the packages mnv3.jar shares with the module jars beside it)
 # java.desktop only decodes images for `mnv3 classify`, which the check does not run: leaving it out saves 15 MiB.
 modules="$(echo "$modules" | tr ',' '\n' | grep -vx java.desktop | paste -sd,),jdk.zipfs,jdk.unsupported"
 say "jlink: $modules"
