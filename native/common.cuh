@@ -1,5 +1,6 @@
 // Shared device helpers for mnv3's kernels. Every kernel is extern "C" so Java finds it by its
-// plain name with cuModuleGetFunction; all of them are FP32 NCHW.
+// plain name with cuModuleGetFunction. Included by every kernel file: directly by the FP32 NCHW
+// kernels and the U8 image preprocessing, through nhwc.cuh by the FP16/BF16 NHWC ones.
 #pragma once
 
 // Activation codes: the ordinal of dev.mnv3.core.Activation (IDENTITY, RELU, HARDSWISH, HARDSIGMOID).

@@ -2,8 +2,9 @@ package dev.mnv3.cuda;
 
 /**
  * Grid and block sizes for our kernels, kept apart from the launches so the arithmetic is tested
- * without a GPU. Grid-stride and per-row kernels use 256-thread blocks, the tiled GEMMs 128; see
- * each native/*.cu for its launch notes.
+ * without a GPU. Block sizes differ by kernel: grid-stride, warp-per-row and per-image
+ * (mnv3_se_fc) kernels use 256 threads, the NHWC depthwise kernel at most 256 (channel groups x
+ * pixel rows), the tiled 1x1 GEMMs 128; see each native/*.cu for its launch notes.
  */
 final class LaunchGeometry {
     static final int BLOCK = 256;
