@@ -21,8 +21,13 @@ public final class RandomWeights {
 
     public static Weights generate(Graph graph, long seed) {
         Weights.reserveFor(graph, "random weights for " + graph.config().describe());
+        return generate(graph.parameters(), seed);
+    }
+
+    /** The same weights for a few parameters outside a graph: one node's, for op-level tests. */
+    public static Weights generate(Iterable<ParamSpec> parameters, long seed) {
         Map<String, Tensor> tensors = new LinkedHashMap<>();
-        for (ParamSpec p : graph.parameters()) {
+        for (ParamSpec p : parameters) {
             tensors.put(p.name(), tensor(p, seed));
         }
         return new Weights(tensors);
