@@ -3,7 +3,7 @@ package dev.mnv3.cli;
 import dev.mnv3.core.image.Preprocessing;
 import picocli.CommandLine.Option;
 
-/** How images are resized and cropped (classify, batch): torchvision's evaluation transform. */
+/** How images are resized and cropped (classify, batch, serve's image inputs): torchvision's evaluation transform. */
 final class PreprocessingOptions {
     @Option(names = "--resize", paramLabel = "S", defaultValue = "256",
             description = "Shorter side before the crop: 256 for torchvision's V1 weights, 232 for its V2 Large weights (default: ${DEFAULT-VALUE}).")

@@ -6,7 +6,7 @@ import dev.mnv3.core.image.Preprocessing;
 import dev.mnv3.core.weights.RandomWeights;
 import dev.mnv3.core.weights.Weights;
 import dev.mnv3.serve.BatchPolicy;
-import dev.mnv3.serve.ImageIoDecoder;
+import dev.mnv3.serve.CoreImageDecoder;
 import dev.mnv3.serve.InferenceServer;
 import dev.mnv3.serve.ModelInstances;
 import dev.mnv3.serve.ServedModel;
@@ -103,13 +103,9 @@ final class ServeCommand implements Callable<Integer> {
             description = "Largest request body (REST) or message (gRPC) accepted, in MiB (default: ${DEFAULT-VALUE}).")
     int maxBodyMb;
 
-    @Option(names = "--resize", paramLabel = "S", defaultValue = "256",
-            description = "'image' inputs: shorter side before the center crop, as classify's --resize (default: ${DEFAULT-VALUE}).")
-    int resize;
-
-    @Option(names = "--crop", paramLabel = "C", defaultValue = "224",
-            description = "'image' inputs: center crop size, as classify's --crop (default: ${DEFAULT-VALUE}).")
-    int crop;
+    /** How 'image' inputs are resized and cropped: classify's and batch's options. */
+    @Mixin
+    PreprocessingOptions preprocessingOptions;
 
     @Option(names = "--drain-seconds", paramLabel = "S", defaultValue = "30",
             description = "On SIGTERM, how long to wait for requests in flight before stopping anyway (default: ${DEFAULT-VALUE}).")
@@ -123,7 +119,7 @@ final class ServeCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         ServerConfig config = serverConfig();
-        Preprocessing prep = preprocessing();
+        Preprocessing prep = preprocessingOptions.preprocessing();
         String served = servedName();
         Backend b = backend.resolve();
         boolean oneModel = ModelInstances.sharesOneModel(b);
@@ -145,7 +141,7 @@ final class ServeCommand implements Callable<Integer> {
         out.flush();
         ModelInstances compiled = ModelInstances.compile(b, graph, w, backend.options(), count);
         InferenceServer server = InferenceServer.start(config, new ServedModel(served, graph, prep, compiled.backend()), compiled,
-                new ImageIoDecoder());
+                new CoreImageDecoder());
         // SIGTERM (and Ctrl-C) run the hooks: drain, then stop
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("mnv3-shutdown").unstarted(() -> {
             out.println("mnv3 serve: shutting down: draining requests in flight ...");
@@ -171,14 +167,6 @@ final class ServeCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new Main.UserError(e.getMessage().replace("max batch size", "--max-batch-size")
                     .replace("max queue delay", "--max-queue-delay-us").replace("queue limit", "--queue-limit"));
-        }
-    }
-
-    private Preprocessing preprocessing() {
-        try {
-            return new Preprocessing(resize, crop);
-        } catch (IllegalArgumentException e) {
-            throw new Main.UserError("--resize and --crop: " + e.getMessage());
         }
     }
 

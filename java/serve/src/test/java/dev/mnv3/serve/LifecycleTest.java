@@ -33,7 +33,7 @@ class LifecycleTest {
     private static InferenceServer start(FakeModel model, BatchPolicy policy, int httpPort) throws Exception {
         ServerConfig config = new ServerConfig("127.0.0.1", httpPort, 0, 1 << 20, policy, Duration.ofSeconds(30));
         return InferenceServer.start(config, new ServedModel("fake", FakeModel.GRAPH, TestServer.PREPROCESSING, "fake"),
-                ModelInstances.of(List.of(model)), new ImageIoDecoder());
+                ModelInstances.of(List.of(model)), new CoreImageDecoder());
     }
 
     private static String url(int port, String path) {

@@ -33,7 +33,7 @@ final class TestServer implements AutoCloseable {
     TestServer(BatchPolicy policy, int instances, int maxBodyBytes) throws IOException {
         ModelInstances models = ModelInstances.compile(backend, graph, weights, CompileOptions.defaults(), instances);
         ServerConfig config = new ServerConfig("127.0.0.1", 0, 0, maxBodyBytes, policy, Duration.ofSeconds(10));
-        server = InferenceServer.start(config, new ServedModel(NAME, graph, PREPROCESSING, models.backend()), models, new ImageIoDecoder());
+        server = InferenceServer.start(config, new ServedModel(NAME, graph, PREPROCESSING, models.backend()), models, new CoreImageDecoder());
     }
 
     String url(String path) {

@@ -12,7 +12,7 @@ import java.util.List;
  * share. An image that does not decode, or decodes damaged (classify's default refuses those
  * too), is a bad request naming the problem.
  */
-public final class ImageIoDecoder implements ImageDecoder {
+public final class CoreImageDecoder implements ImageDecoder {
     @Override
     public float[] decode(byte[] encoded, Preprocessing preprocessing) {
         float[] crop = new float[3 * preprocessing.crop() * preprocessing.crop()];
