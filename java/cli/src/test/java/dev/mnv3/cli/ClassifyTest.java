@@ -198,10 +198,7 @@ class ClassifyTest {
         String script = String.join("\n", "import sys", "from PIL import Image", "d = sys.argv[2]; im = Image.open(sys.argv[1])",
                 "im.save(d + '/a.webp', lossless=True)", "im.convert('CMYK').save(d + '/b.jpg', quality=95)",
                 "Image.open(d + '/b.jpg').convert('RGB').save(d + '/b.png')");
-        Process p = new ProcessBuilder(dev.mnv3.core.testing.TorchReference.python(), "-c", script, png.toString(), formats.toString())
-                .redirectErrorStream(true).start();
-        String log = new String(p.getInputStream().readAllBytes());
-        assertEquals(0, p.waitFor(), log);
+        dev.mnv3.core.testing.TorchReference.runScript(script, png.toString(), formats.toString());
         Path out = dir.resolve("formats.jsonl");
         Cli r = classify("--output", out.toString(), png.toString(), formats.resolve("a.webp").toString(),
                 formats.resolve("b.jpg").toString(), formats.resolve("b.png").toString());

@@ -7,9 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.mnv3.core.testing.TorchReference;
 import dev.mnv3.core.weights.SafeTensors;
 import java.awt.image.BufferedImage;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
 import java.util.Iterator;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
@@ -72,10 +70,7 @@ class ColourModelParityTest {
 
     @BeforeAll
     static void writeImagesWithPil() throws Exception {
-        Process p = new ProcessBuilder(TorchReference.python(), "-c", SCRIPT, dir.toString(),
-                TorchReference.repositoryRoot().resolve("tools/reference").toString()).redirectErrorStream(true).start();
-        String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS) && p.exitValue() == 0, log);
+        TorchReference.runScript(SCRIPT, dir.toString(), TorchReference.repositoryRoot().resolve("tools/reference").toString());
         expected = dir.resolve("expected.safetensors");
     }
 
@@ -135,7 +130,8 @@ class ColourModelParityTest {
                     e.getMessage());
             ImageDecoder.RawImage raw = ImageDecoder.decodeRaw(source).orElseThrow();
             assertTrue(!raw.damage().isEmpty() && raw.damage().stream().allMatch(d -> d.contains("ICC_PROFILE")), raw.damage().toString());
-            assertTrue(worstFromPil(raw) <= 1, "bad_icc.jpg: " + worstFromPil(raw) + " levels from PIL");
+            int worst = worstFromPil(raw);
+            assertTrue(worst <= 1, "bad_icc.jpg: " + worst + " levels from PIL");
             return null;
         });
         if (TurboJpeg.available()) {

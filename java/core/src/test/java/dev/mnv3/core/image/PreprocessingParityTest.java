@@ -8,10 +8,8 @@ import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.testing.TorchReference;
 import dev.mnv3.core.weights.SafeTensors;
 import java.awt.image.BufferedImage;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -51,11 +49,8 @@ class PreprocessingParityTest {
                 "               T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])",
                 "x = t(Image.open(sys.argv[1]).convert('RGB')).unsqueeze(0)",
                 "safetensors_io.save(sys.argv[2], {'input': x})");
-        Process p = new ProcessBuilder(TorchReference.python(), "-c", script, png.toString(), out.toString(),
-                TorchReference.repositoryRoot().resolve("tools/reference").toString(), Integer.toString(resize))
-                .redirectErrorStream(true).start();
-        String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS) && p.exitValue() == 0, log);
+        TorchReference.runScript(script, png.toString(), out.toString(),
+                TorchReference.repositoryRoot().resolve("tools/reference").toString(), Integer.toString(resize));
 
         Tensor ours = Tensor.zeros(1, 3, 224, 224);
         assertEquals(java.util.List.of(), ImageDecoder.preprocess(ImageSource.of(png), new Preprocessing(resize, 224), ours.data(), 0));
