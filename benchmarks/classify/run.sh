@@ -28,17 +28,13 @@ while [[ $# -gt 0 ]]; do
     shift 2
 done
 source tools/env.sh
+source benchmarks/classify/images.sh
 mnv3_setup
 work="$(mktemp -d /tmp/mnv3-classify-bench.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 
-if [[ "$(find "$images" -maxdepth 1 -name '*.jpg' 2>/dev/null | wc -l)" -lt "$count" ]]; then
-    echo "writing $count 640x480 JPEGs into $images ..." >&2
-    "$MNV3_PYTHON" benchmarks/classify/make_images.py "$images" --count "$count"
-fi
 list="$work/images"
-mkdir -p "$list"
-find "$images" -maxdepth 1 -name '*.jpg' | sort | head -n "$count" | while read -r f; do ln -s "$f" "$list/"; done
+bench_images "$images" "$count" "$list"
 
 ./mnv3 --version >/dev/null # builds the CLI when sources changed
 jar=java/cli/target/mnv3.jar
@@ -50,8 +46,7 @@ run() {
     "${java[@]}" "${props[@]}" -jar "$jar" "$@" 2> >(grep -v 'Using incubator modules' >&2)
 }
 
-echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) processors, ISA: $(grep -qw avx512f /proc/cpuinfo && echo AVX-512 || (grep -qw avx2 /proc/cpuinfo && echo AVX2 || echo 'no AVX2'))"
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+bench_machine
 echo
 echo "| round | model | batch | jpeg | bench img/s | classify img/s (decode included) | classify / bench |"
 echo "|---|---|---|---|---|---|---|"
