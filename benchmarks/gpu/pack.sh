@@ -54,7 +54,7 @@ trap 'rm -rf "$analysis"' EXIT
 ./mvnw -B -q -N dependency:copy \
     -Dartifact="com.fasterxml.jackson.core:jackson-core:$jackson_version" -DoutputDirectory="$analysis"
 modules=$("$JAVA_HOME/bin/jdeps" --ignore-missing-deps --print-module-deps --multi-release 25 \
-    --module-path "$analysis" "$KIT/mnv3.jar" "$KIT"/lib/*.jar "$KIT"/test/*.jar 2>/dev/null | tail -1)
+    --module-path "$analysis" "$KIT/mnv3.jar" "$KIT"/lib/*.jar "$KIT"/test/*.jar | tail -1)
 # (before that last line jdeps warns of the packages mnv3.jar shares with the module jars beside it)
 # java.desktop only decodes images for `mnv3 classify`, which the check does not run: leaving it out saves 15 MiB.
 modules="$(echo "$modules" | tr ',' '\n' | grep -vx java.desktop | paste -sd,),jdk.zipfs,jdk.unsupported"
