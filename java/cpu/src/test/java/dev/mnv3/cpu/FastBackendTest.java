@@ -113,9 +113,14 @@ class FastBackendTest {
             Tensor x = RandomWeights.input(1, 128, 128, 2);
             for (int i = 0; i < 200; i++) fast.run(x); // until C2 has compiled the kernels (interpreted, vectors are objects)
             var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-            long before = threads.getCurrentThreadAllocatedBytes();
-            fast.run(x);
-            long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+            // the least of several inferences: a buffer allocated per inference shows in every one, while C2 still
+            // recompiling a kernel in the background (a deoptimized method runs interpreted for a while) shows in some
+            long allocated = Long.MAX_VALUE;
+            for (int i = 0; i < 20; i++) {
+                long before = threads.getCurrentThreadAllocatedBytes();
+                fast.run(x);
+                allocated = Math.min(allocated, threads.getCurrentThreadAllocatedBytes() - before);
+            }
             // the activations alone are megabytes; what remains is the logits tensor and a few small objects
             assertTrue(allocated < 64 * 1024, "allocated " + allocated + " bytes in one inference");
         }
