@@ -174,7 +174,7 @@ public final class ImageDecoder {
             for (ImageReader reader : readers) {
                 try (ImageInputStream in = open(source)) {
                     reader.setInput(in, true, false);
-                    reader.addIIOReadWarningListener((r, warning) -> damage.add(warning));
+                    reader.addIIOReadWarningListener((r, warning) -> damage.add(oneLine(warning)));
                     use.accept(reader);
                     return;
                 } catch (ImageDecodeException | MemoryLimitException | java.io.InterruptedIOException e) {
@@ -263,7 +263,12 @@ public final class ImageDecoder {
 
     private static String describe(Throwable e) {
         String m = e.getMessage();
-        return m == null || m.isBlank() ? e.getClass().getSimpleName() : m.strip().replaceAll("\\s+", " ");
+        return m == null || m.isBlank() ? e.getClass().getSimpleName() : oneLine(m);
+    }
+
+    /** A decoder's text on one line: messages and damage lists name one problem per line (some warnings span two). */
+    private static String oneLine(String text) {
+        return text.strip().replaceAll("\\s+", " ");
     }
 
     /** The reader's raw image type, else its first, else null. */
