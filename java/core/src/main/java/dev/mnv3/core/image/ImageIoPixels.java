@@ -29,7 +29,7 @@ final class ImageIoPixels implements PixelSource {
     /** A JPEG that javax.imageio decodes to 3-byte BGR: read into {@link #rgbImage} instead. */
     private final boolean rgbOrder;
 
-    /** The image {@code reader} is set on; subsampled for {@code prep}'s crop if need be (null: the whole image, never subsampled). */
+    /** The image {@code reader} is set on, subsampled for {@code prep}'s crop if need be (null: never subsampled). */
     ImageIoPixels(ImageSource source, ImageReader reader, Preprocessing prep) throws IOException {
         this.name = source.name();
         this.reader = reader;
@@ -53,7 +53,8 @@ final class ImageIoPixels implements PixelSource {
 
     /** What decoding the region the crop needs holds at once: the decoded pixels, row buffers, the resampled rows. */
     long preprocessBytes(Preprocessing prep) {
-        return prep.sourceRegion(width(), height()).pixels() * bytesPerPixel + ImageDecoder.preprocessWorkBytes(prep, width(), height());
+        return prep.sourceRegion(width(), height()).pixels() * bytesPerPixel
+                + ImageDecoder.preprocessWorkBytes(prep, width(), height());
     }
 
     /** The decoded pixels of the whole image. */
