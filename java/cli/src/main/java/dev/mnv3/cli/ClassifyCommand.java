@@ -98,12 +98,9 @@ final class ClassifyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (batch < 1 || batch > 1024) throw new Main.UserError("--batch must be from 1 to 1024, got " + batch);
+        ImageBatchLimits.checkBatch(batch);
         if (top < 1) throw new Main.UserError("--top must be >= 1, got " + top);
-        if (decodeThreads < 0 || decodeThreads > PreprocessingStage.MAX_THREADS) {
-            throw new Main.UserError("--decode-threads must be from 0 (all available processors) to " + PreprocessingStage.MAX_THREADS
-                    + ", got " + decodeThreads);
-        }
+        ImageBatchLimits.checkDecodeThreads(decodeThreads);
         if (!List.of("auto", "host", "model").contains(preprocess)) {
             throw new Main.UserError("--preprocess must be auto, host or model, got '" + preprocess + "'");
         }

@@ -5,6 +5,7 @@ import dev.mnv3.core.graph.FeatureLevel;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.weights.SafeTensors;
+import dev.mnv3.core.weights.SafeTensorsWriter;
 import dev.mnv3.core.weights.Weights;
 import dev.mnv3.core.io.OutputFile;
 import java.io.PrintWriter;
@@ -74,7 +75,7 @@ final class RunCommand implements Callable<Integer> {
             meta.put("backend", m.backend());
         }
         nonFinite.check(err, "the results hold", out);
-        SafeTensors.write(output, out, meta, inputs);
+        SafeTensorsWriter.write(output, out, meta, inputs);
         spec.commandLine().getOut().printf("wrote %s: logits %s%s (%s)%n", output, out.get("logits").shapeString(),
                 features ? " + " + (out.size() - 1) + " feature maps" : "", meta.get("backend"));
         return 0;

@@ -9,6 +9,7 @@ import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.weights.RandomWeights;
 import dev.mnv3.core.weights.SafeTensors;
+import dev.mnv3.core.weights.SafeTensorsWriter;
 import dev.mnv3.core.weights.Weights;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
@@ -44,7 +45,7 @@ class BadInputTest {
         weights = dir.resolve("small.safetensors");
         RandomWeights.generate(small, 3).save(weights, Map.of());
         input = dir.resolve("input.safetensors");
-        SafeTensors.write(input, Map.of("input", RandomWeights.input(1, 64, 64, 4)), Map.of());
+        SafeTensorsWriter.write(input, Map.of("input", RandomWeights.input(1, 64, 64, 4)), Map.of());
         photo = dir.resolve("photo.jpg");
         BufferedImage img = new BufferedImage(320, 240, BufferedImage.TYPE_INT_RGB);
         for (int y = 0; y < 240; y++) for (int x = 0; x < 320; x++) img.setRGB(x, y, (x << 16) | (y << 8) | ((x * y) & 0xff));
@@ -198,7 +199,7 @@ class BadInputTest {
         Tensor x = RandomWeights.input(1, 64, 64, 4);
         x.data()[0] = Float.NaN;
         Path nanInput = dir.resolve("nan-input.safetensors");
-        SafeTensors.write(nanInput, Map.of("input", x), Map.of());
+        SafeTensorsWriter.write(nanInput, Map.of("input", x), Map.of());
         Cli in = run(nanInput, dir.resolve("nan-out2.safetensors"));
         assertEquals(1, in.err().strip().lines().count(), in.toString());
         assertTrue(in.err().startsWith("mnv3: warning: " + nanInput + " holds 1 NaN or infinite value"), in.toString());

@@ -13,6 +13,7 @@ import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.weights.RandomWeights;
 import dev.mnv3.core.weights.SafeTensors;
+import dev.mnv3.core.weights.SafeTensorsWriter;
 import dev.mnv3.core.weights.Weights;
 import dev.mnv3.cpu.ReferenceBackend;
 import dev.mnv3.cpu.fast.FastBackend;
@@ -43,7 +44,7 @@ class CliTest {
         smallWeights = dir.resolve("small.safetensors");
         RandomWeights.generate(small, 3).save(smallWeights, Map.of());
         input = dir.resolve("input.safetensors");
-        SafeTensors.write(input, Map.of("input", RandomWeights.input(2, 64, 64, 4)), Map.of());
+        SafeTensorsWriter.write(input, Map.of("input", RandomWeights.input(2, 64, 64, 4)), Map.of());
     }
 
     @Test
@@ -317,7 +318,7 @@ class CliTest {
             default -> Tensor.zeros(1, 3, 16, 64);
         };
         Path file = dir.resolve(kind + "-input.safetensors");
-        SafeTensors.write(file, Map.of("input", t), Map.of());
+        SafeTensorsWriter.write(file, Map.of("input", t), Map.of());
         String expected = switch (kind) {
             case "rank" -> "input must be a rank-4 tensor [N,3,H,W], got rank 3";
             case "channels" -> "input must have 3 channels";

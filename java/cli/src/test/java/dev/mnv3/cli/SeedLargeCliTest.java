@@ -13,6 +13,7 @@ import dev.mnv3.core.testing.ShippedModels;
 import dev.mnv3.core.testing.TorchReference;
 import dev.mnv3.core.weights.RandomWeights;
 import dev.mnv3.core.weights.SafeTensors;
+import dev.mnv3.core.weights.SafeTensorsWriter;
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;
 import java.util.Map;
@@ -64,7 +65,7 @@ class SeedLargeCliTest {
         }
         // the guard: another input gives other logits, far beyond the tolerance
         Path other = dir.resolve("other-input.safetensors");
-        SafeTensors.write(other, Map.of("input", RandomWeights.input(2, 96, 128, 9)), Map.of());
+        SafeTensorsWriter.write(other, Map.of("input", RandomWeights.input(2, 96, 128, 9)), Map.of());
         Path otherOut = dir.resolve("other-out.safetensors");
         assertEquals(0, run(other, otherOut).exitCode());
         try (SafeTensors st = SafeTensors.open(otherOut)) {

@@ -10,6 +10,7 @@ import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.tensor.TensorDiff;
 import dev.mnv3.core.weights.RandomWeights;
 import dev.mnv3.core.weights.SafeTensors;
+import dev.mnv3.core.weights.SafeTensorsWriter;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -46,9 +47,9 @@ class ServeCommandTest {
         weights = dir.resolve("small.safetensors");
         RandomWeights.generate(small, 5).save(weights, Map.of());
         input = dir.resolve("x.safetensors");
-        SafeTensors.write(input, Map.of("input", RandomWeights.input(2, 64, 64, 6)), Map.of());
+        SafeTensorsWriter.write(input, Map.of("input", RandomWeights.input(2, 64, 64, 6)), Map.of());
         other = dir.resolve("other.safetensors");
-        SafeTensors.write(other, Map.of("input", RandomWeights.input(2, 64, 64, 7)), Map.of());
+        SafeTensorsWriter.write(other, Map.of("input", RandomWeights.input(2, 64, 64, 7)), Map.of());
     }
 
     /** A serve process, its output (stdout and stderr) in a file, and its REST port from the ready line. */

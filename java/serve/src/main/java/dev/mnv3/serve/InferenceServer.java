@@ -57,7 +57,7 @@ public final class InferenceServer implements AutoCloseable {
     private Server grpc;
     private boolean closed;
 
-    private InferenceServer(ServerConfig config, ServedModel model, ModelInstances instances, ImageDecoder decoder) {
+    private InferenceServer(ServerConfig config, ServedModel model, ModelInstances instances, RequestImageDecoder decoder) {
         this.config = config;
         this.model = model;
         this.instances = instances;
@@ -73,7 +73,7 @@ public final class InferenceServer implements AutoCloseable {
      * closes them): binds the ports, warms up, and returns once ready. On failure everything
      * started is stopped again.
      */
-    public static InferenceServer start(ServerConfig config, ServedModel model, ModelInstances instances, ImageDecoder decoder)
+    public static InferenceServer start(ServerConfig config, ServedModel model, ModelInstances instances, RequestImageDecoder decoder)
             throws IOException {
         JETTY_LOG.setLevel(Level.WARNING);
         GRPC_STREAM_LOG.setLevel(Level.SEVERE);

@@ -28,13 +28,13 @@ public final class InferenceService {
 
     private final ServedModel model;
     private final DynamicBatcher batcher;
-    private final ImageDecoder decoder;
+    private final RequestImageDecoder decoder;
     private final ServerMetrics metrics;
     private final ModelStatistics statistics;
     /** Decoding is CPU-bound: at most one image per processor at a time, so a burst of large images cannot fill the heap. */
     private final Semaphore decodeSlots = new Semaphore(Runtime.getRuntime().availableProcessors());
 
-    public InferenceService(ServedModel model, DynamicBatcher batcher, ImageDecoder decoder, ServerMetrics metrics,
+    public InferenceService(ServedModel model, DynamicBatcher batcher, RequestImageDecoder decoder, ServerMetrics metrics,
                             ModelStatistics statistics) {
         this.model = model;
         this.batcher = batcher;

@@ -3,7 +3,6 @@ package dev.mnv3.cli;
 import dev.mnv3.core.MobileNetV3Config;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.image.Preprocessing;
-import dev.mnv3.core.image.PreprocessingStage;
 import dev.mnv3.core.weights.Weights;
 import dev.mnv3.spark.BatchJob;
 import java.io.PrintWriter;
@@ -94,13 +93,10 @@ public final class BatchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (batch < 1 || batch > 1024) throw new Main.UserError("--batch must be from 1 to 1024, got " + batch);
+        ImageBatchLimits.checkBatch(batch);
         if (top < 0) throw new Main.UserError("--top must be >= 0, got " + top);
         if (partitionImages < 1) throw new Main.UserError("--partition-images must be >= 1, got " + partitionImages);
-        if (decodeThreads < 0 || decodeThreads > PreprocessingStage.MAX_THREADS) {
-            throw new Main.UserError("--decode-threads must be from 0 (all processors) to " + PreprocessingStage.MAX_THREADS + ", got "
-                    + decodeThreads);
-        }
+        ImageBatchLimits.checkDecodeThreads(decodeThreads);
         BatchJob.Format fmt = switch (format.toLowerCase(Locale.ROOT)) {
             case "parquet" -> BatchJob.Format.PARQUET;
             case "jsonl", "json" -> BatchJob.Format.JSONL;

@@ -2,42 +2,23 @@ package dev.mnv3.core.image;
 
 import dev.mnv3.core.io.InputFiles;
 import dev.mnv3.core.tensor.MemoryBudget;
-import dev.mnv3.core.tensor.MemoryLimitException;
-import java.awt.Rectangle;
-import java.awt.Transparency;
-import java.awt.color.ColorSpace;
-import java.awt.image.BufferedImage;
-import java.awt.image.ColorModel;
-import java.awt.image.ComponentColorModel;
-import java.awt.image.DataBuffer;
-import java.awt.image.Raster;
-import java.awt.image.SampleModel;
-import java.awt.image.WritableRaster;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Optional;
-import javax.imageio.ImageIO;
-import javax.imageio.ImageReadParam;
-import javax.imageio.ImageReader;
-import javax.imageio.ImageTypeSpecifier;
-import javax.imageio.stream.ImageInputStream;
 
 /**
  * The image decoder front end (javax.imageio: JPEG, PNG, BMP, GIF, and WebP through TwelveMonkeys'
  * plugin), core's only use of java.desktop; JPEGs go to libjpeg-turbo first where it is installed
  * ({@link TurboJpeg}, which decodes the whole image, as PIL does, and hands back to javax.imageio
  * what it does not take: {@code -Dmnv3.jpeg=auto|turbo|imageio} chooses). Before decoding it
- * refuses images over {@link #MAX_PIXELS}; javax.imageio decodes only the
- * pixels the center crop depends on, subsampled when even those would exceed the decode budget;
- * it converts colours as PIL does ({@link RgbRows}); and it reports damage: a PNG chunk that
- * fails its CRC or a truncated file, and every warning of the decoder (corrupt JPEG data).
- * Decodes running at once share {@link DecodeMemory}, so any number of threads may call it.
+ * refuses images over {@link #MAX_PIXELS}; javax.imageio ({@link ImageIoReaders}) decodes only
+ * the pixels the center crop depends on, subsampled when even those would exceed the decode
+ * budget ({@link ImageIoPixels}); it converts colours as PIL does ({@link RgbRows}); and it
+ * reports damage: a PNG chunk that fails its CRC or a truncated file, and every warning of the
+ * decoder (corrupt JPEG data). Decodes running at once share {@link DecodeMemory}, so any number
+ * of threads may call it.
  *
  * <p>Failures are {@link ImageDecodeException}s, one line naming the image; a file that cannot
  * be read is the usual {@link java.nio.file.FileSystemException}.
@@ -66,8 +47,8 @@ public final class ImageDecoder {
                 return damage;
             }
         }
-        withReader(encoded, damage, reader -> {
-            Source image = new Source(source, reader, prep);
+        ImageIoReaders.withReader(encoded, damage, reader -> {
+            ImageIoPixels image = new ImageIoPixels(source, reader, prep);
             try (DecodeMemory.Hold held = DecodeMemory.hold(image.preprocessBytes(prep))) {
                 prep.applyInto(image, dst, offset);
             }
@@ -89,8 +70,8 @@ public final class ImageDecoder {
                 out[0] = new RgbImage(w, pixels.height(), rgb);
             }
         }
-        if (out[0] == null) withReader(encoded, damage, reader -> {
-            Source image = new Source(source, reader, null);
+        if (out[0] == null) ImageIoReaders.withReader(encoded, damage, reader -> {
+            ImageIoPixels image = new ImageIoPixels(source, reader, null);
             int w = image.width(), h = image.height();
             int[] rgb = new int[MemoryBudget.arrayLength((long) w * h, source.name() + " decoded")];
             try (DecodeMemory.Hold held = DecodeMemory.hold(image.wholeBytes() + 4L * w * h)) {
@@ -127,8 +108,8 @@ public final class ImageDecoder {
                 }
             }
         }
-        withReader(encoded, damage, reader -> {
-            Source image = new Source(source, reader, null);
+        ImageIoReaders.withReader(encoded, damage, reader -> {
+            ImageIoPixels image = new ImageIoPixels(source, reader, null);
             int w = image.width(), h = image.height();
             long bytes = 3L * w * h;
             if (image.wholeBytes() + bytes > DecodeMemory.capacity()) return;
@@ -153,66 +134,6 @@ public final class ImageDecoder {
         return DecodeMemory.capacity();
     }
 
-    private interface ReaderUse {
-        void accept(ImageReader reader) throws IOException;
-    }
-
-    /**
-     * Opens a reader on the image, collecting damage, and turns every decoder failure into one line naming the image.
-     * The readers for the image's format are tried in turn ({@link #readers}): a later one only when an earlier one
-     * failed, with its damage, and the first one's failure is the one reported when all fail.
-     */
-    private static void withReader(ImageSource source, List<String> damage, ReaderUse use) throws IOException {
-        String name = source.name();
-        String problem = pngProblem(source);
-        if (problem != null) damage.add(problem);
-        List<ImageReader> readers = readers(source);
-        if (readers.isEmpty()) throw new ImageDecodeException("cannot decode image " + name + ": not a JPEG, PNG, BMP or GIF file");
-        int intact = damage.size();
-        ImageDecodeException first = null;
-        try {
-            for (ImageReader reader : readers) {
-                try (ImageInputStream in = open(source)) {
-                    reader.setInput(in, true, false);
-                    reader.addIIOReadWarningListener((r, warning) -> damage.add(oneLine(warning)));
-                    use.accept(reader);
-                    return;
-                } catch (ImageDecodeException | MemoryLimitException | java.io.InterruptedIOException e) {
-                    throw e;
-                } catch (IOException | RuntimeException | OutOfMemoryError | StackOverflowError e) {
-                    // javax.imageio's decoders fail in every way on bad input: IIOException, IndexOutOfBounds, ...
-                    List<String> seen = damage.subList(intact, damage.size());
-                    String why = seen.isEmpty() ? describe(e) : seen.getFirst() + "; " + describe(e);
-                    if (first == null) {
-                        first = new ImageDecodeException("cannot decode image " + name + ": damaged or unsupported (" + why + ")", e);
-                    }
-                    seen.clear();
-                }
-            }
-            throw first;
-        } finally {
-            readers.forEach(ImageReader::dispose);
-        }
-    }
-
-    /**
-     * The readers for the image's format, the JDK's own first. TwelveMonkeys' plugins (WebP; JPEG) register ahead of
-     * the JDK's, but its JPEG reader converts CMYK and YCCK through ICC profiles, which PIL (and so torchvision's
-     * loader) does not do, and which {@link RgbRows} does as PIL does from the JDK reader's raw samples. So a JPEG goes
-     * to the JDK's reader and to TwelveMonkeys' only when the JDK's refuses it (e.g. a damaged ICC profile chunk).
-     */
-    private static List<ImageReader> readers(ImageSource source) throws IOException {
-        List<ImageReader> readers = new ArrayList<>();
-        try (ImageInputStream in = open(source)) {
-            if (in == null) return readers;
-            ImageIO.getImageReaders(in).forEachRemaining(readers::add);
-        }
-        Module jdk = ImageIO.class.getModule();
-        readers.sort(java.util.Comparator.comparing(r -> r.getOriginatingProvider() == null
-                || r.getOriginatingProvider().getClass().getModule() != jdk));
-        return readers;
-    }
-
     /**
      * A file read whole when it is small: one read instead of the many small ones javax.imageio's
      * file stream makes (a millisecond less per photo), and what TurboJPEG decodes from.
@@ -235,149 +156,8 @@ public final class ImageDecoder {
     }
 
     /** What preprocessing holds beside the decoded pixels: row buffers and the horizontal pass's result. */
-    private static long preprocessWorkBytes(Preprocessing prep, int width, int height) {
+    static long preprocessWorkBytes(Preprocessing prep, int width, int height) {
         Preprocessing.Region r = prep.sourceRegion(width, height);
         return 8L * (r.x1() - r.x0()) * 4 + 3L * (r.y1() - r.y0()) * prep.crop() * Float.BYTES;
-    }
-
-    private static ImageInputStream open(ImageSource source) throws IOException {
-        return switch (source) {
-            case ImageSource.File f -> ImageIO.createImageInputStream(f.path().toFile());
-            case ImageSource.Bytes b -> new ByteArrayImageStream(b.data());
-        };
-    }
-
-    /** What is wrong with a PNG's chunks (javax.imageio checks neither CRCs nor the end), or null. */
-    private static String pngProblem(ImageSource source) throws IOException {
-        return switch (source) {
-            case ImageSource.File f -> {
-                byte[] head;
-                try (InputStream in = Files.newInputStream(f.path())) {
-                    head = in.readNBytes(8);
-                }
-                yield PngChunks.isPng(head) ? PngChunks.problem(f.path()) : null;
-            }
-            case ImageSource.Bytes b -> PngChunks.isPng(b.data()) ? PngChunks.problem(new ByteArrayInputStream(b.data())) : null;
-        };
-    }
-
-    private static String describe(Throwable e) {
-        String m = e.getMessage();
-        return m == null || m.isBlank() ? e.getClass().getSimpleName() : oneLine(m);
-    }
-
-    /** A decoder's text on one line: messages and damage lists name one problem per line (some warnings span two). */
-    private static String oneLine(String text) {
-        return text.strip().replaceAll("\\s+", " ");
-    }
-
-    /** The reader's raw image type, else its first, else null. */
-    private static ImageTypeSpecifier imageType(ImageReader reader) {
-        try {
-            ImageTypeSpecifier type = reader.getRawImageType(0);
-            if (type == null) {
-                Iterator<ImageTypeSpecifier> types = reader.getImageTypes(0);
-                type = types.hasNext() ? types.next() : null;
-            }
-            return type;
-        } catch (IOException | RuntimeException e) {
-            return null;
-        }
-    }
-
-    /** Decoded bytes per pixel of an image type (8 when it cannot say). */
-    private static int bytesPerPixel(ImageTypeSpecifier type) {
-        if (type == null) return 8;
-        SampleModel sm = type.getSampleModel(1, 1);
-        return Math.max(1, sm.getNumBands() * DataBuffer.getDataTypeSize(sm.getDataType()) / 8);
-    }
-
-    /**
-     * An 8-bit sRGB image with its bytes in R, G, B order: the order javax.imageio's JPEG decoder
-     * produces rows in. Its own choice, TYPE_3BYTE_BGR, costs a copy that swaps every pixel's
-     * bytes sample by sample (a tenth of the decode); the pixels are the same.
-     */
-    private static BufferedImage rgbImage(int width, int height) {
-        ColorModel cm = new ComponentColorModel(ColorSpace.getInstance(ColorSpace.CS_sRGB), false, false, Transparency.OPAQUE,
-                DataBuffer.TYPE_BYTE);
-        WritableRaster raster = Raster.createInterleavedRaster(DataBuffer.TYPE_BYTE, width, height, 3 * width, 3,
-                new int[] {0, 1, 2}, null);
-        return new BufferedImage(cm, raster, false, null);
-    }
-
-    /**
-     * An image's pixels, decoded on demand: a region at a time, every {@code step}-th pixel in
-     * each direction (1 unless the region the crop needs would not fit the budget).
-     */
-    private static final class Source implements PixelSource {
-        private final String name;
-        private final ImageReader reader;
-        private final int fullWidth, fullHeight, step, bytesPerPixel;
-        /** A JPEG that javax.imageio decodes to 3-byte BGR: read into {@link #rgbImage} instead. */
-        private final boolean rgbOrder;
-
-        Source(ImageSource source, ImageReader reader, Preprocessing prep) throws IOException {
-            this.name = source.name();
-            this.reader = reader;
-            fullWidth = reader.getWidth(0);
-            fullHeight = reader.getHeight(0);
-            requireDecodable(name, fullWidth, fullHeight);
-            ImageTypeSpecifier type = imageType(reader);
-            bytesPerPixel = bytesPerPixel(type);
-            rgbOrder = type != null && type.getBufferedImageType() == BufferedImage.TYPE_3BYTE_BGR
-                    && "jpeg".equalsIgnoreCase(reader.getFormatName());
-            step = prep == null ? 1 : step(prep.sourceRegion(fullWidth, fullHeight));
-        }
-
-        /** The smallest subsampling step that brings the region the crop needs within the decode budget. */
-        private int step(Preprocessing.Region r) {
-            long budget = decodeBudget();
-            int s = 1;
-            while (Math.ceilDiv(r.x1() - r.x0(), s) * (long) Math.ceilDiv(r.y1() - r.y0(), s) * bytesPerPixel > budget) s++;
-            return s;
-        }
-
-        /** What decoding the region the crop needs holds at once: the decoded pixels, row buffers, the resampled rows. */
-        long preprocessBytes(Preprocessing prep) {
-            return prep.sourceRegion(width(), height()).pixels() * bytesPerPixel + preprocessWorkBytes(prep, width(), height());
-        }
-
-        /** The decoded pixels of the whole image. */
-        long wholeBytes() {
-            return (long) fullWidth * fullHeight * bytesPerPixel;
-        }
-
-        @Override
-        public int width() {
-            return Math.ceilDiv(fullWidth, step);
-        }
-
-        @Override
-        public int height() {
-            return Math.ceilDiv(fullHeight, step);
-        }
-
-        @Override
-        public void read(int x0, int y0, int x1, int y1, Rows rows) throws IOException {
-            int sx = x0 * step, sy = y0 * step;
-            Rectangle region = new Rectangle(sx, sy, Math.min((x1 - x0) * step, fullWidth - sx),
-                    Math.min((y1 - y0) * step, fullHeight - sy));
-            MemoryBudget.reserve((long) (x1 - x0) * (y1 - y0) * bytesPerPixel, "decoding " + name);
-            ImageReadParam param = reader.getDefaultReadParam();
-            param.setSourceRegion(region);
-            if (step > 1) param.setSourceSubsampling(step, step, 0, 0);
-            if (rgbOrder) param.setDestination(rgbImage(x1 - x0, y1 - y0));
-            BufferedImage img = reader.read(0, param);
-            if (img.getWidth() != x1 - x0 || img.getHeight() != y1 - y0) {
-                throw new IOException("the decoder returned " + img.getWidth() + "x" + img.getHeight() + " pixels for a region of "
-                        + (x1 - x0) + "x" + (y1 - y0));
-            }
-            RgbRows converter = RgbRows.of(img);
-            int[] row = new int[x1 - x0];
-            for (int y = 0; y < y1 - y0; y++) {
-                converter.row(y, row);
-                rows.row(y0 + y, row);
-            }
-        }
     }
 }

@@ -6,11 +6,9 @@ import dev.mnv3.core.tensor.Tensor;
 import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
@@ -19,9 +17,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Decoding and preprocessing as a stage of its own, between encoded images and a model: a
- * bounded pool of decode threads turns images into network input, one image per task, so that
- * a batch decodes on every core and the next batch decodes while the model runs this one
- * ({@link #batches}). Used by {@code mnv3 classify}; a server or a batch job uses it the same way.
+ * bounded pool of decode threads turns images into network input, one image per task
+ * ({@link BatchDecoder}), so that a batch decodes on every core and the next batch decodes while
+ * the model runs this one ({@link #batches}). Used by {@code mnv3 classify}; a server or a batch
+ * job uses it the same way.
  *
  * <p>Results are those of {@link ImageDecoder#preprocess} on one thread, image for image and in
  * order: each image's crop depends on nothing but the image. Memory stays bounded however many
@@ -79,6 +78,7 @@ public final class PreprocessingStage implements AutoCloseable {
     private final Preprocessing preprocessing;
     private final int threads;
     private final ExecutorService pool;
+    private final BatchDecoder decoder;
 
     /** A stage with {@code threads} decode threads (0: one per available processor). */
     public PreprocessingStage(Preprocessing preprocessing, int threads) {
@@ -94,6 +94,7 @@ public final class PreprocessingStage implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        this.decoder = new BatchDecoder(preprocessing, pool);
     }
 
     /** The most decode threads a stage takes. */
@@ -109,12 +110,12 @@ public final class PreprocessingStage implements AutoCloseable {
 
     /** Decodes and preprocesses {@code images} on the pool into one float batch, in order, and waits for it. */
     public Batch preprocess(List<ImageSource> images) {
-        return join(submit(images, 0, Form.PREPROCESSED));
+        return join(decoder.submit(images, 0, Form.PREPROCESSED));
     }
 
     /** As {@link #preprocess(List)}, in the given form. */
     public Batch decode(List<ImageSource> images, Form form) {
-        return join(submit(images, 0, form));
+        return join(decoder.submit(images, 0, form));
     }
 
     /** A raw batch U8 [N, H, W, 3] preprocessed on the pool, one image per task: {@link Preprocessing#apply(Tensor)}'s values. */
@@ -186,7 +187,7 @@ public final class PreprocessingStage implements AutoCloseable {
 
         private void submitNext() {
             int to = Math.min(all.size(), submitted + batchSize);
-            pending.add(submit(all.subList(submitted, to), submitted, form));
+            pending.add(decoder.submit(all.subList(submitted, to), submitted, form));
             submitted = to;
         }
     }
@@ -195,152 +196,6 @@ public final class PreprocessingStage implements AutoCloseable {
     @Override
     public void close() {
         pool.shutdownNow();
-    }
-
-    // ------------------------------------------------------------------------------------ tasks
-
-    private CompletableFuture<Batch> submit(List<ImageSource> images, int first, Form form) {
-        return form == Form.PREPROCESSED ? submitPreprocessed(images, first) : submitRaw(images, first);
-    }
-
-    /** One task per image, each writing its crop into its row of one tensor. */
-    private CompletableFuture<Batch> submitPreprocessed(List<ImageSource> images, int first) {
-        int crop = preprocessing.crop(), per = 3 * crop * crop;
-        Tensor crops = Tensor.zeros(images.size(), 3, crop, crop);
-        List<CompletableFuture<Decoded>> tasks = new ArrayList<>();
-        for (int i = 0; i < images.size(); i++) {
-            ImageSource source = images.get(i);
-            int offset = i * per;
-            tasks.add(CompletableFuture.supplyAsync(() -> decoded(source, () -> ImageDecoder.preprocess(source, preprocessing,
-                    crops.data(), offset)), pool));
-        }
-        return CompletableFuture.allOf(tasks.toArray(CompletableFuture[]::new))
-                .thenApply(v -> floatBatch(first, images, crops, tasks.stream().map(CompletableFuture::join).toList()));
-    }
-
-    /** Whole images first; if they are not all of one size, their crops (decoded anew only for an image too large to hold whole). */
-    private CompletableFuture<Batch> submitRaw(List<ImageSource> images, int first) {
-        List<CompletableFuture<Optional<ImageDecoder.RawImage>>> wholes = new ArrayList<>();
-        List<Throwable> errors = new ArrayList<>(java.util.Collections.nCopies(images.size(), null));
-        for (int i = 0; i < images.size(); i++) {
-            ImageSource source = images.get(i);
-            int at = i;
-            wholes.add(CompletableFuture.supplyAsync(() -> {
-                try {
-                    return ImageDecoder.decodeRaw(source);
-                } catch (Throwable e) {
-                    synchronized (errors) {
-                        errors.set(at, failure(e));
-                    }
-                    return Optional.empty();
-                }
-            }, pool));
-        }
-        return CompletableFuture.allOf(wholes.toArray(CompletableFuture[]::new)).thenCompose(v -> {
-            List<Optional<ImageDecoder.RawImage>> raw = wholes.stream().map(CompletableFuture::join).toList();
-            ImageDecoder.RawImage one = null;
-            boolean sameSize = true;
-            for (int i = 0; i < raw.size(); i++) {
-                if (errors.get(i) != null) continue;
-                if (raw.get(i).isEmpty()) {
-                    sameSize = false; // too large to hold whole: its crop is decoded from the region it needs
-                    break;
-                }
-                ImageDecoder.RawImage r = raw.get(i).get();
-                if (one == null) one = r;
-                else if (r.width() != one.width() || r.height() != one.height()) sameSize = false;
-            }
-            if (sameSize) return CompletableFuture.completedFuture(rawBatch(first, images, raw, errors, one));
-            int crop = preprocessing.crop(), per = 3 * crop * crop;
-            Tensor crops = Tensor.zeros(images.size(), 3, crop, crop);
-            List<CompletableFuture<Decoded>> tasks = new ArrayList<>();
-            for (int i = 0; i < images.size(); i++) {
-                ImageSource source = images.get(i);
-                Throwable error = errors.get(i);
-                Optional<ImageDecoder.RawImage> whole = raw.get(i);
-                int offset = i * per;
-                tasks.add(CompletableFuture.supplyAsync(() -> {
-                    if (error != null) return new Decoded(List.of(), error);
-                    if (whole.isEmpty()) return decoded(source, () -> ImageDecoder.preprocess(source, preprocessing, crops.data(), offset));
-                    ImageDecoder.RawImage r = whole.get();
-                    return decoded(source, () -> {
-                        preprocessing.applyInto(new Preprocessing.HwcImage(r.rgb(), 0, r.width(), r.height()), crops.data(), offset);
-                        return r.damage();
-                    });
-                }, pool));
-            }
-            return CompletableFuture.allOf(tasks.toArray(CompletableFuture[]::new))
-                    .thenApply(w -> floatBatch(first, images, crops, tasks.stream().map(CompletableFuture::join).toList()));
-        });
-    }
-
-    /** One image's result: its damage, or why it failed. */
-    private record Decoded(List<String> damage, Throwable error) {
-    }
-
-    private interface Decode {
-        List<String> run() throws IOException;
-    }
-
-    private static Decoded decoded(ImageSource source, Decode decode) {
-        try {
-            return new Decoded(List.copyOf(decode.run()), null);
-        } catch (Throwable e) {
-            return new Decoded(List.of(), failure(e));
-        }
-    }
-
-    /** What a decode task reports: its own exception, with a missing java.desktop (a jlinked runtime) said plainly. */
-    private static Throwable failure(Throwable e) {
-        if (e instanceof LinkageError) {
-            return new UnsupportedOperationException("this Java runtime has no java.desktop module, which decoding images needs", e);
-        }
-        return e;
-    }
-
-    /** The batch from crops written row by row: rows of images that failed are dropped, the rest keep their order. */
-    private Batch floatBatch(int first, List<ImageSource> images, Tensor crops, List<Decoded> results) {
-        int per = crops.size() / Math.max(1, images.size());
-        List<Outcome> outcomes = new ArrayList<>(images.size());
-        float[] data = crops.data();
-        int rows = 0;
-        for (int i = 0; i < images.size(); i++) {
-            Decoded d = results.get(i);
-            if (d.error() != null) {
-                outcomes.add(new Outcome(images.get(i), -1, List.of(), d.error()));
-                continue;
-            }
-            if (rows != i) System.arraycopy(data, i * per, data, rows * per, per);
-            outcomes.add(new Outcome(images.get(i), rows++, d.damage(), null));
-        }
-        Tensor input = rows == 0 ? null : rows == images.size() ? crops
-                : new Tensor(new int[] {rows, 3, preprocessing.crop(), preprocessing.crop()}, Arrays.copyOf(data, rows * per));
-        return new Batch(first, outcomes, input, preprocessing);
-    }
-
-    /** The batch U8 [N, H, W, 3] of whole images that all have one size. */
-    private Batch rawBatch(int first, List<ImageSource> images, List<Optional<ImageDecoder.RawImage>> raw, List<Throwable> errors,
-            ImageDecoder.RawImage one) {
-        List<Outcome> outcomes = new ArrayList<>(images.size());
-        if (one == null) {
-            for (int i = 0; i < images.size(); i++) outcomes.add(new Outcome(images.get(i), -1, List.of(), errors.get(i)));
-            return new Batch(first, outcomes, null, preprocessing);
-        }
-        int decoded = (int) raw.stream().filter(Optional::isPresent).count();
-        int per = one.rgb().length;
-        byte[] data = new byte[dev.mnv3.core.tensor.MemoryBudget.arrayLength((long) decoded * per,
-                "a batch of " + decoded + " images " + one.width() + "x" + one.height())];
-        int rows = 0;
-        for (int i = 0; i < images.size(); i++) {
-            if (errors.get(i) != null) {
-                outcomes.add(new Outcome(images.get(i), -1, List.of(), errors.get(i)));
-                continue;
-            }
-            ImageDecoder.RawImage r = raw.get(i).get();
-            System.arraycopy(r.rgb(), 0, data, rows * per, per);
-            outcomes.add(new Outcome(images.get(i), rows++, List.copyOf(r.damage()), null));
-        }
-        return new Batch(first, outcomes, Tensor.ofBytes(new int[] {rows, one.height(), one.width(), 3}, data), preprocessing);
     }
 
     /** The value of a future; what its task threw, as it was thrown. */

@@ -63,7 +63,7 @@ public final class Weights {
 
     /** Writes these weights as float32 safetensors under their canonical names. */
     public void save(Path file, Map<String, String> metadata) throws IOException {
-        SafeTensors.write(file, tensors, metadata);
+        SafeTensorsWriter.write(file, tensors, metadata);
     }
 
     /** Checks that these weights have exactly the tensors and shapes {@code graph} needs. */

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.testing.TorchReference;
-import dev.mnv3.core.weights.SafeTensors.Blob;
+import dev.mnv3.core.weights.SafeTensorsWriter.Blob;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
@@ -85,7 +85,7 @@ class SafeTensorsPythonInteropTest {
         float[] src = source();
         Tensor t = new Tensor(new int[] {src.length}, src);
         Path javaFile = dir.resolve("java.safetensors"), pyFile = dir.resolve("py.safetensors");
-        SafeTensors.write(javaFile, List.of(Blob.of("src", t, DType.F32), Blob.of("f32", t.reshape(4, src.length / 4), DType.F32),
+        SafeTensorsWriter.write(javaFile, List.of(Blob.of("src", t, DType.F32), Blob.of("f32", t.reshape(4, src.length / 4), DType.F32),
                 Blob.of("f16", t, DType.F16), Blob.of("bf16", t, DType.BF16),
                 Blob.ofLongs("i64", new long[] {2, 2}, new long[] {0, -1, 1L << 62, Long.MIN_VALUE}),
                 Blob.of("empty", Tensor.zeros(0, 3), DType.F32)), Map.of("written_by", "mnv3"));

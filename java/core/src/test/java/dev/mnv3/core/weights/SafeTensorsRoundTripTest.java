@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mnv3.core.tensor.Tensor;
-import dev.mnv3.core.weights.SafeTensors.Blob;
+import dev.mnv3.core.weights.SafeTensorsWriter.Blob;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -30,7 +30,7 @@ class SafeTensorsRoundTripTest {
 
     private Path write(List<Blob> blobs, Map<String, String> metadata) throws IOException {
         Path p = dir.resolve("t.safetensors");
-        SafeTensors.write(p, blobs, metadata);
+        SafeTensorsWriter.write(p, blobs, metadata);
         return p;
     }
 
@@ -52,7 +52,7 @@ class SafeTensorsRoundTripTest {
 
     private static float[] roundTrip(Path dir, DType dtype, float... values) throws IOException {
         Path p = dir.resolve(dtype + ".safetensors");
-        SafeTensors.write(p, List.of(Blob.of("x", vector(values), dtype)), null);
+        SafeTensorsWriter.write(p, List.of(Blob.of("x", vector(values), dtype)), null);
         try (SafeTensors st = SafeTensors.open(p)) {
             assertEquals(dtype, st.entry("x").dtype());
             return st.readFloats("x");
@@ -303,7 +303,7 @@ class SafeTensorsRoundTripTest {
         m.put("w", new Tensor(new int[] {2, 2}, new float[] {1, 2, 3, 4}));
         m.put("b", vector(-1f));
         Path p = dir.resolve("map.safetensors");
-        SafeTensors.write(p, m, Map.of("source", "test"));
+        SafeTensorsWriter.write(p, m, Map.of("source", "test"));
         try (SafeTensors st = SafeTensors.open(p)) {
             assertEquals(List.of("w", "b"), List.copyOf(st.entries().keySet()));
             assertEquals(DType.F32, st.entry("w").dtype());

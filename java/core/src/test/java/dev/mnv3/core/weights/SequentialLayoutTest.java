@@ -11,7 +11,7 @@ import dev.mnv3.core.SqueezeExciteSpec;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.graph.ParamSpec;
 import dev.mnv3.core.testing.ShippedModels;
-import dev.mnv3.core.weights.SafeTensors.Blob;
+import dev.mnv3.core.weights.SafeTensorsWriter.Blob;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -94,7 +94,7 @@ class SequentialLayoutTest {
             }
         }
         Path path = dir.resolve(file);
-        SafeTensors.write(path, blobs, null);
+        SafeTensorsWriter.write(path, blobs, null);
         return path;
     }
 

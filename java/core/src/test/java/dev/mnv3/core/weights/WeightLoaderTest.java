@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.mnv3.core.MobileNetV3Config;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.tensor.Tensor;
-import dev.mnv3.core.weights.SafeTensors.Blob;
+import dev.mnv3.core.weights.SafeTensorsWriter.Blob;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -30,7 +30,7 @@ class WeightLoaderTest {
 
     private Path write(List<Blob> blobs) throws IOException {
         Path p = dir.resolve("weights.safetensors");
-        SafeTensors.write(p, blobs, null);
+        SafeTensorsWriter.write(p, blobs, null);
         return p;
     }
 

@@ -12,7 +12,7 @@ import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.graph.ParamSpec;
 import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.testing.ShippedModels;
-import dev.mnv3.core.weights.SafeTensors.Blob;
+import dev.mnv3.core.weights.SafeTensorsWriter.Blob;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -193,7 +193,7 @@ class WeightNamesTest {
             }
         }
         Path file = dir.resolve("timm.safetensors");
-        SafeTensors.write(file, blobs, Map.of("source", "timm"));
+        SafeTensorsWriter.write(file, blobs, Map.of("source", "timm"));
         return file;
     }
 
@@ -222,7 +222,7 @@ class WeightNamesTest {
         List<Blob> blobs = new ArrayList<>();
         for (ParamSpec p : SMALL.parameters()) blobs.add(Blob.of(names.get(p.name()), w.get(p.name()), DType.F32));
         Path file = dir.resolve("timm2d.safetensors");
-        SafeTensors.write(file, blobs, null);
+        SafeTensorsWriter.write(file, blobs, null);
         assertSameWeights(w, Weights.load(file, SMALL));
     }
 
@@ -238,7 +238,7 @@ class WeightNamesTest {
             blobs.add(Blob.of(n, t, DType.F32));
         }
         Path file = dir.resolve("broken-timm.safetensors");
-        SafeTensors.write(file, blobs, null);
+        SafeTensorsWriter.write(file, blobs, null);
         var e = assertThrows(WeightMismatchException.class, () -> Weights.load(file, SMALL));
         assertEquals(List.of("missing: blocks.0.0.conv_dw.weight [16,1,3,3]",
                 "wrong shape: conv_head.weight expected [1024,576], found [1024,576,3,3]"), e.problems());

@@ -4,9 +4,7 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import dev.mnv3.serve.BatchPolicy;
 import dev.mnv3.serve.ModelStatistics;
 import dev.mnv3.serve.ServedModel;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -23,18 +21,8 @@ public final class RestDocuments {
     private RestDocuments() {
     }
 
-    private interface Body {
-        void write(JsonGenerator g) throws IOException;
-    }
-
-    private static byte[] json(Body body) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(512);
-        try (JsonGenerator g = InferJson.FACTORY.createGenerator(out)) {
-            body.write(g);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return out.toByteArray();
+    private static byte[] json(RestJson.Document document) {
+        return RestJson.write(512, document);
     }
 
     public static byte[] serverMetadata(String name, String version) {

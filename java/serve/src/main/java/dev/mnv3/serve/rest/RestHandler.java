@@ -130,9 +130,9 @@ public final class RestHandler extends Handler.Abstract {
         });
         try {
             byte[] body = readBody(request);
-            InferRequest req = InferJson.read(body, jsonLength(request, body.length));
+            InferRequest req = InferRequestJson.read(body, jsonLength(request, body.length));
             InferResponse resp = service.infer(name, version, req);
-            InferJson.Encoded encoded = InferJson.write(resp);
+            InferResponseJson.Encoded encoded = InferResponseJson.write(resp);
             if (!encoded.hasBinary()) {
                 send(response, done, 200, "application/json", encoded.json());
             } else {
@@ -217,7 +217,7 @@ public final class RestHandler extends Handler.Abstract {
             response.getHeaders().put(HttpHeader.RETRY_AFTER, "1");
         }
         response.getHeaders().remove(HEADER_LENGTH);
-        send(response, callback, e.kind().httpStatus, "application/json", InferJson.error(e.getMessage()));
+        send(response, callback, e.kind().httpStatus, "application/json", InferResponseJson.error(e.getMessage()));
     }
 
     private static void send(Response response, Callback callback, int status, String contentType, byte[] body) {

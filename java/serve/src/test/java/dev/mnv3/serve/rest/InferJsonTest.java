@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 class InferJsonTest {
     private static InferRequest read(String json) {
         byte[] b = json.getBytes(StandardCharsets.UTF_8);
-        return InferJson.read(b, b.length);
+        return InferRequestJson.read(b, b.length);
     }
 
     @Test
@@ -58,7 +58,7 @@ class InferJsonTest {
                 new InferResponse.Output("a", "FP32", new long[] {2}, new float[] {1, 2}, null, true),
                 new InferResponse.Output("b", "BYTES", new long[] {1}, null, List.of("x:1".getBytes()), false),
                 new InferResponse.Output("c", "BYTES", new long[] {1}, null, List.of("yz".getBytes()), true)));
-        InferJson.Encoded e = InferJson.write(r);
+        InferResponseJson.Encoded e = InferResponseJson.write(r);
         String json = new String(e.json(), StandardCharsets.UTF_8);
         assertEquals("{\"model_name\":\"m\",\"model_version\":\"1\",\"outputs\":["
                 + "{\"name\":\"a\",\"datatype\":\"FP32\",\"shape\":[2],\"parameters\":{\"binary_data_size\":8}},"

@@ -9,6 +9,6 @@ import dev.mnv3.core.image.Preprocessing;
  * request threads at once.
  */
 @FunctionalInterface
-public interface ImageDecoder {
+public interface RequestImageDecoder {
     float[] decode(byte[] encoded, Preprocessing preprocessing);
 }

@@ -1,21 +1,14 @@
 package dev.mnv3.serve.rest;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.core.StreamReadConstraints;
-import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.exc.StreamReadException;
 import dev.mnv3.serve.InferRequest;
-import dev.mnv3.serve.InferResponse;
 import dev.mnv3.serve.RawTensors;
 import dev.mnv3.serve.ServeError;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
@@ -24,33 +17,18 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The REST body of an inference request and response: KServe v2 JSON, and Triton's binary
- * tensor data extension. With binary data the body is the JSON header (its length in the
+ * The REST body of an inference request: KServe v2 JSON, and Triton's binary tensor data
+ * extension. With binary data the body is the JSON header (its length in the
  * {@code Inference-Header-Content-Length} header) followed by each binary tensor's bytes, in the
- * order of the tensors whose {@code parameters.binary_data_size} gives their length.
+ * order of the inputs whose {@code parameters.binary_data_size} gives their length.
  *
  * <p>JSON {@code data} is a flat or nested array in row-major order: numbers for FP32 and FP16,
  * strings for BYTES. A BYTES element in JSON is base64 (an encoded image is not text); in binary
- * data it is a 4-byte little-endian length and the bytes.
+ * data it is a 4-byte little-endian length and the bytes. Every mistake is a bad request naming it.
  */
-public final class InferJson {
-    static final JsonFactory FACTORY = JsonFactory.builder()
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            // the body limit bounds the strings; nesting deeper than a tensor's rank plus a few levels is never valid
-            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).maxStringLength(Integer.MAX_VALUE - 64).build())
-            .build();
-
-    private InferJson() {
+public final class InferRequestJson {
+    private InferRequestJson() {
     }
-
-    /** An encoded response: the JSON, then the binary tensors in order (none when every output is JSON). */
-    public record Encoded(byte[] json, List<byte[]> binary) {
-        public boolean hasBinary() {
-            return !binary.isEmpty();
-        }
-    }
-
-    // ---- request
 
     /** An input as the JSON gives it, before its data is decoded. */
     private static final class RawInput {
@@ -71,7 +49,7 @@ public final class InferJson {
         Map<String, Object> parameters = Map.of();
         List<RawInput> inputs = null;
         List<InferRequest.RequestedOutput> outputs = List.of();
-        try (JsonParser p = FACTORY.createParser(body, 0, jsonLength)) {
+        try (JsonParser p = RestJson.FACTORY.createParser(body, 0, jsonLength)) {
             if (p.nextToken() != JsonToken.START_OBJECT) throw bad("the request must be a JSON object");
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String field = p.currentName();
@@ -282,63 +260,6 @@ public final class InferJson {
 
     private static ServeError bad(String message) {
         return ServeError.badRequest(message);
-    }
-
-    // ---- response
-
-    /** The response: outputs marked binary go after the JSON, the rest inline as {@code data}. */
-    public static Encoded write(InferResponse r) {
-        ByteArrayOutputStream json = new ByteArrayOutputStream(256);
-        List<byte[]> binary = new ArrayList<>();
-        try (JsonGenerator g = FACTORY.createGenerator(json)) {
-            g.writeStartObject();
-            g.writeStringField("model_name", r.modelName());
-            g.writeStringField("model_version", r.modelVersion());
-            if (!r.id().isEmpty()) g.writeStringField("id", r.id());
-            g.writeArrayFieldStart("outputs");
-            for (InferResponse.Output o : r.outputs()) {
-                g.writeStartObject();
-                g.writeStringField("name", o.name());
-                g.writeStringField("datatype", o.datatype());
-                g.writeArrayFieldStart("shape");
-                for (long d : o.shape()) g.writeNumber(d);
-                g.writeEndArray();
-                if (o.binary()) {
-                    byte[] raw = RawTensors.encode(o);
-                    binary.add(raw);
-                    g.writeObjectFieldStart("parameters");
-                    g.writeNumberField("binary_data_size", raw.length);
-                    g.writeEndObject();
-                } else {
-                    g.writeArrayFieldStart("data");
-                    if (o.floats() != null) {
-                        for (float v : o.floats()) g.writeNumber(v);
-                    } else {
-                        for (byte[] s : o.strings()) g.writeString(new String(s, StandardCharsets.UTF_8));
-                    }
-                    g.writeEndArray();
-                }
-                g.writeEndObject();
-            }
-            g.writeEndArray();
-            g.writeEndObject();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return new Encoded(json.toByteArray(), binary);
-    }
-
-    /** KServe's error body. */
-    public static byte[] error(String message) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(64 + message.length());
-        try (JsonGenerator g = FACTORY.createGenerator(out)) {
-            g.writeStartObject();
-            g.writeStringField("error", message);
-            g.writeEndObject();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return out.toByteArray();
     }
 
     /** A growable float array: JSON data arrive one number at a time. */
