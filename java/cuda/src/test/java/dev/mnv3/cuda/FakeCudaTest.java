@@ -28,6 +28,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import dev.mnv3.cuda.exec.CudaRuntime;
+import dev.mnv3.cuda.exec.PlatformThreads;
+import dev.mnv3.cuda.ffi.Cudnn;
+import dev.mnv3.cuda.exec.ConvAlgorithm;
+import dev.mnv3.cuda.plan.KernelChoice;
 
 /**
  * The GPU executor (CudaModel, its lanes, DevicePlan with its kernel choices, CUDA-graph capture,
