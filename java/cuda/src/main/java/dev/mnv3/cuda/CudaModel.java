@@ -1,6 +1,7 @@
 package dev.mnv3.cuda;
 
 import dev.mnv3.core.backend.CompiledModel;
+import dev.mnv3.core.backend.CudaSettings;
 import dev.mnv3.core.backend.CudnnMode;
 import dev.mnv3.core.backend.Precision;
 import dev.mnv3.core.graph.Graph;
@@ -33,7 +34,7 @@ import dev.mnv3.cuda.plan.WeightLayout;
 
 /**
  * A graph compiled for the GPU: folded weights uploaded once and shared, and up to
- * {@link #STREAMS_PROPERTY} lanes, each a stream with its own cuDNN handle and its own
+ * {@link CudaSettings#streams()} lanes, each a stream with its own cuDNN handle and its own
  * {@link PlanExecutor} per input shape (the last few shapes are kept). Calls from several threads
  * run at once on different streams, so one thread's copies and kernels overlap another's; a call
  * that finds every lane busy waits for one. Each call sets the CUDA context current on its
@@ -42,13 +43,6 @@ import dev.mnv3.cuda.plan.WeightLayout;
  * harmless, using it after close is an {@link IllegalStateException}.
  */
 public final class CudaModel implements CompiledModel {
-    /** Sync and check after every step, naming the step that failed; disables CUDA graphs. */
-    public static final String DEBUG_PROPERTY = "mnv3.cuda.debug";
-    /** {@code -Dmnv3.cuda.graphs=false} runs every pass eagerly. */
-    public static final String GRAPHS_PROPERTY = "mnv3.cuda.graphs";
-    /** How many calls may run at once, each on its own stream (default {@value #DEFAULT_STREAMS}). */
-    public static final String STREAMS_PROPERTY = "mnv3.cuda.streams";
-    static final int DEFAULT_STREAMS = 4;
     private final Graph graph;
     private final CudaRuntime runtime;
     private final Arena arena = Arena.ofShared();
@@ -61,43 +55,37 @@ public final class CudaModel implements CompiledModel {
         this(runtime, graph, weights, precision, cudaGraphs, CudnnMode.AUTO);
     }
 
+    /** The CUDA settings from their properties (a bad -Dmnv3.cuda.depthwise, .pointwise or .stem fails here). */
     CudaModel(CudaRuntime runtime, Graph graph, Weights weights, Precision precision, boolean cudaGraphs, CudnnMode cudnn) {
+        this(runtime, graph, weights, precision, cudaGraphs, cudnn, CudaSettings.fromProperties());
+    }
+
+    CudaModel(CudaRuntime runtime, Graph graph, Weights weights, Precision precision, boolean cudaGraphs, CudnnMode cudnn,
+              CudaSettings settings) {
         this.runtime = runtime;
         this.graph = graph;
         DeviceWeights deviceWeights = null;
         try {
-            // a bad -Dmnv3.cuda.depthwise, .pointwise or .stem fails here, not at the first run
-            KernelChoice.Modes modes = KernelChoice.Modes.fromProperties();
+            KernelChoice.Modes modes = KernelChoice.Modes.of(settings);
             CudaRuntime.LoadedCudnn dnn = runtime.cudnnFor(cudnn);
             if (dnn == null && modes.anyCudnn()) {
-                throw new IllegalArgumentException("a -Dmnv3.cuda.* property asks for cuDNN, but this model runs without it ("
+                String who = settings.equals(CudaSettings.fromProperties()) ? "a -Dmnv3.cuda.* property asks"
+                        : "the conv kernel settings (--conv-kernels) ask";
+                throw new IllegalArgumentException(who + " for cuDNN, but this model runs without it ("
                         + (cudnn == CudnnMode.OFF ? "--cudnn off" : "cuDNN was not found") + ")");
             }
             runtime.makeCurrent();
             deviceWeights = new DeviceWeights(runtime.driver, WeightLayout.of(graph, weights, Storage.of(precision)));
-            boolean debug = Boolean.getBoolean(DEBUG_PROPERTY);
-            boolean graphs = cudaGraphs && !debug && Boolean.parseBoolean(System.getProperty(GRAPHS_PROPERTY, "true"));
+            boolean debug = settings.debug(), graphs = cudaGraphs && !debug;
             resources = new ModelResources(runtime, precision, dnn, deviceWeights, Cudnn.alphaBeta(arena),
                     java.util.Collections.synchronizedSet(new java.util.LinkedHashSet<>()), modes, debug, graphs);
             // a lane is created on first demand, perhaps by a virtual thread: its stream and handle on a platform one
-            lanes = new LanePool<>(streams(), () -> PlatformThreads.call(() -> new Lane(resources)));
+            lanes = new LanePool<>(settings.resolvedStreams(), () -> PlatformThreads.call(() -> new Lane(resources)));
         } catch (RuntimeException e) {
             if (deviceWeights != null) deviceWeights.close();
             arena.close();
             throw e;
         }
-    }
-
-    /** {@value #STREAMS_PROPERTY}, checked. */
-    static int streams() {
-        String v = System.getProperty(STREAMS_PROPERTY, Integer.toString(DEFAULT_STREAMS));
-        try {
-            int n = Integer.parseInt(v.trim());
-            if (n >= 1 && n <= 64) return n;
-        } catch (NumberFormatException ignored) {
-            // reported below
-        }
-        throw new IllegalArgumentException("-D" + STREAMS_PROPERTY + " must be a number from 1 to 64, got '" + v + "'");
     }
 
     @Override
@@ -114,7 +102,7 @@ public final class CudaModel implements CompiledModel {
         return resources.precision();
     }
 
-    /** Whether runs are replayed as CUDA graphs (off by option, by -Dmnv3.cuda.graphs=false, or in debug mode). */
+    /** Whether runs are replayed as CUDA graphs (off by option, or in debug mode). */
     public boolean cudaGraphs() {
         return resources.graphs();
     }

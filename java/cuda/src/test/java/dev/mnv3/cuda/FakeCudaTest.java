@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mnv3.core.Activation;
 import dev.mnv3.core.MobileNetV3Config;
+import dev.mnv3.core.backend.CudaSettings;
 import dev.mnv3.core.backend.Precision;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.tensor.Tensor;
@@ -169,7 +170,7 @@ class FakeCudaTest {
         m.close();
         assertEquals(List.of(), state.violations);
         assertEquals(List.of(), state.leaks());
-        assertTrue(state.streamsCreated.get() > 1 && state.streamsCreated.get() <= CudaModel.DEFAULT_STREAMS,
+        assertTrue(state.streamsCreated.get() > 1 && state.streamsCreated.get() <= CudaSettings.DEFAULT_STREAMS,
                 state.streamsCreated + " streams for 6 concurrent callers");
     }
 

@@ -1,6 +1,6 @@
 package dev.mnv3.cuda.plan;
 
-import java.util.Locale;
+import dev.mnv3.core.backend.CudaSettings;
 
 /**
  * Who runs a convolution that both can: our kernel or cuDNN (plus our bias and activation
@@ -11,13 +11,14 @@ import java.util.Locale;
  * GEMM) and the stem (in FP16/BF16 plans ours also reads the float input directly: no conversion
  * pass, no rounding before the first layer). By default both are timed once per shape, on the
  * device, when a plan is built, and the faster is kept (see {@code exec.KernelTuner}).
- * {@code -Dmnv3.cuda.depthwise}, {@code .pointwise} and {@code .stem} = {@code auto|ours|cudnn} fix
- * the choice for diagnosis and benchmarks ({@code cudnn} needs cuDNN loaded). Depthwise convs of
+ * {@link CudaSettings} ({@code --conv-kernels}, defaults from {@code -Dmnv3.cuda.depthwise},
+ * {@code .pointwise} and {@code .stem}) fixes the choice for diagnosis and benchmarks ({@code cudnn}
+ * needs cuDNN loaded). Depthwise convs of
  * SE blocks in FP16/BF16 plans are always ours: they also write the squeeze's partial sums.
  */
 public final class KernelChoice {
-    public static final String DEPTHWISE_PROPERTY = "mnv3.cuda.depthwise", POINTWISE_PROPERTY = "mnv3.cuda.pointwise",
-            STEM_PROPERTY = "mnv3.cuda.stem";
+    public static final String DEPTHWISE_PROPERTY = CudaSettings.DEPTHWISE_PROPERTY,
+            POINTWISE_PROPERTY = CudaSettings.POINTWISE_PROPERTY, STEM_PROPERTY = CudaSettings.STEM_PROPERTY;
 
     public enum Mode { AUTO, OURS, CUDNN }
 
@@ -41,9 +42,8 @@ public final class KernelChoice {
     public record Modes(Mode depthwise, Mode pointwise, Mode stem) {
         public static final Modes AUTO = new Modes(Mode.AUTO, Mode.AUTO, Mode.AUTO);
 
-        /** From {@code -Dmnv3.cuda.depthwise}, {@code .pointwise} and {@code .stem} (auto where unset). */
-        public static Modes fromProperties() {
-            return new Modes(mode(DEPTHWISE_PROPERTY), mode(POINTWISE_PROPERTY), mode(STEM_PROPERTY));
+        public static Modes of(CudaSettings s) {
+            return new Modes(mode(s.depthwise()), mode(s.pointwise()), mode(s.stem()));
         }
 
         public Mode of(dev.mnv3.core.graph.ConvBnAct c) {
@@ -61,13 +61,16 @@ public final class KernelChoice {
     private KernelChoice() {
     }
 
+    /** The mode {@code -D<property>} asks for (auto when unset). */
     public static Mode mode(String property) {
-        String v = System.getProperty(property, "auto").trim().toLowerCase(Locale.ROOT);
-        return switch (v) {
-            case "auto" -> Mode.AUTO;
-            case "ours" -> Mode.OURS;
-            case "cudnn" -> Mode.CUDNN;
-            default -> throw new IllegalArgumentException("-D" + property + " must be auto, ours or cudnn, got '" + v + "'");
+        return mode(CudaSettings.ConvKernels.parse("-D" + property, System.getProperty(property, "auto")));
+    }
+
+    static Mode mode(CudaSettings.ConvKernels k) {
+        return switch (k) {
+            case AUTO -> Mode.AUTO;
+            case OURS -> Mode.OURS;
+            case CUDNN -> Mode.CUDNN;
         };
     }
 
