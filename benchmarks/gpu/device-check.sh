@@ -116,7 +116,7 @@ probe_gpu() {
         figure nvidia_smi "$smi"
     fi
     local info rc
-    info=$("$JAVA" "${JAVA_OPTS[@]}" -cp "$LIBCP" dev.mnv3.cuda.CudaInfo) # stderr (the JVM's warnings) goes to the log
+    info=$("$JAVA" "${JAVA_OPTS[@]}" -cp "$LIBCP" dev.mnv3.cuda.exec.CudaInfo) # stderr (the JVM's warnings) goes to the log
     rc=$?
     echo "$info"
     figure cuda "$(head -1 <<< "$info")"

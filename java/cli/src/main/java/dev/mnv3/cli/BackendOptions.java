@@ -4,6 +4,8 @@ import dev.mnv3.core.backend.Backend;
 import dev.mnv3.core.backend.BackendUnavailableException;
 import dev.mnv3.core.backend.Backends;
 import dev.mnv3.core.backend.CompileOptions;
+import dev.mnv3.core.backend.CpuSettings;
+import dev.mnv3.core.backend.CudaSettings;
 import dev.mnv3.core.backend.CudnnMode;
 import dev.mnv3.core.backend.Precision;
 import picocli.CommandLine.Option;
@@ -38,6 +40,26 @@ final class BackendOptions {
                     + "CUDA graph (graphs are on by default); other backends ignore it.")
     boolean noCudaGraphs;
 
+    @Option(names = "--conv-kernels", paramLabel = "SPEC",
+            description = "cuda: who runs the convs both mnv3's kernels and cuDNN can run: auto (time both once per shape, "
+                    + "keep the faster), ours or cudnn, for all, or per kind as depthwise=V,pointwise=V,stem=V "
+                    + "(default: auto, or -Dmnv3.cuda.depthwise|pointwise|stem).")
+    String convKernels;
+
+    @Option(names = "--cuda-streams", paramLabel = "N",
+            description = "cuda: how many calls of one model run at once, each on its own stream, 1 to "
+                    + CudaSettings.MAX_STREAMS + " (default: " + CudaSettings.DEFAULT_STREAMS + ", or -Dmnv3.cuda.streams).")
+    Integer cudaStreams;
+
+    @Option(names = "--cuda-debug",
+            description = "cuda: synchronize and check after every step, naming the step that failed (slow; no CUDA graphs).")
+    boolean cudaDebug;
+
+    @Option(names = "--cpu-kernels", paramLabel = "auto|scalar|128|256|512",
+            description = "cpu: the Vector API width in bits, or plain loops (default: auto, the widest the JVM compiles "
+                    + "here, or -Dmnv3.cpu.vectorBits / -Dmnv3.cpu.scalar).")
+    String cpuKernels;
+
     Backend resolve() {
         Backend b = backend == null ? Backends.best() : Backends.named(backend);
         String why = b.unavailableReason();
@@ -65,6 +87,27 @@ final class BackendOptions {
                     + ", got " + threads);
         }
         if (device < -1) throw new Main.UserError("--device must be a device number (0, 1, ...), got " + device);
-        return new CompileOptions(threads, p).withCudaGraphs(!noCudaGraphs).withCudnn(mode).withDevice(device);
+        CompileOptions base = new CompileOptions(threads, p);
+        return base.withCudaGraphs(base.cudaGraphs() && !noCudaGraphs).withCudnn(mode).withDevice(device)
+                .withCuda(cudaSettings(base.cuda())).withCpu(cpuKernels == null ? base.cpu() : checked("--cpu-kernels",
+                        () -> CpuSettings.parseKernels(cpuKernels, base.cpu())));
+    }
+
+    private CudaSettings cudaSettings(CudaSettings base) {
+        CudaSettings k = convKernels == null ? base : checked("--conv-kernels", () -> base.withConvKernels(convKernels));
+        if (cudaStreams != null) {
+            if (cudaStreams < 1) throw new Main.UserError("--cuda-streams must be from 1 to " + CudaSettings.MAX_STREAMS + ", got " + cudaStreams);
+            CudaSettings kinds = k;
+            k = checked("--cuda-streams", () -> kinds.withStreams(cudaStreams));
+        }
+        return cudaDebug ? k.withDebug(true) : k;
+    }
+
+    private static <T> T checked(String option, java.util.function.Supplier<T> parse) {
+        try {
+            return parse.get();
+        } catch (IllegalArgumentException e) {
+            throw new Main.UserError(option + ": " + e.getMessage());
+        }
     }
 }

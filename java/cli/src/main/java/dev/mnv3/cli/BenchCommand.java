@@ -53,7 +53,7 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--clients", paramLabel = "C", split = ",", defaultValue = "1",
             description = "Threads calling the model at once, as a service's request threads would; images/s counts them all "
-                    + "(the CUDA backend runs each on its own stream, up to -Dmnv3.cuda.streams, default 4); several, "
+                    + "(the CUDA backend runs each on its own stream, up to --cuda-streams, default 4); several, "
                     + "comma-separated, are measured in turn (default: ${DEFAULT-VALUE}).")
     List<Integer> clients;
 
@@ -148,7 +148,7 @@ final class BenchCommand implements Callable<Integer> {
             return e;
         }
         try (m) {
-            if (m instanceof CudaModel c) { // what the model does: debug mode and -Dmnv3.cuda.graphs=false turn graphs off
+            if (m instanceof CudaModel c) { // what the model does: debug mode turns graphs off
                 precision = c.precision();
                 graphs = c.cudaGraphs();
                 cudnn = c.usesCudnn();

@@ -5,7 +5,7 @@ import dev.mnv3.core.graph.FeatureLevel;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.graph.Node;
 import dev.mnv3.core.graph.Shape;
-import dev.mnv3.cuda.CudaRuntime;
+import dev.mnv3.cuda.CudaBackend;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -61,13 +61,7 @@ final class InfoCommand implements Callable<Integer> {
     }
 
     private static int listDevices(PrintWriter out) {
-        List<CudaRuntime.Device> all = CudaRuntime.devices(); // throws, with where it looked, without a driver
-        out.println(all.isEmpty() ? "the NVIDIA driver sees no GPU" : all.size() + (all.size() == 1 ? " GPU:" : " GPUs:"));
-        all.forEach(d -> out.println("  " + d));
-        if (all.stream().anyMatch(CudaRuntime.Device::usable)) {
-            out.println(CudaRuntime.get(all.stream().filter(CudaRuntime.Device::usable).findFirst().orElseThrow().ordinal())
-                    .cudnnDescription());
-        }
+        CudaBackend.describeDevices().forEach(out::println); // throws, with where it looked, without a driver
         return 0;
     }
 

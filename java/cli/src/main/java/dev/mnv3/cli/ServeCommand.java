@@ -88,7 +88,7 @@ final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--instances", paramLabel = "N", defaultValue = "0",
             description = "Model instances running batches at once: on the CPU each a model with its share of --threads, on "
-                    + "CUDA callers of one model on separate streams (at most -Dmnv3.cuda.streams, default 4, run at once) "
+                    + "CUDA callers of one model on separate streams (at most --cuda-streams, default 4, run at once) "
                     + "(default: 1 on the CPU, 2 on CUDA).")
     int instances;
 

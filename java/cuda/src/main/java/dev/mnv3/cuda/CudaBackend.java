@@ -1,12 +1,17 @@
 package dev.mnv3.cuda;
 
 import dev.mnv3.core.backend.Backend;
+import java.util.ArrayList;
+import java.util.List;
 import dev.mnv3.core.backend.CompileOptions;
 import dev.mnv3.core.backend.CompiledModel;
 import dev.mnv3.core.backend.Precision;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.weights.Weights;
-import java.util.Locale;
+import dev.mnv3.cuda.exec.CudaRuntime;
+import dev.mnv3.cuda.exec.PlatformThreads;
+import dev.mnv3.cuda.plan.ForwardPlan;
+import dev.mnv3.cuda.plan.Storage;
 
 /**
  * The CUDA backend: our kernels for every layer at every precision, with cuDNN beside them where
@@ -33,6 +38,20 @@ public final class CudaBackend implements Backend {
         return CudaRuntime.unavailableReason();
     }
 
+    /**
+     * The GPUs the driver sees, one line each, and the cuDNN this process would use with the first
+     * usable one; throws, saying where it looked, when there is no driver.
+     */
+    public static List<String> describeDevices() {
+        List<CudaRuntime.Device> all = CudaRuntime.devices();
+        List<String> out = new ArrayList<>();
+        out.add(all.isEmpty() ? "the NVIDIA driver sees no GPU" : all.size() + (all.size() == 1 ? " GPU:" : " GPUs:"));
+        all.forEach(d -> out.add("  " + d));
+        all.stream().filter(CudaRuntime.Device::usable).findFirst()
+                .ifPresent(d -> out.add(CudaRuntime.get(d.ordinal()).cudnnDescription()));
+        return out;
+    }
+
     @Override
     public CompiledModel compile(Graph graph, Weights weights, CompileOptions options) {
         Precision p = options.precision();
@@ -40,6 +59,7 @@ public final class CudaBackend implements Backend {
         // builds a plan without the GPU, so what the FP16/BF16 kernels cannot run is refused before any device work
         ForwardPlan.of(graph, 1, graph.minInputSize(), graph.minInputSize(), Storage.of(p), 1);
         CudaRuntime runtime = CudaRuntime.get(options.device() < 0 ? CudaRuntime.defaultDevice() : options.device());
-        return PlatformThreads.call(() -> new CudaModel(runtime, graph, weights, p, options.cudaGraphs(), options.cudnn()));
+        return PlatformThreads.call(() -> new CudaModel(runtime, graph, weights, p, options.cudaGraphs(), options.cudnn(),
+                options.cuda()));
     }
 }

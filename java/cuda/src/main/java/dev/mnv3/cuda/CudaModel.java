@@ -1,6 +1,7 @@
 package dev.mnv3.cuda;
 
 import dev.mnv3.core.backend.CompiledModel;
+import dev.mnv3.core.backend.CudaSettings;
 import dev.mnv3.core.backend.CudnnMode;
 import dev.mnv3.core.backend.Precision;
 import dev.mnv3.core.graph.Graph;
@@ -10,17 +11,31 @@ import dev.mnv3.core.tensor.DeviceTensor;
 import dev.mnv3.core.tensor.HostTensor;
 import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.weights.Weights;
+import dev.mnv3.cuda.exec.Lane;
+import dev.mnv3.cuda.exec.ModelResources;
+import dev.mnv3.cuda.exec.PlanKey;
+import dev.mnv3.cuda.exec.PlanExecutor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
+import dev.mnv3.cuda.exec.CudaRuntime;
+import dev.mnv3.cuda.exec.CudaTensor;
+import dev.mnv3.cuda.exec.DeviceWeights;
+import dev.mnv3.cuda.exec.LanePool;
+import dev.mnv3.cuda.exec.PlatformThreads;
+import dev.mnv3.cuda.ffi.Cleanup;
+import dev.mnv3.cuda.ffi.Cudnn;
+import dev.mnv3.cuda.plan.ForwardPlan;
+import dev.mnv3.cuda.plan.KernelChoice;
+import dev.mnv3.cuda.plan.Storage;
+import dev.mnv3.cuda.plan.WeightLayout;
 
 /**
  * A graph compiled for the GPU: folded weights uploaded once and shared, and up to
- * {@link #STREAMS_PROPERTY} lanes, each a stream with its own cuDNN handle and its own
- * {@link DevicePlan} per input shape (the last few shapes are kept). Calls from several threads
+ * {@link CudaSettings#streams()} lanes, each a stream with its own cuDNN handle and its own
+ * {@link PlanExecutor} per input shape (the last few shapes are kept). Calls from several threads
  * run at once on different streams, so one thread's copies and kernels overlap another's; a call
  * that finds every lane busy waits for one. Each call sets the CUDA context current on its
  * thread; calls from virtual threads run their GPU work on a platform thread
@@ -28,98 +43,10 @@ import java.util.function.Function;
  * harmless, using it after close is an {@link IllegalStateException}.
  */
 public final class CudaModel implements CompiledModel {
-    /** Sync and check after every step, naming the step that failed; disables CUDA graphs. */
-    public static final String DEBUG_PROPERTY = "mnv3.cuda.debug";
-    /** {@code -Dmnv3.cuda.graphs=false} runs every pass eagerly. */
-    public static final String GRAPHS_PROPERTY = "mnv3.cuda.graphs";
-    /** How many calls may run at once, each on its own stream (default {@value #DEFAULT_STREAMS}). */
-    public static final String STREAMS_PROPERTY = "mnv3.cuda.streams";
-    static final int DEFAULT_STREAMS = 4;
-    static final int MAX_PLANS = 4;
-
-    /** A plan's identity: the network input's shape and how the caller's input becomes it. */
-    record PlanKey(int batch, int height, int width, ForwardPlan.InputSpec spec) {
-    }
-
-    /**
-     * What every lane of this model shares; the weights and the arena outlive every lane.
-     * {@code cudnn} is null when the model runs on our kernels alone; {@code decisions} are the
-     * keys of the {@link Tuning} notes this model's plans used, in order.
-     */
-    record Resources(CudaRuntime runtime, Precision precision, CudaRuntime.LoadedCudnn cudnn, DeviceWeights weights,
-                     MemorySegment[] alphaBeta, java.util.Set<Object> decisions, boolean debug, boolean graphs) {
-        Map<ConvAlgorithm.Key, ConvAlgorithm.Choice> algorithms() {
-            return runtime.tuning.algorithms;
-        }
-
-        Map<ConvAlgorithm.Key, KernelChoice.Impl> choices() {
-            return runtime.tuning.kernels;
-        }
-    }
-
-    /** A stream, the cuDNN handle bound to it (null without cuDNN), and the plans built on them: one caller at a time. */
-    static final class Lane implements AutoCloseable {
-        final Resources shared;
-        final MemorySegment stream, cudnn;
-        private final Map<PlanKey, DevicePlan> plans = new LinkedHashMap<>(8, 0.75f, true);
-
-        Lane(Resources shared) {
-            this.shared = shared;
-            CudaRuntime rt = shared.runtime();
-            rt.makeCurrent();
-            MemorySegment s = rt.driver.streamCreate(), h = null;
-            Cudnn dnn = shared.cudnn() == null ? null : shared.cudnn().api();
-            try {
-                if (dnn != null) {
-                    h = dnn.create();
-                    dnn.setStream(h, s);
-                }
-            } catch (RuntimeException e) {
-                if (h != null) dnn.destroy(h);
-                rt.driver.streamDestroy(s);
-                throw e;
-            }
-            stream = s;
-            cudnn = h;
-        }
-
-        /**
-         * The plan for a network input [batch, 3, height, width] given as the key's spec says, built
-         * on first use; the least recently used goes past {@link #MAX_PLANS}.
-         */
-        DevicePlan plan(Graph graph, PlanKey key) {
-            DevicePlan p = plans.get(key);
-            if (p == null) {
-                if (plans.size() >= MAX_PLANS) {
-                    PlanKey eldest = plans.keySet().iterator().next();
-                    plans.remove(eldest).close();
-                }
-                CudaRuntime rt = shared.runtime();
-                p = new DevicePlan(this, ForwardPlan.of(graph, key.batch(), key.height(), key.width(),
-                        Storage.of(shared.precision()), rt.kernels.multiprocessors(), key.spec()));
-                plans.put(key, p);
-            }
-            return p;
-        }
-
-        @Override
-        public void close() {
-            CudaRuntime rt = shared.runtime();
-            RuntimeException first = Cleanup.runAll(
-                    rt::makeCurrent,
-                    () -> rt.driver.streamSynchronize(stream),
-                    () -> plans.values().forEach(DevicePlan::close),
-                    () -> { if (cudnn != null) shared.cudnn().api().destroy(cudnn); },
-                    () -> rt.driver.streamDestroy(stream));
-            plans.clear();
-            if (first != null) throw first;
-        }
-    }
-
     private final Graph graph;
     private final CudaRuntime runtime;
     private final Arena arena = Arena.ofShared();
-    private final Resources resources;
+    private final ModelResources resources;
     private final LanePool<Lane> lanes;
     private volatile boolean closed;
 
@@ -128,44 +55,37 @@ public final class CudaModel implements CompiledModel {
         this(runtime, graph, weights, precision, cudaGraphs, CudnnMode.AUTO);
     }
 
+    /** The CUDA settings from their properties (a bad -Dmnv3.cuda.depthwise, .pointwise or .stem fails here). */
     CudaModel(CudaRuntime runtime, Graph graph, Weights weights, Precision precision, boolean cudaGraphs, CudnnMode cudnn) {
+        this(runtime, graph, weights, precision, cudaGraphs, cudnn, CudaSettings.fromProperties());
+    }
+
+    CudaModel(CudaRuntime runtime, Graph graph, Weights weights, Precision precision, boolean cudaGraphs, CudnnMode cudnn,
+              CudaSettings settings) {
         this.runtime = runtime;
         this.graph = graph;
         DeviceWeights deviceWeights = null;
         try {
-            // a bad -Dmnv3.cuda.depthwise, .pointwise or .stem fails here, not at the first run
-            List<KernelChoice.Mode> modes = List.of(KernelChoice.mode(KernelChoice.DEPTHWISE_PROPERTY),
-                    KernelChoice.mode(KernelChoice.POINTWISE_PROPERTY), KernelChoice.mode(KernelChoice.STEM_PROPERTY));
+            KernelChoice.Modes modes = KernelChoice.Modes.of(settings);
             CudaRuntime.LoadedCudnn dnn = runtime.cudnnFor(cudnn);
-            if (dnn == null && modes.contains(KernelChoice.Mode.CUDNN)) {
-                throw new IllegalArgumentException("a -Dmnv3.cuda.* property asks for cuDNN, but this model runs without it ("
+            if (dnn == null && modes.anyCudnn()) {
+                String who = settings.equals(CudaSettings.fromProperties()) ? "a -Dmnv3.cuda.* property asks"
+                        : "the conv kernel settings (--conv-kernels) ask";
+                throw new IllegalArgumentException(who + " for cuDNN, but this model runs without it ("
                         + (cudnn == CudnnMode.OFF ? "--cudnn off" : "cuDNN was not found") + ")");
             }
             runtime.makeCurrent();
             deviceWeights = new DeviceWeights(runtime.driver, WeightLayout.of(graph, weights, Storage.of(precision)));
-            boolean debug = Boolean.getBoolean(DEBUG_PROPERTY);
-            boolean graphs = cudaGraphs && !debug && Boolean.parseBoolean(System.getProperty(GRAPHS_PROPERTY, "true"));
-            resources = new Resources(runtime, precision, dnn, deviceWeights, Cudnn.alphaBeta(arena),
-                    java.util.Collections.synchronizedSet(new java.util.LinkedHashSet<>()), debug, graphs);
+            boolean debug = settings.debug(), graphs = cudaGraphs && !debug;
+            resources = new ModelResources(runtime, precision, dnn, deviceWeights, Cudnn.alphaBeta(arena),
+                    java.util.Collections.synchronizedSet(new java.util.LinkedHashSet<>()), modes, debug, graphs);
             // a lane is created on first demand, perhaps by a virtual thread: its stream and handle on a platform one
-            lanes = new LanePool<>(streams(), () -> PlatformThreads.call(() -> new Lane(resources)));
+            lanes = new LanePool<>(settings.resolvedStreams(), () -> PlatformThreads.call(() -> new Lane(resources)));
         } catch (RuntimeException e) {
             if (deviceWeights != null) deviceWeights.close();
             arena.close();
             throw e;
         }
-    }
-
-    /** {@value #STREAMS_PROPERTY}, checked. */
-    static int streams() {
-        String v = System.getProperty(STREAMS_PROPERTY, Integer.toString(DEFAULT_STREAMS));
-        try {
-            int n = Integer.parseInt(v.trim());
-            if (n >= 1 && n <= 64) return n;
-        } catch (NumberFormatException ignored) {
-            // reported below
-        }
-        throw new IllegalArgumentException("-D" + STREAMS_PROPERTY + " must be a number from 1 to 64, got '" + v + "'");
     }
 
     @Override
@@ -182,7 +102,7 @@ public final class CudaModel implements CompiledModel {
         return resources.precision();
     }
 
-    /** Whether runs are replayed as CUDA graphs (off by option, by -Dmnv3.cuda.graphs=false, or in debug mode). */
+    /** Whether runs are replayed as CUDA graphs (off by option, or in debug mode). */
     public boolean cudaGraphs() {
         return resources.graphs();
     }
@@ -308,7 +228,7 @@ public final class CudaModel implements CompiledModel {
     }
 
     /** Takes a lane, makes the context current on a platform thread, and runs {@code work} on the key's plan. */
-    private <T> T onLane(PlanKey key, Function<DevicePlan, T> work) {
+    private <T> T onLane(PlanKey key, Function<PlanExecutor, T> work) {
         if (closed) throw new IllegalStateException("this CUDA model is closed");
         Lane lane;
         try {

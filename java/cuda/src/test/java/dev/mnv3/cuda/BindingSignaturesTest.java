@@ -14,6 +14,14 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
+import dev.mnv3.cuda.exec.CudnnConv;
+import dev.mnv3.cuda.exec.KernelLaunchers;
+import dev.mnv3.cuda.ffi.CudaDriver;
+import dev.mnv3.cuda.ffi.Cudnn;
+import dev.mnv3.cuda.ffi.KernelArgs;
+import dev.mnv3.cuda.exec.ConvAlgorithm;
+import dev.mnv3.cuda.plan.ForwardPlan;
+import dev.mnv3.cuda.plan.LaunchGeometry;
 
 /**
  * Every binding called once with every symbol pointing at libc's {@code sched_yield}, which takes
@@ -48,8 +56,9 @@ class BindingSignaturesTest {
             d.memsetD32Async(0, DeviceArrays.NAN_BITS, 4, stream);
             d.streamSynchronize(stream);
             MemorySegment module = d.moduleLoadData(buf);
-            d.launch("k", d.moduleFunction(module, "k"), LaunchGeometry.elementwise(10, 1), stream,
-                    new KernelArgs().ptr(1).i32(2).i64(3).f32(4).pack(a));
+            LaunchGeometry.Launch g = LaunchGeometry.elementwise(10, 1);
+            d.launch("k", d.moduleFunction(module, "k"), g.gridX(), g.gridY(), g.gridZ(), g.blockX(), g.blockY(), g.sharedBytes(),
+                    stream, new KernelArgs().ptr(1).i32(2).i64(3).f32(4).pack(a));
             d.moduleUnload(module);
             MemorySegment start = d.eventCreate(), end = d.eventCreate();
             d.eventRecord(start, stream);
@@ -92,7 +101,7 @@ class BindingSignaturesTest {
     @Test
     void kernelLaunchersAndConvolutionSetup() {
         CudaDriver d = new CudaDriver(FAKE);
-        Kernels k = Kernels.loaded(d, NULL, 132);
+        KernelLaunchers k = KernelLaunchers.loaded(d, NULL, 132);
         try (Arena a = Arena.ofConfined()) {
             NativeContractTest.launchEveryKernel(k, a); // through the real cuLaunchKernel binding
         }

@@ -1,21 +1,22 @@
 package dev.mnv3.cuda;
 
-import static dev.mnv3.cuda.ConvAlgorithm.DIRECT;
-import static dev.mnv3.cuda.ConvAlgorithm.FFT;
-import static dev.mnv3.cuda.ConvAlgorithm.GEMM;
-import static dev.mnv3.cuda.ConvAlgorithm.IMPLICIT_GEMM;
-import static dev.mnv3.cuda.ConvAlgorithm.IMPLICIT_PRECOMP_GEMM;
-import static dev.mnv3.cuda.ConvAlgorithm.WINOGRAD;
-import static dev.mnv3.cuda.ConvAlgorithm.WINOGRAD_NONFUSED;
-import static dev.mnv3.cuda.Cudnn.CUDNN_DEFAULT_MATH;
-import static dev.mnv3.cuda.Cudnn.CUDNN_FMA_MATH;
-import static dev.mnv3.cuda.Cudnn.CUDNN_TENSOR_OP_MATH;
-import static dev.mnv3.cuda.Cudnn.CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+import static dev.mnv3.cuda.exec.ConvAlgorithm.DIRECT;
+import static dev.mnv3.cuda.exec.ConvAlgorithm.FFT;
+import static dev.mnv3.cuda.exec.ConvAlgorithm.GEMM;
+import static dev.mnv3.cuda.exec.ConvAlgorithm.IMPLICIT_GEMM;
+import static dev.mnv3.cuda.exec.ConvAlgorithm.IMPLICIT_PRECOMP_GEMM;
+import static dev.mnv3.cuda.exec.ConvAlgorithm.WINOGRAD;
+import static dev.mnv3.cuda.exec.ConvAlgorithm.WINOGRAD_NONFUSED;
+import static dev.mnv3.cuda.ffi.Cudnn.CUDNN_DEFAULT_MATH;
+import static dev.mnv3.cuda.ffi.Cudnn.CUDNN_FMA_MATH;
+import static dev.mnv3.cuda.ffi.Cudnn.CUDNN_TENSOR_OP_MATH;
+import static dev.mnv3.cuda.ffi.Cudnn.CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.mnv3.core.backend.Precision;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import dev.mnv3.cuda.exec.ConvAlgorithm;
 
 class ConvAlgorithmTest {
     private static ConvAlgorithm.Candidate c(int algo, int status, long ws, int math) {

@@ -3,6 +3,7 @@ package dev.mnv3.cuda;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import org.junit.jupiter.api.Test;
+import dev.mnv3.cuda.ffi.CudaException;
 
 /** How a failed call reads: the call, the library's name for the code, the code, its description. */
 class CudaExceptionTest {

@@ -28,6 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
+import dev.mnv3.cuda.exec.CudaRuntime;
 
 /** The whole network on the GPU against the CPU reference, node by node, within each precision's tolerance. */
 @Tag("gpu")

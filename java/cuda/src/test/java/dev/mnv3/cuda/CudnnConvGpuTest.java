@@ -13,6 +13,10 @@ import java.util.HashMap;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import dev.mnv3.cuda.exec.CudnnConv;
+import dev.mnv3.cuda.ffi.Cudnn;
+import dev.mnv3.cuda.exec.ConvAlgorithm;
+import dev.mnv3.cuda.plan.ForwardPlan;
 
 /**
  * cuDNN's convolution + our epilogue, as DevicePlan runs the stem, expansions and projections, with

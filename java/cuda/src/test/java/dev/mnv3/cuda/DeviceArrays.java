@@ -7,6 +7,9 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
+import dev.mnv3.cuda.exec.CudaRuntime;
+import dev.mnv3.cuda.ffi.CudaDriver;
+import dev.mnv3.cuda.plan.Storage;
 
 /**
  * Device arrays for the GPU tests on one stream: upload, allocate poisoned with NaN (so that an

@@ -19,6 +19,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import dev.mnv3.cuda.exec.CudaRuntime;
 
 /**
  * A model lives on one device; models on several devices run at once in one JVM, each call in

@@ -22,6 +22,8 @@ import java.util.logging.Logger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import dev.mnv3.cuda.exec.CudaRuntime;
+import dev.mnv3.cuda.plan.KernelChoice;
 
 /**
  * The CUDA backend with nothing but the driver: {@link CudaModel} end to end on {@link FakeCuda}

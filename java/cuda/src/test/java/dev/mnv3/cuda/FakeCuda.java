@@ -26,6 +26,13 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
+import dev.mnv3.cuda.exec.CudaRuntime;
+import dev.mnv3.cuda.exec.KernelLaunchers;
+import dev.mnv3.cuda.ffi.CudaDriver;
+import dev.mnv3.cuda.ffi.Cudnn;
+import dev.mnv3.cuda.ffi.KernelArgs;
+import dev.mnv3.cuda.exec.ConvAlgorithm;
+import dev.mnv3.cuda.plan.Storage;
 
 /**
  * The CUDA driver and cuDNN written in Java, for running the GPU executor without a GPU: each
@@ -173,7 +180,7 @@ final class FakeCuda {
         driver.setCurrent(context);
         MemorySegment module = driver.moduleLoadData(GLOBAL.allocate(16));
         Map<String, MemorySegment> functions = new ConcurrentHashMap<>();
-        Kernels checked = new Kernels((kernel, geometry, stream, args, alloc) -> {
+        KernelLaunchers checked = new KernelLaunchers((kernel, geometry, stream, args, alloc) -> {
             for (int i = 0; i < args.count(); i++) {
                 long v = args.value(i);
                 if (args.type(i) == KernelArgs.Type.PTR && v != 0 && !s.inDevice(v, 1)) {
@@ -185,7 +192,8 @@ final class FakeCuda {
                 }
             }
             s.launches.merge(kernel, 1, Integer::sum);
-            driver.launch(kernel, functions.computeIfAbsent(kernel, k -> driver.moduleFunction(module, k)), geometry, stream,
+            driver.launch(kernel, functions.computeIfAbsent(kernel, k -> driver.moduleFunction(module, k)), geometry.gridX(),
+                    geometry.gridY(), geometry.gridZ(), geometry.blockX(), geometry.blockY(), geometry.sharedBytes(), stream,
                     args.pack(alloc));
         }, 132);
         return new CudaRuntime(driver, cudnn, checked, context, new CudaRuntime.Info("Fake GPU " + ordinal, ordinal, 90, 132,

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mnv3.core.Activation;
 import dev.mnv3.core.MobileNetV3Config;
+import dev.mnv3.core.backend.CudaSettings;
 import dev.mnv3.core.backend.Precision;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.tensor.Tensor;
@@ -28,6 +29,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import dev.mnv3.cuda.exec.CudaRuntime;
+import dev.mnv3.cuda.exec.PlatformThreads;
+import dev.mnv3.cuda.ffi.Cudnn;
+import dev.mnv3.cuda.exec.ConvAlgorithm;
+import dev.mnv3.cuda.plan.KernelChoice;
 
 /**
  * The GPU executor (CudaModel, its lanes, DevicePlan with its kernel choices, CUDA-graph capture,
@@ -164,7 +170,7 @@ class FakeCudaTest {
         m.close();
         assertEquals(List.of(), state.violations);
         assertEquals(List.of(), state.leaks());
-        assertTrue(state.streamsCreated.get() > 1 && state.streamsCreated.get() <= CudaModel.DEFAULT_STREAMS,
+        assertTrue(state.streamsCreated.get() > 1 && state.streamsCreated.get() <= CudaSettings.DEFAULT_STREAMS,
                 state.streamsCreated + " streams for 6 concurrent callers");
     }
 

@@ -23,6 +23,9 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import dev.mnv3.cuda.plan.ForwardPlan;
+import dev.mnv3.cuda.plan.Storage;
+import dev.mnv3.cuda.plan.WeightLayout;
 
 /** The buffer plan of the GPU executor, checked without a GPU. */
 class ForwardPlanTest {

@@ -13,10 +13,19 @@ import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.graph.Node;
 import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.weights.RandomWeights;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import dev.mnv3.cuda.plan.ForwardPlan;
+import dev.mnv3.cuda.plan.Lowering;
+import dev.mnv3.cuda.plan.KernelChoice;
+import dev.mnv3.cuda.plan.LaunchGeometry;
+import dev.mnv3.cuda.plan.Layouts;
+import dev.mnv3.cuda.plan.Storage;
+import dev.mnv3.cuda.plan.WeightLayout;
 
 /** The host side of the FP16/BF16 path: conversions, weight layouts, launch sizes and the NHWC plan. */
 class HalfPathTest {
@@ -167,15 +176,28 @@ class HalfPathTest {
     @ParameterizedTest(name = "{0}")
     @EnumSource(Storage.class)
     void seProjectionsRunByOur1x1KernelTakeOverTheExcitation(Storage storage) {
-        ForwardPlan plan = ForwardPlan.of(Graph.of(MobileNetV3Config.large()), 2, 224, 224, storage, 132);
-        var all = DevicePlan.scaledOnRead(plan, c -> true);
+        Graph large = Graph.of(MobileNetV3Config.large());
+        ForwardPlan plan = Lowering.lower(large, 2, 224, 224, storage, 132, ForwardPlan.InputSpec.F32, KernelChoice.Selection.OURS);
+        var all = scaledOnRead(plan);
         assertEquals(8, all.size(), "one per SE block");
         all.forEach((conv, se) -> {
             assertTrue(conv.conv().name().endsWith(".block.3"), conv.conv().name()); // the projection follows the SE module
             assertTrue(se instanceof ForwardPlan.ExciteFused e ? conv.in() == e.x() : conv.in() == ((ForwardPlan.Excite) se).x());
             assertEquals(storage.isHalf(), se instanceof ForwardPlan.ExciteFused);
         });
-        assertTrue(DevicePlan.scaledOnRead(plan, c -> false).isEmpty(), "cuDNN runs them: the excitation scales");
+        assertTrue(scaledOnRead(ForwardPlan.of(large, 2, 224, 224, storage, 132)).isEmpty(), "cuDNN runs them: the excitation scales");
+    }
+
+    /** Each conv that applies an SE scale as it reads, with the excitation that computed the scale (and does not apply it). */
+    private static Map<ForwardPlan.Conv, ForwardPlan.Step> scaledOnRead(ForwardPlan plan) {
+        Map<ForwardPlan.Conv, ForwardPlan.Step> fused = new LinkedHashMap<>();
+        for (ForwardPlan.Step s : plan.steps()) {
+            if (!(s instanceof ForwardPlan.Conv c) || c.scale() == null) continue;
+            ForwardPlan.Step se = plan.steps().stream().filter(e -> e instanceof ForwardPlan.Excite x ? x.scale() == c.scale() && !x.scales()
+                    : e instanceof ForwardPlan.ExciteFused f && f.scale() == c.scale() && !f.scales()).findFirst().orElseThrow();
+            fused.put(c, se);
+        }
+        return fused;
     }
 
     @Test

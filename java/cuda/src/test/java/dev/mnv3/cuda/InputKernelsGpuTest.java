@@ -13,6 +13,9 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
+import dev.mnv3.cuda.plan.ForwardPlan;
+import dev.mnv3.cuda.plan.PreprocessTaps;
+import dev.mnv3.cuda.plan.Storage;
 
 /**
  * The input kernels alone on the GPU: the preprocessing of raw images bit for bit as the host's

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import org.junit.jupiter.api.Test;
+import dev.mnv3.cuda.ffi.KernelArgs;
 
 /** cuLaunchKernel's argument array, read back the way the driver reads it. */
 class KernelArgsTest {

@@ -16,6 +16,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
+import dev.mnv3.cuda.exec.LanePool;
 
 /** The lanes that let several threads run one CUDA model at once, with a stand-in for the stream. */
 class LanePoolTest {

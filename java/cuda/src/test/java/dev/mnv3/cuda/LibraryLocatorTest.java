@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import dev.mnv3.cuda.ffi.LibraryLocator;
 
 /** Library discovery against fake directory trees of empty files. */
 class LibraryLocatorTest {

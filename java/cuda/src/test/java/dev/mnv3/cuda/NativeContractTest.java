@@ -18,6 +18,9 @@ import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import dev.mnv3.cuda.exec.KernelLaunchers;
+import dev.mnv3.cuda.ffi.Fatbin;
+import dev.mnv3.cuda.plan.Storage;
 
 /** What the Java side and native/ must agree on, checked without a GPU. */
 class NativeContractTest {
@@ -56,7 +59,7 @@ class NativeContractTest {
     void everyHalfKernelTheLaunchersNameIsInTheFatbin() {
         if (!nvccPresent()) return; // the fatbin test above explains the missing fatbin
         String fatbin = new String(Fatbin.load(), java.nio.charset.StandardCharsets.ISO_8859_1);
-        for (List<String> names : List.of(Kernels.nhwcNames(Storage.F16), Kernels.nhwcNames(Storage.BF16), Kernels.nchwNames())) {
+        for (List<String> names : List.of(KernelLaunchers.nhwcNames(Storage.F16), KernelLaunchers.nhwcNames(Storage.BF16), KernelLaunchers.nchwNames())) {
             assertEquals(names.size(), new java.util.HashSet<>(names).size(), "distinct names");
             for (String k : names) assertTrue(fatbin.contains(k + "\0"), k + " is not in the fatbin");
         }
@@ -65,7 +68,7 @@ class NativeContractTest {
     /**
      * Every launcher passes the arguments its kernel declares, in order, named and typed as the C
      * parameters are: the kernels' signatures come from nvcc's preprocessed sources (the entry
-     * points are macro expansions), the launches from {@link Kernels} with a recording launcher.
+     * points are macro expansions), the launches from {@link KernelLaunchers} with a recording launcher.
      * A swapped or missing argument is otherwise found only on a GPU, as garbage.
      */
     @Test
@@ -73,7 +76,7 @@ class NativeContractTest {
         if (!nvccPresent()) return;
         Map<String, List<String>> declared = declaredKernels();
         Map<String, List<String>> launched = new TreeMap<>();
-        Kernels k = new Kernels((kernel, geometry, stream, args, alloc) -> {
+        KernelLaunchers k = new KernelLaunchers((kernel, geometry, stream, args, alloc) -> {
             List<String> params = new ArrayList<>();
             for (int i = 0; i < args.count(); i++) params.add(args.type(i) + " " + args.name(i));
             launched.put(kernel, params);
@@ -82,9 +85,9 @@ class NativeContractTest {
             launchEveryKernel(k, a);
         }
         for (Storage s : List.of(Storage.F16, Storage.BF16)) {
-            for (String name : Kernels.nhwcNames(s)) assertTrue(launched.containsKey(name), "no launcher test reaches " + name);
+            for (String name : KernelLaunchers.nhwcNames(s)) assertTrue(launched.containsKey(name), "no launcher test reaches " + name);
         }
-        for (String name : Kernels.nchwNames()) assertTrue(launched.containsKey(name), "no launcher test reaches " + name);
+        for (String name : KernelLaunchers.nchwNames()) assertTrue(launched.containsKey(name), "no launcher test reaches " + name);
         for (Map.Entry<String, List<String>> e : launched.entrySet()) {
             assertTrue(declared.containsKey(e.getKey()), e.getKey() + " is not a kernel of native/");
             assertEquals(declared.get(e.getKey()), e.getValue(), e.getKey());
@@ -92,7 +95,7 @@ class NativeContractTest {
     }
 
     /** Calls every launcher with every variant it can pick (vector widths, window sizes, float outputs, both 16-bit types). */
-    static void launchEveryKernel(Kernels k, Arena a) {
+    static void launchEveryKernel(KernelLaunchers k, Arena a) {
         MemorySegment s = MemorySegment.NULL;
         k.biasAct(a, s, 1, 2, 0, 3, 4, 12, Activation.HARDSWISH);
         for (int kernel : new int[] {3, 5, 7}) {

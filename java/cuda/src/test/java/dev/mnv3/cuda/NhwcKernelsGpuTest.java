@@ -9,6 +9,10 @@ import java.util.Arrays;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import dev.mnv3.cuda.plan.ForwardPlan;
+import dev.mnv3.cuda.plan.LaunchGeometry;
+import dev.mnv3.cuda.plan.Layouts;
+import dev.mnv3.cuda.plan.Storage;
 
 /**
  * Every FP16/BF16 NHWC kernel (native/nhwc.cu, pointwise.cu) alone on the GPU against

@@ -1,6 +1,8 @@
 package dev.mnv3.cuda;
 
 import dev.mnv3.core.Activation;
+import dev.mnv3.cuda.plan.Layouts;
+import dev.mnv3.cuda.plan.Storage;
 
 /**
  * The contract of each FP16/BF16 device step (native/nhwc.cu and cuDNN's NHWC convolutions),

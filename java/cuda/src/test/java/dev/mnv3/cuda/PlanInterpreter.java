@@ -7,11 +7,16 @@ import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import dev.mnv3.cuda.plan.ForwardPlan;
+import dev.mnv3.cuda.plan.LaunchGeometry;
+import dev.mnv3.cuda.plan.Storage;
+import dev.mnv3.cuda.plan.WeightLayout;
 
 /**
- * Executes a {@link ForwardPlan} on the CPU exactly as {@link DevicePlan} does on the GPU: the
- * same buffers (sized by the plan, poisoned with NaN), the same steps, the weights looked up
- * through the same {@link WeightLayout} keys and layouts. In FP16/BF16 plans every value a
+ * Executes a {@link ForwardPlan} on the CPU exactly as {@link PlanExecutor} does on the GPU: the
+ * same buffers (sized by the plan, poisoned with NaN), the same steps as they are (each conv with
+ * the numerics of whoever the plan gives it to), the weights in the same {@link WeightLayout}
+ * layouts. In FP16/BF16 plans every value a
  * 16-bit buffer receives is rounded to that type, and the weights as {@link DeviceWeights}
  * converts them, so the result is what the GPU computes up to float summation order. Proves the
  * plan, the weight layouts and the reduced-precision numerics without a GPU.
@@ -21,34 +26,21 @@ final class PlanInterpreter {
     private final WeightLayout weights;
     private final Storage storage;
     private final Map<ForwardPlan.Buffer, float[]> buffers = new EnumMap<>(ForwardPlan.Buffer.class);
-    /** Our fused kernels' numerics where they can run (KernelChoice): stem from the float input, 1x1 convs rounded once. */
-    private final boolean ours;
     /** FP32 plans: how a TF32 convolution rounds its operands ({@link Tf32#OFF}: strict FP32). */
     private final Tf32 tf32;
-    /** The stem: the first conv step. */
-    private final ForwardPlan.Conv stem;
-    private float[] exactInput;
 
-    /** Every conv as cuDNN + our epilogue runs it (two roundings): the less exact of the device's choices. */
     PlanInterpreter(ForwardPlan plan, WeightLayout weights) {
-        this(plan, weights, false);
-    }
-
-    PlanInterpreter(ForwardPlan plan, WeightLayout weights, boolean ours) {
-        this(plan, weights, ours, Tf32.OFF);
+        this(plan, weights, Tf32.OFF);
     }
 
     /**
      * {@code tf32}: a float plan whose convolutions run on TF32 tensor cores, all of them, depthwise
      * included (cuDNN runs a depthwise conv where it times faster than ours): the worst case.
      */
-    PlanInterpreter(ForwardPlan plan, WeightLayout weights, boolean ours, Tf32 tf32) {
+    PlanInterpreter(ForwardPlan plan, WeightLayout weights, Tf32 tf32) {
         if (tf32 != Tf32.OFF && plan.nhwc()) throw new IllegalArgumentException("TF32 applies to float plans only");
         this.tf32 = tf32;
-        this.ours = ours;
         this.plan = plan;
-        this.stem = plan.steps().stream().filter(s -> s instanceof ForwardPlan.Conv).map(s -> (ForwardPlan.Conv) s).findFirst()
-                .orElseThrow();
         this.weights = weights;
         this.storage = plan.storage();
         plan.sizes().forEach((b, n) -> {
@@ -74,10 +66,8 @@ final class PlanInterpreter {
                     ForwardPlan.Ref img = p.images();
                     write(p.out(), p.preprocessing().apply(Tensor.ofBytes(new int[] {img.n(), img.h(), img.w(), 3}, px)).data());
                 }
-                case ForwardPlan.ToNhwc t -> {
-                    exactInput = NhwcOps.toNhwc(read(t.in()), t.in().n(), t.in().c(), t.out().c(), t.out().plane());
-                    write(t.out(), exactInput);
-                }
+                case ForwardPlan.ToNhwc t -> write(t.out(), NhwcOps.toNhwc(read(t.in()), t.in().n(), t.in().c(), t.out().c(),
+                        t.out().plane()));
                 case ForwardPlan.Conv c when plan.nhwc() -> convNhwc(c);
                 case ForwardPlan.Conv c -> conv(c);
                 case ForwardPlan.Excite e -> {
@@ -88,14 +78,16 @@ final class PlanInterpreter {
                             e.pooled().c(), e.hidden().c(), Activation.RELU));
                     write(e.scale(), CpuOps.linear(read(e.hidden()), w(se + ".fc2.weight"), w(se + ".fc2.bias"), n,
                             e.hidden().c(), e.scale().c(), Activation.HARDSIGMOID));
-                    CpuOps.channelScale(buffers.get(e.x().buffer()), read(e.scale()), e.x().plane(), (int) e.x().elements());
+                    if (e.scales()) {
+                        CpuOps.channelScale(buffers.get(e.x().buffer()), read(e.scale()), e.x().plane(), (int) e.x().elements());
+                    }
                 }
                 case ForwardPlan.ExciteFused e -> {
                     String se = e.se().name();
                     write(e.scale(), NhwcOps.seFc(read(e.partial()), e.x().n(), e.partial().h(), e.x().plane(),
                             w(se + ".fc1.weight"), w(se + ".fc1.bias"), w(se + ".fc2.weight"), w(se + ".fc2.bias"),
                             e.se().channels(), e.se().squeezeChannels()));
-                    write(e.x(), NhwcOps.channelScale(read(e.x()), read(e.scale()), e.x().c(), e.x().plane()));
+                    if (e.scales()) write(e.x(), NhwcOps.channelScale(read(e.x()), read(e.scale()), e.x().c(), e.x().plane()));
                 }
                 case ForwardPlan.Pool p when plan.nhwc() -> write(p.out(), NhwcOps.pool(read(p.in()), p.in().n(), p.in().c(),
                         p.in().plane()));
@@ -125,7 +117,7 @@ final class PlanInterpreter {
     private void conv(ForwardPlan.Conv c) {
         ConvBnAct k = c.conv();
         ForwardPlan.Ref in = c.in();
-        float[] x = tf32.round(read(in)), weight = tf32.round(w(WeightLayout.weight(k)));
+        float[] x = tf32.round(input(c)), weight = tf32.round(w(WeightLayout.weight(k)));
         if (k.isDepthwise()) {
             write(c.out(), CpuOps.depthwise(x, in.n(), in.c(), in.h(), in.w(), weight, w(WeightLayout.bias(k)), k.kernel(),
                     k.stride(), k.padding(), k.dilation(), k.activation()));
@@ -154,13 +146,14 @@ final class PlanInterpreter {
                     c.partial() == null ? 1 : c.partial().h(), rows));
             return;
         }
-        boolean stem = c == this.stem;
-        // the stem kernel reads the float input and float weights (WeightLayout.stemWeight, here in cuDNN's layout)
-        float[] x = ours && stem ? exactInput : read(in);
-        float[] weight = ours && stem ? weights.entry(WeightLayout.weight(k)).data() : w(WeightLayout.weight(k));
-        float[] raw = NhwcOps.conv(x, in.n(), in.c(), in.h(), in.w(), weight, k.outChannels(), k.kernel(), k.stride(),
+        // our stem reads the float NCHW input and float weights (WeightLayout.stemWeight, here in cuDNN's layout)
+        boolean floatStem = c.ours() && in.buffer() == ForwardPlan.Buffer.INPUT;
+        int channels = floatStem ? ForwardPlan.NHWC_CHANNEL_ALIGN : in.c();
+        float[] x = floatStem ? NhwcOps.toNhwc(read(in), in.n(), in.c(), channels, in.plane()) : input(c);
+        float[] weight = floatStem ? weights.entry(WeightLayout.weight(k)).data() : w(WeightLayout.weight(k));
+        float[] raw = NhwcOps.conv(x, in.n(), channels, in.h(), in.w(), weight, k.outChannels(), k.kernel(), k.stride(),
                 k.padding(), k.dilation(), k.groups());
-        if (!(ours && (stem || k.isPointwise()))) { // cuDNN stores its raw result: the first rounding
+        if (!c.ours()) { // cuDNN stores its raw result: the first rounding
             write(c.out(), raw);
             raw = read(c.out());
         }
@@ -168,6 +161,23 @@ final class PlanInterpreter {
                 c.out().c(), k.activation()));
     }
 
+
+    /**
+     * A conv's input as its kernel reads it: with the SE scale applied on read when the plan says
+     * so (in the storage type, as the tensor-core GEMM takes it).
+     */
+    private float[] input(ForwardPlan.Conv c) {
+        float[] x = read(c.in());
+        if (c.scale() == null) return x;
+        ForwardPlan.Ref in = c.in();
+        if (!plan.nhwc()) {
+            CpuOps.channelScale(x, read(c.scale()), in.plane(), x.length);
+            return x;
+        }
+        float[] scaled = NhwcOps.channelScale(x, read(c.scale()), in.c(), in.plane());
+        for (int i = 0; i < scaled.length; i++) scaled[i] = storage.round(scaled[i]);
+        return scaled;
+    }
 
     /** The weight as the device holds it: rounded to its entry's type. */
     private float[] w(String key) {

@@ -10,6 +10,9 @@ import dev.mnv3.core.weights.RandomWeights;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import dev.mnv3.cuda.plan.ForwardPlan;
+import dev.mnv3.cuda.plan.Storage;
+import dev.mnv3.cuda.plan.WeightLayout;
 
 /**
  * The device-memory traffic a plan implies (every step reads its inputs and weights and writes its

@@ -21,6 +21,11 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 import java.util.stream.Stream;
+import dev.mnv3.cuda.plan.ForwardPlan;
+import dev.mnv3.cuda.plan.KernelChoice;
+import dev.mnv3.cuda.plan.Lowering;
+import dev.mnv3.cuda.plan.Storage;
+import dev.mnv3.cuda.plan.WeightLayout;
 
 /**
  * The reduced-precision plans executed on the CPU with the device's rounding, against the FP32
@@ -137,8 +142,9 @@ class ReducedPrecisionPlanTest {
     private static Map<String, Tensor> interpret(Graph graph, Weights weights, Storage storage, Tensor input, boolean ours,
                                                  Tf32 tf32) {
         int[] s = input.shape();
-        ForwardPlan plan = ForwardPlan.of(graph, s[0], s[2], s[3], storage, 132);
-        return new PlanInterpreter(plan, WeightLayout.of(graph, weights, storage), ours, tf32).trace(input);
+        ForwardPlan plan = Lowering.lower(graph, s[0], s[2], s[3], storage, 132, ForwardPlan.InputSpec.F32,
+                ours ? KernelChoice.Selection.OURS : KernelChoice.Selection.CUDNN);
+        return new PlanInterpreter(plan, WeightLayout.of(graph, weights, storage), tf32).trace(input);
     }
 
     private static Precision precision(Storage s) {

@@ -24,6 +24,9 @@ import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import dev.mnv3.cuda.exec.CudaRuntime;
+import dev.mnv3.cuda.ffi.LibraryLocator;
+import dev.mnv3.cuda.ffi.NativeLibraries;
 
 /** Without a GPU (CI, development machines) the backend must say so clearly and never crash. */
 class UnavailableBackendTest {

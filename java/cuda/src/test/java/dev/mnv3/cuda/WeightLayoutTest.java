@@ -13,6 +13,8 @@ import dev.mnv3.core.weights.Weights;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import dev.mnv3.cuda.plan.Storage;
+import dev.mnv3.cuda.plan.WeightLayout;
 
 class WeightLayoutTest {
     @Test

@@ -1,0 +1,25 @@
+package dev.mnv3.cuda.exec;
+
+import dev.mnv3.core.backend.Precision;
+import dev.mnv3.cuda.plan.KernelChoice;
+import java.lang.foreign.MemorySegment;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * What every lane of one model shares; the weights outlive every lane. {@code cudnn} is null
+ * when the model runs on our kernels alone; {@code modes} say who may run each conv kind;
+ * {@code decisions} are the keys of the {@link Tuning} notes this model's plans used, in order;
+ * {@code debug} syncs and checks after every step.
+ */
+public record ModelResources(CudaRuntime runtime, Precision precision, CudaRuntime.LoadedCudnn cudnn, DeviceWeights weights,
+                             MemorySegment[] alphaBeta, Set<Object> decisions, KernelChoice.Modes modes, boolean debug,
+                             boolean graphs) {
+    public Map<ConvAlgorithm.Key, ConvAlgorithm.Choice> algorithms() {
+        return runtime.tuning.algorithms;
+    }
+
+    public Map<ConvAlgorithm.Key, KernelChoice.Impl> choices() {
+        return runtime.tuning.kernels;
+    }
+}

@@ -1,0 +1,90 @@
+package dev.mnv3.cuda.plan;
+
+import dev.mnv3.core.backend.CudaSettings;
+
+/**
+ * Who runs a convolution that both can: our kernel or cuDNN (plus our bias and activation
+ * epilogue). Ours can run every conv of the network at every precision; where cuDNN is loaded
+ * ({@link dev.mnv3.core.backend.CudnnMode}), three kinds have the choice: depthwise convs
+ * (memory-bound; cuDNN's speed varies with shape and card), 1x1 convs (ours fuses the epilogue,
+ * the residual and the SE scale, so it saves passes over memory, while cuDNN may have the better
+ * GEMM) and the stem (in FP16/BF16 plans ours also reads the float input directly: no conversion
+ * pass, no rounding before the first layer). By default both are timed once per shape, on the
+ * device, when a plan is built, and the faster is kept (see {@code exec.KernelTuner}).
+ * {@link CudaSettings} ({@code --conv-kernels}, defaults from {@code -Dmnv3.cuda.depthwise},
+ * {@code .pointwise} and {@code .stem}) fixes the choice for diagnosis and benchmarks ({@code cudnn}
+ * needs cuDNN loaded). Depthwise convs of
+ * SE blocks in FP16/BF16 plans are always ours: they also write the squeeze's partial sums.
+ */
+public final class KernelChoice {
+    public static final String DEPTHWISE_PROPERTY = CudaSettings.DEPTHWISE_PROPERTY,
+            POINTWISE_PROPERTY = CudaSettings.POINTWISE_PROPERTY, STEM_PROPERTY = CudaSettings.STEM_PROPERTY;
+
+    public enum Mode { AUTO, OURS, CUDNN }
+
+    public enum Impl { OURS, CUDNN }
+
+    /**
+     * Who runs each conv that both ours and cuDNN can run; {@link Lowering} overrides it where only
+     * one of them can.
+     */
+    @FunctionalInterface
+    public interface Selection {
+        /** cuDNN wherever it can: the plan of a device whose every conv cuDNN won. */
+        Selection CUDNN = c -> Impl.CUDNN;
+        /** Ours everywhere: the plan of a driver-only model. */
+        Selection OURS = c -> Impl.OURS;
+
+        Impl choose(dev.mnv3.core.graph.ConvBnAct conv);
+    }
+
+    /** The mode of each conv kind: depthwise, 1x1, and the stem (any other dense conv). */
+    public record Modes(Mode depthwise, Mode pointwise, Mode stem) {
+        public static final Modes AUTO = new Modes(Mode.AUTO, Mode.AUTO, Mode.AUTO);
+
+        public static Modes of(CudaSettings s) {
+            return new Modes(mode(s.depthwise()), mode(s.pointwise()), mode(s.stem()));
+        }
+
+        public Mode of(dev.mnv3.core.graph.ConvBnAct c) {
+            return c.isDepthwise() ? depthwise : c.isPointwise() ? pointwise : stem;
+        }
+
+        public boolean anyCudnn() {
+            return depthwise == Mode.CUDNN || pointwise == Mode.CUDNN || stem == Mode.CUDNN;
+        }
+    }
+
+    /** The other must win by this margin to replace the default: the measurement is short. */
+    public static final double MARGIN = 0.95;
+
+    private KernelChoice() {
+    }
+
+    /** The mode {@code -D<property>} asks for (auto when unset). */
+    public static Mode mode(String property) {
+        return mode(CudaSettings.ConvKernels.parse("-D" + property, System.getProperty(property, "auto")));
+    }
+
+    static Mode mode(CudaSettings.ConvKernels k) {
+        return switch (k) {
+            case AUTO -> Mode.AUTO;
+            case OURS -> Mode.OURS;
+            case CUDNN -> Mode.CUDNN;
+        };
+    }
+
+    /**
+     * The faster by measured milliseconds, {@code preferred} unless the other beats it by the
+     * margin; a time that is NaN means that implementation could not run the shape.
+     */
+    public static Impl faster(Impl preferred, double oursMs, double cudnnMs) {
+        double mine = preferred == Impl.OURS ? oursMs : cudnnMs, other = preferred == Impl.OURS ? cudnnMs : oursMs;
+        if (!Double.isFinite(mine)) return Double.isFinite(other) ? flip(preferred) : preferred;
+        return Double.isFinite(other) && other < MARGIN * mine ? flip(preferred) : preferred;
+    }
+
+    private static Impl flip(Impl i) {
+        return i == Impl.OURS ? Impl.CUDNN : Impl.OURS;
+    }
+}
