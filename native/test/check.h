@@ -14,6 +14,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "cuda_emulation.h"
@@ -48,6 +49,47 @@ template <typename T>
 std::vector<T> poisoned(size_t n) {
     return std::vector<T>(n, from_float<T>(std::numeric_limits<float>::quiet_NaN()));
 }
+
+// He fan-in scaled uniform weights, as the network's.
+inline std::vector<float> he_weights(size_t n, int fan_in) {
+    const float bound = std::sqrt(6.f / (float)fan_in);
+    return random(n, -bound, bound);
+}
+
+// ---- tolerances and the 16-bit storage types
+//
+// Values stored in float (FP32 kernels, the _f32 entries, SE partial sums and scales): rel L2 <=
+// 1e-6 (float accumulation). A value stored in T (__half, __nv_bfloat16) is compared with the
+// double reference rounded once to T (through float, as the kernels round their float result):
+// rel L2 <= 1e-4 for __half and 1e-3 for __nv_bfloat16, a quarter of their unit roundoff (2^-11,
+// 2^-8), so the odd one-ulp difference of a near tie passes and a wrong element or a second
+// rounding does not.
+
+constexpr double kFp32 = 1e-6;
+
+template <typename T>
+constexpr double tolerance() {
+    if constexpr (std::is_same_v<T, __half>) return 1e-4;
+    else if constexpr (std::is_same_v<T, __nv_bfloat16>) return 1e-3;
+    else return kFp32;
+}
+
+// The suffix of T's kernels (dev.mnv3.cuda.Storage.kernelSuffix).
+template <typename T>
+constexpr const char* storage_name() {
+    return std::is_same_v<T, __half> ? "f16" : "bf16";
+}
+
+// The reference's values as a kernel stores them in TO: float, then TO.
+template <typename TO>
+std::vector<float> stored(const std::vector<double>& exact) {
+    std::vector<float> v(exact.size());
+    for (size_t i = 0; i < v.size(); i++) v[i] = to_float(from_float<TO>((float)exact[i]));
+    return v;
+}
+
+// Channels per thread of the NHWC kernels, as Kernels picks (ForwardPlan.vectorWidth).
+inline int vector_width(int channels) { return channels % 8 == 0 ? 8 : 1; }
 
 // The activations of common.cuh written out plainly, in double; NaN propagates (comparisons, no
 // fmin/fmax), as in PyTorch. act: MNV3_IDENTITY, MNV3_RELU, MNV3_HARDSWISH, MNV3_HARDSIGMOID.
