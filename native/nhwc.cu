@@ -3,7 +3,6 @@
 // cuDNN runs the dense convolutions (tensor cores, NHWC); these kernels do the rest:
 //
 //   mnv3_nchw_to_nhwc_*   the float NCHW input batch -> T NHWC, channels zero-padded (3 -> 8)
-//   mnv3_stem_*           or instead: the stem conv + bias + act straight from the float input
 //   mnv3_bias_act_*       cuDNN's raw conv output + bias -> act (+ residual), in place or to float
 //   mnv3_depthwise_*      depthwise conv + bias + act, and the SE squeeze's partial sums
 //   mnv3_se_fc            SE: mean of the partial sums -> fc1 + ReLU -> fc2 + hard-sigmoid
@@ -206,37 +205,6 @@ __device__ __forceinline__ void global_avg_pool_nhwc(const T* __restrict__ x, TO
     }
 }
 
-// The stem: a dense KxK conv + bias + act reading the float NCHW input batch and writing T NHWC,
-// so the input is neither converted in a pass of its own nor rounded before the first layer, and
-// the conv's raw output is never stored. w [Cout, Cin, K, K] float (PyTorch's layout, folded).
-//
-// Launch notes: 1-D grid-stride over (pixel, V-channel group), blockDim 256,
-// gridDim = LaunchGeometry.elementwise(groups), groups = N * OH * OW * Cout / V. Consecutive
-// threads take consecutive channel groups of one pixel: the input reads are shared through L1.
-template <typename T, int V>
-__device__ __forceinline__ void stem_nhwc(const float* __restrict__ x, const float* __restrict__ w,
-                                          const float* __restrict__ bias, T* __restrict__ y, int in_channels,
-                                          int height, int width, int out_channels, int out_h, int out_w, int k,
-                                          int stride, int pad, int dilation, int act, long long groups) {
-    const int per_pixel = out_channels / V;
-    MNV3_GRID_STRIDE(g, groups) {
-        const int c = (int)(g % per_pixel) * V;
-        const long long p = g / per_pixel;
-        const int ox = (int)(p % out_w), oy = (int)(p / out_w % out_h);
-        const long long n = p / ((long long)out_w * out_h);
-        float acc[V];
-#pragma unroll
-        for (int v = 0; v < V; v++) acc[v] = bias[c + v];
-        mnv3_conv_window<V>(acc, x + n * in_channels * height * width, w + (long long)c * in_channels * k * k,
-                            (long long)in_channels * k * k, in_channels, height, width, k, stride, pad, dilation, oy,
-                            ox);
-        mnv3_pack<T, V> o;
-#pragma unroll
-        for (int v = 0; v < V; v++) o.v[v] = mnv3_from_float<T>(mnv3_activate(acc[v], act));
-        mnv3_store<T, V>(y + p * out_channels + c, o);
-    }
-}
-
 // ---- the entry points Java looks up by name (dev.mnv3.cuda.Kernels)
 
 #define MNV3_NHWC_ENTRIES(T, t)                                                                                       \
@@ -244,8 +212,6 @@ __device__ __forceinline__ void stem_nhwc(const float* __restrict__ x, const flo
                                                      int padded, int plane, long long total) {                       \
         nchw_to_nhwc<T>(x, y, channels, padded, plane, total);                                                      \
     }                                                                                                                 \
-    MNV3_STEM_ENTRY(T, t, v8, 8)                                                                                      \
-    MNV3_STEM_ENTRY(T, t, v1, 1)                                                                                      \
     MNV3_BIAS_ACT_ENTRY(T, T, t, v8, 8)                                                                               \
     MNV3_BIAS_ACT_ENTRY(T, T, t, v1, 1)                                                                               \
     MNV3_BIAS_ACT_ENTRY(T, float, t, f32, 1)                                                                          \
@@ -258,15 +224,6 @@ __device__ __forceinline__ void stem_nhwc(const float* __restrict__ x, const flo
     MNV3_POOL_ENTRY(T, T, t, v8, 8)                                                                                   \
     MNV3_POOL_ENTRY(T, T, t, v1, 1)                                                                                   \
     MNV3_POOL_ENTRY(T, float, t, f32, 1)
-
-#define MNV3_STEM_ENTRY(T, t, suffix, V)                                                                              \
-    extern "C" __global__ void mnv3_stem_##t##_##suffix(                                                              \
-        const float* __restrict__ x, const float* __restrict__ w, const float* __restrict__ bias, T* __restrict__ y,  \
-        int in_channels, int height, int width, int out_channels, int out_h, int out_w, int k, int stride, int pad,   \
-        int dilation, int act, long long groups) {                                                                    \
-        stem_nhwc<T, V>(x, w, bias, y, in_channels, height, width, out_channels, out_h, out_w, k, stride, pad,       \
-                        dilation, act, groups);                                                                       \
-    }
 
 // mnv3_bias_act_<t>_<v8|v1> keep T; mnv3_bias_act_<t>_f32 writes float (the logits).
 #define MNV3_BIAS_ACT_ENTRY(T, TO, t, suffix, V)                                                                      \
