@@ -4,7 +4,6 @@
 //
 //   mnv3_nchw_to_nhwc_*   the float NCHW input batch -> T NHWC, channels zero-padded (3 -> 8)
 //   mnv3_bias_act_*       cuDNN's raw conv output + bias -> act (+ residual), in place or to float
-//   mnv3_depthwise_*      depthwise conv + bias + act, and the SE squeeze's partial sums
 //   mnv3_se_fc            SE: mean of the partial sums -> fc1 + ReLU -> fc2 + hard-sigmoid
 //   mnv3_channel_scale_*  the SE excitation x *= scale[n, c]
 //   mnv3_global_avg_pool_nhwc_*  the avgpool node
@@ -49,81 +48,6 @@ __device__ __forceinline__ void bias_act_nhwc(const T* x, TO* out, const float* 
             o.v[v] = mnv3_from_float<TO>(f);
         }
         mnv3_store<TO, V>(out + e, o);
-    }
-}
-
-// Depthwise KxK conv + bias + act over NHWC, V channels per thread. w [K*K, C] float (tap-major,
-// so a thread's V weights are adjacent), bias [C] float.
-//
-// Launch notes (LaunchGeometry.depthwiseNhwc): blockDim = (bx, by) with bx = min(C/V, 256)
-// channel groups and by = 256 / bx pixel rows; gridDim = (1, chunks, N). Block (0, chunk, n)
-// walks the pixels chunk*by + ty, stepping chunks*by, for every channel group tx, tx + bx, ...
-// When partial is not null it also writes, per (n, chunk, c), the sum of the stored outputs over
-// the block's pixels: partial [N, chunks, C], which mnv3_se_fc turns into the SE squeeze. That
-// saves the squeeze a pass over the depthwise output. The reduction is deterministic (no atomics).
-template <typename T, int V, int K>
-__device__ __forceinline__ void depthwise_nhwc(const T* __restrict__ x, const float* __restrict__ w,
-                                               const float* __restrict__ bias, T* __restrict__ y,
-                                               float* __restrict__ partial, int channels, int height, int width,
-                                               int out_h, int out_w, int k, int stride, int pad, int dilation,
-                                               int act) {
-    __shared__ float reduce[MNV3_DW_THREADS * V];
-    const int kernel = K > 0 ? K : k;
-    const int groups = channels / V;
-    const int pixels = out_h * out_w;
-    const long long n = blockIdx.z;
-    const int tid = threadIdx.y * blockDim.x + threadIdx.x;
-    for (int g0 = 0; g0 < groups; g0 += blockDim.x) {  // the same trip count in every thread of the block
-        const int g = g0 + threadIdx.x;
-        const bool active = g < groups;
-        const int c = g * V;
-        float sum[V];
-#pragma unroll
-        for (int v = 0; v < V; v++) sum[v] = 0.f;
-        if (active) {
-            for (int p = blockIdx.y * blockDim.y + threadIdx.y; p < pixels; p += gridDim.y * blockDim.y) {
-                const int oy = p / out_w, ox = p % out_w;
-                float acc[V];
-#pragma unroll
-                for (int v = 0; v < V; v++) acc[v] = bias[c + v];
-#pragma unroll
-                for (int ky = 0; ky < kernel; ky++) {
-                    const int iy = oy * stride - pad + ky * dilation;
-                    if (iy < 0 || iy >= height) continue;
-#pragma unroll
-                    for (int kx = 0; kx < kernel; kx++) {
-                        const int ix = ox * stride - pad + kx * dilation;
-                        if (ix < 0 || ix >= width) continue;
-                        mnv3_pack<T, V> xv = mnv3_load<T, V>(x + ((n * height + iy) * width + ix) * channels + c);
-                        const float* wt = w + (ky * kernel + kx) * channels + c;
-#pragma unroll
-                        for (int v = 0; v < V; v++) acc[v] = fmaf(mnv3_to_float(xv.v[v]), wt[v], acc[v]);
-                    }
-                }
-                mnv3_pack<T, V> o;
-#pragma unroll
-                for (int v = 0; v < V; v++) {
-                    o.v[v] = mnv3_from_float<T>(mnv3_activate(acc[v], act));
-                    sum[v] += mnv3_to_float(o.v[v]);  // the value SE will scale, as stored
-                }
-                mnv3_store<T, V>(y + ((n * out_h + oy) * out_w + ox) * channels + c, o);
-            }
-        }
-        if (partial != nullptr) {  // uniform across the block, so the barriers below are safe
-#pragma unroll
-            for (int v = 0; v < V; v++) reduce[tid * V + v] = sum[v];
-            __syncthreads();
-            if (threadIdx.y == 0 && active) {
-                float* out = partial + (n * gridDim.y + blockIdx.y) * channels + c;
-#pragma unroll
-                for (int v = 0; v < V; v++) {
-                    float s = 0.f;
-                    for (int r = 0; r < (int)blockDim.y; r++) s += reduce[(r * blockDim.x + threadIdx.x) * V + v];
-                    out[v] = s;
-                }
-            }
-            __syncthreads();  // the next channel pass reuses reduce
-        }
     }
 }
 
@@ -215,10 +139,6 @@ __device__ __forceinline__ void global_avg_pool_nhwc(const T* __restrict__ x, TO
     MNV3_BIAS_ACT_ENTRY(T, T, t, v8, 8)                                                                               \
     MNV3_BIAS_ACT_ENTRY(T, T, t, v1, 1)                                                                               \
     MNV3_BIAS_ACT_ENTRY(T, float, t, f32, 1)                                                                          \
-    MNV3_DEPTHWISE_NHWC_ENTRY(T, t, v8, 8, 3)                                                                         \
-    MNV3_DEPTHWISE_NHWC_ENTRY(T, t, v8, 8, 5)                                                                         \
-    MNV3_DEPTHWISE_NHWC_ENTRY(T, t, v8, 8, 0)                                                                         \
-    MNV3_DEPTHWISE_NHWC_ENTRY(T, t, v1, 1, 0)                                                                         \
     MNV3_SCALE_ENTRY(T, t, v8, 8)                                                                                     \
     MNV3_SCALE_ENTRY(T, t, v1, 1)                                                                                     \
     MNV3_POOL_ENTRY(T, T, t, v8, 8)                                                                                   \
@@ -231,16 +151,6 @@ __device__ __forceinline__ void global_avg_pool_nhwc(const T* __restrict__ x, TO
                                                             const T* __restrict__ residual, int channels,            \
                                                             long long groups, int act) {                             \
         bias_act_nhwc<T, TO, V>(x, out, bias, residual, channels, groups, act);                                      \
-    }
-
-// mnv3_depthwise_<t>_<v8|v1>_k<3|5|0>: the window unrolled for 3 and 5; k0 takes any k.
-#define MNV3_DEPTHWISE_NHWC_ENTRY(T, t, suffix, V, K)                                                                 \
-    extern "C" __global__ void __launch_bounds__(MNV3_DW_THREADS) mnv3_depthwise_##t##_##suffix##_k##K(              \
-        const T* __restrict__ x, const float* __restrict__ w, const float* __restrict__ bias, T* __restrict__ y,      \
-        float* __restrict__ partial, int channels, int height, int width, int out_h, int out_w, int k, int stride,   \
-        int pad, int dilation, int act) {                                                                             \
-        depthwise_nhwc<T, V, K>(x, w, bias, y, partial, channels, height, width, out_h, out_w, k, stride, pad,       \
-                                dilation, act);                                                                       \
     }
 
 #define MNV3_SCALE_ENTRY(T, t, suffix, V)                                                                             \

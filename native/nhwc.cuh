@@ -49,5 +49,3 @@ __device__ __forceinline__ void mnv3_store(T* p, const mnv3_pack<T, V>& v) {
 // The largest SE block mnv3_se_fc holds in shared memory (ForwardPlan checks it on the host).
 #define MNV3_SE_MAX_CHANNELS 4096
 #define MNV3_SE_MAX_SQUEEZE 1024
-// Threads per block of the depthwise kernel, and its reduction buffer (threads x V floats).
-#define MNV3_DW_THREADS 256

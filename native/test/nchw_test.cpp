@@ -4,7 +4,6 @@
 #include "check.h"
 
 #include "bias_act.cu"
-#include "depthwise.cu"
 #include "linear.cu"
 #include "pool.cu"
 #include "se.cu"
@@ -38,31 +37,6 @@ void bias_act(int n, int c, int h, int w, int act, bool residual, int nan_every 
             check(name, y, want, kFp32);
         });
     }
-}
-
-// Every shape through mnv3_depthwise, and through mnv3_depthwise3/5 where k matches (as Kernels picks).
-void depthwise(const test::Conv& s, int act) {
-    const int oh = s.out_h(), ow = s.out_w();
-    const long long total = (long long)s.n * s.c * oh * ow;
-    std::vector<float> x = test::random((size_t)s.n * s.c * s.h * s.w), wt = test::random((size_t)s.c * s.k * s.k),
-                       bias = test::random(s.c);
-    std::vector<double> exact = test::reference_depthwise(s, x, wt, bias, act);
-    std::vector<float> want(exact.begin(), exact.end());
-    std::vector<std::pair<std::string, void (*)(const float*, const float*, const float*, float*, int, int, int, int,
-                                                  int, int, int, int, int, int, long long)>>
-        entries{{"mnv3_depthwise", mnv3_depthwise}};
-    if (s.k == 3) entries.push_back({"mnv3_depthwise3", mnv3_depthwise3});
-    if (s.k == 5) entries.push_back({"mnv3_depthwise5", mnv3_depthwise5});
-    for (auto& [entry, kernel] : entries)
-        for (auto& [grid_name, grid] : test::grid_stride_grids(total)) {
-            std::string name = entry + " " + s.name() + " " + test::activation_name(act) + ", " + grid_name;
-            run(name, [&] {
-                std::vector<float> y = test::poisoned<float>(total);
-                emu::launch(grid, dim3(test::kBlock), kernel, x.data(), wt.data(), bias.data(), y.data(), s.c, s.h, s.w,
-                            oh, ow, s.k, s.stride, s.pad, s.dilation, act, total);
-                check(name, y, want, kFp32);
-            });
-        }
 }
 
 // x [planes, plane] -> y [planes], launched as Kernels does: warpPerRow(planes, 1).
@@ -121,22 +95,6 @@ int main() {
         bias_act(2, 1280, 1, 1, act, false);
         bias_act(1, 4, 3, 3, act, act == MNV3_HARDSWISH, 5);  // a NaN must reach the output
     }
-
-    const test::Conv convs[] = {
-        {1, 16, 14, 14, 3, 1, 1, 1},
-        {2, 8, 15, 13, 3, 2, 1, 1},   // odd sizes, stride 2
-        {2, 24, 28, 28, 3, 1, 1, 1},  // 37632 outputs: several grid-stride passes
-        {1, 4, 10, 10, 3, 2, 0, 1},   // no padding
-        {1, 8, 14, 14, 3, 1, 2, 2},   // dilation 2 (output stride 16)
-        {1, 8, 11, 11, 5, 1, 2, 1},
-        {2, 6, 17, 9, 5, 2, 2, 1},
-        {1, 4, 13, 13, 5, 1, 4, 2},
-        {1, 2, 3, 3, 5, 2, 2, 1},     // window larger than the map
-        {2, 3, 9, 7, 7, 2, 3, 1},     // k 7 and k 1: only the generic kernel
-        {1, 5, 6, 6, 1, 1, 0, 1},
-    };
-    int act = 0;
-    for (const test::Conv& s : convs) depthwise(s, act++ % 4);
 
     global_avg_pool(32, 49);
     global_avg_pool(13, 1);

@@ -29,10 +29,6 @@ struct Nhwc;
         static constexpr auto to_nhwc = mnv3_nchw_to_nhwc_##t;                                              \
         static constexpr auto bias_act_v8 = mnv3_bias_act_##t##_v8, bias_act_v1 = mnv3_bias_act_##t##_v1;   \
         static constexpr auto bias_act_f32 = mnv3_bias_act_##t##_f32;                                       \
-        static constexpr auto depthwise_v8_k3 = mnv3_depthwise_##t##_v8_k3;                                 \
-        static constexpr auto depthwise_v8_k5 = mnv3_depthwise_##t##_v8_k5;                                 \
-        static constexpr auto depthwise_v8_k0 = mnv3_depthwise_##t##_v8_k0;                                 \
-        static constexpr auto depthwise_v1_k0 = mnv3_depthwise_##t##_v1_k0;                                 \
         static constexpr auto scale_v8 = mnv3_channel_scale_##t##_v8, scale_v1 = mnv3_channel_scale_##t##_v1; \
         static constexpr auto pool_v8 = mnv3_global_avg_pool_nhwc_##t##_v8;                                 \
         static constexpr auto pool_v1 = mnv3_global_avg_pool_nhwc_##t##_v1;                                 \
@@ -53,14 +49,6 @@ std::vector<float> stored(const std::vector<double>& exact) {
 
 std::string nhwc(int n, int h, int w, int c) {
     return "N" + std::to_string(n) + " " + std::to_string(h) + "x" + std::to_string(w) + " C" + std::to_string(c);
-}
-
-// dev.mnv3.cuda.LaunchGeometry.depthwiseNhwc: block (channel groups, pixel rows), grid (1, chunks, N).
-std::pair<dim3, dim3> depthwise_geometry(int groups, long long pixels, int batch, int multiprocessors) {
-    int bx = std::min(groups, (int)test::kBlock), by = std::max(1, (int)test::kBlock / bx);
-    long long wanted = ((long long)multiprocessors * 32 / 4 + batch - 1) / batch;
-    long long chunks = std::max(1LL, std::min(wanted, std::min((pixels + by - 1) / by, 65535LL)));
-    return {dim3(1, (unsigned)chunks, (unsigned)batch), dim3(bx, by)};
 }
 
 // x float [N, C, H, W] -> y T [N, H, W, padded], channels past C zero.
@@ -116,60 +104,6 @@ void bias_act(int n, int h, int w, int c, int act, bool residual, bool float_out
                 check(name, x, stored<T>(exact), Nhwc<T>::tolerance);
             }
         });
-    }
-}
-
-// Depthwise over NHWC, w tap-major [K*K, C]; with the SE partial sums [N, chunks, C] and without.
-template <typename T>
-void depthwise(const test::Conv& s, int act) {
-    const int v = vector_width(s.c), groups = s.c / v, oh = s.out_h(), ow = s.out_w(), pixels = oh * ow;
-    const int k = v == 8 && (s.k == 3 || s.k == 5) ? s.k : 0;  // as Kernels.depthwiseName picks
-    auto kernel = v == 1 ? Nhwc<T>::depthwise_v1_k0
-                  : k == 3 ? Nhwc<T>::depthwise_v8_k3
-                  : k == 5 ? Nhwc<T>::depthwise_v8_k5
-                           : Nhwc<T>::depthwise_v8_k0;
-    std::vector<T> x = test::random<T>((size_t)s.n * s.h * s.w * s.c);
-    std::vector<float> w = test::random((size_t)s.k * s.k * s.c), bias = test::random(s.c);
-    // The reference takes NCHW and [C, K, K].
-    std::vector<float> x_nchw(x.size()), w_ckk(w.size());
-    for (int n = 0; n < s.n; n++)
-        for (int p = 0; p < s.h * s.w; p++)
-            for (int c = 0; c < s.c; c++)
-                x_nchw[((size_t)n * s.c + c) * s.h * s.w + p] = test::to_float(x[((size_t)n * s.h * s.w + p) * s.c + c]);
-    for (int t = 0; t < s.k * s.k; t++)
-        for (int c = 0; c < s.c; c++) w_ckk[(size_t)c * s.k * s.k + t] = w[(size_t)t * s.c + c];
-    std::vector<double> exact_nchw = test::reference_depthwise(s, x_nchw, w_ckk, bias, act), exact(exact_nchw.size());
-    for (int n = 0; n < s.n; n++)
-        for (int p = 0; p < pixels; p++)
-            for (int c = 0; c < s.c; c++)
-                exact[((size_t)n * pixels + p) * s.c + c] = exact_nchw[((size_t)n * s.c + c) * pixels + p];
-    std::vector<float> want = stored<T>(exact);
-
-    for (int multiprocessors : {test::kH100, 1}) {
-        auto [grid, block] = depthwise_geometry(groups, pixels, s.n, multiprocessors);
-        const int chunks = (int)grid.y;
-        for (bool with_partial : {true, false}) {
-            std::string name = std::string("mnv3_depthwise_") + Nhwc<T>::name + "_v" + std::to_string(v) + "_k" +
-                               std::to_string(k) + " " + s.name() + " " + test::activation_name(act) + ", block (" +
-                               std::to_string(block.x) + "," + std::to_string(block.y) + ") chunks " +
-                               std::to_string(chunks) + (with_partial ? " +SE partial sums" : "");
-            run(name, [&] {
-                std::vector<T> y = test::poisoned<T>(want.size());
-                std::vector<float> partial = test::poisoned<float>((size_t)s.n * chunks * s.c);
-                emu::launch(grid, block, kernel, x.data(), w.data(), bias.data(), y.data(),
-                            with_partial ? partial.data() : nullptr, s.c, s.h, s.w, oh, ow, s.k, s.stride, s.pad,
-                            s.dilation, act);
-                if (!check(name, y, want, Nhwc<T>::tolerance) || !with_partial) return;
-                // Block (0, chunk, n) sums the outputs it stored: pixels chunk*by + ty, stepping chunks*by.
-                std::vector<double> sums(partial.size(), 0.0);
-                for (int n = 0; n < s.n; n++)
-                    for (int p = 0; p < pixels; p++)
-                        for (int c = 0; c < s.c; c++)
-                            sums[((size_t)n * chunks + p / block.y % chunks) * s.c + c] +=
-                                test::to_float(y[((size_t)n * pixels + p) * s.c + c]);
-                check(name + ": partial sums", partial, stored<float>(sums), kFp32);
-            });
-        }
     }
 }
 
@@ -261,20 +195,6 @@ void all_kernels() {
     }
     bias_act<T>(2, 1, 1, 1000, MNV3_IDENTITY, false, true);  // the logits, to float
     bias_act<T>(3, 2, 2, 24, MNV3_HARDSWISH, true, true);
-
-    const test::Conv convs[] = {
-        {1, 16, 14, 14, 3, 1, 1, 1},
-        {2, 24, 15, 13, 3, 2, 1, 1},  // odd sizes, stride 2
-        {1, 40, 11, 11, 5, 1, 2, 1},
-        {2, 16, 9, 7, 5, 2, 2, 1},
-        {1, 16, 14, 14, 3, 1, 2, 2},  // dilation 2
-        {1, 8, 9, 9, 7, 1, 3, 1},     // k 7: the generic _k0
-        {1, 20, 10, 10, 3, 2, 1, 1},  // 20 channels: V = 1
-        {2, 260, 5, 5, 3, 1, 1, 1},   // 260 groups of 1: two channel passes of a 256-wide block
-        {1, 2112, 3, 3, 5, 1, 2, 1},  // 264 groups of 8: the same with V = 8
-    };
-    int act = 0;
-    for (const test::Conv& s : convs) depthwise<T>(s, act++ % 4);
 
     channel_scale<T>(2, 49, 72);
     channel_scale<T>(1, 196, 40);
