@@ -3,7 +3,6 @@
 // cuDNN runs the dense convolutions (tensor cores, NHWC); these kernels do the rest:
 //
 //   mnv3_nchw_to_nhwc_*   the float NCHW input batch -> T NHWC, channels zero-padded (3 -> 8)
-//   mnv3_bias_act_*       cuDNN's raw conv output + bias -> act (+ residual), in place or to float
 //   mnv3_se_fc            SE: mean of the partial sums -> fc1 + ReLU -> fc2 + hard-sigmoid
 //   mnv3_channel_scale_*  the SE excitation x *= scale[n, c]
 //   mnv3_global_avg_pool_nhwc_*  the avgpool node
@@ -23,31 +22,6 @@ __device__ __forceinline__ void nchw_to_nhwc(const float* __restrict__ x, T* __r
         int p = (int)(t % plane);
         long long n = t / plane;
         y[i] = mnv3_from_float<T>(c < channels ? x[(n * channels + c) * plane + p] : 0.f);
-    }
-}
-
-// Launch notes: 1-D grid-stride over V-channel groups, blockDim 256,
-// gridDim = LaunchGeometry.elementwise(groups), groups = N * H * W * channels / V.
-// out = act(x + bias[c]) (+ residual); x and out may be the same buffer (in place); residual may be
-// null and never aliases out. TO is T, or float for the logits.
-template <typename T, typename TO, int V>
-__device__ __forceinline__ void bias_act_nhwc(const T* x, TO* out, const float* __restrict__ bias,
-                                              const T* __restrict__ residual, int channels, long long groups,
-                                              int act) {
-    MNV3_GRID_STRIDE(g, groups) {
-        long long e = g * V;
-        int c = (int)(e % channels);
-        mnv3_pack<T, V> xv = mnv3_load<T, V>(x + e);
-        mnv3_pack<T, V> rv{};
-        if (residual != nullptr) rv = mnv3_load<T, V>(residual + e);
-        mnv3_pack<TO, V> o;
-#pragma unroll
-        for (int v = 0; v < V; v++) {
-            float f = mnv3_activate(mnv3_to_float(xv.v[v]) + bias[c + v], act);
-            if (residual != nullptr) f += mnv3_to_float(rv.v[v]);
-            o.v[v] = mnv3_from_float<TO>(f);
-        }
-        mnv3_store<TO, V>(out + e, o);
     }
 }
 
@@ -136,22 +110,11 @@ __device__ __forceinline__ void global_avg_pool_nhwc(const T* __restrict__ x, TO
                                                      int padded, int plane, long long total) {                       \
         nchw_to_nhwc<T>(x, y, channels, padded, plane, total);                                                      \
     }                                                                                                                 \
-    MNV3_BIAS_ACT_ENTRY(T, T, t, v8, 8)                                                                               \
-    MNV3_BIAS_ACT_ENTRY(T, T, t, v1, 1)                                                                               \
-    MNV3_BIAS_ACT_ENTRY(T, float, t, f32, 1)                                                                          \
     MNV3_SCALE_ENTRY(T, t, v8, 8)                                                                                     \
     MNV3_SCALE_ENTRY(T, t, v1, 1)                                                                                     \
     MNV3_POOL_ENTRY(T, T, t, v8, 8)                                                                                   \
     MNV3_POOL_ENTRY(T, T, t, v1, 1)                                                                                   \
     MNV3_POOL_ENTRY(T, float, t, f32, 1)
-
-// mnv3_bias_act_<t>_<v8|v1> keep T; mnv3_bias_act_<t>_f32 writes float (the logits).
-#define MNV3_BIAS_ACT_ENTRY(T, TO, t, suffix, V)                                                                      \
-    extern "C" __global__ void mnv3_bias_act_##t##_##suffix(const T* x, TO* out, const float* __restrict__ bias,     \
-                                                            const T* __restrict__ residual, int channels,            \
-                                                            long long groups, int act) {                             \
-        bias_act_nhwc<T, TO, V>(x, out, bias, residual, channels, groups, act);                                      \
-    }
 
 #define MNV3_SCALE_ENTRY(T, t, suffix, V)                                                                             \
     extern "C" __global__ void mnv3_channel_scale_##t##_##suffix(T* __restrict__ x, const float* __restrict__ scale, \

@@ -105,6 +105,14 @@ inline const char* activation_name(int act) {
     return names[act];
 }
 
+// A tensor's shape in a report, in its layout's order.
+inline std::string nchw(int n, int c, int h, int w) {
+    return "N" + std::to_string(n) + " C" + std::to_string(c) + " " + std::to_string(h) + "x" + std::to_string(w);
+}
+inline std::string nhwc(int n, int h, int w, int c) {
+    return "N" + std::to_string(n) + " " + std::to_string(h) + "x" + std::to_string(w) + " C" + std::to_string(c);
+}
+
 // A depthwise convolution's shape, and its name in a report.
 struct Conv {
     int n, c, h, w, k, stride, pad, dilation;

@@ -3,7 +3,6 @@
 // dev.mnv3.cuda.Kernels. Tolerance: rel L2 1e-6 (the kernels accumulate in float).
 #include "check.h"
 
-#include "bias_act.cu"
 #include "linear.cu"
 #include "pool.cu"
 #include "se.cu"
@@ -14,30 +13,6 @@ using test::run;
 namespace {
 
 constexpr double kFp32 = 1e-6;
-
-std::string nchw(int n, int c, int h, int w) {
-    return "N" + std::to_string(n) + " C" + std::to_string(c) + " " + std::to_string(h) + "x" + std::to_string(w);
-}
-
-// y = act(y + bias[c]) (+ residual), in place; nan_every > 0 puts NaN into some inputs.
-void bias_act(int n, int c, int h, int w, int act, bool residual, int nan_every = 0) {
-    long long total = (long long)n * c * h * w;
-    std::vector<float> y0 = test::random(total, -5, 5), bias = test::random(c), res = test::random(total);
-    for (int i = 0; nan_every > 0 && i < total; i += nan_every) y0[i] = NAN;
-    std::vector<float> want(total);
-    for (long long i = 0; i < total; i++)
-        want[i] = (float)(test::activate((double)y0[i] + bias[i / (h * w) % c], act) + (residual ? res[i] : 0.0));
-    for (auto& [grid_name, grid] : test::grid_stride_grids(total)) {
-        std::string name = "mnv3_bias_act " + nchw(n, c, h, w) + " " + test::activation_name(act) +
-                           (residual ? " +residual" : "") + (nan_every ? " NaN inputs" : "") + ", " + grid_name;
-        run(name, [&] {
-            std::vector<float> y = y0;
-            emu::launch(grid, dim3(test::kBlock), mnv3_bias_act, y.data(), bias.data(),
-                        residual ? res.data() : nullptr, c, h * w, total, act);
-            check(name, y, want, kFp32);
-        });
-    }
-}
 
 // x [planes, plane] -> y [planes], launched as Kernels does: warpPerRow(planes, 1).
 void global_avg_pool(int planes, int plane) {
@@ -76,7 +51,7 @@ void channel_scale(int n, int c, int h, int w) {
     std::vector<float> x0 = test::random(total), scale = test::random((size_t)n * c, 0, 1), want(total);
     for (long long i = 0; i < total; i++) want[i] = x0[i] * scale[i / (h * w)];
     for (auto& [grid_name, grid] : test::grid_stride_grids(total)) {
-        std::string name = "mnv3_channel_scale " + nchw(n, c, h, w) + ", " + grid_name;
+        std::string name = "mnv3_channel_scale " + test::nchw(n, c, h, w) + ", " + grid_name;
         run(name, [&] {
             std::vector<float> x = x0;
             emu::launch(grid, dim3(test::kBlock), mnv3_channel_scale, x.data(), scale.data(), h * w, total);
@@ -88,14 +63,6 @@ void channel_scale(int n, int c, int h, int w) {
 }  // namespace
 
 int main() {
-    for (int act = MNV3_IDENTITY; act <= MNV3_HARDSIGMOID; act++) {
-        bias_act(2, 16, 14, 14, act, act % 2 == 0);
-        bias_act(1, 24, 28, 28, act, act % 2 == 1);  // 18816 elements: 2.3 passes per thread on one SM
-        bias_act(3, 5, 7, 9, act, true);
-        bias_act(2, 1280, 1, 1, act, false);
-        bias_act(1, 4, 3, 3, act, act == MNV3_HARDSWISH, 5);  // a NaN must reach the output
-    }
-
     global_avg_pool(32, 49);
     global_avg_pool(13, 1);
     global_avg_pool(9, 200);    // the block's last 7 warps have no plane and return

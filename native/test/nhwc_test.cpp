@@ -27,8 +27,6 @@ struct Nhwc;
         static constexpr const char* name = #t;                                                             \
         static constexpr double tolerance = tol;                                                            \
         static constexpr auto to_nhwc = mnv3_nchw_to_nhwc_##t;                                              \
-        static constexpr auto bias_act_v8 = mnv3_bias_act_##t##_v8, bias_act_v1 = mnv3_bias_act_##t##_v1;   \
-        static constexpr auto bias_act_f32 = mnv3_bias_act_##t##_f32;                                       \
         static constexpr auto scale_v8 = mnv3_channel_scale_##t##_v8, scale_v1 = mnv3_channel_scale_##t##_v1; \
         static constexpr auto pool_v8 = mnv3_global_avg_pool_nhwc_##t##_v8;                                 \
         static constexpr auto pool_v1 = mnv3_global_avg_pool_nhwc_##t##_v1;                                 \
@@ -70,39 +68,6 @@ void to_nhwc(int n, int c, int h, int w, int padded) {
             std::vector<T> y = test::poisoned<T>(total);
             emu::launch(grid, dim3(test::kBlock), Nhwc<T>::to_nhwc, x.data(), y.data(), c, padded, plane, total);
             check(name, y, want, Nhwc<T>::tolerance);
-        });
-    }
-}
-
-// out = act(x + bias[c]) (+ residual): in place in T (_v8/_v1), or to float (_f32, V = 1).
-template <typename T>
-void bias_act(int n, int h, int w, int c, int act, bool residual, bool float_out) {
-    const long long elements = (long long)n * h * w * c;
-    const int v = float_out ? 1 : vector_width(c);
-    const long long groups = elements / v;
-    std::vector<T> x0 = test::random<T>(elements, -5, 5), res = test::random<T>(elements);
-    std::vector<float> bias = test::random(c);
-    std::vector<double> exact(elements);
-    for (long long i = 0; i < elements; i++)
-        exact[i] = test::activate((double)test::to_float(x0[i]) + bias[i % c], act) +
-                   (residual ? test::to_float(res[i]) : 0.0);
-    std::string entry = std::string("mnv3_bias_act_") + Nhwc<T>::name + (float_out ? "_f32" : v == 8 ? "_v8" : "_v1");
-    for (auto& [grid_name, grid] : test::grid_stride_grids(groups)) {
-        std::string name = entry + " " + nhwc(n, h, w, c) + " " + test::activation_name(act) +
-                           (residual ? " +residual" : "") + ", " + grid_name;
-        run(name, [&] {
-            const T* r = residual ? res.data() : nullptr;
-            if (float_out) {
-                std::vector<float> out = test::poisoned<float>(elements);
-                emu::launch(grid, dim3(test::kBlock), Nhwc<T>::bias_act_f32, x0.data(), out.data(), bias.data(), r, c,
-                            groups, act);
-                check(name, out, stored<float>(exact), kFp32);
-            } else {
-                std::vector<T> x = x0;  // in place, as the plan runs it
-                emu::launch(grid, dim3(test::kBlock), v == 8 ? Nhwc<T>::bias_act_v8 : Nhwc<T>::bias_act_v1, x.data(),
-                            x.data(), bias.data(), r, c, groups, act);
-                check(name, x, stored<T>(exact), Nhwc<T>::tolerance);
-            }
         });
     }
 }
@@ -187,14 +152,6 @@ template <typename T>
 void all_kernels() {
     to_nhwc<T>(2, 3, 9, 7, 8);  // the RGB input, padded to 8 channels
     to_nhwc<T>(1, 16, 5, 5, 16);
-
-    for (int act = MNV3_IDENTITY; act <= MNV3_HARDSIGMOID; act++) {
-        bias_act<T>(2, 7, 7, 16, act, act % 2 == 0, false);
-        bias_act<T>(1, 14, 14, 72, act, act % 2 == 1, false);  // 1764 groups of 8
-        bias_act<T>(3, 5, 3, 20, act, true, false);            // 20 channels: V = 1
-    }
-    bias_act<T>(2, 1, 1, 1000, MNV3_IDENTITY, false, true);  // the logits, to float
-    bias_act<T>(3, 2, 2, 24, MNV3_HARDSWISH, true, true);
 
     channel_scale<T>(2, 49, 72);
     channel_scale<T>(1, 196, 40);
