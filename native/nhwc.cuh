@@ -45,7 +45,3 @@ __device__ __forceinline__ void mnv3_store(T* p, const mnv3_pack<T, V>& v) {
 // Instantiates the 16-bit entry points of a family once per storage type: ENTRIES(T, t), t the
 // suffix of their names (dev.mnv3.cuda.Storage.kernelSuffix).
 #define MNV3_FOR_EACH_16BIT(ENTRIES) ENTRIES(__half, f16) ENTRIES(__nv_bfloat16, bf16)
-
-// The largest SE block mnv3_se_fc holds in shared memory (ForwardPlan checks it on the host).
-#define MNV3_SE_MAX_CHANNELS 4096
-#define MNV3_SE_MAX_SQUEEZE 1024

@@ -5,7 +5,6 @@
 
 #include "linear.cu"
 #include "pool.cu"
-#include "se.cu"
 
 using test::check;
 using test::run;
@@ -45,21 +44,6 @@ void linear(int n, int in, int out, int act) {
     });
 }
 
-// x[n, c, :, :] *= scale[n, c], in place.
-void channel_scale(int n, int c, int h, int w) {
-    long long total = (long long)n * c * h * w;
-    std::vector<float> x0 = test::random(total), scale = test::random((size_t)n * c, 0, 1), want(total);
-    for (long long i = 0; i < total; i++) want[i] = x0[i] * scale[i / (h * w)];
-    for (auto& [grid_name, grid] : test::grid_stride_grids(total)) {
-        std::string name = "mnv3_channel_scale " + test::nchw(n, c, h, w) + ", " + grid_name;
-        run(name, [&] {
-            std::vector<float> x = x0;
-            emu::launch(grid, dim3(test::kBlock), mnv3_channel_scale, x.data(), scale.data(), h * w, total);
-            check(name, x, want, kFp32);
-        });
-    }
-}
-
 }  // namespace
 
 int main() {
@@ -77,9 +61,5 @@ int main() {
     linear(2, 24, 72, MNV3_HARDSIGMOID);  // SE fc2
     linear(3, 7, 5, MNV3_RELU);          // in < 32 lanes, out < 8 warps
 
-    channel_scale(2, 16, 14, 14);
-    channel_scale(1, 40, 28, 28);
-    channel_scale(3, 5, 7, 9);
-    channel_scale(2, 960, 1, 1);
     return test::report();
 }

@@ -27,7 +27,6 @@ struct Nhwc;
         static constexpr const char* name = #t;                                                             \
         static constexpr double tolerance = tol;                                                            \
         static constexpr auto to_nhwc = mnv3_nchw_to_nhwc_##t;                                              \
-        static constexpr auto scale_v8 = mnv3_channel_scale_##t##_v8, scale_v1 = mnv3_channel_scale_##t##_v1; \
         static constexpr auto pool_v8 = mnv3_global_avg_pool_nhwc_##t##_v8;                                 \
         static constexpr auto pool_v1 = mnv3_global_avg_pool_nhwc_##t##_v1;                                 \
         static constexpr auto pool_f32 = mnv3_global_avg_pool_nhwc_##t##_f32;                               \
@@ -72,29 +71,6 @@ void to_nhwc(int n, int c, int h, int w, int padded) {
     }
 }
 
-// x [N, plane, C] *= scale [N, C], in place.
-template <typename T>
-void channel_scale(int n, int plane, int c) {
-    const long long elements = (long long)n * plane * c;
-    const int v = vector_width(c);
-    const long long groups = elements / v;
-    std::vector<T> x0 = test::random<T>(elements);
-    std::vector<float> scale = test::random((size_t)n * c, 0, 1);
-    std::vector<double> exact(elements);
-    for (long long i = 0; i < elements; i++)
-        exact[i] = (double)test::to_float(x0[i]) * scale[i / ((long long)plane * c) * c + i % c];
-    for (auto& [grid_name, grid] : test::grid_stride_grids(groups)) {
-        std::string name = std::string("mnv3_channel_scale_") + Nhwc<T>::name + "_v" + std::to_string(v) + " " +
-                           nhwc(n, plane, 1, c) + ", " + grid_name;
-        run(name, [&] {
-            std::vector<T> x = x0;
-            emu::launch(grid, dim3(test::kBlock), v == 8 ? Nhwc<T>::scale_v8 : Nhwc<T>::scale_v1, x.data(), scale.data(),
-                        c, plane, groups);
-            check(name, x, stored<T>(exact), Nhwc<T>::tolerance);
-        });
-    }
-}
-
 // y [N, C] = mean over the plane of x [N, plane, C]; in T (_v8/_v1) or float (_f32).
 template <typename T>
 void global_avg_pool(int n, int plane, int c, bool float_out) {
@@ -125,37 +101,10 @@ void global_avg_pool(int n, int plane, int c, bool float_out) {
     }
 }
 
-// SE: mean of partial [N, chunks, C] -> fc1 [S, C] + ReLU -> fc2 [C, S] + hard-sigmoid -> scale [N, C];
-// one block of 256 threads per image.
-void se_fc(int n, int c, int squeeze, int chunks, int pixels) {
-    std::string name = "mnv3_se_fc N" + std::to_string(n) + " C" + std::to_string(c) + " S" + std::to_string(squeeze) +
-                       " chunks " + std::to_string(chunks) + " pixels " + std::to_string(pixels);
-    run(name, [&] {
-        std::vector<float> partial = test::random((size_t)n * chunks * c, 0, (float)pixels / chunks);
-        std::vector<float> w1 = test::random((size_t)squeeze * c), b1 = test::random(squeeze);
-        std::vector<float> w2 = test::random((size_t)c * squeeze), b2 = test::random(c);
-        std::vector<double> pooled((size_t)n * c, 0.0);
-        for (int i = 0; i < n; i++)
-            for (int ch = 0; ch < chunks; ch++)
-                for (int j = 0; j < c; j++) pooled[(size_t)i * c + j] += partial[((size_t)i * chunks + ch) * c + j];
-        for (double& p : pooled) p /= pixels;
-        std::vector<double> hidden = test::reference_linear(n, c, squeeze, pooled, w1, b1, MNV3_RELU);
-        std::vector<double> exact = test::reference_linear(n, squeeze, c, hidden, w2, b2, MNV3_HARDSIGMOID);
-        std::vector<float> scale = test::poisoned<float>((size_t)n * c);
-        emu::launch(dim3(n), dim3(test::kBlock), mnv3_se_fc, partial.data(), chunks, pixels, w1.data(), b1.data(),
-                    w2.data(), b2.data(), scale.data(), c, squeeze);
-        check(name, scale, stored<float>(exact), kFp32);
-    });
-}
-
 template <typename T>
 void all_kernels() {
     to_nhwc<T>(2, 3, 9, 7, 8);  // the RGB input, padded to 8 channels
     to_nhwc<T>(1, 16, 5, 5, 16);
-
-    channel_scale<T>(2, 49, 72);
-    channel_scale<T>(1, 196, 40);
-    channel_scale<T>(3, 9, 20);
 
     global_avg_pool<T>(2, 49, 96, false);
     global_avg_pool<T>(3, 9, 20, false);
@@ -168,8 +117,5 @@ void all_kernels() {
 int main() {
     all_kernels<__half>();
     all_kernels<__nv_bfloat16>();
-    se_fc(2, 72, 24, 3, 49);
-    se_fc(1, 120, 32, 5, 196);
-    se_fc(3, 20, 5, 1, 9);  // fewer outputs than warps, channels not a multiple of 32
     return test::report();
 }
