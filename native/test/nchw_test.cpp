@@ -4,7 +4,6 @@
 #include "check.h"
 
 #include "linear.cu"
-#include "pool.cu"
 
 using test::check;
 using test::run;
@@ -12,22 +11,6 @@ using test::run;
 namespace {
 
 constexpr double kFp32 = 1e-6;
-
-// x [planes, plane] -> y [planes], launched as Kernels does: warpPerRow(planes, 1).
-void global_avg_pool(int planes, int plane) {
-    std::string name = "mnv3_global_avg_pool planes " + std::to_string(planes) + " plane " + std::to_string(plane);
-    run(name, [&] {
-        std::vector<float> x = test::random((size_t)planes * plane), y = test::poisoned<float>(planes), want(planes);
-        for (int p = 0; p < planes; p++) {
-            double sum = 0;
-            for (int i = 0; i < plane; i++) sum += x[(size_t)p * plane + i];
-            want[p] = (float)(sum / plane);
-        }
-        emu::launch(test::warp_per_row(planes, 1), dim3(test::kBlock), mnv3_global_avg_pool, x.data(), y.data(), planes,
-                    plane);
-        check(name, y, want, kFp32);
-    });
-}
 
 // y [n, out] = act(x [n, in] . w [out, in]^T + b), launched as Kernels does: warpPerRow(out, n).
 void linear(int n, int in, int out, int act) {
@@ -47,12 +30,6 @@ void linear(int n, int in, int out, int act) {
 }  // namespace
 
 int main() {
-    global_avg_pool(32, 49);
-    global_avg_pool(13, 1);
-    global_avg_pool(9, 200);    // the block's last 7 warps have no plane and return
-    global_avg_pool(40, 7);     // fewer elements than lanes
-    global_avg_pool(32, 3136);  // 56x56
-
     // The classifier's inputs (960, 1280) with fewer outputs than the real 1280 and 1000: the same
     // index math, and each emulated warp shuffle costs two barriers of real threads.
     linear(1, 960, 100, MNV3_HARDSWISH);  // the last block has 4 warps past the end

@@ -27,14 +27,9 @@ struct Nhwc;
         static constexpr const char* name = #t;                                                             \
         static constexpr double tolerance = tol;                                                            \
         static constexpr auto to_nhwc = mnv3_nchw_to_nhwc_##t;                                              \
-        static constexpr auto pool_v8 = mnv3_global_avg_pool_nhwc_##t##_v8;                                 \
-        static constexpr auto pool_v1 = mnv3_global_avg_pool_nhwc_##t##_v1;                                 \
-        static constexpr auto pool_f32 = mnv3_global_avg_pool_nhwc_##t##_f32;                               \
     };
 NHWC_TEST_ENTRIES(__half, f16, 1e-4)
 NHWC_TEST_ENTRIES(__nv_bfloat16, bf16, 1e-3)
-
-int vector_width(int channels) { return channels % 8 == 0 ? 8 : 1; }
 
 // The reference's value as the kernel stores it in TO: float, then TO.
 template <typename TO>
@@ -42,10 +37,6 @@ std::vector<float> stored(const std::vector<double>& exact) {
     std::vector<float> v(exact.size());
     for (size_t i = 0; i < v.size(); i++) v[i] = test::to_float(test::from_float<TO>((float)exact[i]));
     return v;
-}
-
-std::string nhwc(int n, int h, int w, int c) {
-    return "N" + std::to_string(n) + " " + std::to_string(h) + "x" + std::to_string(w) + " C" + std::to_string(c);
 }
 
 // x float [N, C, H, W] -> y T [N, H, W, padded], channels past C zero.
@@ -71,45 +62,11 @@ void to_nhwc(int n, int c, int h, int w, int padded) {
     }
 }
 
-// y [N, C] = mean over the plane of x [N, plane, C]; in T (_v8/_v1) or float (_f32).
-template <typename T>
-void global_avg_pool(int n, int plane, int c, bool float_out) {
-    const int v = float_out ? 1 : vector_width(c);
-    const long long groups = (long long)n * c / v;
-    std::vector<T> x = test::random<T>((size_t)n * plane * c);
-    std::vector<double> exact((size_t)n * c, 0.0);
-    for (int i = 0; i < n; i++)
-        for (int p = 0; p < plane; p++)
-            for (int ch = 0; ch < c; ch++) exact[(size_t)i * c + ch] += test::to_float(x[((size_t)i * plane + p) * c + ch]);
-    for (double& e : exact) e /= plane;
-    std::string entry = std::string("mnv3_global_avg_pool_nhwc_") + Nhwc<T>::name +
-                        (float_out ? "_f32" : v == 8 ? "_v8" : "_v1");
-    for (auto& [grid_name, grid] : test::grid_stride_grids(groups)) {
-        std::string name = entry + " " + nhwc(n, plane, 1, c) + ", " + grid_name;
-        run(name, [&] {
-            if (float_out) {
-                std::vector<float> y = test::poisoned<float>(exact.size());
-                emu::launch(grid, dim3(test::kBlock), Nhwc<T>::pool_f32, x.data(), y.data(), c, plane, groups);
-                check(name, y, stored<float>(exact), kFp32);
-            } else {
-                std::vector<T> y = test::poisoned<T>(exact.size());
-                emu::launch(grid, dim3(test::kBlock), v == 8 ? Nhwc<T>::pool_v8 : Nhwc<T>::pool_v1, x.data(), y.data(), c,
-                            plane, groups);
-                check(name, y, stored<T>(exact), Nhwc<T>::tolerance);
-            }
-        });
-    }
-}
-
 template <typename T>
 void all_kernels() {
     to_nhwc<T>(2, 3, 9, 7, 8);  // the RGB input, padded to 8 channels
     to_nhwc<T>(1, 16, 5, 5, 16);
 
-    global_avg_pool<T>(2, 49, 96, false);
-    global_avg_pool<T>(3, 9, 20, false);
-    global_avg_pool<T>(2, 49, 960, true);
-    global_avg_pool<T>(1, 1, 8, false);
 }
 
 }  // namespace
