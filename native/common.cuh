@@ -1,6 +1,6 @@
-// Shared device helpers for mnv3's kernels. Every kernel is extern "C" so Java finds it by its
-// plain name with cuModuleGetFunction. Included by every kernel file: directly by the FP32 NCHW
-// kernels and the U8 image preprocessing, through nhwc.cuh by the FP16/BF16 NHWC ones.
+// Device helpers shared by every kernel file: the activation codes and mnv3_activate, the warp
+// sum, the 64-bit grid-stride loop. Every kernel is extern "C", so Java finds it by its plain
+// name with cuModuleGetFunction. nhwc.cuh adds the 16-bit storage types on top of this.
 #pragma once
 
 // Activation codes: the ordinal of dev.mnv3.core.Activation (IDENTITY, RELU, HARDSWISH, HARDSIGMOID).

@@ -1,5 +1,7 @@
-// Storage types of the reduced-precision path: activations live in NHWC as float, __half or
-// __nv_bfloat16; arithmetic is always float (FP32 accumulation), rounded once when stored.
+// The storage types of the FP16/BF16 path: activations live in NHWC as __half or __nv_bfloat16
+// (float where a result leaves the network); arithmetic is always float (FP32 accumulation),
+// rounded once when stored. Each op family's file instantiates its 16-bit entry points for both
+// types with MNV3_FOR_EACH_16BIT.
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>

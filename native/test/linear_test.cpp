@@ -1,6 +1,6 @@
-// The FP32 NCHW kernels (bias_act.cu, depthwise.cu, pool.cu, linear.cu, se.cu) on the CPU
-// emulator, each against a plain loop in double, launched with the geometry of
-// dev.mnv3.cuda.Kernels. Tolerance: rel L2 1e-6 (the kernels accumulate in float).
+// The fully connected kernel (linear.cu) on the CPU emulator, against a plain loop in double,
+// launched with the geometry of dev.mnv3.cuda.Kernels. Tolerance: rel L2 1e-6 (the kernel
+// accumulates in float).
 #include "check.h"
 
 #include "linear.cu"
@@ -9,8 +9,6 @@ using test::check;
 using test::run;
 
 namespace {
-
-constexpr double kFp32 = 1e-6;
 
 // y [n, out] = act(x [n, in] . w [out, in]^T + b), launched as Kernels does: warpPerRow(out, n).
 void linear(int n, int in, int out, int act) {
@@ -23,7 +21,7 @@ void linear(int n, int in, int out, int act) {
         std::vector<float> want(exact.begin(), exact.end());
         emu::launch(test::warp_per_row(out, n), dim3(test::kBlock), mnv3_linear, x.data(), w.data(), b.data(), y.data(),
                     in, out, act);
-        check(name, y, want, kFp32);
+        check(name, y, want, test::kFp32);
     });
 }
 
@@ -37,6 +35,5 @@ int main() {
     linear(2, 72, 24, MNV3_RELU);        // SE fc1
     linear(2, 24, 72, MNV3_HARDSIGMOID);  // SE fc2
     linear(3, 7, 5, MNV3_RELU);          // in < 32 lanes, out < 8 warps
-
     return test::report();
 }
