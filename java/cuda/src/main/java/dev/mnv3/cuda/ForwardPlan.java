@@ -65,7 +65,7 @@ final class ForwardPlan {
     }
     /** NHWC plans pad the image's channels (3) to this, which cuDNN's tensor-core convs want. */
     static final int NHWC_CHANNEL_ALIGN = 8;
-    /** The most channels and squeeze channels mnv3_se_fc holds in shared memory (native/nhwc.cuh). */
+    /** The most channels and squeeze channels mnv3_se_fc holds in shared memory (native/se.cu). */
     static final int SE_MAX_CHANNELS = 4096, SE_MAX_SQUEEZE = 1024;
 
     /**

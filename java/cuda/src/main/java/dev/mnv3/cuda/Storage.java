@@ -16,7 +16,7 @@ enum Storage {
     final int bytes;
     /** cudnnDataType_t: CUDNN_DATA_FLOAT, CUDNN_DATA_HALF, CUDNN_DATA_BFLOAT16. */
     final int cudnnType;
-    /** The suffix of the kernels that read and write this type (native/nhwc.cu). */
+    /** The suffix of the kernels that read and write this type (mnv3_<op>_<suffix>_* in native/*.cu). */
     final String kernelSuffix;
 
     Storage(int bytes, int cudnnType, String kernelSuffix) {
@@ -33,7 +33,7 @@ enum Storage {
         };
     }
 
-    /** NHWC 16-bit storage, run by the kernels of native/nhwc.cu. */
+    /** NHWC 16-bit storage, run by the FP16/BF16 kernels of native/*.cu. */
     boolean isHalf() {
         return this != F32;
     }
