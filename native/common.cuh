@@ -1,6 +1,6 @@
-// Shared device helpers for mnv3's kernels. Every kernel is extern "C" so Java finds it by its
-// plain name with cuModuleGetFunction. Included by every kernel file: directly by the FP32 NCHW
-// kernels and the U8 image preprocessing, through nhwc.cuh by the FP16/BF16 NHWC ones.
+// Device helpers shared by every kernel file: the activation codes and mnv3_activate, the warp
+// sum, the 64-bit grid-stride loop. Every kernel is extern "C", so Java finds it by its plain
+// name with cuModuleGetFunction. nhwc.cuh adds the 16-bit storage types on top of this.
 #pragma once
 
 // Activation codes: the ordinal of dev.mnv3.core.Activation (IDENTITY, RELU, HARDSWISH, HARDSIGMOID).
@@ -35,29 +35,3 @@ __device__ __forceinline__ float mnv3_warp_sum(float v) {
 #define MNV3_GRID_STRIDE(i, n) \
     for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (n); \
          i += (long long)blockDim.x * gridDim.x)
-
-// The window of a dense k x k convolution at output pixel (oy, ox), added to acc[v] for V output
-// channels in the order ci, ky, kx (fmaf each), taps in the zero padding skipped. x_n: one image
-// [in_channels, height, width]; w: the first channel's filter [in_channels, k, k], the others
-// following at w_step floats each (PyTorch's [out, in, k, k] layout: w_step = in_channels * k * k).
-template <int V>
-__device__ __forceinline__ void mnv3_conv_window(float (&acc)[V], const float* __restrict__ x_n,
-                                                 const float* __restrict__ w, long long w_step, int in_channels,
-                                                 int height, int width, int k, int stride, int pad, int dilation,
-                                                 int oy, int ox) {
-    for (int ci = 0; ci < in_channels; ci++) {
-        const float* xp = x_n + (long long)ci * height * width;
-        for (int ky = 0; ky < k; ky++) {
-            const int iy = oy * stride - pad + ky * dilation;
-            if (iy < 0 || iy >= height) continue;
-            for (int kx = 0; kx < k; kx++) {
-                const int ix = ox * stride - pad + kx * dilation;
-                if (ix < 0 || ix >= width) continue;
-                const float xv = xp[(long long)iy * width + ix];
-                const float* wp = w + ((long long)ci * k + ky) * k + kx;
-#pragma unroll
-                for (int v = 0; v < V; v++) acc[v] = fmaf(xv, wp[v * w_step], acc[v]);
-            }
-        }
-    }
-}

@@ -1,5 +1,7 @@
-// Storage types of the reduced-precision path: activations live in NHWC as float, __half or
-// __nv_bfloat16; arithmetic is always float (FP32 accumulation), rounded once when stored.
+// The storage types of the FP16/BF16 path: activations live in NHWC as __half or __nv_bfloat16
+// (float where a result leaves the network); arithmetic is always float (FP32 accumulation),
+// rounded once when stored. Each op family's file instantiates its 16-bit entry points for both
+// types with MNV3_FOR_EACH_16BIT.
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -42,8 +44,6 @@ __device__ __forceinline__ void mnv3_store(T* p, const mnv3_pack<T, V>& v) {
     *reinterpret_cast<mnv3_pack<T, V>*>(p) = v;
 }
 
-// The largest SE block mnv3_se_fc holds in shared memory (ForwardPlan checks it on the host).
-#define MNV3_SE_MAX_CHANNELS 4096
-#define MNV3_SE_MAX_SQUEEZE 1024
-// Threads per block of the depthwise kernel, and its reduction buffer (threads x V floats).
-#define MNV3_DW_THREADS 256
+// Instantiates the 16-bit entry points of a family once per storage type: ENTRIES(T, t), t the
+// suffix of their names (dev.mnv3.cuda.Storage.kernelSuffix).
+#define MNV3_FOR_EACH_16BIT(ENTRIES) ENTRIES(__half, f16) ENTRIES(__nv_bfloat16, bf16)

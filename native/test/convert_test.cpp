@@ -8,10 +8,15 @@
 //
 // NaN must stay NaN (any payload). Each narrowing case is guarded by the same reference with ties
 // rounded away from zero, which must differ: the ties are really there and really go to even.
+//
+// The layout conversion mnv3_nchw_to_nhwc_<t> (float NCHW -> T NHWC, channels zero-padded), both
+// storage types, on the grids of test::grid_stride_grids: against the input rounded once to T
+// (the tolerances of check.h).
 #include "check.h"
 
 #include "convert.cu"
 
+using test::check;
 using test::check_exact;
 using test::differs_in;
 using test::run;
@@ -168,6 +173,37 @@ void reference_rounding() {
     check_exact("the test's f16 decoding, known values", got, want);
 }
 
+// ---- mnv3_nchw_to_nhwc_<t>
+
+template <typename T>
+constexpr auto to_nhwc_kernel() {
+    if constexpr (std::is_same_v<T, __half>) return mnv3_nchw_to_nhwc_f16;
+    else return mnv3_nchw_to_nhwc_bf16;
+}
+
+// x float [N, C, H, W] -> y T [N, H, W, padded], channels past C zero.
+template <typename T>
+void to_nhwc(int n, int c, int h, int w, int padded) {
+    const int plane = h * w;
+    const long long total = (long long)n * plane * padded;
+    std::vector<float> x = test::random((size_t)n * c * plane);
+    std::vector<double> exact(total, 0.0);
+    for (int i = 0; i < n; i++)
+        for (int p = 0; p < plane; p++)
+            for (int ch = 0; ch < c; ch++) exact[((size_t)i * plane + p) * padded + ch] = x[((size_t)i * c + ch) * plane + p];
+    std::vector<float> want = test::stored<T>(exact);
+    for (auto& [grid_name, grid] : test::grid_stride_grids(total)) {
+        std::string name = std::string("mnv3_nchw_to_nhwc_") + test::storage_name<T>() + " N" + std::to_string(n) + " C" +
+                           std::to_string(c) + "->" + std::to_string(padded) + " " + std::to_string(h) + "x" +
+                           std::to_string(w) + ", " + grid_name;
+        run(name, [&] {
+            std::vector<T> y = test::poisoned<T>(total);
+            emu::launch(grid, dim3(test::kBlock), to_nhwc_kernel<T>(), x.data(), y.data(), c, padded, plane, total);
+            check(name, y, want, test::tolerance<T>());
+        });
+    }
+}
+
 }  // namespace
 
 int main() {
@@ -176,5 +212,9 @@ int main() {
     widen<__nv_bfloat16>(kBf16, mnv3_convert_to_f32_bf16);
     narrow<__half>(kHalf, mnv3_convert_from_f32_f16);
     narrow<__nv_bfloat16>(kBf16, mnv3_convert_from_f32_bf16);
+    for (auto to_nhwc_case : {to_nhwc<__half>, to_nhwc<__nv_bfloat16>}) {
+        to_nhwc_case(2, 3, 9, 7, 8);  // the RGB input, padded to 8 channels
+        to_nhwc_case(1, 16, 5, 5, 16);
+    }
     return test::report();
 }

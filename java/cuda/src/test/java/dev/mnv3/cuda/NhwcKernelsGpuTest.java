@@ -15,7 +15,7 @@ import dev.mnv3.cuda.plan.Layouts;
 import dev.mnv3.cuda.plan.StorageType;
 
 /**
- * Every FP16/BF16 NHWC kernel (native/nhwc.cu, pointwise.cu) alone on the GPU against
+ * Every FP16/BF16 NHWC kernel (the _f16/_bf16 entries of native/*.cu) alone on the GPU against
  * {@link NhwcOps} on odd sizes, channel counts that take both the 8-wide and the 1-wide kernels,
  * outputs poisoned with NaN and a guard zone behind them. A 16-bit output is compared with the
  * reference rounded once to the storage type (the GPU's float summation order may move a value

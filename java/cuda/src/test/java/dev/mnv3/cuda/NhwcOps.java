@@ -5,7 +5,7 @@ import dev.mnv3.cuda.plan.Layouts;
 import dev.mnv3.cuda.plan.StorageType;
 
 /**
- * The contract of each FP16/BF16 device step (native/nhwc.cu and cuDNN's NHWC convolutions),
+ * The contract of each FP16/BF16 device step (native/*.cu's _f16/_bf16 kernels, cuDNN's NHWC convolutions),
  * written plainly on the CPU over NHWC float arrays: the oracle for executing an NHWC
  * {@link ForwardPlan} without a GPU. Rounding to the storage type is the caller's, at the points
  * where the device stores; sums are in double.

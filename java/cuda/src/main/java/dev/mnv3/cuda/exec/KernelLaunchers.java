@@ -48,7 +48,7 @@ public final class KernelLaunchers {
         return multiprocessors;
     }
 
-    // ---- FP32 NCHW (bias_act.cu, depthwise.cu, pool.cu, linear.cu, se.cu, conv_f32.cu)
+    // ---- FP32 NCHW (bias_act.cu, depthwise.cu, pool.cu, linear.cu, se.cu, pointwise.cu, stem.cu)
 
     /** Every entry point of the float NCHW kernels and the input/output conversions, for the contract test. */
     public static List<String> nchwNames() {
@@ -97,7 +97,7 @@ public final class KernelLaunchers {
     }
 
     /**
-     * The 1x1 conv of a float NCHW plan with its epilogue fused (native/conv_f32.cu): per image,
+     * The 1x1 conv of a float NCHW plan with its epilogue fused (native/pointwise.cu): per image,
      * y [c, p] = act(w [c, k] x [k, p] + bias[c]) (+ residual [c, p] when not 0), x first scaled
      * by scale [image, k] when not 0 (an SE block's projection). {@code tf32}: on tensor cores with
      * the operands rounded to TF32; otherwise strict FP32 with FMA.
@@ -112,7 +112,7 @@ public final class KernelLaunchers {
     }
 
     /**
-     * A dense (ungrouped) k x k conv + bias + act over float NCHW (native/conv_f32.cu): the stem of
+     * A dense (ungrouped) k x k conv + bias + act over float NCHW (native/stem.cu): the stem of
      * float plans. w is PyTorch's [outC, inC, k, k].
      */
     public void convNchw(SegmentAllocator args, MemorySegment stream, long x, long w, long bias, long y, int inC, int h, int wd,
@@ -164,9 +164,9 @@ public final class KernelLaunchers {
         launcher.launch("mnv3_preprocess_cols", LaunchGeometry.elementwise(total, multiprocessors), stream, a, args);
     }
 
-    // ---- FP16/BF16 NHWC (nhwc.cu, pointwise.cu); V = ForwardPlan.vectorWidth(channels)
+    // ---- FP16/BF16 NHWC (the _<t> entries of each native/*.cu); V = ForwardPlan.vectorWidth(channels)
 
-    /** Every entry point of native/nhwc.cu and pointwise.cu that these launchers can name, for the contract test. */
+    /** Every FP16/BF16 entry point of native/*.cu that these launchers can name, for the contract test. */
     public static List<String> nhwcNames(StorageType s) {
         String t = s.kernelSuffix;
         List<String> names = new ArrayList<>(List.of("mnv3_se_fc", "mnv3_nchw_to_nhwc_" + t, "mnv3_bias_act_" + t + "_f32",

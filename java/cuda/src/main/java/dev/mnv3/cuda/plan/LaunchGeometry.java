@@ -41,7 +41,7 @@ public final class LaunchGeometry {
     }
 
     /**
-     * The NHWC depthwise kernel (native/nhwc.cu): blocks of (channel groups) x (pixel rows), 256
+     * The NHWC depthwise kernel (native/depthwise.cu): blocks of (channel groups) x (pixel rows), 256
      * threads at most, and grid (1, chunks, batch), where chunks splits each image's pixels so
      * that about {@link #BLOCKS_PER_SM} / 4 blocks per SM are in flight. The chunk count is also
      * the number of SE partial sums per channel, so the buffer plan sizes them with it.
@@ -58,7 +58,7 @@ public final class LaunchGeometry {
         return new Launch(1, chunks, batch, bx, by, 0);
     }
 
-    /** native/pointwise.cu: 128 threads, one 64 x 64 output tile each, grid (ceil(m / 64), ceil(n / 64)). */
+    /** native/pointwise.cu, FP16/BF16: 128 threads, one 64 x 64 output tile each, grid (ceil(m / 64), ceil(n / 64)). */
     public static Launch pointwise(long m, int n) {
         if (m < 1 || n < 1) throw new IllegalArgumentException("nothing to launch over: " + m + " x " + n);
         long gx = ceilDiv(m, 64), gy = ceilDiv(n, 64);
@@ -67,7 +67,7 @@ public final class LaunchGeometry {
     }
 
     /**
-     * native/conv_f32.cu's 1x1 GEMMs: 128 threads, one 64 x 64 (channels x pixels) output tile
+     * native/pointwise.cu's FP32/TF32 1x1 GEMMs: 128 threads, one 64 x 64 (channels x pixels) output tile
      * each, grid (ceil(pixels / 64), ceil(n / 64), images up to the z limit; the kernel loops over
      * the images past it).
      */

@@ -32,7 +32,7 @@ import java.util.List;
  */
 public final class Lowering {
     private static final List<Buffer> ACTIVATIONS = List.of(Buffer.ACT0, Buffer.ACT1, Buffer.ACT2);
-    /** The most channels and squeeze channels mnv3_se_fc holds in shared memory (MNV3_SE_MAX_* in native/). */
+    /** The most channels and squeeze channels mnv3_se_fc holds in shared memory (MNV3_SE_MAX_* in native/se.cu). */
     public static final int SE_MAX_CHANNELS = 4096, SE_MAX_SQUEEZE = 1024;
 
     private final List<Step> steps = new ArrayList<>();

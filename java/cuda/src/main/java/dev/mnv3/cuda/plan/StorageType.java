@@ -19,7 +19,7 @@ public enum StorageType {
     public final int bytes;
     /** cudnnDataType_t: CUDNN_DATA_FLOAT, CUDNN_DATA_HALF, CUDNN_DATA_BFLOAT16. */
     public final int cudnnType;
-    /** The suffix of the kernels that read and write this type (native/nhwc.cu). */
+    /** The suffix of the kernels that read and write this type (mnv3_<op>_<suffix>_* in native/*.cu). */
     public final String kernelSuffix;
 
     StorageType(int bytes, int cudnnType, String kernelSuffix) {
@@ -36,7 +36,7 @@ public enum StorageType {
         };
     }
 
-    /** NHWC 16-bit storage, run by the kernels of native/nhwc.cu. */
+    /** NHWC 16-bit storage, run by the FP16/BF16 kernels of native/*.cu. */
     public boolean isHalf() {
         return this != F32;
     }
