@@ -47,8 +47,8 @@ final class FastModel implements CompiledModel {
     private final Kernels kernels;
     private final WorkerPool pool;
     private final List<Object> steps = new ArrayList<>();
-    private final Par[] serial;
-    private final Par pooled;
+    private final ParallelFor[] serial;
+    private final ParallelFor pooled;
     /** Images whose late layers run together; 1: one image per thread throughout. */
     private final int stack;
     private Plan plan;
@@ -72,9 +72,9 @@ final class FastModel implements CompiledModel {
         stack = Integer.getInteger("mnv3.cpu.stack", DEFAULT_STACK);
         if (stack < 1) throw new IllegalArgumentException("-Dmnv3.cpu.stack must be >= 1, got " + stack);
         pool = new WorkerPool(options.resolvedThreads());
-        serial = new Par[pool.size()];
-        for (int w = 0; w < serial.length; w++) serial[w] = Par.serial(w);
-        pooled = Par.pooled(pool);
+        serial = new ParallelFor[pool.size()];
+        for (int w = 0; w < serial.length; w++) serial[w] = ParallelFor.serial(w);
+        pooled = ParallelFor.pooled(pool);
     }
 
     @Override
@@ -144,7 +144,7 @@ final class FastModel implements CompiledModel {
 
     /** One image of a chunk: its slot in the chunk, the worker whose buffers it uses, how its rows run. */
     private interface ImageJob {
-        void run(int slot, int worker, Par par);
+        void run(int slot, int worker, ParallelFor par);
     }
 
     /**
@@ -152,7 +152,7 @@ final class FastModel implements CompiledModel {
      * in {@code buf}, whose x holds their input; the pooled features go to the batch buffer.
      * Returns the buffer that holds the last step's output.
      */
-    private float[] runSteps(int from, int to, Tensor input, int first, int images, Buffers buf, Plan p, Par par,
+    private float[] runSteps(int from, int to, Tensor input, int first, int images, Buffers buf, Plan p, ParallelFor par,
                           Map<String, Tensor> trace) {
         float[] cur = buf.x, other = buf.y;
         AtomicLongArray timing = nodeNanos;
@@ -196,7 +196,7 @@ final class FastModel implements CompiledModel {
     }
 
     /** Each image's channel means into the batch's pooled features. */
-    private void averagePool(float[] x, Shape is, int first, int images, Plan p, Par par) {
+    private void averagePool(float[] x, Shape is, int first, int images, Plan p, ParallelFor par) {
         int hw = is.height() * is.width(), c = is.channels();
         par.rows(images, 1, (lo, hi, w) -> {
             float[] sums = p.scratch[w].sums;
@@ -233,7 +233,7 @@ final class FastModel implements CompiledModel {
         }
     }
 
-    private void stem(Steps.Stem s, float[] in, int inOff, Shape is, float[] dst, Plan p, Par par) {
+    private void stem(Steps.Stem s, float[] in, int inOff, Shape is, float[] dst, Plan p, ParallelFor par) {
         DepthwiseGeometry g = DepthwiseGeometry.of(s.conv(), is.height(), is.width());
         PackedWeights wt = s.weight();
         int n = wt.paddedN, ow = g.outWidth(), lda = Steps.Stem.pixelStride(g);
@@ -248,7 +248,7 @@ final class FastModel implements CompiledModel {
     }
 
     /** A bottleneck on {@code images} stacked images: src [images][H][W][Cin] to dst [images][Ho][Wo][Cout]. */
-    private void block(Steps.Block b, float[] src, float[] dst, Shape is, Shape os, int images, Buffers buf, Plan p, Par par) {
+    private void block(Steps.Block b, float[] src, float[] dst, Shape is, Shape os, int images, Buffers buf, Plan p, ParallelFor par) {
         Steps.Depthwise dw = b.depthwise();
         DepthwiseGeometry g = DepthwiseGeometry.of(dw.conv(), is.height(), is.width());
         int outRow = g.outWidth() * g.channels(), outPixels = os.height() * os.width();
@@ -359,7 +359,7 @@ final class FastModel implements CompiledModel {
      * otherwise every image's map is scaled in place and the projection weights are returned as
      * they are (a stack of images shares them).
      */
-    private float[] squeezeExcite(Steps.Block b, int pixels, int images, Buffers buf, Plan p, Par par) {
+    private float[] squeezeExcite(Steps.Block b, int pixels, int images, Buffers buf, Plan p, ParallelFor par) {
         Steps.Se se = b.se();
         int c = se.se().channels(), sq = se.se().squeezeChannels();
         par.rows(images, 1, (lo, hi, w) -> {
@@ -397,7 +397,7 @@ final class FastModel implements CompiledModel {
      * the bigger operand, by output columns where the weights are (late 7x7 layers: splitting rows
      * there would make every thread stream all the weights).
      */
-    private void pointwise(Steps.Pointwise pw, float[] a, float[] res, float[] c, int pixels, Par par, float[] weights, Plan p) {
+    private void pointwise(Steps.Pointwise pw, float[] a, float[] res, float[] c, int pixels, ParallelFor par, float[] weights, Plan p) {
         int k = pw.conv().inChannels(), n = pw.weight().paddedN, panel = pw.weight().panel;
         float[] bias = pw.weight().bias;
         if (par.threads() > 1 && n > pixels) {
