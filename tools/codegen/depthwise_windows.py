@@ -77,7 +77,7 @@ import jdk.incubator.vector.FloatVector;
  * Each keeps a tap row's k weight vectors in registers and loads every input column once, feeding
  * it to all the outputs whose windows cover it: eight outputs are eight independent FMA chains,
  * enough to hide the FMA latency, in 8 + k + 1 registers (within AVX2's 16). The activation is
- * applied as each output is stored. Rows as in {@link Kernels#depthwisePaddedRow}: rows[ky] is a
+ * applied as each output is stored. Rows as in {@link CpuKernels#depthwisePaddedRow}: rows[ky] is a
  * padded input row's offset, or -1 for a row of padding.
  */
 final class DepthwiseWindows {

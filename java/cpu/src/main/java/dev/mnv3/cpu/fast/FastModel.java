@@ -44,7 +44,7 @@ final class FastModel implements CompiledModel {
     static final int DEFAULT_STACK = 1;
 
     private final Graph graph;
-    private final Kernels kernels;
+    private final CpuKernels kernels;
     private final WorkerPool pool;
     private final List<Object> steps = new ArrayList<>();
     private final ParallelFor[] serial;
@@ -56,7 +56,7 @@ final class FastModel implements CompiledModel {
     /** Nanoseconds per node summed over profiled runs (see {@link #profile}); null when not profiling. */
     private AtomicLongArray nodeNanos; // atomic: with a batch, threads add their images' times concurrently
 
-    FastModel(Graph graph, Weights weights, CompileOptions options, Kernels kernels) {
+    FastModel(Graph graph, Weights weights, CompileOptions options, CpuKernels kernels) {
         this.graph = graph;
         this.kernels = kernels;
         double eps = graph.config().bnEps();

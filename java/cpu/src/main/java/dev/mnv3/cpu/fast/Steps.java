@@ -23,7 +23,7 @@ final class Steps {
      * Weights packed with K = k*k*Cin in (kx, ky, ci) order.
      */
     record Stem(ConvBnAct conv, PackedWeights weight) {
-        static Stem of(ConvBnAct c, Weights w, double eps, Kernels kernels) {
+        static Stem of(ConvBnAct c, Weights w, double eps, CpuKernels kernels) {
             if (c.dilation() != 1) throw new IllegalArgumentException("a dilated stem is not supported: " + c);
             FoldedConv f = FoldedConv.fold(c, w, eps);
             int k = c.kernel(), cin = c.inChannels(), cout = c.outChannels(), kk = k * k * cin;
@@ -74,7 +74,7 @@ final class Steps {
 
     /** A 1x1 conv as a GEMM: weights packed into panels. */
     record Pointwise(ConvBnAct conv, PackedWeights weight) {
-        static Pointwise of(ConvBnAct c, Weights w, double eps, Kernels kernels) {
+        static Pointwise of(ConvBnAct c, Weights w, double eps, CpuKernels kernels) {
             FoldedConv f = FoldedConv.fold(c, w, eps);
             return new Pointwise(c, kernels.pack(f.weight(), f.bias(), c.outChannels(), c.inChannels()));
         }
@@ -98,7 +98,7 @@ final class Steps {
 
     /** Squeeze-excitation FCs, packed like 1x1 convs: each runs as a one-row GEMM. */
     record Se(SqueezeExcite se, PackedWeights fc1, PackedWeights fc2) {
-        static Se of(SqueezeExcite se, Weights w, Kernels kernels) {
+        static Se of(SqueezeExcite se, Weights w, CpuKernels kernels) {
             SeWeights sw = SeWeights.of(se, w); // zero biases for a bias-free SE: the GEMM tiles start from the bias
             int c = se.channels(), sq = se.squeezeChannels();
             return new Se(se, kernels.pack(sw.fc1Weight(), sw.fc1Bias(), sq, c),
@@ -107,7 +107,7 @@ final class Steps {
     }
 
     record Block(Bottleneck node, Pointwise expand, Depthwise depthwise, Se se, Pointwise project) {
-        static Block of(Bottleneck b, Weights w, double eps, Kernels k) {
+        static Block of(Bottleneck b, Weights w, double eps, CpuKernels k) {
             return new Block(b, b.expand() != null ? Pointwise.of(b.expand(), w, eps, k) : null, Depthwise.of(b.depthwise(), w, eps),
                     b.se() != null ? Se.of(b.se(), w, k) : null, Pointwise.of(b.project(), w, eps, k));
         }
@@ -115,7 +115,7 @@ final class Steps {
 
     /** A linear layer of the classifier, run once per batch as an [N, in] x [in, out] GEMM. */
     record Dense(Linear node, PackedWeights weight) {
-        static Dense of(Linear l, Weights w, Kernels kernels) {
+        static Dense of(Linear l, Weights w, CpuKernels kernels) {
             return new Dense(l, kernels.pack(w.data(l.name() + ".weight"), w.data(l.name() + ".bias"),
                     l.outFeatures(), l.inFeatures()));
         }

@@ -29,10 +29,10 @@ import org.junit.jupiter.params.provider.MethodSource;
  * He-scaled weights with non-identity BatchNorm, and compared with the reference backend's own
  * op by relative L2. Each test's name says op [shape] on kernels.
  *
- * <p>Kernel sets: {@link Kernels#best()} (the vector kernels at the width this JVM prefers, or
+ * <p>Kernel sets: {@link CpuKernels#best()} (the vector kernels at the width this JVM prefers, or
  * the one forced with -Dmnv3.cpu.vectorBits) and the plain loops. The build runs this class again
  * in one JVM per width, 128, 256 and 512 bits (the width is fixed per JVM; see the module's pom),
- * where the plain loops are left out. {@link KernelsTest} checks the kernels' edges (row and
+ * where the plain loops are left out. {@link CpuKernelsTest} checks the kernels' edges (row and
  * column ranges, writes outside them); this table checks the ops built on them. The CUDA kernels'
  * side of the table (the same ops on the emulator and on a GPU) is tested in native/test and in
  * java/cuda's KernelsGpuTest and NhwcKernelsGpuTest.
@@ -56,7 +56,7 @@ class OpTableTest {
 
         Tensor reference(Tensor x);
 
-        Tensor fast(Kernels kernels, Tensor x);
+        Tensor fast(CpuKernels kernels, Tensor x);
     }
 
     /** An op that is one convolution: the reference backend's conv, with the BatchNorm folded in. */
@@ -79,13 +79,13 @@ class OpTableTest {
     }
 
     static Stream<Arguments> table() {
-        List<Kernels> sets = new ArrayList<>(List.of(Kernels.best()));
+        List<CpuKernels> sets = new ArrayList<>(List.of(CpuKernels.best()));
         if (System.getProperty(VectorSupport.BITS_PROPERTY) == null && sets.get(0).vectorBits() > 0) {
             sets.add(new ScalarKernels("op table"));
         }
         List<Arguments> rows = new ArrayList<>();
         for (Named<Op> op : ops()) {
-            for (Kernels k : sets) {
+            for (CpuKernels k : sets) {
                 String impl = k.vectorBits() > 0 ? "vector-" + k.vectorBits() : "scalar";
                 rows.add(Arguments.of(Named.of(op.getName() + " on " + impl, op.getPayload()), k));
             }
@@ -142,7 +142,7 @@ class OpTableTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("table")
-    void matchesTheReferenceBackend(Op op, Kernels kernels) {
+    void matchesTheReferenceBackend(Op op, CpuKernels kernels) {
         SplittableRandom rnd = new SplittableRandom(op.toString().hashCode());
         Tensor x = op.input(rnd);
         Tensor want = op.reference(x);
@@ -175,7 +175,7 @@ class OpTableTest {
         }
 
         @Override
-        public Tensor fast(Kernels k, Tensor x) {
+        public Tensor fast(CpuKernels k, Tensor x) {
             PackedWeights wt = Steps.Pointwise.of(conv(), weights(conv().parameters()), EPS, k).weight();
             float[] a = toNhwc(x), out = new float[h * w * wt.paddedN];
             k.pointwise(a, 0, cin, wt.data, wt.paddedN, wt.bias, act, residual ? a : null, 0, out, 0, 0, h * w,
@@ -197,7 +197,7 @@ class OpTableTest {
         }
 
         @Override
-        public Tensor fast(Kernels k, Tensor x) {
+        public Tensor fast(CpuKernels k, Tensor x) {
             Steps.Depthwise dw = Steps.Depthwise.of(conv(), weights(conv().parameters()), EPS);
             DepthwiseGeometry g = DepthwiseGeometry.of(conv(), h, w);
             int pad = g.pad(), paddedRow = (w + 2 * pad) * c, outRow = g.outWidth() * c;
@@ -226,7 +226,7 @@ class OpTableTest {
         }
 
         @Override
-        public Tensor fast(Kernels k, Tensor x) {
+        public Tensor fast(CpuKernels k, Tensor x) {
             Steps.Stem s = Steps.Stem.of(conv(), weights(conv().parameters()), EPS, k);
             DepthwiseGeometry g = DepthwiseGeometry.of(conv(), h, w);
             PackedWeights wt = s.weight();
@@ -262,7 +262,7 @@ class OpTableTest {
         }
 
         @Override
-        public Tensor fast(Kernels k, Tensor x) {
+        public Tensor fast(CpuKernels k, Tensor x) {
             float[] map = toNhwc(x);
             k.scaleChannels(map, 0, h * w, c, scales(k, c, sq, map, h * w), 0);
             return fromNhwc(map, c, c, h, w);
@@ -292,7 +292,7 @@ class OpTableTest {
         }
 
         @Override
-        public Tensor fast(Kernels k, Tensor x) {
+        public Tensor fast(CpuKernels k, Tensor x) {
             float[] map = toNhwc(x), s = scales(k, c, sq, map, h * w);
             PackedWeights p = Steps.Pointwise.of(projection(), weights(projection().parameters()), EPS, k).weight();
             float[] folded = new float[p.floats()], out = new float[h * w * p.paddedN];
@@ -309,7 +309,7 @@ class OpTableTest {
     }
 
     /** The SE channel scales of one NHWC map, as FastModel computes them: means, fc1 + ReLU, fc2 + h-sigmoid. */
-    static float[] scales(Kernels k, int c, int sq, float[] map, int pixels) {
+    static float[] scales(CpuKernels k, int c, int sq, float[] map, int pixels) {
         SqueezeExcite se = new SqueezeExcite("se", c, sq);
         Steps.Se packed = Steps.Se.of(se, weights(se.parameters()), k);
         float[] sums = new float[c], squeezed = new float[packed.fc1().paddedN], scales = new float[packed.fc2().paddedN];
@@ -336,7 +336,7 @@ class OpTableTest {
         }
 
         @Override
-        public Tensor fast(Kernels k, Tensor x) {
+        public Tensor fast(CpuKernels k, Tensor x) {
             float[] sums = new float[c];
             k.channelSums(toNhwc(x), 0, h * w, c, sums);
             for (int i = 0; i < c; i++) sums[i] /= h * w;
@@ -367,7 +367,7 @@ class OpTableTest {
         }
 
         @Override
-        public Tensor fast(Kernels k, Tensor x) {
+        public Tensor fast(CpuKernels k, Tensor x) {
             PackedWeights wt = Steps.Dense.of(linear(), weights(linear().parameters()), k).weight();
             float[] padded = new float[batch * wt.paddedN], y = new float[batch * out];
             k.gemm(x.data(), 0, in, in, wt.data, wt.paddedN, wt.bias, act, null, 0, padded, 0, 0, batch, 0, wt.paddedN,
