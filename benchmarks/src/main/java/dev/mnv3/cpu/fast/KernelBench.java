@@ -62,17 +62,18 @@ public final class KernelBench {
     /** The stem at 224x224: building the 112 interleaved patch rows alone, then with their GEMMs. */
     private static void stem(CpuKernels kr, SplittableRandom rnd) {
         DepthwiseGeometry g = new DepthwiseGeometry(224, 224, 3, 3, 2, 1, 1, 112, 112);
-        float[] image = random(rnd, 3 * 224 * 224), row = new float[Steps.Stem.rowFloats(g)], t = new float[kr.scratchFloats()];
+        float[] image = random(rnd, 3 * 224 * 224), row = new float[PreparedLayers.Stem.rowFloats(g)];
+        float[] t = new float[kr.scratchFloats()];
         PackedWeights w = kr.pack(random(rnd, 16 * 27), random(rnd, 16), 16, 27);
         float[] out = new float[112 * 112 * 16];
-        int lda = Steps.Stem.pixelStride(g);
+        int lda = PreparedLayers.Stem.pixelStride(g);
         double rows = time(() -> {
-            for (int oy = 0; oy < 112; oy++) Steps.Stem.patchRow(g, image, 0, oy, row);
+            for (int oy = 0; oy < 112; oy++) PreparedLayers.Stem.patchRow(g, image, 0, oy, row);
         });
         report("stem patch rows", rows, 0);
         double all = time(() -> {
             for (int oy = 0; oy < 112; oy++) {
-                Steps.Stem.patchRow(g, image, 0, oy, row);
+                PreparedLayers.Stem.patchRow(g, image, 0, oy, row);
                 kr.gemm(row, 0, lda, 27, w.data, 16, w.bias, Activation.HARDSWISH, null, 0, out, oy * 112 * 16, 0, 112, 0, 16, t);
             }
         });

@@ -62,11 +62,11 @@ final class FastModel implements CompiledModel {
         double eps = graph.config().bnEps();
         for (Node n : graph.nodes()) {
             steps.add(switch (n) {
-                case ConvBnAct c when c.name().equals("features.0") -> Steps.Stem.of(c, weights, eps, kernels);
-                case ConvBnAct c -> Steps.Pointwise.of(c, weights, eps, kernels);
-                case Bottleneck b -> Steps.Block.of(b, weights, eps, kernels);
+                case ConvBnAct c when c.name().equals("features.0") -> PreparedLayers.Stem.of(c, weights, eps, kernels);
+                case ConvBnAct c -> PreparedLayers.Pointwise.of(c, weights, eps, kernels);
+                case Bottleneck b -> PreparedLayers.Block.of(b, weights, eps, kernels);
                 case GlobalAvgPool p -> p;
-                case Linear l -> Steps.Dense.of(l, weights, kernels);
+                case Linear l -> PreparedLayers.Dense.of(l, weights, kernels);
             });
         }
         stack = Integer.getInteger("mnv3.cpu.stack", DEFAULT_STACK);
@@ -148,7 +148,7 @@ final class FastModel implements CompiledModel {
     }
 
     /**
-     * Steps [from, to) on {@code images} images (the batch's images from {@code first}) stacked
+     * Layers [from, to) on {@code images} images (the batch's images from {@code first}) stacked
      * in {@code buf}, whose x holds their input; the pooled features go to the batch buffer.
      * Returns the buffer that holds the last step's output.
      */
@@ -161,17 +161,17 @@ final class FastModel implements CompiledModel {
             Shape is = p.shapes.get(i), os = p.shapes.get(i + 1);
             float[] out;
             switch (steps.get(i)) {
-                case Steps.Stem s -> {
+                case PreparedLayers.Stem s -> {
                     stem(s, input.data(), first * 3 * p.height * p.width, is, cur, p, par);
                     out = cur;
                 }
-                case Steps.Block b -> {
+                case PreparedLayers.Block b -> {
                     block(b, cur, other, is, os, images, buf, p, par);
                     out = other;
                     other = cur;
                     cur = out;
                 }
-                case Steps.Pointwise pw -> {
+                case PreparedLayers.Pointwise pw -> {
                     pointwise(pw, cur, null, other, images * is.height() * is.width(), par, pw.weight().data, p);
                     out = other;
                     other = cur;
@@ -217,8 +217,8 @@ final class FastModel implements CompiledModel {
         int in = p.shapes.get(p.poolIndex + 1).channels();
         for (int i = p.poolIndex + 1; i < steps.size(); i++) {
             long started = nodeNanos != null ? System.nanoTime() : 0;
-            PackedWeights wt = ((Steps.Dense) steps.get(i)).weight();
-            Activation act = ((Steps.Dense) steps.get(i)).node().activation();
+            PackedWeights wt = ((PreparedLayers.Dense) steps.get(i)).weight();
+            Activation act = ((PreparedLayers.Dense) steps.get(i)).node().activation();
             float[] src = x, dst = p.dense[i - p.poolIndex - 1];
             int k = in, blocks = (wt.paddedN + 63) / 64;
             pool.run(blocks, (t, w) -> kernels.gemm(src, 0, k, k, wt.data, wt.paddedN, wt.bias, act, null, 0, dst, 0, 0, n,
@@ -233,14 +233,14 @@ final class FastModel implements CompiledModel {
         }
     }
 
-    private void stem(Steps.Stem s, float[] in, int inOff, Shape is, float[] dst, Plan p, ParallelFor par) {
+    private void stem(PreparedLayers.Stem s, float[] in, int inOff, Shape is, float[] dst, Plan p, ParallelFor par) {
         DepthwiseGeometry g = DepthwiseGeometry.of(s.conv(), is.height(), is.width());
         PackedWeights wt = s.weight();
-        int n = wt.paddedN, ow = g.outWidth(), lda = Steps.Stem.pixelStride(g);
+        int n = wt.paddedN, ow = g.outWidth(), lda = PreparedLayers.Stem.pixelStride(g);
         par.rows(g.outHeight(), 1, (lo, hi, w) -> {
             float[] row = p.scratch[w].patchRow, tile = p.scratch[w].tile;
             for (int oy = lo; oy < hi; oy++) {
-                Steps.Stem.patchRow(g, in, inOff, oy, row);
+                PreparedLayers.Stem.patchRow(g, in, inOff, oy, row);
                 kernels.gemm(row, 0, lda, wt.k, wt.data, n, wt.bias, s.conv().activation(), null, 0, dst, oy * ow * n, 0, ow, 0, n,
                         tile);
             }
@@ -248,8 +248,8 @@ final class FastModel implements CompiledModel {
     }
 
     /** A bottleneck on {@code images} stacked images: src [images][H][W][Cin] to dst [images][Ho][Wo][Cout]. */
-    private void block(Steps.Block b, float[] src, float[] dst, Shape is, Shape os, int images, Buffers buf, Plan p, ParallelFor par) {
-        Steps.Depthwise dw = b.depthwise();
+    private void block(PreparedLayers.Block b, float[] src, float[] dst, Shape is, Shape os, int images, Buffers buf, Plan p, ParallelFor par) {
+        PreparedLayers.Depthwise dw = b.depthwise();
         DepthwiseGeometry g = DepthwiseGeometry.of(dw.conv(), is.height(), is.width());
         int outRow = g.outWidth() * g.channels(), outPixels = os.height() * os.width();
         if (ringPath(b, is)) {
@@ -285,7 +285,7 @@ final class FastModel implements CompiledModel {
      * whole-image GEMMs, whose tiles a single row would not fill, and are copied into a
      * zero-bordered buffer for the same depthwise kernels.
      */
-    private static boolean ringPath(Steps.Block b, Shape in) {
+    private static boolean ringPath(PreparedLayers.Block b, Shape in) {
         return in.width() >= 28
                 && (b.expand() == null || (long) in.height() * in.width() * b.node().expSize() * 4 > FUSE_EXPANSION_BYTES);
     }
@@ -315,9 +315,9 @@ final class FastModel implements CompiledModel {
      * Each input row enters the ring once per call, when first needed: computed by the
      * expansion GEMM, or copied from the block input when the block has no expansion.
      */
-    private void ringRows(Steps.Block b, DepthwiseGeometry g, float[] src, float[] out, int lo, int hi, Scratch ws) {
-        Steps.Pointwise ex = b.expand();
-        Steps.Depthwise dw = b.depthwise();
+    private void ringRows(PreparedLayers.Block b, DepthwiseGeometry g, float[] src, float[] out, int lo, int hi, Scratch ws) {
+        PreparedLayers.Pointwise ex = b.expand();
+        PreparedLayers.Depthwise dw = b.depthwise();
         int c = g.channels(), ringRows = (g.kernel() - 1) * g.dilation() + 1;
         int padded = (g.width() + 2 * g.pad()) * c, left = g.pad() * c, rowFloats = g.width() * c, outRow = g.outWidth() * c;
         int inChannels = ex != null ? ex.conv().inChannels() : c, inRow = g.width() * inChannels;
@@ -359,8 +359,8 @@ final class FastModel implements CompiledModel {
      * otherwise every image's map is scaled in place and the projection weights are returned as
      * they are (a stack of images shares them).
      */
-    private float[] squeezeExcite(Steps.Block b, int pixels, int images, Buffers buf, Plan p, ParallelFor par) {
-        Steps.Se se = b.se();
+    private float[] squeezeExcite(PreparedLayers.Block b, int pixels, int images, Buffers buf, Plan p, ParallelFor par) {
+        PreparedLayers.Se se = b.se();
         int c = se.se().channels(), sq = se.se().squeezeChannels();
         par.rows(images, 1, (lo, hi, w) -> {
             Scratch s = p.scratch[w];
@@ -397,7 +397,7 @@ final class FastModel implements CompiledModel {
      * the bigger operand, by output columns where the weights are (late 7x7 layers: splitting rows
      * there would make every thread stream all the weights).
      */
-    private void pointwise(Steps.Pointwise pw, float[] a, float[] res, float[] c, int pixels, ParallelFor par, float[] weights, Plan p) {
+    private void pointwise(PreparedLayers.Pointwise pw, float[] a, float[] res, float[] c, int pixels, ParallelFor par, float[] weights, Plan p) {
         int k = pw.conv().inChannels(), n = pw.weight().paddedN, panel = pw.weight().panel;
         float[] bias = pw.weight().bias;
         if (par.threads() > 1 && n > pixels) {
@@ -487,8 +487,8 @@ final class FastModel implements CompiledModel {
             while (!(steps.get(pool) instanceof GlobalAvgPool)) pool++;
             this.poolIndex = pool;
             int late = pool;
-            while (late > 1 && !(steps.get(late - 1) instanceof Steps.Block b && ringPath(b, shapes.get(late - 1)))
-                    && !(steps.get(late - 1) instanceof Steps.Stem)) {
+            while (late > 1 && !(steps.get(late - 1) instanceof PreparedLayers.Block b && ringPath(b, shapes.get(late - 1)))
+                    && !(steps.get(late - 1) instanceof PreparedLayers.Stem)) {
                 late--;
             }
             this.lateFrom = late;
@@ -517,13 +517,13 @@ final class FastModel implements CompiledModel {
                 Shape in = shapes.get(i), out = shapes.get(i + 1);
                 z.channels = Math.max(z.channels, Math.max(in.channels(), out.channels()));
                 switch (steps.get(i)) {
-                    case Steps.Stem s -> {
+                    case PreparedLayers.Stem s -> {
                         z.act = Math.max(z.act, out.size());
-                        z.patchRow = Steps.Stem.rowFloats(DepthwiseGeometry.of(s.conv(), in.height(), in.width()));
+                        z.patchRow = PreparedLayers.Stem.rowFloats(DepthwiseGeometry.of(s.conv(), in.height(), in.width()));
                     }
-                    case Steps.Pointwise pw -> z.act = Math.max(z.act, z.stacked(Math.max(in.size(), out.size())));
+                    case PreparedLayers.Pointwise pw -> z.act = Math.max(z.act, z.stacked(Math.max(in.size(), out.size())));
                     case GlobalAvgPool gp -> z.act = Math.max(z.act, z.stacked(in.size()));
-                    case Steps.Block b -> {
+                    case PreparedLayers.Block b -> {
                         // one image's sizes are below 2^16 * 2^16 * 2^19 (Graph and BottleneckSpec limits): exact in a long
                         long exp = b.node().expSize();
                         ConvBnAct dw = b.depthwise().conv();
@@ -556,12 +556,12 @@ final class FastModel implements CompiledModel {
             if (n <= batchCapacity) return;
             String what = "the classifier's buffers for a batch of " + n;
             long floats = (long) n * shapes.get(poolIndex + 1).channels();
-            for (int i = poolIndex + 1; i < steps.size(); i++) floats += (long) n * ((Steps.Dense) steps.get(i)).weight().paddedN;
+            for (int i = poolIndex + 1; i < steps.size(); i++) floats += (long) n * ((PreparedLayers.Dense) steps.get(i)).weight().paddedN;
             MemoryBudget.reserve(MemoryBudget.floatBytes(floats, what), what);
             pooled = new float[MemoryBudget.arrayLength((long) n * shapes.get(poolIndex + 1).channels(), what)];
             dense = new float[steps.size() - poolIndex - 1][];
             for (int i = 0; i < dense.length; i++) {
-                dense[i] = new float[MemoryBudget.arrayLength((long) n * ((Steps.Dense) steps.get(poolIndex + 1 + i)).weight().paddedN,
+                dense[i] = new float[MemoryBudget.arrayLength((long) n * ((PreparedLayers.Dense) steps.get(poolIndex + 1 + i)).weight().paddedN,
                         what)];
             }
             chunkImages = stack > 1 ? Math.min(n, stack) : n;

@@ -25,7 +25,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * The fast backend's op table, in the spirit of ggml's test-backend-ops: every op the fast CPU
  * backend runs x every kernel set this JVM has x shapes where tiles and tails meet, each op
- * driven the way {@link FastModel} drives it, on weights prepared by {@link Steps} from random
+ * driven the way {@link FastModel} drives it, on weights prepared by {@link PreparedLayers} from random
  * He-scaled weights with non-identity BatchNorm, and compared with the reference backend's own
  * op by relative L2. Each test's name says op [shape] on kernels.
  *
@@ -176,7 +176,7 @@ class OpTableTest {
 
         @Override
         public Tensor fast(CpuKernels k, Tensor x) {
-            PackedWeights wt = Steps.Pointwise.of(conv(), weights(conv().parameters()), EPS, k).weight();
+            PackedWeights wt = PreparedLayers.Pointwise.of(conv(), weights(conv().parameters()), EPS, k).weight();
             float[] a = toNhwc(x), out = new float[h * w * wt.paddedN];
             k.pointwise(a, 0, cin, wt.data, wt.paddedN, wt.bias, act, residual ? a : null, 0, out, 0, 0, h * w,
                     new float[k.scratchFloats()]);
@@ -198,7 +198,7 @@ class OpTableTest {
 
         @Override
         public Tensor fast(CpuKernels k, Tensor x) {
-            Steps.Depthwise dw = Steps.Depthwise.of(conv(), weights(conv().parameters()), EPS);
+            PreparedLayers.Depthwise dw = PreparedLayers.Depthwise.of(conv(), weights(conv().parameters()), EPS);
             DepthwiseGeometry g = DepthwiseGeometry.of(conv(), h, w);
             int pad = g.pad(), paddedRow = (w + 2 * pad) * c, outRow = g.outWidth() * c;
             float[] in = toNhwc(x), padded = new float[(h + 2 * pad) * paddedRow], out = new float[g.outHeight() * outRow];
@@ -227,14 +227,16 @@ class OpTableTest {
 
         @Override
         public Tensor fast(CpuKernels k, Tensor x) {
-            Steps.Stem s = Steps.Stem.of(conv(), weights(conv().parameters()), EPS, k);
+            PreparedLayers.Stem s = PreparedLayers.Stem.of(conv(), weights(conv().parameters()), EPS, k);
             DepthwiseGeometry g = DepthwiseGeometry.of(conv(), h, w);
             PackedWeights wt = s.weight();
             int n = wt.paddedN, ow = g.outWidth();
-            float[] row = new float[Steps.Stem.rowFloats(g)], out = new float[g.outHeight() * ow * n], tile = new float[k.scratchFloats()];
+            float[] row = new float[PreparedLayers.Stem.rowFloats(g)], out = new float[g.outHeight() * ow * n];
+            float[] tile = new float[k.scratchFloats()];
             for (int oy = 0; oy < g.outHeight(); oy++) {
-                Steps.Stem.patchRow(g, x.data(), 0, oy, row);
-                k.gemm(row, 0, Steps.Stem.pixelStride(g), wt.k, wt.data, n, wt.bias, act, null, 0, out, oy * ow * n, 0, ow, 0, n, tile);
+                PreparedLayers.Stem.patchRow(g, x.data(), 0, oy, row);
+                k.gemm(row, 0, PreparedLayers.Stem.pixelStride(g), wt.k, wt.data, n, wt.bias, act, null, 0, out, oy * ow * n, 0, ow,
+                        0, n, tile);
             }
             return fromNhwc(out, n, cout, g.outHeight(), ow);
         }
@@ -294,7 +296,7 @@ class OpTableTest {
         @Override
         public Tensor fast(CpuKernels k, Tensor x) {
             float[] map = toNhwc(x), s = scales(k, c, sq, map, h * w);
-            PackedWeights p = Steps.Pointwise.of(projection(), weights(projection().parameters()), EPS, k).weight();
+            PackedWeights p = PreparedLayers.Pointwise.of(projection(), weights(projection().parameters()), EPS, k).weight();
             float[] folded = new float[p.floats()], out = new float[h * w * p.paddedN];
             p.scaledInto(s, folded, 0, p.paddedN);
             k.pointwise(map, 0, c, folded, p.paddedN, p.bias, Activation.IDENTITY, null, 0, out, 0, 0, h * w,
@@ -311,7 +313,7 @@ class OpTableTest {
     /** The SE channel scales of one NHWC map, as FastModel computes them: means, fc1 + ReLU, fc2 + h-sigmoid. */
     static float[] scales(CpuKernels k, int c, int sq, float[] map, int pixels) {
         SqueezeExcite se = new SqueezeExcite("se", c, sq);
-        Steps.Se packed = Steps.Se.of(se, weights(se.parameters()), k);
+        PreparedLayers.Se packed = PreparedLayers.Se.of(se, weights(se.parameters()), k);
         float[] sums = new float[c], squeezed = new float[packed.fc1().paddedN], scales = new float[packed.fc2().paddedN];
         float[] tile = new float[k.scratchFloats()];
         k.channelSums(map, 0, pixels, c, sums);
@@ -368,7 +370,7 @@ class OpTableTest {
 
         @Override
         public Tensor fast(CpuKernels k, Tensor x) {
-            PackedWeights wt = Steps.Dense.of(linear(), weights(linear().parameters()), k).weight();
+            PackedWeights wt = PreparedLayers.Dense.of(linear(), weights(linear().parameters()), k).weight();
             float[] padded = new float[batch * wt.paddedN], y = new float[batch * out];
             k.gemm(x.data(), 0, in, in, wt.data, wt.paddedN, wt.bias, act, null, 0, padded, 0, 0, batch, 0, wt.paddedN,
                     new float[k.scratchFloats()]);

@@ -10,8 +10,8 @@ import dev.mnv3.core.graph.SqueezeExcite;
 import dev.mnv3.core.weights.Weights;
 
 /** The graph's nodes with their weights in the layouts the fast kernels read, prepared once at compile time. */
-final class Steps {
-    private Steps() {
+final class PreparedLayers {
+    private PreparedLayers() {
     }
 
     /**
