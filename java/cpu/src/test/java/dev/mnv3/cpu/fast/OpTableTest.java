@@ -310,7 +310,7 @@ class OpTableTest {
         }
     }
 
-    /** The SE channel scales of one NHWC map, as FastModel computes them: means, fc1 + ReLU, fc2 + h-sigmoid. */
+    /** The SE channel scales of one NHWC map, as BottleneckRunner computes them: means, fc1 + ReLU, fc2 + h-sigmoid. */
     static float[] scales(CpuKernels k, int c, int sq, float[] map, int pixels) {
         SqueezeExcite se = new SqueezeExcite("se", c, sq);
         PreparedLayers.Se packed = PreparedLayers.Se.of(se, weights(se.parameters()), k);
