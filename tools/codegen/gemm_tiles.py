@@ -7,10 +7,10 @@ locals (not arrays) and only when nothing is left as a call, and each tile is a 
 because C2 stops inlining in big methods (a vector operation left as a call boxes its operands and
 runs the Java fallback). Run from the repository root after editing:
     python3 tools/codegen/gemm_tiles.py
+GeneratedKernelsTest checks that the checked-in file is what this writes.
 """
-from pathlib import Path
+from generated import write
 
-OUT = Path("java/cpu/src/main/java/dev/mnv3/cpu/fast/GemmTiles.java")
 # (rows, vectors, epilogue in registers)
 TILES = [(6, 2, True), (12, 1, True), (6, 2, False), (6, 1, False)]
 
@@ -95,6 +95,9 @@ final class GemmTiles {
     }
 '''
 
+def files():
+    return {"GemmTiles.java": HEADER + "\n" + "\n\n".join(tile(*t) for t in TILES) + "\n}\n"}
+
+
 if __name__ == "__main__":
-    OUT.write_text(HEADER + "\n" + "\n\n".join(tile(*t) for t in TILES) + "\n}\n")
-    print(f"wrote {OUT}")
+    write(files(), "Writes the CPU backend's GEMM register tiles.")

@@ -20,7 +20,7 @@ public final class KernelBench {
     }
 
     public static void main(String[] args) {
-        Kernels kr = Kernels.best();
+        CpuKernels kr = CpuKernels.best();
         System.out.println(kr.describe());
         SplittableRandom rnd = new SplittableRandom(1);
         // 1x1 convs as [M x K] x [K x N]: M pixels (a 112-pixel row when the ring computes it row by row)
@@ -37,14 +37,14 @@ public final class KernelBench {
         }
     }
 
-    private static void gemm(Kernels kr, SplittableRandom rnd, int m, int k, int n) {
+    private static void gemm(CpuKernels kr, SplittableRandom rnd, int m, int k, int n) {
         PackedWeights b = kr.pack(random(rnd, n * k), random(rnd, n), n, k);
         float[] a = random(rnd, m * k), c = new float[m * b.paddedN], t = new float[kr.scratchFloats()];
         double us = time(() -> kr.pointwise(a, 0, k, b.data, b.paddedN, b.bias, Activation.HARDSWISH, null, 0, c, 0, 0, m, t));
         report(String.format(Locale.ROOT, "gemm %5d x %4d x %4d", m, k, n), us, (double) m * k * n);
     }
 
-    private static void depthwise(Kernels kr, SplittableRandom rnd, int width, int c, int kernel, int stride, int off) {
+    private static void depthwise(CpuKernels kr, SplittableRandom rnd, int width, int c, int kernel, int stride, int off) {
         int pad = kernel / 2, outW = (width + 2 * pad - kernel) / stride + 1, paddedRow = (width + 2 * pad) * c;
         DepthwiseGeometry g = new DepthwiseGeometry(width, width, c, kernel, stride, 1, pad, width / stride, outW);
         float[] in = random(rnd, off + kernel * paddedRow), w = random(rnd, kernel * kernel * c), bias = random(rnd, c);
@@ -60,19 +60,20 @@ public final class KernelBench {
     }
 
     /** The stem at 224x224: building the 112 interleaved patch rows alone, then with their GEMMs. */
-    private static void stem(Kernels kr, SplittableRandom rnd) {
+    private static void stem(CpuKernels kr, SplittableRandom rnd) {
         DepthwiseGeometry g = new DepthwiseGeometry(224, 224, 3, 3, 2, 1, 1, 112, 112);
-        float[] image = random(rnd, 3 * 224 * 224), row = new float[Steps.Stem.rowFloats(g)], t = new float[kr.scratchFloats()];
+        float[] image = random(rnd, 3 * 224 * 224), row = new float[PreparedLayers.Stem.rowFloats(g)];
+        float[] t = new float[kr.scratchFloats()];
         PackedWeights w = kr.pack(random(rnd, 16 * 27), random(rnd, 16), 16, 27);
         float[] out = new float[112 * 112 * 16];
-        int lda = Steps.Stem.pixelStride(g);
+        int lda = PreparedLayers.Stem.pixelStride(g);
         double rows = time(() -> {
-            for (int oy = 0; oy < 112; oy++) Steps.Stem.patchRow(g, image, 0, oy, row);
+            for (int oy = 0; oy < 112; oy++) PreparedLayers.Stem.patchRow(g, image, 0, oy, row);
         });
         report("stem patch rows", rows, 0);
         double all = time(() -> {
             for (int oy = 0; oy < 112; oy++) {
-                Steps.Stem.patchRow(g, image, 0, oy, row);
+                PreparedLayers.Stem.patchRow(g, image, 0, oy, row);
                 kr.gemm(row, 0, lda, 27, w.data, 16, w.bias, Activation.HARDSWISH, null, 0, out, oy * 112 * 16, 0, 112, 0, 16, t);
             }
         });

@@ -38,7 +38,7 @@ public final class FastBackend implements Backend {
 
     /** True when this JVM runs the Vector API kernels by default. */
     public static boolean vectorized() {
-        return Kernels.best().vectorBits() > 0;
+        return CpuKernels.best().vectorBits() > 0;
     }
 
     /** Bits per vector of the kernels this instance compiles with: 128, 256, 512, or 0 for plain loops. */
@@ -63,8 +63,8 @@ public final class FastBackend implements Backend {
         return vectorBits() > 0 && VectorKernels.intrinsicsProblem() == null;
     }
 
-    private Kernels kernels() {
-        return forceScalar ? new ScalarKernels("forced by the caller") : Kernels.best();
+    private CpuKernels kernels() {
+        return forceScalar ? new ScalarKernels("forced by the caller") : CpuKernels.best();
     }
 
     /**

@@ -3,7 +3,7 @@ package dev.mnv3.cpu.fast;
 import dev.mnv3.core.Activation;
 
 /** Plain-Java loops with the same layouts as {@link VectorKernels}, for JVMs where the Vector API would not pay. */
-final class ScalarKernels implements Kernels {
+final class ScalarKernels implements CpuKernels {
     private static final int PANEL = 16;
 
     private final String why;

@@ -6,7 +6,7 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * {@link Kernels} with the Vector API at the widest width C2 compiles here (or the one forced
+ * {@link CpuKernels} with the Vector API at the widest width C2 compiles here (or the one forced
  * with -Dmnv3.cpu.vectorBits): L floats per vector. The 1x1 convolution is a GEMM over panels of
  * 2L columns with 6 x 2L register tiles ({@link GemmTiles}: 12 accumulators + 2 weight vectors + 1
  * broadcast, within AVX2's 16 registers) that add the bias, activate, add the residual and store
@@ -20,14 +20,14 @@ import jdk.incubator.vector.VectorSpecies;
  * depthwise kernels run their last channel block at c - L, overlapping the previous one
  * (recomputing a few channels costs what a masked block would, and needs no second code path).
  */
-final class VectorKernels implements Kernels {
+final class VectorKernels implements CpuKernels {
     static final VectorSpecies<Float> S = chooseSpecies();
     static final int L = S.length();
     /** The 8-float vector for the last columns of a row when L is 16 (every channel count is a multiple of 8). */
     private static final VectorSpecies<Float> H = FloatVector.SPECIES_256;
     private static final int PANEL = 2 * L;
     /** The plain loops, for a depthwise conv narrower than one vector (a tiny width multiplier). */
-    private static final Kernels NARROW = new ScalarKernels("narrow layers");
+    private static final CpuKernels NARROW = new ScalarKernels("narrow layers");
 
     /** Weight panels processed together are kept under this many bytes, so they stay in L2 while every row tile passes. */
     private static final int PANEL_BLOCK_BYTES = 192 * 1024;
@@ -37,7 +37,7 @@ final class VectorKernels implements Kernels {
         try {
             bits = VectorSupport.requestedBits();
         } catch (IllegalArgumentException e) {
-            bits = 0; // reported by Kernels.best() before this class is used
+            bits = 0; // reported by CpuKernels.best() before this class is used
         }
         if (bits == 0) {
             int preferred = FloatVector.SPECIES_PREFERRED.vectorBitSize();

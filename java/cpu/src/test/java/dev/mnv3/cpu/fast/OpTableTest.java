@@ -25,14 +25,14 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * The fast backend's op table, in the spirit of ggml's test-backend-ops: every op the fast CPU
  * backend runs x every kernel set this JVM has x shapes where tiles and tails meet, each op
- * driven the way {@link FastModel} drives it, on weights prepared by {@link Steps} from random
+ * driven the way {@link FastModel} drives it, on weights prepared by {@link PreparedLayers} from random
  * He-scaled weights with non-identity BatchNorm, and compared with the reference backend's own
  * op by relative L2. Each test's name says op [shape] on kernels.
  *
- * <p>Kernel sets: {@link Kernels#best()} (the vector kernels at the width this JVM prefers, or
+ * <p>Kernel sets: {@link CpuKernels#best()} (the vector kernels at the width this JVM prefers, or
  * the one forced with -Dmnv3.cpu.vectorBits) and the plain loops. The build runs this class again
  * in one JVM per width, 128, 256 and 512 bits (the width is fixed per JVM; see the module's pom),
- * where the plain loops are left out. {@link KernelsTest} checks the kernels' edges (row and
+ * where the plain loops are left out. {@link CpuKernelsTest} checks the kernels' edges (row and
  * column ranges, writes outside them); this table checks the ops built on them. The CUDA kernels'
  * side of the table (the same ops on the emulator and on a GPU) is tested in native/test and in
  * java/cuda's KernelsGpuTest and NhwcKernelsGpuTest.
@@ -56,7 +56,7 @@ class OpTableTest {
 
         Tensor reference(Tensor x);
 
-        Tensor fast(Kernels kernels, Tensor x);
+        Tensor fast(CpuKernels kernels, Tensor x);
     }
 
     /** An op that is one convolution: the reference backend's conv, with the BatchNorm folded in. */
@@ -79,13 +79,13 @@ class OpTableTest {
     }
 
     static Stream<Arguments> table() {
-        List<Kernels> sets = new ArrayList<>(List.of(Kernels.best()));
+        List<CpuKernels> sets = new ArrayList<>(List.of(CpuKernels.best()));
         if (System.getProperty(VectorSupport.BITS_PROPERTY) == null && sets.get(0).vectorBits() > 0) {
             sets.add(new ScalarKernels("op table"));
         }
         List<Arguments> rows = new ArrayList<>();
         for (Named<Op> op : ops()) {
-            for (Kernels k : sets) {
+            for (CpuKernels k : sets) {
                 String impl = k.vectorBits() > 0 ? "vector-" + k.vectorBits() : "scalar";
                 rows.add(Arguments.of(Named.of(op.getName() + " on " + impl, op.getPayload()), k));
             }
@@ -142,7 +142,7 @@ class OpTableTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("table")
-    void matchesTheReferenceBackend(Op op, Kernels kernels) {
+    void matchesTheReferenceBackend(Op op, CpuKernels kernels) {
         SplittableRandom rnd = new SplittableRandom(op.toString().hashCode());
         Tensor x = op.input(rnd);
         Tensor want = op.reference(x);
@@ -175,8 +175,8 @@ class OpTableTest {
         }
 
         @Override
-        public Tensor fast(Kernels k, Tensor x) {
-            PackedWeights wt = Steps.Pointwise.of(conv(), weights(conv().parameters()), EPS, k).weight();
+        public Tensor fast(CpuKernels k, Tensor x) {
+            PackedWeights wt = PreparedLayers.Pointwise.of(conv(), weights(conv().parameters()), EPS, k).weight();
             float[] a = toNhwc(x), out = new float[h * w * wt.paddedN];
             k.pointwise(a, 0, cin, wt.data, wt.paddedN, wt.bias, act, residual ? a : null, 0, out, 0, 0, h * w,
                     new float[k.scratchFloats()]);
@@ -197,8 +197,8 @@ class OpTableTest {
         }
 
         @Override
-        public Tensor fast(Kernels k, Tensor x) {
-            Steps.Depthwise dw = Steps.Depthwise.of(conv(), weights(conv().parameters()), EPS);
+        public Tensor fast(CpuKernels k, Tensor x) {
+            PreparedLayers.Depthwise dw = PreparedLayers.Depthwise.of(conv(), weights(conv().parameters()), EPS);
             DepthwiseGeometry g = DepthwiseGeometry.of(conv(), h, w);
             int pad = g.pad(), paddedRow = (w + 2 * pad) * c, outRow = g.outWidth() * c;
             float[] in = toNhwc(x), padded = new float[(h + 2 * pad) * paddedRow], out = new float[g.outHeight() * outRow];
@@ -226,15 +226,17 @@ class OpTableTest {
         }
 
         @Override
-        public Tensor fast(Kernels k, Tensor x) {
-            Steps.Stem s = Steps.Stem.of(conv(), weights(conv().parameters()), EPS, k);
+        public Tensor fast(CpuKernels k, Tensor x) {
+            PreparedLayers.Stem s = PreparedLayers.Stem.of(conv(), weights(conv().parameters()), EPS, k);
             DepthwiseGeometry g = DepthwiseGeometry.of(conv(), h, w);
             PackedWeights wt = s.weight();
             int n = wt.paddedN, ow = g.outWidth();
-            float[] row = new float[Steps.Stem.rowFloats(g)], out = new float[g.outHeight() * ow * n], tile = new float[k.scratchFloats()];
+            float[] row = new float[PreparedLayers.Stem.rowFloats(g)], out = new float[g.outHeight() * ow * n];
+            float[] tile = new float[k.scratchFloats()];
             for (int oy = 0; oy < g.outHeight(); oy++) {
-                Steps.Stem.patchRow(g, x.data(), 0, oy, row);
-                k.gemm(row, 0, Steps.Stem.pixelStride(g), wt.k, wt.data, n, wt.bias, act, null, 0, out, oy * ow * n, 0, ow, 0, n, tile);
+                PreparedLayers.Stem.patchRow(g, x.data(), 0, oy, row);
+                k.gemm(row, 0, PreparedLayers.Stem.pixelStride(g), wt.k, wt.data, n, wt.bias, act, null, 0, out, oy * ow * n, 0, ow,
+                        0, n, tile);
             }
             return fromNhwc(out, n, cout, g.outHeight(), ow);
         }
@@ -262,7 +264,7 @@ class OpTableTest {
         }
 
         @Override
-        public Tensor fast(Kernels k, Tensor x) {
+        public Tensor fast(CpuKernels k, Tensor x) {
             float[] map = toNhwc(x);
             k.scaleChannels(map, 0, h * w, c, scales(k, c, sq, map, h * w), 0);
             return fromNhwc(map, c, c, h, w);
@@ -292,9 +294,9 @@ class OpTableTest {
         }
 
         @Override
-        public Tensor fast(Kernels k, Tensor x) {
+        public Tensor fast(CpuKernels k, Tensor x) {
             float[] map = toNhwc(x), s = scales(k, c, sq, map, h * w);
-            PackedWeights p = Steps.Pointwise.of(projection(), weights(projection().parameters()), EPS, k).weight();
+            PackedWeights p = PreparedLayers.Pointwise.of(projection(), weights(projection().parameters()), EPS, k).weight();
             float[] folded = new float[p.floats()], out = new float[h * w * p.paddedN];
             p.scaledInto(s, folded, 0, p.paddedN);
             k.pointwise(map, 0, c, folded, p.paddedN, p.bias, Activation.IDENTITY, null, 0, out, 0, 0, h * w,
@@ -308,10 +310,10 @@ class OpTableTest {
         }
     }
 
-    /** The SE channel scales of one NHWC map, as FastModel computes them: means, fc1 + ReLU, fc2 + h-sigmoid. */
-    static float[] scales(Kernels k, int c, int sq, float[] map, int pixels) {
+    /** The SE channel scales of one NHWC map, as BottleneckRunner computes them: means, fc1 + ReLU, fc2 + h-sigmoid. */
+    static float[] scales(CpuKernels k, int c, int sq, float[] map, int pixels) {
         SqueezeExcite se = new SqueezeExcite("se", c, sq);
-        Steps.Se packed = Steps.Se.of(se, weights(se.parameters()), k);
+        PreparedLayers.Se packed = PreparedLayers.Se.of(se, weights(se.parameters()), k);
         float[] sums = new float[c], squeezed = new float[packed.fc1().paddedN], scales = new float[packed.fc2().paddedN];
         float[] tile = new float[k.scratchFloats()];
         k.channelSums(map, 0, pixels, c, sums);
@@ -336,7 +338,7 @@ class OpTableTest {
         }
 
         @Override
-        public Tensor fast(Kernels k, Tensor x) {
+        public Tensor fast(CpuKernels k, Tensor x) {
             float[] sums = new float[c];
             k.channelSums(toNhwc(x), 0, h * w, c, sums);
             for (int i = 0; i < c; i++) sums[i] /= h * w;
@@ -367,8 +369,8 @@ class OpTableTest {
         }
 
         @Override
-        public Tensor fast(Kernels k, Tensor x) {
-            PackedWeights wt = Steps.Dense.of(linear(), weights(linear().parameters()), k).weight();
+        public Tensor fast(CpuKernels k, Tensor x) {
+            PackedWeights wt = PreparedLayers.Dense.of(linear(), weights(linear().parameters()), k).weight();
             float[] padded = new float[batch * wt.paddedN], y = new float[batch * out];
             k.gemm(x.data(), 0, in, in, wt.data, wt.paddedN, wt.bias, act, null, 0, padded, 0, 0, batch, 0, wt.paddedN,
                     new float[k.scratchFloats()]);

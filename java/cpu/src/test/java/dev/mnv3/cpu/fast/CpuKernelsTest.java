@@ -18,16 +18,16 @@ import org.junit.jupiter.params.provider.MethodSource;
  * sentinels, so a kernel that writes one float outside its rows or columns fails. The build runs
  * this class at every vector width (see the module's pom).
  */
-class KernelsTest {
+class CpuKernelsTest {
     private static final double TOLERANCE = 1e-6;
 
-    static List<Kernels> kernels() {
-        return List.of(Kernels.best(), new ScalarKernels("test"));
+    static List<CpuKernels> kernels() {
+        return List.of(CpuKernels.best(), new ScalarKernels("test"));
     }
 
     @ParameterizedTest
     @MethodSource("kernels")
-    void gemmMatchesPlainLoopsForEveryTileAndTail(Kernels kr) {
+    void gemmMatchesPlainLoopsForEveryTileAndTail(CpuKernels kr) {
         SplittableRandom rnd = new SplittableRandom(3);
         int cases = 0;
         double norm = 0;
@@ -46,7 +46,7 @@ class KernelsTest {
     }
 
     /** Checks one product and returns the squared norm of what it compared. */
-    private static double checkGemm(Kernels kr, SplittableRandom rnd, int m, int n, int k, int lda, Activation act, boolean residual) {
+    private static double checkGemm(CpuKernels kr, SplittableRandom rnd, int m, int n, int k, int lda, Activation act, boolean residual) {
         float[] w = random(rnd, n * k, 1 / Math.sqrt(k)), bias = random(rnd, n, 0.5);
         PackedWeights b = kr.pack(w, bias, n, k);
         int aOff = 5, cOff = 3;
@@ -78,7 +78,7 @@ class KernelsTest {
 
     @ParameterizedTest
     @MethodSource("kernels")
-    void depthwiseRowsMatchPlainLoops(Kernels kr) {
+    void depthwiseRowsMatchPlainLoops(CpuKernels kr) {
         SplittableRandom rnd = new SplittableRandom(4);
         int cases = 0;
         for (int c : new int[] {8, 16, 24, 40, 72}) {
@@ -94,7 +94,7 @@ class KernelsTest {
         }
     }
 
-    private static void checkDepthwise(Kernels kr, SplittableRandom rnd, int c, int kernel, int stride, int dilation, int width,
+    private static void checkDepthwise(CpuKernels kr, SplittableRandom rnd, int c, int kernel, int stride, int dilation, int width,
                                        Activation act) {
         int pad = (kernel - 1) / 2 * dilation, outW = (width + 2 * pad - dilation * (kernel - 1) - 1) / stride + 1;
         DepthwiseGeometry g = new DepthwiseGeometry(kernel, width, c, kernel, stride, dilation, pad, 1, outW);
@@ -137,7 +137,7 @@ class KernelsTest {
 
     @ParameterizedTest
     @MethodSource("kernels")
-    void channelSumsAddEveryPixel(Kernels kr) {
+    void channelSumsAddEveryPixel(CpuKernels kr) {
         SplittableRandom rnd = new SplittableRandom(5);
         for (int c : new int[] {8, 16, 24, 40, 72}) {
             int pixels = 13, off = 3;
@@ -155,7 +155,7 @@ class KernelsTest {
 
     @ParameterizedTest
     @MethodSource("kernels")
-    void scaleChannelsMultipliesEveryPixelOnce(Kernels kr) {
+    void scaleChannelsMultipliesEveryPixelOnce(CpuKernels kr) {
         SplittableRandom rnd = new SplittableRandom(6);
         for (int c : new int[] {8, 16, 24, 40, 72}) {
             int pixels = 5, off = 3, scaleOff = 2;
@@ -170,7 +170,7 @@ class KernelsTest {
         }
     }
 
-    private static String what(Kernels kr, int m, int n, int k, Activation act) {
+    private static String what(CpuKernels kr, int m, int n, int k, Activation act) {
         return kr.describe() + " gemm " + m + "x" + n + " k " + k + " " + act;
     }
 

@@ -5,13 +5,30 @@ import dev.mnv3.core.backend.FoldedConv;
 import dev.mnv3.core.backend.SeWeights;
 import dev.mnv3.core.graph.Bottleneck;
 import dev.mnv3.core.graph.ConvBnAct;
+import dev.mnv3.core.graph.GlobalAvgPool;
 import dev.mnv3.core.graph.Linear;
+import dev.mnv3.core.graph.Node;
 import dev.mnv3.core.graph.SqueezeExcite;
 import dev.mnv3.core.weights.Weights;
 
 /** The graph's nodes with their weights in the layouts the fast kernels read, prepared once at compile time. */
-final class Steps {
-    private Steps() {
+final class PreparedLayers {
+    private PreparedLayers() {
+    }
+
+    /** One node of the graph, ready to run. */
+    sealed interface Layer permits Stem, Pointwise, Block, AveragePool, Dense {
+    }
+
+    /** The node's weights folded and packed; the first conv ({@code features.0}) is the stem. */
+    static Layer of(Node node, Weights w, double eps, CpuKernels kernels) {
+        return switch (node) {
+            case ConvBnAct c when c.name().equals("features.0") -> Stem.of(c, w, eps, kernels);
+            case ConvBnAct c -> Pointwise.of(c, w, eps, kernels);
+            case Bottleneck b -> Block.of(b, w, eps, kernels);
+            case GlobalAvgPool p -> new AveragePool(p);
+            case Linear l -> Dense.of(l, w, kernels);
+        };
     }
 
     /**
@@ -22,8 +39,8 @@ final class Steps {
      * pixels overlap (A rows stride*k*Cin apart), with no im2col copy and no transposed image.
      * Weights packed with K = k*k*Cin in (kx, ky, ci) order.
      */
-    record Stem(ConvBnAct conv, PackedWeights weight) {
-        static Stem of(ConvBnAct c, Weights w, double eps, Kernels kernels) {
+    record Stem(ConvBnAct conv, PackedWeights weight) implements Layer {
+        static Stem of(ConvBnAct c, Weights w, double eps, CpuKernels kernels) {
             if (c.dilation() != 1) throw new IllegalArgumentException("a dilated stem is not supported: " + c);
             FoldedConv f = FoldedConv.fold(c, w, eps);
             int k = c.kernel(), cin = c.inChannels(), cout = c.outChannels(), kk = k * k * cin;
@@ -73,8 +90,8 @@ final class Steps {
     }
 
     /** A 1x1 conv as a GEMM: weights packed into panels. */
-    record Pointwise(ConvBnAct conv, PackedWeights weight) {
-        static Pointwise of(ConvBnAct c, Weights w, double eps, Kernels kernels) {
+    record Pointwise(ConvBnAct conv, PackedWeights weight) implements Layer {
+        static Pointwise of(ConvBnAct c, Weights w, double eps, CpuKernels kernels) {
             FoldedConv f = FoldedConv.fold(c, w, eps);
             return new Pointwise(c, kernels.pack(f.weight(), f.bias(), c.outChannels(), c.inChannels()));
         }
@@ -98,7 +115,7 @@ final class Steps {
 
     /** Squeeze-excitation FCs, packed like 1x1 convs: each runs as a one-row GEMM. */
     record Se(SqueezeExcite se, PackedWeights fc1, PackedWeights fc2) {
-        static Se of(SqueezeExcite se, Weights w, Kernels kernels) {
+        static Se of(SqueezeExcite se, Weights w, CpuKernels kernels) {
             SeWeights sw = SeWeights.of(se, w); // zero biases for a bias-free SE: the GEMM tiles start from the bias
             int c = se.channels(), sq = se.squeezeChannels();
             return new Se(se, kernels.pack(sw.fc1Weight(), sw.fc1Bias(), sq, c),
@@ -106,16 +123,21 @@ final class Steps {
         }
     }
 
-    record Block(Bottleneck node, Pointwise expand, Depthwise depthwise, Se se, Pointwise project) {
-        static Block of(Bottleneck b, Weights w, double eps, Kernels k) {
+    /** A bottleneck: the expansion (null where there is none), depthwise conv, SE (null where none) and projection. */
+    record Block(Bottleneck node, Pointwise expand, Depthwise depthwise, Se se, Pointwise project) implements Layer {
+        static Block of(Bottleneck b, Weights w, double eps, CpuKernels k) {
             return new Block(b, b.expand() != null ? Pointwise.of(b.expand(), w, eps, k) : null, Depthwise.of(b.depthwise(), w, eps),
                     b.se() != null ? Se.of(b.se(), w, k) : null, Pointwise.of(b.project(), w, eps, k));
         }
     }
 
+    /** The global average pool: no weights; it ends the per-image part of the network. */
+    record AveragePool(GlobalAvgPool node) implements Layer {
+    }
+
     /** A linear layer of the classifier, run once per batch as an [N, in] x [in, out] GEMM. */
-    record Dense(Linear node, PackedWeights weight) {
-        static Dense of(Linear l, Weights w, Kernels kernels) {
+    record Dense(Linear node, PackedWeights weight) implements Layer {
+        static Dense of(Linear l, Weights w, CpuKernels kernels) {
             return new Dense(l, kernels.pack(w.data(l.name() + ".weight"), w.data(l.name() + ".bias"),
                     l.outFeatures(), l.inFeatures()));
         }

@@ -1,7 +1,7 @@
 package dev.mnv3.cpu.fast;
 
 /** How a step's rows run: all on one thread, or split across the pool. */
-interface Par {
+interface ParallelFor {
     interface Range {
         /** Rows [from, to) on worker {@code worker} (whose scratch buffers it may use). */
         void run(int from, int to, int worker);
@@ -12,8 +12,8 @@ interface Par {
     /** How many threads share the rows. */
     int threads();
 
-    static Par serial(int worker) {
-        return new Par() {
+    static ParallelFor serial(int worker) {
+        return new ParallelFor() {
             @Override
             public void rows(int n, int grain, Range r) {
                 r.run(0, n, worker);
@@ -26,9 +26,9 @@ interface Par {
         };
     }
 
-    static Par pooled(WorkerPool pool) {
+    static ParallelFor pooled(WorkerPool pool) {
         int threads = pool.size();
-        return new Par() {
+        return new ParallelFor() {
             @Override
             public void rows(int n, int grain, Range r) {
                 // one contiguous share per thread, the same share in every layer (see runPinned)

@@ -8,7 +8,7 @@ import dev.mnv3.core.Activation;
  * at the width this JVM prefers and {@link ScalarKernels} where that would not pay. Every method
  * works on a range of rows so that several threads can share one image.
  */
-interface Kernels {
+interface CpuKernels {
     /**
      * Rows [m0, m1) x columns [j0, j1) of C[M][N] = act(A[M][K] x B + bias) (+ R[M][N]): a 1x1
      * convolution or a linear layer, B packed by {@link #pack} with N its padded width. Row m of A
@@ -62,7 +62,7 @@ interface Kernels {
      * The kernels for this JVM: the Vector API at the preferred width (or the one forced with
      * -Dmnv3.cpu.vectorBits) when C2 compiles it to vector instructions, plain loops otherwise.
      */
-    static Kernels best() {
+    static CpuKernels best() {
         int bits = VectorSupport.requestedBits(); // a bad value is an error, whatever else is chosen
         if (!VectorSupport.MODULE_LOADED) return new ScalarKernels("jdk.incubator.vector is not loaded: add --add-modules jdk.incubator.vector");
         if (VectorSupport.FORCED_SCALAR) return new ScalarKernels("-D" + VectorSupport.SCALAR_PROPERTY + "=true");
