@@ -182,22 +182,22 @@ class CliTest {
     void backendSettingFlagsMapToCompileOptions() {
         BenchCommand set = new BenchCommand(), unset = new BenchCommand();
         new CommandLine(set).parseArgs("--conv-kernels", "depthwise=ours,stem=cudnn", "--cuda-streams", "2", "--cuda-debug",
-                "--cpu-kernels", "256");
+                "--cpu-kernels", "scalar");
         new CommandLine(unset).parseArgs();
         CompileOptions o = set.backend.options();
         assertEquals(new CudaSettings(CudaSettings.ConvKernels.OURS, CudaSettings.ConvKernels.AUTO,
                 CudaSettings.ConvKernels.CUDNN, 2, true), o.cuda());
-        assertEquals(new CpuSettings(256, false, 0), o.cpu());
+        assertEquals(new CpuSettings(true, 0), o.cpu());
         assertEquals(CudaSettings.fromProperties(), unset.backend.options().cuda(), "the defaults are the properties'");
         assertEquals(CpuSettings.fromProperties(), unset.backend.options().cpu());
-        BenchCommand scalar = new BenchCommand();
-        new CommandLine(scalar).parseArgs("--cpu-kernels", "scalar", "--conv-kernels", "ours");
-        assertTrue(scalar.backend.options().cpu().scalar());
-        assertEquals(CudaSettings.ConvKernels.OURS, scalar.backend.options().cuda().pointwise());
+        BenchCommand vector = new BenchCommand();
+        new CommandLine(vector).parseArgs("--cpu-kernels", "vector", "--conv-kernels", "ours");
+        assertFalse(vector.backend.options().cpu().scalar());
+        assertEquals(CudaSettings.ConvKernels.OURS, vector.backend.options().cuda().pointwise());
         BadInputTest.assertOneLineError(bench("--conv-kernels", "fastest"), "--conv-kernels: conv kernels must be auto, ours or cudnn");
         BadInputTest.assertOneLineError(bench("--conv-kernels", "winograd=ours"), "--conv-kernels: conv kinds are depthwise");
         BadInputTest.assertOneLineError(bench("--cuda-streams", "0"), "--cuda-streams must be from 1 to 64");
-        BadInputTest.assertOneLineError(bench("--cpu-kernels", "384"), "--cpu-kernels: CPU kernels are auto, scalar, 128");
+        BadInputTest.assertOneLineError(bench("--cpu-kernels", "384"), "--cpu-kernels: CPU kernels are vector or scalar");
         assertTrue(Cli.run("bench", "--help").out().contains("--conv-kernels"));
     }
 
