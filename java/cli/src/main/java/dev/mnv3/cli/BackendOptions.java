@@ -55,9 +55,9 @@ final class BackendOptions {
             description = "cuda: synchronize and check after every step, naming the step that failed (slow; no CUDA graphs).")
     boolean cudaDebug;
 
-    @Option(names = "--cpu-kernels", paramLabel = "auto|scalar|128|256|512",
-            description = "cpu: the Vector API width in bits, or plain loops (default: auto, the widest the JVM compiles "
-                    + "here, or -Dmnv3.cpu.vectorBits / -Dmnv3.cpu.scalar).")
+    @Option(names = "--cpu-kernels", paramLabel = "vector|scalar",
+            description = "cpu: the Vector API kernels (at the widest vectors the JVM compiles here, or "
+                    + "-Dmnv3.cpu.vectorBits) or plain loops (default: vector, or -Dmnv3.cpu.scalar).")
     String cpuKernels;
 
     Backend resolve() {
@@ -90,7 +90,7 @@ final class BackendOptions {
         CompileOptions base = new CompileOptions(threads, p);
         return base.withCudaGraphs(base.cudaGraphs() && !noCudaGraphs).withCudnn(mode).withDevice(device)
                 .withCuda(cudaSettings(base.cuda())).withCpu(cpuKernels == null ? base.cpu() : checked("--cpu-kernels",
-                        () -> CpuSettings.parseKernels(cpuKernels, base.cpu())));
+                        () -> base.cpu().withKernels(cpuKernels)));
     }
 
     private CudaSettings cudaSettings(CudaSettings base) {

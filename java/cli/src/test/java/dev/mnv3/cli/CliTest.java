@@ -7,6 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mnv3.core.Json;
 import dev.mnv3.core.MobileNetV3Config;
+import dev.mnv3.core.backend.CompileOptions;
+import dev.mnv3.core.backend.CpuSettings;
+import dev.mnv3.core.backend.CudaSettings;
 import dev.mnv3.core.backend.Precision;
 import dev.mnv3.core.backend.CompiledModel;
 import dev.mnv3.core.graph.Graph;
@@ -173,6 +176,29 @@ class CliTest {
         assertEquals(0, r.exitCode(), r.toString());
         assertEquals(false, jsonLines(r.out()).getFirst().get("cuda_graphs"), r.out());
         assertTrue(Cli.run("bench", "--help").out().contains("--no-cuda-graphs"));
+    }
+
+    @Test
+    void backendSettingFlagsMapToCompileOptions() {
+        BenchCommand set = new BenchCommand(), unset = new BenchCommand();
+        new CommandLine(set).parseArgs("--conv-kernels", "depthwise=ours,stem=cudnn", "--cuda-streams", "2", "--cuda-debug",
+                "--cpu-kernels", "scalar");
+        new CommandLine(unset).parseArgs();
+        CompileOptions o = set.backend.options();
+        assertEquals(new CudaSettings(CudaSettings.ConvKernels.OURS, CudaSettings.ConvKernels.AUTO,
+                CudaSettings.ConvKernels.CUDNN, 2, true), o.cuda());
+        assertEquals(new CpuSettings(true, 0), o.cpu());
+        assertEquals(CudaSettings.fromProperties(), unset.backend.options().cuda(), "the defaults are the properties'");
+        assertEquals(CpuSettings.fromProperties(), unset.backend.options().cpu());
+        BenchCommand vector = new BenchCommand();
+        new CommandLine(vector).parseArgs("--cpu-kernels", "vector", "--conv-kernels", "ours");
+        assertFalse(vector.backend.options().cpu().scalar());
+        assertEquals(CudaSettings.ConvKernels.OURS, vector.backend.options().cuda().pointwise());
+        BadInputTest.assertOneLineError(bench("--conv-kernels", "fastest"), "--conv-kernels: conv kernels must be auto, ours or cudnn");
+        BadInputTest.assertOneLineError(bench("--conv-kernels", "winograd=ours"), "--conv-kernels: conv kinds are depthwise");
+        BadInputTest.assertOneLineError(bench("--cuda-streams", "0"), "--cuda-streams must be from 1 to 64");
+        BadInputTest.assertOneLineError(bench("--cpu-kernels", "384"), "--cpu-kernels: CPU kernels are vector or scalar");
+        assertTrue(Cli.run("bench", "--help").out().contains("--conv-kernels"));
     }
 
     @Test

@@ -11,7 +11,7 @@ import dev.mnv3.core.weights.Weights;
 import dev.mnv3.cuda.exec.CudaRuntime;
 import dev.mnv3.cuda.exec.PlatformThreads;
 import dev.mnv3.cuda.plan.ForwardPlan;
-import dev.mnv3.cuda.plan.Storage;
+import dev.mnv3.cuda.plan.StorageType;
 
 /**
  * The CUDA backend: our kernels for every layer at every precision, with cuDNN beside them where
@@ -57,7 +57,7 @@ public final class CudaBackend implements Backend {
         Precision p = options.precision();
         weights.checkFits(graph);
         // builds a plan without the GPU, so what the FP16/BF16 kernels cannot run is refused before any device work
-        ForwardPlan.of(graph, 1, graph.minInputSize(), graph.minInputSize(), Storage.of(p), 1);
+        ForwardPlan.of(graph, 1, graph.minInputSize(), graph.minInputSize(), StorageType.of(p), 1);
         CudaRuntime runtime = CudaRuntime.get(options.device() < 0 ? CudaRuntime.defaultDevice() : options.device());
         return PlatformThreads.call(() -> new CudaModel(runtime, graph, weights, p, options.cudaGraphs(), options.cudnn(),
                 options.cuda()));

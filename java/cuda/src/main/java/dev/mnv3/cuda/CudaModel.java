@@ -29,7 +29,7 @@ import dev.mnv3.cuda.ffi.Cleanup;
 import dev.mnv3.cuda.ffi.Cudnn;
 import dev.mnv3.cuda.plan.ForwardPlan;
 import dev.mnv3.cuda.plan.KernelChoice;
-import dev.mnv3.cuda.plan.Storage;
+import dev.mnv3.cuda.plan.StorageType;
 import dev.mnv3.cuda.plan.WeightLayout;
 
 /**
@@ -75,7 +75,7 @@ public final class CudaModel implements CompiledModel {
                         + (cudnn == CudnnMode.OFF ? "--cudnn off" : "cuDNN was not found") + ")");
             }
             runtime.makeCurrent();
-            deviceWeights = new DeviceWeights(runtime.driver, WeightLayout.of(graph, weights, Storage.of(precision)));
+            deviceWeights = new DeviceWeights(runtime.driver, WeightLayout.of(graph, weights, StorageType.of(precision)));
             boolean debug = settings.debug(), graphs = cudaGraphs && !debug;
             resources = new ModelResources(runtime, precision, dnn, deviceWeights, Cudnn.alphaBeta(arena),
                     java.util.Collections.synchronizedSet(new java.util.LinkedHashSet<>()), modes, debug, graphs);

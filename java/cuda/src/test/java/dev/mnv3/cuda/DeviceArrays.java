@@ -9,7 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import dev.mnv3.cuda.exec.CudaRuntime;
 import dev.mnv3.cuda.ffi.CudaDriver;
-import dev.mnv3.cuda.plan.Storage;
+import dev.mnv3.cuda.plan.StorageType;
 
 /**
  * Device arrays for the GPU tests on one stream: upload, allocate poisoned with NaN (so that an
@@ -76,7 +76,7 @@ final class DeviceArrays implements AutoCloseable {
     // ---- 16-bit arrays (FP16/BF16 storage), poisoned with the type's NaN
 
     /** n values of {@code s}, all NaN, plus a guard zone of 2 * GUARD values. */
-    long poisoned(Storage s, int n) {
+    long poisoned(StorageType s, int n) {
         int words = (n + 1) / 2 + GUARD;
         long p = driver.memAlloc((long) words * Float.BYTES);
         allocations.add(p);
@@ -85,7 +85,7 @@ final class DeviceArrays implements AutoCloseable {
         return p;
     }
 
-    long upload(Storage s, float[] data) {
+    long upload(StorageType s, float[] data) {
         long p = poisoned(s, data.length);
         driver.streamSynchronize(stream);
         try (Arena a = Arena.ofConfined()) {
@@ -96,7 +96,7 @@ final class DeviceArrays implements AutoCloseable {
         return p;
     }
 
-    float[] download(Storage s, long p, int n) {
+    float[] download(StorageType s, long p, int n) {
         driver.streamSynchronize(stream);
         float[] out = new float[n];
         try (Arena a = Arena.ofConfined()) {
@@ -108,7 +108,7 @@ final class DeviceArrays implements AutoCloseable {
     }
 
     /** True when the 2 * GUARD values of {@code s} after element n of p are still NaN. */
-    boolean guardIntact(Storage s, long p, int n) {
+    boolean guardIntact(StorageType s, long p, int n) {
         float[] all = download(s, p, n + 2 * GUARD);
         for (int i = n; i < all.length; i++) {
             if (!Float.isNaN(all[i])) return false;

@@ -32,7 +32,7 @@ import dev.mnv3.cuda.ffi.CudaDriver;
 import dev.mnv3.cuda.ffi.Cudnn;
 import dev.mnv3.cuda.ffi.KernelArgs;
 import dev.mnv3.cuda.exec.ConvAlgorithm;
-import dev.mnv3.cuda.plan.Storage;
+import dev.mnv3.cuda.plan.StorageType;
 
 /**
  * The CUDA driver and cuDNN written in Java, for running the GPU executor without a GPU: each
@@ -695,7 +695,7 @@ final class FakeCuda {
 
     private static long bytes(MemorySegment descriptor) {
         int[] d = state.descriptors.get(descriptor.address());
-        int size = d[1] == Storage.F32.cudnnType ? 4 : 2;
+        int size = d[1] == StorageType.F32.cudnnType ? 4 : 2;
         return (long) size * d[2] * d[3] * d[4] * d[5];
     }
 

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import dev.mnv3.cuda.plan.ForwardPlan;
-import dev.mnv3.cuda.plan.Storage;
+import dev.mnv3.cuda.plan.StorageType;
 import dev.mnv3.cuda.plan.WeightLayout;
 
 /** The buffer plan of the GPU executor, checked without a GPU. */
@@ -39,7 +39,7 @@ class ForwardPlanTest {
     @MethodSource("dev.mnv3.cuda.TestGraphs#variants")
     void everyStepReadsTheValueItsBufferHolds(String name, MobileNetV3Config config) {
         Graph graph = Graph.of(config);
-        for (Storage s : Storage.values()) checkDataFlow(ForwardPlan.of(graph, 3, 97, 131, s, 132));
+        for (StorageType s : StorageType.values()) checkDataFlow(ForwardPlan.of(graph, 3, 97, 131, s, 132));
     }
 
     private static void checkDataFlow(ForwardPlan plan) {
@@ -62,7 +62,7 @@ class ForwardPlanTest {
     @MethodSource("dev.mnv3.cuda.TestGraphs#variants")
     void buffersFitEveryTensorAndOutputsHaveTheGraphShapes(String name, MobileNetV3Config config) {
         Graph graph = Graph.of(config);
-        for (Storage s : Storage.values()) checkSizesAndShapes(graph, ForwardPlan.of(graph, 2, 64, 96, s, 132));
+        for (StorageType s : StorageType.values()) checkSizesAndShapes(graph, ForwardPlan.of(graph, 2, 64, 96, s, 132));
     }
 
     private static void checkSizesAndShapes(Graph graph, ForwardPlan plan) {

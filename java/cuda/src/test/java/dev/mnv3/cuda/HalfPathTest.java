@@ -24,7 +24,7 @@ import dev.mnv3.cuda.plan.Lowering;
 import dev.mnv3.cuda.plan.KernelChoice;
 import dev.mnv3.cuda.plan.LaunchGeometry;
 import dev.mnv3.cuda.plan.Layouts;
-import dev.mnv3.cuda.plan.Storage;
+import dev.mnv3.cuda.plan.StorageType;
 import dev.mnv3.cuda.plan.WeightLayout;
 
 /** The host side of the FP16/BF16 path: conversions, weight layouts, launch sizes and the NHWC plan. */
@@ -32,18 +32,18 @@ class HalfPathTest {
     @Test
     void conversionsRoundToNearestEvenLikeTheDevice() {
         // 1 + 2^-11 lies halfway between two halves; ties go to the even one (1.0)
-        assertEquals(1f, Storage.F16.round(1f + 0x1p-11f));
-        assertEquals(1f + 0x1p-9f, Storage.F16.round(1f + 0x1p-10f + 0x1p-11f));
-        assertEquals(65504f, Storage.F16.round(65504f));
-        assertEquals(Float.POSITIVE_INFINITY, Storage.F16.round(65520f));
+        assertEquals(1f, StorageType.F16.round(1f + 0x1p-11f));
+        assertEquals(1f + 0x1p-9f, StorageType.F16.round(1f + 0x1p-10f + 0x1p-11f));
+        assertEquals(65504f, StorageType.F16.round(65504f));
+        assertEquals(Float.POSITIVE_INFINITY, StorageType.F16.round(65520f));
         // bf16 keeps 8 significant bits: 1 + 2^-8 is a tie that goes down, 1 + 3 * 2^-8 goes up
-        assertEquals(1f, Storage.BF16.round(1f + 0x1p-8f));
-        assertEquals(1f + 0x1p-6f, Storage.BF16.round(1f + 3 * 0x1p-8f));
-        assertEquals(-2.5f, Storage.BF16.round(-2.5f));
-        assertTrue(Float.isNaN(Storage.BF16.round(Float.NaN)));
-        assertTrue(Float.isNaN(Storage.F16.round(Float.NaN)));
-        assertEquals(Float.NEGATIVE_INFINITY, Storage.BF16.round(Float.NEGATIVE_INFINITY));
-        assertEquals(0.1f, Storage.F32.round(0.1f));
+        assertEquals(1f, StorageType.BF16.round(1f + 0x1p-8f));
+        assertEquals(1f + 0x1p-6f, StorageType.BF16.round(1f + 3 * 0x1p-8f));
+        assertEquals(-2.5f, StorageType.BF16.round(-2.5f));
+        assertTrue(Float.isNaN(StorageType.BF16.round(Float.NaN)));
+        assertTrue(Float.isNaN(StorageType.F16.round(Float.NaN)));
+        assertEquals(Float.NEGATIVE_INFINITY, StorageType.BF16.round(Float.NEGATIVE_INFINITY));
+        assertEquals(0.1f, StorageType.F32.round(0.1f));
     }
 
     @Test
@@ -55,19 +55,19 @@ class HalfPathTest {
         assertArrayEquals(new float[] {1, 3, 5, 2, 4, 6}, WeightLayout.tapMajor(new float[] {1, 2, 3, 4, 5, 6}, 3, 2));
 
         Graph g = Graph.of(MobileNetV3Config.small());
-        WeightLayout half = WeightLayout.of(g, RandomWeights.generate(g, 3), Storage.F16);
+        WeightLayout half = WeightLayout.of(g, RandomWeights.generate(g, 3), StorageType.F16);
         ConvBnAct stem = (ConvBnAct) g.nodes().getFirst();
         WeightLayout.Entry e = half.entry(WeightLayout.weight(stem));
-        assertEquals(Storage.F16, e.type());
+        assertEquals(StorageType.F16, e.type());
         assertEquals(stem.outChannels() * 9 * ForwardPlan.NHWC_CHANNEL_ALIGN, e.data().length, "stem padded to 8 channels");
-        assertEquals(Storage.F32, half.entry(WeightLayout.bias(stem)).type());
+        assertEquals(StorageType.F32, half.entry(WeightLayout.bias(stem)).type());
         WeightLayout.Entry forOurStem = half.entry(WeightLayout.stemWeight(stem));
-        assertEquals(Storage.F32, forOurStem.type(), "our stem kernel reads float weights in PyTorch's layout");
+        assertEquals(StorageType.F32, forOurStem.type(), "our stem kernel reads float weights in PyTorch's layout");
         assertEquals(stem.outChannels() * 3 * 9, forOurStem.data().length);
         assertThrows(IllegalArgumentException.class, () -> WeightLayout.of(g, RandomWeights.generate(g, 3))
                 .entry(WeightLayout.stemWeight(stem)), "float NCHW plans run the stem on cuDNN only");
-        assertEquals(Storage.F16, half.entry("classifier.3.weight").type());
-        assertEquals(Storage.F32, half.entry("features.1.block.1.fc1.weight").type());
+        assertEquals(StorageType.F16, half.entry("classifier.3.weight").type());
+        assertEquals(StorageType.F32, half.entry("features.1.block.1.fc1.weight").type());
         long end = 0;
         for (WeightLayout.Entry x : half.entries().values()) {
             assertEquals(0, x.offset() % WeightLayout.ALIGN_BYTES, x.key());
@@ -81,20 +81,20 @@ class HalfPathTest {
     @Test
     void cudnnsDepthwiseWeightsGiveWhatOurKernelComputes() {
         Graph g = Graph.of(MobileNetV3Config.large());
-        WeightLayout layout = WeightLayout.of(g, RandomWeights.generate(g, 4), Storage.F16);
+        WeightLayout layout = WeightLayout.of(g, RandomWeights.generate(g, 4), StorageType.F16);
         ConvBnAct dw = ((dev.mnv3.core.graph.Bottleneck) g.nodes().get(4)).depthwise(); // 5x5, stride 2, 72 channels
         int c = dw.outChannels(), k = dw.kernel(), h = 13, w = 11;
         float[] x = RandomWeights.input(1, h, w * c / 3, 9).data(); // any values, [1, h, w, c] as NHWC
         x = java.util.Arrays.copyOf(x, h * w * c);
-        float[] cudnnW = layout.entry(WeightLayout.cudnnDepthwiseWeight(dw, Storage.F16)).data();
+        float[] cudnnW = layout.entry(WeightLayout.cudnnDepthwiseWeight(dw, StorageType.F16)).data();
         float[] ourW = layout.entry(WeightLayout.weight(dw)).data();
         float[] zero = new float[c];
         float[] viaCudnn = NhwcOps.conv(x, 1, c, h, w, cudnnW, c, k, dw.stride(), dw.padding(), dw.dilation(), c);
         float[] viaOurs = NhwcOps.depthwise(x, 1, c, h, w, ourW, zero, k, dw.stride(), dw.padding(), dw.dilation(),
-                Activation.IDENTITY, Storage.F32, null, 1, 1);
+                Activation.IDENTITY, StorageType.F32, null, 1, 1);
         assertEquals(viaOurs.length, viaCudnn.length);
         for (int i = 0; i < viaOurs.length; i++) assertEquals(viaOurs[i], viaCudnn[i], 1e-4 * (1 + Math.abs(viaOurs[i])), "at " + i);
-        assertEquals(WeightLayout.weight(dw), WeightLayout.cudnnDepthwiseWeight(dw, Storage.F32), "float NCHW shares the array");
+        assertEquals(WeightLayout.weight(dw), WeightLayout.cudnnDepthwiseWeight(dw, StorageType.F32), "float NCHW shares the array");
     }
 
     @Test
@@ -151,7 +151,7 @@ class HalfPathTest {
     @Test
     void nhwcPlanConvertsTheInputFirstFusesTheSqueezeAndReturnsFloatLogits() {
         Graph g = Graph.of(MobileNetV3Config.large());
-        ForwardPlan plan = ForwardPlan.of(g, 4, 224, 224, Storage.BF16, 132);
+        ForwardPlan plan = ForwardPlan.of(g, 4, 224, 224, StorageType.BF16, 132);
         assertTrue(plan.nhwc());
         ForwardPlan.ToNhwc first = (ForwardPlan.ToNhwc) plan.steps().getFirst();
         assertEquals(ForwardPlan.NHWC_CHANNEL_ALIGN, first.out().c());
@@ -174,8 +174,8 @@ class HalfPathTest {
 
     /** In both layouts: the fused excitation of FP16/BF16 plans, and the pool-and-FCs excitation of float plans. */
     @ParameterizedTest(name = "{0}")
-    @EnumSource(Storage.class)
-    void seProjectionsRunByOur1x1KernelTakeOverTheExcitation(Storage storage) {
+    @EnumSource(StorageType.class)
+    void seProjectionsRunByOur1x1KernelTakeOverTheExcitation(StorageType storage) {
         Graph large = Graph.of(MobileNetV3Config.large());
         ForwardPlan plan = Lowering.lower(large, 2, 224, 224, storage, 132, ForwardPlan.InputSpec.F32, KernelChoice.Selection.OURS);
         var all = scaledOnRead(plan);
@@ -217,8 +217,8 @@ class HalfPathTest {
         MobileNetV3Config config = MobileNetV3Config.custom("wide", 16, 128, List.of(wide));
         Graph g = Graph.of(config);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> ForwardPlan.of(g, 1, 64, 64, Storage.F16, 132));
+                () -> ForwardPlan.of(g, 1, 64, 64, StorageType.F16, 132));
         assertTrue(e.getMessage().contains("fp32"), e.getMessage());
-        ForwardPlan.of(g, 1, 64, 64, Storage.F32, 132); // the float path has no such limit
+        ForwardPlan.of(g, 1, 64, 64, StorageType.F32, 132); // the float path has no such limit
     }
 }

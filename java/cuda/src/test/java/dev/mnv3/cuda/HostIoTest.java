@@ -29,7 +29,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import dev.mnv3.cuda.exec.CudaRuntime;
 import dev.mnv3.cuda.plan.ForwardPlan;
 import dev.mnv3.cuda.plan.PreprocessTaps;
-import dev.mnv3.cuda.plan.Storage;
+import dev.mnv3.cuda.plan.StorageType;
 import dev.mnv3.cuda.plan.WeightLayout;
 
 /**
@@ -52,7 +52,7 @@ class HostIoTest {
 
     @ParameterizedTest(name = "{0} plan, {1} input")
     @CsvSource({"F32, F16", "F32, BF16", "F16, BF16", "BF16, F16"})
-    void aHalfInputPlanIsTheFloatPlanOnTheWidenedValues(Storage storage, DType type) {
+    void aHalfInputPlanIsTheFloatPlanOnTheWidenedValues(StorageType storage, DType type) {
         Tensor x = RandomWeights.input(2, 67, 45, 4).to(type);
         ForwardPlan plan = ForwardPlan.of(graph, 2, 67, 45, storage, 132, ForwardPlan.InputSpec.tensor(type));
         assertEquals(ForwardPlan.Buffer.RAW_INPUT, plan.given().buffer());
@@ -68,7 +68,7 @@ class HostIoTest {
     void anImagesPlanPreprocessesOnTheDeviceAsTheHostDoes() {
         Preprocessing p = new Preprocessing(80, 64);
         Tensor img = images(2, 97, 131, 7);
-        ForwardPlan plan = ForwardPlan.of(graph, 2, 64, 64, Storage.F32, 132, ForwardPlan.InputSpec.images(p, 97, 131));
+        ForwardPlan plan = ForwardPlan.of(graph, 2, 64, 64, StorageType.F32, 132, ForwardPlan.InputSpec.images(p, 97, 131));
         ForwardPlan.Preprocess pre = (ForwardPlan.Preprocess) plan.steps().getFirst();
         Preprocessing.Region r = p.sourceRegion(131, 97);
         assertEquals(r.y1() - r.y0(), pre.rows().h(), "only the source rows the crop needs");

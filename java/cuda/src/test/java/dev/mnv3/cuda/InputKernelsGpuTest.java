@@ -15,7 +15,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 import dev.mnv3.cuda.plan.ForwardPlan;
 import dev.mnv3.cuda.plan.PreprocessTaps;
-import dev.mnv3.cuda.plan.Storage;
+import dev.mnv3.cuda.plan.StorageType;
 
 /**
  * The input kernels alone on the GPU: the preprocessing of raw images bit for bit as the host's
@@ -29,7 +29,7 @@ class InputKernelsGpuTest {
         Preprocessing p = new Preprocessing(resize, crop);
         Tensor images = HostIoTest.images(n, h, w, h * 31L + w);
         ForwardPlan plan = ForwardPlan.of(dev.mnv3.core.graph.Graph.of(dev.mnv3.core.MobileNetV3Config.small()), n, crop, crop,
-                Storage.F32, 132, ForwardPlan.InputSpec.images(p, h, w));
+                StorageType.F32, 132, ForwardPlan.InputSpec.images(p, h, w));
         ForwardPlan.Preprocess step = (ForwardPlan.Preprocess) plan.steps().getFirst();
         PreprocessTaps taps = PreprocessTaps.of(plan);
         float[] want = p.apply(images).data();
@@ -56,7 +56,7 @@ class InputKernelsGpuTest {
         v[2] = 1e-40f;
         v[3] = 65520f; // rounds to F16's infinity
         Tensor half = new Tensor(new int[] {v.length}, v).to(type);
-        Storage s = type == DType.F16 ? Storage.F16 : Storage.BF16;
+        StorageType s = type == DType.F16 ? StorageType.F16 : StorageType.BF16;
         try (DeviceArrays d = new DeviceArrays()) {
             long x = d.upload(v), h = d.poisoned(s, v.length), back = d.poisoned(v.length);
             d.runtime.kernels.convertFromFloat(d.args, d.stream, type, x, h, v.length);

@@ -20,7 +20,7 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import dev.mnv3.cuda.exec.KernelLaunchers;
 import dev.mnv3.cuda.ffi.Fatbin;
-import dev.mnv3.cuda.plan.Storage;
+import dev.mnv3.cuda.plan.StorageType;
 
 /** What the Java side and native/ must agree on, checked without a GPU. */
 class NativeContractTest {
@@ -59,7 +59,7 @@ class NativeContractTest {
     void everyHalfKernelTheLaunchersNameIsInTheFatbin() {
         if (!nvccPresent()) return; // the fatbin test above explains the missing fatbin
         String fatbin = new String(Fatbin.load(), java.nio.charset.StandardCharsets.ISO_8859_1);
-        for (List<String> names : List.of(KernelLaunchers.nhwcNames(Storage.F16), KernelLaunchers.nhwcNames(Storage.BF16), KernelLaunchers.nchwNames())) {
+        for (List<String> names : List.of(KernelLaunchers.nhwcNames(StorageType.F16), KernelLaunchers.nhwcNames(StorageType.BF16), KernelLaunchers.nchwNames())) {
             assertEquals(names.size(), new java.util.HashSet<>(names).size(), "distinct names");
             for (String k : names) assertTrue(fatbin.contains(k + "\0"), k + " is not in the fatbin");
         }
@@ -84,7 +84,7 @@ class NativeContractTest {
         try (Arena a = Arena.ofConfined()) {
             launchEveryKernel(k, a);
         }
-        for (Storage s : List.of(Storage.F16, Storage.BF16)) {
+        for (StorageType s : List.of(StorageType.F16, StorageType.BF16)) {
             for (String name : KernelLaunchers.nhwcNames(s)) assertTrue(launched.containsKey(name), "no launcher test reaches " + name);
         }
         for (String name : KernelLaunchers.nchwNames()) assertTrue(launched.containsKey(name), "no launcher test reaches " + name);
@@ -113,7 +113,7 @@ class NativeContractTest {
         }
         k.preprocessRows(a, s, 1, 2, 3, 4, 6, 5, 2, 480, 640, 12, 470, 224, 2L * 3 * 458 * 224);
         k.preprocessCols(a, s, 5, 2, 3, 4, 6, 7, 2, 458, 12, 224, 2L * 3 * 224 * 224);
-        for (Storage st : List.of(Storage.F16, Storage.BF16)) {
+        for (StorageType st : List.of(StorageType.F16, StorageType.BF16)) {
             k.toNhwc(a, s, st, 1, 2, 3, 8, 49, 2 * 8 * 49);
             k.stem(a, s, st, 1, 2, 3, 4, 2, 3, 224, 224, 16, 112, 112, 3, 2, 1, 1, Activation.HARDSWISH);
             k.stem(a, s, st, 1, 2, 3, 4, 2, 3, 224, 224, 12, 112, 112, 3, 2, 1, 1, Activation.HARDSWISH);

@@ -12,7 +12,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import dev.mnv3.cuda.plan.ForwardPlan;
 import dev.mnv3.cuda.plan.LaunchGeometry;
 import dev.mnv3.cuda.plan.Layouts;
-import dev.mnv3.cuda.plan.Storage;
+import dev.mnv3.cuda.plan.StorageType;
 
 /**
  * Every FP16/BF16 NHWC kernel (the _f16/_bf16 entries of native/*.cu) alone on the GPU against
@@ -23,11 +23,11 @@ import dev.mnv3.cuda.plan.Storage;
  */
 @Tag("gpu")
 class NhwcKernelsGpuTest {
-    private static double tolerance(Storage s) {
-        return s == Storage.F16 ? 1e-3 : 8e-3;
+    private static double tolerance(StorageType s) {
+        return s == StorageType.F16 ? 1e-3 : 8e-3;
     }
 
-    private static float[] rounded(Storage s, float[] a) {
+    private static float[] rounded(StorageType s, float[] a) {
         float[] r = new float[a.length];
         for (int i = 0; i < a.length; i++) r[i] = s.round(a[i]);
         return r;
@@ -35,7 +35,7 @@ class NhwcKernelsGpuTest {
 
     @ParameterizedTest(name = "{0} {1} channels")
     @CsvSource({"F16, 3", "BF16, 3", "F16, 16"})
-    void inputToNhwcPadsChannelsWithZeros(Storage s, int c) {
+    void inputToNhwcPadsChannelsWithZeros(StorageType s, int c) {
         int n = 2, plane = 37, padded = 8 * ((c + 7) / 8), total = n * plane * padded;
         float[] x = random(n * c * plane, 1);
         try (DeviceArrays d = new DeviceArrays()) {
@@ -48,7 +48,7 @@ class NhwcKernelsGpuTest {
 
     @ParameterizedTest(name = "{0} -> {1} channels {2}")
     @CsvSource({"F16, 16, HARDSWISH", "BF16, 16, HARDSWISH", "F16, 13, RELU"})
-    void stemFromTheFloatInput(Storage s, int outC, Activation act) {
+    void stemFromTheFloatInput(StorageType s, int outC, Activation act) {
         int n = 2, inC = 3, h = 23, w = 17, k = 3, stride = 2, pad = 1, oh = (h + 1) / 2, ow = (w + 1) / 2;
         int total = n * oh * ow * outC;
         float[] x = random(n * inC * h * w, 2), wt = random(outC * inC * k * k, 3), bias = random(outC, 4);
@@ -67,7 +67,7 @@ class NhwcKernelsGpuTest {
     @ParameterizedTest(name = "{0} {1} channels {2} residual {3} float out {4}")
     @CsvSource({"F16, 24, HARDSWISH, true, false", "BF16, 24, RELU, false, false", "F16, 13, HARDSIGMOID, true, false",
             "F16, 40, IDENTITY, false, true", "BF16, 7, HARDSWISH, false, true"})
-    void biasActivationResidual(Storage s, int c, Activation act, boolean residual, boolean floatOut) {
+    void biasActivationResidual(StorageType s, int c, Activation act, boolean residual, boolean floatOut) {
         int elements = 3 * 29 * c;
         float[] x = rounded(s, random(elements, 5)), bias = random(c, 6), res = rounded(s, random(elements, 7));
         float[] want = NhwcOps.biasAct(x, bias, residual ? res : null, c, act);
@@ -88,7 +88,7 @@ class NhwcKernelsGpuTest {
     @ParameterizedTest(name = "{0} {1} channels k{2} stride {3} dilation {4} SE sums {5}")
     @CsvSource({"F16, 24, 3, 1, 1, false", "BF16, 24, 5, 2, 1, true", "F16, 40, 5, 1, 2, true", "F16, 13, 3, 2, 1, true",
             "BF16, 16, 7, 1, 1, false", "F16, 72, 3, 2, 1, true"})
-    void depthwiseWithTheSqueezeSums(Storage s, int c, int k, int stride, int dilation, boolean partialSums) {
+    void depthwiseWithTheSqueezeSums(StorageType s, int c, int k, int stride, int dilation, boolean partialSums) {
         int n = 2, h = 19, w = 14, pad = (k - 1) / 2 * dilation;
         int oh = (h + 2 * pad - dilation * (k - 1) - 1) / stride + 1, ow = (w + 2 * pad - dilation * (k - 1) - 1) / stride + 1;
         int total = n * oh * ow * c;
@@ -132,7 +132,7 @@ class NhwcKernelsGpuTest {
 
     @ParameterizedTest(name = "{0} {1} channels")
     @CsvSource({"F16, 24", "BF16, 13"})
-    void channelScale(Storage s, int c) {
+    void channelScale(StorageType s, int c) {
         int n = 2, plane = 31, elements = n * plane * c;
         float[] x = rounded(s, random(elements, 16)), scale = random(n * c, 17);
         try (DeviceArrays d = new DeviceArrays()) {
@@ -146,7 +146,7 @@ class NhwcKernelsGpuTest {
 
     @ParameterizedTest(name = "{0} {1} channels float out {2}")
     @CsvSource({"F16, 960, false", "BF16, 13, false", "F16, 576, true", "BF16, 7, true"})
-    void globalAveragePool(Storage s, int c, boolean floatOut) {
+    void globalAveragePool(StorageType s, int c, boolean floatOut) {
         int n = 3, plane = 49;
         float[] x = rounded(s, random(n * plane * c, 18));
         float[] want = NhwcOps.pool(x, n, c, plane);
@@ -164,7 +164,7 @@ class NhwcKernelsGpuTest {
     @ParameterizedTest(name = "{0} m {1} k {2} n {3} residual {4} SE scale {5}")
     @CsvSource({"F16, 200, 72, 24, false, false", "BF16, 130, 24, 72, true, false", "F16, 98, 40, 40, true, true",
             "F16, 64, 13, 21, false, true", "BF16, 333, 960, 160, true, true"})
-    void pointwiseWithItsEpilogue(Storage s, int m, int k, int n, boolean residual, boolean scaled) {
+    void pointwiseWithItsEpilogue(StorageType s, int m, int k, int n, boolean residual, boolean scaled) {
         int rowsPerImage = 49, images = (m + rowsPerImage - 1) / rowsPerImage;
         float[] x = rounded(s, random(m * k, 19)), wt = rounded(s, random(n * k, 20)), bias = random(n, 21);
         float[] res = rounded(s, random(m * n, 22)), scale = random(images * k, 23);

@@ -2,7 +2,7 @@ package dev.mnv3.cuda;
 
 import dev.mnv3.core.Activation;
 import dev.mnv3.cuda.plan.Layouts;
-import dev.mnv3.cuda.plan.Storage;
+import dev.mnv3.cuda.plan.StorageType;
 
 /**
  * The contract of each FP16/BF16 device step (native/*.cu's _f16/_bf16 kernels, cuDNN's NHWC convolutions),
@@ -66,7 +66,7 @@ final class NhwcOps {
      * chunk (p / rows) % chunks, rows being the block's pixel rows.
      */
     static float[] depthwise(float[] x, int n, int c, int h, int w, float[] weight, float[] bias, int k, int stride, int pad,
-                             int dilation, Activation act, Storage storage, float[] partial, int chunks, int rows) {
+                             int dilation, Activation act, StorageType storage, float[] partial, int chunks, int rows) {
         int oh = outSize(h, k, stride, pad, dilation), ow = outSize(w, k, stride, pad, dilation);
         float[] y = new float[n * oh * ow * c];
         if (partial != null) java.util.Arrays.fill(partial, 0, n * chunks * c, 0f);

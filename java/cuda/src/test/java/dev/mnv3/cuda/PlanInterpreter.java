@@ -9,7 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import dev.mnv3.cuda.plan.ForwardPlan;
 import dev.mnv3.cuda.plan.LaunchGeometry;
-import dev.mnv3.cuda.plan.Storage;
+import dev.mnv3.cuda.plan.StorageType;
 import dev.mnv3.cuda.plan.WeightLayout;
 
 /**
@@ -24,7 +24,7 @@ import dev.mnv3.cuda.plan.WeightLayout;
 final class PlanInterpreter {
     private final ForwardPlan plan;
     private final WeightLayout weights;
-    private final Storage storage;
+    private final StorageType storage;
     private final Map<ForwardPlan.Buffer, float[]> buffers = new EnumMap<>(ForwardPlan.Buffer.class);
     /** FP32 plans: how a TF32 convolution rounds its operands ({@link Tf32#OFF}: strict FP32). */
     private final Tf32 tf32;
@@ -182,7 +182,7 @@ final class PlanInterpreter {
     /** The weight as the device holds it: rounded to its entry's type. */
     private float[] w(String key) {
         WeightLayout.Entry e = weights.entry(key);
-        if (e.type() == Storage.F32) return e.data();
+        if (e.type() == StorageType.F32) return e.data();
         float[] r = e.data().clone();
         for (int i = 0; i < r.length; i++) r[i] = e.type().round(r[i]);
         return r;

@@ -11,7 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import dev.mnv3.cuda.plan.ForwardPlan;
-import dev.mnv3.cuda.plan.Storage;
+import dev.mnv3.cuda.plan.StorageType;
 import dev.mnv3.cuda.plan.WeightLayout;
 
 /**
@@ -21,11 +21,11 @@ import dev.mnv3.cuda.plan.WeightLayout;
  */
 class PlanTrafficTest {
     /** Bytes per image by kind of step. */
-    static Map<String, Double> traffic(Graph graph, Storage storage, int batch, boolean fusedPointwise) {
+    static Map<String, Double> traffic(Graph graph, StorageType storage, int batch, boolean fusedPointwise) {
         return traffic(graph, storage, batch, fusedPointwise, ForwardPlan.InputSpec.F32);
     }
 
-    static Map<String, Double> traffic(Graph graph, Storage storage, int batch, boolean fusedPointwise,
+    static Map<String, Double> traffic(Graph graph, StorageType storage, int batch, boolean fusedPointwise,
                                        ForwardPlan.InputSpec spec) {
         ForwardPlan plan = ForwardPlan.of(graph, batch, 224, 224, storage, 132, spec);
         WeightLayout weights = WeightLayout.of(graph, RandomWeights.generate(graph, 1), storage);
@@ -88,7 +88,7 @@ class PlanTrafficTest {
         Graph large = Graph.of(MobileNetV3Config.large());
         double hbm = 3.35e12; // H100 SXM, bytes/s
         Map<String, Double> totals = new LinkedHashMap<>();
-        for (Storage s : new Storage[] {Storage.F32, Storage.F16}) {
+        for (StorageType s : new StorageType[] {StorageType.F32, StorageType.F16}) {
             for (boolean fuse : new boolean[] {false, true}) {
                 Map<String, Double> t = traffic(large, s, 256, fuse);
                 double total = t.values().stream().mapToDouble(Double::doubleValue).sum();
@@ -117,7 +117,7 @@ class PlanTrafficTest {
         int i = 0;
         for (int[] src : new int[][] {{480, 640}, {224, 224}}) {
             Preprocessing p = src[0] == 224 ? new Preprocessing(224, 224) : Preprocessing.imagenet();
-            Map<String, Double> t = traffic(large, Storage.F16, 256, true, ForwardPlan.InputSpec.images(p, src[0], src[1]));
+            Map<String, Double> t = traffic(large, StorageType.F16, 256, true, ForwardPlan.InputSpec.images(p, src[0], src[1]));
             double total = t.values().stream().mapToDouble(Double::doubleValue).sum(), pre = t.get("preprocessing");
             shares[i++] = pre / total;
             System.out.printf("Large 224, batch 256, F16 fused, from U8 %dx%d images: upload %.0f KB per image (float input %.0f KB),"

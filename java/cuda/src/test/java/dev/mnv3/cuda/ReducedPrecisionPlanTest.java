@@ -24,7 +24,7 @@ import java.util.stream.Stream;
 import dev.mnv3.cuda.plan.ForwardPlan;
 import dev.mnv3.cuda.plan.KernelChoice;
 import dev.mnv3.cuda.plan.Lowering;
-import dev.mnv3.cuda.plan.Storage;
+import dev.mnv3.cuda.plan.StorageType;
 import dev.mnv3.cuda.plan.WeightLayout;
 
 /**
@@ -38,24 +38,24 @@ import dev.mnv3.cuda.plan.WeightLayout;
 class ReducedPrecisionPlanTest {
     static Stream<Arguments> cases() {
         return Stream.of(
-                Arguments.of("large", MobileNetV3Config.large(), Storage.F16, 0),
-                Arguments.of("large", MobileNetV3Config.large(), Storage.BF16, 0),
-                Arguments.of("small", MobileNetV3Config.small(), Storage.F16, 0),
-                Arguments.of("small", MobileNetV3Config.small(), Storage.BF16, 0),
-                Arguments.of("large dilated", MobileNetV3Config.large().withDilated(true), Storage.F16, 0),
+                Arguments.of("large", MobileNetV3Config.large(), StorageType.F16, 0),
+                Arguments.of("large", MobileNetV3Config.large(), StorageType.BF16, 0),
+                Arguments.of("small", MobileNetV3Config.small(), StorageType.F16, 0),
+                Arguments.of("small", MobileNetV3Config.small(), StorageType.BF16, 0),
+                Arguments.of("large dilated", MobileNetV3Config.large().withDilated(true), StorageType.F16, 0),
                 Arguments.of("small minimalistic, 10 classes", MobileNetV3Config.small().withMinimalistic(true).withClasses(10),
-                        Storage.BF16, 0),
+                        StorageType.BF16, 0),
                 Arguments.of("large width 0.35 (channels not multiples of 8)", MobileNetV3Config.large().withWidth(0.35),
-                        Storage.F16, 0),
-                Arguments.of("large", MobileNetV3Config.large(), Storage.F16, 224),
-                Arguments.of("large", MobileNetV3Config.large(), Storage.BF16, 224),
-                Arguments.of("seed-large", ShippedModels.seedLarge(), Storage.F16, 224),
-                Arguments.of("seed-large", ShippedModels.seedLarge(), Storage.BF16, 224));
+                        StorageType.F16, 0),
+                Arguments.of("large", MobileNetV3Config.large(), StorageType.F16, 224),
+                Arguments.of("large", MobileNetV3Config.large(), StorageType.BF16, 224),
+                Arguments.of("seed-large", ShippedModels.seedLarge(), StorageType.F16, 224),
+                Arguments.of("seed-large", ShippedModels.seedLarge(), StorageType.BF16, 224));
     }
 
     @ParameterizedTest(name = "{0} {2} {3}")
     @MethodSource("cases")
-    void everyNodeIsWithinTheReducedPrecisionTolerance(String name, MobileNetV3Config config, Storage storage, int size) {
+    void everyNodeIsWithinTheReducedPrecisionTolerance(String name, MobileNetV3Config config, StorageType storage, int size) {
         Graph graph = Graph.of(config);
         Weights weights = RandomWeights.generate(graph, 21);
         Tensor input = size > 0 ? RandomWeights.input(1, size, size, 6) : RandomWeights.input(2, 67, 45, 6);
@@ -86,7 +86,7 @@ class ReducedPrecisionPlanTest {
         Tensor input = size > 0 ? RandomWeights.input(1, size, size, 6) : RandomWeights.input(2, 67, 45, 6);
         Map<String, Tensor> want = reference(graph, weights, input);
         for (Tf32 mode : new Tf32[] {Tf32.NEAREST, Tf32.TRUNCATE}) {
-            check(name, want, interpret(graph, weights, Storage.F32, input, false, mode), Precision.TF32,
+            check(name, want, interpret(graph, weights, StorageType.F32, input, false, mode), Precision.TF32,
                     "TF32 " + mode.name().toLowerCase(java.util.Locale.ROOT) + " " + input.shapeString());
         }
     }
@@ -118,7 +118,7 @@ class ReducedPrecisionPlanTest {
     /** FP16 and BF16 as stored, TF32 both ways it may round: the less exact numerics the device may pick. */
     @ParameterizedTest(name = "large {0} {1}")
     @CsvSource({"F16, OFF", "BF16, OFF", "F32, NEAREST", "F32, TRUNCATE"})
-    void top1AgreesWithFp32OnRandomInputs(Storage storage, Tf32 tf32) {
+    void top1AgreesWithFp32OnRandomInputs(StorageType storage, Tf32 tf32) {
         Graph graph = Graph.of(MobileNetV3Config.large());
         Weights weights = RandomWeights.generate(graph, 22);
         int images = 128;
@@ -139,7 +139,7 @@ class ReducedPrecisionPlanTest {
         assertTrue(same >= Math.ceil(precision.top1Agreement() * images), same + " of " + images + " agree");
     }
 
-    private static Map<String, Tensor> interpret(Graph graph, Weights weights, Storage storage, Tensor input, boolean ours,
+    private static Map<String, Tensor> interpret(Graph graph, Weights weights, StorageType storage, Tensor input, boolean ours,
                                                  Tf32 tf32) {
         int[] s = input.shape();
         ForwardPlan plan = Lowering.lower(graph, s[0], s[2], s[3], storage, 132, ForwardPlan.InputSpec.F32,
@@ -147,8 +147,8 @@ class ReducedPrecisionPlanTest {
         return new PlanInterpreter(plan, WeightLayout.of(graph, weights, storage), tf32).trace(input);
     }
 
-    private static Precision precision(Storage s) {
-        return s == Storage.F16 ? Precision.FP16 : Precision.BF16;
+    private static Precision precision(StorageType s) {
+        return s == StorageType.F16 ? Precision.FP16 : Precision.BF16;
     }
 
     private static int argmax(float[] a, int from, int n) {

@@ -13,7 +13,7 @@ import dev.mnv3.core.weights.Weights;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
-import dev.mnv3.cuda.plan.Storage;
+import dev.mnv3.cuda.plan.StorageType;
 import dev.mnv3.cuda.plan.WeightLayout;
 
 class WeightLayoutTest {
@@ -40,11 +40,11 @@ class WeightLayoutTest {
     void biasFreeSeGetsZeroBiasArrays() {
         Graph g = Graph.of(ShippedModels.seedLarge());
         Weights w = RandomWeights.generate(g, 2);
-        for (Storage storage : Storage.values()) {
+        for (StorageType storage : StorageType.values()) {
             WeightLayout layout = WeightLayout.of(g, w, storage);
             assertArrayEquals(new float[18], layout.entry("features.4.block.2.fc1.bias").data());
             assertArrayEquals(new float[72], layout.entry("features.4.block.2.fc2.bias").data());
-            assertEquals(Storage.F32, layout.entry("features.4.block.2.fc1.bias").type());
+            assertEquals(StorageType.F32, layout.entry("features.4.block.2.fc1.bias").type());
             assertArrayEquals(w.data("features.4.block.2.fc1.weight"), layout.entry("features.4.block.2.fc1.weight").data());
             assertArrayEquals(w.data("features.14.block.2.fc2.weight"), layout.entry("features.14.block.2.fc2.weight").data());
         }

@@ -59,13 +59,12 @@ interface CpuKernels {
     String describe();
 
     /**
-     * The kernels for this JVM: the Vector API at the preferred width (or the one forced with
+     * The vector kernels for this JVM: the Vector API at the preferred width (or the one forced with
      * -Dmnv3.cpu.vectorBits) when C2 compiles it to vector instructions, plain loops otherwise.
      */
     static CpuKernels best() {
         int bits = VectorSupport.requestedBits(); // a bad value is an error, whatever else is chosen
         if (!VectorSupport.MODULE_LOADED) return new ScalarKernels("jdk.incubator.vector is not loaded: add --add-modules jdk.incubator.vector");
-        if (VectorSupport.FORCED_SCALAR) return new ScalarKernels("-D" + VectorSupport.SCALAR_PROPERTY + "=true");
         String problem = VectorKernels.intrinsicsProblem();
         // a forced width runs even where C2 cannot compile it (tests check every width on every machine)
         if (problem != null && bits == 0) return new ScalarKernels("the Vector API would not be compiled here: " + problem);

@@ -3,6 +3,7 @@ package dev.mnv3.cpu.fast;
 import dev.mnv3.core.backend.Backend;
 import dev.mnv3.core.backend.CompileOptions;
 import dev.mnv3.core.backend.CompiledModel;
+import dev.mnv3.core.backend.CpuSettings;
 import dev.mnv3.core.backend.Precision;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.weights.Weights;
@@ -31,7 +32,7 @@ public final class FastBackend implements Backend {
         return NAME;
     }
 
-    /** True when this instance runs the plain-loop kernels. */
+    /** True when this instance runs the plain-loop kernels (with the settings' defaults). */
     public boolean scalar() {
         return kernels().vectorBits() == 0;
     }
@@ -64,7 +65,13 @@ public final class FastBackend implements Backend {
     }
 
     private CpuKernels kernels() {
-        return forceScalar ? new ScalarKernels("forced by the caller") : CpuKernels.best();
+        return kernels(CpuSettings.fromProperties());
+    }
+
+    private CpuKernels kernels(CpuSettings settings) {
+        if (forceScalar) return new ScalarKernels("forced by the caller");
+        return settings.scalar() ? new ScalarKernels("plain loops asked for (--cpu-kernels scalar or -D"
+                + CpuSettings.SCALAR_PROPERTY + "=true)") : CpuKernels.best();
     }
 
     /**
@@ -84,6 +91,6 @@ public final class FastBackend implements Backend {
         }
         weights.checkFits(graph);
         Weights.reserveFor(graph, "a packed copy of the weights of " + graph.config().describe());
-        return new FastModel(graph, weights, options, kernels());
+        return new FastModel(graph, weights, options, kernels(options.cpu()));
     }
 }

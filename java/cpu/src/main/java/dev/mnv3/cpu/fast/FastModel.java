@@ -1,6 +1,7 @@
 package dev.mnv3.cpu.fast;
 
 import dev.mnv3.core.backend.CompileOptions;
+import dev.mnv3.core.backend.CpuSettings;
 import dev.mnv3.core.backend.CompiledModel;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.graph.Linear;
@@ -32,7 +33,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * in {@link CpuKernels}.
  *
  * <p>Batch 1 runs every layer with its rows split across all threads. A larger batch runs in
- * chunks of up to {@code -Dmnv3.cpu.stack} images (default {@value #DEFAULT_STACK}): the wide
+ * chunks of up to {@link CpuSettings#stack} images (default {@value CpuSettings#DEFAULT_STACK}): the wide
  * early layers one image per thread, then, from the first narrow layer on
  * ({@link BufferPlan#lateFrom}, the 14x14 and 7x7 stages at 224), the chunk's images together,
  * threads splitting every layer: each 1x1 conv is one GEMM over all their pixels, so its weights
@@ -40,8 +41,6 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * batch.
  */
 final class FastModel implements CompiledModel {
-    static final int DEFAULT_STACK = 1;
-
     private final Graph graph;
     private final CpuKernels kernels;
     private final WorkerPool pool;
@@ -61,8 +60,7 @@ final class FastModel implements CompiledModel {
         this.graph = graph;
         this.kernels = kernels;
         for (Node n : graph.nodes()) layers.add(PreparedLayers.of(n, weights, graph.config().bnEps(), kernels));
-        stack = Integer.getInteger("mnv3.cpu.stack", DEFAULT_STACK);
-        if (stack < 1) throw new IllegalArgumentException("-Dmnv3.cpu.stack must be >= 1, got " + stack);
+        stack = options.cpu().resolvedStack();
         pool = new WorkerPool(options.resolvedThreads());
         serial = new ParallelFor[pool.size()];
         for (int w = 0; w < serial.length; w++) serial[w] = ParallelFor.serial(w);

@@ -13,13 +13,13 @@ import java.lang.management.ManagementFactory;
  * says whether that is the case, so that the backend can pick plain loops instead.
  */
 final class VectorSupport {
-    /** The system property that forces a vector width in bits (tests run every width): 128, 256 or 512. */
+    /**
+     * The system property that forces a vector width in bits (tests run every width): 128, 256 or
+     * 512. One per JVM, not a compile option: C2 compiles the Vector API well only for a constant species.
+     */
     static final String BITS_PROPERTY = "mnv3.cpu.vectorBits";
-    /** The system property that forces the plain-loop kernels. */
-    static final String SCALAR_PROPERTY = "mnv3.cpu.scalar";
 
     static final boolean MODULE_LOADED = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
-    static final boolean FORCED_SCALAR = Boolean.getBoolean(SCALAR_PROPERTY);
 
     private VectorSupport() {
     }

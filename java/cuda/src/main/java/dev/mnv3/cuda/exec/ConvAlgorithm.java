@@ -4,7 +4,7 @@ import dev.mnv3.core.backend.Precision;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import dev.mnv3.cuda.plan.ForwardPlan;
-import dev.mnv3.cuda.plan.Storage;
+import dev.mnv3.cuda.plan.StorageType;
 import java.util.List;
 import java.util.Set;
 import dev.mnv3.cuda.ffi.Cudnn;
@@ -74,7 +74,7 @@ public final class ConvAlgorithm {
     }
 
     public static Choice fallback(Precision p) {
-        return Storage.of(p).isHalf() ? new Choice(IMPLICIT_PRECOMP_GEMM, Cudnn.CUDNN_TENSOR_OP_MATH)
+        return StorageType.of(p).isHalf() ? new Choice(IMPLICIT_PRECOMP_GEMM, Cudnn.CUDNN_TENSOR_OP_MATH)
                 : new Choice(IMPLICIT_GEMM, Cudnn.CUDNN_FMA_MATH);
     }
 

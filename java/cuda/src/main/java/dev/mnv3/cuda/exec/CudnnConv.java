@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Map;
 import dev.mnv3.cuda.ffi.Cudnn;
 import dev.mnv3.cuda.plan.ForwardPlan;
-import dev.mnv3.cuda.plan.Storage;
+import dev.mnv3.cuda.plan.StorageType;
 
 /**
  * One convolution at one shape, as cuDNN runs it: input, filter, convolution and output
@@ -34,7 +34,7 @@ public final class CudnnConv implements AutoCloseable {
     public CudnnConv(Cudnn dnn, MemorySegment handle, ConvBnAct c, ForwardPlan.Ref in, ForwardPlan.Ref out, Precision precision,
               Map<ConvAlgorithm.Key, ConvAlgorithm.Choice> chosen) {
         this.dnn = dnn;
-        Storage s = Storage.of(precision);
+        StorageType s = StorageType.of(precision);
         try {
             x = dnn.tensor(s.cudnnType, s.isHalf(), in.n(), in.c(), in.h(), in.w());
             y = dnn.tensor(s.cudnnType, s.isHalf(), out.n(), out.c(), out.h(), out.w());

@@ -6,7 +6,7 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import dev.mnv3.cuda.ffi.CudaDriver;
-import dev.mnv3.cuda.plan.Storage;
+import dev.mnv3.cuda.plan.StorageType;
 import dev.mnv3.cuda.plan.WeightLayout;
 
 /** A {@link WeightLayout} uploaded once into one device allocation, read by every run. */
@@ -33,7 +33,7 @@ public final class DeviceWeights implements AutoCloseable {
     /** Writes {@code e} into the staging image, converted to its storage type (rounded to nearest even). */
     public static void write(MemorySegment host, WeightLayout.Entry e) {
         float[] d = e.data();
-        if (e.type() == Storage.F32) {
+        if (e.type() == StorageType.F32) {
             MemorySegment.copy(d, 0, host, JAVA_FLOAT, e.offset(), d.length);
         } else {
             for (int i = 0; i < d.length; i++) host.set(JAVA_SHORT, e.offset() + 2L * i, e.type().encode(d[i]));

@@ -13,7 +13,7 @@ import dev.mnv3.cuda.ffi.CudaDriver;
 import dev.mnv3.cuda.ffi.KernelArgs;
 import dev.mnv3.cuda.plan.ForwardPlan;
 import dev.mnv3.cuda.plan.LaunchGeometry;
-import dev.mnv3.cuda.plan.Storage;
+import dev.mnv3.cuda.plan.StorageType;
 
 /**
  * Typed launchers for the kernels of native/*.cu. Each method names every argument as the kernel's
@@ -167,7 +167,7 @@ public final class KernelLaunchers {
     // ---- FP16/BF16 NHWC (the _<t> entries of each native/*.cu); V = ForwardPlan.vectorWidth(channels)
 
     /** Every FP16/BF16 entry point of native/*.cu that these launchers can name, for the contract test. */
-    public static List<String> nhwcNames(Storage s) {
+    public static List<String> nhwcNames(StorageType s) {
         String t = s.kernelSuffix;
         List<String> names = new ArrayList<>(List.of("mnv3_se_fc", "mnv3_nchw_to_nhwc_" + t, "mnv3_bias_act_" + t + "_f32",
                 "mnv3_global_avg_pool_nhwc_" + t + "_f32"));
@@ -181,12 +181,12 @@ public final class KernelLaunchers {
     }
 
     /** The window is unrolled for 3 and 5 when channels move eight at a time; k0 takes any size. */
-    public static String depthwiseName(Storage s, int v, int k) {
+    public static String depthwiseName(StorageType s, int v, int k) {
         return "mnv3_depthwise_" + s.kernelSuffix + "_v" + v + "_k" + (v == 8 && (k == 3 || k == 5) ? k : 0);
     }
 
     /** x float [N, channels, plane] -> y [N, plane, padded], the channels past {@code channels} zero. */
-    public void toNhwc(SegmentAllocator args, MemorySegment stream, Storage s, long x, long y, int channels, int padded, int plane,
+    public void toNhwc(SegmentAllocator args, MemorySegment stream, StorageType s, long x, long y, int channels, int padded, int plane,
                 long total) {
         KernelArgs a = new KernelArgs().ptr("x", x).ptr("y", y).i32("channels", channels).i32("padded", padded)
                 .i32("plane", plane).i64("total", total);
@@ -198,7 +198,7 @@ public final class KernelLaunchers {
      * The stem conv + bias + act from the float input: x [N, inC, h, wd] -> y [N, oh, ow, outC] in
      * storage; w float [outC, inC, k, k].
      */
-    public void stem(SegmentAllocator args, MemorySegment stream, Storage s, long x, long w, long bias, long y, int batch, int inC,
+    public void stem(SegmentAllocator args, MemorySegment stream, StorageType s, long x, long w, long bias, long y, int batch, int inC,
               int h, int wd, int outC, int oh, int ow, int k, int stride, int pad, int dilation, Activation act) {
         int v = ForwardPlan.vectorWidth(outC);
         long groups = (long) batch * oh * ow * outC / v;
@@ -210,7 +210,7 @@ public final class KernelLaunchers {
     }
 
     /** out = act(x + bias[c]) (+ residual when not 0) over NHWC; out is float when {@code floatOut}, else in storage. */
-    public void biasActNhwc(SegmentAllocator args, MemorySegment stream, Storage s, long x, long out, long bias, long residual,
+    public void biasActNhwc(SegmentAllocator args, MemorySegment stream, StorageType s, long x, long out, long bias, long residual,
                      int channels, long elements, Activation act, boolean floatOut) {
         int v = floatOut ? 1 : ForwardPlan.vectorWidth(channels);
         long groups = elements / v;
@@ -225,7 +225,7 @@ public final class KernelLaunchers {
      * {@code partial} != 0 also the SE partial sums [N, chunks, C]. Returns the launch (its gridY
      * is the chunk count).
      */
-    public LaunchGeometry.Launch depthwiseNhwc(SegmentAllocator args, MemorySegment stream, Storage s, long x, long w, long bias,
+    public LaunchGeometry.Launch depthwiseNhwc(SegmentAllocator args, MemorySegment stream, StorageType s, long x, long w, long bias,
                                         long y, long partial, int batch, int channels, int h, int wd, int oh, int ow, int k,
                                         int stride, int pad, int dilation, Activation act) {
         int v = ForwardPlan.vectorWidth(channels);
@@ -247,7 +247,7 @@ public final class KernelLaunchers {
     }
 
     /** x [N, plane, C] *= scale [N, C]. */
-    public void channelScaleNhwc(SegmentAllocator args, MemorySegment stream, Storage s, long x, long scale, int channels, int plane,
+    public void channelScaleNhwc(SegmentAllocator args, MemorySegment stream, StorageType s, long x, long scale, int channels, int plane,
                           long elements) {
         int v = ForwardPlan.vectorWidth(channels);
         long groups = elements / v;
@@ -258,7 +258,7 @@ public final class KernelLaunchers {
     }
 
     /** y [N, C] = mean over the plane of x [N, plane, C]; float when {@code floatOut}, else in storage. */
-    public void globalAvgPoolNhwc(SegmentAllocator args, MemorySegment stream, Storage s, long x, long y, int batch, int channels,
+    public void globalAvgPoolNhwc(SegmentAllocator args, MemorySegment stream, StorageType s, long x, long y, int batch, int channels,
                            int plane, boolean floatOut) {
         int v = floatOut ? 1 : ForwardPlan.vectorWidth(channels);
         long groups = (long) batch * channels / v;
@@ -274,7 +274,7 @@ public final class KernelLaunchers {
      * {@code scale} != 0 (an SE block's projection), x is first scaled by scale [images, k],
      * {@code rowsPerImage} rows an image.
      */
-    public void pointwise(SegmentAllocator args, MemorySegment stream, Storage s, long x, long w, long bias, long residual,
+    public void pointwise(SegmentAllocator args, MemorySegment stream, StorageType s, long x, long w, long bias, long residual,
                    long scale, int rowsPerImage, long y, long m, int k, int n, Activation act) {
         KernelArgs a = new KernelArgs().ptr("x", x).ptr("w", w).ptr("bias", bias).ptr("residual", residual)
                 .ptr("scale", scale).i32("rows_per_image", rowsPerImage).ptr("y", y).i64("M", m).i32("K", k).i32("Nc", n)

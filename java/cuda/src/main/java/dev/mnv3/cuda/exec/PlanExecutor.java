@@ -14,7 +14,7 @@ import dev.mnv3.cuda.ffi.CudaException;
 import dev.mnv3.cuda.plan.ForwardPlan;
 import dev.mnv3.cuda.plan.KernelChoice;
 import dev.mnv3.cuda.plan.Lowering;
-import dev.mnv3.cuda.plan.Storage;
+import dev.mnv3.cuda.plan.StorageType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -65,7 +65,7 @@ public final class PlanExecutor implements AutoCloseable {
      */
     static PlanExecutor build(Lane lane, Graph graph, PlanKey key) {
         ModelResources model = lane.shared;
-        Storage storage = Storage.of(model.precision());
+        StorageType storage = StorageType.of(model.precision());
         int sms = model.runtime().kernels.multiprocessors();
         ForwardPlan ours = lower(graph, key, storage, sms, KernelChoice.Selection.OURS);
         ForwardPlan theirs = model.cudnn() == null ? ours : lower(graph, key, storage, sms, KernelChoice.Selection.CUDNN);
@@ -108,7 +108,7 @@ public final class PlanExecutor implements AutoCloseable {
         }
     }
 
-    private static ForwardPlan lower(Graph graph, PlanKey key, Storage storage, int sms, KernelChoice.Selection selection) {
+    private static ForwardPlan lower(Graph graph, PlanKey key, StorageType storage, int sms, KernelChoice.Selection selection) {
         return Lowering.lower(graph, key.batch(), key.height(), key.width(), storage, sms, key.spec(), selection);
     }
 

@@ -8,7 +8,7 @@ import dev.mnv3.cuda.plan.ForwardPlan.Conv;
 import dev.mnv3.cuda.plan.ForwardPlan.Ref;
 import dev.mnv3.cuda.plan.LaunchGeometry;
 import dev.mnv3.cuda.plan.PreprocessTaps;
-import dev.mnv3.cuda.plan.Storage;
+import dev.mnv3.cuda.plan.StorageType;
 import dev.mnv3.cuda.plan.WeightLayout;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -33,7 +33,7 @@ final class StepLaunches {
     private final ModelResources model;
     private final Lane lane;
     private final PlanMemory memory;
-    private final Storage storage;
+    private final StorageType storage;
     private final Map<ConvBnAct, CudnnConv> cudnn;
     private final boolean nhwc;
 

@@ -22,7 +22,7 @@ import java.util.Set;
  * {@link Lowering}, which makes every decision; pure Java, so buffer assignment, data flow and
  * numerics (through a CPU interpreter) are tested without a GPU.
  *
- * <p>Two layouts: {@link Storage#F32} plans are float NCHW; FP16/BF16 plans store activations
+ * <p>Two layouts: {@link StorageType#F32} plans are float NCHW; FP16/BF16 plans store activations
  * NHWC in 16 bits, convert the float input first ({@link ToNhwc}) unless our stem reads it, let the
  * depthwise conv of an SE block write the squeeze's partial sums ({@link Conv#partial}, read by
  * {@link ExciteFused}), and run the classifier's linears as 1x1 convs (the last into a raw buffer
@@ -227,7 +227,7 @@ public final class ForwardPlan {
     }
 
     private final int batch, height, width, multiprocessors;
-    private final Storage storage;
+    private final StorageType storage;
     private final InputSpec inputSpec;
     /** What the caller's data is copied into: the float input itself, or RAW_INPUT. */
     private final Ref given;
@@ -236,7 +236,7 @@ public final class ForwardPlan {
     private final Ref input, logits;
 
     /** The steps {@link Lowering} emitted for one shape, storage, input and kernel selection. */
-    ForwardPlan(int batch, int height, int width, Storage storage, int multiprocessors, List<Step> steps, Ref input,
+    ForwardPlan(int batch, int height, int width, StorageType storage, int multiprocessors, List<Step> steps, Ref input,
                 Ref logits, InputSpec inputSpec, Ref given) {
         this.inputSpec = inputSpec;
         this.given = given;
@@ -259,18 +259,18 @@ public final class ForwardPlan {
 
     /** A float NCHW plan (FP32, TF32), with cuDNN running every conv it can. */
     public static ForwardPlan of(Graph graph, int batch, int height, int width) {
-        return of(graph, batch, height, width, Storage.F32, 1);
+        return of(graph, batch, height, width, StorageType.F32, 1);
     }
 
     /**
      * The plan for {@code storage} with cuDNN running every conv it can; {@code multiprocessors}
      * sizes the depthwise kernel's pixel chunks in NHWC plans (and with them the SE partial sums).
      */
-    public static ForwardPlan of(Graph graph, int batch, int height, int width, Storage storage, int multiprocessors) {
+    public static ForwardPlan of(Graph graph, int batch, int height, int width, StorageType storage, int multiprocessors) {
         return of(graph, batch, height, width, storage, multiprocessors, InputSpec.F32);
     }
 
-    public static ForwardPlan of(Graph graph, int batch, int height, int width, Storage storage, int multiprocessors,
+    public static ForwardPlan of(Graph graph, int batch, int height, int width, StorageType storage, int multiprocessors,
                                  InputSpec spec) {
         return Lowering.lower(graph, batch, height, width, storage, multiprocessors, spec, KernelChoice.Selection.CUDNN);
     }
@@ -296,7 +296,7 @@ public final class ForwardPlan {
         return width;
     }
 
-    public Storage storage() {
+    public StorageType storage() {
         return storage;
     }
 

@@ -37,10 +37,10 @@ public final class Lowering {
 
     private final List<Step> steps = new ArrayList<>();
     private final int batch, multiprocessors;
-    private final Storage storage;
+    private final StorageType storage;
     private final KernelChoice.Selection selection;
 
-    private Lowering(int batch, Storage storage, int multiprocessors, KernelChoice.Selection selection) {
+    private Lowering(int batch, StorageType storage, int multiprocessors, KernelChoice.Selection selection) {
         this.batch = batch;
         this.storage = storage;
         this.multiprocessors = multiprocessors;
@@ -52,7 +52,7 @@ public final class Lowering {
      * {@code width} are the crop's, the network's input size), with {@code selection} saying who
      * runs each conv that both ours and cuDNN can run.
      */
-    public static ForwardPlan lower(Graph graph, int batch, int height, int width, Storage storage, int multiprocessors,
+    public static ForwardPlan lower(Graph graph, int batch, int height, int width, StorageType storage, int multiprocessors,
                                     ForwardPlan.InputSpec spec, KernelChoice.Selection selection) {
         graph.checkInput(new int[] {batch, Graph.INPUT_CHANNELS, height, width});
         Lowering b = new Lowering(batch, storage, multiprocessors, selection);

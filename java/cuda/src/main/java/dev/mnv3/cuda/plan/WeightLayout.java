@@ -29,7 +29,7 @@ public final class WeightLayout {
     public static final int ALIGN_BYTES = 256;
 
     /** {@code data} as it will be stored: float, or rounded to {@code type} when uploaded. */
-    public record Entry(String key, float[] data, Storage type, long offset) {
+    public record Entry(String key, float[] data, StorageType type, long offset) {
         public long bytes() {
             return (long) data.length * type.bytes;
         }
@@ -75,7 +75,7 @@ public final class WeightLayout {
      * the storage type, which is also the NHWC filter layout [C, k, k, 1]. Float NCHW plans have
      * no such entry: their {@link #weight} is already that array.
      */
-    public static String cudnnDepthwiseWeight(ConvBnAct c, Storage storage) {
+    public static String cudnnDepthwiseWeight(ConvBnAct c, StorageType storage) {
         return storage.isHalf() ? c.name() + ":folded.weight.cudnn" : weight(c);
     }
 
@@ -94,10 +94,10 @@ public final class WeightLayout {
 
     /** The float NCHW layout (FP32, TF32). */
     public static WeightLayout of(Graph graph, Weights weights) {
-        return of(graph, weights, Storage.F32);
+        return of(graph, weights, StorageType.F32);
     }
 
-    public static WeightLayout of(Graph graph, Weights weights, Storage storage) {
+    public static WeightLayout of(Graph graph, Weights weights, StorageType storage) {
         Packer p = new Packer(storage);
         double eps = graph.config().bnEps();
         Node first = graph.nodes().getFirst();
@@ -111,17 +111,17 @@ public final class WeightLayout {
                         // a bias-free SE gets zero biases here, so the kernels always add one
                         SeWeights se = SeWeights.of(b.se(), weights);
                         String name = b.se().name();
-                        p.ses.put(b.se(), new SeSlots(p.add(name + ".fc1.weight", se.fc1Weight(), Storage.F32),
-                                p.add(name + ".fc1.bias", se.fc1Bias(), Storage.F32),
-                                p.add(name + ".fc2.weight", se.fc2Weight(), Storage.F32),
-                                p.add(name + ".fc2.bias", se.fc2Bias(), Storage.F32)));
+                        p.ses.put(b.se(), new SeSlots(p.add(name + ".fc1.weight", se.fc1Weight(), StorageType.F32),
+                                p.add(name + ".fc1.bias", se.fc1Bias(), StorageType.F32),
+                                p.add(name + ".fc2.weight", se.fc2Weight(), StorageType.F32),
+                                p.add(name + ".fc2.bias", se.fc2Bias(), StorageType.F32)));
                     }
                     p.conv(FoldedConv.fold(b.project(), weights, eps), false);
                 }
                 case Linear l -> {
                     // [out, in] is also our 1x1 kernel's filter layout: the linear runs as that conv in NHWC plans
                     p.denses.put(l, new DenseSlots(p.add(l.name() + ".weight", weights.data(l.name() + ".weight"), storage),
-                            p.add(l.name() + ".bias", weights.data(l.name() + ".bias"), Storage.F32)));
+                            p.add(l.name() + ".bias", weights.data(l.name() + ".bias"), StorageType.F32)));
                 }
                 default -> { }
             }
@@ -134,15 +134,15 @@ public final class WeightLayout {
         final Map<ConvBnAct, ConvSlots> convs = new IdentityHashMap<>();
         final Map<SqueezeExcite, SeSlots> ses = new IdentityHashMap<>();
         final Map<Linear, DenseSlots> denses = new IdentityHashMap<>();
-        final Storage storage;
+        final StorageType storage;
         long offset;
 
-        Packer(Storage storage) {
+        Packer(StorageType storage) {
             this.storage = storage;
         }
 
         /** Packs {@code data} under {@code key}; returns its offset. */
-        long add(String key, float[] data, Storage type) {
+        long add(String key, float[] data, StorageType type) {
             Entry e = new Entry(key, data, type, offset);
             entries.put(key, e);
             offset += LaunchGeometry.ceilDiv(e.bytes(), ALIGN_BYTES) * ALIGN_BYTES;
@@ -154,9 +154,9 @@ public final class WeightLayout {
             float[] w = f.weight();
             long weight, cudnnWeight, floatStem = -1;
             if (!storage.isHalf()) {
-                weight = cudnnWeight = add(weight(c), w, Storage.F32);
+                weight = cudnnWeight = add(weight(c), w, StorageType.F32);
             } else if (c.isDepthwise()) {
-                weight = add(weight(c), tapMajor(w, c.outChannels(), c.kernel() * c.kernel()), Storage.F32);
+                weight = add(weight(c), tapMajor(w, c.outChannels(), c.kernel() * c.kernel()), StorageType.F32);
                 cudnnWeight = add(cudnnDepthwiseWeight(c, storage), w, storage);
             } else {
                 int in = c.inChannels() / c.groups();
@@ -164,9 +164,9 @@ public final class WeightLayout {
                         * ForwardPlan.NHWC_CHANNEL_ALIGN : in;
                 weight = cudnnWeight = add(weight(c), Layouts.channelsLast(w, c.outChannels(), in, paddedIn,
                         c.kernel() * c.kernel()), storage);
-                if (imageInput) floatStem = add(stemWeight(c), w, Storage.F32);
+                if (imageInput) floatStem = add(stemWeight(c), w, StorageType.F32);
             }
-            convs.put(c, new ConvSlots(weight, add(bias(c), f.bias(), Storage.F32), cudnnWeight, floatStem));
+            convs.put(c, new ConvSlots(weight, add(bias(c), f.bias(), StorageType.F32), cudnnWeight, floatStem));
         }
     }
 

@@ -4,11 +4,14 @@ import dev.mnv3.core.backend.Precision;
 import dev.mnv3.core.tensor.DType;
 
 /**
- * How activations are stored on the device. FP32 and TF32 keep float NCHW (cuDNN's exact path);
- * FP16 and BF16 store NHWC in 16 bits (what tensor cores read) and compute in float. The host
+ * The element type activations (and 16-bit filters) are stored in on the device, which also fixes
+ * their layout. One of three numeric enums: {@link Precision} is the arithmetic a user asks for,
+ * {@link DType} a tensor's element type at the API, and this what a precision stores on the GPU
+ * ({@link #of}). FP32 and TF32 keep float NCHW (cuDNN's exact path); FP16 and BF16 store NHWC in
+ * 16 bits (what tensor cores read) and compute in float. The host
  * side conversions round to nearest even, exactly as the kernels' {@code mnv3_from_float} does.
  */
-public enum Storage {
+public enum StorageType {
     F32(4, 0, ""),
     F16(2, 2, "f16"),
     BF16(2, 9, "bf16");
@@ -19,13 +22,13 @@ public enum Storage {
     /** The suffix of the kernels that read and write this type (mnv3_<op>_<suffix>_* in native/*.cu). */
     public final String kernelSuffix;
 
-    Storage(int bytes, int cudnnType, String kernelSuffix) {
+    StorageType(int bytes, int cudnnType, String kernelSuffix) {
         this.bytes = bytes;
         this.cudnnType = cudnnType;
         this.kernelSuffix = kernelSuffix;
     }
 
-    public static Storage of(Precision p) {
+    public static StorageType of(Precision p) {
         return switch (p) {
             case FP32, TF32 -> F32;
             case FP16 -> F16;
