@@ -8,6 +8,7 @@ import dev.mnv3.core.backend.CompiledModel;
 import dev.mnv3.core.backend.Precision;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.weights.Weights;
+import dev.mnv3.cuda.exec.CudaDevices;
 import dev.mnv3.cuda.exec.CudaRuntime;
 import dev.mnv3.cuda.exec.PlatformThreads;
 import dev.mnv3.cuda.plan.ForwardPlan;
@@ -43,11 +44,11 @@ public final class CudaBackend implements Backend {
      * usable one; throws, saying where it looked, when there is no driver.
      */
     public static List<String> describeDevices() {
-        List<CudaRuntime.Device> all = CudaRuntime.devices();
+        List<CudaDevices.Device> all = CudaDevices.all();
         List<String> out = new ArrayList<>();
         out.add(all.isEmpty() ? "the NVIDIA driver sees no GPU" : all.size() + (all.size() == 1 ? " GPU:" : " GPUs:"));
         all.forEach(d -> out.add("  " + d));
-        all.stream().filter(CudaRuntime.Device::usable).findFirst()
+        all.stream().filter(CudaDevices.Device::usable).findFirst()
                 .ifPresent(d -> out.add(CudaRuntime.get(d.ordinal()).cudnnDescription()));
         return out;
     }

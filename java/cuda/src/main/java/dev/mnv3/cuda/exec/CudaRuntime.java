@@ -5,9 +5,7 @@ import dev.mnv3.core.backend.CudnnMode;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
@@ -123,59 +121,6 @@ public final class CudaRuntime {
         }
     }
 
-    /** A GPU the driver sees, and whether our kernels can run on it. */
-    public record Device(int ordinal, String name, int computeCapability, int multiprocessors, long memoryBytes) {
-        public boolean usable() {
-            return computeCapability >= MIN_COMPUTE_CAPABILITY;
-        }
-
-        @Override
-        public String toString() {
-            return String.format("%d: %s, sm_%d, %d SMs, %d MiB%s", ordinal, name, computeCapability, multiprocessors,
-                    memoryBytes >> 20, usable() ? "" : " (too old for mnv3's kernels: they need sm_80 or newer)");
-        }
-    }
-
-    /** Every GPU the driver sees (no context is created); throws with the reason when there is no driver. */
-    public static List<Device> devices() {
-        return PlatformThreads.call(() -> {
-            try {
-                Driver d = openDriver(LibraryLocator.system());
-                List<Device> out = new ArrayList<>();
-                for (int i = 0; i < d.api.deviceCount(); i++) {
-                    int dev = d.api.device(i);
-                    out.add(new Device(i, d.api.deviceName(dev), computeCapability(d.api, dev),
-                            d.api.attribute(CudaDriver.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, dev), d.api.totalMemory(dev)));
-                }
-                return out;
-            } catch (BackendUnavailableException e) {
-                throw new BackendUnavailableException(PREFIX + e.getMessage(), e);
-            } catch (CudaException | IllegalCallerException | LinkageError e) {
-                throw new BackendUnavailableException(PREFIX + e.getMessage(), e);
-            }
-        });
-    }
-
-    /** The driver library, opened and initialized. */
-    private record Driver(CudaDriver api, String path) {
-    }
-
-    private static Driver openDriver(LibraryLocator locator) {
-        NativeLibraries.Opened libcuda = NativeLibraries.open(locator.driver(), "the NVIDIA driver library");
-        CudaDriver driver = new CudaDriver(libcuda.lookup());
-        int rc = driver.init();
-        if (rc != 0) {
-            throw new BackendUnavailableException("the NVIDIA driver (" + libcuda.path() + ") cannot initialize CUDA: "
-                    + driver.error("cuInit", rc).getMessage());
-        }
-        return new Driver(driver, libcuda.path());
-    }
-
-    private static int computeCapability(CudaDriver driver, int device) {
-        return 10 * driver.attribute(CudaDriver.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device)
-                + driver.attribute(CudaDriver.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device);
-    }
-
     /** Opens the default device. */
     public static CudaRuntime open(LibraryLocator locator) {
         return open(locator, defaultDevice());
@@ -209,17 +154,17 @@ public final class CudaRuntime {
 
     /** Null when everything but the kernels is fine (the caller reports the kernels problem). */
     private static CudaRuntime openDevice(LibraryLocator locator, byte[] fatbin, int ordinal) {
-        Driver d = openDriver(locator);
-        CudaDriver driver = d.api;
+        CudaDevices.Driver d = CudaDevices.openDriver(locator);
+        CudaDriver driver = d.api();
         int count = driver.deviceCount();
-        if (count == 0) throw new BackendUnavailableException("the NVIDIA driver (" + d.path + ") sees no GPU");
+        if (count == 0) throw new BackendUnavailableException("the NVIDIA driver (" + d.path() + ") sees no GPU");
         if (ordinal < 0 || ordinal >= count) {
             throw new BackendUnavailableException("device " + ordinal + " was asked for, but the NVIDIA driver sees " + count
                     + (count == 1 ? " GPU (device 0)" : " GPUs (devices 0 to " + (count - 1) + ")"));
         }
         int device = driver.device(ordinal);
         String name = driver.deviceName(device);
-        int cc = computeCapability(driver, device);
+        int cc = CudaDevices.computeCapability(driver, device);
         if (cc < MIN_COMPUTE_CAPABILITY) {
             throw new BackendUnavailableException(name + " has compute capability " + cc / 10 + "." + cc % 10
                     + "; mnv3's kernels need 8.0 (Ampere) or newer");
@@ -235,7 +180,7 @@ public final class CudaRuntime {
         }
         int sms = driver.attribute(CudaDriver.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, device);
         KernelLaunchers kernels = KernelLaunchers.loaded(driver, module, sms);
-        Info info = new Info(name, ordinal, cc, sms, driver.driverVersion(), d.path, fatbin.length, driver.memInfo()[1]);
+        Info info = new Info(name, ordinal, cc, sms, driver.driverVersion(), d.path(), fatbin.length, driver.memInfo()[1]);
         return new CudaRuntime(driver, () -> loadCudnn(locator), kernels, context, info);
     }
 
