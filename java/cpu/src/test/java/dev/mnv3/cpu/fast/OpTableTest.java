@@ -34,10 +34,12 @@ import org.junit.jupiter.params.provider.MethodSource;
  * in one JVM per width, 128, 256 and 512 bits (the width is fixed per JVM; see the module's pom),
  * where the plain loops are left out. {@link CpuKernelsTest} checks the kernels' edges (row and
  * column ranges, writes outside them); this table checks the ops built on them. The CUDA kernels'
- * side of the table (the same ops on the emulator and on a GPU) is tested in native/test and in
- * java/cuda's KernelsGpuTest and NhwcKernelsGpuTest.
+ * side of the table is java/cuda's CudaOpTableTest: it runs {@link #ops()}, and the ops only the
+ * CUDA backend has, on the kernels compiled for the CPU emulation at FP32, TF32, FP16 and BF16 (on a
+ * GPU, KernelsGpuTest and NhwcKernelsGpuTest check the kernels). Hence the public parts here: the
+ * case records, their list, {@link #weights} and {@link #EPS}.
  */
-class OpTableTest {
+public class OpTableTest {
     /**
      * FP32 kernels against double accumulation: each output is a sum of at most a few hundred
      * products, whose float rounding errors add up to about sqrt(K) * 2^-24 (1e-6 at K = 576)
@@ -48,10 +50,10 @@ class OpTableTest {
     /** A guard input (the case's input plus 5% noise) must move the output by this much at least. */
     private static final double GUARD = 100 * TOLERANCE;
     /** torchvision's BatchNorm epsilon for MobileNetV3. */
-    private static final double EPS = 1e-3;
+    public static final double EPS = 1e-3;
 
     /** One op at one shape: its input, the reference backend's answer, and the fast kernels' answer, all NCHW. */
-    interface Op {
+    public interface Op {
         Tensor input(SplittableRandom rnd);
 
         Tensor reference(Tensor x);
@@ -96,9 +98,11 @@ class OpTableTest {
     /**
      * Shapes: pixel counts that are and are not multiples of the 6- and 12-row tiles, channel
      * counts of one, two and a half vectors (40 = 2 x 16 + 8 at 512 bits), odd widths, a squeeze
-     * and a class count that are not multiples of 8.
+     * and a class count that are not multiples of 8, a 7x7 window. Feature maps always have a
+     * multiple of 8 channels ({@code Graph} rounds every config's counts with make_divisible).
+     * java/cuda's CudaOpTableTest runs the same list on the CUDA kernels.
      */
-    static List<Named<Op>> ops() {
+    public static List<Named<Op>> ops() {
         List<Named<Op>> ops = new ArrayList<>();
         Activation[] acts = Activation.values();
         int[][] pointwise = {{16, 24, 7, 7}, {24, 72, 1, 1}, {40, 40, 5, 3}, {96, 576, 7, 7}, {72, 8, 13, 1}, {16, 40, 2, 9}};
@@ -119,6 +123,7 @@ class OpTableTest {
             }
         }
         ops.add(named(new Depthwise(40, 9, 9, 3, 1, 2, Activation.HARDSWISH))); // dilated, as the segmentation heads run it
+        ops.add(named(new Depthwise(16, 9, 8, 7, 1, 1, Activation.HARDSWISH)));
         ops.add(named(new Stem(3, 16, 3, 2, 17, 13, Activation.HARDSWISH)));
         ops.add(named(new Stem(3, 16, 3, 2, 32, 32, Activation.HARDSWISH)));
         ops.add(named(new Stem(3, 24, 3, 1, 5, 7, Activation.RELU)));
@@ -161,7 +166,7 @@ class OpTableTest {
     }
 
     /** A 1x1 convolution (+ BatchNorm, activation and an optional residual) as a GEMM over all pixels. */
-    record Pointwise(int cin, int cout, int h, int w, Activation act, boolean residual) implements ConvOp {
+    public record Pointwise(int cin, int cout, int h, int w, Activation act, boolean residual) implements ConvOp {
         @Override
         public ConvBnAct conv() {
             return ConvBnAct.pointwise("pw", cin, cout, act);
@@ -190,7 +195,7 @@ class OpTableTest {
     }
 
     /** A depthwise convolution + BatchNorm + activation, one padded output row at a time. */
-    record Depthwise(int c, int h, int w, int kernel, int stride, int dilation, Activation act) implements ConvOp {
+    public record Depthwise(int c, int h, int w, int kernel, int stride, int dilation, Activation act) implements ConvOp {
         @Override
         public ConvBnAct conv() {
             return new ConvBnAct("dw", c, c, kernel, stride, dilation, c, act);
@@ -219,7 +224,7 @@ class OpTableTest {
     }
 
     /** The dense stem on the NCHW image: one output row at a time, a GEMM over the interleaved patch row. */
-    record Stem(int cin, int cout, int kernel, int stride, int h, int w, Activation act) implements ConvOp {
+    public record Stem(int cin, int cout, int kernel, int stride, int h, int w, Activation act) implements ConvOp {
         @Override
         public ConvBnAct conv() {
             return new ConvBnAct("stem", cin, cout, kernel, stride, 1, 1, act);
@@ -248,7 +253,11 @@ class OpTableTest {
     }
 
     /** Squeeze-excitation: channel means, the two FCs as one-row GEMMs, the map scaled in place. */
-    record SqueezeExciteScale(int c, int sq, int h, int w) implements Op {
+    public record SqueezeExciteScale(int c, int sq, int h, int w) implements Op {
+        public SqueezeExcite se() {
+            return new SqueezeExcite("se", c, sq);
+        }
+
         @Override
         public Tensor input(SplittableRandom rnd) {
             return random(rnd, 1, c, h, w);
@@ -257,7 +266,7 @@ class OpTableTest {
         @Override
         public Tensor reference(Tensor x) {
             Tensor y = new Tensor(x.shape(), x.data().clone());
-            SqueezeExcite se = new SqueezeExcite("se", c, sq);
+            SqueezeExcite se = se();
             SeWeights sw = SeWeights.of(se, weights(se.parameters()));
             ReferenceOpsForTests.squeezeExcite(y, sw.fc1Weight(), sw.fc1Bias(), sw.fc2Weight(), sw.fc2Bias());
             return y;
@@ -277,8 +286,8 @@ class OpTableTest {
     }
 
     /** Squeeze-excitation folded into the next 1x1 convolution: the scale multiplies the projection's packed weights. */
-    record SqueezeExciteFolded(int c, int sq, int cout, int h, int w) implements Op {
-        ConvBnAct projection() {
+    public record SqueezeExciteFolded(int c, int sq, int cout, int h, int w) implements Op {
+        public ConvBnAct projection() {
             return ConvBnAct.pointwise("project", c, cout, Activation.IDENTITY);
         }
 
@@ -326,7 +335,7 @@ class OpTableTest {
     }
 
     /** Global average pooling: channel sums over the map, divided by its pixels. */
-    record AveragePool(int c, int h, int w) implements Op {
+    public record AveragePool(int c, int h, int w) implements Op {
         @Override
         public Tensor input(SplittableRandom rnd) {
             return random(rnd, 1, c, h, w);
@@ -352,8 +361,8 @@ class OpTableTest {
     }
 
     /** A classifier layer for a batch: one [batch, in] x [in, out] GEMM (a single row at batch 1). */
-    record Dense(int in, int out, int batch, Activation act) implements Op {
-        Linear linear() {
+    public record Dense(int in, int out, int batch, Activation act) implements Op {
+        public Linear linear() {
             return new Linear("fc", in, out, act);
         }
 
@@ -385,7 +394,7 @@ class OpTableTest {
     }
 
     /** He-scaled weights with BatchNorm statistics far from identity, the same for every kernel set. */
-    private static Weights weights(List<ParamSpec> parameters) {
+    public static Weights weights(List<ParamSpec> parameters) {
         return RandomWeights.generate(parameters, 18);
     }
 
