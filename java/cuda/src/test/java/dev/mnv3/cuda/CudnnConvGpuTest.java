@@ -19,7 +19,7 @@ import dev.mnv3.cuda.exec.ConvAlgorithm;
 import dev.mnv3.cuda.plan.ForwardPlan;
 
 /**
- * cuDNN's convolution + our epilogue, as DevicePlan runs the stem, expansions and projections, with
+ * cuDNN's convolution + our epilogue, as StepLaunches runs the stem, expansions and projections, with
  * every algorithm candidate the plan may time and keep: at FP32 each must be exact to float
  * rounding (strict FMA math, whatever cuDNN reported for it), at TF32 within its tolerance.
  */

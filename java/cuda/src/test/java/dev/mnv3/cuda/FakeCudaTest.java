@@ -36,7 +36,7 @@ import dev.mnv3.cuda.exec.ConvAlgorithm;
 import dev.mnv3.cuda.plan.KernelChoice;
 
 /**
- * The GPU executor (CudaModel, its lanes, DevicePlan with its kernel choices, CUDA-graph capture,
+ * The GPU executor (CudaModel, its lanes, PlanExecutor with its kernel choices, CUDA-graph capture,
  * trace, close) run end to end against {@link FakeCuda}: no GPU, nothing computed, but every
  * driver and cuDNN call made through the real bindings and checked, every kernel pointer
  * argument inside device memory, and nothing left allocated afterwards.

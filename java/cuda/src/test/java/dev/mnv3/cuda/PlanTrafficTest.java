@@ -55,7 +55,7 @@ class PlanTrafficTest {
                             + (c.residual() == null ? 0 : io(plan, c.residual())));
                 }
                 case ForwardPlan.Excite e -> add(bytes, "SE", (fusedPointwise ? 1 : 3) * io(plan, e.x()));
-                // with the projection ours, the scale is applied as it reads its input (DevicePlan.scaledOnRead)
+                // with the projection ours, the scale is applied as it reads its input (Lowering: Conv.scale)
                 case ForwardPlan.ExciteFused e -> add(bytes, "SE", (fusedPointwise ? 0 : 2 * io(plan, e.x())) + io(plan, e.partial()));
                 case ForwardPlan.Pool p -> add(bytes, "pool + classifier", io(plan, p.in()) + io(plan, p.out()));
                 case ForwardPlan.Dense d -> add(bytes, "pool + classifier", io(plan, d.in()) + 2 * io(plan, d.out())

@@ -10,7 +10,7 @@ import java.util.Set;
 import dev.mnv3.cuda.ffi.Cudnn;
 
 /**
- * Which cuDNN forward algorithms, with which math type, a convolution may run; {@link DevicePlan}
+ * Which cuDNN forward algorithms, with which math type, a convolution may run; {@link KernelTuner}
  * times the candidates on the device when a plan is built and keeps the fastest. FP32 is strict:
  * every candidate runs with FMA math, whatever math type cuDNN's heuristic reports for it (its
  * report may differ from the descriptor's setting, and dropping such rows would leave only the

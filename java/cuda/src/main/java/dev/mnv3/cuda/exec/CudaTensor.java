@@ -12,7 +12,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
 /**
- * A tensor in one GPU's memory ({@link CudaModel#allocate}), its own allocation. Copies in and
+ * A tensor in one GPU's memory ({@code CudaModel.allocate}), its own allocation. Copies in and
  * out are synchronous and ordered after the device's work; a model reads and writes it on its
  * lanes. Closing frees it; closing twice is harmless, using it after close is an error.
  */

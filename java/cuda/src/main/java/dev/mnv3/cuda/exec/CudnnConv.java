@@ -14,7 +14,7 @@ import dev.mnv3.cuda.plan.StorageType;
  * One convolution at one shape, as cuDNN runs it: input, filter, convolution and output
  * descriptors, and the algorithm. An algorithm already chosen for this shape (by any lane) is
  * reused; otherwise the acceptable candidates ({@link ConvAlgorithm}) are kept, with the largest
- * workspace any of them needs, until {@link DevicePlan} has timed them and calls {@link #use}.
+ * workspace any of them needs, until {@link KernelTuner} has timed them and calls {@link #use}.
  * The bias and activation are left to our epilogue kernel.
  */
 public final class CudnnConv implements AutoCloseable {
@@ -29,7 +29,7 @@ public final class CudnnConv implements AutoCloseable {
 
     /**
      * {@code in.c()} may exceed {@code c.inChannels()}: NHWC plans zero-pad the image's channels,
-     * and {@link WeightLayout} pads the stem's filter to match.
+     * and {@link dev.mnv3.cuda.plan.WeightLayout} pads the stem's filter to match.
      */
     public CudnnConv(Cudnn dnn, MemorySegment handle, ConvBnAct c, ForwardPlan.Ref in, ForwardPlan.Ref out, Precision precision,
               Map<ConvAlgorithm.Key, ConvAlgorithm.Choice> chosen) {

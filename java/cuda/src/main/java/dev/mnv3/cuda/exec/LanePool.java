@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.function.Supplier;
 
 /**
- * Up to {@code max} independent execution lanes (for {@link CudaModel}: a stream, a cuDNN handle
+ * Up to {@code max} independent execution lanes (for {@code CudaModel}: a stream, a cuDNN handle
  * and the plans built on them), handed out one caller at a time. Lanes are created on first
  * demand, so a model used from one thread holds one. A caller that finds every lane busy waits
  * for one; {@link #close()} waits for the lanes in use to come back, then closes them all. Pure

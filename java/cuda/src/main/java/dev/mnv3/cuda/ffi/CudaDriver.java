@@ -15,7 +15,7 @@ import java.lang.invoke.MethodHandle;
  * 64-bit ABI (the unversioned ones are the old 32-bit entry points kept for binary compatibility).
  * Every call checks its CUresult and throws {@link CudaException} with the driver's own name and
  * description of the error. Device pointers are {@code long}; handles are {@link MemorySegment}s.
- * The calling thread must have the context current ({@link CudaRuntime#makeCurrent()}).
+ * The calling thread must have the context current ({@code exec.CudaRuntime.makeCurrent()}).
  */
 public final class CudaDriver {
     public static final int CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16;
