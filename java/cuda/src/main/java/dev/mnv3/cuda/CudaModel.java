@@ -66,9 +66,8 @@ public final class CudaModel implements CompiledModel {
         this.graph = graph;
         DeviceWeights deviceWeights = null;
         try {
-            KernelChoice.Modes modes = KernelChoice.Modes.of(settings);
             CudaRuntime.LoadedCudnn dnn = runtime.cudnnFor(cudnn);
-            if (dnn == null && modes.anyCudnn()) {
+            if (dnn == null && settings.asksForCudnn()) {
                 String who = settings.equals(CudaSettings.fromProperties()) ? "a -Dmnv3.cuda.* property asks"
                         : "the conv kernel settings (--conv-kernels) ask";
                 throw new IllegalArgumentException(who + " for cuDNN, but this model runs without it ("
@@ -76,9 +75,9 @@ public final class CudaModel implements CompiledModel {
             }
             runtime.makeCurrent();
             deviceWeights = new DeviceWeights(runtime.driver, WeightLayout.of(graph, weights, StorageType.of(precision)));
-            boolean debug = settings.debug(), graphs = cudaGraphs && !debug;
+            boolean graphs = cudaGraphs && !settings.debug();
             resources = new ModelResources(runtime, precision, dnn, deviceWeights, Cudnn.alphaBeta(arena),
-                    java.util.Collections.synchronizedSet(new java.util.LinkedHashSet<>()), modes, debug, graphs);
+                    java.util.Collections.synchronizedSet(new java.util.LinkedHashSet<>()), settings, graphs);
             // a lane is created on first demand, perhaps by a virtual thread: its stream and handle on a platform one
             lanes = new LanePool<>(settings.resolvedStreams(), () -> PlatformThreads.call(() -> new Lane(resources)));
         } catch (RuntimeException e) {

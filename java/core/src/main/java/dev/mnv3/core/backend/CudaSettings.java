@@ -86,6 +86,16 @@ public record CudaSettings(ConvKernels depthwise, ConvKernels pointwise, ConvKer
         return new CudaSettings(depthwise, pointwise, stem, streams, on);
     }
 
+    /** Who runs {@code c} when both can: the setting of its kind (depthwise, 1x1, or the stem: any other dense conv). */
+    public ConvKernels kernelsFor(dev.mnv3.core.graph.ConvBnAct c) {
+        return c.isDepthwise() ? depthwise : c.isPointwise() ? pointwise : stem;
+    }
+
+    /** Whether some conv kind must run on cuDNN. */
+    public boolean asksForCudnn() {
+        return depthwise == ConvKernels.CUDNN || pointwise == ConvKernels.CUDNN || stem == ConvKernels.CUDNN;
+    }
+
     public int resolvedStreams() {
         return streams > 0 ? streams : DEFAULT_STREAMS;
     }

@@ -74,7 +74,7 @@ final class KernelTuner {
             Impl impl;
             if (!convs.containsKey(c)) impl = Impl.OURS; // no cuDNN, told to, an SE depthwise of a 16-bit plan, or it could not
             else if (!ours.get(c).ours()) impl = Impl.CUDNN;
-            else impl = switch (model.modes().of(c)) {
+            else impl = switch (model.settings().kernelsFor(c)) {
                 case OURS -> Impl.OURS;
                 case CUDNN -> Impl.CUDNN;
                 case AUTO -> {
@@ -92,10 +92,10 @@ final class KernelTuner {
     private Impl measure(Conv ours, Conv theirs, ForwardPlan cudnnPlan, ConvAlgorithm.Key key, StepLaunches launches) {
         ConvBnAct k = ours.conv();
         String layer = k.name();
-        StepLaunches.Launch oursLaunch = launches.of(ours, cudnnPlan), cudnnLaunch = launches.of(theirs, cudnnPlan);
+        StepLaunches.Launch oursLaunch = launches.of(ours), cudnnLaunch = launches.of(theirs);
         // cuDNN's NHWC stem needs the converted input: its conversion counts against it
         StepLaunches.Launch convert = ours.in() != theirs.in() ? cudnnPlan.steps().stream()
-                .filter(s -> s instanceof ForwardPlan.ToNhwc).findFirst().map(s -> launches.of(s, cudnnPlan)).orElse(null) : null;
+                .filter(s -> s instanceof ForwardPlan.ToNhwc).findFirst().map(launches::of).orElse(null) : null;
         double oursMs = EventTimer.millisOrNaN(driver, lane.stream, layer, "ours", oursLaunch::enqueue);
         double cudnnMs = EventTimer.millisOrNaN(driver, lane.stream, layer, "cuDNN", args -> {
             if (convert != null) convert.enqueue(args);

@@ -4,6 +4,7 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
+import dev.mnv3.core.backend.CudaSettings;
 import dev.mnv3.core.graph.ConvBnAct;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.tensor.DType;
@@ -52,7 +53,7 @@ public final class PlanExecutor implements AutoCloseable {
         this.steps = plan.steps();
         StepLaunches compiler = new StepLaunches(lane, memory, plan, cudnn);
         this.launches = new ArrayList<>(steps.size());
-        for (ForwardPlan.Step s : steps) launches.add(compiler.of(s, plan));
+        for (ForwardPlan.Step s : steps) launches.add(compiler.of(s));
         boolean graphs = lane.shared.graphs();
         this.hostGraph = new PassGraph(driver, lane.stream, graphs);
         this.stepsGraph = new PassGraph(driver, lane.stream, graphs);
@@ -77,7 +78,7 @@ public final class PlanExecutor implements AutoCloseable {
                 Map<ConvBnAct, ForwardPlan.Conv> oursSteps = KernelTuner.convSteps(ours);
                 for (ForwardPlan.Conv c : KernelTuner.convSteps(theirs).values()) {
                     boolean oursCan = oursSteps.get(c.conv()).ours();
-                    if (c.ours() || oursCan && model.modes().of(c.conv()) == KernelChoice.Mode.OURS) continue;
+                    if (c.ours() || oursCan && model.settings().kernelsFor(c.conv()) == CudaSettings.ConvKernels.OURS) continue;
                     CudnnConv cc = cudnnConv(lane, c, oursCan);
                     if (cc != null) {
                         convs.put(c.conv(), cc);
@@ -121,7 +122,7 @@ public final class PlanExecutor implements AutoCloseable {
         try {
             return new CudnnConv(model.cudnn().api(), lane.cudnn, c.conv(), c.in(), c.out(), model.precision(), model.algorithms());
         } catch (RuntimeException e) {
-            if (model.modes().of(c.conv()) == KernelChoice.Mode.CUDNN || !oursCan) throw e;
+            if (model.settings().kernelsFor(c.conv()) == CudaSettings.ConvKernels.CUDNN || !oursCan) throw e;
             LOG.log(System.Logger.Level.DEBUG, c.conv().name() + ": cuDNN cannot run this conv, ours does: " + e.getMessage());
             return null;
         }
@@ -199,7 +200,7 @@ public final class PlanExecutor implements AutoCloseable {
     }
 
     private void enqueue(Arena args, Consumer<ForwardPlan.Output> onOutput) {
-        boolean debug = lane.shared.debug();
+        boolean debug = lane.shared.settings().debug();
         for (int i = 0; i < steps.size(); i++) {
             launches.get(i).enqueue(args);
             if (onOutput != null && steps.get(i) instanceof ForwardPlan.Output o) onOutput.accept(o);

@@ -36,6 +36,8 @@ final class StepLaunches {
     private final StorageType storage;
     private final Map<ConvBnAct, CudnnConv> cudnn;
     private final boolean nhwc;
+    /** The caller's input type, which a {@link ForwardPlan.ToFloat} widens. */
+    private final dev.mnv3.core.tensor.DType inputType;
 
     StepLaunches(Lane lane, PlanMemory memory, ForwardPlan plan, Map<ConvBnAct, CudnnConv> cudnn) {
         this.lane = lane;
@@ -45,15 +47,16 @@ final class StepLaunches {
         this.memory = memory;
         this.storage = plan.storage();
         this.nhwc = plan.nhwc();
+        this.inputType = plan.inputSpec().dtype();
         this.cudnn = cudnn;
     }
 
     /** The launches of {@code step} ({@link ForwardPlan.Output}: none). */
-    Launch of(ForwardPlan.Step step, ForwardPlan plan) {
+    Launch of(ForwardPlan.Step step) {
         return switch (step) {
             case ForwardPlan.ToFloat t -> {
                 long raw = ptr(t.raw()), out = ptr(t.out()), n = t.out().elements();
-                yield args -> k.convertToFloat(args, stream, plan.inputSpec().dtype(), raw, out, n);
+                yield args -> k.convertToFloat(args, stream, inputType, raw, out, n);
             }
             case ForwardPlan.Preprocess p -> preprocess(p);
             case ForwardPlan.ToNhwc t -> {

@@ -20,8 +20,6 @@ public final class KernelChoice {
     public static final String DEPTHWISE_PROPERTY = CudaSettings.DEPTHWISE_PROPERTY,
             POINTWISE_PROPERTY = CudaSettings.POINTWISE_PROPERTY, STEM_PROPERTY = CudaSettings.STEM_PROPERTY;
 
-    public enum Mode { AUTO, OURS, CUDNN }
-
     public enum Impl { OURS, CUDNN }
 
     /**
@@ -38,40 +36,15 @@ public final class KernelChoice {
         Impl choose(dev.mnv3.core.graph.ConvBnAct conv);
     }
 
-    /** The mode of each conv kind: depthwise, 1x1, and the stem (any other dense conv). */
-    public record Modes(Mode depthwise, Mode pointwise, Mode stem) {
-        public static final Modes AUTO = new Modes(Mode.AUTO, Mode.AUTO, Mode.AUTO);
-
-        public static Modes of(CudaSettings s) {
-            return new Modes(mode(s.depthwise()), mode(s.pointwise()), mode(s.stem()));
-        }
-
-        public Mode of(dev.mnv3.core.graph.ConvBnAct c) {
-            return c.isDepthwise() ? depthwise : c.isPointwise() ? pointwise : stem;
-        }
-
-        public boolean anyCudnn() {
-            return depthwise == Mode.CUDNN || pointwise == Mode.CUDNN || stem == Mode.CUDNN;
-        }
-    }
-
     /** The other must win by this margin to replace the default: the measurement is short. */
     public static final double MARGIN = 0.95;
 
     private KernelChoice() {
     }
 
-    /** The mode {@code -D<property>} asks for (auto when unset). */
-    public static Mode mode(String property) {
-        return mode(CudaSettings.ConvKernels.parse("-D" + property, System.getProperty(property, "auto")));
-    }
-
-    static Mode mode(CudaSettings.ConvKernels k) {
-        return switch (k) {
-            case AUTO -> Mode.AUTO;
-            case OURS -> Mode.OURS;
-            case CUDNN -> Mode.CUDNN;
-        };
+    /** Who {@code -D<property>} asks to run a conv kind (auto when unset). */
+    public static CudaSettings.ConvKernels mode(String property) {
+        return CudaSettings.ConvKernels.parse("-D" + property, System.getProperty(property, "auto"));
     }
 
     /**
