@@ -6,7 +6,9 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import dev.mnv3.cuda.ffi.CudaDriver;
@@ -48,6 +50,12 @@ public final class CudaRuntime {
     private final Map<Long, Long> pinned = new java.util.concurrent.ConcurrentHashMap<>();
     /** Algorithm and kernel choices timed on this device, shared by every model (see {@link Tuning}). */
     public final Tuning tuning = new Tuning();
+    /** Keeps context-wide calls out of the lanes' graph captures. */
+    public final CaptureGate captureGate = new CaptureGate();
+    /** A stream of the runtime's own for the copies no lane makes (weights, device tensors): waiting for it waits for no lane. */
+    private final MemorySegment transfers;
+    /** Why each CUDA graph capture that failed failed, in order (a pass then runs eagerly). */
+    private final List<String> captureFailures = new CopyOnWriteArrayList<>();
 
     /** What was opened, for logs and {@link CudaInfo}. */
     public record Info(String device, int ordinal, int computeCapability, int multiprocessors, int driverVersion,
@@ -68,13 +76,17 @@ public final class CudaRuntime {
         }
     }
 
-    /** Package-private for FakeCudaTest, which runs the executor on a driver and cuDNN written in Java. */
+    /**
+     * Over an opened device with {@code context} current on this thread; public for FakeCudaTest,
+     * which runs the executor on a driver and cuDNN written in Java.
+     */
     public CudaRuntime(CudaDriver driver, Supplier<LoadedCudnn> cudnnLoader, KernelLaunchers kernels, MemorySegment context, Info info) {
         this.driver = driver;
         this.cudnnLoader = cudnnLoader;
         this.kernels = kernels;
         this.context = context;
         this.info = info;
+        this.transfers = driver.streamCreate(); // lives as long as the context: never destroyed
     }
 
     /** The runtime of the default device ({@value #DEVICE_PROPERTY}, else 0), opened on first call. */
@@ -209,7 +221,7 @@ public final class CudaRuntime {
             try {
                 cudnnState = PlatformThreads.call(() -> {
                     makeCurrent();
-                    return cudnnLoader.get();
+                    return captureGate.contextWide(cudnnLoader); // its probe destroys a handle: a context-wide wait
                 });
             } catch (BackendUnavailableException | CudaException | LinkageError e) {
                 cudnnState = e.getMessage();
@@ -252,6 +264,25 @@ public final class CudaRuntime {
     /** Why {@link #cudnn} is null; null when cuDNN is loaded or was never asked for. */
     public synchronized String cudnnUnavailableReason() {
         return cudnnState instanceof String reason ? reason : null;
+    }
+
+    /** Copies to the device on the runtime's own stream; the calling thread has the context current. */
+    public void upload(long dst, MemorySegment src, long bytes) {
+        driver.upload(dst, src, bytes, transfers);
+    }
+
+    /** Copies from the device on the runtime's own stream: after every call that wrote {@code src} has returned. */
+    public void download(MemorySegment dst, long src, long bytes) {
+        driver.download(dst, src, bytes, transfers);
+    }
+
+    void captureFailed(String why) {
+        captureFailures.add(why);
+    }
+
+    /** Why each CUDA graph capture on this device failed, in order; the GPU tests require none. */
+    public List<String> captureFailures() {
+        return List.copyOf(captureFailures);
     }
 
     /** Pinned host memory of {@code bytes}, registered so that a tensor over it is copied by DMA directly. */
