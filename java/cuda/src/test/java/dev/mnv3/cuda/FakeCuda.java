@@ -27,6 +27,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import dev.mnv3.cuda.exec.CudaRuntime;
+import dev.mnv3.cuda.exec.DriverVersion;
 import dev.mnv3.cuda.exec.KernelLaunchers;
 import dev.mnv3.cuda.ffi.CudaDriver;
 import dev.mnv3.cuda.ffi.Cudnn;
@@ -92,6 +93,9 @@ final class FakeCuda {
         final Map<Long, String> functions = new ConcurrentHashMap<>();
         /** Stream capture and what may break it. */
         final FakeCaptures capture = new FakeCaptures(this::violation);
+        /** What cuDriverGetVersion reports (13000: CUDA 13.0). */
+        volatile int driverVersion = 13000;
+        final AtomicLong moduleLoads = new AtomicLong();
         /** Streams the runtimes created for themselves: they live as long as the context. */
         final Set<Long> runtimeStreams = ConcurrentHashMap.newKeySet();
         final List<String> violations = Collections.synchronizedList(new ArrayList<>());
@@ -204,7 +208,7 @@ final class FakeCuda {
         }, 132);
         Set<Long> before = Set.copyOf(s.handles.keySet());
         CudaRuntime rt = new CudaRuntime(driver, cudnn, checked, context, new CudaRuntime.Info("Fake GPU " + ordinal, ordinal, 90,
-                132, 13000, "fake libcuda", 16, 80L << 30));
+                132, new DriverVersion(s.driverVersion, null, "fake libcuda"), 16, 80L << 30));
         s.handles.forEach((h, kind) -> { if (kind.equals("stream") && !before.contains(h)) s.runtimeStreams.add(h); });
         return rt;
     }
@@ -312,7 +316,7 @@ final class FakeCuda {
     }
 
     static int cuDriverGetVersion(MemorySegment out) {
-        putInt(out, 13000);
+        putInt(out, state.driverVersion);
         return 0;
     }
 
@@ -519,6 +523,7 @@ final class FakeCuda {
         state.needsContext("cuModuleLoadData");
         int rc = unsafe("cuModuleLoadData");
         if (rc != 0) return rc;
+        state.moduleLoads.incrementAndGet();
         newHandle(out, "module");
         return 0;
     }

@@ -58,13 +58,12 @@ public final class CudaRuntime {
     private final List<String> captureFailures = new CopyOnWriteArrayList<>();
 
     /** What was opened, for logs and {@link CudaInfo}. */
-    public record Info(String device, int ordinal, int computeCapability, int multiprocessors, int driverVersion,
-                       String driverLibrary, int fatbinBytes, long memoryBytes) {
+    public record Info(String device, int ordinal, int computeCapability, int multiprocessors, DriverVersion driver,
+                       int fatbinBytes, long memoryBytes) {
         @Override
         public String toString() {
-            return String.format("%s (device %d, sm_%d, %d SMs, %d MiB), driver API %d.%d (%s), kernels fatbin %d KiB",
-                    device, ordinal, computeCapability, multiprocessors, memoryBytes >> 20, driverVersion / 1000,
-                    driverVersion % 1000 / 10, driverLibrary, fatbinBytes >> 10);
+            return String.format("%s (device %d, sm_%d, %d SMs, %d MiB), %s, kernels fatbin %d KiB", device, ordinal,
+                    computeCapability, multiprocessors, memoryBytes >> 20, driver, fatbinBytes >> 10);
         }
     }
 
@@ -147,8 +146,20 @@ public final class CudaRuntime {
         } catch (BackendUnavailableException e) {
             kernelsProblem = e.getMessage();
         }
+        return open(() -> CudaDevices.openDriver(locator), fatbin, Fatbin.builtCuda(), kernelsProblem, ordinal,
+                () -> loadCudnn(locator));
+    }
+
+    /**
+     * Opens device {@code ordinal} of {@code driver} with the kernels {@code fatbin}, built by CUDA
+     * {@code builtCuda} (0: unknown), after checking that the driver can run them; null
+     * {@code fatbin}: {@code kernelsProblem} says why there is none. Every failure is one
+     * BackendUnavailableException. Public for DriverVersionTest, which opens the fake driver.
+     */
+    public static CudaRuntime open(Supplier<CudaDevices.Driver> driver, byte[] fatbin, int builtCuda, String kernelsProblem,
+                                   int ordinal, Supplier<LoadedCudnn> cudnn) {
         try {
-            CudaRuntime rt = openDevice(locator, fatbin, ordinal);
+            CudaRuntime rt = openDevice(driver.get(), fatbin, builtCuda, ordinal, cudnn);
             if (rt == null) throw new BackendUnavailableException(kernelsProblem);
             return rt;
         } catch (BackendUnavailableException e) {
@@ -165,8 +176,9 @@ public final class CudaRuntime {
     }
 
     /** Null when everything but the kernels is fine (the caller reports the kernels problem). */
-    private static CudaRuntime openDevice(LibraryLocator locator, byte[] fatbin, int ordinal) {
-        CudaDevices.Driver d = CudaDevices.openDriver(locator);
+    private static CudaRuntime openDevice(CudaDevices.Driver d, byte[] fatbin, int builtCuda, int ordinal,
+                                          Supplier<LoadedCudnn> cudnn) {
+        if (fatbin != null) d.requireCuda(builtCuda); // before cuModuleLoadData, whose own error would not say what to do
         CudaDriver driver = d.api();
         int count = driver.deviceCount();
         if (count == 0) throw new BackendUnavailableException("the NVIDIA driver (" + d.path() + ") sees no GPU");
@@ -192,8 +204,8 @@ public final class CudaRuntime {
         }
         int sms = driver.attribute(CudaDriver.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, device);
         KernelLaunchers kernels = KernelLaunchers.loaded(driver, module, sms);
-        Info info = new Info(name, ordinal, cc, sms, driver.driverVersion(), d.path(), fatbin.length, driver.memInfo()[1]);
-        return new CudaRuntime(driver, () -> loadCudnn(locator), kernels, context, info);
+        Info info = new Info(name, ordinal, cc, sms, d.version(), fatbin.length, driver.memInfo()[1]);
+        return new CudaRuntime(driver, cudnn, kernels, context, info);
     }
 
     /** cuDNN 9, found by {@code locator}; a handle is created and destroyed to prove its sub-libraries load. */
