@@ -44,7 +44,7 @@ import dev.mnv3.cuda.plan.StorageType;
  * descriptors), descriptors must describe a consistent convolution, and after close nothing may
  * be left allocated or created. Graph capture follows the driver's rules ({@link FakeCaptures}):
  * a call that would break a capture fails with the driver's code and invalidates it, which also
- * counts as a violation. Copies land late, as on a GPU: an upload from pageable memory, or any asynchronous
+ * counts as a violation. Faults can be planted ({@link State#faults}). Copies land late, as on a GPU: an upload from pageable memory, or any asynchronous
  * one, is in flight until something orders it (its stream or the context synchronized), and work
  * on another stream that reads it before then is a violation. Every call that needs a context
  * must come from a platform thread that made one current (a virtual thread may change OS thread
@@ -96,6 +96,14 @@ final class FakeCuda {
         /** What cuDriverGetVersion reports (13000: CUDA 13.0). */
         volatile int driverVersion = 13000;
         final AtomicLong moduleLoads = new AtomicLong();
+        /**
+         * Planted failures, by kernel name or "cudnn algorithm N": a code that loses the context
+         * (700, 716, 719...) is asynchronous, as a fault on a GPU is: the launch succeeds and every
+         * later call returns it; any other code is returned by the launch or convolution itself.
+         */
+        final Map<String, Integer> faults = new ConcurrentHashMap<>();
+        /** The fault every call returns once a launch has faulted: the context is lost. */
+        volatile int lost;
         /** Streams the runtimes created for themselves: they live as long as the context. */
         final Set<Long> runtimeStreams = ConcurrentHashMap.newKeySet();
         final List<String> violations = Collections.synchronizedList(new ArrayList<>());
@@ -289,14 +297,25 @@ final class FakeCuda {
         return c == null ? 0 : c;
     }
 
-    /** Work enqueued on {@code stream}: what capture says of it. */
+    /** Work enqueued on {@code stream}: the lost context's fault, or what capture says of it. */
     private static int enqueue(MemorySegment stream, String call) {
-        return state.capture.enqueue(stream.address(), context(), call);
+        return state.lost != 0 ? state.lost : state.capture.enqueue(stream.address(), context(), call);
     }
 
-    /** A potentially unsafe call: what capture says of it. */
+    /** A potentially unsafe call: the lost context's fault, or what capture says of it. */
     private static int unsafe(String call) {
-        return state.capture.unsafe(call, context());
+        return state.lost != 0 ? state.lost : state.capture.unsafe(call, context());
+    }
+
+    /** A planted failure of {@code what}: a lost context from now on (0 returned now), or the code to return now. */
+    private static int planted(String what) {
+        Integer code = state.faults.get(what);
+        if (code == null) return 0;
+        if (code >= 700 && code <= 719 && code != 701 && code != 703) {
+            state.lost = code;
+            return 0;
+        }
+        return code;
     }
 
     // ---- the driver API
@@ -365,7 +384,7 @@ final class FakeCuda {
 
     static int cuCtxSynchronize() {
         state.needsContext("cuCtxSynchronize");
-        int rc = state.capture.contextWide("cuCtxSynchronize", context());
+        int rc = state.lost != 0 ? state.lost : state.capture.contextWide("cuCtxSynchronize", context());
         if (rc == 0) state.inFlight.clear();
         return rc;
     }
@@ -512,6 +531,7 @@ final class FakeCuda {
 
     static int cuStreamSynchronize(MemorySegment s) {
         state.needsContext("cuStreamSynchronize");
+        if (state.lost != 0) return state.lost;
         int rc = state.capture.synchronize(s.address(), context(), "cuStreamSynchronize");
         if (rc != 0) return rc;
         boolean legacy = FakeCaptures.legacyStream(s.address());
@@ -549,6 +569,7 @@ final class FakeCuda {
         }
         if (shared > 48 * 1024) state.violation(name + ": " + shared + " bytes of dynamic shared memory");
         int rc = enqueue(stream, "cuLaunchKernel(" + name + ")");
+        if (rc == 0 && !state.capture.capturing(stream.address())) rc = planted(name);
         return rc != 0 ? rc : live(stream, "stream", "cuLaunchKernel(" + name + ")");
     }
 
@@ -564,7 +585,7 @@ final class FakeCuda {
     }
 
     static int cuEventSynchronize(MemorySegment e) {
-        return live(e, "event", "cuEventSynchronize");
+        return state.lost != 0 ? state.lost : live(e, "event", "cuEventSynchronize");
     }
 
     /** Times that differ from call to call, so timed choices go both ways. */
@@ -574,7 +595,7 @@ final class FakeCuda {
     }
 
     static int cuEventDestroy_v2(MemorySegment e) {
-        return destroy(e, "event");
+        return state.lost != 0 ? state.lost : destroy(e, "event");
     }
 
     static int cuStreamBeginCapture_v2(MemorySegment s, int mode) {
@@ -745,6 +766,9 @@ final class FakeCuda {
         if (!checkShapes(xd, wd, conv, yd)) return 3;
         long stream = state.handleStreams.getOrDefault(h.address(), 0L);
         if (enqueue(MemorySegment.ofAddress(stream), "cudnnConvolutionForward") != 0) return 5001; // EXECUTION_FAILED_CUDA_DRIVER
+        int planted = state.capture.capturing(stream) ? 0 : planted("cudnn algorithm " + algo);
+        if (planted != 0) return planted;
+        if (state.lost != 0) return 5001;
         state.mathByAlgorithm.computeIfAbsent(algo, a -> ConcurrentHashMap.newKeySet()).add(state.descriptors.get(conv.address())[7]);
         state.readsLanded("cudnnConvolutionForward x", x.address(), bytes(xd), stream);
         state.onCurrentDevice("cudnnConvolutionForward x", x.address());
