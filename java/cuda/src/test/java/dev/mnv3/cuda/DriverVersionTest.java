@@ -48,7 +48,8 @@ class DriverVersionTest {
         BackendUnavailableException e = assertThrows(BackendUnavailableException.class, () -> open(driverCuda, lib.toString()));
         assertEquals(CudaRuntime.PREFIX + "the NVIDIA driver 550.54.15 (" + lib + ") supports CUDA " + cuda + ", but mnv3's "
                 + "kernels were built with CUDA 13.0 and need a driver for CUDA 13.0 or newer (R580 or later): update the NVIDIA "
-                + "driver", e.getMessage());
+                + "driver, or on a data-center GPU point -Dmnv3.cuda.libDir at CUDA's forward-compatibility libcuda (cuda-compat)",
+                e.getMessage());
         assertEquals(0, state.moduleLoads.get(), "the fatbin was never given to the driver");
     }
 

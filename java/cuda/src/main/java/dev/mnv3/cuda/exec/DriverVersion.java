@@ -50,7 +50,8 @@ public record DriverVersion(int cuda, String release, String library) {
         String branch = FIRST_BRANCH.get(built / 1000);
         return "the NVIDIA driver" + (release == null ? "" : " " + release) + " (" + library + ") supports CUDA " + cudaString(cuda)
                 + ", but mnv3's kernels were built with CUDA " + cudaString(built) + " and need a driver for CUDA "
-                + built / 1000 + ".0 or newer" + (branch == null ? "" : " (" + branch + " or later)") + ": update the NVIDIA driver";
+                + built / 1000 + ".0 or newer" + (branch == null ? "" : " (" + branch + " or later)") + ": update the NVIDIA driver, "
+                + "or on a data-center GPU point -Dmnv3.cuda.libDir at CUDA's forward-compatibility libcuda (cuda-compat)";
     }
 
     @Override
