@@ -31,8 +31,8 @@
 # it left behind, when the limit passes; a failed step is recorded and the check goes on.
 # $OUT/summary.json and summary.txt are rewritten after every step (name, status, seconds, limit,
 # note, key figures), so a run cut off at any point still reports everything before it. $OUT also
-# receives device-check.log (everything), throughput.json and junit/ (seven files in all: the
-# device machine returns at most eight). Exit status 0 only when no step failed.
+# receives device-check.log (everything, the tests' trees included) and throughput.json: four files
+# (the device machine returns at most eight). Exit status 0 only when no step failed.
 # MNV3_LIMITS="torch=200,bench=90" changes limits (a targeted rerun has time).
 set -u
 
@@ -146,13 +146,14 @@ probe_gpu() {
     return $rc
 }
 
-# the module's tests of one kind: junit_tests NAME CLASS...
+# the module's tests of one kind: junit_tests NAME CLASS... Their record is the tree in the log: XML
+# reports would need java.xml in the kit's JDK (4 MiB) and three files per step out of $OUT.
 junit_tests() {
     local name=$1 selectors=() c out
     shift
     for c in "$@"; do selectors+=(--select-class "dev.mnv3.cuda.$c"); done
     out=$("$JAVA" "${JAVA_OPTS[@]}" -jar "$(ls "$KIT"/lib/junit-platform-console-standalone-*.jar | head -1)" execute \
-        --class-path "$TESTCP" "${selectors[@]}" --reports-dir "$LOGDIR/junit/$name" --details=tree --disable-banner \
+        --class-path "$TESTCP" "${selectors[@]}" --details=tree --disable-banner \
         --details-theme=ascii 2>&1)
     local rc=$?
     echo "$out"

@@ -38,6 +38,10 @@ case "$*" in
               if [ -n "$FAKE_GPU_OK" ]; then echo "CUDA backend available: NVIDIA H100 80GB HBM3 (device 0, sm_90)"; exit 0; fi
               echo "CUDA backend unavailable: cuModuleLoadData failed: CUDA_ERROR_NO_BINARY_FOR_GPU (209)"; exit 2 ;;
   *junit*) [ -n "$FAKE_CAPTURE_FAILS" ] && echo "WARNING: CUDA graph capture failed, running without graphs: (901)"
+           while [ $# -gt 0 ]; do  # the console launcher writes one XML report per engine where asked to
+               [ "$1" = --reports-dir ] && mkdir -p "$2" && for e in jupiter vintage platform-suite; do : > "$2/TEST-junit-$e.xml"; done
+               shift
+           done
            echo "[         3 tests successful      ]"; exit 0 ;;
 esac
 """
@@ -132,9 +136,11 @@ class DeviceCheckTest(unittest.TestCase):
 
     def test_a_capture_failure_in_the_log_fails_the_check_even_when_every_step_passes(self):
         ok = dict(FAKE_DRIVER_OK="1", FAKE_GPU_OK="1")
-        r = self.check("--only", "kernels", **ok)
+        r = self.check("--only", "kernels,cudnn,network", **ok)
         self.assertEqual(0, r.returncode, r.stdout + r.stderr)
         self.assertEqual("PASS", self.summary()["steps"][-1]["status"])
+        out = sorted(str(f.relative_to(self.out)) for f in self.out.rglob("*") if f.is_file())
+        self.assertEqual(["device-check.log", "summary.json", "summary.txt"], out, "the device machine returns at most eight files")
         r = self.check("--only", "kernels", FAKE_CAPTURE_FAILS="1", **ok)
         self.assertEqual(1, r.returncode, r.stdout + r.stderr)
         steps = {step["name"]: step for step in self.summary()["steps"]}
