@@ -163,7 +163,7 @@ junit_tests() {
 
 kernels() { junit_tests kernels KernelsGpuTest NhwcKernelsGpuTest InputKernelsGpuTest; }
 cudnn() { junit_tests cudnn CudnnConvGpuTest; }
-network() { junit_tests network CudaModelGpuTest HostIoGpuTest DriverOnlyTest FakeCudaTest HostIoTest DeviceChoiceTest \
+network() { junit_tests network CudaModelGpuTest HostIoGpuTest CaptureSafetyGpuTest DriverOnlyTest FakeCudaTest HostIoTest DeviceChoiceTest \
     UnavailableBackendTest CaptureSafetyTest TuningFaultTest DriverVersionTest; }
 
 # torchvision on the GPU (strict FP32): weights, input and every node's expected output
