@@ -317,33 +317,41 @@ STOPPED=""
 
 log() { printf '%s\n' "$@" | tee -a "$LOG"; }
 
-# a JSON string of $1, without forking (summary.json is rewritten after every step)
-json_string() {
+# J = the JSON string of $1. No command substitution: summary.json is rewritten after every step,
+# and a fork per field made that quadratic in the steps.
+json() {
     local s=${1//\\/\\\\}
     s=${s//\"/\\\"}
     s=${s//$'\t'/ }
     s=${s//$'\n'/\\n}
     s=${s//[[:cntrl:]]/}
-    printf '"%s"' "$s"
+    J="\"$s\""
 }
 
 # summary.json: the steps so far, each with its key figures
 write_summary() {
-    local i first=1 k v out="$LOGDIR/summary.json"
+    local i first=1 k v out="$LOGDIR/summary.json" started gpu stopped name status note
+    json "$STARTED"; started=$J
+    json "${GPU_NAME:-}"; gpu=$J
+    json "$STOPPED"; stopped=$J
     {
         printf '{"check":"mnv3 GPU check","started":%s,"seconds":%d,"gpu":%s,"stopped":%s,"steps":[' \
-            "$(json_string "$STARTED")" $(( SECONDS - START )) "$(json_string "${GPU_NAME:-}")" "$(json_string "$STOPPED")"
+            "$started" $(( SECONDS - START )) "$gpu" "$stopped"
         for i in "${!NAMES[@]}"; do
             [ $first = 1 ] || printf ','
             first=0
-            printf '\n  {"name":%s,"status":%s,"seconds":%s,"limit":%s,"note":%s,"figures":{' "$(json_string "${NAMES[$i]}")" \
-                "$(json_string "${RESULTS[$i]}")" "${TIMES[$i]}" "${LIMIT[${NAMES[$i]}]:-0}" "$(json_string "${NOTES[$i]}")"
+            json "${NAMES[$i]}"; name=$J
+            json "${RESULTS[$i]}"; status=$J
+            json "${NOTES[$i]}"; note=$J
+            printf '\n  {"name":%s,"status":%s,"seconds":%s,"limit":%s,"note":%s,"figures":{' "$name" "$status" "${TIMES[$i]}" \
+                "${LIMIT[${NAMES[$i]}]:-0}" "$note"
             if [ -f "$FIGURES/${NAMES[$i]}" ]; then
                 local f=1
                 while IFS=$'\t' read -r k v; do
                     [ $f = 1 ] || printf ','
                     f=0
-                    printf '%s:%s' "$(json_string "$k")" "$(json_string "$v")"
+                    json "$k"; printf '%s:' "$J"
+                    json "$v"; printf '%s' "$J"
                 done < "$FIGURES/${NAMES[$i]}"
             fi
             printf '}}'
