@@ -75,6 +75,11 @@ class DriverVersionTest {
         assertTrue(r.problem().startsWith("the NVIDIA driver (fake libcuda) supports CUDA 12.4, but mnv3's kernels were built "
                 + "with CUDA 13.0"), r.problem());
         assertEquals(0, state.moduleLoads.get());
+        CudaDevices.Report unknown = CudaDevices.report(CudaDevices.Driver.initialize(new CudaDriver(FakeCuda.LOOKUP),
+                "fake libcuda"), 0);
+        assertNull(unknown.problem(), "kernels without a note: the driver is not checked against them");
+        assertTrue(unknown.lines().get(1).matches("mnv3's kernels: (built with an unknown CUDA version .*|the CUDA kernels were not built.*)"),
+                unknown.lines().get(1));
         state.driverVersion = 13000;
         assertNull(CudaDevices.report(CudaDevices.Driver.initialize(new CudaDriver(FakeCuda.LOOKUP), "fake libcuda"), 13000)
                 .problem());

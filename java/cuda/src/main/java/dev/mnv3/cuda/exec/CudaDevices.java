@@ -79,8 +79,9 @@ public final class CudaDevices {
         public List<String> lines() {
             List<String> out = new ArrayList<>();
             out.add(driver.toString());
-            out.add(kernelsCuda > 0 ? "mnv3's kernels: built with CUDA " + DriverVersion.cudaString(kernelsCuda)
-                    : "mnv3's kernels: " + Fatbin.missingReason());
+            out.add("mnv3's kernels: " + (kernelsCuda > 0 ? "built with CUDA " + DriverVersion.cudaString(kernelsCuda)
+                    : Fatbin.present() ? "built with an unknown CUDA version (no note beside the fatbin): the driver is not checked"
+                    : Fatbin.missingReason()));
             out.add(devices.isEmpty() ? "no GPU" : devices.size() + (devices.size() == 1 ? " GPU:" : " GPUs:"));
             devices.forEach(d -> out.add("  " + d));
             return out;

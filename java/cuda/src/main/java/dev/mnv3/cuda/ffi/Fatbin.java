@@ -72,6 +72,13 @@ public final class Fatbin {
         }
     }
 
+    /** Whether there is a fatbin to load (the jar's, or -Dmnv3.cuda.fatbin's), without reading it. */
+    public static boolean present() {
+        String override = System.getProperty(PROPERTY);
+        return override != null && !override.isBlank() ? Files.isRegularFile(Path.of(override))
+                : Fatbin.class.getResource(RESOURCE) != null;
+    }
+
     /** "13.0" -> 13000, as cuDriverGetVersion counts; 0 for anything else. */
     public static int parseCuda(String note) {
         Matcher m = CUDA_VERSION.matcher(note.strip());
