@@ -163,8 +163,8 @@ junit_tests() {
 
 kernels() { junit_tests kernels KernelsGpuTest NhwcKernelsGpuTest InputKernelsGpuTest; }
 cudnn() { junit_tests cudnn CudnnConvGpuTest; }
-network() { junit_tests network CudaModelGpuTest HostIoGpuTest CaptureSafetyGpuTest DriverOnlyTest FakeCudaTest HostIoTest DeviceChoiceTest \
-    UnavailableBackendTest CaptureSafetyTest TuningFaultTest DriverVersionTest; }
+network() { junit_tests network CudaModelGpuTest HostIoGpuTest CaptureSafetyGpuTest DriverOnlyTest FakeCudaTest HostIoTest \
+    DeviceChoiceTest UnavailableBackendTest; }
 
 # torchvision on the GPU (strict FP32): weights, input and every node's expected output
 make_references() {
