@@ -33,7 +33,7 @@ class LifecycleTest {
     private static InferenceServer start(FakeModel model, BatchPolicy policy, int httpPort) throws Exception {
         ServerConfig config = new ServerConfig("127.0.0.1", httpPort, 0, 1 << 20, policy, Duration.ofSeconds(30));
         return InferenceServer.start(config, new ServedModel("fake", FakeModel.GRAPH, TestServer.PREPROCESSING, "fake"),
-                ModelInstances.of(List.of(model)), new CoreImageDecoder());
+                ModelInstances.of(List.of(model)), CoreImageDecoder.DEFAULT);
     }
 
     private static String url(int port, String path) {
@@ -81,8 +81,8 @@ class LifecycleTest {
                     return false;
                 }
             }, "the server is live");
-            assertEquals(503, Tools.curl(url(port, "/v2/health/ready"), null).status());
-            assertEquals(503, Tools.curl(url(port, "/v2/models/fake/ready"), null).status());
+            assertEquals(400, Tools.curl(url(port, "/v2/health/ready"), null).status());
+            assertEquals(400, Tools.curl(url(port, "/v2/models/fake/ready"), null).status());
             Tools.Http early = Tools.curl(url(port, "/v2/models/fake/infer"), body());
             assertEquals(503, early.status());
             assertTrue(early.text().contains("warming up"), early.text());
@@ -134,7 +134,7 @@ class LifecycleTest {
             Tools.Http refused = Tools.curl(url(port, "/v2/models/fake/infer"), body());
             assertEquals(503, refused.status(), refused.text());
             assertTrue(refused.text().contains("shutting down"), refused.text());
-            assertEquals(503, Tools.curl(url(port, "/v2/health/ready"), null).status());
+            assertEquals(400, Tools.curl(url(port, "/v2/health/ready"), null).status());
             assertTrue(!closing.isDone(), "close waits for the requests in flight");
             model.gate.countDown();
             assertEquals(200, a.get(30, TimeUnit.SECONDS).statusCode());
