@@ -27,7 +27,7 @@ public final class CpuWork implements AutoCloseable {
 
     public CpuWork(int threads) {
         this.threads = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(),
-                Thread.ofPlatform().daemon().name("mnv3-cpu-", 0).factory());
+                Thread.ofPlatform().daemon().name("mnv3-work-", 0).factory());
     }
 
     /** One thread per available processor. */

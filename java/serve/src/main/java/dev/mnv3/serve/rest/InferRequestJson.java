@@ -54,7 +54,8 @@ public final class InferRequestJson {
         Map<String, Object> parameters = Map.of();
         List<RawInput> inputs = null;
         List<InferRequest.RequestedOutput> outputs = List.of();
-        try (JsonParser p = RestJson.FACTORY.createParser(body, 0, jsonLength)) {
+        Source source = new Source(new JsonBody(body, jsonLength), new JsonNumbers(), jsonLength / 2 + 1);
+        try (JsonParser p = RestJson.FACTORY.createParser(source.body)) {
             if (p.nextToken() != JsonToken.START_OBJECT) throw bad("the request must be a JSON object");
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String field = p.currentName();
@@ -62,7 +63,7 @@ public final class InferRequestJson {
                 switch (field) {
                     case "id" -> id = string(p, "id");
                     case "parameters" -> parameters = parameters(p, "the request's parameters");
-                    case "inputs" -> inputs = inputs(p, jsonLength / 2 + 1);
+                    case "inputs" -> inputs = inputs(p, source);
                     case "outputs" -> outputs = outputs(p);
                     default -> p.skipChildren();
                 }
@@ -91,8 +92,14 @@ public final class InferRequestJson {
         return at == null ? what + ": " + m : what + " at line " + at.getLineNr() + ", column " + at.getColumnNr() + ": " + m;
     }
 
-    /** The inputs; {@code room}: the most numbers the body can hold. */
-    private static List<RawInput> inputs(JsonParser p, int room) throws IOException {
+    /**
+     * The body as Jackson reads it, where flat arrays of numbers are read instead
+     * ({@link JsonNumbers}), and the most numbers the body can hold (every number takes two bytes).
+     */
+    private record Source(JsonBody body, JsonNumbers numbers, int room) {
+    }
+
+    private static List<RawInput> inputs(JsonParser p, Source source) throws IOException {
         expect(p, JsonToken.START_ARRAY, "'inputs' must be an array");
         List<RawInput> list = new ArrayList<>();
         while (p.nextToken() != JsonToken.END_ARRAY) {
@@ -107,7 +114,7 @@ public final class InferRequestJson {
                     case "datatype" -> in.datatype = string(p, what + ".datatype");
                     case "shape" -> in.shape = shape(p, what + ".shape");
                     case "parameters" -> in.parameters = parameters(p, what + ".parameters");
-                    case "data" -> data(p, in, what + ".data", expectedNumbers(in, room));
+                    case "data" -> data(p, in, what + ".data", expectedNumbers(in, source.room), source);
                     default -> p.skipChildren();
                 }
             }
@@ -158,10 +165,24 @@ public final class InferRequestJson {
         return n <= room ? (int) n : 0;
     }
 
-    /** The elements of a (possibly nested) data array: numbers, or strings, not both. */
-    private static void data(JsonParser p, RawInput in, String what, int expected) throws IOException {
+    /**
+     * The elements of a (possibly nested) data array: numbers, or strings, not both. A flat array
+     * of numbers is read from the bytes (when Jackson has read nothing past its '['), the rest
+     * through Jackson's tokens.
+     */
+    private static void data(JsonParser p, RawInput in, String what, int expected, Source source) throws IOException {
         expect(p, JsonToken.START_ARRAY, what + " must be an array");
         in.hasData = true;
+        JsonBody body = source.body;
+        if (p.currentLocation().getByteOffset() == body.position()) {
+            FloatList numbers = new FloatList(expected);
+            if (source.numbers.scan(body.bytes, body.position(), body.end, numbers)) {
+                body.skipTo(source.numbers.end);
+                if (p.nextToken() != JsonToken.END_ARRAY) throw new IllegalStateException("the array did not end where it was read to");
+                in.numbers = numbers.size() > 0 ? numbers : null;
+                return;
+            }
+        }
         int depth = 1;
         while (depth > 0) {
             JsonToken t = p.nextToken();
@@ -297,7 +318,7 @@ public final class InferRequestJson {
      * A float array that JSON data fill one number at a time: allocated at the size expected when
      * that is known (and then handed over as it is), grown otherwise.
      */
-    private static final class FloatList {
+    private static final class FloatList implements JsonNumbers.FloatSink {
         private float[] a;
         private int n;
 
@@ -305,9 +326,20 @@ public final class InferRequestJson {
             a = new float[expected > 0 ? expected : 1024];
         }
 
-        void add(float v) {
+        @Override
+        public void add(float v) {
             if (n == a.length) a = Arrays.copyOf(a, a.length * 2);
             a[n++] = v;
+        }
+
+        @Override
+        public int size() {
+            return n;
+        }
+
+        @Override
+        public void truncate(int size) {
+            n = size;
         }
 
         float[] toArray() {
