@@ -73,13 +73,13 @@ final class Tools {
         }
     }
 
-    /** curl {@code url}: GET, or POST of {@code body} (a file) when given, with {@code headers} ("Name: value") and curl options ("--..."). */
+    /** curl {@code url}: GET, or POST of {@code body} (a file) when given, with {@code headers} ("Name: value") and curl options ("--option" or "--option VALUE"). */
     static Http curl(String url, Path body, String... headers) throws IOException, InterruptedException {
         Path out = Files.createTempFile("mnv3-curl", ".body"), head = Files.createTempFile("mnv3-curl", ".head");
         try {
             List<String> cmd = new ArrayList<>(List.of(require("curl"), "-sS", "-o", out.toString(), "-D", head.toString(),
                     "-w", "%{http_code}"));
-            for (String h : headers) cmd.addAll(h.startsWith("--") ? List.of(h) : List.of("-H", h)); // a header, or a curl option
+            for (String h : headers) cmd.addAll(h.startsWith("--") ? List.of(h.split(" ", 2)) : List.of("-H", h)); // a header, or a curl option
             if (body != null) cmd.addAll(List.of("-X", "POST", "--data-binary", "@" + body));
             cmd.add(url);
             Run r = run(cmd, 60);

@@ -24,6 +24,9 @@ import org.eclipse.jetty.util.Callback;
  * and answered on a {@code CpuWork} thread, and run.
  */
 final class RestInference {
+    /** JSON this large is parsed or written on the CPU threads; below it, where the call is. */
+    private static final int HEAVY_JSON_BYTES = 64 * 1024;
+
     private final InferenceService service;
     private final ServerState state;
     private final int maxBodyBytes;
@@ -81,10 +84,18 @@ final class RestInference {
         try (ticket) {
             byte[] body = readBody(request, declared);
             int jsonLength = jsonLength(request, body.length);
-            InferRequest req = service.cpu().run(() -> InferRequestJson.read(body, jsonLength));
+            // a small JSON part parses in microseconds: handed to the CPU threads it would only queue behind heavy work
+            InferRequest req = jsonLength < HEAVY_JSON_BYTES ? InferRequestJson.read(body, jsonLength)
+                    : service.cpu().run(() -> InferRequestJson.read(body, jsonLength));
             InferResponse resp = service.infer(name, version, req, ticket);
-            return service.cpu().run(() -> InferResponseJson.write(resp));
+            return jsonFloats(resp) < HEAVY_JSON_BYTES / 8 ? InferResponseJson.write(resp)
+                    : service.cpu().run(() -> InferResponseJson.write(resp));
         }
+    }
+
+    /** How many floats of the response go out as JSON text. */
+    private static long jsonFloats(InferResponse r) {
+        return r.outputs().stream().filter(o -> !o.binary() && o.floats() != null).mapToLong(o -> o.floats().length).sum();
     }
 
     private static void answer(Response response, Callback done, InferResponseJson.Encoded encoded) {
