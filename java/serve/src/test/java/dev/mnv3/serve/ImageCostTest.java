@@ -10,6 +10,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,6 +23,18 @@ import org.junit.jupiter.api.io.TempDir;
 class ImageCostTest {
     @TempDir
     Path dir;
+    /** The server with the default image bounds, shared by the tests that use them. */
+    private static TestServer defaults;
+
+    @BeforeAll
+    static void start() throws Exception {
+        defaults = server(CoreImageDecoder.DEFAULT);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (defaults != null) defaults.close();
+    }
 
     private static TestServer server(CoreImageDecoder decoder) throws Exception {
         return new TestServer(TestServer.config(new BatchPolicy(8, 0, 64), 32 << 20), 1, false, decoder);
@@ -43,18 +57,16 @@ class ImageCostTest {
 
     @Test
     void anImageIsRefusedFromItsHeaderWhenItsDecodeWouldCostTooMuch() throws Exception {
-        try (TestServer s = server(CoreImageDecoder.DEFAULT)) {
-            // a 64x64 crop: at most 1000 x 64 x 64 = 4,096,000 pixels decoded
-            Tools.Http over = post(s, "over", ZeroPngs.grey(3000, 3000, 3000));
-            assertEquals(400, over.status(), over.text());
-            assertTrue(over.text().contains("element 0: image in the request is 3000x3000, 9,000,000 pixels: decoding it would cost more "
-                    + "than the 4,096,000 pixels allowed here"), over.text());
-            Tools.Http bomb = post(s, "bomb", ZeroPngs.grey(20000, 20000, 1));
-            assertEquals(400, bomb.status(), bomb.text());
-            assertTrue(bomb.text().contains("20000x20000, 400,000,000 pixels: more than the 178,956,970 mnv3 decodes"), bomb.text());
-            Tools.Http under = post(s, "under", ZeroPngs.grey(2000, 2000, 2000));
-            assertEquals(200, under.status(), under.text());
-        }
+        // a 64x64 crop: at most 1000 x 64 x 64 = 4,096,000 pixels decoded
+        Tools.Http over = post(defaults, "over", ZeroPngs.grey(3000, 3000, 3000));
+        assertEquals(400, over.status(), over.text());
+        assertTrue(over.text().contains("element 0: image in the request is 3000x3000, 9,000,000 pixels: decoding it would cost more "
+                + "than the 4,096,000 pixels allowed here"), over.text());
+        Tools.Http bomb = post(defaults, "bomb", ZeroPngs.grey(20000, 20000, 1));
+        assertEquals(400, bomb.status(), bomb.text());
+        assertTrue(bomb.text().contains("20000x20000, 400,000,000 pixels: more than the 178,956,970 mnv3 decodes"), bomb.text());
+        Tools.Http under = post(defaults, "under", ZeroPngs.grey(2000, 2000, 2000));
+        assertEquals(200, under.status(), under.text());
         // the ratio is the server's setting: at 3000, 12 megapixels are allowed for this crop
         try (TestServer s = server(new CoreImageDecoder(3000, Duration.ofSeconds(30)))) {
             assertEquals(200, post(s, "over", ZeroPngs.grey(3000, 3000, 3000)).status());
@@ -76,18 +88,17 @@ class ImageCostTest {
      */
     @Test
     void costlyImagesDoNotHoldOtherRequestsBack() throws Exception {
-        byte[] slow = slowPng(2000), small = Bodies.image(97, 80, 1, "png");
-        try (TestServer s = server(CoreImageDecoder.DEFAULT)) {
-            assertEquals(200, post(s, "warm", small, slow).status());
-            long start = System.nanoTime();
-            CompletableFuture<Long> a = timed(() -> post(s, "a", slow, slow, slow, slow, slow, slow), start);
-            CompletableFuture<Long> b = timed(() -> post(s, "b", slow, slow, slow, slow, slow, slow), start);
-            Thread.sleep(100);
-            long smallTook = timed(() -> post(s, "c", small), System.nanoTime()).get(60, TimeUnit.SECONDS);
-            long slowTook = Math.min(a.get(60, TimeUnit.SECONDS), b.get(60, TimeUnit.SECONDS));
-            assertTrue(smallTook < slowTook / 2, "the small image took " + smallTook / 1e6 + " ms, behind requests of costly images that took "
-                    + slowTook / 1e6 + " ms");
-        }
+        byte[] slow = slowPng(1500), small = Bodies.image(97, 80, 1, "png");
+        TestServer s = defaults;
+        assertEquals(200, post(s, "warm", small, slow).status());
+        long start = System.nanoTime();
+        CompletableFuture<Long> a = timed(() -> post(s, "a", slow, slow, slow, slow, slow, slow), start);
+        CompletableFuture<Long> b = timed(() -> post(s, "b", slow, slow, slow, slow, slow, slow), start);
+        Thread.sleep(100);
+        long smallTook = timed(() -> post(s, "c", small), System.nanoTime()).get(60, TimeUnit.SECONDS);
+        long slowTook = Math.min(a.get(60, TimeUnit.SECONDS), b.get(60, TimeUnit.SECONDS));
+        assertTrue(smallTook < slowTook / 2, "the small image took " + smallTook / 1e6 + " ms, behind requests of costly images that took "
+                + slowTook / 1e6 + " ms");
     }
 
     private interface Call {

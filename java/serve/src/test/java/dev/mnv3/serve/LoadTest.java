@@ -145,7 +145,7 @@ class LoadTest {
                     }
                 }
             });
-            Tools.Run r = Tools.run(List.of(hey, "-z", "5s", "-c", "48", "-m", "POST", "-T", "application/json", "-D", body.toString(),
+            Tools.Run r = Tools.run(List.of(hey, "-z", "4s", "-c", "48", "-m", "POST", "-T", "application/json", "-D", body.toString(),
                     crowd.url("/v2/models/small/infer")), 60);
             probing.set(false);
             probe.join();

@@ -16,7 +16,7 @@ import java.util.concurrent.TimeUnit;
  * installs them (tools/serve-test-clients.sh).
  */
 final class Tools {
-    static final String INSTALL = "run tools/serve-test-clients.sh (as .ci/run and ./test do) to install curl, hey, node and the npm "
+    static final String INSTALL = "run tools/serve-test-clients.sh (as .ci/run and ./test do) to install curl, hey, openssl, node and the npm "
             + "packages the serve tests drive";
     /** The Node project of the gRPC client, with its node_modules once installed. */
     static final Path NODE_PROJECT = Path.of("src/test/node").toAbsolutePath();
