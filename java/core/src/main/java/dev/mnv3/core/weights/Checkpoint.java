@@ -93,15 +93,14 @@ public final class Checkpoint implements AutoCloseable {
             // a pickle begins with PROTO (0x80); a safetensors file may too (a header of 128 bytes), but has its JSON at byte 8
             boolean json = size > 8 && bytes.get(ValueLayout.JAVA_BYTE, 8) == '{';
             if (size > 0 && bytes.get(ValueLayout.JAVA_BYTE, 0) == (byte) 0x80 && !json) throw PyTorchCheckpoint.legacy(file, bytes);
+            SafeTensors st = SafeTensors.mapped(file, arena, bytes, size);
+            Map<String, StoredTensor> tensors = new LinkedHashMap<>();
+            st.entries().forEach((name, e) -> tensors.put(name, StoredTensor.of(st, e, st.data())));
+            return new Checkpoint(file, Format.SAFETENSORS, st, tensors, null, false);
         } catch (IOException | RuntimeException e) {
             arena.close();
             throw e;
         }
-        arena.close();
-        SafeTensors st = SafeTensors.open(file);
-        Map<String, StoredTensor> tensors = new LinkedHashMap<>();
-        st.entries().forEach((name, e) -> tensors.put(name, StoredTensor.of(st, e, st.data())));
-        return new Checkpoint(file, Format.SAFETENSORS, st, tensors, null, false);
     }
 
     public Path path() {

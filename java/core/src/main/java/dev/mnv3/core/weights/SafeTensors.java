@@ -48,12 +48,16 @@ public final class SafeTensors implements AutoCloseable {
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = ch.size();
-            MemorySegment file = size == 0 ? MemorySegment.NULL : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
-            return new SafeTensors(path, arena, file, SafeTensorsHeader.read(path, file, size));
+            return mapped(path, arena, size == 0 ? MemorySegment.NULL : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena), size);
         } catch (IOException | RuntimeException e) {
             arena.close();
             throw e;
         }
+    }
+
+    /** The safetensors file {@code path}, already mapped as {@code file} ({@code size} bytes) in {@code arena}, which it closes. */
+    static SafeTensors mapped(Path path, Arena arena, MemorySegment file, long size) throws SafeTensorsFormatException {
+        return new SafeTensors(path, arena, file, SafeTensorsHeader.read(path, file, size));
     }
 
     /** Parses a safetensors file held in memory; {@code label} names it in errors (the fuzz tests feed bytes here). */
