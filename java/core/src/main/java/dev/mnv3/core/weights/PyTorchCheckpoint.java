@@ -146,16 +146,15 @@ record PyTorchCheckpoint(Map<String, StoredTensor> tensors, String key, boolean 
                 throw new CheckpointFormatException(file, "has no entry '" + key + "' (--checkpoint-key); its keys: " + keys(top));
             }
             used = key;
-        } else if (isStateDict(top)) {
-            chosen = top;
         } else {
-            for (String k : STATE_DICT_KEYS) {
+            for (String k : STATE_DICT_KEYS) { // first: a training checkpoint may hold a stray tensor beside its state_dict
                 if (top.get(k) instanceof Map<?, ?> m && isStateDict(m)) {
                     chosen = m;
                     used = k;
                     break;
                 }
             }
+            if (chosen == null && isStateDict(top)) chosen = top;
             if (chosen == null) {
                 throw new CheckpointFormatException(file, "holds no state_dict: none of its keys " + keys(top) + " is one of "
                         + STATE_DICT_KEYS + " holding tensors; name the one that does with --checkpoint-key");

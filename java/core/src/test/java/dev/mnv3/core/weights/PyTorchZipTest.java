@@ -98,6 +98,20 @@ class PyTorchZipTest {
     }
 
     @Test
+    void aTrainingCheckpointsStateDictWinsOverAStrayTensorBesideIt() throws IOException {
+        byte[] pkl = PickleBytes.proto2().op('}').string("model").op('}').string("module.w")
+                .tensor("FloatStorage", "0", 6, 0, new int[] {6}, new int[] {1}).op('s', 's')
+                .string("ema_decay").tensor("FloatStorage", "1", 2, 0, new int[] {}, new int[] {}).op('s', '.').bytes();
+        Map<String, byte[]> m = archive(0, new int[] {6}, new int[] {1}, 6);
+        m.put("a/data.pkl", pkl);
+        try (Checkpoint c = Checkpoint.open(file(zip(m, false)))) {
+            assertEquals("model", c.key());
+            assertEquals(java.util.List.of("w"), java.util.List.copyOf(c.tensors().keySet()));
+            assertArrayEquals(new float[] {0, 1, 2, 3, 4, 5}, c.tensors().get("w").readFloats());
+        }
+    }
+
+    @Test
     void tensorsAndStoragesThatRunPastTheirBytesAreRefused() throws IOException {
         assertTrue(refusal(zip(archive(0, new int[] {7}, new int[] {1}, 6), false)).contains("runs past its storage 0 of 6 elements"));
         assertTrue(refusal(zip(archive(5, new int[] {2}, new int[] {1}, 6), false)).contains("runs past its storage"));
