@@ -13,8 +13,8 @@ final class CheckpointOptions {
             + "or a training checkpoint holding one); torchvision, timm or sequential names.";
 
     @Option(names = "--checkpoint-key", paramLabel = "KEY",
-            description = "The entry of a PyTorch training checkpoint that holds the model's tensors (default: the file itself when "
-                    + "it is a state_dict, else the first of state_dict, model, model_state_dict, state_dict_ema, model_ema).")
+            description = "The entry of a PyTorch training checkpoint that holds the model's tensors (default: the first of "
+                    + "state_dict, model, model_state_dict, state_dict_ema, model_ema that holds tensors, else the file itself).")
     String key;
 
     /** Opens {@code weights}, saying on {@code err} where in a training checkpoint the tensors were found. */
