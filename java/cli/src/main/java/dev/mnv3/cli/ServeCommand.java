@@ -4,6 +4,7 @@ import dev.mnv3.core.backend.Backend;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.image.Preprocessing;
 import dev.mnv3.core.io.InputFiles;
+import dev.mnv3.core.weights.Checkpoint;
 import dev.mnv3.core.weights.RandomWeights;
 import dev.mnv3.core.weights.Weights;
 import dev.mnv3.serve.BatchPolicy;
@@ -52,7 +53,7 @@ import picocli.CommandLine.Spec;
         "requests get 503 / UNAVAILABLE, requests in flight are answered, then it exits",
         "with status 0. ./mnv3 gives serve a 2 GiB heap (MNV3_JAVA_OPTS=-Xmx... for more).",
         "",
-        "  ./mnv3 serve --model large --weights W.safetensors",
+        "  ./mnv3 serve --model large --weights mobilenet_v3_large.pth",
         "  curl -s localhost:8000/v2/models/large",
         ""})
 final class ServeCommand implements Callable<Integer> {
@@ -62,9 +63,12 @@ final class ServeCommand implements Callable<Integer> {
     @Mixin
     BackendOptions backend;
 
-    @Option(names = "--weights", paramLabel = "W.safetensors",
-            description = "Weights to serve (default: seeded random weights, with a warning, as demo runs).")
+    @Option(names = "--weights", paramLabel = "W",
+            description = "Weights to serve (default: seeded random weights, with a warning, as demo runs): " + CheckpointOptions.WEIGHTS_FILES)
     Path weights;
+
+    @Mixin
+    CheckpointOptions checkpoint;
 
     @Option(names = "--seed", paramLabel = "S", defaultValue = "1", description = "Seed of the random weights without --weights (default: ${DEFAULT-VALUE}).")
     long seed;
@@ -174,14 +178,18 @@ final class ServeCommand implements Callable<Integer> {
         int count = instances > 0 ? instances : oneModel ? 2 : 1;
         BatchPolicy policy = config.batching().withPaddedSizes(paddedSizes(padBatches, maxBatchSize, oneModel));
         config = config.withBatching(policy);
-        Graph graph = Graph.of(weights == null ? model.config() : model.configFor(weights));
+        Graph graph;
         Weights w;
         if (weights == null) {
             err.println("mnv3: warning: no --weights: serving seeded random weights (seed " + seed + "); its classes mean nothing");
             err.flush();
+            graph = Graph.of(model.config());
             w = RandomWeights.generate(graph, seed);
         } else {
-            w = Weights.load(weights, graph);
+            try (Checkpoint c = checkpoint.open(weights, err)) {
+                graph = Graph.of(model.configFor(c));
+                w = c.weightsFor(graph);
+            }
         }
         out.printf("mnv3 serve: %s as '%s' on %s, %d instance%s; %s; warming up ...%n", graph.config().describe(), served, b.name(),
                 count, count == 1 ? "" : "s", policy);

@@ -13,6 +13,7 @@ import dev.mnv3.core.weights.SafeTensors;
 import dev.mnv3.core.weights.SafeTensorsWriter;
 import dev.mnv3.core.weights.Weights;
 import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -21,6 +22,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.zip.CRC32;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -361,5 +363,71 @@ class BadInputTest {
         assertTrue(r.err().startsWith("mnv3: "), r.toString());
         assertTrue(r.err().contains("Unknown option") && r.err().strip().endsWith("see 'mnv3 run --help'"), r.toString());
         assertTrue(r.err().contains("did you mean"), r.toString());
+    }
+
+    // ------------------------------------------------------------ 7. hostile PyTorch checkpoints
+
+    private static Cli runWeights(Path file) {
+        return Cli.run("run", "--model", "small", "--backend", "cpu", "--threads", "1", "--weights", file.toString(), "--input",
+                input.toString(), "--output", dir.resolve("o.safetensors").toString());
+    }
+
+    /** A torch.save-shaped zip (one stored entry per file, under archive/) whose data.pkl is {@code pickle}. */
+    private static Path torchZip(String name, byte[] pickle, int keep) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (java.util.zip.ZipOutputStream z = new java.util.zip.ZipOutputStream(bytes)) {
+            java.util.zip.ZipEntry e = new java.util.zip.ZipEntry("archive/data.pkl");
+            e.setMethod(java.util.zip.ZipEntry.STORED);
+            e.setSize(pickle.length);
+            CRC32 crc = new CRC32();
+            crc.update(pickle);
+            e.setCrc(crc.getValue());
+            z.putNextEntry(e);
+            z.write(pickle);
+            z.closeEntry();
+        }
+        byte[] all = bytes.toByteArray();
+        return Files.write(dir.resolve(name), java.util.Arrays.copyOf(all, keep < 0 ? all.length : keep));
+    }
+
+    /** PROTO 2, GLOBAL module.name, ("touch MARKER",), REDUCE, STOP: what a pickle that runs a command looks like. */
+    private static byte[] callPickle(String module, String name, Path marker) {
+        String arg = "touch " + marker;
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        b.writeBytes(new byte[] {(byte) 0x80, 2, 'c'});
+        b.writeBytes((module + "\n" + name + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        b.writeBytes(new byte[] {'X', (byte) arg.length(), 0, 0, 0});
+        b.writeBytes(arg.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        b.writeBytes(new byte[] {(byte) 0x85, 'R', '.'});
+        return b.toByteArray();
+    }
+
+    @ParameterizedTest
+    @CsvSource({"posix, system", "os, system", "builtins, eval", "subprocess, check_call", "torch.serialization, load"})
+    void aCheckpointThatWouldRunSomethingIsRefusedInOneLineAndRunsNothing(String module, String name) throws IOException {
+        Path marker = dir.resolve("ran-" + name);
+        Path pth = torchZip("evil-" + module + ".pth", callPickle(module, name, marker), -1);
+        assertOneLineError(runWeights(pth),
+                pth + ": refused: data.pkl calls " + module + "." + name + " (global at byte 2), which a state_dict never needs");
+        assertOneLineError(Cli.run("convert", pth.toString(), dir.resolve("evil.safetensors").toString()), "refused: data.pkl calls");
+        assertFalse(Files.exists(marker));
+        assertFalse(Files.exists(dir.resolve("evil.safetensors")));
+
+        Path stream = Files.write(dir.resolve("evil-" + module + ".pkl"), callPickle(module, name, marker));
+        assertOneLineError(runWeights(stream),
+                stream + ": a Python pickle, not a PyTorch zip checkpoint, which mnv3 does not unpickle");
+    }
+
+    @Test
+    void aTruncatedCheckpointIsOneLine() throws IOException {
+        byte[] empty = {(byte) 0x80, 2, '}', '.'};
+        Path whole = torchZip("whole.pth", empty, -1);
+        for (long keep : new long[] {10, 40, Files.size(whole) - 30, Files.size(whole) - 1}) {
+            Path cut = torchZip("cut.pth", empty, (int) keep);
+            assertOneLineError(runWeights(cut),
+                    cut + ": not a readable PyTorch checkpoint: ");
+        }
+        assertOneLineError(runWeights(whole),
+                whole + ": holds no state_dict");
     }
 }
