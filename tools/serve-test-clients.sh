@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the serve tests drive, clients nobody here wrote: curl and hey (Debian) for REST and
-# load, and @grpc/grpc-js + @grpc/proto-loader (npm, pinned by java/serve/src/test/node/package-lock.json)
-# for gRPC. Installs only what is missing; without root or network it says what is missing and
+# load, openssl for the TLS test's certificate, and @grpc/grpc-js + @grpc/proto-loader (npm, pinned by
+# java/serve/src/test/node/package-lock.json) for gRPC. Installs only what is missing; without root or network it says what is missing and
 # returns 1 (the tests then fail naming this script).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -9,7 +9,7 @@ node_project=java/serve/src/test/node
 status=0
 
 missing=()
-for tool in curl hey node npm; do
+for tool in curl hey node npm openssl; do
     command -v "$tool" >/dev/null || missing+=("$tool")
 done
 if [[ ${#missing[@]} -gt 0 ]]; then

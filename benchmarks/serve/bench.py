@@ -18,38 +18,17 @@ import argparse
 import json
 import os
 import random
-import re
-import shutil
-import signal
 import struct
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MNV3 = os.path.join(ROOT, "mnv3")
-
-
-def say(msg):
-    print("[serve-bench] " + msg, file=sys.stderr, flush=True)
-
-
-def http_get(url, timeout=5):
-    with urllib.request.urlopen(url, timeout=timeout) as r:
-        return r.status, r.read().decode()
+from common import require_hey, MNV3, ROOT, Server, cpu_description, hey, metric_values, mnv3_command, say
 
 
 def batch_counts(base):
-    _, text = http_get(base + "/metrics")
-    values = {}
-    for line in text.splitlines():
-        for name in ("mnv3_batch_size_sum", "mnv3_batch_size_count"):
-            if line.startswith(name + " "):
-                values[name] = float(line.split()[1])
-    return values.get("mnv3_batch_size_sum", 0.0), values.get("mnv3_batch_size_count", 0.0)
+    m = metric_values(base, "mnv3_batch_size_")
+    return m.get("mnv3_batch_size_sum", 0.0), m.get("mnv3_batch_size_count", 0.0)
 
 
 def request_body(size, path):
@@ -63,64 +42,6 @@ def request_body(size, path):
     with open(path, "wb") as f:
         f.write(header + raw)
     return len(header)
-
-
-def hey(url, body, header_length, clients, seconds):
-    out = subprocess.run(["hey", "-z", "%gs" % seconds, "-c", str(clients), "-m", "POST", "-T", "application/octet-stream",
-                          "-H", "Inference-Header-Content-Length: %d" % header_length, "-D", body, url],
-                         check=True, capture_output=True, text=True).stdout
-    codes = dict((c, int(n)) for c, n in re.findall(r"\[(\d{3})\]\s+(\d+) responses", out))
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    pct = dict((p, float(s) * 1000) for p, s in re.findall(r"\s(\d+)% in ([\d.]+) secs", out))
-    return {"rps": rps, "p50": pct.get("50"), "p99": pct.get("99"), "codes": codes, "errors": "Error distribution" in out}
-
-
-class Server:
-    def __init__(self, args, max_batch, port, log):
-        cmd = [MNV3, "serve", "--model", args.model, "--host", "127.0.0.1", "--http-port", str(port),
-               "--grpc-port", str(port + 1), "--max-batch-size", str(max_batch), "--max-queue-delay-us", str(args.delay_us),
-               "--queue-limit", "1024", "--crop", str(args.size), "--resize", str(args.size)]
-        if args.backend:
-            cmd += ["--backend", args.backend]
-        if args.threads:
-            cmd += ["--threads", str(args.threads)]
-        if args.instances:
-            cmd += ["--instances", str(args.instances)]
-        self.base = "http://127.0.0.1:%d" % port
-        self.log = open(log, "w")
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
-        deadline = time.time() + 600
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                sys.exit("serve exited with %s; see %s" % (self.proc.returncode, log))
-            try:
-                if http_get(self.base + "/v2/health/ready")[0] == 200:
-                    return
-            except (urllib.error.URLError, ConnectionError, OSError):
-                pass
-            time.sleep(0.5)
-        self.stop()
-        sys.exit("serve did not become ready; see " + log)
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
-
-
-def cpu_description():
-    model, flags = "?", ""
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name") and model == "?":
-                model = line.split(":", 1)[1].strip()
-            if line.startswith("flags") and not flags:
-                flags = line
-    isa = "AVX-512" if " avx512f" in flags else "AVX2" if " avx2" in flags else "no AVX2"
-    return "%s, %s, %d processors" % (model, isa, os.cpu_count())
 
 
 def main():
@@ -138,8 +59,7 @@ def main():
     p.add_argument("--warmup", type=float, default=2)
     p.add_argument("--port", type=int, default=18600)
     args = p.parse_args()
-    if not shutil.which("hey"):
-        sys.exit("hey is not installed: run tools/serve-test-clients.sh (or apt-get install hey)")
+    require_hey()
     clients = [int(c) for c in args.clients.split(",")]
     subprocess.run([MNV3, "--version"], check=True, capture_output=True)  # builds on first use
 
@@ -151,13 +71,19 @@ def main():
     for mode in args.modes.split(","):
         max_batch = args.max_batch_size if mode == "on" else 1
         say("batching %s: starting serve (max batch %d) ..." % (mode, max_batch))
-        server = Server(args, max_batch, args.port, os.path.join(work, "serve-%s.log" % mode))
+        serve_args = ["--model", args.model, "--max-batch-size", str(max_batch), "--max-queue-delay-us", str(args.delay_us),
+                      "--queue-limit", "1024", "--crop", str(args.size), "--resize", str(args.size)]
+        for flag, value in (("--backend", args.backend), ("--threads", args.threads), ("--instances", args.instances)):
+            if value:
+                serve_args += [flag, str(value)]
+        server = Server(mnv3_command(), serve_args, args.port, os.path.join(work, "serve-%s.log" % mode))
         url = server.base + "/v2/models/%s/infer" % args.model
         try:
             for c in clients:
-                hey(url, body, header_length, c, args.warmup)
+                headers = ["Inference-Header-Content-Length: %d" % header_length]
+                hey(url, body, c, headers=headers, seconds=args.warmup)
                 s0, n0 = batch_counts(server.base)
-                r = hey(url, body, header_length, c, args.seconds)
+                r = hey(url, body, c, headers=headers, seconds=args.seconds)
                 s1, n1 = batch_counts(server.base)
                 r.update(mode=mode, clients=c, mean_batch=(s1 - s0) / max(1.0, n1 - n0))
                 bad = {k: v for k, v in r["codes"].items() if k != "200"}

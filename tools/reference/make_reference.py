@@ -7,6 +7,7 @@ random biases, BatchNorm with random gamma, beta, running mean and running var, 
 exercised), or with the weights of --weights, runs one batch in eval mode, and writes to --out:
 
   weights.safetensors   the state_dict as the model names it (F32; num_batches_tracked I64)
+  weights.pth           with --pth: the same state_dict as torch.save writes it
   input.safetensors     "input" [N,3,H,W] F32 (random N(0,1) unless --input is given)
   expected.safetensors  every node's output under mnv3's trace names: features.0 .. features.K,
                         avgpool [N,C,1,1], classifier.0 [N,hidden], classifier.3 = logits [N,classes]
@@ -97,6 +98,7 @@ def main():
     p.add_argument("--weights", help="use these weights (the model's own names) instead of random ones")
     p.add_argument("--input", help="use the 'input' tensor of this file instead of a random batch")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    p.add_argument("--pth", action="store_true", help="also write the random weights with torch.save (weights.pth)")
     p.add_argument("--out", required=True, help="output directory")
     args = p.parse_args()
 
@@ -132,6 +134,8 @@ def main():
             "device": args.device}
     if not args.weights:
         safetensors_io.save(os.path.join(args.out, "weights.safetensors"), model.cpu().state_dict(), meta)
+        if args.pth:
+            torch.save(model.cpu().state_dict(), os.path.join(args.out, "weights.pth"))
     if not args.input:
         safetensors_io.save(os.path.join(args.out, "input.safetensors"), {"input": x}, meta)
     safetensors_io.save(os.path.join(args.out, "expected.safetensors"),

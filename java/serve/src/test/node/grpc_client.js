@@ -8,6 +8,7 @@
 // float32 little-endian, [1,3,H,W]), input.f16 (the same as float16) and image.png.
 'use strict';
 const fs = require('fs');
+const http2 = require('http2');
 const path = require('path');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
@@ -34,6 +35,40 @@ const f16 = fs.readFileSync(path.join(dir, 'input.f16'));
 const png = fs.readFileSync(path.join(dir, 'image.png'));
 const shape = [1, 3, spec.height, spec.width];
 const input = (extra) => Object.assign({name: 'input', datatype: 'FP32', shape}, extra);
+
+// a call whose request is the given bytes as they are (grpc-js frames them, nothing checks them)
+function rawCall(method, bytes) {
+  const generic = new grpc.Client('127.0.0.1:' + port, grpc.credentials.createInsecure());
+  return new Promise((resolve) => {
+    generic.makeUnaryRequest('/inference.GRPCInferenceService/' + method, (b) => b, (b) => b, bytes, new grpc.Metadata(),
+        {deadline: Date.now() + 60000}, (err) => {
+          generic.close();
+          resolve(err ? {code: err.code, details: err.details} : {code: 0});
+        });
+  });
+}
+
+// a gRPC body framed by hand over HTTP/2 (flag byte, 4-byte length, message), for framing no client sends
+function rawFrame(flag, declaredLength, payload) {
+  return new Promise((resolve) => {
+    const session = http2.connect('http://127.0.0.1:' + port);
+    session.on('error', (e) => resolve({code: -1, details: String(e)}));
+    const req = session.request({':method': 'POST', ':path': '/inference.GRPCInferenceService/ModelInfer',
+      'content-type': 'application/grpc', 'te': 'trailers'});
+    let headers = {};
+    req.on('response', (h) => { headers = h; });
+    req.on('trailers', (t) => { headers = Object.assign({}, headers, t); });
+    req.on('data', () => {});
+    req.on('close', () => {
+      session.close();
+      resolve({code: Number(headers['grpc-status']), details: decodeURIComponent(headers['grpc-message'] || '')});
+    });
+    const prefix = Buffer.alloc(5);
+    prefix.writeUInt8(flag, 0);
+    prefix.writeUInt32BE(declaredLength, 1);
+    req.end(Buffer.concat([prefix, payload]));
+  });
+}
 
 function bytesElement(buf) {
   const len = Buffer.alloc(4);
@@ -96,7 +131,33 @@ async function main() {
       raw_input_contents: [Buffer.from([255, 0, 0, 0, 1, 2, 3])]});
   bad.tooLarge = await call('ModelInfer', {model_name: model, inputs: [input()],
       raw_input_contents: [Buffer.alloc(spec.maxBodyBytes + 16)]});
+  // values the model cannot take: refused naming the first
+  const nan = Buffer.from(f32);
+  nan.writeFloatLE(NaN, 4 * 5);
+  bad.nanRaw = await call('ModelInfer', {model_name: model, inputs: [input()], raw_input_contents: [nan]});
+  const inf = floats.slice();
+  inf[7] = Infinity;
+  bad.infTyped = await call('ModelInfer', {model_name: model, inputs: [input({contents: {fp32_contents: inf}})]});
   results.bad = bad;
+
+  // bytes that are not a request: every one INVALID_ARGUMENT, never UNKNOWN
+  const proto = {};
+  proto.garbage = await rawCall('ModelInfer', Buffer.from('\xff\xfe garbage\x07', 'latin1'));
+  const valid = Buffer.from([0x0a, 0x05, 0x73, 0x6d, 0x61, 0x6c, 0x6c, 0x2a, 0x10]); // model_name, then inputs cut short
+  proto.truncated = await rawCall('ModelInfer', valid);
+  proto.badUtf8 = await rawCall('ModelInfer', Buffer.from([0x0a, 0x02, 0xff, 0xfe]));
+  // an unknown field of groups nested 200 deep (protobuf's limit is 100)
+  proto.deepNesting = await rawCall('ModelInfer', Buffer.concat([Buffer.alloc(200, 0x7b), Buffer.alloc(200, 0x7c)]));
+  proto.garbageMetadata = await rawCall('ModelMetadata', Buffer.from([0x0a, 0x7f, 0x01]));
+  // gRPC framing: compressed without an encoding; a length longer than what follows
+  proto.compressedFlag = await rawFrame(1, 4, Buffer.from([0x0a, 0x02, 0x61, 0x62]));
+  proto.shortFrame = await rawFrame(0, 100, Buffer.from([0x0a, 0x02, 0x61, 0x62]));
+  results.proto = proto;
+
+  results.modelConfig = await call('ModelConfig', {name: model});
+  results.unknownModelConfig = await call('ModelConfig', {name: 'no-such-model'});
+  results.modelStatistics = await call('ModelStatistics', {name: model});
+  results.allStatistics = await call('ModelStatistics', {});
   results.unimplemented = await call('RepositoryIndex', {});
   results.afterErrors = output(await call('ModelInfer', {model_name: model, inputs: [input()], raw_input_contents: [f32]}));
 

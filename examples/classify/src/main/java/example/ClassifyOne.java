@@ -10,6 +10,7 @@ import dev.mnv3.core.image.ImageNetClasses;
 import dev.mnv3.core.image.ImageSource;
 import dev.mnv3.core.image.Preprocessing;
 import dev.mnv3.core.tensor.Tensor;
+import dev.mnv3.core.weights.Checkpoint;
 import dev.mnv3.core.weights.RandomWeights;
 import dev.mnv3.core.weights.Weights;
 import java.nio.file.Path;
@@ -17,16 +18,27 @@ import java.util.List;
 
 /**
  * mnv3 as a library: MobileNetV3-Small on the best backend here, one image classified.
- * Usage: ClassifyOne IMAGE [WEIGHTS.safetensors] (without weights: random ones, so the classes mean nothing).
+ * Usage: ClassifyOne IMAGE [WEIGHTS] (safetensors or a torch.save'd .pth; without weights: random ones, so the
+ * classes mean nothing).
  */
 public final class ClassifyOne {
     public static void main(String[] args) throws Exception {
         if (args.length < 1 || args.length > 2) {
-            System.err.println("usage: ClassifyOne IMAGE [WEIGHTS.safetensors]");
+            System.err.println("usage: ClassifyOne IMAGE [WEIGHTS.safetensors|WEIGHTS.pth]");
             System.exit(2);
         }
-        Graph graph = Graph.of(MobileNetV3Config.small());
-        Weights weights = args.length == 2 ? Weights.load(Path.of(args[1]), graph) : RandomWeights.generate(graph, 42);
+        Graph graph;
+        Weights weights;
+        if (args.length == 2) {
+            // the checkpoint says how it was trained: its naming layout, and so its BatchNorm eps
+            try (Checkpoint checkpoint = Checkpoint.open(Path.of(args[1]))) {
+                graph = Graph.of(checkpoint.configFor(MobileNetV3Config.small()));
+                weights = checkpoint.weightsFor(graph);
+            }
+        } else {
+            graph = Graph.of(MobileNetV3Config.small());
+            weights = RandomWeights.generate(graph, 42);
+        }
         Preprocessing prep = Preprocessing.imagenet();
         Tensor batch = Tensor.zeros(1, 3, prep.crop(), prep.crop());
         List<String> damage = ImageDecoder.preprocess(ImageSource.of(Path.of(args[0])), prep, batch.data(), 0);

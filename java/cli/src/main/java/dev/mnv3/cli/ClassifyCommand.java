@@ -8,6 +8,7 @@ import dev.mnv3.core.image.Preprocessing;
 import dev.mnv3.core.image.PreprocessingStage;
 import dev.mnv3.core.io.OutputFile;
 import dev.mnv3.core.tensor.Tensor;
+import dev.mnv3.core.weights.Checkpoint;
 import dev.mnv3.core.weights.Weights;
 import dev.mnv3.cuda.CudaBackend;
 import java.io.IOException;
@@ -55,8 +56,11 @@ final class ClassifyCommand implements Callable<Integer> {
     @Mixin
     BackendOptions backend;
 
-    @Option(names = "--weights", required = true, paramLabel = "W.safetensors", description = "Trained weights.")
+    @Option(names = "--weights", required = true, paramLabel = "W", description = "Trained weights: " + CheckpointOptions.WEIGHTS_FILES)
     Path weights;
+
+    @Mixin
+    CheckpointOptions checkpoint;
 
     @Mixin
     PreprocessingOptions preprocessingOptions;
@@ -112,9 +116,13 @@ final class ClassifyCommand implements Callable<Integer> {
         if (output != null) OutputFile.check(output, inputs); // before the work: a bad --output should not cost a run
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        Graph graph = Graph.of(model.configFor(weights));
-        graph.checkInput(new int[] {Math.min(batch, files.size()), Graph.INPUT_CHANNELS, prep.crop(), prep.crop()});
-        Weights w = Weights.load(weights, graph);
+        Graph graph;
+        Weights w;
+        try (Checkpoint c = checkpoint.open(weights, err)) {
+            graph = Graph.of(model.configFor(c));
+            graph.checkInput(new int[] {Math.min(batch, files.size()), Graph.INPUT_CHANNELS, prep.crop(), prep.crop()});
+            w = c.weightsFor(graph);
+        }
         NonFiniteValues nonFinite = new NonFiniteValues();
         nonFinite.check(err, weights + " holds", w.asMap());
         try (CompiledModel m = backend.resolve().compile(graph, w, backend.options());

@@ -8,6 +8,7 @@ import dev.mnv3.core.backend.CudnnMode;
 import dev.mnv3.core.backend.Precision;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.tensor.Tensor;
+import dev.mnv3.core.weights.Checkpoint;
 import dev.mnv3.core.weights.RandomWeights;
 import dev.mnv3.core.weights.Weights;
 import dev.mnv3.cpu.ReferenceBackend;
@@ -36,8 +37,11 @@ final class CrossCheckCommand implements Callable<Integer> {
     @Mixin
     BackendOptions backend;
 
-    @Option(names = "--weights", paramLabel = "W.safetensors", description = "Weights (default: seeded random weights).")
+    @Option(names = "--weights", paramLabel = "W", description = "Weights (default: seeded random weights): " + CheckpointOptions.WEIGHTS_FILES)
     Path weights;
+
+    @Mixin
+    CheckpointOptions checkpoint;
 
     @Option(names = "--batch", paramLabel = "N", defaultValue = "2", description = "Batch size (default: ${DEFAULT-VALUE}).")
     int batch;
@@ -54,11 +58,20 @@ final class CrossCheckCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        Graph graph = Graph.of(weights != null ? model.configFor(weights) : model.config());
+        Graph graph;
+        Weights w;
+        if (weights == null) {
+            graph = Graph.of(model.config());
+            w = RandomWeights.generate(graph, seed);
+        } else {
+            try (Checkpoint c = checkpoint.open(weights, spec.commandLine().getErr())) {
+                graph = Graph.of(model.configFor(c));
+                w = c.weightsFor(graph);
+            }
+        }
         Tensor input = size.randomInput(graph, batch, seed + 1);
         List<Precision> precisions = BenchPoints.precisions(backend.precision);
         List<CudnnMode> modes = BenchPoints.cudnn(backend.cudnn);
-        Weights w = weights != null ? Weights.load(weights, graph) : RandomWeights.generate(graph, seed);
         Backend candidate = backend.backend != null ? backend.resolve() : bestNonReference();
         if (!candidate.name().equals(CudaBackend.NAME)) modes = List.of(CudnnMode.AUTO); // only the CUDA backend has a choice
         Map<String, Tensor> want = null; // the reference runs once, after the first candidate compiled

@@ -2,7 +2,7 @@ package dev.mnv3.cli;
 
 import dev.mnv3.core.backend.BackendUnavailableException;
 import dev.mnv3.core.image.ImageDecodeException;
-import dev.mnv3.core.weights.SafeTensorsFormatException;
+import dev.mnv3.core.weights.CheckpointFormatException;
 import dev.mnv3.core.tensor.MemoryBudget;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -17,7 +17,7 @@ import picocli.CommandLine.Option;
 @Command(name = "mnv3", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = {"MobileNetV3 inference on the JVM: a pure-Java CPU backend and a CUDA backend.", ""},
         subcommands = {InfoCommand.class, DemoCommand.class, RunCommand.class, ClassifyCommand.class, BenchCommand.class,
-                CrossCheckCommand.class, CommandLine.HelpCommand.class},
+                CrossCheckCommand.class, ConvertCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Run 'mnv3 COMMAND --help' for a command's options."})
 public final class Main implements Runnable {
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT, description = "Print stack traces on errors.")
@@ -118,7 +118,7 @@ public final class Main implements Runnable {
             case NoSuchFileException e -> "file not found: " + e.getFile();
             case AccessDeniedException e -> "permission denied: " + e.getFile();
             case FileSystemException e -> e.getMessage(); // "FILE: what is wrong with it"
-            case SafeTensorsFormatException e -> e.getMessage();
+            case CheckpointFormatException e -> e.getMessage(); // safetensors and PyTorch files alike
             case BackendUnavailableException e -> e.getMessage();
             case UserError e -> e.getMessage();
             case ImageDecodeException e -> e.getMessage();

@@ -1,8 +1,7 @@
 package dev.mnv3.cli;
 
 import dev.mnv3.core.MobileNetV3Config;
-import dev.mnv3.core.weights.SafeTensors;
-import dev.mnv3.core.weights.WeightNames;
+import dev.mnv3.core.weights.Checkpoint;
 import java.io.IOException;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
@@ -45,12 +44,8 @@ final class ModelOptions {
         return bnEps != null ? c.withBnEps(bnEps) : c;
     }
 
-    /** The config for a weights file, in the layout the table declares or else the file's (whose default eps it takes). */
-    MobileNetV3Config configFor(Path weights) throws IOException {
-        MobileNetV3Config c = config();
-        if (c.weightNames() != null) return c;
-        try (SafeTensors st = SafeTensors.open(weights)) {
-            return c.forWeightNames(WeightNames.detect(st.entries().keySet()));
-        }
+    /** The config for a checkpoint: in the layout the table declares, or else the file's (whose eps it takes unless one was chosen). */
+    MobileNetV3Config configFor(Checkpoint checkpoint) throws IOException {
+        return checkpoint.configFor(config());
     }
 }

@@ -4,6 +4,7 @@ import dev.mnv3.core.backend.CompiledModel;
 import dev.mnv3.core.graph.FeatureLevel;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.tensor.Tensor;
+import dev.mnv3.core.weights.Checkpoint;
 import dev.mnv3.core.weights.SafeTensors;
 import dev.mnv3.core.weights.SafeTensorsWriter;
 import dev.mnv3.core.weights.Weights;
@@ -30,8 +31,11 @@ final class RunCommand implements Callable<Integer> {
     @Mixin
     BackendOptions backend;
 
-    @Option(names = "--weights", required = true, paramLabel = "W.safetensors", description = "Weights (torchvision, timm or sequential names).")
+    @Option(names = "--weights", required = true, paramLabel = "W", description = "Weights: " + CheckpointOptions.WEIGHTS_FILES)
     Path weights;
+
+    @Mixin
+    CheckpointOptions checkpoint;
 
     @Option(names = "--input", required = true, paramLabel = "X.safetensors", description = "The input batch.")
     Path input;
@@ -51,11 +55,16 @@ final class RunCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         List<Path> inputs = model.file() != null ? List.of(weights, input, model.file()) : List.of(weights, input);
         OutputFile.check(output, inputs); // before the work: a bad --output should not cost a run
-        Graph graph = Graph.of(model.configFor(weights));
-        Tensor x = readInput(input);
-        graph.checkInput(x.shape());
-        Weights w = Weights.load(weights, graph);
         PrintWriter err = spec.commandLine().getErr();
+        Graph graph;
+        Tensor x;
+        Weights w;
+        try (Checkpoint c = checkpoint.open(weights, err)) {
+            graph = Graph.of(model.configFor(c));
+            x = readInput(input);
+            graph.checkInput(x.shape());
+            w = c.weightsFor(graph);
+        }
         NonFiniteValues nonFinite = new NonFiniteValues();
         if (!nonFinite.check(err, weights + " holds", w.asMap())) nonFinite.check(err, input + " holds", Map.of("input", x));
         Map<String, Tensor> out = new LinkedHashMap<>();

@@ -3,15 +3,22 @@ package dev.mnv3.cli;
 import dev.mnv3.core.backend.Backend;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.image.Preprocessing;
+import dev.mnv3.core.io.InputFiles;
+import dev.mnv3.core.weights.Checkpoint;
 import dev.mnv3.core.weights.RandomWeights;
 import dev.mnv3.core.weights.Weights;
 import dev.mnv3.serve.BatchPolicy;
 import dev.mnv3.serve.CoreImageDecoder;
 import dev.mnv3.serve.InferenceServer;
 import dev.mnv3.serve.ModelInstances;
+import dev.mnv3.serve.RequestLimits;
 import dev.mnv3.serve.ServedModel;
 import dev.mnv3.serve.ServerConfig;
+import dev.mnv3.serve.ServerSecurity;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
@@ -25,23 +32,28 @@ import picocli.CommandLine.Spec;
         "Serve the model over KServe v2 (the protocol of Triton, KServe and tritonclient) with a dynamic batcher. "
                 + "REST on --http-port, gRPC (inference.GRPCInferenceService) on --grpc-port.",
         "",
-        "Inputs (one per request): 'input' FP32 or FP16 [N,3,H,W]; or 'image' BYTES [N],",
-        "encoded JPEG/PNG/BMP/GIF, decoded and preprocessed on the server as classify",
-        "does (--resize, --crop). Outputs: 'logits' [N,K] (with the output parameter",
+        "Inputs (one per request): 'input' FP32 or FP16 [N,3,H,W], finite values only",
+        "unless --allow-non-finite; or 'image' BYTES [N], encoded JPEG/PNG/WebP/BMP/GIF",
+        "(or base64 of one: JSON strings), decoded and preprocessed on the server as",
+        "classify does (--resize, --crop), within --max-decode-ratio and",
+        "--decode-timeout-ms. Outputs: 'logits' [N,K] (with the output parameter",
         "classification=K: the top K classes as \"score:index:label\"), and the feature",
         "maps 'stride2' ... 'stride32' when asked for. Tensors travel as JSON or as",
-        "Triton's binary tensor data; BYTES elements in JSON are base64.",
+        "Triton's binary tensor data.",
         "",
         "REST: GET /v2, /v2/health/live, /v2/health/ready, /v2/models/NAME,",
         "/v2/models/NAME/ready, /v2/models/NAME/config, /v2/models/NAME/stats;",
         "POST /v2/models/NAME/infer; GET /metrics (Prometheus). Errors are",
-        "{\"error\": \"...\"}: 400 for a bad request, 429 when the queue is full, 503 while",
-        "warming up or shutting down.",
+        "{\"error\": \"...\"}: 400 for a bad request, 401 without the token, 408 when a",
+        "body stops arriving, 429 (Retry-After) when --max-receiving requests are being",
+        "received or the queue is full, 503 while warming up or shutting down. Health",
+        "checks answer 200, or 400 when not live or ready.",
         "",
         "Ready once every instance has run a warm-up inference. SIGTERM drains: new",
-        "requests get 503 / UNAVAILABLE, requests in flight are answered, then it exits.",
+        "requests get 503 / UNAVAILABLE, requests in flight are answered, then it exits",
+        "with status 0. ./mnv3 gives serve a 2 GiB heap (MNV3_JAVA_OPTS=-Xmx... for more).",
         "",
-        "  ./mnv3 serve --model large --weights W.safetensors",
+        "  ./mnv3 serve --model large --weights mobilenet_v3_large.pth",
         "  curl -s localhost:8000/v2/models/large",
         ""})
 final class ServeCommand implements Callable<Integer> {
@@ -51,9 +63,12 @@ final class ServeCommand implements Callable<Integer> {
     @Mixin
     BackendOptions backend;
 
-    @Option(names = "--weights", paramLabel = "W.safetensors",
-            description = "Weights to serve (default: seeded random weights, with a warning, as demo runs).")
+    @Option(names = "--weights", paramLabel = "W",
+            description = "Weights to serve (default: seeded random weights, with a warning, as demo runs): " + CheckpointOptions.WEIGHTS_FILES)
     Path weights;
+
+    @Mixin
+    CheckpointOptions checkpoint;
 
     @Option(names = "--seed", paramLabel = "S", defaultValue = "1", description = "Seed of the random weights without --weights (default: ${DEFAULT-VALUE}).")
     long seed;
@@ -103,6 +118,42 @@ final class ServeCommand implements Callable<Integer> {
             description = "Largest request body (REST) or message (gRPC) accepted, in MiB (default: ${DEFAULT-VALUE}).")
     int maxBodyMb;
 
+    @Option(names = "--max-receiving", paramLabel = "N", defaultValue = "0",
+            description = "Most inference requests being received and prepared at once (body read, parsed, images decoded); "
+                    + "more are answered 429 / RESOURCE_EXHAUSTED before their body is parsed (default: 8 per processor, at least 16).")
+    int maxReceiving;
+
+    @Option(names = "--max-receiving-mb", paramLabel = "MB", defaultValue = "0",
+            description = "Most body bytes of the requests being received at once, in MiB (default: an eighth of the heap).")
+    int maxReceivingMb;
+
+    @Option(names = "--allow-non-finite", description = "Accept NaN and infinite values in 'input' (by default refused with 400 / "
+            + "INVALID_ARGUMENT naming the first; they make every output NaN).")
+    boolean allowNonFinite;
+
+    @Option(names = "--max-decode-ratio", paramLabel = "N", defaultValue = "1000",
+            description = "Most pixels one 'image' may decode to, per pixel of the crop (--crop squared): a larger image is refused "
+                    + "from its header, a larger JPEG decoded scaled down where libjpeg-turbo is installed (default: ${DEFAULT-VALUE}, "
+                    + "50 megapixels for a 224 crop; never more than PIL's 179 megapixels).")
+    int maxDecodeRatio;
+
+    @Option(names = "--decode-timeout-ms", paramLabel = "MS", defaultValue = "5000",
+            description = "How long one image may take to decode before it is stopped and refused; 0: no limit (default: ${DEFAULT-VALUE}).")
+    long decodeTimeoutMs;
+
+    @Option(names = "--tls-cert", paramLabel = "CERT.pem",
+            description = "Serve REST (https) and gRPC over TLS with this PEM certificate chain; needs --tls-key.")
+    Path tlsCert;
+
+    @Option(names = "--tls-key", paramLabel = "KEY.pem",
+            description = "The certificate's private key: PEM, PKCS#8 (\"BEGIN PRIVATE KEY\"), unencrypted.")
+    Path tlsKey;
+
+    @Option(names = "--auth-token-file", paramLabel = "FILE",
+            description = "Require 'Authorization: Bearer TOKEN' (REST) or the 'authorization' metadata (gRPC) on every call but the "
+                    + "health checks, TOKEN being this file's content (surrounding whitespace dropped).")
+    Path authTokenFile;
+
     /** How 'image' inputs are resized and cropped: classify's and batch's options. */
     @Mixin
     PreprocessingOptions preprocessingOptions;
@@ -118,40 +169,49 @@ final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        ServerConfig config = serverConfig();
+        ServerConfig config = serverConfig().withSecurity(security());
+        CoreImageDecoder images = imageDecoder();
         Preprocessing prep = preprocessingOptions.preprocessing();
         String served = servedName();
         Backend b = backend.resolve();
         boolean oneModel = ModelInstances.sharesOneModel(b);
         int count = instances > 0 ? instances : oneModel ? 2 : 1;
         BatchPolicy policy = config.batching().withPaddedSizes(paddedSizes(padBatches, maxBatchSize, oneModel));
-        config = new ServerConfig(config.host(), config.httpPort(), config.grpcPort(), config.maxBodyBytes(), policy,
-                config.drainTimeout());
-        Graph graph = Graph.of(weights == null ? model.config() : model.configFor(weights));
+        config = config.withBatching(policy);
+        Graph graph;
         Weights w;
         if (weights == null) {
             err.println("mnv3: warning: no --weights: serving seeded random weights (seed " + seed + "); its classes mean nothing");
             err.flush();
+            graph = Graph.of(model.config());
             w = RandomWeights.generate(graph, seed);
         } else {
-            w = Weights.load(weights, graph);
+            try (Checkpoint c = checkpoint.open(weights, err)) {
+                graph = Graph.of(model.configFor(c));
+                w = c.weightsFor(graph);
+            }
         }
         out.printf("mnv3 serve: %s as '%s' on %s, %d instance%s; %s; warming up ...%n", graph.config().describe(), served, b.name(),
                 count, count == 1 ? "" : "s", policy);
         out.flush();
         ModelInstances compiled = ModelInstances.compile(b, graph, w, backend.options(), count);
-        InferenceServer server = InferenceServer.start(config, new ServedModel(served, graph, prep, compiled.backend()), compiled,
-                new CoreImageDecoder());
-        // SIGTERM (and Ctrl-C) run the hooks: drain, then stop
+        InferenceServer server = InferenceServer.start(config, new ServedModel(served, graph, prep, compiled.backend(), allowNonFinite),
+                compiled, images);
+        // SIGTERM (and Ctrl-C) run the hooks: drain, stop, and exit 0 when every request in flight was answered
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("mnv3-shutdown").unstarted(() -> {
             out.println("mnv3 serve: shutting down: draining requests in flight ...");
             out.flush();
             server.close();
             out.println("mnv3 serve: stopped");
             out.flush();
+            err.flush();
+            // a signal's exit status is 128 + its number; a clean drain is a success (the hooks have nothing left to do)
+            Runtime.getRuntime().halt(server.drainedCleanly() ? 0 : 1);
         }));
-        out.printf("mnv3 serve: ready: REST http://%s:%d  gRPC %s:%d  metrics http://%s:%d/metrics%n", config.host(), server.httpPort(),
-                config.host(), server.grpcPort(), config.host(), server.httpPort());
+        String scheme = config.security().tls() ? "https" : "http";
+        out.printf("mnv3 serve: ready: REST %s://%s:%d  gRPC %s:%d%s  metrics %s://%s:%d/metrics%s%n", scheme, config.host(), server.httpPort(),
+                config.host(), server.grpcPort(), config.security().tls() ? " (TLS)" : "", scheme, config.host(), server.httpPort(),
+                config.security().authenticates() ? "  (token required)" : "");
         out.flush();
         server.awaitStopped();
         return 0;
@@ -161,13 +221,44 @@ final class ServeCommand implements Callable<Integer> {
         if (maxBodyMb < 1 || maxBodyMb > 1024) throw new Main.UserError("--max-body-mb must be from 1 to 1024, got " + maxBodyMb);
         if (drainSeconds < 0) throw new Main.UserError("--drain-seconds must be >= 0, got " + drainSeconds);
         if (instances < 0 || instances > 64) throw new Main.UserError("--instances must be from 1 to 64, got " + instances);
+        if (maxReceiving < 0 || maxReceiving > 100_000) {
+            throw new Main.UserError("--max-receiving must be from 1 to 100000 (0: the default), got " + maxReceiving);
+        }
+        if (maxReceivingMb < 0 || maxReceivingMb > 1 << 20) {
+            throw new Main.UserError("--max-receiving-mb must be from 1 to 1048576 (0: the default), got " + maxReceivingMb);
+        }
         try {
-            return new ServerConfig(host, httpPort, grpcPort, maxBodyMb << 20, new BatchPolicy(maxBatchSize, maxQueueDelayMicros,
-                    queueLimit), Duration.ofSeconds(drainSeconds));
+            RequestLimits limits = RequestLimits.defaults(maxBodyMb << 20);
+            limits = limits.withReceiving(maxReceiving > 0 ? maxReceiving : limits.maxReceiving(),
+                    maxReceivingMb > 0 ? (long) maxReceivingMb << 20 : limits.maxReceivingBytes());
+            return new ServerConfig(host, httpPort, grpcPort, limits, new BatchPolicy(maxBatchSize, maxQueueDelayMicros, queueLimit),
+                    Duration.ofSeconds(drainSeconds), ServerSecurity.NONE);
         } catch (IllegalArgumentException e) {
             throw new Main.UserError(e.getMessage().replace("max batch size", "--max-batch-size")
                     .replace("max queue delay", "--max-queue-delay-us").replace("queue limit", "--queue-limit"));
         }
+    }
+
+    /** --tls-cert and --tls-key (both or neither), and the token of --auth-token-file. */
+    private ServerSecurity security() throws IOException {
+        if ((tlsCert == null) != (tlsKey == null)) throw new Main.UserError("--tls-cert and --tls-key go together: give both or neither");
+        String token = null;
+        if (authTokenFile != null) {
+            InputFiles.requireRegularFile(authTokenFile); // not a FIFO that would block the start
+            token = Files.readString(authTokenFile, StandardCharsets.UTF_8).strip();
+            if (token.isEmpty()) throw new Main.UserError("--auth-token-file " + authTokenFile + " is empty");
+        }
+        try {
+            return new ServerSecurity(tlsCert, tlsKey, token);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UserError("--auth-token-file " + authTokenFile + ": " + e.getMessage());
+        }
+    }
+
+    private CoreImageDecoder imageDecoder() {
+        if (maxDecodeRatio < 1) throw new Main.UserError("--max-decode-ratio must be >= 1, got " + maxDecodeRatio);
+        if (decodeTimeoutMs < 0) throw new Main.UserError("--decode-timeout-ms must be >= 0, got " + decodeTimeoutMs);
+        return new CoreImageDecoder(maxDecodeRatio, Duration.ofMillis(decodeTimeoutMs));
     }
 
     /** --name, else the model's name: large, small, or a table file's name without its directory and .json. */

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mnv3.core.MobileNetV3Config;
 import dev.mnv3.core.graph.Graph;
+import dev.mnv3.core.image.ZeroPngs;
 import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.weights.RandomWeights;
 import dev.mnv3.core.weights.SafeTensors;
@@ -22,7 +23,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.zip.CRC32;
-import java.util.zip.DeflaterOutputStream;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -281,45 +281,24 @@ class BadInputTest {
         assertTrue(System.nanoTime() - start < 60e9, "took " + (System.nanoTime() - start) / 1e9 + " s");
     }
 
-    /** 389 KB of PNG that decodes to 20000x20000 grey: decoded within the budget, subsampled if need be, never all at once. */
+    /**
+     * 140 KB of PNG that decodes to 12000x12000 grey (under PIL's 179 million pixel limit): decoded
+     * within the budget, subsampled if need be, never all at once. Over the limit it is refused.
+     */
     @Test
     void aTinyPngOfAHugeGreyImageClassifies() throws IOException {
-        Path bomb = greyPng(dir.resolve("bomb.png"), 20000, 20000, 20000);
+        Path bomb = greyPng(dir.resolve("bomb.png"), 12000, 12000, 12000);
         assertTrue(Files.size(bomb) < 1_000_000, Files.size(bomb) + " bytes");
         Cli r = classify(bomb.toString());
         assertEquals(0, r.exitCode(), r.toString());
-        Path beyond = greyPng(dir.resolve("beyond.png"), 40000, 40000, 1); // refused on its header alone
+        Path beyond = greyPng(dir.resolve("beyond.png"), 20000, 20000, 1); // refused on its header alone
         assertOneLineError(classify(beyond.toString()),
-                "image " + beyond + " is 40000x40000, 1,600,000,000 pixels: more than the 1,073,741,824 mnv3 decodes");
+                "image " + beyond + " is 20000x20000, 400,000,000 pixels: more than the 178,956,970 mnv3 decodes");
     }
 
-    /**
-     * An 8-bit grey PNG of zeros, written chunk by chunk (ImageIO would first need the whole
-     * raster); {@code rows} of its rows are in the file, so a smaller number makes a cut image.
-     */
+    /** An 8-bit grey PNG of zeros; {@code rows} of its rows are in the file, so a smaller number makes a cut image. */
     static Path greyPng(Path file, int w, int h, int rows) throws IOException {
-        ByteArrayOutputStream idat = new ByteArrayOutputStream();
-        try (DeflaterOutputStream z = new DeflaterOutputStream(idat, new java.util.zip.Deflater(9), 1 << 16)) {
-            byte[] row = new byte[w + 1];
-            for (int y = 0; y < rows; y++) z.write(row);
-        }
-        ByteArrayOutputStream png = new ByteArrayOutputStream();
-        png.writeBytes(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
-        chunk(png, "IHDR", ByteBuffer.allocate(13).putInt(w).putInt(h).put((byte) 8).put((byte) 0).put((byte) 0).put((byte) 0)
-                .put((byte) 0).array());
-        chunk(png, "IDAT", idat.toByteArray());
-        chunk(png, "IEND", new byte[0]);
-        return Files.write(file, png.toByteArray());
-    }
-
-    private static void chunk(ByteArrayOutputStream out, String type, byte[] data) {
-        CRC32 crc = new CRC32();
-        crc.update(type.getBytes());
-        crc.update(data);
-        out.writeBytes(ByteBuffer.allocate(4).putInt(data.length).array());
-        out.writeBytes(type.getBytes());
-        out.writeBytes(data);
-        out.writeBytes(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
+        return Files.write(file, ZeroPngs.grey(w, h, rows));
     }
 
     // ------------------------------------------------------------ 6. unclear errors
@@ -384,5 +363,71 @@ class BadInputTest {
         assertTrue(r.err().startsWith("mnv3: "), r.toString());
         assertTrue(r.err().contains("Unknown option") && r.err().strip().endsWith("see 'mnv3 run --help'"), r.toString());
         assertTrue(r.err().contains("did you mean"), r.toString());
+    }
+
+    // ------------------------------------------------------------ 7. hostile PyTorch checkpoints
+
+    private static Cli runWeights(Path file) {
+        return Cli.run("run", "--model", "small", "--backend", "cpu", "--threads", "1", "--weights", file.toString(), "--input",
+                input.toString(), "--output", dir.resolve("o.safetensors").toString());
+    }
+
+    /** A torch.save-shaped zip (one stored entry per file, under archive/) whose data.pkl is {@code pickle}. */
+    private static Path torchZip(String name, byte[] pickle, int keep) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (java.util.zip.ZipOutputStream z = new java.util.zip.ZipOutputStream(bytes)) {
+            java.util.zip.ZipEntry e = new java.util.zip.ZipEntry("archive/data.pkl");
+            e.setMethod(java.util.zip.ZipEntry.STORED);
+            e.setSize(pickle.length);
+            CRC32 crc = new CRC32();
+            crc.update(pickle);
+            e.setCrc(crc.getValue());
+            z.putNextEntry(e);
+            z.write(pickle);
+            z.closeEntry();
+        }
+        byte[] all = bytes.toByteArray();
+        return Files.write(dir.resolve(name), java.util.Arrays.copyOf(all, keep < 0 ? all.length : keep));
+    }
+
+    /** PROTO 2, GLOBAL module.name, ("touch MARKER",), REDUCE, STOP: what a pickle that runs a command looks like. */
+    private static byte[] callPickle(String module, String name, Path marker) {
+        String arg = "touch " + marker;
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        b.writeBytes(new byte[] {(byte) 0x80, 2, 'c'});
+        b.writeBytes((module + "\n" + name + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        b.writeBytes(new byte[] {'X', (byte) arg.length(), 0, 0, 0});
+        b.writeBytes(arg.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        b.writeBytes(new byte[] {(byte) 0x85, 'R', '.'});
+        return b.toByteArray();
+    }
+
+    @ParameterizedTest
+    @CsvSource({"posix, system", "os, system", "builtins, eval", "subprocess, check_call", "torch.serialization, load"})
+    void aCheckpointThatWouldRunSomethingIsRefusedInOneLineAndRunsNothing(String module, String name) throws IOException {
+        Path marker = dir.resolve("ran-" + name);
+        Path pth = torchZip("evil-" + module + ".pth", callPickle(module, name, marker), -1);
+        assertOneLineError(runWeights(pth),
+                pth + ": refused: data.pkl calls " + module + "." + name + " (global at byte 2), which a state_dict never needs");
+        assertOneLineError(Cli.run("convert", pth.toString(), dir.resolve("evil.safetensors").toString()), "refused: data.pkl calls");
+        assertFalse(Files.exists(marker));
+        assertFalse(Files.exists(dir.resolve("evil.safetensors")));
+
+        Path stream = Files.write(dir.resolve("evil-" + module + ".pkl"), callPickle(module, name, marker));
+        assertOneLineError(runWeights(stream),
+                stream + ": a Python pickle, not a PyTorch zip checkpoint, which mnv3 does not unpickle");
+    }
+
+    @Test
+    void aTruncatedCheckpointIsOneLine() throws IOException {
+        byte[] empty = {(byte) 0x80, 2, '}', '.'};
+        Path whole = torchZip("whole.pth", empty, -1);
+        for (long keep : new long[] {10, 40, Files.size(whole) - 30, Files.size(whole) - 1}) {
+            Path cut = torchZip("cut.pth", empty, (int) keep);
+            assertOneLineError(runWeights(cut),
+                    cut + ": not a readable PyTorch checkpoint: ");
+        }
+        assertOneLineError(runWeights(whole),
+                whole + ": holds no state_dict");
     }
 }

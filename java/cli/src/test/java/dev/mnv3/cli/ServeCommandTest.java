@@ -176,6 +176,7 @@ class ServeCommandTest {
                 assertEquals(200, r.statusCode(), r.body());
             }
             assertTrue(s.process.waitFor(60, TimeUnit.SECONDS), "serve did not stop after draining");
+            assertEquals(0, s.process.exitValue(), "a clean drain is a success, not 143 (killed by SIGTERM)");
             String out = s.output();
             assertTrue(out.contains("shutting down: draining") && out.contains("mnv3 serve: stopped"), out);
             assertTrue(out.contains("no --weights: serving seeded random weights"), out);
@@ -189,7 +190,10 @@ class ServeCommandTest {
                 {"--pad-batches", "1,3", "--pad-batches: the largest padded batch size must be the max batch size 8"},
                 {"--pad-batches", "x", "--pad-batches takes auto, off or a list"}, {"--name", "a/b", "--name must be"},
                 {"--http-port", "70000", "HTTP port must be from 0 to 65535"}, {"--max-body-mb", "0", "--max-body-mb must be from 1"},
-                {"--crop", "300", "--resize and --crop"}}) {
+                {"--crop", "300", "--resize and --crop"}, {"--tls-cert", "c.pem", "--tls-cert and --tls-key go together"},
+                {"--max-receiving", "-1", "--max-receiving must be from 1"}, {"--max-decode-ratio", "0", "--max-decode-ratio must be >= 1"},
+                {"--decode-timeout-ms", "-1", "--decode-timeout-ms must be >= 0"},
+                {"--auth-token-file", dir.resolve("none").toString(), "file not found: " + dir.resolve("none")}}) {
             Cli r = Cli.run("serve", "--model", "small", c[0], c[1]);
             assertEquals(1, r.exitCode(), r.toString());
             assertTrue(r.err().startsWith("mnv3: " + c[2]) || r.err().contains("mnv3: " + c[2]), c[0] + " " + c[1] + ": " + r.err());
@@ -198,7 +202,9 @@ class ServeCommandTest {
         Cli help = Cli.run("serve", "--help");
         assertEquals(0, help.exitCode());
         for (String option : List.of("--weights", "--name", "--http-port", "--grpc-port", "--max-batch-size", "--max-queue-delay-us",
-                "--queue-limit", "--instances", "--pad-batches", "--max-body-mb", "--resize", "--crop", "--drain-seconds", "curl")) {
+                "--queue-limit", "--instances", "--pad-batches", "--max-body-mb", "--resize", "--crop", "--drain-seconds", "--max-receiving",
+                "--max-receiving-mb", "--allow-non-finite", "--max-decode-ratio", "--decode-timeout-ms", "--tls-cert", "--tls-key",
+                "--auth-token-file", "MNV3_JAVA_OPTS", "curl")) {
             assertTrue(help.out().contains(option), option + " missing from serve --help");
         }
     }

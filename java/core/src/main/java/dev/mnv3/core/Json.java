@@ -34,6 +34,15 @@ public final class Json {
 
     private Json() {}
 
+    /**
+     * mnv3's one Jackson factory, for reading and writing JSON anywhere in the project: duplicate
+     * keys refused, names from untrusted input never interned, nesting at most {@value #MAX_DEPTH}
+     * deep, and Jackson's default bounds on string and number lengths.
+     */
+    public static JsonFactory factory() {
+        return FACTORY;
+    }
+
     /** Parses one JSON value that must span the whole text. */
     public static Object parse(String text) {
         try (JsonParser p = FACTORY.createParser(text)) {

@@ -4,7 +4,6 @@ import static dev.mnv3.core.Activation.HARDSWISH;
 import static dev.mnv3.core.Activation.RELU;
 
 import dev.mnv3.core.io.InputFiles;
-import dev.mnv3.core.weights.WeightNames;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,14 +28,14 @@ import java.util.Map;
  * @param dilated          last stage runs at stride 1 with dilation 2 (output stride 16)
  * @param minimalistic     Keras/timm "minimalistic": 3x3 kernels, ReLU everywhere, no SE
  * @param squeezeExcite    how the SE modules are built (torchvision's by default)
- * @param weightNames      the checkpoint layout the weights come in, or null to detect it from each file
- * @param bnEpsChosen      whether bnEps was set explicitly; if not, {@link #forWeightNames} may
+ * @param layout           the checkpoint layout the weights come in, or null to detect it from each file
+ * @param bnEpsChosen      whether bnEps was set explicitly; if not, {@link #forLayout} may
  *                         replace it by the default of the checkpoint's layout
  */
 public record MobileNetV3Config(String name, List<BottleneckSpec> table, int stemChannels, int lastChannel,
                                 double widthMultiplier, int numClasses, double bnEps,
                                 boolean reducedTail, boolean dilated, boolean minimalistic,
-                                SqueezeExciteSpec squeezeExcite, WeightNames weightNames, boolean bnEpsChosen)
+                                SqueezeExciteSpec squeezeExcite, CheckpointLayout layout, boolean bnEpsChosen)
         implements java.io.Serializable { // serializable: a Spark job ships it to its executors
 
     /** The expansion of the head 1x1 conv over the last bottleneck's output (960 = 6 x 160). */
@@ -180,54 +179,54 @@ public record MobileNetV3Config(String name, List<BottleneckSpec> table, int ste
         if (root.containsKey("se_layer")) c = c.withSqueezeExcite(SqueezeExciteSpec.fromJson(root.get("se_layer"), "se_layer"));
         if (root.containsKey("bn_eps")) c = c.withBnEps(Json.doubleValue(root.get("bn_eps"), "bn_eps"));
         if (root.containsKey("weight_names")) {
-            c = c.forWeightNames(WeightNames.parse(Json.string(root.get("weight_names"), "weight_names")));
+            c = c.forLayout(CheckpointLayout.parse(Json.string(root.get("weight_names"), "weight_names")));
         }
         return c;
     }
 
     public MobileNetV3Config withWidth(double w) {
         return new MobileNetV3Config(name, table, stemChannels, lastChannel, w, numClasses, bnEps, reducedTail, dilated,
-                minimalistic, squeezeExcite, weightNames, bnEpsChosen);
+                minimalistic, squeezeExcite, layout, bnEpsChosen);
     }
 
     public MobileNetV3Config withClasses(int k) {
         return new MobileNetV3Config(name, table, stemChannels, lastChannel, widthMultiplier, k, bnEps, reducedTail, dilated,
-                minimalistic, squeezeExcite, weightNames, bnEpsChosen);
+                minimalistic, squeezeExcite, layout, bnEpsChosen);
     }
 
     /** An explicit eps, which no checkpoint layout's default replaces. */
     public MobileNetV3Config withBnEps(double eps) {
         return new MobileNetV3Config(name, table, stemChannels, lastChannel, widthMultiplier, numClasses, eps, reducedTail,
-                dilated, minimalistic, squeezeExcite, weightNames, true);
+                dilated, minimalistic, squeezeExcite, layout, true);
     }
 
     public MobileNetV3Config withReducedTail(boolean on) {
         return new MobileNetV3Config(name, table, stemChannels, lastChannel, widthMultiplier, numClasses, bnEps, on, dilated,
-                minimalistic, squeezeExcite, weightNames, bnEpsChosen);
+                minimalistic, squeezeExcite, layout, bnEpsChosen);
     }
 
     public MobileNetV3Config withDilated(boolean on) {
         return new MobileNetV3Config(name, table, stemChannels, lastChannel, widthMultiplier, numClasses, bnEps, reducedTail, on,
-                minimalistic, squeezeExcite, weightNames, bnEpsChosen);
+                minimalistic, squeezeExcite, layout, bnEpsChosen);
     }
 
     public MobileNetV3Config withMinimalistic(boolean on) {
         return new MobileNetV3Config(name, table, stemChannels, lastChannel, widthMultiplier, numClasses, bnEps, reducedTail,
-                dilated, on, squeezeExcite, weightNames, bnEpsChosen);
+                dilated, on, squeezeExcite, layout, bnEpsChosen);
     }
 
     public MobileNetV3Config withSqueezeExcite(SqueezeExciteSpec se) {
         return new MobileNetV3Config(name, table, stemChannels, lastChannel, widthMultiplier, numClasses, bnEps, reducedTail,
-                dilated, minimalistic, se, weightNames, bnEpsChosen);
+                dilated, minimalistic, se, layout, bnEpsChosen);
     }
 
     /**
-     * This network with its weights in the {@code names} layout: unless the eps was chosen
-     * explicitly, it becomes that layout's default (timm and plain PyTorch code use 1e-5).
+     * This network with its weights in {@code layout}: unless the eps was chosen explicitly, it
+     * becomes that layout's default (timm and plain PyTorch code use 1e-5).
      */
-    public MobileNetV3Config forWeightNames(WeightNames names) {
+    public MobileNetV3Config forLayout(CheckpointLayout layout) {
         return new MobileNetV3Config(name, table, stemChannels, lastChannel, widthMultiplier, numClasses,
-                bnEpsChosen ? bnEps : names.defaultBnEps(), reducedTail, dilated, minimalistic, squeezeExcite, names, bnEpsChosen);
+                bnEpsChosen ? bnEps : layout.defaultBnEps(), reducedTail, dilated, minimalistic, squeezeExcite, layout, bnEpsChosen);
     }
 
     /**

@@ -14,7 +14,7 @@ import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.graph.Linear;
 import dev.mnv3.core.graph.Shape;
 import dev.mnv3.core.testing.ShippedModels;
-import dev.mnv3.core.weights.WeightNames;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -226,7 +226,7 @@ class MobileNetV3ConfigTest {
                 + ROW + "]}"));
         assertEquals(new SqueezeExciteSpec(SqueezeExciteSpec.Layer.LINEAR, false, 4, 1), c.squeezeExcite());
         assertEquals(1e-5, c.bnEps());
-        assertEquals(WeightNames.SEQUENTIAL, c.weightNames());
+        assertEquals(CheckpointLayout.SEQUENTIAL, c.layout());
         MobileNetV3Config partial = MobileNetV3Config.fromJson(table("{\"se_layer\": {\"bias\": false}, \"blocks\": [" + ROW + "]}"));
         assertEquals(new SqueezeExciteSpec(SqueezeExciteSpec.Layer.CONV, false, 4, 8), partial.squeezeExcite());
         assertEquals(SqueezeExciteSpec.TORCHVISION, MobileNetV3Config.large().squeezeExcite());
@@ -237,20 +237,20 @@ class MobileNetV3ConfigTest {
     void epsComesFromTheTableThenTheWeightNames() throws IOException {
         MobileNetV3Config plain = MobileNetV3Config.fromJson(table("{\"blocks\": [" + ROW + "]}"));
         assertEquals(1e-3, plain.bnEps());
-        assertNull(plain.weightNames());
-        assertEquals(1e-5, plain.forWeightNames(WeightNames.TIMM).bnEps());
-        assertEquals(1e-5, plain.forWeightNames(WeightNames.SEQUENTIAL).bnEps());
-        assertEquals(1e-3, plain.forWeightNames(WeightNames.TORCHVISION).bnEps());
-        assertEquals(WeightNames.TIMM, plain.forWeightNames(WeightNames.TIMM).weightNames());
+        assertNull(plain.layout());
+        assertEquals(1e-5, plain.forLayout(CheckpointLayout.TIMM).bnEps());
+        assertEquals(1e-5, plain.forLayout(CheckpointLayout.SEQUENTIAL).bnEps());
+        assertEquals(1e-3, plain.forLayout(CheckpointLayout.TORCHVISION).bnEps());
+        assertEquals(CheckpointLayout.TIMM, plain.forLayout(CheckpointLayout.TIMM).layout());
 
         MobileNetV3Config timm = MobileNetV3Config.fromJson(table("{\"weight_names\": \"timm\", \"blocks\": [" + ROW + "]}"));
         assertEquals(1e-5, timm.bnEps());
         MobileNetV3Config chosen = MobileNetV3Config.fromJson(table("{\"bn_eps\": 0.001, \"weight_names\": \"timm\", "
                 + "\"blocks\": [" + ROW + "]}"));
         assertEquals(1e-3, chosen.bnEps());
-        assertEquals(1e-3, chosen.forWeightNames(WeightNames.SEQUENTIAL).bnEps());
-        assertEquals(1e-4, MobileNetV3Config.large().withBnEps(1e-4).forWeightNames(WeightNames.TIMM).bnEps());
-        assertEquals(1e-4, MobileNetV3Config.large().forWeightNames(WeightNames.TIMM).withBnEps(1e-4).bnEps());
+        assertEquals(1e-3, chosen.forLayout(CheckpointLayout.SEQUENTIAL).bnEps());
+        assertEquals(1e-4, MobileNetV3Config.large().withBnEps(1e-4).forLayout(CheckpointLayout.TIMM).bnEps());
+        assertEquals(1e-4, MobileNetV3Config.large().forLayout(CheckpointLayout.TIMM).withBnEps(1e-4).bnEps());
     }
 
     @ParameterizedTest(name = "{0} over {1} channels -> {2}")

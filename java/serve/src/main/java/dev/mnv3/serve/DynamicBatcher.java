@@ -45,18 +45,18 @@ public final class DynamicBatcher implements AutoCloseable {
     }
 
     private static final class Job {
-        final Tensor input;
+        final InputImages input;
         final Shape shape;
         final long enqueued = System.nanoTime();
         final CompletableFuture<Result> done = new CompletableFuture<>();
 
-        Job(Tensor input, boolean features) {
+        Job(InputImages input, boolean features) {
             this.input = input;
-            this.shape = new Shape(input.dim(2), input.dim(3), features);
+            this.shape = new Shape(input.height(), input.width(), features);
         }
 
         int images() {
-            return input.dim(0);
+            return input.count();
         }
     }
 
@@ -89,23 +89,25 @@ public final class DynamicBatcher implements AutoCloseable {
         return policy;
     }
 
+    /** {@link #submit(InputImages, boolean)} of a tensor [N, 3, H, W]. */
+    public CompletableFuture<Result> submit(Tensor input, boolean features) {
+        return submit(InputImages.of(input), features);
+    }
+
     /**
-     * Queues {@code input} [N, 3, H, W] (N at most the max batch size). Throws
+     * Queues {@code input} (at most the max batch size of images). Throws
      * {@link ServeError.Kind#OVERLOADED} when the queue is full and {@link ServeError.Kind#UNAVAILABLE}
      * once the batcher drains.
      */
-    public CompletableFuture<Result> submit(Tensor input, boolean features) {
-        if (input.dim(0) < 1 || input.dim(0) > policy.maxBatchSize()) {
-            throw new IllegalArgumentException("a request holds 1 to " + policy.maxBatchSize() + " images, got " + input.dim(0));
+    public CompletableFuture<Result> submit(InputImages input, boolean features) {
+        if (input.count() > policy.maxBatchSize()) {
+            throw new IllegalArgumentException("a request holds 1 to " + policy.maxBatchSize() + " images, got " + input.count());
         }
         Job job = new Job(input, features);
         lock.lock();
         try {
             if (!accepting) throw new ServeError(ServeError.Kind.UNAVAILABLE, "the server is shutting down");
-            if (queue.size() >= policy.queueLimit()) {
-                throw new ServeError(ServeError.Kind.OVERLOADED, "the queue is full (" + policy.queueLimit()
-                        + " requests waiting); retry later");
-            }
+            if (queue.size() >= policy.queueLimit()) throw queueFull();
             queue.addLast(job);
             changed.signalAll();
         } finally {
@@ -126,6 +128,20 @@ public final class DynamicBatcher implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** OVERLOADED when the queue is full now: a request is refused before any of its work is done. */
+    public void requireRoom() {
+        lock.lock();
+        try {
+            if (queue.size() >= policy.queueLimit()) throw queueFull();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private ServeError queueFull() {
+        return new ServeError(ServeError.Kind.OVERLOADED, "the queue is full (" + policy.queueLimit() + " requests waiting); retry later");
     }
 
     /** False once draining or closed. */
@@ -278,7 +294,8 @@ public final class DynamicBatcher implements AutoCloseable {
         Shape shape = batch.getFirst().shape;
         long start = System.nanoTime();
         try {
-            Tensor input = batch.size() == 1 && padded == images ? batch.getFirst().input : concat(batch, padded);
+            Tensor asIs = batch.size() == 1 && padded == images ? batch.getFirst().input.whole() : null;
+            Tensor input = asIs != null ? asIs : concat(batch, padded);
             Tensor logits;
             List<Tensor> features = null;
             if (shape.features()) {
@@ -317,15 +334,16 @@ public final class DynamicBatcher implements AutoCloseable {
         }
     }
 
-    /** The batch's images one after another, then zero images up to {@code padded}. */
+    /** The batch's images one after another (each request's parts copied once), then zero images up to {@code padded}. */
     private static Tensor concat(List<Job> batch, int padded) {
-        Tensor first = batch.getFirst().input;
-        Tensor out = Tensor.zeros(padded, first.dim(1), first.dim(2), first.dim(3));
+        InputImages first = batch.getFirst().input;
+        Tensor out = Tensor.zeros(padded, Graph.INPUT_CHANNELS, first.height(), first.width());
         int at = 0;
         for (Job j : batch) {
-            float[] d = j.input.data();
-            System.arraycopy(d, 0, out.data(), at, d.length);
-            at += d.length;
+            for (float[] part : j.input.parts()) {
+                System.arraycopy(part, 0, out.data(), at, part.length);
+                at += part.length;
+            }
         }
         return out;
     }

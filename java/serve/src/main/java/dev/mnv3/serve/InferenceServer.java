@@ -3,13 +3,11 @@ package dev.mnv3.serve;
 import dev.mnv3.core.backend.CompiledModel;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.tensor.Tensor;
-import dev.mnv3.serve.grpc.GrpcEndpoint;
-import dev.mnv3.serve.rest.RestDocuments;
+import dev.mnv3.serve.grpc.GrpcServer;
 import dev.mnv3.serve.rest.RestHandler;
+import dev.mnv3.serve.rest.RestServer;
 import io.grpc.Server;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -21,14 +19,16 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
-import org.eclipse.jetty.server.HttpConfiguration;
-import org.eclipse.jetty.server.HttpConnectionFactory;
-import org.eclipse.jetty.server.ServerConnector;
-import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
  * mnv3 serve: one model behind KServe v2 REST (Jetty) and gRPC (grpc-java), one
  * {@link DynamicBatcher} in front of its instances, Prometheus metrics and Triton's statistics.
+ *
+ * <p>Threads: Jetty's platform threads answer health checks, metadata and scrapes at once; each
+ * inference call (REST or gRPC) runs on a virtual thread of its own, admitted before its body is
+ * read ({@link Admission}), and its processor-heavy parts (parsing, decoding images, writing large
+ * answers) run on the {@link CpuWork} threads, one per processor, so that no amount of work in
+ * flight keeps a health check waiting.
  *
  * <p>Life: {@link #start} binds both ports (live from then on), warms every instance up with
  * real inferences at the batch sizes it will run, and only then becomes ready. {@link #close}
@@ -51,11 +51,12 @@ public final class InferenceServer implements AutoCloseable {
     private final DynamicBatcher batcher;
     private final InferenceService service;
     private final ServerMetrics metrics;
-    /** gRPC calls run here; Jetty has its own virtual threads. */
-    private final ExecutorService grpcThreads = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("mnv3-grpc-", 0).factory());
+    private final CpuWork cpu = CpuWork.perProcessor();
+    /** Each inference call (REST) and each gRPC call runs on a virtual thread of its own. */
+    private final ExecutorService callThreads = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("mnv3-call-", 0).factory());
     private org.eclipse.jetty.server.Server http;
     private Server grpc;
-    private boolean closed;
+    private boolean closed, drainedCleanly;
 
     private InferenceServer(ServerConfig config, ServedModel model, ModelInstances instances, RequestImageDecoder decoder) {
         this.config = config;
@@ -64,8 +65,9 @@ public final class InferenceServer implements AutoCloseable {
         ModelStatistics statistics = new ModelStatistics();
         this.metrics = new ServerMetrics(config.batching().maxBatchSize());
         this.batcher = new DynamicBatcher(model.graph(), instances.perWorker(), config.batching(), BatchObserver.all(metrics, statistics));
-        metrics.watch(batcher::queueDepth, state::inFlight);
-        this.service = new InferenceService(model, batcher, decoder, metrics, statistics);
+        Admission admission = new Admission(config.limits().maxReceiving(), config.limits().maxReceivingBytes());
+        metrics.watch(batcher::queueDepth, state::inFlight, admission::requests);
+        this.service = new InferenceService(model, batcher, decoder, metrics, statistics, admission, cpu);
     }
 
     /**
@@ -91,34 +93,12 @@ public final class InferenceServer implements AutoCloseable {
 
     private void listen() throws IOException {
         String version = version();
-        QueuedThreadPool pool = new QueuedThreadPool();
-        pool.setName("mnv3-http");
-        pool.setVirtualThreadsExecutor(Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("mnv3-rest-", 0).factory()));
-        http = new org.eclipse.jetty.server.Server(pool);
-        HttpConfiguration hc = new HttpConfiguration();
-        hc.setSendServerVersion(false);
-        ServerConnector connector = new ServerConnector(http, new HttpConnectionFactory(hc));
-        connector.setHost(config.host());
-        connector.setPort(config.httpPort());
-        http.addConnector(connector);
-        byte[] modelConfig = RestDocuments.modelConfig(model, config.batching(), instances.count());
-        http.setHandler(new RestHandler(service, state, metrics, NAME, version, modelConfig, config.maxBodyBytes()));
-        try {
-            http.start();
-        } catch (IOException e) {
-            throw new IOException("cannot listen for HTTP on " + config.host() + ":" + config.httpPort() + ": " + e.getMessage(), e);
-        } catch (Exception e) {
-            throw new IllegalStateException("the HTTP server did not start: " + e, e);
-        }
-        try {
-            grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.grpcPort()))
-                    .executor(grpcThreads)
-                    .maxInboundMessageSize(config.maxBodyBytes())
-                    .addService(new GrpcEndpoint(service, state, NAME, version))
-                    .build().start();
-        } catch (IOException e) {
-            throw new IOException("cannot listen for gRPC on " + config.host() + ":" + config.grpcPort() + ": " + e.getMessage(), e);
-        }
+        ServerSecurity security = config.security();
+        TlsFiles tls = security.tls() ? TlsFiles.read(security.tlsCertificate(), security.tlsKey()) : null;
+        http = RestServer.start(config.host(), config.httpPort(), new RestHandler(service, state, metrics, NAME, version, instances.count(),
+                config.limits(), security, callThreads), config.limits(), tls);
+        grpc = GrpcServer.start(config.host(), config.grpcPort(), service, state, NAME, version, instances.count(), config.limits(),
+                security, tls, callThreads);
     }
 
     /**
@@ -160,7 +140,7 @@ public final class InferenceServer implements AutoCloseable {
     }
 
     public int httpPort() {
-        return ((ServerConnector) http.getConnectors()[0]).getLocalPort();
+        return RestServer.port(http);
     }
 
     public int grpcPort() {
@@ -196,6 +176,7 @@ public final class InferenceServer implements AutoCloseable {
         if (!drained) {
             LOG.warning("shutdown: requests still in flight after " + config.drainTimeout().toMillis() + " ms; stopping anyway");
         }
+        drainedCleanly = drained;
         batcher.drain(Duration.ofSeconds(1));
         if (grpc != null) {
             grpc.shutdown();
@@ -214,12 +195,18 @@ public final class InferenceServer implements AutoCloseable {
             }
         }
         batcher.close();
-        grpcThreads.close();
+        callThreads.close();
+        cpu.close();
         try {
             instances.close();
         } finally {
             state.stopped();
         }
+    }
+
+    /** Whether {@link #close} answered every call that was in flight before it stopped. */
+    public synchronized boolean drainedCleanly() {
+        return closed && drainedCleanly;
     }
 
     /** Blocks until {@link #close} has finished. */

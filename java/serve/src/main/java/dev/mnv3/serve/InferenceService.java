@@ -1,6 +1,5 @@
 package dev.mnv3.serve;
 
-import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.image.ImageNetClasses;
 import dev.mnv3.core.tensor.Tensor;
 import java.nio.charset.StandardCharsets;
@@ -11,36 +10,39 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Semaphore;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import java.util.stream.IntStream;
 
 /**
  * The protocol-neutral heart of the server: checks a request against the model (every problem a
- * {@link ServeError.Kind#BAD_REQUEST} that names it), turns its input into a tensor (decoding
- * images), hands it to the {@link DynamicBatcher}, and builds the outputs asked for from its
- * rows of the batch's results. REST and gRPC only translate to and from it.
+ * {@link ServeError.Kind#BAD_REQUEST} that names it), turns its input into the batcher's
+ * ({@link RequestInputs}: images decoded on the {@link CpuWork} threads), hands it to the
+ * {@link DynamicBatcher}, and builds the outputs asked for from its rows of the batch's results.
+ * REST and gRPC only translate to and from it, and admit requests first ({@link Admission}).
  */
 public final class InferenceService {
     private static final Logger LOG = Logger.getLogger(InferenceService.class.getName());
 
     private final ServedModel model;
     private final DynamicBatcher batcher;
-    private final RequestImageDecoder decoder;
+    private final RequestInputs inputs;
     private final ServerMetrics metrics;
     private final ModelStatistics statistics;
-    /** Decoding is CPU-bound: at most one image per processor at a time, so a burst of large images cannot fill the heap. */
-    private final Semaphore decodeSlots = new Semaphore(Runtime.getRuntime().availableProcessors());
+    private final Admission admission;
+    private final CpuWork cpu;
 
     public InferenceService(ServedModel model, DynamicBatcher batcher, RequestImageDecoder decoder, ServerMetrics metrics,
-                            ModelStatistics statistics) {
+                            ModelStatistics statistics, Admission admission, CpuWork cpu) {
         this.model = model;
         this.batcher = batcher;
-        this.decoder = decoder;
+        this.inputs = new RequestInputs(model, batcher.policy(), decoder, cpu);
         this.metrics = metrics;
         this.statistics = statistics;
+        this.admission = admission;
+        this.cpu = cpu;
     }
 
     public ServedModel model() {
@@ -49,6 +51,24 @@ public final class InferenceService {
 
     public ModelStatistics statistics() {
         return statistics;
+    }
+
+    public BatchPolicy policy() {
+        return batcher.policy();
+    }
+
+    /** The threads that run the heavy parts of requests; the transports parse and encode large bodies on them. */
+    public CpuWork cpu() {
+        return cpu;
+    }
+
+    /**
+     * Admits a request of {@code bytes} before any of its work is done: OVERLOADED when as many as
+     * the limit are being received already, or the batcher's queue is full.
+     */
+    public Admission.Ticket admit(long bytes) {
+        batcher.requireRoom();
+        return admission.enter(bytes);
     }
 
     /** NOT_FOUND unless {@code name} (and {@code version}, when given) is the served model. */
@@ -69,23 +89,31 @@ public final class InferenceService {
         else statistics.requestFailed(nanos);
     }
 
-    /** Runs one request on the model named {@code name}; an unknown model is a BAD_REQUEST here, as KServe's infer answers it. */
-    public InferResponse infer(String name, String version, InferRequest request) {
+    /**
+     * Runs one admitted request on the model named {@code name} (an unknown model is a BAD_REQUEST
+     * here, as KServe's infer answers it); its ticket is given back once its input is queued.
+     */
+    public InferResponse infer(String name, String version, InferRequest request, Admission.Ticket ticket) {
         try {
             requireModel(name, version);
         } catch (ServeError e) {
             throw ServeError.badRequest(e.getMessage());
         }
-        Tensor input = input(request);
         List<Wanted> outputs = outputs(request);
         boolean features = outputs.stream().anyMatch(w -> w.feature >= 0);
-        DynamicBatcher.Result result = await(batcher.submit(input, features));
+        CompletableFuture<DynamicBatcher.Result> queued;
+        try {
+            queued = batcher.submit(inputs.of(request), features);
+        } finally {
+            ticket.close();
+        }
+        DynamicBatcher.Result result = await(queued);
         List<InferResponse.Output> out = new ArrayList<>();
         for (Wanted w : outputs) out.add(w.feature >= 0 ? feature(w, result) : logits(w, result));
         return new InferResponse(model.name(), ServedModel.VERSION, request.id(), out);
     }
 
-    private static DynamicBatcher.Result await(java.util.concurrent.CompletableFuture<DynamicBatcher.Result> f) {
+    private static DynamicBatcher.Result await(CompletableFuture<DynamicBatcher.Result> f) {
         try {
             return f.get();
         } catch (InterruptedException e) {
@@ -95,104 +123,6 @@ public final class InferenceService {
             if (e.getCause() instanceof ServeError se) throw se;
             throw new ServeError(ServeError.Kind.INTERNAL, "the model failed: " + e.getCause(), e.getCause());
         }
-    }
-
-    // ---- inputs
-
-    private Tensor input(InferRequest request) {
-        List<InferRequest.Input> inputs = request.inputs();
-        if (inputs.isEmpty()) {
-            throw ServeError.badRequest("the request has no inputs; give '" + ServedModel.INPUT + "' (FP32 or FP16 [N,3,H,W]) or '"
-                    + ServedModel.IMAGE + "' (BYTES [N], encoded images)");
-        }
-        if (inputs.size() > 1) {
-            throw ServeError.badRequest("the request has " + inputs.size() + " inputs (" + String.join(", ",
-                    inputs.stream().map(InferRequest.Input::name).toList()) + "); give one: '" + ServedModel.INPUT + "' or '"
-                    + ServedModel.IMAGE + "'");
-        }
-        InferRequest.Input in = inputs.getFirst();
-        return switch (in.name()) {
-            case ServedModel.INPUT -> tensorInput(in);
-            case ServedModel.IMAGE -> imageInput(in);
-            default -> throw ServeError.badRequest("unknown input '" + in.name() + "': the model takes '" + ServedModel.INPUT
-                    + "' (FP32 or FP16 [N,3,H,W]) or '" + ServedModel.IMAGE + "' (BYTES [N], encoded images)");
-        };
-    }
-
-    private Tensor tensorInput(InferRequest.Input in) {
-        if (!in.datatype().equals("FP32") && !in.datatype().equals("FP16")) {
-            throw ServeError.badRequest("input '" + in.name() + "' must be FP32 or FP16, got " + in.datatype());
-        }
-        long[] shape = in.shape();
-        if (shape.length != 4) {
-            throw ServeError.badRequest("input '" + in.name() + "' must have shape [N,3,H,W], got " + Arrays.toString(shape));
-        }
-        int[] dims = new int[4];
-        for (int i = 0; i < 4; i++) {
-            if (shape[i] < 1 || shape[i] > Integer.MAX_VALUE) {
-                throw ServeError.badRequest("input '" + in.name() + "' has an impossible dimension in " + Arrays.toString(shape));
-            }
-            dims[i] = (int) shape[i];
-        }
-        checkElements(in, shape);
-        checkBatch(dims[0]);
-        try {
-            model.graph().checkInput(dims);
-        } catch (IllegalArgumentException e) {
-            throw ServeError.badRequest(e.getMessage());
-        }
-        return new Tensor(dims, in.floats());
-    }
-
-    private Tensor imageInput(InferRequest.Input in) {
-        if (!in.datatype().equals("BYTES")) {
-            throw ServeError.badRequest("input '" + in.name() + "' must be BYTES (one encoded image per element), got " + in.datatype());
-        }
-        long[] shape = in.shape();
-        if (!(shape.length == 1 || (shape.length == 2 && shape[1] == 1)) || shape[0] < 1) {
-            throw ServeError.badRequest("input '" + in.name() + "' must have shape [N] or [N,1], got " + Arrays.toString(shape));
-        }
-        checkElements(in, shape);
-        int n = (int) shape[0];
-        checkBatch(n);
-        int crop = model.preprocessing().crop(), per = Graph.INPUT_CHANNELS * crop * crop;
-        Tensor x = Tensor.zeros(n, Graph.INPUT_CHANNELS, crop, crop);
-        for (int i = 0; i < n; i++) {
-            float[] chw = decode(in.bytes().get(i), i);
-            System.arraycopy(chw, 0, x.data(), i * per, per);
-        }
-        return x;
-    }
-
-    private float[] decode(byte[] encoded, int index) {
-        try {
-            decodeSlots.acquire();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ServeError(ServeError.Kind.UNAVAILABLE, "interrupted while waiting to decode an image");
-        }
-        try {
-            return decoder.decode(encoded, model.preprocessing());
-        } catch (ServeError e) {
-            throw ServeError.badRequest("input '" + ServedModel.IMAGE + "' element " + index + ": " + e.getMessage());
-        } catch (LinkageError e) {
-            throw new ServeError(ServeError.Kind.INTERNAL, "this Java runtime cannot decode images (it lacks the java.desktop module)", e);
-        } finally {
-            decodeSlots.release();
-        }
-    }
-
-    private static void checkElements(InferRequest.Input in, long[] shape) {
-        long n = RawTensors.elements(shape, "input '" + in.name() + "'");
-        if (n != in.elements()) {
-            throw ServeError.badRequest("input '" + in.name() + "' has shape " + Arrays.toString(shape) + " (" + n
-                    + " elements) but holds " + in.elements());
-        }
-    }
-
-    private void checkBatch(int n) {
-        int max = batcher.policy().maxBatchSize();
-        if (n > max) throw ServeError.badRequest("a request holds at most " + max + " images (max_batch_size), got " + n);
     }
 
     // ---- outputs

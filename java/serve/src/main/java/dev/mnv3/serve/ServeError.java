@@ -9,11 +9,15 @@ public final class ServeError extends RuntimeException {
     public enum Kind {
         /** Malformed or unacceptable request: 400, INVALID_ARGUMENT. */
         BAD_REQUEST(400),
+        /** No or the wrong bearer token: 401, UNAUTHENTICATED. */
+        UNAUTHENTICATED(401),
         /** No such model or endpoint: 404, NOT_FOUND. */
         NOT_FOUND(404),
         /** REST only: the endpoint takes another method: 405. */
         METHOD_NOT_ALLOWED(405),
-        /** The batcher's queue is full: 429, RESOURCE_EXHAUSTED. The client may retry later. */
+        /** REST only: the client stopped sending in the middle of its request: 408. */
+        TIMEOUT(408),
+        /** Too many requests being received, or the batcher's queue is full: 429, RESOURCE_EXHAUSTED. The client may retry later. */
         OVERLOADED(429),
         /** Warming up or shutting down: 503, UNAVAILABLE. */
         UNAVAILABLE(503),

@@ -17,22 +17,32 @@ import java.util.List;
  * A request gives exactly one of the two. Outputs: {@value #LOGITS} [N, classes] (the default),
  * and the feature maps at strides 2 to 32 as {@code strideS} [N, C, H/S, W/S] when asked for.
  *
- * @param name          the name clients address it by
- * @param graph         the network
- * @param preprocessing how {@value #IMAGE} inputs become tensors
- * @param backend       the backend that runs it (cpu, cuda), for metadata and configuration
+ * @param name            the name clients address it by
+ * @param graph           the network
+ * @param preprocessing   how {@value #IMAGE} inputs become tensors
+ * @param backend         the backend that runs it (cpu, cuda), for metadata and configuration
+ * @param nonFiniteInputs whether {@value #INPUT} may hold NaN and infinities (by default refused,
+ *                        naming the first, since they make every output NaN)
  */
-public record ServedModel(String name, Graph graph, Preprocessing preprocessing, String backend) {
+public record ServedModel(String name, Graph graph, Preprocessing preprocessing, String backend, boolean nonFiniteInputs) {
     public static final String VERSION = "1";
     public static final String INPUT = "input";
     public static final String IMAGE = "image";
     public static final String LOGITS = "logits";
-    public static final String PLATFORM = "mnv3";
+    /** The platform, as KServe names them: {@code <project>_<format>} (the weights are a safetensors file). */
+    public static final String PLATFORM = "mnv3_safetensors";
+    /** The backend, as Triton's model configuration names the framework that runs a model. */
+    public static final String BACKEND = "mnv3";
 
     public ServedModel {
         if (!isValidName(name)) {
             throw new IllegalArgumentException("model name must be 1 to 128 letters, digits, '_', '.' or '-', got '" + name + "'");
         }
+    }
+
+    /** Finite inputs only. */
+    public ServedModel(String name, Graph graph, Preprocessing preprocessing, String backend) {
+        this(name, graph, preprocessing, backend, false);
     }
 
     /** Whether {@code name} can name a model: it appears in URL paths, so letters, digits, '_', '.' and '-' only. */

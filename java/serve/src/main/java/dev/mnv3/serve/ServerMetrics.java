@@ -30,10 +30,12 @@ public final class ServerMetrics implements BatchObserver {
     private final Histogram requestSeconds, queueSeconds, computeSeconds, batchSize;
 
     public ServerMetrics(int maxBatchSize) {
-        requests = Counter.builder().name("mnv3_requests").help("Inference requests received, by protocol (rest, grpc).")
+        requests = Counter.builder().name("mnv3_requests").help(
+                "Inference requests received, by protocol (rest, grpc), those the transport refused included.")
                 .labelNames("protocol").register(registry);
         failures = Counter.builder().name("mnv3_request_failures").help(
-                "Inference requests not served, by protocol and reason (bad_request, not_found, overloaded, unavailable, internal).")
+                "Inference requests not served, by protocol and reason (bad_request, unauthenticated, not_found, timeout, overloaded, "
+                        + "unavailable, internal; internal is a fault of the server, never of the request).")
                 .labelNames("protocol", "reason").register(registry);
         requestSeconds = Histogram.builder().name("mnv3_request_duration_seconds").unit(Unit.SECONDS)
                 .help("Time from a request's arrival to its response, served requests only.").labelNames("protocol")
@@ -50,8 +52,11 @@ public final class ServerMetrics implements BatchObserver {
         JvmMetrics.builder().register(registry);
     }
 
-    /** Adds the gauges read at each scrape: the batcher's queue depth and the calls in flight. */
-    public void watch(IntSupplier queueDepth, IntSupplier inFlight) {
+    /** Adds the gauges read at each scrape: the batcher's queue depth, the calls in flight, and those being received. */
+    public void watch(IntSupplier queueDepth, IntSupplier inFlight, IntSupplier receiving) {
+        GaugeWithCallback.builder().name("mnv3_requests_receiving").help(
+                "Inference calls admitted and being received or prepared (read, parsed, images decoded); more are refused with 429.")
+                .callback(cb -> cb.call(receiving.getAsInt())).register(registry);
         GaugeWithCallback.builder().name("mnv3_queue_depth").help("Requests waiting in the batcher's queue.")
                 .callback(cb -> cb.call(queueDepth.getAsInt())).register(registry);
         GaugeWithCallback.builder().name("mnv3_requests_in_flight").help("Inference calls admitted and not yet answered.")

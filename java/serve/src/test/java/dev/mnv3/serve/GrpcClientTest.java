@@ -44,11 +44,14 @@ class GrpcClientTest {
         Files.write(dir.resolve("image.png"), png);
 
         Map<String, Object> r;
-        try (TestServer s = new TestServer(new BatchPolicy(4, 0, 64), 1, MAX_BODY)) {
+        String metrics;
+        try (LogCapture log = new LogCapture(); TestServer s = new TestServer(new BatchPolicy(4, 0, 64), 1, MAX_BODY)) {
             Tools.Run run = Tools.run(List.of(node, Tools.NODE_PROJECT.resolve("grpc_client.js").toString(),
                     Integer.toString(s.server.grpcPort()), TestServer.NAME, dir.toString()), 120);
             assertEquals(0, run.exit(), run.toString());
             r = object(Files.readString(dir.resolve("results.json")));
+            metrics = Tools.curl(s.url("/metrics"), null).text();
+            log.assertNoStackTraces("gRPC");
             Tensor expected = s.expected(x), other = s.expected(TestServer.input(1, 62));
 
             assertEquals(true, response(r, "live").get("live"));
@@ -95,7 +98,8 @@ class GrpcClientTest {
                 Map.entry("unknownModel", "unknown model"), Map.entry("unknownOutput", "unknown output 'probabilities'"),
                 Map.entry("wrongDatatype", "INT64 is not supported"), Map.entry("fp16Typed", "raw_input_contents only"),
                 Map.entry("noData", "no contents"), Map.entry("noInputs", "no inputs"), Map.entry("undecodableImage", "element 0"),
-                Map.entry("bytesLengthOverrun", "declares 255"));
+                Map.entry("bytesLengthOverrun", "declares 255"), Map.entry("nanRaw", "element 5 [0, 0, 0, 5] is NaN"),
+                Map.entry("infTyped", "element 7 [0, 0, 0, 7] is Infinity"));
         for (Map.Entry<String, String> e : says.entrySet()) {
             Map<?, ?> answer = (Map<?, ?>) bad.get(e.getKey());
             assertEquals((long) Status.Code.INVALID_ARGUMENT.value(), answer.get("code"), e.getKey() + ": " + answer);
@@ -105,6 +109,51 @@ class GrpcClientTest {
         Map<?, ?> tooLarge = (Map<?, ?>) bad.get("tooLarge");
         assertEquals((long) Status.Code.RESOURCE_EXHAUSTED.value(), tooLarge.get("code"), tooLarge.toString());
         assertEquals((long) Status.Code.UNIMPLEMENTED.value(), ((Map<?, ?>) r.get("unimplemented")).get("code"));
+
+        // bytes that are not a request: INVALID_ARGUMENT, one line; grpc-java's own framing errors: its status, never UNKNOWN
+        Map<?, ?> proto = (Map<?, ?>) r.get("proto");
+        for (String c : List.of("garbage", "truncated", "badUtf8", "deepNesting", "garbageMetadata")) {
+            Map<?, ?> answer = (Map<?, ?>) proto.get(c);
+            assertEquals((long) Status.Code.INVALID_ARGUMENT.value(), answer.get("code"), c + ": " + answer);
+            assertTrue(answer.get("details").toString().contains("request is not a valid protobuf message"), c + ": " + answer);
+            assertEquals(1, answer.get("details").toString().lines().count(), c + ": " + answer);
+        }
+        for (String c : List.of("compressedFlag", "shortFrame")) {
+            long code = (Long) ((Map<?, ?>) proto.get(c)).get("code");
+            assertTrue(code == Status.Code.INTERNAL.value() || code == Status.Code.INVALID_ARGUMENT.value(), c + ": " + proto.get(c));
+        }
+        assertTrue(metrics.lines().noneMatch(l -> l.startsWith("mnv3_request_failures_total{protocol=\"grpc\",reason=\"internal\"}")),
+                "a client's request counted as the server's fault:\n" + metrics);
+        double refused = RestEndpointsTest.metric(metrics, "mnv3_request_failures_total{protocol=\"grpc\",reason=\"bad_request\"}");
+        // the bad requests, the four ModelInfer calls of bytes that are not one, the two broken frames, the message over the limit
+        assertTrue(refused >= says.size() + 4 + 2 + 1, "every refused call counted, the transport's too: " + refused);
+
+        // Triton's model configuration and statistics, as its own messages
+        Map<?, ?> config = (Map<?, ?>) response(r, "modelConfig").get("config");
+        assertEquals(List.of("small", "mnv3_safetensors", "mnv3", 4L), List.of(config.get("name"), config.get("platform"),
+                config.get("backend"), config.get("max_batch_size")));
+        Map<?, ?> in0 = (Map<?, ?>) ((List<?>) config.get("input")).get(0), in1 = (Map<?, ?>) ((List<?>) config.get("input")).get(1);
+        assertEquals(List.of("input", 11L, 2L, List.of(3L, -1L, -1L), true), List.of(in0.get("name"), in0.get("data_type"),
+                in0.get("format"), in0.get("dims"), in0.get("optional"))); // TYPE_FP32, FORMAT_NCHW
+        assertEquals(List.of("image", 13L, List.of(1L)), List.of(in1.get("name"), in1.get("data_type"), in1.get("dims"))); // TYPE_STRING
+        Map<?, ?> out0 = (Map<?, ?>) ((List<?>) config.get("output")).get(0);
+        assertEquals(List.of("logits", 11L, List.of(1000L)), List.of(out0.get("name"), out0.get("data_type"), out0.get("dims")));
+        Map<?, ?> batching = (Map<?, ?>) config.get("dynamic_batching");
+        assertEquals(List.of(List.of(4L), 0L, 64L), List.of(batching.get("preferred_batch_size"),
+                batching.get("max_queue_delay_microseconds"), ((Map<?, ?>) batching.get("default_queue_policy")).get("max_queue_size")));
+        Map<?, ?> group = (Map<?, ?>) ((List<?>) config.get("instance_group")).get(0);
+        assertEquals(List.of(2L, 1L), List.of(group.get("kind"), group.get("count"))); // KIND_CPU
+        assertEquals("false", ((Map<?, ?>) ((Map<?, ?>) config.get("parameters")).get("allow_non_finite_inputs")).get("string_value"));
+        assertEquals((long) Status.Code.NOT_FOUND.value(), ((Map<?, ?>) r.get("unknownModelConfig")).get("code"));
+        for (String call : List.of("modelStatistics", "allStatistics")) {
+            Map<?, ?> stats = (Map<?, ?>) ((List<?>) response(r, call).get("model_stats")).getFirst();
+            assertEquals(List.of("small", "1"), List.of(stats.get("name"), stats.get("version")), call);
+            Map<?, ?> inference = (Map<?, ?>) stats.get("inference_stats");
+            long ok = (Long) ((Map<?, ?>) inference.get("success")).get("count"), failed = (Long) ((Map<?, ?>) inference.get("fail")).get("count");
+            assertTrue(ok >= 7 && failed >= says.size(), call + ": " + inference);
+            assertTrue((Long) stats.get("inference_count") >= ok && (Long) stats.get("execution_count") >= 1, call + ": " + stats);
+            assertTrue(!((List<?>) stats.get("batch_stats")).isEmpty(), call + ": " + stats);
+        }
     }
 
     @SuppressWarnings("unchecked")

@@ -31,9 +31,12 @@ class LifecycleTest {
             + "0,".repeat(3 * 32 * 32 - 1) + "0]}]}";
 
     private static InferenceServer start(FakeModel model, BatchPolicy policy, int httpPort) throws Exception {
-        ServerConfig config = new ServerConfig("127.0.0.1", httpPort, 0, 1 << 20, policy, Duration.ofSeconds(30));
+        return start(model, new ServerConfig("127.0.0.1", httpPort, 0, 1 << 20, policy, Duration.ofSeconds(30)));
+    }
+
+    private static InferenceServer start(FakeModel model, ServerConfig config) throws Exception {
         return InferenceServer.start(config, new ServedModel("fake", FakeModel.GRAPH, TestServer.PREPROCESSING, "fake"),
-                ModelInstances.of(List.of(model)), new CoreImageDecoder());
+                ModelInstances.of(List.of(model)), CoreImageDecoder.DEFAULT);
     }
 
     private static String url(int port, String path) {
@@ -81,8 +84,8 @@ class LifecycleTest {
                     return false;
                 }
             }, "the server is live");
-            assertEquals(503, Tools.curl(url(port, "/v2/health/ready"), null).status());
-            assertEquals(503, Tools.curl(url(port, "/v2/models/fake/ready"), null).status());
+            assertEquals(400, Tools.curl(url(port, "/v2/health/ready"), null).status());
+            assertEquals(400, Tools.curl(url(port, "/v2/models/fake/ready"), null).status());
             Tools.Http early = Tools.curl(url(port, "/v2/models/fake/infer"), body());
             assertEquals(503, early.status());
             assertTrue(early.text().contains("warming up"), early.text());
@@ -134,13 +137,101 @@ class LifecycleTest {
             Tools.Http refused = Tools.curl(url(port, "/v2/models/fake/infer"), body());
             assertEquals(503, refused.status(), refused.text());
             assertTrue(refused.text().contains("shutting down"), refused.text());
-            assertEquals(503, Tools.curl(url(port, "/v2/health/ready"), null).status());
+            assertEquals(400, Tools.curl(url(port, "/v2/health/ready"), null).status());
             assertTrue(!closing.isDone(), "close waits for the requests in flight");
             model.gate.countDown();
             assertEquals(200, a.get(30, TimeUnit.SECONDS).statusCode());
             assertEquals(200, b.get(30, TimeUnit.SECONDS).statusCode());
             closing.get(30, TimeUnit.SECONDS);
             assertEquals(ServerState.Phase.STOPPED, server.state().phase());
+        }
+    }
+
+    /**
+     * Admission before work: with one request being received (a client that sent half its body)
+     * and a limit of one, the next is refused at once, before its body is parsed, over both
+     * protocols (429 with Retry-After; RESOURCE_EXHAUSTED with gRPC's retry pushback), while health
+     * checks answer; once the first has arrived it is served, and so is the next.
+     */
+    @Test
+    void aRequestPastTheReceivingLimitIsRefusedBeforeItIsRead() throws Exception {
+        FakeModel model = new FakeModel();
+        ServerConfig c = new ServerConfig("127.0.0.1", 0, 0, 1 << 20, new BatchPolicy(1, 0, 8), Duration.ofSeconds(30));
+        byte[] body = BODY.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        try (InferenceServer server = start(model, c.withLimits(c.limits().withReceiving(1, 1 << 30)));
+             java.net.Socket slow = new java.net.Socket("127.0.0.1", server.httpPort())) {
+            int port = server.httpPort();
+            java.io.OutputStream out = slow.getOutputStream();
+            out.write(("POST /v2/models/fake/infer HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: " + body.length
+                    + "\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            out.write(body, 0, body.length / 2);
+            out.flush();
+            await(() -> metricsSay(port, "mnv3_requests_receiving 1.0"), "the slow request is being received");
+
+            Tools.Http refused = Tools.curl(url(port, "/v2/models/fake/infer"), body());
+            assertEquals(429, refused.status(), refused.text());
+            assertTrue(refused.text().startsWith("{\"error\":\"the server is receiving 1 requests"), refused.text());
+            assertTrue(refused.headers().toLowerCase().contains("retry-after: 1"), refused.headers());
+            assertEquals(200, Tools.curl(url(port, "/v2/health/live"), null).status());
+
+            io.grpc.ManagedChannel channel = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1",
+                    server.grpcPort()).usePlaintext().build();
+            try {
+                var stub = dev.mnv3.serve.grpc.proto.GRPCInferenceServiceGrpc.newBlockingStub(channel);
+                io.grpc.StatusRuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(io.grpc.StatusRuntimeException.class,
+                        () -> stub.modelInfer(dev.mnv3.serve.grpc.proto.ModelInferRequest.newBuilder().setModelName("fake").build()));
+                assertEquals(io.grpc.Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode(), e.toString());
+                assertTrue(e.getStatus().getDescription().startsWith("the server is receiving 1 requests"), e.toString());
+                assertEquals("1000", e.getTrailers().get(io.grpc.Metadata.Key.of("grpc-retry-pushback-ms", io.grpc.Metadata.ASCII_STRING_MARSHALLER)));
+            } finally {
+                channel.shutdownNow();
+            }
+
+            out.write(body, body.length / 2, body.length - body.length / 2);
+            out.flush();
+            String answer = new String(slow.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertTrue(answer.startsWith("HTTP/1.1 200"), answer);
+            assertEquals(200, Tools.curl(url(port, "/v2/models/fake/infer"), body()).status());
+            assertTrue(metricsSay(port, "mnv3_request_failures_total{protocol=\"rest\",reason=\"overloaded\"} 1.0"));
+            assertTrue(metricsSay(port, "mnv3_request_failures_total{protocol=\"grpc\",reason=\"overloaded\"} 1.0"));
+        }
+    }
+
+    /**
+     * Health checks, metadata and scrapes answer while every CPU thread of the server is busy (here
+     * spinning in an image decode that the test holds) and more requests wait for them: they are
+     * answered on Jetty's threads, never behind request work. Where requests' work ran on the
+     * virtual threads' few carriers, a health check waited for it.
+     */
+    @Test
+    void healthAnswersWhileEveryCpuThreadIsBusy() throws Exception {
+        int threads = Runtime.getRuntime().availableProcessors();
+        CountDownLatch spinning = new CountDownLatch(threads);
+        java.util.concurrent.atomic.AtomicBoolean release = new java.util.concurrent.atomic.AtomicBoolean();
+        RequestImageDecoder busy = (encoded, prep) -> {
+            spinning.countDown();
+            while (!release.get()) Thread.onSpinWait();
+            return new float[3 * prep.crop() * prep.crop()];
+        };
+        ServerConfig c = new ServerConfig("127.0.0.1", 0, 0, 1 << 20, new BatchPolicy(4, 0, 64), Duration.ofSeconds(30));
+        String image = "{\"inputs\":[{\"name\":\"image\",\"datatype\":\"BYTES\",\"shape\":[1],\"data\":[\"iVBORw0KGgo=\"]}]}";
+        try (InferenceServer server = InferenceServer.start(c, new ServedModel("fake", FakeModel.GRAPH, TestServer.PREPROCESSING, "fake"),
+                ModelInstances.of(List.of(new FakeModel())), busy); HttpClient http = HttpClient.newHttpClient()) {
+            int port = server.httpPort();
+            List<CompletableFuture<HttpResponse<String>>> sent = new java.util.ArrayList<>();
+            for (int i = 0; i < threads + 2; i++) {
+                sent.add(http.sendAsync(HttpRequest.newBuilder(URI.create(url(port, "/v2/models/fake/infer")))
+                        .POST(HttpRequest.BodyPublishers.ofString(image)).build(), HttpResponse.BodyHandlers.ofString()));
+            }
+            try {
+                assertTrue(spinning.await(30, TimeUnit.SECONDS), "every CPU thread is decoding");
+                for (String path : List.of("/v2/health/live", "/v2/health/ready", "/v2/models/fake", "/metrics")) {
+                    assertEquals(200, Tools.curl(url(port, path), null).status(), path);
+                }
+            } finally {
+                release.set(true);
+            }
+            for (CompletableFuture<HttpResponse<String>> f : sent) assertEquals(200, f.get(30, TimeUnit.SECONDS).statusCode());
         }
     }
 

@@ -115,4 +115,54 @@ class LoadTest {
         }
         assertTrue(direct[1] <= direct[0] + (4 << 20), "direct buffers grew from " + direct[0] + " to " + direct[1] + " bytes");
     }
+
+    /**
+     * A crowd of JSON clients (48 at once, against 4 requests received at a time and 8 queued):
+     * every request is answered, 200 or 429 (both happen), hey sees no connection dropped, and
+     * liveness, probed meanwhile on a new connection each time, always answers 200. How fast it
+     * answers is measured by benchmarks/serve/overload.py (on this shared machine its tail is the
+     * machine's); that it answers whatever the work in flight, by LifecycleTest.
+     */
+    @Test
+    void aJsonCrowdIsAnsweredAndLivenessStaysFast() throws Exception {
+        String hey = Tools.require("hey");
+        ServerConfig c = TestServer.config(new BatchPolicy(8, 2_000, 8), 1 << 20);
+        Path body = Files.writeString(dir.resolve("crowd.json"), Bodies.json(TestServer.input(1, 5), null));
+        try (TestServer crowd = new TestServer(c.withLimits(c.limits().withReceiving(4, 64 << 20)), 1, false, CoreImageDecoder.DEFAULT)) {
+            List<Long> live = new java.util.concurrent.CopyOnWriteArrayList<>();
+            java.util.concurrent.atomic.AtomicBoolean probing = new java.util.concurrent.atomic.AtomicBoolean(true);
+            Thread probe = Thread.ofPlatform().start(() -> {
+                while (probing.get()) {
+                    long start = System.nanoTime();
+                    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", crowd.server.httpPort())) {
+                        socket.getOutputStream().write("GET /v2/health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".getBytes());
+                        String status = new String(socket.getInputStream().readNBytes(12));
+                        if (!status.equals("HTTP/1.1 200")) throw new IllegalStateException("liveness answered " + status);
+                        live.add(System.nanoTime() - start);
+                        Thread.sleep(20);
+                    } catch (Exception e) {
+                        live.add(Long.MAX_VALUE);
+                    }
+                }
+            });
+            Tools.Run r = Tools.run(List.of(hey, "-z", "4s", "-c", "48", "-m", "POST", "-T", "application/json", "-D", body.toString(),
+                    crowd.url("/v2/models/small/infer")), 60);
+            probing.set(false);
+            probe.join();
+            assertEquals(0, r.exit(), r.toString());
+            assertTrue(!r.out().contains("Error distribution"), "hey got no answer to some requests:\n" + r.out());
+            Matcher codes = Pattern.compile("\\[(\\d{3})]\\s+(\\d+) responses").matcher(r.out());
+            java.util.Map<String, Integer> byStatus = new java.util.TreeMap<>();
+            while (codes.find()) byStatus.put(codes.group(1), Integer.parseInt(codes.group(2)));
+            assertEquals(java.util.Set.of("200", "429"), byStatus.keySet(), "answers by status: " + r.out());
+            String m = Tools.curl(crowd.url("/metrics"), null).text();
+            double served = RestEndpointsTest.metric(m, "mnv3_request_duration_seconds_sum{protocol=\"rest\"}")
+                    / RestEndpointsTest.metric(m, "mnv3_request_duration_seconds_count{protocol=\"rest\"}");
+            List<Long> sorted = live.stream().sorted().toList();
+            assertTrue(sorted.size() >= 20 && sorted.getLast() != Long.MAX_VALUE, "a liveness probe failed: " + sorted.size() + " probes");
+            System.out.printf("JSON crowd: %s; liveness p50 %.1f ms, p90 %.1f ms over %d probes; a served request %.1f ms on average%n",
+                    byStatus, sorted.get(sorted.size() / 2) / 1e6, sorted.get((int) (0.9 * (sorted.size() - 1))) / 1e6, sorted.size(),
+                    served * 1e3);
+        }
+    }
 }

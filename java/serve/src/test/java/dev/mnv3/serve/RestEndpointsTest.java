@@ -231,7 +231,7 @@ class RestEndpointsTest {
         cases.add(new Case("undecodable image", post(file("b25", "{\"inputs\":[{\"name\":\"image\",\"datatype\":\"BYTES\",\"shape\":[1],"
                 + "\"data\":[\"" + Base64.getEncoder().encodeToString("no image".getBytes()) + "\"]}]}")), "element 0"));
         cases.add(new Case("not base64", post(file("b26", "{\"inputs\":[{\"name\":\"image\",\"datatype\":\"BYTES\",\"shape\":[1],"
-                + "\"data\":[\"***\"]}]}")), "not base64"));
+                + "\"data\":[\"***\"]}]}")), "nor base64 of one"));
         cases.add(new Case("truncated PNG", post(file("b27", "{\"inputs\":[{\"name\":\"image\",\"datatype\":\"BYTES\",\"shape\":[1],"
                 + "\"data\":[\"" + Base64.getEncoder().encodeToString(java.util.Arrays.copyOf(Bodies.image(64, 64, 3, "png"), 200))
                 + "\"]}]}")), "cannot decode"));

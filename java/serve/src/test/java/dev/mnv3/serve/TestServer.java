@@ -31,9 +31,19 @@ final class TestServer implements AutoCloseable {
     final InferenceServer server;
 
     TestServer(BatchPolicy policy, int instances, int maxBodyBytes) throws IOException {
+        this(new ServerConfig("127.0.0.1", 0, 0, maxBodyBytes, policy, Duration.ofSeconds(10)), instances, false, CoreImageDecoder.DEFAULT);
+    }
+
+    /** With its own configuration, non-finite inputs allowed or not, and its own image decoder. */
+    TestServer(ServerConfig config, int instances, boolean nonFiniteInputs, RequestImageDecoder decoder) throws IOException {
         ModelInstances models = ModelInstances.compile(backend, graph, weights, CompileOptions.defaults(), instances);
-        ServerConfig config = new ServerConfig("127.0.0.1", 0, 0, maxBodyBytes, policy, Duration.ofSeconds(10));
-        server = InferenceServer.start(config, new ServedModel(NAME, graph, PREPROCESSING, models.backend()), models, new CoreImageDecoder());
+        server = InferenceServer.start(config, new ServedModel(NAME, graph, PREPROCESSING, models.backend(), nonFiniteInputs), models,
+                decoder);
+    }
+
+    /** A loopback configuration at ephemeral ports. */
+    static ServerConfig config(BatchPolicy policy, int maxBodyBytes) {
+        return new ServerConfig("127.0.0.1", 0, 0, maxBodyBytes, policy, Duration.ofSeconds(10));
     }
 
     String url(String path) {

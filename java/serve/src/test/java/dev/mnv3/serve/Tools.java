@@ -16,7 +16,7 @@ import java.util.concurrent.TimeUnit;
  * installs them (tools/serve-test-clients.sh).
  */
 final class Tools {
-    static final String INSTALL = "run tools/serve-test-clients.sh (as .ci/run and ./test do) to install curl, hey, node and the npm "
+    static final String INSTALL = "run tools/serve-test-clients.sh (as .ci/run and ./test do) to install curl, hey, openssl, node and the npm "
             + "packages the serve tests drive";
     /** The Node project of the gRPC client, with its node_modules once installed. */
     static final Path NODE_PROJECT = Path.of("src/test/node").toAbsolutePath();
@@ -73,13 +73,13 @@ final class Tools {
         }
     }
 
-    /** curl {@code url}: GET, or POST of {@code body} (a file) when given, with {@code headers} ("Name: value"). */
+    /** curl {@code url}: GET, or POST of {@code body} (a file) when given, with {@code headers} ("Name: value") and curl options ("--option" or "--option VALUE"). */
     static Http curl(String url, Path body, String... headers) throws IOException, InterruptedException {
         Path out = Files.createTempFile("mnv3-curl", ".body"), head = Files.createTempFile("mnv3-curl", ".head");
         try {
             List<String> cmd = new ArrayList<>(List.of(require("curl"), "-sS", "-o", out.toString(), "-D", head.toString(),
                     "-w", "%{http_code}"));
-            for (String h : headers) cmd.addAll(List.of("-H", h));
+            for (String h : headers) cmd.addAll(h.startsWith("--") ? List.of(h.split(" ", 2)) : List.of("-H", h)); // a header, or a curl option
             if (body != null) cmd.addAll(List.of("-X", "POST", "--data-binary", "@" + body));
             cmd.add(url);
             Run r = run(cmd, 60);

@@ -3,7 +3,7 @@ package dev.mnv3.cli;
 import dev.mnv3.core.MobileNetV3Config;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.image.Preprocessing;
-import dev.mnv3.core.weights.Weights;
+import dev.mnv3.core.weights.Checkpoint;
 import dev.mnv3.spark.BatchJob;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -44,8 +44,12 @@ public final class BatchCommand implements Callable<Integer> {
     @Mixin
     BackendOptions backend;
 
-    @Option(names = "--weights", required = true, paramLabel = "W.safetensors", description = "Trained weights (shipped to each executor once).")
+    @Option(names = "--weights", required = true, paramLabel = "W",
+            description = "Trained weights (shipped to each executor once): " + CheckpointOptions.WEIGHTS_FILES)
     Path weights;
+
+    @Mixin
+    CheckpointOptions checkpoint;
 
     @Option(names = "--input", required = true, paramLabel = "DIR|GLOB|FILE|URI", description = "The images (repeatable).")
     List<String> inputs;
@@ -111,13 +115,15 @@ public final class BatchCommand implements Callable<Integer> {
         List<String> local = inputs.stream().filter(i -> !BatchJob.isUri(i)).toList();
         List<String> files = (local.isEmpty() ? List.<Path>of() : ImageInputs.expand(local)).stream()
                 .map(p -> p.toAbsolutePath().normalize().toString()).toList();
-        MobileNetV3Config config = model.configFor(weights);
-        Graph graph = Graph.of(config);
-        Weights.load(weights, graph); // here, so that a file that does not fit the model is one line before Spark starts
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        MobileNetV3Config config;
+        try (Checkpoint c = checkpoint.open(weights, err)) {
+            config = model.configFor(c);
+            c.weightsFor(Graph.of(config)); // here, so that a file that does not fit the model is one line before Spark starts
+        }
         BatchJob job = new BatchJob(config, weights, backend.resolve().name(), backend.options(), prep, batch, decodeThreads, top,
-                logits, features);
+                logits, features).checkpointKey(checkpoint.key);
         BatchJob.Summary s = job.run(master, files, uris, partitionImages, output, fmt,
                 noProgress ? null : (fraction, detail) -> progress(err).update(fraction, detail));
         if (progress != null) progress.done();

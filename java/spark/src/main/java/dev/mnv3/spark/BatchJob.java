@@ -55,6 +55,12 @@ public final class BatchJob {
         return backend;
     }
 
+    /** The entry of a PyTorch training checkpoint that holds the tensors (null: found as usual). */
+    public BatchJob checkpointKey(String key) {
+        inference.checkpointKey(key);
+        return this;
+    }
+
     /** Whether an --input or --output names a URI (hdfs://..., file:...) rather than a local path. */
     public static boolean isUri(String s) {
         int colon = s.indexOf(':');

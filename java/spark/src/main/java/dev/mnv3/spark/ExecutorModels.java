@@ -3,6 +3,7 @@ package dev.mnv3.spark;
 import dev.mnv3.core.backend.Backends;
 import dev.mnv3.core.backend.CompiledModel;
 import dev.mnv3.core.graph.Graph;
+import dev.mnv3.core.weights.Checkpoint;
 import dev.mnv3.core.weights.Weights;
 import java.io.IOException;
 import java.io.InputStream;
@@ -45,8 +46,12 @@ final class ExecutorModels {
                 throw new IllegalStateException("the weights " + spec.weightsFile() + " on this executor (sha-256 " + digest
                         + ") are not the driver's (" + spec.weightsDigest() + "): was the file changed while the job ran?");
             }
-            Graph graph = Graph.of(key.config());
-            return Backends.named(key.backend()).compile(graph, Weights.load(weights, graph), key.options());
+            Graph graph = Graph.of(key.config()); // the driver's config, already in the checkpoint's layout
+            Weights w;
+            try (Checkpoint checkpoint = Checkpoint.open(weights, spec.checkpointKey())) {
+                w = checkpoint.weightsFor(graph);
+            }
+            return Backends.named(key.backend()).compile(graph, w, key.options());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -6,6 +6,7 @@ import dev.mnv3.core.backend.CompileOptions;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.image.Preprocessing;
 import dev.mnv3.core.image.PreprocessingStage;
+import dev.mnv3.core.weights.Checkpoint;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,7 +23,7 @@ import org.apache.spark.util.LongAccumulator;
  * {@code features}, {@code error}; see {@link ResultColumns}) to every row.
  *
  * <pre>{@code
- * ImageInference inference = ImageInference.builder(MobileNetV3Config.large(), Path.of("large.safetensors"))
+ * ImageInference inference = ImageInference.builder(MobileNetV3Config.large(), Path.of("mobilenet_v3_large.pth"))
  *         .top(5).features(true).build();
  * Dataset<Row> out = inference.onBinaryFiles(spark.read().format("binaryFile").load("photos/"));
  * Dataset<Row> out2 = inference.onPaths(df, "path");            // a column of paths or URIs
@@ -31,12 +32,15 @@ import org.apache.spark.util.LongAccumulator;
  *
  * Decoding and preprocessing run in the executors, a partition's rows in batches; each executor
  * JVM compiles the model once (keyed by the weights' SHA-256, the model, backend, precision and
- * device) and every task shares it. The weights go to the executors once, with
- * {@code SparkContext.addFile}. On the cuda backend each task runs on the GPU Spark assigned it.
+ * device) and every task shares it. The weights (safetensors or a PyTorch checkpoint, read by
+ * {@link Checkpoint}) go to the executors once, with {@code SparkContext.addFile}; the model runs
+ * as the checkpoint was trained: in its layout, with that layout's BatchNorm eps unless the config
+ * chose one. On the cuda backend each task runs on the GPU Spark assigned it.
  */
 public final class ImageInference {
     private final MobileNetV3Config config;
     private final Path weights;
+    private final String checkpointKey;
     private final String weightsDigest;
     private final String backend;
     private final CompileOptions options;
@@ -47,12 +51,15 @@ public final class ImageInference {
 
     private ImageInference(Builder b) throws IOException {
         if (!Files.isRegularFile(b.weights)) throw new java.nio.file.NoSuchFileException(b.weights.toString());
-        Graph graph = Graph.of(b.config);
+        try (Checkpoint checkpoint = Checkpoint.open(b.weights, b.checkpointKey)) {
+            this.config = checkpoint.configFor(b.config);
+        }
+        Graph graph = Graph.of(config);
         graph.checkInput(new int[] {b.batch, Graph.INPUT_CHANNELS, b.preprocessing.crop(), b.preprocessing.crop()});
         String why = Backends.named(b.backend).unavailableReason();
         if (why != null && !b.backend.equals("cuda")) throw new IllegalArgumentException("backend " + b.backend + ": " + why);
-        this.config = b.config;
         this.weights = b.weights;
+        this.checkpointKey = b.checkpointKey;
         this.weightsDigest = ExecutorModels.digest(b.weights);
         this.backend = b.backend;
         this.options = b.options;
@@ -86,6 +93,11 @@ public final class ImageInference {
         return columns.appendTo(input);
     }
 
+    /** The network as it runs: the builder's config in the checkpoint's layout, with that layout's eps unless one was chosen. */
+    public MobileNetV3Config config() {
+        return config;
+    }
+
     /** Images run by jobs of this instance so far, on tasks that finished (an accumulator: counted when a task ends). */
     public long imagesDone() {
         return images == null ? 0 : images.value();
@@ -116,7 +128,8 @@ public final class ImageInference {
             images = spark.sparkContext().longAccumulator("mnv3 images");
             errors = spark.sparkContext().longAccumulator("mnv3 errors");
         }
-        InferenceSpec spec = new InferenceSpec(config, name, weightsDigest, backend, options, preprocessing, batch, decodeThreads, columns);
+        InferenceSpec spec = new InferenceSpec(config, name, checkpointKey, weightsDigest, backend, options, preprocessing, batch,
+                decodeThreads, columns);
         return rows.mapPartitions(new PartitionInference(spec, input, images, errors), Encoders.row(resultSchema(rows.schema())));
     }
 
@@ -124,6 +137,7 @@ public final class ImageInference {
     public static final class Builder {
         private final MobileNetV3Config config;
         private final Path weights;
+        private String checkpointKey;
         private String backend = "cpu";
         private CompileOptions options = CompileOptions.defaults();
         private Preprocessing preprocessing = Preprocessing.imagenet();
@@ -133,6 +147,12 @@ public final class ImageInference {
         private Builder(MobileNetV3Config config, Path weights) {
             this.config = config;
             this.weights = weights;
+        }
+
+        /** The entry of a PyTorch training checkpoint that holds the tensors (default: found as {@link Checkpoint#open(Path)} finds it). */
+        public Builder checkpointKey(String key) {
+            this.checkpointKey = key;
+            return this;
         }
 
         /** The backend by name: cpu, cpu-reference, cuda. */

@@ -10,11 +10,12 @@ import java.io.Serializable;
  * those travel once per executor as a Spark file named {@code weightsFile}, checked against
  * {@code weightsDigest}).
  *
+ * @param checkpointKey the entry of a training checkpoint holding the tensors, or null to find it
  * @param backend       the backend's name ("cpu", "cuda", ...)
  * @param batch         images per model run
  * @param decodeThreads threads decoding one task's images (the next batch decodes while the model runs this one)
  */
-record InferenceSpec(MobileNetV3Config config, String weightsFile, String weightsDigest, String backend, CompileOptions options,
+record InferenceSpec(MobileNetV3Config config, String weightsFile, String checkpointKey, String weightsDigest, String backend, CompileOptions options,
                      Preprocessing preprocessing, int batch, int decodeThreads, ResultColumns columns) implements Serializable {
 
     /** Which model an executor compiles: one per key and JVM, shared by its tasks. */

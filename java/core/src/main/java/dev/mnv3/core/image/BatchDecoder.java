@@ -22,10 +22,12 @@ import java.util.concurrent.ExecutorService;
 final class BatchDecoder {
     private final Preprocessing preprocessing;
     private final ExecutorService pool;
+    private final ImageLimits limits;
 
-    BatchDecoder(Preprocessing preprocessing, ExecutorService pool) {
+    BatchDecoder(Preprocessing preprocessing, ExecutorService pool, ImageLimits limits) {
         this.preprocessing = preprocessing;
         this.pool = pool;
+        this.limits = limits;
     }
 
     /** The batch of {@code images}, the first of them at position {@code first} of the whole list, decoding on the pool. */
@@ -42,7 +44,7 @@ final class BatchDecoder {
             ImageSource source = images.get(i);
             int offset = i * per;
             tasks.add(CompletableFuture.supplyAsync(() -> decoded(source, () -> ImageDecoder.preprocess(source, preprocessing,
-                    crops.data(), offset)), pool));
+                    crops.data(), offset, limits)), pool));
         }
         return CompletableFuture.allOf(tasks.toArray(CompletableFuture[]::new))
                 .thenApply(v -> floatBatch(first, images, crops, tasks.stream().map(CompletableFuture::join).toList()));
@@ -57,7 +59,7 @@ final class BatchDecoder {
             int at = i;
             wholes.add(CompletableFuture.supplyAsync(() -> {
                 try {
-                    return ImageDecoder.decodeRaw(source);
+                    return ImageDecoder.decodeRaw(source, limits);
                 } catch (Throwable e) {
                     synchronized (errors) {
                         errors.set(at, failure(e));
@@ -91,7 +93,8 @@ final class BatchDecoder {
                 int offset = i * per;
                 tasks.add(CompletableFuture.supplyAsync(() -> {
                     if (error != null) return new Decoded(List.of(), error);
-                    if (whole.isEmpty()) return decoded(source, () -> ImageDecoder.preprocess(source, preprocessing, crops.data(), offset));
+                    if (whole.isEmpty()) return decoded(source, () -> ImageDecoder.preprocess(source, preprocessing, crops.data(), offset,
+                            limits));
                     ImageDecoder.RawImage r = whole.get();
                     return decoded(source, () -> {
                         preprocessing.applyInto(new Preprocessing.HwcImage(r.rgb(), 0, r.width(), r.height()), crops.data(), offset);

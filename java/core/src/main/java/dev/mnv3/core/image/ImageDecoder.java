@@ -13,42 +13,49 @@ import java.util.Optional;
  * plugin), core's only use of java.desktop; JPEGs go to libjpeg-turbo first where it is installed
  * ({@link TurboJpeg}, which decodes the whole image, as PIL does, and hands back to javax.imageio
  * what it does not take: {@code -Dmnv3.jpeg=auto|turbo|imageio} chooses). Before decoding it
- * refuses images over {@link #MAX_PIXELS}; javax.imageio ({@link ImageIoReaders}) decodes only
- * the pixels the center crop depends on, subsampled when even those would exceed the decode
- * budget ({@link ImageIoPixels}); it converts colours as PIL does ({@link RgbRows}); and it
- * reports damage: a PNG chunk that fails its CRC or a truncated file, and every warning of the
- * decoder (corrupt JPEG data). Decodes running at once share {@link DecodeMemory}, so any number
- * of threads may call it.
+ * checks the image's size from its header against the {@link ImageLimits} (by default PIL's
+ * 179 million pixels), and it stops a decode that runs past their time limit; javax.imageio
+ * ({@link ImageIoReaders}) decodes only the pixels the center crop depends on, subsampled when
+ * even those would exceed the decode budget ({@link ImageIoPixels}); it converts colours as PIL
+ * does ({@link RgbRows}); and it reports damage: a PNG chunk that fails its CRC or a truncated
+ * file, and every warning of the decoder (corrupt JPEG data). Decodes running at once share
+ * {@link DecodeMemory}, so any number of threads may call it.
  *
  * <p>Failures are {@link ImageDecodeException}s, one line naming the image; a file that cannot
  * be read is the usual {@link java.nio.file.FileSystemException}.
  */
 public final class ImageDecoder {
-    /** PIL refuses images over 179 million pixels as decompression bombs; we allow 1 Gi, as subsampling bounds the memory. */
-    public static final long MAX_PIXELS = 1L << 30;
     /** Files up to this size are read whole before decoding; a 64th of the decode budget, so that parallel reads stay small. */
     private static final long IN_MEMORY_BYTES = Math.min(8L << 20, DecodeMemory.capacity() / 64);
 
     private ImageDecoder() {
     }
 
-    /**
-     * Decodes {@code source} and writes its preprocessed crop (3 x crop x crop floats, CHW) to
-     * {@code dst} at {@code offset}. Returns what is damaged in the image (empty when it is
-     * intact): its pixels were decoded regardless, as far as they could be.
-     */
+    /** {@link #preprocess(ImageSource, Preprocessing, float[], int, ImageLimits)} within {@link ImageLimits#DEFAULTS}. */
     public static List<String> preprocess(ImageSource source, Preprocessing prep, float[] dst, int offset) throws IOException {
+        return preprocess(source, prep, dst, offset, ImageLimits.DEFAULTS);
+    }
+
+    /**
+     * Decodes {@code source} within {@code limits} and writes its preprocessed crop (3 x crop x crop
+     * floats, CHW) to {@code dst} at {@code offset}. Returns what is damaged in the image (empty
+     * when it is intact): its pixels were decoded regardless, as far as they could be.
+     */
+    public static List<String> preprocess(ImageSource source, Preprocessing prep, float[] dst, int offset, ImageLimits limits)
+            throws IOException {
         List<String> damage = new ArrayList<>();
+        DecodeDeadline deadline = limits.deadline(source.name());
         ImageSource encoded = inMemory(source);
-        try (TurboJpeg.Jpeg jpeg = TurboJpeg.open(encoded)) {
+        try (TurboJpeg.Jpeg jpeg = TurboJpeg.open(encoded, limits)) {
             PixelSource pixels = jpeg == null ? null : jpeg.decode(preprocessWorkBytes(prep, jpeg.width(), jpeg.height()), damage);
             if (pixels != null) {
+                deadline.check();
                 prep.applyInto(pixels, dst, offset);
                 return damage;
             }
         }
         ImageIoReaders.withReader(encoded, damage, reader -> {
-            ImageIoPixels image = new ImageIoPixels(source, reader, prep);
+            ImageIoPixels image = new ImageIoPixels(source, reader, prep, limits, deadline);
             try (DecodeMemory.Hold held = DecodeMemory.hold(image.preprocessBytes(prep))) {
                 prep.applyInto(image, dst, offset);
             }
@@ -61,7 +68,8 @@ public final class ImageDecoder {
         List<String> damage = new ArrayList<>();
         RgbImage[] out = new RgbImage[1];
         ImageSource encoded = inMemory(source);
-        try (TurboJpeg.Jpeg jpeg = TurboJpeg.open(encoded)) {
+        ImageLimits limits = ImageLimits.DEFAULTS.withMaxDecodedPixels(Long.MAX_VALUE); // full resolution: never scaled
+        try (TurboJpeg.Jpeg jpeg = TurboJpeg.open(encoded, limits)) {
             TurboJpeg.Pixels pixels = jpeg == null ? null : jpeg.decode(4L * jpeg.width() * jpeg.height(), damage);
             if (pixels != null) {
                 int w = pixels.width();
@@ -71,7 +79,7 @@ public final class ImageDecoder {
             }
         }
         if (out[0] == null) ImageIoReaders.withReader(encoded, damage, reader -> {
-            ImageIoPixels image = new ImageIoPixels(source, reader, null);
+            ImageIoPixels image = new ImageIoPixels(source, reader, null, limits, limits.deadline(source.name()));
             int w = image.width(), h = image.height();
             int[] rgb = new int[MemoryBudget.arrayLength((long) w * h, source.name() + " decoded")];
             try (DecodeMemory.Hold held = DecodeMemory.hold(image.wholeBytes() + 4L * w * h)) {
@@ -87,21 +95,28 @@ public final class ImageDecoder {
     public record RawImage(int width, int height, byte[] rgb, List<String> damage) {
     }
 
+    /** {@link #decodeRaw(ImageSource, ImageLimits)} within {@link ImageLimits#DEFAULTS}. */
+    public static Optional<RawImage> decodeRaw(ImageSource source) throws IOException {
+        return decodeRaw(source, ImageLimits.DEFAULTS);
+    }
+
     /**
      * The whole image at full resolution as 8-bit RGB (colours as PIL converts them), with its
-     * damage; empty when it would not fit the decode budget whole (then {@link #preprocess}
-     * decodes the region the crop needs, subsampled if need be).
+     * damage; empty when it would not fit the decode budget whole, or would be decoded scaled down
+     * (then {@link #preprocess} decodes the region the crop needs, subsampled if need be).
      */
-    public static Optional<RawImage> decodeRaw(ImageSource source) throws IOException {
+    public static Optional<RawImage> decodeRaw(ImageSource source, ImageLimits limits) throws IOException {
         List<String> damage = new ArrayList<>();
         List<RawImage> out = new ArrayList<>(1);
+        DecodeDeadline deadline = limits.deadline(source.name());
         ImageSource encoded = inMemory(source);
-        try (TurboJpeg.Jpeg jpeg = TurboJpeg.open(encoded)) {
+        try (TurboJpeg.Jpeg jpeg = TurboJpeg.open(encoded, limits)) {
             if (jpeg != null) {
                 long bytes = 3L * jpeg.width() * jpeg.height();
-                if (jpeg.decodeBytes() + bytes > DecodeMemory.capacity()) return Optional.empty();
+                if (jpeg.scale() > 1 || jpeg.decodeBytes() + bytes > DecodeMemory.capacity()) return Optional.empty();
                 TurboJpeg.Pixels pixels = jpeg.decode(bytes, damage);
                 if (pixels != null) {
+                    deadline.check();
                     byte[] hwc = new byte[MemoryBudget.arrayLength(bytes, source.name() + " decoded")];
                     pixels.copyTo(hwc);
                     return Optional.of(new RawImage(pixels.width(), pixels.height(), hwc, damage));
@@ -109,7 +124,7 @@ public final class ImageDecoder {
             }
         }
         ImageIoReaders.withReader(encoded, damage, reader -> {
-            ImageIoPixels image = new ImageIoPixels(source, reader, null);
+            ImageIoPixels image = new ImageIoPixels(source, reader, null, limits, deadline);
             int w = image.width(), h = image.height();
             long bytes = 3L * w * h;
             if (image.wholeBytes() + bytes > DecodeMemory.capacity()) return;
@@ -143,16 +158,6 @@ public final class ImageDecoder {
             return ImageSource.of(source.name(), Files.readAllBytes(f.path()));
         }
         return source;
-    }
-
-    /** Refuses an image without pixels or over {@link #MAX_PIXELS}, naming it. */
-    static void requireDecodable(String name, int width, int height) throws ImageDecodeException {
-        long pixels = (long) width * height;
-        if (width < 1 || height < 1) throw new ImageDecodeException("cannot decode image " + name + ": it has no pixels");
-        if (pixels > MAX_PIXELS) {
-            throw new ImageDecodeException(String.format("image %s is %dx%d, %,d pixels: more than the %,d mnv3 decodes", name,
-                    width, height, pixels, MAX_PIXELS));
-        }
     }
 
     /** What preprocessing holds beside the decoded pixels: row buffers and the horizontal pass's result. */

@@ -25,17 +25,24 @@ import javax.imageio.ImageTypeSpecifier;
 final class ImageIoPixels implements PixelSource {
     private final String name;
     private final ImageReader reader;
+    private final DecodeDeadline deadline;
     private final int fullWidth, fullHeight, step, bytesPerPixel;
     /** A JPEG that javax.imageio decodes to 3-byte BGR: read into {@link #rgbImage} instead. */
     private final boolean rgbOrder;
 
-    /** The image {@code reader} is set on, subsampled for {@code prep}'s crop if need be (null: never subsampled). */
-    ImageIoPixels(ImageSource source, ImageReader reader, Preprocessing prep) throws IOException {
+    /**
+     * The image {@code reader} is set on, subsampled for {@code prep}'s crop if need be (null: never
+     * subsampled); refused when {@code limits} do not allow decoding it, and stopped at {@code deadline}.
+     */
+    ImageIoPixels(ImageSource source, ImageReader reader, Preprocessing prep, ImageLimits limits, DecodeDeadline deadline)
+            throws IOException {
         this.name = source.name();
         this.reader = reader;
+        this.deadline = deadline;
         fullWidth = reader.getWidth(0);
         fullHeight = reader.getHeight(0);
-        ImageDecoder.requireDecodable(name, fullWidth, fullHeight);
+        // these decoders read every row (and every column) up to the region's end: the cost is the whole image's
+        limits.requireDecodableWhole(name, fullWidth, fullHeight);
         ImageTypeSpecifier type = imageType(reader);
         bytesPerPixel = bytesPerPixel(type);
         rgbOrder = type != null && type.getBufferedImageType() == BufferedImage.TYPE_3BYTE_BGR
@@ -82,7 +89,7 @@ final class ImageIoPixels implements PixelSource {
         param.setSourceRegion(region);
         if (step > 1) param.setSourceSubsampling(step, step, 0, 0);
         if (rgbOrder) param.setDestination(rgbImage(x1 - x0, y1 - y0));
-        BufferedImage img = reader.read(0, param);
+        BufferedImage img = deadline.read(reader, () -> reader.read(0, param));
         if (img.getWidth() != x1 - x0 || img.getHeight() != y1 - y0) {
             throw new IOException("the decoder returned " + img.getWidth() + "x" + img.getHeight() + " pixels for a region of "
                     + (x1 - x0) + "x" + (y1 - y0));

@@ -80,8 +80,13 @@ public final class PreprocessingStage implements AutoCloseable {
     private final ExecutorService pool;
     private final BatchDecoder decoder;
 
-    /** A stage with {@code threads} decode threads (0: one per available processor). */
+    /** A stage with {@code threads} decode threads (0: one per available processor), within {@link ImageLimits#DEFAULTS}. */
     public PreprocessingStage(Preprocessing preprocessing, int threads) {
+        this(preprocessing, threads, ImageLimits.DEFAULTS);
+    }
+
+    /** A stage with {@code threads} decode threads (0: one per available processor), each image decoded within {@code limits}. */
+    public PreprocessingStage(Preprocessing preprocessing, int threads, ImageLimits limits) {
         if (threads < 0 || threads > MAX_THREADS) {
             throw new IllegalArgumentException("decode threads must be from 0 (all available processors) to " + MAX_THREADS
                     + ", got " + threads);
@@ -94,7 +99,7 @@ public final class PreprocessingStage implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        this.decoder = new BatchDecoder(preprocessing, pool);
+        this.decoder = new BatchDecoder(preprocessing, pool, limits);
     }
 
     /** The most decode threads a stage takes. */

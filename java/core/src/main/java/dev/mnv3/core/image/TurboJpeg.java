@@ -18,8 +18,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * answers null and javax.imageio decodes the image as before.
  *
  * <p>Every decode has its own confined arena (the encoded bytes and the decoded pixels: freed on
- * close, on every path). Sizes come from the header and are checked against
- * {@link ImageDecoder#MAX_PIXELS} and the decode budget before anything is allocated.
+ * close, on every path). Sizes come from the header and are checked against the
+ * {@link ImageLimits} and the decode budget before anything is allocated. A JPEG over
+ * {@link ImageLimits#maxDecodedPixels()} is decoded scaled down in the DCT (by 2, 4 or 8), which
+ * costs about the scaled pixels.
  */
 final class TurboJpeg {
     /** The system property that chooses the JPEG decoder: auto (the default), turbo or imageio. */
@@ -84,9 +86,10 @@ final class TurboJpeg {
      * whole ({@link ImageSource.File}), colours TurboJPEG 2 does not convert (CMYK, YCCK), a
      * header it cannot read, or a full decode larger than the decode budget (javax.imageio then
      * decodes only the region the crop needs, subsampled if need be). An image over
-     * {@link ImageDecoder#MAX_PIXELS} is refused here as there.
+     * {@link ImageLimits#maxPixels()}, or over {@link ImageLimits#maxDecodedPixels()} even scaled
+     * down by 8, is refused.
      */
-    static Jpeg open(ImageSource source) throws IOException {
+    static Jpeg open(ImageSource source, ImageLimits limits) throws IOException {
         if (!(source instanceof ImageSource.Bytes b) || !isJpeg(b.data()) || !chosen()) return null;
         byte[] encoded = b.data();
         if (encoded.length > DecodeMemory.capacity()) return null;
@@ -100,8 +103,10 @@ final class TurboJpeg {
                 arena.close();
                 return null;
             }
-            ImageDecoder.requireDecodable(source.name(), w, h);
-            Jpeg jpeg = new Jpeg(arena, data, w, h, header.components(), buffersCoefficients(encoded));
+            limits.requireDecodable(source.name(), w, h);
+            int scale = limits.jpegScale(w, h);
+            if (scale == 0) limits.requireDecodableWhole(source.name(), w, h); // refuses it
+            Jpeg jpeg = new Jpeg(arena, data, w, h, scale, header.components(), buffersCoefficients(encoded));
             if (jpeg.decodeBytes() > DecodeMemory.capacity()) {
                 arena.close();
                 return null;
@@ -145,19 +150,27 @@ final class TurboJpeg {
         return true;
     }
 
-    /** An opened JPEG: its header, and once decoded its RGB pixels; close frees both and the decode memory held. */
+    /**
+     * An opened JPEG: its header, and once decoded its RGB pixels; close frees both and the decode
+     * memory held. Its width and height are those it decodes to: the file's divided by its scale.
+     */
     static final class Jpeg implements AutoCloseable {
         private final Arena arena;
         private final MemorySegment data;
-        private final int width, height, components;
+        private final int fullWidth, fullHeight, width, height, scale, components;
         private final boolean buffersCoefficients;
         private DecodeMemory.Hold held;
 
-        private Jpeg(Arena arena, MemorySegment data, int width, int height, int components, boolean buffersCoefficients) {
+        private Jpeg(Arena arena, MemorySegment data, int fullWidth, int fullHeight, int scale, int components,
+                     boolean buffersCoefficients) {
             this.arena = arena;
             this.data = data;
-            this.width = width;
-            this.height = height;
+            this.fullWidth = fullWidth;
+            this.fullHeight = fullHeight;
+            this.scale = scale;
+            // TurboJPEG's scaled size: the dimension times the scaling factor, rounded up
+            this.width = Math.ceilDiv(fullWidth, scale);
+            this.height = Math.ceilDiv(fullHeight, scale);
             this.components = components;
             this.buffersCoefficients = buffersCoefficients;
         }
@@ -170,9 +183,17 @@ final class TurboJpeg {
             return height;
         }
 
-        /** What decoding holds: the encoded and the decoded bytes, and the coefficients of a progressive or multi-scan JPEG. */
+        /** 1, or the factor the DCT scales the image down by. */
+        int scale() {
+            return scale;
+        }
+
+        /**
+         * What decoding holds: the encoded and the decoded bytes, and the coefficients of a
+         * progressive or multi-scan JPEG (all of the file's, however it is scaled).
+         */
         long decodeBytes() {
-            long coefficients = buffersCoefficients ? 2L * components * (width + 16L) * (height + 16L) : 0;
+            long coefficients = buffersCoefficients ? 2L * components * (fullWidth + 16L) * (fullHeight + 16L) : 0;
             return data.byteSize() + 3L * width * height + coefficients;
         }
 

@@ -1,5 +1,6 @@
 package dev.mnv3.core.weights;
 
+import dev.mnv3.core.CheckpointLayout;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.graph.ParamSpec;
 import java.util.Arrays;
@@ -18,16 +19,16 @@ import java.util.regex.Matcher;
  *
  * @param se e.g. "SE as Linear without bias", or "no SE"
  */
-record CheckpointSummary(WeightNames names, int bottlenecks, String se) {
+record CheckpointSummary(CheckpointLayout names, int bottlenecks, String se) {
 
     /** The tensors of a file, read in the layout its names follow. */
-    static CheckpointSummary of(WeightNames names, Map<String, long[]> shapes) {
+    static CheckpointSummary of(CheckpointLayout names, Map<String, long[]> shapes) {
         Set<String> blocks = new HashSet<>();
         String se = "no SE";
         for (String n : new TreeMap<>(shapes).keySet()) {
-            Matcher m = names.bottleneckName.matcher(n);
+            Matcher m = WeightNames.bottleneckName(names).matcher(n);
             if (m.find()) blocks.add(m.group(1));
-            if (n.endsWith(names.seWeightSuffix) && se.equals("no SE")) {
+            if (n.endsWith(WeightNames.seWeightSuffix(names)) && se.equals("no SE")) {
                 String bias = n.substring(0, n.length() - "weight".length()) + "bias";
                 se = "SE as " + (shapes.get(n).length == 2 ? "Linear" : "1x1 conv")
                         + (shapes.containsKey(bias) ? " with bias" : " without bias");
@@ -37,8 +38,8 @@ record CheckpointSummary(WeightNames names, int bottlenecks, String se) {
     }
 
     /** The tensors {@code graph} expects, under the names of {@code names}. */
-    static CheckpointSummary of(WeightNames names, Graph graph) {
-        Map<String, String> source = names.sourceNames(graph);
+    static CheckpointSummary of(CheckpointLayout names, Graph graph) {
+        Map<String, String> source = WeightNames.sourceNames(names, graph);
         Map<String, long[]> shapes = new LinkedHashMap<>();
         for (ParamSpec p : graph.parameters()) shapes.put(source.get(p.name()), Arrays.stream(p.shape()).asLongStream().toArray());
         return of(names, shapes);

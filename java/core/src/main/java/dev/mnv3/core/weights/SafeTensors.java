@@ -2,17 +2,14 @@ package dev.mnv3.core.weights;
 
 import dev.mnv3.core.io.InputFiles;
 import dev.mnv3.core.tensor.DType;
-import dev.mnv3.core.tensor.MemoryBudget;
 import dev.mnv3.core.tensor.MemoryLimitException;
 import dev.mnv3.core.tensor.Tensor;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.Arrays;
 import java.util.Map;
 
 /**
@@ -24,13 +21,11 @@ public final class SafeTensors implements AutoCloseable {
     /** One tensor of the header; {@code begin}/{@code end} are byte offsets into the data section. */
     public record Entry(String name, DType dtype, long[] shape, long begin, long end) {
         public long numel() {
-            long n = 1;
-            for (long d : shape) n *= d;
-            return n;
+            return StoredTensor.numel(shape);
         }
 
         public String shapeString() {
-            return Arrays.toString(shape).replace(" ", "");
+            return StoredTensor.shapeString(shape);
         }
     }
 
@@ -53,12 +48,16 @@ public final class SafeTensors implements AutoCloseable {
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = ch.size();
-            MemorySegment file = size == 0 ? MemorySegment.NULL : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
-            return new SafeTensors(path, arena, file, SafeTensorsHeader.read(path, file, size));
+            return mapped(path, arena, size == 0 ? MemorySegment.NULL : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena), size);
         } catch (IOException | RuntimeException e) {
             arena.close();
             throw e;
         }
+    }
+
+    /** The safetensors file {@code path}, already mapped as {@code file} ({@code size} bytes) in {@code arena}, which it closes. */
+    static SafeTensors mapped(Path path, Arena arena, MemorySegment file, long size) throws SafeTensorsFormatException {
+        return new SafeTensors(path, arena, file, SafeTensorsHeader.read(path, file, size));
     }
 
     /** Parses a safetensors file held in memory; {@code label} names it in errors (the fuzz tests feed bytes here). */
@@ -70,6 +69,11 @@ public final class SafeTensors implements AutoCloseable {
 
     public Path path() {
         return path;
+    }
+
+    /** The data section, which every entry's offsets address. */
+    MemorySegment data() {
+        return data;
     }
 
     /** Tensors in header order. */
@@ -93,53 +97,11 @@ public final class SafeTensors implements AutoCloseable {
 
     /** Reads a floating-point tensor as float32 (F16 and BF16 widen exactly). */
     public float[] readFloats(String name) {
-        Entry e = entry(name);
-        if (!e.dtype().isFloat()) {
-            throw new IllegalArgumentException("tensor '" + name + "' in " + path + " is " + e.dtype() + ", not a floating-point tensor");
-        }
-        String what = "tensor '" + name + "' " + e.shapeString() + " in " + path;
-        int n = MemoryBudget.arrayLength(e.numel(), what);
-        MemoryBudget.reserve(MemoryBudget.floatBytes(n, what), "reading " + what);
-        float[] out = new float[n];
-        MemorySegment s = data.asSlice(e.begin(), e.end() - e.begin());
-        try {
-            switch (e.dtype()) {
-                case F32 -> MemorySegment.copy(s, LittleEndian.F32, 0, out, 0, n);
-                case F16 -> {
-                    for (int i = 0; i < n; i++) out[i] = Float.float16ToFloat(s.getAtIndex(LittleEndian.I16, i));
-                }
-                case BF16 -> {
-                    for (int i = 0; i < n; i++) out[i] = Float.intBitsToFloat((s.getAtIndex(LittleEndian.I16, i) & 0xffff) << 16);
-                }
-                default -> throw new AssertionError(e.dtype());
-            }
-        } catch (InternalError fault) {
-            throw changedWhileMapped(fault);
-        }
-        return out;
-    }
-
-    /**
-     * Reading a mapped page past the end of a file that another process truncated faults; the JVM
-     * turns the fault into an InternalError, which here becomes what happened to which file.
-     */
-    private UncheckedIOException changedWhileMapped(InternalError fault) {
-        return new UncheckedIOException(new IOException(path + " was truncated or changed by another program while mnv3 "
-                + "read it; read it again once nothing else writes it", fault));
+        return StoredTensor.of(this, entry(name), data).readFloats();
     }
 
     public long[] readLongs(String name) {
-        Entry e = entry(name);
-        if (e.dtype() != DType.I64) {
-            throw new IllegalArgumentException("tensor '" + name + "' in " + path + " is " + e.dtype() + ", not I64");
-        }
-        long[] out = new long[MemoryBudget.arrayLength(e.numel(), "tensor '" + name + "' in " + path)];
-        try {
-            MemorySegment.copy(data, LittleEndian.I64, e.begin(), out, 0, out.length);
-        } catch (InternalError fault) {
-            throw changedWhileMapped(fault);
-        }
-        return out;
+        return StoredTensor.of(this, entry(name), data).readLongs();
     }
 
     /** Reads a floating-point tensor as a float32 {@link Tensor}. */

@@ -1,5 +1,7 @@
 package dev.mnv3.core.weights;
 
+import dev.mnv3.core.CheckpointLayout;
+import dev.mnv3.core.MobileNetV3Config;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.graph.ParamSpec;
 import dev.mnv3.core.tensor.Tensor;
@@ -9,21 +11,29 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 
-/** Reads a graph's weights out of a safetensors file, checking every name, shape and dtype first. */
+/** Reads a graph's weights out of a checkpoint, checking every name, shape and dtype first. */
 final class WeightLoader {
     private WeightLoader() {
     }
 
-    static Weights load(SafeTensors st, Graph graph) {
-        WeightNames detected = WeightNames.detect(st.entries().keySet());
-        WeightNames declared = graph.config().weightNames();
-        WeightNames scheme = declared != null ? declared : detected;
-        Map<String, String> source = scheme.sourceNames(graph);
-        WeightMismatchException.Builder problems = new WeightMismatchException.Builder(graph, st.path().getFileName().toString());
+    static Weights load(Checkpoint checkpoint, Graph graph) {
+        String file = checkpoint.path().getFileName().toString();
+        CheckpointLayout detected = checkpoint.layout();
+        MobileNetV3Config config = graph.config();
+        CheckpointLayout declared = config.layout();
+        if (declared == null && !config.bnEpsChosen() && config.bnEps() != detected.defaultBnEps()) {
+            throw new IllegalArgumentException(file + " is in " + detected.describe() + ", trained with BatchNorm eps "
+                    + detected.defaultBnEps() + ", but the graph has eps " + config.bnEps() + ", which nobody chose: build the graph "
+                    + "from Checkpoint.configFor(config), or choose the eps (MobileNetV3Config.withBnEps, --bn-eps)");
+        }
+        CheckpointLayout scheme = declared != null ? declared : detected;
+        Map<String, StoredTensor> stored = checkpoint.tensors();
+        Map<String, String> source = WeightNames.sourceNames(scheme, graph);
+        WeightMismatchException.Builder problems = new WeightMismatchException.Builder(graph, file);
         Set<String> used = new HashSet<>();
         for (ParamSpec p : graph.parameters()) {
             String name = source.get(p.name());
-            SafeTensors.Entry e = name == null ? null : st.entries().get(name);
+            StoredTensor e = name == null ? null : stored.get(name);
             if (e == null) {
                 problems.missing(renamed(p, name));
                 continue;
@@ -35,7 +45,7 @@ final class WeightLoader {
                 problems.wrongShape(renamed(p, name), e.shapeString());
             }
         }
-        for (SafeTensors.Entry e : st.entries().values()) {
+        for (StoredTensor e : stored.values()) {
             if (!used.contains(e.name()) && !e.name().endsWith("num_batches_tracked")) {
                 problems.unexpected(e.name(), e.shapeString());
             }
@@ -45,19 +55,19 @@ final class WeightLoader {
                 problems.hint("the file's names look like " + detected.describe() + ", but the model declares "
                         + declared.describe() + " (\"weight_names\" in its table)");
             }
-            problems.hint(layoutHint(st, detected, graph, scheme));
+            problems.hint(layoutHint(stored, detected, graph, scheme));
             if (problems.mismatched() > graph.parameters().size() / 2) {
                 problems.hint("most tensors are missing or mis-shaped: are these weights for another --model or --width?");
             } else {
-                problems.hint(classesHint(st, source, graph));
+                problems.hint(classesHint(stored, source, graph));
             }
         }
         problems.throwIfAny();
 
-        Weights.reserveFor(graph, "the weights of " + st.path().getFileName());
+        Weights.reserveFor(graph, "the weights of " + file);
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         for (ParamSpec p : graph.parameters()) {
-            tensors.put(p.name(), new Tensor(p.shape(), st.readFloats(source.get(p.name()))));
+            tensors.put(p.name(), new Tensor(p.shape(), stored.get(source.get(p.name())).readFloats()));
         }
         return new Weights(tensors);
     }
@@ -75,9 +85,9 @@ final class WeightLoader {
     }
 
     /** Names the network the file looks like when it is not the model's, e.g. fewer bottlenecks or bias-free SE. */
-    private static String layoutHint(SafeTensors st, WeightNames detected, Graph graph, WeightNames scheme) {
+    private static String layoutHint(Map<String, StoredTensor> stored, CheckpointLayout detected, Graph graph, CheckpointLayout scheme) {
         Map<String, long[]> shapes = new LinkedHashMap<>();
-        st.entries().forEach((name, e) -> shapes.put(name, e.shape()));
+        stored.forEach((name, e) -> shapes.put(name, e.shape()));
         CheckpointSummary file = CheckpointSummary.of(detected, shapes), model = CheckpointSummary.of(scheme, graph);
         if (file.equals(model)) return null;
         return "the file looks like " + file.describe() + "; the model expects " + model.describe()
@@ -85,11 +95,12 @@ final class WeightLoader {
     }
 
     /** When only the classifier's output width differs, say which --classes would fit. */
-    private static String classesHint(SafeTensors st, Map<String, String> source, Graph graph) {
+    private static String classesHint(Map<String, StoredTensor> stored, Map<String, String> source, Graph graph) {
         String out = graph.outputNode() + ".weight";
-        SafeTensors.Entry e = st.entries().get(source.get(out));
-        if (e != null && e.shape().length == 2 && e.shape()[0] != graph.numClasses()) {
-            return "the file's classifier has " + e.shape()[0] + " classes: try --classes " + e.shape()[0];
+        StoredTensor e = stored.get(source.get(out));
+        long[] shape = e == null ? null : e.shape();
+        if (shape != null && shape.length == 2 && shape[0] != graph.numClasses()) {
+            return "the file's classifier has " + shape[0] + " classes: try --classes " + shape[0];
         }
         return null;
     }

@@ -1,6 +1,6 @@
 package dev.mnv3.core.weights;
 
-import dev.mnv3.core.MobileNetV3Config;
+import dev.mnv3.core.CheckpointLayout;
 import dev.mnv3.core.graph.Bottleneck;
 import dev.mnv3.core.graph.ConvBnAct;
 import dev.mnv3.core.graph.Graph;
@@ -14,8 +14,8 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * Naming schemes (layouts) of MobileNetV3 checkpoints. torchvision's names are canonical; the
- * others are mapped onto them.
+ * The names each {@link CheckpointLayout} gives a graph's tensors, and how a file's layout is
+ * told from its names. torchvision's names are canonical; the others are mapped onto them.
  *
  * <p>timm groups blocks into stages ({@code blocks.S.B}) that begin at each stride-2 row and
  * wherever the output width changes, names a block without expansion
@@ -27,66 +27,46 @@ import java.util.regex.Pattern;
  * modules each take an index ({@code features.N.conv.K}), the SE module one more, with its two
  * FCs at {@code fc.0} and {@code fc.2}. Stem, head conv and classifier are named as torchvision's.
  */
-public enum WeightNames {
-    TORCHVISION("torchvision's layout (features.N.block.K.*)", MobileNetV3Config.TORCHVISION_BN_EPS,
-            "^features\\.(\\d+)\\.block\\.", ".fc1.weight"),
-    TIMM("timm's layout (conv_stem, blocks.S.B.*)", MobileNetV3Config.TIMM_BN_EPS,
-            "^blocks\\.(\\d+\\.\\d+)\\.conv_dw\\.weight$", ".se.conv_reduce.weight"),
-    /** PyTorch's default BatchNorm eps: these implementations use plain nn.BatchNorm2d. */
-    SEQUENTIAL("the sequential layout (features.N.conv.K.*)", 1e-5,
-            "^features\\.(\\d+)\\.conv\\.", ".fc.0.weight");
-
+public final class WeightNames {
     private static final Pattern SEQUENTIAL_BLOCK = Pattern.compile("^features\\.\\d+\\.conv\\.\\d+\\.");
+    private static final Map<CheckpointLayout, Pattern> BOTTLENECK_NAME = Map.of(
+            CheckpointLayout.TORCHVISION, Pattern.compile("^features\\.(\\d+)\\.block\\."),
+            CheckpointLayout.TIMM, Pattern.compile("^blocks\\.(\\d+\\.\\d+)\\.conv_dw\\.weight$"),
+            CheckpointLayout.SEQUENTIAL, Pattern.compile("^features\\.(\\d+)\\.conv\\."));
+    private static final Map<CheckpointLayout, String> SE_WEIGHT_SUFFIX = Map.of(
+            CheckpointLayout.TORCHVISION, ".fc1.weight", CheckpointLayout.TIMM, ".se.conv_reduce.weight",
+            CheckpointLayout.SEQUENTIAL, ".fc.0.weight");
 
-    private final String description;
-    private final double defaultBnEps;
-    /** Matches a name inside a bottleneck; group 1 tells the bottlenecks apart. */
-    final Pattern bottleneckName;
-    /** How the name of an SE module's first weight ends. */
-    final String seWeightSuffix;
-
-    WeightNames(String description, double defaultBnEps, String bottleneckName, String seWeightSuffix) {
-        this.description = description;
-        this.defaultBnEps = defaultBnEps;
-        this.bottleneckName = Pattern.compile(bottleneckName);
-        this.seWeightSuffix = seWeightSuffix;
+    private WeightNames() {
     }
 
     /** timm when the file has timm's stem, sequential when a block holds {@code conv.K}, otherwise torchvision. */
-    public static WeightNames detect(Set<String> names) {
-        if (names.contains("conv_stem.weight")) return TIMM;
+    public static CheckpointLayout detect(Set<String> names) {
+        if (names.contains("conv_stem.weight")) return CheckpointLayout.TIMM;
         for (String n : names) {
-            if (SEQUENTIAL_BLOCK.matcher(n).find()) return SEQUENTIAL;
+            if (SEQUENTIAL_BLOCK.matcher(n).find()) return CheckpointLayout.SEQUENTIAL;
         }
-        return TORCHVISION;
+        return CheckpointLayout.TORCHVISION;
     }
 
-    /** "torchvision", "timm" or "sequential" (any case). */
-    public static WeightNames parse(String s) {
-        for (WeightNames w : values()) {
-            if (w.name().equalsIgnoreCase(s.trim())) return w;
-        }
-        throw new IllegalArgumentException("unknown weight names '" + s + "' (expected torchvision, timm or sequential)");
+    /** Matches a name inside a bottleneck of {@code layout}; group 1 tells the bottlenecks apart. */
+    static Pattern bottleneckName(CheckpointLayout layout) {
+        return BOTTLENECK_NAME.get(layout);
     }
 
-    /** The BatchNorm eps of the code that writes checkpoints in this layout. */
-    public double defaultBnEps() {
-        return defaultBnEps;
+    /** How the name of an SE module's first weight ends in {@code layout}. */
+    static String seWeightSuffix(CheckpointLayout layout) {
+        return SE_WEIGHT_SUFFIX.get(layout);
     }
 
-    /** E.g. {@code the sequential layout (features.N.conv.K.*)}. */
-    public String describe() {
-        return description;
-    }
-
-    /** For each canonical name of {@code graph}, the name this scheme stores it under. */
-    public Map<String, String> sourceNames(Graph graph) {
+    /** For each canonical name of {@code graph}, the name {@code layout} stores it under. */
+    public static Map<String, String> sourceNames(CheckpointLayout layout, Graph graph) {
         Map<String, String> map = new HashMap<>();
-        if (this == TORCHVISION) {
+        if (layout == CheckpointLayout.TORCHVISION) {
             for (ParamSpec p : graph.parameters()) map.put(p.name(), p.name());
             return map;
         }
-        if (this == SEQUENTIAL) return sequentialNames(graph);
+        if (layout == CheckpointLayout.SEQUENTIAL) return sequentialNames(graph);
         List<Node> nodes = graph.nodes();
         int stage = -1, indexInStage = 0, lastOut = -1;
         for (Node n : nodes) {

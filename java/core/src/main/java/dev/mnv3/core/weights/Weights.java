@@ -23,14 +23,15 @@ public final class Weights {
     }
 
     /**
-     * Loads a safetensors file for {@code graph}. torchvision names are read as they are, timm
-     * and sequential names are mapped ({@link WeightNames}): in the layout the config declares, or
-     * else the one detected from the file's names. Every expected tensor is checked; all
-     * mismatches are reported together.
+     * Loads a checkpoint (safetensors or PyTorch) for {@code graph}: {@link Checkpoint#weightsFor}
+     * of {@link Checkpoint#open}. torchvision names are read as they are, timm and sequential names
+     * are mapped ({@link WeightNames}): in the layout the config declares, or else the one detected
+     * from the file's names. Build the graph from {@link Checkpoint#configFor} (so it has the eps of
+     * the file's layout), or this refuses a file whose layout's eps the graph lacks.
      */
     public static Weights load(Path file, Graph graph) throws IOException {
-        try (SafeTensors st = SafeTensors.open(file)) {
-            return WeightLoader.load(st, graph);
+        try (Checkpoint checkpoint = Checkpoint.open(file)) {
+            return checkpoint.weightsFor(graph);
         }
     }
 

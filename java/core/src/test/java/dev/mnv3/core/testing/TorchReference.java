@@ -97,6 +97,15 @@ public final class TorchReference {
                 + "torchvision. Install them (apt-get install python3-torchvision) or set MNV3_PYTHON.");
     }
 
+    /** Runs {@code python tools/reference/NAME args...} with {@link #python()}, failing with its output unless it exits 0 within two minutes. */
+    public static void runTool(String name, String... args) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of(python(), repositoryRoot().resolve("tools/reference").resolve(name).toString()));
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) throw new AssertionError(String.join(" ", command) + " failed: " + log);
+    }
+
     /** Runs {@code python -c script args...} with {@link #python()}, failing with its output unless it exits 0 within two minutes. */
     public static void runScript(String script, String... args) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of(python(), "-c", script));

@@ -1,6 +1,6 @@
 package dev.mnv3.core.weights;
 
-import dev.mnv3.core.tensor.DType;
+import dev.mnv3.core.CheckpointLayout;
 import static dev.mnv3.core.weights.WeightsTest.assertSameWeights;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -11,10 +11,8 @@ import dev.mnv3.core.SqueezeExciteSpec;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.graph.ParamSpec;
 import dev.mnv3.core.testing.ShippedModels;
-import dev.mnv3.core.weights.SafeTensorsWriter.Blob;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -30,7 +28,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 class SequentialLayoutTest {
     private static final Graph SEED = Graph.of(ShippedModels.seedLarge());
-    private static final Map<String, String> NAMES = WeightNames.SEQUENTIAL.sourceNames(SEED);
+    private static final Map<String, String> NAMES = WeightNames.sourceNames(CheckpointLayout.SEQUENTIAL, SEED);
 
     @TempDir
     Path dir;
@@ -71,42 +69,31 @@ class SequentialLayoutTest {
                 SEED.node("features.4").parameters().stream().filter(p -> p.name().contains(".fc")).map(ParamSpec::toString)
                         .toList());
         Graph conv = Graph.of(ShippedModels.seedLarge().withSqueezeExcite(SqueezeExciteSpec.TORCHVISION));
-        assertEquals("features.4.conv.6.fc.0.bias", WeightNames.SEQUENTIAL.sourceNames(conv).get("features.4.block.2.fc1.bias"));
-        assertEquals("features.4.conv.6.fc.2.bias", WeightNames.SEQUENTIAL.sourceNames(conv).get("features.4.block.2.fc2.bias"));
+        assertEquals("features.4.conv.6.fc.0.bias", WeightNames.sourceNames(CheckpointLayout.SEQUENTIAL, conv).get("features.4.block.2.fc1.bias"));
+        assertEquals("features.4.conv.6.fc.2.bias", WeightNames.sourceNames(CheckpointLayout.SEQUENTIAL, conv).get("features.4.block.2.fc2.bias"));
     }
 
     @Test
     void detectedByABlocksConvIndex() {
-        assertEquals(WeightNames.SEQUENTIAL, WeightNames.detect(Set.of("features.0.0.weight", "features.1.conv.0.weight")));
-        assertEquals(WeightNames.TORCHVISION, WeightNames.detect(Set.of("features.0.0.weight", "features.1.block.0.0.weight")));
-        assertEquals(WeightNames.TIMM, WeightNames.detect(Set.of("conv_stem.weight", "blocks.0.0.conv_dw.weight")));
+        assertEquals(CheckpointLayout.SEQUENTIAL, WeightNames.detect(Set.of("features.0.0.weight", "features.1.conv.0.weight")));
+        assertEquals(CheckpointLayout.TORCHVISION, WeightNames.detect(Set.of("features.0.0.weight", "features.1.block.0.0.weight")));
+        assertEquals(CheckpointLayout.TIMM, WeightNames.detect(Set.of("conv_stem.weight", "blocks.0.0.conv_dw.weight")));
     }
 
     /** The weights under sequential names, with BatchNorm counters as PyTorch writes them. */
-    private Path write(Graph g, Weights w, WeightNames names, String file) throws IOException {
-        Map<String, String> source = names.sourceNames(g);
-        List<Blob> blobs = new ArrayList<>();
-        for (ParamSpec p : g.parameters()) {
-            String name = source.get(p.name());
-            blobs.add(Blob.of(name, w.get(p.name()), DType.F32));
-            if (name.endsWith(".running_var")) {
-                blobs.add(Blob.ofLongs(name.replace("running_var", "num_batches_tracked"), new long[0], new long[] {1}));
-            }
-        }
-        Path path = dir.resolve(file);
-        SafeTensorsWriter.write(path, blobs, null);
-        return path;
+    private Path write(Graph g, Weights w, CheckpointLayout names, String file) throws IOException {
+        return PyTorchCheckpointTest.write(g, w, names, dir.resolve(file));
     }
 
     @Test
     void seedFileLoadsIntoTheCanonicalNames() throws IOException {
         Weights w = RandomWeights.generate(SEED, 4);
-        assertSameWeights(w, Weights.load(write(SEED, w, WeightNames.SEQUENTIAL, "seed.safetensors"), SEED));
+        assertSameWeights(w, Weights.load(write(SEED, w, CheckpointLayout.SEQUENTIAL, "seed.safetensors"), SEED));
     }
 
     @Test
     void seedFileForLargeSaysWhichNetworkTheFileLooksLike() throws IOException {
-        Path seed = write(SEED, RandomWeights.generate(SEED, 5), WeightNames.SEQUENTIAL, "seed.safetensors");
+        Path seed = write(SEED, RandomWeights.generate(SEED, 5), CheckpointLayout.SEQUENTIAL, "seed.safetensors");
         Graph large = Graph.of(MobileNetV3Config.large().withBnEps(1e-5));
         var e = assertThrows(WeightMismatchException.class, () -> Weights.load(seed, large));
         assertTrue(e.getMessage().contains("\n  hint: the file looks like the sequential layout (features.N.conv.K.*) with 14 "
@@ -119,7 +106,7 @@ class SequentialLayoutTest {
     @Test
     void aFileInAnotherLayoutThanTheTableDeclaresIsNamed() throws IOException {
         Weights w = RandomWeights.generate(SEED, 6);
-        Path torchvisionNames = write(SEED, w, WeightNames.TORCHVISION, "tv.safetensors");
+        Path torchvisionNames = write(SEED, w, CheckpointLayout.TORCHVISION, "tv.safetensors");
         var e = assertThrows(WeightMismatchException.class, () -> Weights.load(torchvisionNames, SEED));
         assertTrue(e.getMessage().contains("\n  hint: the file's names look like torchvision's layout (features.N.block.K.*), "
                 + "but the model declares the sequential layout (features.N.conv.K.*) (\"weight_names\" in its table)"),

@@ -1,5 +1,6 @@
 package dev.mnv3.core.weights;
 
+import dev.mnv3.core.CheckpointLayout;
 import dev.mnv3.core.tensor.DType;
 import static dev.mnv3.core.weights.WeightsTest.assertSameWeights;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -33,22 +34,22 @@ import org.junit.jupiter.params.provider.EnumSource;
 class WeightNamesTest {
     private static final Graph LARGE = Graph.of(MobileNetV3Config.large());
     private static final Graph SMALL = Graph.of(MobileNetV3Config.small());
-    private static final Map<String, String> LARGE_TIMM = WeightNames.TIMM.sourceNames(LARGE);
-    private static final Map<String, String> SMALL_TIMM = WeightNames.TIMM.sourceNames(SMALL);
+    private static final Map<String, String> LARGE_TIMM = WeightNames.sourceNames(CheckpointLayout.TIMM, LARGE);
+    private static final Map<String, String> SMALL_TIMM = WeightNames.sourceNames(CheckpointLayout.TIMM, SMALL);
 
     @TempDir
     Path dir;
 
     @Test
     void detectsTimmByItsStem() {
-        assertEquals(WeightNames.TIMM, WeightNames.detect(Set.of("conv_stem.weight", "bn1.weight")));
-        assertEquals(WeightNames.TORCHVISION, WeightNames.detect(Set.of("features.0.0.weight")));
-        assertEquals(WeightNames.TORCHVISION, WeightNames.detect(Set.of()));
+        assertEquals(CheckpointLayout.TIMM, WeightNames.detect(Set.of("conv_stem.weight", "bn1.weight")));
+        assertEquals(CheckpointLayout.TORCHVISION, WeightNames.detect(Set.of("features.0.0.weight")));
+        assertEquals(CheckpointLayout.TORCHVISION, WeightNames.detect(Set.of()));
     }
 
     @Test
     void torchvisionNamesMapToThemselves() {
-        Map<String, String> m = WeightNames.TORCHVISION.sourceNames(LARGE);
+        Map<String, String> m = WeightNames.sourceNames(CheckpointLayout.TORCHVISION, LARGE);
         assertEquals(LARGE.parameters().size(), m.size());
         m.forEach((k, v) -> assertEquals(k, v));
     }
@@ -123,11 +124,11 @@ class WeightNamesTest {
     }
 
     @ParameterizedTest
-    @EnumSource(WeightNames.class)
-    void everyParameterHasItsOwnName(WeightNames names) {
+    @EnumSource(CheckpointLayout.class)
+    void everyParameterHasItsOwnName(CheckpointLayout names) {
         for (Graph g : List.of(LARGE, SMALL, Graph.of(MobileNetV3Config.small().withWidth(0.5)),
                 Graph.of(ShippedModels.seedLarge()))) {
-            Map<String, String> m = names.sourceNames(g);
+            Map<String, String> m = WeightNames.sourceNames(names, g);
             Set<String> params = new HashSet<>();
             for (ParamSpec p : g.parameters()) params.add(p.name());
             assertEquals(params, m.keySet());
@@ -137,7 +138,7 @@ class WeightNamesTest {
 
     /** "blocks.S.B" of each bottleneck, in graph order. */
     private static List<String> timmBlocks(Graph g) {
-        Map<String, String> m = WeightNames.TIMM.sourceNames(g);
+        Map<String, String> m = WeightNames.sourceNames(CheckpointLayout.TIMM, g);
         List<String> out = new ArrayList<>();
         for (var n : g.nodes()) {
             if (n instanceof Bottleneck b) {
@@ -165,7 +166,7 @@ class WeightNamesTest {
             throws IOException {
         Graph g = Graph.of(MobileNetV3Config.named(model).withWidth(width).withMinimalistic(minimal).withDilated(dilated));
         assertEquals(stages(1, 2, 3, 4, 2, 3), timmBlocks(g));
-        assertEquals("blocks.6.0.conv.weight", WeightNames.TIMM.sourceNames(g).get("features.16.0.weight"));
+        assertEquals("blocks.6.0.conv.weight", WeightNames.sourceNames(CheckpointLayout.TIMM, g).get("features.16.0.weight"));
     }
 
     @ParameterizedTest(name = "{0} width {1} minimalistic {2}")
@@ -174,14 +175,21 @@ class WeightNamesTest {
     void smallStagesFollowTimmsArchDefAtEveryWidth(String model, double width, boolean minimal) throws IOException {
         Graph g = Graph.of(MobileNetV3Config.named(model).withWidth(width).withMinimalistic(minimal));
         assertEquals(stages(1, 2, 3, 2, 3), timmBlocks(g));
-        assertEquals("blocks.5.0.conv.weight", WeightNames.TIMM.sourceNames(g).get("features.12.0.weight"));
+        assertEquals("blocks.5.0.conv.weight", WeightNames.sourceNames(CheckpointLayout.TIMM, g).get("features.12.0.weight"));
     }
 
     // ---------------------------------------------------------------- loading timm files
 
     /** The weights under timm names, with timm's 1x1 conv_head kernel [out, in, 1, 1] and its BN counters. */
+    /** The file's weights for g's network with the file's layout (and so timm's eps), as Checkpoint gives them. */
+    static Weights loadAsTrained(Path file, Graph g) throws IOException {
+        try (Checkpoint c = Checkpoint.open(file)) {
+            return c.weightsFor(Graph.of(c.configFor(g.config())));
+        }
+    }
+
     private Path writeTimm(Graph g, Weights w) throws IOException {
-        Map<String, String> names = WeightNames.TIMM.sourceNames(g);
+        Map<String, String> names = WeightNames.sourceNames(CheckpointLayout.TIMM, g);
         List<Blob> blobs = new ArrayList<>();
         for (ParamSpec p : g.parameters()) {
             Tensor t = w.get(p.name());
@@ -205,31 +213,31 @@ class WeightNamesTest {
             assertEquals("[1280,960,1,1]", st.entry("conv_head.weight").shapeString());
             assertTrue(st.contains("blocks.6.0.bn1.num_batches_tracked"));
         }
-        assertSameWeights(w, Weights.load(file, LARGE));
+        assertSameWeights(w, loadAsTrained(file, LARGE));
     }
 
     @Test
     void timmSmallHalfWidthFileLoads() throws IOException {
         Graph g = Graph.of(MobileNetV3Config.small().withWidth(0.5));
         Weights w = RandomWeights.generate(g, 9);
-        assertSameWeights(w, Weights.load(writeTimm(g, w), g));
+        assertSameWeights(w, loadAsTrained(writeTimm(g, w), g));
     }
 
     @Test
     void timmConvHeadStoredAsAMatrixAlsoLoads() throws IOException {
         Weights w = RandomWeights.generate(SMALL, 10);
-        Map<String, String> names = WeightNames.TIMM.sourceNames(SMALL);
+        Map<String, String> names = WeightNames.sourceNames(CheckpointLayout.TIMM, SMALL);
         List<Blob> blobs = new ArrayList<>();
         for (ParamSpec p : SMALL.parameters()) blobs.add(Blob.of(names.get(p.name()), w.get(p.name()), DType.F32));
         Path file = dir.resolve("timm2d.safetensors");
         SafeTensorsWriter.write(file, blobs, null);
-        assertSameWeights(w, Weights.load(file, SMALL));
+        assertSameWeights(w, loadAsTrained(file, SMALL));
     }
 
     @Test
     void problemsInATimmFileUseTimmNames() throws IOException {
         Weights w = RandomWeights.generate(SMALL, 11);
-        Map<String, String> names = WeightNames.TIMM.sourceNames(SMALL);
+        Map<String, String> names = WeightNames.sourceNames(CheckpointLayout.TIMM, SMALL);
         List<Blob> blobs = new ArrayList<>();
         for (ParamSpec p : SMALL.parameters()) {
             String n = names.get(p.name());
@@ -239,7 +247,7 @@ class WeightNamesTest {
         }
         Path file = dir.resolve("broken-timm.safetensors");
         SafeTensorsWriter.write(file, blobs, null);
-        var e = assertThrows(WeightMismatchException.class, () -> Weights.load(file, SMALL));
+        var e = assertThrows(WeightMismatchException.class, () -> loadAsTrained(file, SMALL));
         assertEquals(List.of("missing: blocks.0.0.conv_dw.weight [16,1,3,3]",
                 "wrong shape: conv_head.weight expected [1024,576], found [1024,576,3,3]"), e.problems());
     }

@@ -1,17 +1,23 @@
 package dev.mnv3.serve.grpc;
 
+import dev.mnv3.serve.Admission;
 import dev.mnv3.serve.InferResponse;
 import dev.mnv3.serve.InferenceService;
+import dev.mnv3.serve.ModelConfiguration;
 import dev.mnv3.serve.ServeError;
 import dev.mnv3.serve.ServedModel;
 import dev.mnv3.serve.ServerState;
 import dev.mnv3.serve.grpc.proto.GRPCInferenceServiceGrpc;
+import dev.mnv3.serve.grpc.proto.ModelConfigRequest;
+import dev.mnv3.serve.grpc.proto.ModelConfigResponse;
 import dev.mnv3.serve.grpc.proto.ModelInferRequest;
 import dev.mnv3.serve.grpc.proto.ModelInferResponse;
 import dev.mnv3.serve.grpc.proto.ModelMetadataRequest;
 import dev.mnv3.serve.grpc.proto.ModelMetadataResponse;
 import dev.mnv3.serve.grpc.proto.ModelReadyRequest;
 import dev.mnv3.serve.grpc.proto.ModelReadyResponse;
+import dev.mnv3.serve.grpc.proto.ModelStatisticsRequest;
+import dev.mnv3.serve.grpc.proto.ModelStatisticsResponse;
 import dev.mnv3.serve.grpc.proto.ServerLiveRequest;
 import dev.mnv3.serve.grpc.proto.ServerLiveResponse;
 import dev.mnv3.serve.grpc.proto.ServerMetadataRequest;
@@ -23,9 +29,10 @@ import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 
 /**
- * {@code inference.GRPCInferenceService}: health, metadata and ModelInfer. The model repository
- * RPCs are left to the generated base class, which answers UNIMPLEMENTED. Calls run on virtual
- * threads (the server's executor), so ModelInfer waits for its batch as the REST handler does.
+ * {@code inference.GRPCInferenceService}: health, metadata, ModelInfer, and Triton's ModelConfig
+ * and ModelStatistics. The model repository RPCs are left to the generated base class, which
+ * answers UNIMPLEMENTED. Calls run on virtual threads (the server's executor), so ModelInfer waits
+ * for its batch as the REST handler does; they reach it through the {@link GrpcGuards}.
  */
 public final class GrpcEndpoint extends GRPCInferenceServiceGrpc.GRPCInferenceServiceImplBase {
     public static final String PROTOCOL = "grpc";
@@ -34,10 +41,13 @@ public final class GrpcEndpoint extends GRPCInferenceServiceGrpc.GRPCInferenceSe
     private final ServerState state;
     private final ServerMetadataResponse serverMetadata;
     private final ModelMetadataResponse modelMetadata;
+    private final ModelConfigResponse modelConfig;
 
-    public GrpcEndpoint(InferenceService service, ServerState state, String serverName, String serverVersion) {
+    public GrpcEndpoint(InferenceService service, ServerState state, String serverName, String serverVersion, int instances) {
         this.service = service;
         this.state = state;
+        this.modelConfig = ModelConfigResponse.newBuilder()
+                .setConfig(GrpcDocuments.modelConfig(ModelConfiguration.of(service.model(), service.policy(), instances))).build();
         this.serverMetadata = ServerMetadataResponse.newBuilder().setName(serverName).setVersion(serverVersion)
                 .addAllExtensions(RestDocuments.EXTENSIONS).build();
         ModelMetadataResponse.Builder m = ModelMetadataResponse.newBuilder().setName(service.model().name())
@@ -90,26 +100,55 @@ public final class GrpcEndpoint extends GRPCInferenceServiceGrpc.GRPCInferenceSe
     }
 
     @Override
+    public void modelConfig(ModelConfigRequest request, StreamObserver<ModelConfigResponse> out) {
+        try {
+            service.requireModel(request.getName(), request.getVersion());
+            reply(out, modelConfig);
+        } catch (ServeError e) {
+            out.onError(status(e).asRuntimeException());
+        }
+    }
+
+    /** Triton's statistics: of the served model, which an empty name asks for too (Triton: every model). */
+    @Override
+    public void modelStatistics(ModelStatisticsRequest request, StreamObserver<ModelStatisticsResponse> out) {
+        try {
+            if (!request.getName().isEmpty()) service.requireModel(request.getName(), request.getVersion());
+            reply(out, ModelStatisticsResponse.newBuilder()
+                    .addModelStats(GrpcDocuments.statistics(service.model(), service.statistics().snapshot())).build());
+        } catch (ServeError e) {
+            out.onError(status(e).asRuntimeException());
+        }
+    }
+
+    /** Runs on its admission ticket (the guards took it); the outcome is counted before it is sent. */
+    @Override
     public void modelInfer(ModelInferRequest request, StreamObserver<ModelInferResponse> out) {
         long start = System.nanoTime();
-        ServeError.Kind failure = null;
-        boolean admitted = false;
-        try {
+        Admission.Ticket ticket = GrpcGuards.TICKET.get();
+        ModelInferResponse answer = null;
+        ServeError error = null;
+        boolean entered = false;
+        try (ticket) {
             state.enter();
-            admitted = true;
-            InferResponse r = service.infer(request.getModelName(), request.getModelVersion(), ProtoCodec.request(request));
-            reply(out, ProtoCodec.response(r));
+            entered = true;
+            InferResponse r = service.infer(request.getModelName(), request.getModelVersion(), ProtoCodec.request(request), ticket);
+            answer = ProtoCodec.response(r);
         } catch (ServeError e) {
-            failure = e.kind();
-            InferenceService.logInternal(e);
-            out.onError(status(e).asRuntimeException());
+            error = e;
         } catch (RuntimeException e) {
-            failure = ServeError.Kind.INTERNAL;
-            InferenceService.logInternal(new ServeError(failure, "internal error: " + e, e));
-            out.onError(Status.INTERNAL.withDescription("internal error: " + e).asRuntimeException());
+            error = new ServeError(ServeError.Kind.INTERNAL, "internal error: " + e, e);
+        }
+        GrpcGuards.record(service, error == null ? null : error.kind(), System.nanoTime() - start);
+        try {
+            if (error == null) {
+                reply(out, answer);
+            } else {
+                InferenceService.logInternal(error);
+                out.onError(status(error).asRuntimeException());
+            }
         } finally {
-            if (admitted) state.exit();
-            service.record(PROTOCOL, failure, System.nanoTime() - start);
+            if (entered) state.exit();
         }
     }
 
@@ -121,6 +160,8 @@ public final class GrpcEndpoint extends GRPCInferenceServiceGrpc.GRPCInferenceSe
     static Status status(ServeError e) {
         Status s = switch (e.kind()) {
             case BAD_REQUEST -> Status.INVALID_ARGUMENT;
+            case UNAUTHENTICATED -> Status.UNAUTHENTICATED;
+            case TIMEOUT -> Status.DEADLINE_EXCEEDED;
             case NOT_FOUND -> Status.NOT_FOUND;
             case METHOD_NOT_ALLOWED -> Status.UNIMPLEMENTED;
             case OVERLOADED -> Status.RESOURCE_EXHAUSTED;

@@ -1,17 +1,19 @@
 package dev.mnv3.serve.rest;
 
+import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.core.exc.StreamReadException;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import com.fasterxml.jackson.core.io.NumberInput;
 import dev.mnv3.serve.InferRequest;
 import dev.mnv3.serve.RawTensors;
 import dev.mnv3.serve.ServeError;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -23,8 +25,11 @@ import java.util.Map;
  * order of the inputs whose {@code parameters.binary_data_size} gives their length.
  *
  * <p>JSON {@code data} is a flat or nested array in row-major order: numbers for FP32 and FP16,
- * strings for BYTES. A BYTES element in JSON is base64 (an encoded image is not text); in binary
- * data it is a 4-byte little-endian length and the bytes. Every mistake is a bad request naming it.
+ * read from Jackson's characters straight into the tensor's float array (sized from the shape when
+ * it comes first), strings for BYTES, whose element is the string's UTF-8 bytes as KServe and
+ * Triton define it (an image may be sent as its base64 text: {@code RequestInputs} decodes it);
+ * in binary data a BYTES element is a 4-byte little-endian length and the bytes. Every mistake,
+ * and every limit of the parser (nesting, string and number length), is a bad request naming it.
  */
 public final class InferRequestJson {
     private InferRequestJson() {
@@ -36,7 +41,7 @@ public final class InferRequestJson {
         long[] shape;
         Map<String, Object> parameters = Map.of();
         FloatList numbers;
-        List<String> strings;
+        List<byte[]> strings;
         boolean hasData;
     }
 
@@ -49,7 +54,8 @@ public final class InferRequestJson {
         Map<String, Object> parameters = Map.of();
         List<RawInput> inputs = null;
         List<InferRequest.RequestedOutput> outputs = List.of();
-        try (JsonParser p = RestJson.FACTORY.createParser(body, 0, jsonLength)) {
+        Source source = new Source(new JsonBody(body, jsonLength), new JsonNumbers(), jsonLength / 2 + 1);
+        try (JsonParser p = RestJson.FACTORY.createParser(source.body)) {
             if (p.nextToken() != JsonToken.START_OBJECT) throw bad("the request must be a JSON object");
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String field = p.currentName();
@@ -57,26 +63,43 @@ public final class InferRequestJson {
                 switch (field) {
                     case "id" -> id = string(p, "id");
                     case "parameters" -> parameters = parameters(p, "the request's parameters");
-                    case "inputs" -> inputs = inputs(p);
+                    case "inputs" -> inputs = inputs(p, source);
                     case "outputs" -> outputs = outputs(p);
                     default -> p.skipChildren();
                 }
             }
             if (p.nextToken() != null) throw bad("unexpected data after the JSON object");
-        } catch (StreamReadException e) {
-            // Jackson's message without its "(start marker at [Source: ...])" clause: the location is said once, before it
-            String what = e.getOriginalMessage().replaceAll("\\s*\\(start marker at .*", "");
-            throw bad(e.getLocation() == null ? "malformed JSON: " + what
-                    : "malformed JSON at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ": " + what);
+        } catch (StreamConstraintsException e) {
+            throw bad(located("JSON over a limit", e));
+        } catch (JsonProcessingException e) {
+            throw bad(located("malformed JSON", e));
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw bad("could not read the JSON: " + e.getMessage()); // an array source does no I/O
         }
         if (inputs == null) throw bad("the request has no 'inputs'");
         List<InferRequest.Input> decoded = decode(inputs, ByteBuffer.wrap(body, jsonLength, body.length - jsonLength));
         return new InferRequest(id, decoded, outputs, bool(parameters, "binary_data_output", "the request's parameters"));
     }
 
-    private static List<RawInput> inputs(JsonParser p) throws IOException {
+    /**
+     * Jackson's message on one line, where it happened, and without what names Jackson's own
+     * settings ("from `StreamReadConstraints...`") or repeats the location ("start marker at ...").
+     */
+    private static String located(String what, JsonProcessingException e) {
+        String m = e.getOriginalMessage().lines().findFirst().orElse("").replaceAll("\\s*\\(start marker at .*", "")
+                .replaceAll(", from `[^`]*`\\)", ")");
+        JsonLocation at = e.getLocation();
+        return at == null ? what + ": " + m : what + " at line " + at.getLineNr() + ", column " + at.getColumnNr() + ": " + m;
+    }
+
+    /**
+     * The body as Jackson reads it, where flat arrays of numbers are read instead
+     * ({@link JsonNumbers}), and the most numbers the body can hold (every number takes two bytes).
+     */
+    private record Source(JsonBody body, JsonNumbers numbers, int room) {
+    }
+
+    private static List<RawInput> inputs(JsonParser p, Source source) throws IOException {
         expect(p, JsonToken.START_ARRAY, "'inputs' must be an array");
         List<RawInput> list = new ArrayList<>();
         while (p.nextToken() != JsonToken.END_ARRAY) {
@@ -91,7 +114,7 @@ public final class InferRequestJson {
                     case "datatype" -> in.datatype = string(p, what + ".datatype");
                     case "shape" -> in.shape = shape(p, what + ".shape");
                     case "parameters" -> in.parameters = parameters(p, what + ".parameters");
-                    case "data" -> data(p, in, what + ".data");
+                    case "data" -> data(p, in, what + ".data", expectedNumbers(in, source.room), source);
                     default -> p.skipChildren();
                 }
             }
@@ -128,10 +151,38 @@ public final class InferRequestJson {
         return list;
     }
 
-    /** The elements of a (possibly nested) data array: numbers, or strings, not both. */
-    private static void data(JsonParser p, RawInput in, String what) throws IOException {
+    /**
+     * How many numbers the data should hold, when the shape came before it and is plausible for
+     * the body (every number takes at least two bytes): the array is then allocated once.
+     */
+    private static int expectedNumbers(RawInput in, int room) {
+        if (in.shape == null) return 0;
+        long n = 1;
+        for (long d : in.shape) {
+            if (d < 0 || (d != 0 && n > Integer.MAX_VALUE / d)) return 0;
+            n *= d;
+        }
+        return n <= room ? (int) n : 0;
+    }
+
+    /**
+     * The elements of a (possibly nested) data array: numbers, or strings, not both. A flat array
+     * of numbers is read from the bytes (when Jackson has read nothing past its '['), the rest
+     * through Jackson's tokens.
+     */
+    private static void data(JsonParser p, RawInput in, String what, int expected, Source source) throws IOException {
         expect(p, JsonToken.START_ARRAY, what + " must be an array");
         in.hasData = true;
+        JsonBody body = source.body;
+        if (p.currentLocation().getByteOffset() == body.position()) {
+            FloatList numbers = new FloatList(expected);
+            if (source.numbers.scan(body.bytes, body.position(), body.end, numbers)) {
+                body.skipTo(source.numbers.end);
+                if (p.nextToken() != JsonToken.END_ARRAY) throw new IllegalStateException("the array did not end where it was read to");
+                in.numbers = numbers.size() > 0 ? numbers : null;
+                return;
+            }
+        }
         int depth = 1;
         while (depth > 0) {
             JsonToken t = p.nextToken();
@@ -141,16 +192,29 @@ public final class InferRequestJson {
                 case END_ARRAY -> depth--;
                 case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> {
                     if (in.strings != null) throw bad(what + " mixes numbers and strings");
-                    if (in.numbers == null) in.numbers = new FloatList();
-                    in.numbers.add(p.getFloatValue());
+                    if (in.numbers == null) in.numbers = new FloatList(expected);
+                    in.numbers.add(number(p, what));
                 }
                 case VALUE_STRING -> {
                     if (in.numbers != null) throw bad(what + " mixes numbers and strings");
                     if (in.strings == null) in.strings = new ArrayList<>();
-                    in.strings.add(p.getText());
+                    in.strings.add(p.getText().getBytes(StandardCharsets.UTF_8));
                 }
                 default -> throw bad(what + " may hold only numbers, strings and nested arrays, found " + p.getText());
             }
+        }
+    }
+
+    /**
+     * The number Jackson's characters spell, rounded to the nearest float as Float.parseFloat
+     * rounds it, without a String or any other object per number. One beyond FP32's range is an
+     * infinity, which the service refuses naming it.
+     */
+    private static float number(JsonParser p, String what) throws IOException {
+        try {
+            return NumberInput.parseFloat(p.getTextCharacters(), p.getTextOffset(), p.getTextLength(), true);
+        } catch (NumberFormatException e) {
+            throw bad(what + " holds '" + p.getText() + "', which is not a number");
         }
     }
 
@@ -175,8 +239,8 @@ public final class InferRequestJson {
             } else if (!in.hasData) {
                 throw bad(what + " has neither 'data' nor a binary_data_size parameter");
             } else if (size == 0) {
-                if (in.numbers != null) throw bad(what + " is BYTES: its data must be strings (base64)");
-                out.add(new InferRequest.Input(in.name, in.datatype, in.shape, null, base64(in.strings, what)));
+                if (in.numbers != null) throw bad(what + " is BYTES: its data must be strings");
+                out.add(new InferRequest.Input(in.name, in.datatype, in.shape, null, in.strings == null ? List.of() : in.strings));
             } else {
                 if (in.strings != null) throw bad(what + " is " + in.datatype + ": its data must be numbers");
                 float[] v = in.numbers == null ? new float[0] : in.numbers.toArray();
@@ -187,18 +251,6 @@ public final class InferRequestJson {
         if (offset != binary.limit()) {
             throw bad("the body holds " + (binary.limit() - binary.position()) + " bytes of binary data after the JSON header, but the "
                     + "inputs' binary_data_size add up to " + (offset - binary.position()));
-        }
-        return out;
-    }
-
-    private static List<byte[]> base64(List<String> strings, String what) {
-        List<byte[]> out = new ArrayList<>(strings.size());
-        for (int i = 0; i < strings.size(); i++) {
-            try {
-                out.add(Base64.getDecoder().decode(strings.get(i)));
-            } catch (IllegalArgumentException e) {
-                throw bad(what + " element " + i + " is not base64: " + e.getMessage());
-            }
         }
         return out;
     }
@@ -262,18 +314,36 @@ public final class InferRequestJson {
         return ServeError.badRequest(message);
     }
 
-    /** A growable float array: JSON data arrive one number at a time. */
-    private static final class FloatList {
-        private float[] a = new float[1024];
+    /**
+     * A float array that JSON data fill one number at a time: allocated at the size expected when
+     * that is known (and then handed over as it is), grown otherwise.
+     */
+    private static final class FloatList implements JsonNumbers.FloatSink {
+        private float[] a;
         private int n;
 
-        void add(float v) {
+        FloatList(int expected) {
+            a = new float[expected > 0 ? expected : 1024];
+        }
+
+        @Override
+        public void add(float v) {
             if (n == a.length) a = Arrays.copyOf(a, a.length * 2);
             a[n++] = v;
         }
 
+        @Override
+        public int size() {
+            return n;
+        }
+
+        @Override
+        public void truncate(int size) {
+            n = size;
+        }
+
         float[] toArray() {
-            return Arrays.copyOf(a, n);
+            return n == a.length ? a : Arrays.copyOf(a, n);
         }
     }
 }

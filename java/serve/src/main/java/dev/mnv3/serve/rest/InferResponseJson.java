@@ -9,7 +9,9 @@ import java.util.List;
 /**
  * The REST body of an inference response, KServe v2 JSON: outputs asked for as binary (Triton's
  * binary tensor data extension) go after the JSON in order, each with its
- * {@code parameters.binary_data_size}, the rest inline as {@code data}. Also KServe's error body.
+ * {@code parameters.binary_data_size}, the rest inline as {@code data}. JSON has no NaN or
+ * infinity: such a value of a number tensor is {@code null} there (binary data carry it as it is).
+ * Also KServe's error body.
  */
 public final class InferResponseJson {
     private InferResponseJson() {
@@ -47,7 +49,10 @@ public final class InferResponseJson {
                 } else {
                     g.writeArrayFieldStart("data");
                     if (o.floats() != null) {
-                        for (float v : o.floats()) g.writeNumber(v);
+                        for (float v : o.floats()) {
+                            if (Float.isFinite(v)) g.writeNumber(v);
+                            else g.writeNull();
+                        }
                     } else {
                         for (byte[] s : o.strings()) g.writeString(new String(s, StandardCharsets.UTF_8));
                     }

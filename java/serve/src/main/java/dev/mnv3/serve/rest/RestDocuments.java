@@ -1,13 +1,13 @@
 package dev.mnv3.serve.rest;
 
 import com.fasterxml.jackson.core.JsonGenerator;
-import dev.mnv3.serve.BatchPolicy;
+import dev.mnv3.serve.ModelConfiguration;
 import dev.mnv3.serve.ModelStatistics;
 import dev.mnv3.serve.ServedModel;
 import java.io.IOException;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The REST documents other than inference: server and model metadata (KServe v2), and Triton's
@@ -65,70 +65,64 @@ public final class RestDocuments {
         g.writeEndArray();
     }
 
-    /**
-     * Triton's model configuration: dims without the batch dimension (max_batch_size > 0 means
-     * requests carry it), both inputs optional (a request gives one of them), and the batcher's
-     * settings as dynamic_batching.
-     */
-    public static byte[] modelConfig(ServedModel m, BatchPolicy policy, int instances) {
+    /** Triton's model configuration ({@link ModelConfiguration}) as Triton's REST endpoint writes it. */
+    public static byte[] modelConfig(ModelConfiguration c) {
         return json(g -> {
             g.writeStartObject();
-            g.writeStringField("name", m.name());
-            g.writeStringField("platform", ServedModel.PLATFORM);
-            g.writeStringField("backend", ServedModel.PLATFORM);
-            g.writeNumberField("max_batch_size", policy.maxBatchSize());
+            g.writeStringField("name", c.name());
+            g.writeStringField("platform", c.platform());
+            g.writeStringField("backend", c.backend());
+            g.writeNumberField("max_batch_size", c.maxBatchSize());
             g.writeArrayFieldStart("input");
-            for (ServedModel.TensorSpec t : m.inputs()) {
-                g.writeStartObject();
-                g.writeStringField("name", t.name());
-                g.writeStringField("data_type", configType(t.datatype()));
-                g.writeStringField("format", t.name().equals(ServedModel.INPUT) ? "FORMAT_NCHW" : "FORMAT_NONE");
-                dims(g, t.shape());
+            for (ModelConfiguration.Tensor t : c.inputs()) {
+                tensor(g, t);
+                g.writeStringField("format", t.format());
                 g.writeBooleanField("optional", true);
                 g.writeEndObject();
             }
             g.writeEndArray();
             g.writeArrayFieldStart("output");
-            for (ServedModel.TensorSpec t : m.outputs()) {
-                g.writeStartObject();
-                g.writeStringField("name", t.name());
-                g.writeStringField("data_type", configType(t.datatype()));
-                dims(g, t.shape());
+            for (ModelConfiguration.Tensor t : c.outputs()) {
+                tensor(g, t);
                 g.writeEndObject();
             }
             g.writeEndArray();
-            if (policy.maxBatchSize() > 1) {
+            if (c.batching()) {
                 g.writeObjectFieldStart("dynamic_batching");
                 g.writeArrayFieldStart("preferred_batch_size");
-                int[] padded = policy.paddedSizes();
-                if (padded.length == 0) g.writeNumber(policy.maxBatchSize());
-                for (int s : padded) g.writeNumber(s);
+                for (int s : c.preferredBatchSizes()) g.writeNumber(s);
                 g.writeEndArray();
-                g.writeNumberField("max_queue_delay_microseconds", policy.maxQueueDelayMicros());
+                g.writeNumberField("max_queue_delay_microseconds", c.maxQueueDelayMicros());
                 g.writeObjectFieldStart("default_queue_policy");
-                g.writeNumberField("max_queue_size", policy.queueLimit());
+                g.writeNumberField("max_queue_size", c.maxQueueSize());
                 g.writeEndObject();
                 g.writeEndObject();
             }
             g.writeArrayFieldStart("instance_group");
             g.writeStartObject();
-            g.writeStringField("name", m.name());
-            g.writeStringField("kind", m.backend().equals("cuda") ? "KIND_GPU" : "KIND_CPU");
-            g.writeNumberField("count", instances);
+            g.writeStringField("name", c.name());
+            g.writeStringField("kind", c.instanceKind());
+            g.writeNumberField("count", c.instanceCount());
             g.writeEndObject();
             g.writeEndArray();
+            g.writeObjectFieldStart("parameters");
+            for (Map.Entry<String, String> p : new TreeMap<>(c.parameters()).entrySet()) {
+                g.writeObjectFieldStart(p.getKey());
+                g.writeStringField("string_value", p.getValue());
+                g.writeEndObject();
+            }
+            g.writeEndObject();
             g.writeEndObject();
         });
     }
 
-    private static String configType(String datatype) {
-        return datatype.equals("BYTES") ? "TYPE_STRING" : "TYPE_" + datatype.toUpperCase(Locale.ROOT);
-    }
-
-    /** The shape without its leading batch dimension. */
-    private static void dims(JsonGenerator g, long[] shape) throws IOException {
+    /** A tensor's object, left open for the caller's fields. */
+    private static void tensor(JsonGenerator g, ModelConfiguration.Tensor t) throws IOException {
+        g.writeStartObject();
+        g.writeStringField("name", t.name());
+        g.writeStringField("data_type", t.dataType());
         g.writeArrayFieldStart("dims");
-        for (int i = 1; i < shape.length; i++) g.writeNumber(shape[i]);
+        for (long d : t.dims()) g.writeNumber(d);
         g.writeEndArray();
     }
 

@@ -1,17 +1,18 @@
 package dev.mnv3.serve.rest;
 
-import dev.mnv3.serve.InferRequest;
-import dev.mnv3.serve.InferResponse;
 import dev.mnv3.serve.InferenceService;
+import dev.mnv3.serve.ModelConfiguration;
+import dev.mnv3.serve.RequestLimits;
 import dev.mnv3.serve.ServeError;
 import dev.mnv3.serve.ServerMetrics;
+import dev.mnv3.serve.ServerSecurity;
 import dev.mnv3.serve.ServerState;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.Executor;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.server.Handler;
@@ -24,17 +25,22 @@ import org.eclipse.jetty.util.Callback;
  * Prometheus' {@code /metrics}:
  * <pre>
  * GET  /v2                                   server metadata
- * GET  /v2/health/live, /v2/health/ready      200 or 503, empty body
+ * GET  /v2/health/live, /v2/health/ready      200, or 400 when not (KServe: a 4xx), empty body
  * GET  /v2/models/{m}[/versions/{v}]          model metadata
- * GET  /v2/models/{m}[/versions/{v}]/ready    200 or 503
+ * GET  /v2/models/{m}[/versions/{v}]/ready    200 or 400
  * GET  /v2/models/{m}[/versions/{v}]/config   Triton's model configuration
  * GET  /v2/models/{m}[/versions/{v}]/stats    Triton's statistics (also /v2/models/stats)
  * POST /v2/models/{m}[/versions/{v}]/infer    inference: JSON, or JSON + binary tensor data
  * GET  /metrics                              Prometheus text format
  * </pre>
- * Errors are KServe's {@code {"error": "..."}} with the status of their {@link ServeError.Kind}.
- * Jetty runs the handler on a virtual thread, which waits for the batcher without holding a
- * platform thread.
+ * Errors are KServe's {@code {"error": "..."}} with the status of their {@link ServeError.Kind};
+ * an unknown path is 404 whatever its method. With a token configured every endpoint but the three
+ * health checks wants {@code Authorization: Bearer TOKEN} (401 otherwise).
+ *
+ * <p>Jetty calls this on its platform threads, which answer everything but inference at once, so
+ * that health checks and scrapes take milliseconds however busy the server is; an inference call
+ * goes to a virtual thread of its own ({@link RestInference}), whose heavy work runs on the
+ * {@code CpuWork} threads.
  */
 public final class RestHandler extends Handler.Abstract {
     /** Triton's header: the length of the JSON part of a body that carries binary tensor data. */
@@ -44,39 +50,59 @@ public final class RestHandler extends Handler.Abstract {
     private final InferenceService service;
     private final ServerState state;
     private final ServerMetrics metrics;
+    private final ServerSecurity security;
+    private final RestInference inference;
+    private final Executor inferenceThreads;
     private final byte[] serverMetadata, modelMetadata, modelConfig;
-    private final int maxBodyBytes;
 
     public RestHandler(InferenceService service, ServerState state, ServerMetrics metrics, String serverName, String serverVersion,
-                       byte[] modelConfig, int maxBodyBytes) {
+                       int instances, RequestLimits limits, ServerSecurity security, Executor inferenceThreads) {
         this.service = service;
         this.state = state;
         this.metrics = metrics;
+        this.security = security;
+        this.inference = new RestInference(service, state, limits.maxBodyBytes(), limits.idleTimeout());
+        this.inferenceThreads = inferenceThreads;
         this.serverMetadata = RestDocuments.serverMetadata(serverName, serverVersion);
         this.modelMetadata = RestDocuments.modelMetadata(service.model());
-        this.modelConfig = modelConfig;
-        this.maxBodyBytes = maxBodyBytes;
+        this.modelConfig = RestDocuments.modelConfig(ModelConfiguration.of(service.model(), service.policy(), instances));
+    }
+
+    /** Jetty's own refusals, answered and counted as ours are. */
+    public RestErrors errorHandler() {
+        return new RestErrors(kind -> service.record(PROTOCOL, kind, 0));
+    }
+
+    /** What a path names. */
+    private enum Endpoint { SERVER, LIVE, READY, ALL_STATS, METRICS, MODEL, MODEL_READY, CONFIG, STATS, INFER }
+
+    private record Route(Endpoint endpoint, String model, String version) {
     }
 
     @Override
     public boolean handle(Request request, Response response, Callback callback) {
-        List<String> path = Arrays.stream(request.getHttpURI().getDecodedPath().split("/")).filter(s -> !s.isEmpty()).toList();
-        String method = request.getMethod();
         try {
-            if (path.size() >= 3 && path.get(0).equals("v2") && path.get(1).equals("models") && !path.get(2).equals("stats")) {
-                model(request, response, callback, path.get(2), path.subList(3, path.size()));
-            } else {
-                requireGet(method);
-                switch (String.join("/", path)) {
-                    case "v2" -> send(response, callback, 200, "application/json", serverMetadata);
-                    case "v2/health/live" -> status(response, callback, state.live());
-                    case "v2/health/ready" -> status(response, callback, state.ready());
-                    case "v2/models/stats" -> send(response, callback, 200, "application/json",
-                            RestDocuments.statistics(service.model(), service.statistics().snapshot()));
-                    case "metrics" -> metrics(response, callback);
-                    default -> throw new ServeError(ServeError.Kind.NOT_FOUND, "no endpoint " + method + " "
-                            + request.getHttpURI().getPath() + " (see KServe v2: /v2, /v2/health/..., /v2/models/{name}/...)");
-                }
+            Route route = route(request);
+            String method = request.getMethod();
+            if (route.endpoint == Endpoint.INFER) {
+                if (!method.equals("POST")) throw methodNotAllowed(method, "POST");
+                authenticate(request, route);
+                inferenceThreads.execute(() -> inference.run(request, response, callback, route.model, route.version));
+                return true;
+            }
+            if (!method.equals("GET") && !method.equals("HEAD")) throw methodNotAllowed(method, "GET");
+            authenticate(request, route);
+            if (route.model != null) service.requireModel(route.model, route.version);
+            switch (route.endpoint) {
+                case SERVER -> send(response, callback, 200, "application/json", serverMetadata);
+                case LIVE -> status(response, callback, state.live());
+                case READY, MODEL_READY -> status(response, callback, state.ready());
+                case MODEL -> send(response, callback, 200, "application/json", modelMetadata);
+                case CONFIG -> send(response, callback, 200, "application/json", modelConfig);
+                case ALL_STATS, STATS -> send(response, callback, 200, "application/json",
+                        RestDocuments.statistics(service.model(), service.statistics().snapshot()));
+                case METRICS -> metrics(response, callback);
+                default -> throw new IllegalStateException(route.endpoint.name());
             }
         } catch (ServeError e) {
             sendError(response, callback, e);
@@ -84,108 +110,44 @@ public final class RestHandler extends Handler.Abstract {
         return true;
     }
 
-    /** /v2/models/{name}[/versions/{version}][/ready|config|stats|infer] */
-    private void model(Request request, Response response, Callback callback, String name, List<String> rest) {
-        String version = null;
-        if (rest.size() >= 2 && rest.get(0).equals("versions")) {
-            version = rest.get(1);
-            rest = rest.subList(2, rest.size());
-        }
-        String what = rest.isEmpty() ? "" : rest.getFirst();
-        if (rest.size() > 1 || !List.of("", "ready", "config", "stats", "infer").contains(what)) {
-            throw new ServeError(ServeError.Kind.NOT_FOUND, "no endpoint " + request.getHttpURI().getPath());
-        }
-        if (what.equals("infer")) {
-            if (!request.getMethod().equals("POST")) throw methodNotAllowed(request.getMethod(), "POST");
-            infer(request, response, callback, name, version);
-            return;
-        }
-        requireGet(request.getMethod());
-        service.requireModel(name, version);
-        switch (what) {
-            case "" -> send(response, callback, 200, "application/json", modelMetadata);
-            case "ready" -> status(response, callback, state.ready());
-            case "config" -> send(response, callback, 200, "application/json", modelConfig);
-            default -> send(response, callback, 200, "application/json",
-                    RestDocuments.statistics(service.model(), service.statistics().snapshot()));
-        }
-    }
-
-    private void infer(Request request, Response response, Callback callback, String name, String version) {
-        long start = System.nanoTime();
-        ServeError.Kind failure = null;
-        try {
-            state.enter();
-        } catch (ServeError e) {
-            service.record(PROTOCOL, e.kind(), System.nanoTime() - start);
-            throw e;
-        }
-        // the call stays in flight until its response is written, so that draining waits for it
-        Callback done = Callback.from(() -> {
-            state.exit();
-            callback.succeeded();
-        }, x -> {
-            state.exit();
-            callback.failed(x);
-        });
-        try {
-            byte[] body = readBody(request);
-            InferRequest req = InferRequestJson.read(body, jsonLength(request, body.length));
-            InferResponse resp = service.infer(name, version, req);
-            InferResponseJson.Encoded encoded = InferResponseJson.write(resp);
-            if (!encoded.hasBinary()) {
-                send(response, done, 200, "application/json", encoded.json());
-            } else {
-                response.getHeaders().put(HEADER_LENGTH, Integer.toString(encoded.json().length));
-                ByteArrayOutputStream all = new ByteArrayOutputStream(encoded.json().length
-                        + encoded.binary().stream().mapToInt(b -> b.length).sum());
-                all.writeBytes(encoded.json());
-                encoded.binary().forEach(all::writeBytes);
-                send(response, done, 200, "application/octet-stream", all.toByteArray());
+    private static Route route(Request request) {
+        List<String> path = Arrays.stream(request.getHttpURI().getDecodedPath().split("/")).filter(s -> !s.isEmpty()).toList();
+        if (path.size() >= 3 && path.get(0).equals("v2") && path.get(1).equals("models") && !path.get(2).equals("stats")) {
+            String model = path.get(2), version = null;
+            List<String> rest = path.subList(3, path.size());
+            if (rest.size() >= 2 && rest.get(0).equals("versions")) {
+                version = rest.get(1);
+                rest = rest.subList(2, rest.size());
             }
-        } catch (ServeError e) {
-            failure = e.kind();
-            sendError(response, done, e);
-        } catch (RuntimeException e) {
-            failure = ServeError.Kind.INTERNAL;
-            sendError(response, done, new ServeError(ServeError.Kind.INTERNAL, "internal error: " + e, e));
-        } finally {
-            service.record(PROTOCOL, failure, System.nanoTime() - start);
+            Endpoint e = rest.isEmpty() ? Endpoint.MODEL : rest.size() > 1 ? null : switch (rest.getFirst()) {
+                case "ready" -> Endpoint.MODEL_READY;
+                case "config" -> Endpoint.CONFIG;
+                case "stats" -> Endpoint.STATS;
+                case "infer" -> Endpoint.INFER;
+                default -> null;
+            };
+            if (e != null) return new Route(e, model, version);
+        } else {
+            Endpoint e = switch (String.join("/", path)) {
+                case "v2" -> Endpoint.SERVER;
+                case "v2/health/live" -> Endpoint.LIVE;
+                case "v2/health/ready" -> Endpoint.READY;
+                case "v2/models/stats" -> Endpoint.ALL_STATS;
+                case "metrics" -> Endpoint.METRICS;
+                default -> null;
+            };
+            if (e != null) return new Route(e, null, null);
         }
+        throw new ServeError(ServeError.Kind.NOT_FOUND, "no endpoint " + request.getMethod() + " " + request.getHttpURI().getPath()
+                + " (see KServe v2: /v2, /v2/health/..., /v2/models/{name}/...)");
     }
 
-    /** The body, refused when over the limit (by its Content-Length before reading it, else while reading). */
-    private byte[] readBody(Request request) {
-        long declared = request.getLength();
-        if (declared > maxBodyBytes) throw tooLarge(declared);
-        try (InputStream in = Request.asInputStream(request)) {
-            byte[] body = in.readNBytes(maxBodyBytes + 1);
-            if (body.length > maxBodyBytes) throw tooLarge(body.length);
-            return body;
-        } catch (IOException e) {
-            throw ServeError.badRequest("could not read the request body: " + e.getMessage());
+    /** UNAUTHENTICATED unless the call carries the token, or is a health check (which probes make without one). */
+    private void authenticate(Request request, Route route) {
+        boolean health = route.endpoint == Endpoint.LIVE || route.endpoint == Endpoint.READY || route.endpoint == Endpoint.MODEL_READY;
+        if (!health && !security.admits(request.getHeaders().get(HttpHeader.AUTHORIZATION))) {
+            throw new ServeError(ServeError.Kind.UNAUTHENTICATED, "this server wants the header 'Authorization: Bearer TOKEN'");
         }
-    }
-
-    private ServeError tooLarge(long bytes) {
-        return ServeError.badRequest("the request body is " + (bytes > maxBodyBytes ? "over " + maxBodyBytes : bytes)
-                + " bytes; the limit is " + maxBodyBytes + " (--max-body-mb)");
-    }
-
-    /** The JSON part's length: Triton's header when binary data follow, else the whole body. */
-    private static int jsonLength(Request request, int bodyLength) {
-        String header = request.getHeaders().get(HEADER_LENGTH);
-        if (header == null) return bodyLength;
-        int n;
-        try {
-            n = Integer.parseInt(header.trim());
-        } catch (NumberFormatException e) {
-            throw ServeError.badRequest(HEADER_LENGTH + " must be a number, got '" + header + "'");
-        }
-        if (n < 1 || n > bodyLength) {
-            throw ServeError.badRequest(HEADER_LENGTH + " is " + n + " but the body has " + bodyLength + " bytes");
-        }
-        return n;
     }
 
     private void metrics(Response response, Callback callback) {
@@ -198,29 +160,27 @@ public final class RestHandler extends Handler.Abstract {
         send(response, callback, 200, ServerMetrics.CONTENT_TYPE, out.toByteArray());
     }
 
-    private static void requireGet(String method) {
-        if (!method.equals("GET") && !method.equals("HEAD")) throw methodNotAllowed(method, "GET");
-    }
-
     private static ServeError methodNotAllowed(String method, String allowed) {
         return new ServeError(ServeError.Kind.METHOD_NOT_ALLOWED, "method " + method + " is not allowed here; use " + allowed);
     }
 
+    /** A health answer: 200, or 400 when not live or ready (KServe: any 4xx; Triton answers 400). */
     private static void status(Response response, Callback callback, boolean ok) {
-        response.setStatus(ok ? HttpStatus.OK_200 : HttpStatus.SERVICE_UNAVAILABLE_503);
+        response.setStatus(ok ? HttpStatus.OK_200 : HttpStatus.BAD_REQUEST_400);
         response.write(true, ByteBuffer.allocate(0), callback);
     }
 
-    private static void sendError(Response response, Callback callback, ServeError e) {
+    static void sendError(Response response, Callback callback, ServeError e) {
         InferenceService.logInternal(e);
         if (e.kind() == ServeError.Kind.OVERLOADED || e.kind() == ServeError.Kind.UNAVAILABLE) {
             response.getHeaders().put(HttpHeader.RETRY_AFTER, "1");
         }
+        if (e.kind() == ServeError.Kind.UNAUTHENTICATED) response.getHeaders().put(HttpHeader.WWW_AUTHENTICATE, "Bearer realm=\"mnv3\"");
         response.getHeaders().remove(HEADER_LENGTH);
         send(response, callback, e.kind().httpStatus, "application/json", InferResponseJson.error(e.getMessage()));
     }
 
-    private static void send(Response response, Callback callback, int status, String contentType, byte[] body) {
+    static void send(Response response, Callback callback, int status, String contentType, byte[] body) {
         response.setStatus(status);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, contentType);
         response.getHeaders().put(HttpHeader.CONTENT_LENGTH, body.length);

@@ -2,19 +2,14 @@ package dev.mnv3.serve.rest;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.StreamReadConstraints;
-import com.fasterxml.jackson.core.StreamReadFeature;
+import dev.mnv3.core.Json;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 
-/** The REST endpoint's one Jackson factory, strict about what it reads, and how its documents are written. */
+/** The REST endpoint's JSON: mnv3's one Jackson factory ({@link Json#factory()}), and how its documents are written. */
 final class RestJson {
-    static final JsonFactory FACTORY = JsonFactory.builder()
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            // the body limit bounds the strings; nesting deeper than a tensor's rank plus a few levels is never valid
-            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).maxStringLength(Integer.MAX_VALUE - 64).build())
-            .build();
+    static final JsonFactory FACTORY = Json.factory();
 
     private RestJson() {
     }

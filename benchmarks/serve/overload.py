@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""`mnv3 serve` under overload: many JSON clients with 3 MB bodies at once, and liveness meanwhile.
+
+For each server build (this tree's ./mnv3, or jars given with --jar LABEL=PATH, run in turn and
+the rounds alternated: A B A B), it starts `serve --model M` with its defaults on loopback and:
+
+1. overload: hey sends --requests JSON requests of one [1,3,224,224] image (about 3 MB of text)
+   over --clients connections at once, while a probe GETs /v2/health/live every --probe-ms on a
+   fresh connection; it reports the answers by status, the requests hey got no answer to (reset,
+   EOF, timeout: dropped), the liveness p50/p99/max, and failures{reason="internal"} from /metrics;
+2. throughput: hey at --throughput-clients connections for --seconds, JSON then binary tensor
+   data (the same image), and JSON's share of binary's rate;
+3. SIGTERM, and the exit status.
+
+    benchmarks/serve/overload.py                                    # this tree, 2 rounds
+    benchmarks/serve/overload.py --jar before=/tmp/main.jar --jar after=java/cli/target/mnv3.jar
+
+Needs hey (tools/serve-test-clients.sh installs it) and Python 3's standard library.
+"""
+import argparse
+import http.client
+import json
+import os
+import random
+import struct
+import sys
+import tempfile
+import threading
+import time
+
+from common import require_hey, Server, cpu_description, hey, metric_values, mnv3_command, say
+
+
+def bodies(size, work):
+    """One image [1,3,size,size] as KServe JSON (numbers printed as Python prints doubles) and as binary tensor data."""
+    rnd = random.Random(1)
+    values = [struct.unpack("<f", struct.pack("<f", rnd.gauss(0.0, 1.0)))[0] for _ in range(3 * size * size)]
+    shape = [1, 3, size, size]
+    json_path, bin_path = os.path.join(work, "request.json"), os.path.join(work, "request.bin")
+    with open(json_path, "w") as f:
+        json.dump({"inputs": [{"name": "input", "datatype": "FP32", "shape": shape, "data": values}]}, f)
+    raw = struct.pack("<%df" % len(values), *values)
+    header = json.dumps({"inputs": [{"name": "input", "datatype": "FP32", "shape": shape,
+                                     "parameters": {"binary_data_size": len(raw)}}]}).encode()
+    with open(bin_path, "wb") as f:
+        f.write(header + raw)
+    return json_path, bin_path, len(header)
+
+
+class LivenessProbe(threading.Thread):
+    """GET /v2/health/live every interval on a new connection; latencies in ms (a failure counts as the timeout)."""
+
+    def __init__(self, port, interval, timeout=10.0):
+        super().__init__(daemon=True)
+        self.port, self.interval, self.timeout = port, interval, timeout
+        self.latencies, self.failures = [], []
+        self.stopping = threading.Event()
+
+    def run(self):
+        while not self.stopping.is_set():
+            start = time.monotonic()
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+                c.request("GET", "/v2/health/live")
+                status = c.getresponse().status
+                c.close()
+                if status != 200:
+                    self.failures.append("status %d" % status)
+            except OSError as e:
+                self.failures.append(type(e).__name__)
+            self.latencies.append((time.monotonic() - start) * 1000)
+            self.stopping.wait(max(0.0, self.interval - (time.monotonic() - start)))
+
+    def summary(self):
+        v = sorted(self.latencies) or [float("nan")]
+        return {"probes": len(self.latencies), "p50": v[len(v) // 2], "p99": v[min(len(v) - 1, int(len(v) * 0.99))],
+                "max": v[-1], "probe_failures": len(self.failures)}
+
+
+def internal_failures(base):
+    m = metric_values(base, "mnv3_request_failures_total")
+    return sum(v for k, v in m.items() if 'reason="internal"' in k)
+
+
+def run_build(label, command, args, work, json_body, bin_body, header_length):
+    server = Server(command, ["--model", args.model] + args.serve_arg, args.port, os.path.join(work, "serve-%s.log" % label))
+    url = server.base + "/v2/models/%s/infer" % args.model
+    bin_headers = ["Inference-Header-Content-Length: %d" % header_length]
+    row = {"build": label}
+    try:
+        hey(url, bin_body, 4, headers=bin_headers, seconds=args.warmup)
+        hey(url, json_body, 4, content_type="application/json", seconds=args.warmup)
+        # liveness with the server idle: on a shared machine its tail is the machine's, the yardstick for the one under load
+        idle = LivenessProbe(args.port, args.probe_ms / 1000)
+        idle.start()
+        time.sleep(args.idle_seconds)
+        idle.stopping.set()
+        idle.join()
+        row["idle_p50"], row["idle_p99"] = idle.summary()["p50"], idle.summary()["p99"]
+        say("%s: overload, %d JSON requests over %d connections ..." % (label, args.requests, args.clients))
+        probe = LivenessProbe(args.port, args.probe_ms / 1000)
+        probe.start()
+        start = time.monotonic()
+        r = hey(url, json_body, args.clients, content_type="application/json", requests=args.requests, timeout=args.timeout)
+        row["overload_s"] = time.monotonic() - start
+        probe.stopping.set()
+        probe.join()
+        row.update(probe.summary())
+        row["codes"], row["errors"] = r["codes"], r["errors"]
+        row["answered"] = sum(r["codes"].values())
+        row["dropped"] = sum(r["errors"].values())
+        row["json_p50"], row["json_p99"] = r["p50"], r["p99"]
+        row["internal"] = internal_failures(server.base)
+        say("%s: throughput at %d clients, JSON and binary ..." % (label, args.throughput_clients))
+        j = hey(url, json_body, args.throughput_clients, content_type="application/json", seconds=args.seconds, timeout=args.timeout)
+        b = hey(url, bin_body, args.throughput_clients, headers=bin_headers, seconds=args.seconds, timeout=args.timeout)
+        row["json_rps"], row["bin_rps"] = j["served_rps"], b["served_rps"]
+        row["tp_non200"] = {k: v for d in (j, b) for k, v in d["codes"].items() if k != "200"}
+    finally:
+        row["exit"] = server.stop()
+    say("%s: %s" % (label, json.dumps(row)))
+    return row
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--jar", action="append", default=[], metavar="LABEL=PATH", help="a server build to run (default: ./mnv3)")
+    p.add_argument("--model", default="large")
+    p.add_argument("--serve-arg", action="append", default=[], help="another serve option, e.g. --serve-arg=--threads=2")
+    p.add_argument("--size", type=int, default=224)
+    p.add_argument("--clients", type=int, default=200)
+    p.add_argument("--requests", type=int, default=1000)
+    p.add_argument("--timeout", type=int, default=120, help="hey's timeout per request, s (default: 120)")
+    p.add_argument("--probe-ms", type=float, default=100)
+    p.add_argument("--idle-seconds", type=float, default=5, help="liveness probed with the server idle first (default: 5)")
+    p.add_argument("--throughput-clients", type=int, default=16)
+    p.add_argument("--seconds", type=float, default=10)
+    p.add_argument("--warmup", type=float, default=3)
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--port", type=int, default=18700)
+    args = p.parse_args()
+    require_hey()
+    builds = [tuple(j.split("=", 1)) for j in args.jar] or [("this tree", None)]
+    work = tempfile.mkdtemp(prefix="mnv3-serve-overload-")
+    json_body, bin_body, header_length = bodies(args.size, work)
+    say("bodies: JSON %.1f MB, binary %.1f MB (in %s)" % (os.path.getsize(json_body) / 1e6, os.path.getsize(bin_body) / 1e6, work))
+    load_before = os.getloadavg()
+    rows = []
+    for _ in range(args.rounds):
+        for label, jar in builds:
+            rows.append(run_build(label, mnv3_command(jar), args, work, json_body, bin_body, header_length))
+    load_after = os.getloadavg()
+
+    print("Machine: %s; load average %.1f before, %.1f after (other processes share it)." % (
+        cpu_description(), load_before[0], load_after[0]))
+    print("Command: benchmarks/serve/overload.py %s" % " ".join(sys.argv[1:]))
+    print("Model %s, %dx%d, serve's defaults%s; overload: %d JSON requests (%.1f MB each) over %d connections; "
+          "liveness probed every %g ms.\n" % (args.model, args.size, args.size, " + " + " ".join(args.serve_arg) if args.serve_arg else "",
+                                              args.requests, os.path.getsize(json_body) / 1e6, args.clients, args.probe_ms))
+    print("| build | answered (by status) | dropped (hey's errors) | JSON p50 / p99 s | live p50 / p99 / max ms | live failures "
+          "| idle live p50 / p99 ms | internal failures | JSON / binary img/s served at %d clients | exit on SIGTERM |"
+          % args.throughput_clients)
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        codes = ", ".join("%s: %d" % kv for kv in sorted(r["codes"].items()))
+        dropped = "%d%s" % (r["dropped"], (" (" + "; ".join("%s: %d" % kv for kv in r["errors"].items()) + ")") if r["errors"] else "")
+        print("| %s | %d (%s) | %s | %.1f / %.1f | %.0f / %.0f / %.0f | %d | %.0f / %.0f | %d | %.1f / %.1f = %.2f | %s |" % (
+            r["build"], r["answered"], codes, dropped, (r["json_p50"] or 0) / 1000, (r["json_p99"] or 0) / 1000, r["p50"], r["p99"],
+            r["max"], r["probe_failures"], r["idle_p50"], r["idle_p99"], r["internal"], r["json_rps"], r["bin_rps"],
+            r["json_rps"] / max(r["bin_rps"], 1e-9), r["exit"]))
+
+
+if __name__ == "__main__":
+    main()
