@@ -67,6 +67,24 @@ MNV3_DEPTHWISE_ENTRY(mnv3_depthwise5, 5)
 // Threads per block of the depthwise kernel, and its reduction buffer (threads x V floats).
 #define MNV3_DW_THREADS 256
 
+// V adjacent floats of a weight row or the bias into registers: for V = 8 two 16-byte loads (the
+// channel c and the row length C are multiples of 8 and WeightLayout aligns every array to 256
+// bytes), else V scalar loads.
+template <int V>
+__device__ __forceinline__ void mnv3_dw_floats(const float* __restrict__ p, float (&out)[V]) {
+    if constexpr (V % 4 == 0) {
+#pragma unroll
+        for (int q = 0; q < V / 4; q++) {
+            const mnv3_pack<float, 4> f = mnv3_load<float, 4>(p + 4 * q);
+#pragma unroll
+            for (int v = 0; v < 4; v++) out[4 * q + v] = f.v[v];
+        }
+    } else {
+#pragma unroll
+        for (int v = 0; v < V; v++) out[v] = p[v];
+    }
+}
+
 // Depthwise KxK conv + bias + act over NHWC, V channels per thread. w [K*K, C] float (tap-major,
 // so a thread's V weights are adjacent), bias [C] float.
 //
@@ -99,8 +117,7 @@ __device__ __forceinline__ void depthwise_nhwc(const T* __restrict__ x, const fl
             for (int p = blockIdx.y * blockDim.y + threadIdx.y; p < pixels; p += gridDim.y * blockDim.y) {
                 const int oy = p / out_w, ox = p % out_w;
                 float acc[V];
-#pragma unroll
-                for (int v = 0; v < V; v++) acc[v] = bias[c + v];
+                mnv3_dw_floats<V>(bias + c, acc);
 #pragma unroll
                 for (int ky = 0; ky < kernel; ky++) {
                     const int iy = oy * stride - pad + ky * dilation;
@@ -110,7 +127,8 @@ __device__ __forceinline__ void depthwise_nhwc(const T* __restrict__ x, const fl
                         const int ix = ox * stride - pad + kx * dilation;
                         if (ix < 0 || ix >= width) continue;
                         mnv3_pack<T, V> xv = mnv3_load<T, V>(x + ((n * height + iy) * width + ix) * channels + c);
-                        const float* wt = w + (ky * kernel + kx) * channels + c;
+                        float wt[V];
+                        mnv3_dw_floats<V>(w + (ky * kernel + kx) * channels + c, wt);
 #pragma unroll
                         for (int v = 0; v < V; v++) acc[v] = fmaf(mnv3_to_float(xv.v[v]), wt[v], acc[v]);
                     }
@@ -125,15 +143,18 @@ __device__ __forceinline__ void depthwise_nhwc(const T* __restrict__ x, const fl
             }
         }
         if (partial != nullptr) {  // uniform across the block, so the barriers below are safe
+            // value-major (reduce[v][tid]): a warp's 32 threads write 32 consecutive words, one bank
+            // each (reduce[tid][v] would put 8 threads on each bank for V = 8)
 #pragma unroll
-            for (int v = 0; v < V; v++) reduce[tid * V + v] = sum[v];
+            for (int v = 0; v < V; v++) reduce[v * MNV3_DW_THREADS + tid] = sum[v];
             __syncthreads();
             if (threadIdx.y == 0 && active) {
                 float* out = partial + (n * gridDim.y + blockIdx.y) * channels + c;
 #pragma unroll
                 for (int v = 0; v < V; v++) {
                     float s = 0.f;
-                    for (int r = 0; r < (int)blockDim.y; r++) s += reduce[(r * blockDim.x + threadIdx.x) * V + v];
+                    for (int r = 0; r < (int)blockDim.y; r++)
+                        s += reduce[v * MNV3_DW_THREADS + r * blockDim.x + threadIdx.x];
                     out[v] = s;
                 }
             }

@@ -7,10 +7,13 @@
 #   OUT=/some/dir benchmarks/gpu/device-check.sh --only parity,bench   rerun chosen steps after a fix
 #
 # Steps, cheapest and most telling first (--plan prints them with their limits):
+#   driver     the NVIDIA driver's release and the CUDA version it supports, each card and its compute
+#              capability (nvidia-smi, then CudaInfo --driver), before anything loads our kernels;
+#              without a driver, or with one too old for them, the check stops here and says why
 #   kit        the jlink-ed JDK, the jars and the JUnit launcher are here
 #   python     a python3 with torch + torchvision; its pip nvidia/* dirs go on LD_LIBRARY_PATH
-#   gpu        library discovery and versions: the CUDA backend opens the GPU (the first step that
-#              needs one; without a usable GPU the check stops here and says why)
+#   gpu        library discovery and versions: the CUDA backend opens the GPU and loads our kernels
+#              (without a usable GPU the check stops here and says why)
 #   kernels    every kernel of ours alone against a CPU oracle (FP32 NCHW and FP16/BF16 NHWC)
 #   cudnn      one cuDNN convolution with every algorithm candidate the plans may time and keep
 #   reference  torchvision on the GPU writes the weights, inputs and expected outputs used below
@@ -21,14 +24,16 @@
 #   memcheck   compute-sanitizer memcheck on small inferences, our kernels alone (skipped where the tool is absent)
 #   bench      every mnv3 throughput point in one JVM (one CUDA start-up), with cuDNN and without
 #   torch      PyTorch eager FP32, eager FP16 channels_last and torch.compile, same card
-# The throughput table and the goal ratios are printed last.
+# The throughput table and the goal ratios are printed last, after the log is searched for "capture
+# failed": a CUDA graph that silently fell back to eager launches fails the check (step graphs).
 #
 # Each step runs in its own process group under its time limit and is killed whole, with anything
 # it left behind, when the limit passes; a failed step is recorded and the check goes on.
-# $OUT/summary.json is rewritten after every step (name, status, seconds, limit, note, key figures),
-# so a run cut off at any point still reports everything before it. $OUT also receives
-# device-check.log (everything), summary.txt, throughput.json and junit/. Exit status 0 only when
-# no step failed. MNV3_LIMITS="torch=200,bench=90" changes limits (a targeted rerun has time).
+# $OUT/summary.json and summary.txt are rewritten after every step (name, status, seconds, limit,
+# note, key figures), so a run cut off at any point still reports everything before it. $OUT also
+# receives device-check.log (everything, the tests' trees included) and throughput.json: four files
+# (the device machine returns at most eight). Exit status 0 only when no step failed.
+# MNV3_LIMITS="torch=200,bench=90" changes limits (a targeted rerun has time).
 set -u
 
 SELF=$(readlink -f "$0")
@@ -37,11 +42,11 @@ KIT=${MNV3_KIT:-.device}
 export MNV3_CHECK_WORK=${MNV3_CHECK_WORK:-.device-work}
 WORK=$MNV3_CHECK_WORK
 export LOGDIR=${OUT:-${TMPDIR:-/tmp}/mnv3-device-check}
-FIGURES=$LOGDIR/figures
+FIGURES=$WORK/figures # not under $OUT: what comes back from the device machine is counted in files
 
-STEPS=(kit python gpu kernels cudnn reference network crosscheck parity memcheck bench torch)
-declare -A LIMIT=([kit]=10 [python]=20 [gpu]=20 [kernels]=30 [cudnn]=15 [reference]=25 [network]=90 [crosscheck]=45
-                  [parity]=30 [memcheck]=25 [bench]=60 [torch]=30)
+STEPS=(driver kit python gpu kernels cudnn reference network crosscheck parity memcheck bench torch)
+declare -A LIMIT=([driver]=10 [kit]=5 [python]=15 [gpu]=20 [kernels]=30 [cudnn]=15 [reference]=25 [network]=90
+                  [crosscheck]=45 [parity]=30 [memcheck]=25 [bench]=60 [torch]=30)
 BUDGET=400    # the most the limits may add up to: a second, targeted run must fit in the device time
 GRACE=5       # seconds between TERM and KILL for a step past its limit
 IFS=, read -r -a overrides <<< "${MNV3_LIMITS:-}"
@@ -72,6 +77,30 @@ fi
 figure() { printf '%s\t%s\n' "$1" "$2" >> "$FIGURES/${MNV3_STEP:-check}"; }
 
 # ---- the steps
+
+# What the driver says, before anything loads our kernels: nvidia-smi's view, then the backend's
+# (the driver's release, the CUDA version it supports, every card and its compute capability, and
+# whether it can run kernels built with the kit's CUDA).
+probe_driver() {
+    if command -v nvidia-smi >/dev/null; then
+        local smi cuda
+        smi=$(nvidia-smi --query-gpu=name,driver_version,compute_cap,memory.total --format=csv,noheader 2>&1 | head -4)
+        cuda=$(nvidia-smi 2>/dev/null | grep -o 'CUDA Version: [0-9.]*' | head -1)
+        echo "nvidia-smi: ${cuda:-CUDA version not shown}"
+        echo "$smi" | sed 's/^/nvidia-smi: /'
+        figure nvidia_smi "$(head -1 <<< "$smi"), ${cuda:-}"
+    else
+        echo "nvidia-smi: not here"
+    fi
+    [ -x "$JAVA" ] || command -v "$JAVA" >/dev/null || { echo "no Java to ask the driver with ($JAVA): run benchmarks/gpu/pack.sh"; return 1; }
+    local info rc
+    info=$("$JAVA" "${JAVA_OPTS[@]}" -cp "$LIBCP" dev.mnv3.cuda.exec.CudaInfo --driver) # the JVM's warnings go to the log
+    rc=$?
+    echo "$info"
+    figure driver "$(head -1 <<< "$info")"
+    [ $rc = 0 ] || figure problem "$(grep -m1 '^CUDA backend unavailable' <<< "$info" || tail -1 <<< "$info")"
+    return $rc
+}
 
 check_kit() {
     local missing=0 f
@@ -109,27 +138,22 @@ print("python", sys.version.split()[0], "torch", torch.__version__, "torchvision
 }
 
 probe_gpu() {
-    if command -v nvidia-smi >/dev/null; then
-        local smi
-        smi=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | head -1)
-        echo "nvidia-smi: $smi"
-        figure nvidia_smi "$smi"
-    fi
     local info rc
     info=$("$JAVA" "${JAVA_OPTS[@]}" -cp "$LIBCP" dev.mnv3.cuda.exec.CudaInfo) # stderr (the JVM's warnings) goes to the log
     rc=$?
     echo "$info"
-    figure cuda "$(head -1 <<< "$info")"
+    figure cuda "$(grep -m1 '^CUDA backend' <<< "$info" || tail -1 <<< "$info")"
     return $rc
 }
 
-# the module's tests of one kind: junit_tests NAME CLASS...
+# the module's tests of one kind: junit_tests NAME CLASS... Their record is the tree in the log: XML
+# reports would need java.xml in the kit's JDK (4 MiB) and three files per step out of $OUT.
 junit_tests() {
     local name=$1 selectors=() c out
     shift
     for c in "$@"; do selectors+=(--select-class "dev.mnv3.cuda.$c"); done
     out=$("$JAVA" "${JAVA_OPTS[@]}" -jar "$(ls "$KIT"/lib/junit-platform-console-standalone-*.jar | head -1)" execute \
-        --class-path "$TESTCP" "${selectors[@]}" --reports-dir "$LOGDIR/junit/$name" --details=tree --disable-banner \
+        --class-path "$TESTCP" "${selectors[@]}" --details=tree --disable-banner \
         --details-theme=ascii 2>&1)
     local rc=$?
     echo "$out"
@@ -139,8 +163,8 @@ junit_tests() {
 
 kernels() { junit_tests kernels KernelsGpuTest NhwcKernelsGpuTest InputKernelsGpuTest; }
 cudnn() { junit_tests cudnn CudnnConvGpuTest; }
-network() { junit_tests network CudaModelGpuTest HostIoGpuTest DriverOnlyTest FakeCudaTest HostIoTest DeviceChoiceTest \
-    UnavailableBackendTest; }
+network() { junit_tests network CudaModelGpuTest HostIoGpuTest CaptureSafetyGpuTest DriverOnlyTest FakeCudaTest HostIoTest \
+    DeviceChoiceTest UnavailableBackendTest; }
 
 # torchvision on the GPU (strict FP32): weights, input and every node's expected output
 make_references() {
@@ -251,7 +275,7 @@ torch() {
     return "$st"
 }
 
-declare -A RUNS=([kit]=check_kit [python]=find_python [gpu]=probe_gpu [kernels]=kernels [cudnn]=cudnn
+declare -A RUNS=([driver]=probe_driver [kit]=check_kit [python]=find_python [gpu]=probe_gpu [kernels]=kernels [cudnn]=cudnn
                  [reference]=make_references [network]=network [crosscheck]=crosscheck [parity]=parity
                  [memcheck]=memcheck [bench]=bench [torch]=torch)
 
@@ -293,33 +317,41 @@ STOPPED=""
 
 log() { printf '%s\n' "$@" | tee -a "$LOG"; }
 
-# a JSON string of $1, without forking (summary.json is rewritten after every step)
-json_string() {
+# J = the JSON string of $1. No command substitution: summary.json is rewritten after every step,
+# and a fork per field made that quadratic in the steps.
+json() {
     local s=${1//\\/\\\\}
     s=${s//\"/\\\"}
     s=${s//$'\t'/ }
     s=${s//$'\n'/\\n}
     s=${s//[[:cntrl:]]/}
-    printf '"%s"' "$s"
+    J="\"$s\""
 }
 
 # summary.json: the steps so far, each with its key figures
 write_summary() {
-    local i first=1 k v out="$LOGDIR/summary.json"
+    local i first=1 k v out="$LOGDIR/summary.json" started gpu stopped name status note
+    json "$STARTED"; started=$J
+    json "${GPU_NAME:-}"; gpu=$J
+    json "$STOPPED"; stopped=$J
     {
         printf '{"check":"mnv3 GPU check","started":%s,"seconds":%d,"gpu":%s,"stopped":%s,"steps":[' \
-            "$(json_string "$STARTED")" $(( SECONDS - START )) "$(json_string "${GPU_NAME:-}")" "$(json_string "$STOPPED")"
+            "$started" $(( SECONDS - START )) "$gpu" "$stopped"
         for i in "${!NAMES[@]}"; do
             [ $first = 1 ] || printf ','
             first=0
-            printf '\n  {"name":%s,"status":%s,"seconds":%s,"limit":%s,"note":%s,"figures":{' "$(json_string "${NAMES[$i]}")" \
-                "$(json_string "${RESULTS[$i]}")" "${TIMES[$i]}" "${LIMIT[${NAMES[$i]}]}" "$(json_string "${NOTES[$i]}")"
+            json "${NAMES[$i]}"; name=$J
+            json "${RESULTS[$i]}"; status=$J
+            json "${NOTES[$i]}"; note=$J
+            printf '\n  {"name":%s,"status":%s,"seconds":%s,"limit":%s,"note":%s,"figures":{' "$name" "$status" "${TIMES[$i]}" \
+                "${LIMIT[${NAMES[$i]}]:-0}" "$note"
             if [ -f "$FIGURES/${NAMES[$i]}" ]; then
                 local f=1
                 while IFS=$'\t' read -r k v; do
                     [ $f = 1 ] || printf ','
                     f=0
-                    printf '%s:%s' "$(json_string "$k")" "$(json_string "$v")"
+                    json "$k"; printf '%s:' "$J"
+                    json "$v"; printf '%s' "$J"
                 done < "$FIGURES/${NAMES[$i]}"
             fi
             printf '}}'
@@ -328,10 +360,26 @@ write_summary() {
     } > "$out.tmp" && mv "$out.tmp" "$out"
 }
 
+# summary.txt: one line per step so far, then the counts (and, at the end, the throughput table)
+write_summary_text() {
+    local i passed=0 failed=0 skipped=0
+    {
+        echo "== summary: mnv3 GPU check, $STARTED, $(( SECONDS - START ))s, ${GPU_NAME:-no usable GPU}"
+        for i in "${!NAMES[@]}"; do
+            printf '  %-11s %-4s %4ss  %s\n' "${NAMES[$i]}" "${RESULTS[$i]}" "${TIMES[$i]}" "${NOTES[$i]}"
+            case ${RESULTS[$i]} in PASS) passed=$((passed + 1)) ;; FAIL) failed=$((failed + 1)) ;; *) skipped=$((skipped + 1)) ;; esac
+        done
+        echo "$passed passed, $failed failed, $skipped skipped${STOPPED:+; stopped: $STOPPED}"
+        if [ -n "${1:-}" ]; then echo; echo "$1"; fi
+    } > "$LOGDIR/summary.txt.tmp" && mv "$LOGDIR/summary.txt.tmp" "$LOGDIR/summary.txt"
+    FAILED=$failed
+}
+
 record() {
     NAMES+=("$1"); RESULTS+=("$2"); TIMES+=("$3"); NOTES+=("$4")
     log "== $1: $2${4:+ ($4)}"
     write_summary
+    write_summary_text
 }
 
 # Kills what a step left running: its process group, and anything that carries its token (a
@@ -376,32 +424,33 @@ step() {
     [ $rc = 0 ]
 }
 
+# A CUDA graph capture that failed leaves the pass running eagerly, with right results: only the
+# log says so. Any such line fails the check, even when every step passed.
+check_graphs() {
+    local n first
+    n=$(grep -c "capture failed" "$LOG")
+    first=$(grep -m1 "capture failed" "$LOG" | cut -c1-300)
+    if [ "$n" -gt 0 ]; then record graphs FAIL 0 "$n log lines say a CUDA graph capture failed; the first: $first"
+    else record graphs PASS 0 "no \"capture failed\" in the log"; fi
+}
+
 finish() {
-    local i passed=0 failed=0 skipped=0 summary=$LOGDIR/summary.txt table=""
+    local table=""
     if [ -f "$WORK/ours.json" ] || [ -f "$WORK/torch.json" ]; then
         cat "$WORK/ours.json" "$WORK/torch.json" > "$LOGDIR/throughput.json" 2>/dev/null
         table=$("$PYTHON" benchmarks/gpu/throughput_table.py "$WORK/ours.json" "$WORK/torch.json" 2>&1)
     fi
-    {
-        echo "== summary: mnv3 GPU check, $STARTED, $(( SECONDS - START ))s, ${GPU_NAME:-no usable GPU}"
-        for i in "${!NAMES[@]}"; do
-            printf '  %-11s %-4s %4ss  %s\n' "${NAMES[$i]}" "${RESULTS[$i]}" "${TIMES[$i]}" "${NOTES[$i]}"
-            case ${RESULTS[$i]} in PASS) passed=$((passed + 1)) ;; FAIL) failed=$((failed + 1)) ;; *) skipped=$((skipped + 1)) ;; esac
-        done
-        echo "$passed passed, $failed failed, $skipped skipped${STOPPED:+; stopped: $STOPPED}"
-        [ -n "$table" ] && { echo; echo "$table"; }
-    } > "$summary"
-    log "" && tee -a "$LOG" < "$summary"
+    write_summary_text "$table"
+    log "" && tee -a "$LOG" < "$LOGDIR/summary.txt"
     write_summary
-    [ "$failed" -eq 0 ]
+    [ "$FAILED" -eq 0 ]
     exit $?
 }
 
 wanted() { [ -z "$ONLY" ] || [[ $ONLY == *",$1,"* ]]; }
 
-mkdir -p "$LOGDIR" "$FIGURES"
 [ -z "$ONLY" ] && rm -rf "$WORK"   # a whole run starts afresh; --only keeps the references
-mkdir -p "$WORK"
+mkdir -p "$LOGDIR" "$WORK" "$FIGURES"
 rm -f "$FIGURES"/*
 : > "$LOG"
 STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
@@ -409,7 +458,17 @@ log "mnv3 GPU check, $STARTED, $(uname -n), ${ONLY:+only ${ONLY//,/ }, }logs in 
 log "$(plan)"
 write_summary
 
-# kit, python and gpu always run: the others need what they find (a rerun re-reads them cheaply)
+# driver, kit, python and gpu always run: the others need what they find (a rerun re-reads them cheaply)
+stop() {
+    STOPPED=$1
+    log "" "$2"
+    for s in "${STEPS[@]:$3}"; do wanted "$s" && record "$s" SKIP 0 "$4"; done
+    finish
+}
+step driver || stop "no driver for our kernels: $(sed -n '/^problem\t/{s/^problem\t//; s/; looked in:$/ (where it looked is in the log)/; p}' \
+        "$FIGURES/driver" 2>/dev/null | head -1)" \
+    "NO DRIVER FOR OUR KERNELS: no NVIDIA driver here, or one too old, or no usable GPU (the reason is above); nothing else runs." \
+    1 "no driver"
 step kit
 step python
 if [ -f "$WORK/python.env" ]; then
@@ -417,19 +476,16 @@ if [ -f "$WORK/python.env" ]; then
     export MNV3_PYTHON=$PYTHON MNV3_SITE_PACKAGES=$SITE
     [ -n "$PIPLIBS" ] && export LD_LIBRARY_PATH=$PIPLIBS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 fi
-if ! step gpu; then
-    STOPPED="no usable GPU: $(sed -n 's/^cuda\t//p' "$FIGURES/gpu" 2>/dev/null | head -1)"
-    log "" "NO USABLE GPU: the CUDA backend cannot run on this machine (the reason is above); the GPU steps are skipped."
-    for s in "${STEPS[@]:3}"; do wanted "$s" && record "$s" SKIP 0 "no GPU"; done
-    finish
-fi
+step gpu || stop "no usable GPU: $(sed -n 's/^cuda\t//p' "$FIGURES/gpu" 2>/dev/null | head -1)" \
+    "NO USABLE GPU: the CUDA backend cannot run on this machine (the reason is above); the GPU steps are skipped." 4 "no GPU"
 GPU_NAME=$(sed -n 's/^cuda\tCUDA backend available: \([^(]*\) (.*/\1/p' "$FIGURES/gpu" | head -1)
 
 # a step that reads the references gets them made first when a rerun has none
 if [ -n "$ONLY" ] && [ ! -f "$WORK/small1/weights.safetensors" ] && { wanted crosscheck || wanted parity || wanted memcheck; }; then
     ONLY=$ONLY,reference,
 fi
-for s in "${STEPS[@]:3}"; do
+for s in "${STEPS[@]:4}"; do
     wanted "$s" && step "$s"
 done
+check_graphs
 finish

@@ -63,6 +63,16 @@ say "jlink: $modules"
     --compress=zip-9 --output "$KIT/jdk"
 "$KIT/jdk/bin/java" -version 2>&1 | head -1
 
+# the kit runs tests as the GPU check will (its JDK, its launcher, its jars) on tests that need no GPU:
+# a kit that cannot shows here, not after minutes on a rented GPU
+say "smoke test: the kit runs DriverVersionTest and CaptureSafetyTest"
+smoke=$("$KIT/jdk/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector \
+    -jar "$(ls "$KIT"/lib/junit-platform-console-standalone-*.jar)" execute \
+    --class-path "$(ls "$KIT"/lib/mnv3-*.jar "$KIT"/test/*.jar | paste -sd:)" --select-class dev.mnv3.cuda.DriverVersionTest \
+    --select-class dev.mnv3.cuda.CaptureSafetyTest --details=summary --disable-banner 2>&1) &&
+    grep -q " 0 tests failed" <<< "$smoke" && ! grep -q " 0 tests successful" <<< "$smoke" ||
+    { echo "$smoke" >&2; die "the kit cannot run the tests"; }
+
 {
     echo "mnv3 GPU kit, built $(date -u +%Y-%m-%dT%H:%M:%SZ) from $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' (with uncommitted changes)')"
     echo "jdk: $("$KIT/jdk/bin/java" -version 2>&1 | head -1) modules $modules"

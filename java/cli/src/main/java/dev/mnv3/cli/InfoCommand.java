@@ -24,8 +24,9 @@ final class InfoCommand implements Callable<Integer> {
     @Mixin
     SizeOption size;
 
-    @Option(names = "--devices", description = "List the GPUs the NVIDIA driver sees (ordinal for --device, name, "
-            + "compute capability, SMs, memory), and whether cuDNN is found; exit 1 without a driver.")
+    @Option(names = "--devices", description = "Say which NVIDIA driver is here (release, the CUDA version it supports), "
+            + "list the GPUs it sees (ordinal for --device, name, compute capability, SMs, memory) and whether cuDNN is found; "
+            + "exit 1 when the CUDA backend cannot run (no driver, a driver too old for the kernels, no usable GPU).")
     boolean devices;
 
     @Spec
@@ -61,7 +62,11 @@ final class InfoCommand implements Callable<Integer> {
     }
 
     private static int listDevices(PrintWriter out) {
-        CudaBackend.describeDevices().forEach(out::println); // throws, with where it looked, without a driver
+        try {
+            CudaBackend.describeDevices(out::println); // what it learned is printed before it throws why it cannot run
+        } finally {
+            out.flush();
+        }
         return 0;
     }
 

@@ -1,8 +1,8 @@
 package dev.mnv3.cuda;
 
 import dev.mnv3.core.backend.Backend;
-import java.util.ArrayList;
-import java.util.List;
+import dev.mnv3.core.backend.BackendUnavailableException;
+import java.util.function.Consumer;
 import dev.mnv3.core.backend.CompileOptions;
 import dev.mnv3.core.backend.CompiledModel;
 import dev.mnv3.core.backend.Precision;
@@ -40,17 +40,18 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * The GPUs the driver sees, one line each, and the cuDNN this process would use with the first
-     * usable one; throws, saying where it looked, when there is no driver.
+     * Says, line by line as it learns it: the NVIDIA driver (release, the CUDA version it
+     * supports, library), the CUDA version our kernels were built with, every GPU it sees (name,
+     * compute capability, SMs, memory), then the cuDNN this process would use with the first
+     * usable GPU. Throws, in one line, when the backend cannot run here: no driver (saying where
+     * it looked), a driver too old for the kernels, no usable GPU.
      */
-    public static List<String> describeDevices() {
-        List<CudaDevices.Device> all = CudaDevices.all();
-        List<String> out = new ArrayList<>();
-        out.add(all.isEmpty() ? "the NVIDIA driver sees no GPU" : all.size() + (all.size() == 1 ? " GPU:" : " GPUs:"));
-        all.forEach(d -> out.add("  " + d));
-        all.stream().filter(CudaDevices.Device::usable).findFirst()
-                .ifPresent(d -> out.add(CudaRuntime.get(d.ordinal()).cudnnDescription()));
-        return out;
+    public static void describeDevices(Consumer<String> out) {
+        CudaDevices.Report report = CudaDevices.report();
+        report.lines().forEach(out);
+        if (report.problem() != null) throw new BackendUnavailableException(CudaRuntime.PREFIX + report.problem());
+        report.devices().stream().filter(CudaDevices.Device::usable).findFirst()
+                .ifPresent(d -> out.accept(CudaRuntime.get(d.ordinal()).cudnnDescription()));
     }
 
     @Override

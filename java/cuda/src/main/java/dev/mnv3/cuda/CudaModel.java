@@ -74,7 +74,7 @@ public final class CudaModel implements CompiledModel {
                         + (cudnn == CudnnMode.OFF ? "--cudnn off" : "cuDNN was not found") + ")");
             }
             runtime.makeCurrent();
-            deviceWeights = new DeviceWeights(runtime.driver, WeightLayout.of(graph, weights, StorageType.of(precision)));
+            deviceWeights = new DeviceWeights(runtime, WeightLayout.of(graph, weights, StorageType.of(precision)));
             boolean graphs = cudaGraphs && !settings.debug();
             resources = new ModelResources(runtime, precision, dnn, deviceWeights, Cudnn.alphaBeta(arena),
                     java.util.Collections.synchronizedSet(new java.util.LinkedHashSet<>()), settings, graphs);

@@ -48,9 +48,9 @@ class BindingSignaturesTest {
             d.memFree(d.memAlloc(1024));
             assertEquals(16, d.memAllocHost(16).byteSize());
             d.memFreeHost(buf);
-            d.upload(0, buf, 4);
-            d.copyDtoH(buf, 0, 4);
             MemorySegment stream = d.streamCreate();
+            d.upload(0, buf, 4, stream);
+            d.download(buf, 0, 4, stream);
             d.copyHtoDAsync(0, buf, 4, stream);
             d.copyDtoHAsync(buf, 0, 4, stream);
             d.memsetD32Async(0, DeviceArrays.NAN_BITS, 4, stream);

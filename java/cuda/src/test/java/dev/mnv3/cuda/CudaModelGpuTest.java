@@ -23,6 +23,7 @@ import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -32,6 +33,7 @@ import dev.mnv3.cuda.exec.CudaRuntime;
 
 /** The whole network on the GPU against the CPU reference, node by node, within each precision's tolerance. */
 @Tag("gpu")
+@ExtendWith(NoCaptureFailures.class)
 class CudaModelGpuTest {
     @TempDir
     static Path tmp;

@@ -13,7 +13,7 @@ import dev.mnv3.cuda.plan.StorageType;
 
 /**
  * Device arrays for the GPU tests on one stream: upload, allocate poisoned with NaN (so that an
- * element a kernel fails to write shows up as NaN), download. Every array carries a NaN guard
+ * element a kernel fails to write shows up as NaN), download, every copy ordered on the stream. Every array carries a NaN guard
  * zone after its end, which {@link #guardIntact} checks, to catch writes past the end.
  */
 final class DeviceArrays implements AutoCloseable {
@@ -40,22 +40,20 @@ final class DeviceArrays implements AutoCloseable {
     }
 
     long upload(float[] data) {
-        long p = poisoned(data.length);
-        driver.streamSynchronize(stream); // the poison first, then the data over it
+        long p = poisoned(data.length); // the poison, then the data over it: both on the stream, in order
         try (Arena a = Arena.ofConfined()) {
             MemorySegment host = a.allocate(JAVA_FLOAT, data.length);
             MemorySegment.copy(data, 0, host, JAVA_FLOAT, 0, data.length);
-            driver.upload(p, host, (long) data.length * Float.BYTES);
+            driver.upload(p, host, (long) data.length * Float.BYTES, stream);
         }
         return p;
     }
 
     float[] download(long p, int n) {
-        driver.streamSynchronize(stream);
         float[] out = new float[n];
         try (Arena a = Arena.ofConfined()) {
             MemorySegment host = a.allocate(JAVA_FLOAT, n);
-            driver.copyDtoH(host, p, (long) n * Float.BYTES);
+            driver.download(host, p, (long) n * Float.BYTES, stream);
             MemorySegment.copy(host, JAVA_FLOAT, 0, out, 0, n);
         }
         return out;
@@ -68,7 +66,7 @@ final class DeviceArrays implements AutoCloseable {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment host = a.allocate(data.length);
             MemorySegment.copy(data, 0, host, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, data.length);
-            driver.upload(p, host, data.length);
+            driver.upload(p, host, data.length, stream);
         }
         return p;
     }
@@ -87,21 +85,19 @@ final class DeviceArrays implements AutoCloseable {
 
     long upload(StorageType s, float[] data) {
         long p = poisoned(s, data.length);
-        driver.streamSynchronize(stream);
         try (Arena a = Arena.ofConfined()) {
             MemorySegment host = a.allocate(JAVA_SHORT, data.length);
             for (int i = 0; i < data.length; i++) host.setAtIndex(JAVA_SHORT, i, s.encode(data[i]));
-            driver.upload(p, host, 2L * data.length);
+            driver.upload(p, host, 2L * data.length, stream);
         }
         return p;
     }
 
     float[] download(StorageType s, long p, int n) {
-        driver.streamSynchronize(stream);
         float[] out = new float[n];
         try (Arena a = Arena.ofConfined()) {
             MemorySegment host = a.allocate(JAVA_SHORT, n);
-            driver.copyDtoH(host, p, 2L * n);
+            driver.download(host, p, 2L * n, stream);
             for (int i = 0; i < n; i++) out[i] = s.decode(host.getAtIndex(JAVA_SHORT, i));
         }
         return out;

@@ -27,6 +27,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import dev.mnv3.cuda.exec.CudaRuntime;
+import dev.mnv3.cuda.exec.DriverVersion;
 import dev.mnv3.cuda.exec.KernelLaunchers;
 import dev.mnv3.cuda.ffi.CudaDriver;
 import dev.mnv3.cuda.ffi.Cudnn;
@@ -40,9 +41,10 @@ import dev.mnv3.cuda.plan.StorageType;
  * them as an FFM upcall stub, so {@link CudaDriver} and {@link Cudnn} run unchanged. "Device"
  * memory is host memory; copies copy; kernels and convolutions compute nothing but are checked:
  * every pointer they get must lie in a live allocation (a convolution's whole tensors, from its
- * descriptors), descriptors must describe a consistent convolution, a stream must not be
- * synchronized while it is being captured, and after close nothing may be left allocated or
- * created. Copies land late, as on a GPU: an upload from pageable memory, or any asynchronous
+ * descriptors), descriptors must describe a consistent convolution, and after close nothing may
+ * be left allocated or created. Graph capture follows the driver's rules ({@link FakeCaptures}):
+ * a call that would break a capture fails with the driver's code and invalidates it, which also
+ * counts as a violation. Faults can be planted ({@link State#faults}). Copies land late, as on a GPU: an upload from pageable memory, or any asynchronous
  * one, is in flight until something orders it (its stream or the context synchronized), and work
  * on another stream that reads it before then is a violation. Every call that needs a context
  * must come from a platform thread that made one current (a virtual thread may change OS thread
@@ -89,7 +91,21 @@ final class FakeCuda {
         final Map<Long, String> handles = new ConcurrentHashMap<>();
         final Map<Long, int[]> descriptors = new ConcurrentHashMap<>();
         final Map<Long, String> functions = new ConcurrentHashMap<>();
-        final Map<Long, Boolean> capturing = new ConcurrentHashMap<>();
+        /** Stream capture and what may break it. */
+        final FakeCaptures capture = new FakeCaptures(this::violation);
+        /** What cuDriverGetVersion reports (13000: CUDA 13.0). */
+        volatile int driverVersion = 13000;
+        final AtomicLong moduleLoads = new AtomicLong();
+        /**
+         * Planted failures, by kernel name or "cudnn algorithm N": a code that loses the context
+         * (700, 716, 719...) is asynchronous, as a fault on a GPU is: the launch succeeds and every
+         * later call returns it; any other code is returned by the launch or convolution itself.
+         */
+        final Map<String, Integer> faults = new ConcurrentHashMap<>();
+        /** The fault every call returns once a launch has faulted: the context is lost. */
+        volatile int lost;
+        /** Streams the runtimes created for themselves: they live as long as the context. */
+        final Set<Long> runtimeStreams = ConcurrentHashMap.newKeySet();
         final List<String> violations = Collections.synchronizedList(new ArrayList<>());
         final Map<String, Integer> launches = Collections.synchronizedMap(new TreeMap<>());
         final AtomicLong convolutions = new AtomicLong(), graphLaunches = new AtomicLong(), captures = new AtomicLong();
@@ -145,7 +161,9 @@ final class FakeCuda {
             List<String> l = new ArrayList<>();
             device.keySet().forEach(p -> l.add("device memory " + Long.toHexString(p) + " (" + sizes.get(p) + " bytes)"));
             host.keySet().forEach(p -> l.add("pinned host memory " + Long.toHexString(p)));
-            handles.forEach((h, kind) -> { if (!kind.equals("module")) l.add(kind + " " + Long.toHexString(h)); });
+            handles.forEach((h, kind) -> {
+                if (!kind.equals("module") && !runtimeStreams.contains(h)) l.add(kind + " " + Long.toHexString(h));
+            });
             return l;
         }
     }
@@ -196,8 +214,11 @@ final class FakeCuda {
                     geometry.gridY(), geometry.gridZ(), geometry.blockX(), geometry.blockY(), geometry.sharedBytes(), stream,
                     args.pack(alloc));
         }, 132);
-        return new CudaRuntime(driver, cudnn, checked, context, new CudaRuntime.Info("Fake GPU " + ordinal, ordinal, 90, 132,
-                13000, "fake libcuda", 16, 80L << 30));
+        Set<Long> before = Set.copyOf(s.handles.keySet());
+        CudaRuntime rt = new CudaRuntime(driver, cudnn, checked, context, new CudaRuntime.Info("Fake GPU " + ordinal, ordinal, 90,
+                132, new DriverVersion(s.driverVersion, null, "fake libcuda"), 16, 80L << 30));
+        s.handles.forEach((h, kind) -> { if (kind.equals("stream") && !before.contains(h)) s.runtimeStreams.add(h); });
+        return rt;
     }
 
     /** Finds a symbol as the static method of the same name, its C signature read off the Java one. */
@@ -270,6 +291,33 @@ final class FakeCuda {
         return 0;
     }
 
+    /** The current thread's context (0: none). */
+    private static long context() {
+        Long c = state.current.get();
+        return c == null ? 0 : c;
+    }
+
+    /** Work enqueued on {@code stream}: the lost context's fault, or what capture says of it. */
+    private static int enqueue(MemorySegment stream, String call) {
+        return state.lost != 0 ? state.lost : state.capture.enqueue(stream.address(), context(), call);
+    }
+
+    /** A potentially unsafe call: the lost context's fault, or what capture says of it. */
+    private static int unsafe(String call) {
+        return state.lost != 0 ? state.lost : state.capture.unsafe(call, context());
+    }
+
+    /** A planted failure of {@code what}: a lost context from now on (0 returned now), or the code to return now. */
+    private static int planted(String what) {
+        Integer code = state.faults.get(what);
+        if (code == null) return 0;
+        if (code >= 700 && code <= 719 && code != 701 && code != 703) {
+            state.lost = code;
+            return 0;
+        }
+        return code;
+    }
+
     // ---- the driver API
 
     static int cuGetErrorName(int e, MemorySegment out) {
@@ -287,7 +335,7 @@ final class FakeCuda {
     }
 
     static int cuDriverGetVersion(MemorySegment out) {
-        putInt(out, 13000);
+        putInt(out, state.driverVersion);
         return 0;
     }
 
@@ -336,8 +384,9 @@ final class FakeCuda {
 
     static int cuCtxSynchronize() {
         state.needsContext("cuCtxSynchronize");
-        state.inFlight.clear();
-        return 0;
+        int rc = state.lost != 0 ? state.lost : state.capture.contextWide("cuCtxSynchronize", context());
+        if (rc == 0) state.inFlight.clear();
+        return rc;
     }
 
     static int cuMemGetInfo_v2(MemorySegment free, MemorySegment total) {
@@ -348,6 +397,8 @@ final class FakeCuda {
 
     static int cuMemAlloc_v2(MemorySegment out, long bytes) {
         state.needsContext("cuMemAlloc");
+        int rc = unsafe("cuMemAlloc");
+        if (rc != 0) return rc;
         if (bytes <= 0) {
             state.violation("cuMemAlloc of " + bytes + " bytes");
             return 1;
@@ -362,6 +413,8 @@ final class FakeCuda {
     }
 
     static int cuMemFree_v2(long p) {
+        int rc = unsafe("cuMemFree");
+        if (rc != 0) return rc;
         Arena a = state.device.remove(p);
         if (a == null) {
             state.violation("cuMemFree of " + Long.toHexString(p) + ", not allocated (a double free?)");
@@ -372,6 +425,8 @@ final class FakeCuda {
     }
 
     static int cuMemAllocHost_v2(MemorySegment out, long bytes) {
+        int rc = unsafe("cuMemAllocHost");
+        if (rc != 0) return rc;
         Arena a = Arena.ofShared();
         MemorySegment m = a.allocate(bytes, 64);
         state.host.put(m.address(), a);
@@ -381,6 +436,8 @@ final class FakeCuda {
     }
 
     static int cuMemFreeHost(MemorySegment p) {
+        int rc = unsafe("cuMemFreeHost");
+        if (rc != 0) return rc;
         Arena a = state.host.remove(p.address());
         if (a == null) {
             state.violation("cuMemFreeHost of " + Long.toHexString(p.address()) + ", not allocated");
@@ -393,6 +450,8 @@ final class FakeCuda {
     /** From pinned memory it has landed when it returns; from pageable memory only once staged (CUDA's rule). */
     static int cuMemcpyHtoD_v2(long dst, MemorySegment src, long bytes) {
         state.needsContext("cuMemcpyHtoD");
+        int rc = state.capture.legacy("cuMemcpyHtoD", context());
+        if (rc != 0) return rc;
         if (!state.pinned(src.address(), bytes)) state.inFlight.put(dst, new long[] {bytes, 0});
         return copyIn(dst, src, bytes);
     }
@@ -406,6 +465,8 @@ final class FakeCuda {
 
     static int cuMemcpyDtoH_v2(MemorySegment dst, long src, long bytes) {
         state.needsContext("cuMemcpyDtoH");
+        int rc = state.capture.legacy("cuMemcpyDtoH", context());
+        if (rc != 0) return rc;
         state.readsLanded("cuMemcpyDtoH", src, bytes, 0);
         return copyOut(dst, src, bytes);
     }
@@ -420,6 +481,8 @@ final class FakeCuda {
     static int cuMemcpyHtoDAsync_v2(long dst, MemorySegment src, long bytes, MemorySegment stream) {
         state.needsContext("cuMemcpyHtoDAsync");
         if (live(stream, "stream", "cuMemcpyHtoDAsync") != 0) return 400;
+        int rc = enqueue(stream, "cuMemcpyHtoDAsync");
+        if (rc != 0) return rc;
         state.uploadSources.add(src.address());
         state.inFlight.put(dst, new long[] {bytes, stream.address()});
         return copyIn(dst, src, bytes);
@@ -428,6 +491,8 @@ final class FakeCuda {
     static int cuMemcpyDtoHAsync_v2(MemorySegment dst, long src, long bytes, MemorySegment stream) {
         state.needsContext("cuMemcpyDtoHAsync");
         if (live(stream, "stream", "cuMemcpyDtoHAsync") != 0) return 400;
+        int rc = enqueue(stream, "cuMemcpyDtoHAsync");
+        if (rc != 0) return rc;
         state.readsLanded("cuMemcpyDtoHAsync", src, bytes, stream.address());
         return copyOut(dst, src, bytes);
     }
@@ -435,6 +500,8 @@ final class FakeCuda {
     static int cuMemcpyDtoDAsync_v2(long dst, long src, long bytes, MemorySegment stream) {
         state.needsContext("cuMemcpyDtoDAsync");
         if (live(stream, "stream", "cuMemcpyDtoDAsync") != 0) return 400;
+        int rc = enqueue(stream, "cuMemcpyDtoDAsync");
+        if (rc != 0) return rc;
         if (checkDevice("cuMemcpyDtoDAsync destination", dst, bytes) != 0 || checkDevice("cuMemcpyDtoDAsync source", src, bytes) != 0) {
             return 1;
         }
@@ -447,13 +514,14 @@ final class FakeCuda {
     }
 
     static int cuMemsetD32Async(long dst, int value, long count, MemorySegment stream) {
-        return checkDevice("cuMemsetD32Async", dst, 4 * count);
+        int rc = enqueue(stream, "cuMemsetD32Async");
+        return rc != 0 ? rc : checkDevice("cuMemsetD32Async", dst, 4 * count);
     }
 
     static int cuStreamCreate(MemorySegment out, int flags) {
         state.needsContext("cuStreamCreate");
         state.streamsCreated.incrementAndGet();
-        newHandle(out, "stream");
+        state.capture.created(newHandle(out, "stream"), flags, context());
         return 0;
     }
 
@@ -463,17 +531,19 @@ final class FakeCuda {
 
     static int cuStreamSynchronize(MemorySegment s) {
         state.needsContext("cuStreamSynchronize");
-        if (Boolean.TRUE.equals(state.capturing.get(s.address()))) {
-            state.violation("cuStreamSynchronize on a stream being captured");
-            return 900; // CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED
-        }
-        boolean legacy = s.address() == 0 || s.address() == 1; // NULL and CU_STREAM_LEGACY
+        if (state.lost != 0) return state.lost;
+        int rc = state.capture.synchronize(s.address(), context(), "cuStreamSynchronize");
+        if (rc != 0) return rc;
+        boolean legacy = FakeCaptures.legacyStream(s.address());
         state.landed(legacy ? 0 : s.address());
         return legacy ? 0 : live(s, "stream", "cuStreamSynchronize");
     }
 
     static int cuModuleLoadData(MemorySegment out, MemorySegment image) {
         state.needsContext("cuModuleLoadData");
+        int rc = unsafe("cuModuleLoadData");
+        if (rc != 0) return rc;
+        state.moduleLoads.incrementAndGet();
         newHandle(out, "module");
         return 0;
     }
@@ -498,7 +568,9 @@ final class FakeCuda {
             state.violation(name + ": launch grid (" + gx + ", " + gy + ", " + gz + ") block (" + bx + ", " + by + ", " + bz + ")");
         }
         if (shared > 48 * 1024) state.violation(name + ": " + shared + " bytes of dynamic shared memory");
-        return live(stream, "stream", "cuLaunchKernel(" + name + ")");
+        int rc = enqueue(stream, "cuLaunchKernel(" + name + ")");
+        if (rc == 0 && !state.capture.capturing(stream.address())) rc = planted(name);
+        return rc != 0 ? rc : live(stream, "stream", "cuLaunchKernel(" + name + ")");
     }
 
     static int cuEventCreate(MemorySegment out, int flags) {
@@ -508,11 +580,12 @@ final class FakeCuda {
     }
 
     static int cuEventRecord(MemorySegment e, MemorySegment stream) {
-        return live(e, "event", "cuEventRecord") | live(stream, "stream", "cuEventRecord");
+        int rc = enqueue(stream, "cuEventRecord");
+        return rc != 0 ? rc : live(e, "event", "cuEventRecord") | live(stream, "stream", "cuEventRecord");
     }
 
     static int cuEventSynchronize(MemorySegment e) {
-        return live(e, "event", "cuEventSynchronize");
+        return state.lost != 0 ? state.lost : live(e, "event", "cuEventSynchronize");
     }
 
     /** Times that differ from call to call, so timed choices go both ways. */
@@ -522,18 +595,24 @@ final class FakeCuda {
     }
 
     static int cuEventDestroy_v2(MemorySegment e) {
-        return destroy(e, "event");
+        return state.lost != 0 ? state.lost : destroy(e, "event");
     }
 
     static int cuStreamBeginCapture_v2(MemorySegment s, int mode) {
         state.needsContext("cuStreamBeginCapture");
-        if (state.capturing.put(s.address(), true) != null) state.violation("capture begun twice on one stream");
+        if (state.capture.begin(s.address(), mode) != 0) state.violation("capture begun twice on one stream, or on the legacy stream");
         state.captures.incrementAndGet();
         return live(s, "stream", "cuStreamBeginCapture");
     }
 
+    /** Ends the capture: a graph, or (invalidated) CUDA_ERROR_STREAM_CAPTURE_INVALIDATED and a null graph. */
     static int cuStreamEndCapture(MemorySegment s, MemorySegment out) {
-        if (state.capturing.remove(s.address()) == null) state.violation("cuStreamEndCapture without a capture");
+        int rc = state.capture.end(s.address());
+        if (rc == 1) state.violation("cuStreamEndCapture without a capture");
+        if (rc != 0) {
+            putLong(out, 0);
+            return rc;
+        }
         newHandle(out, "graph");
         return 0;
     }
@@ -545,6 +624,8 @@ final class FakeCuda {
 
     static int cuGraphLaunch(MemorySegment exec, MemorySegment stream) {
         state.needsContext("cuGraphLaunch");
+        int rc = enqueue(stream, "cuGraphLaunch");
+        if (rc != 0) return rc;
         state.graphLaunches.incrementAndGet();
         return live(exec, "exec", "cuGraphLaunch") | live(stream, "stream", "cuGraphLaunch");
     }
@@ -571,14 +652,18 @@ final class FakeCuda {
         buf.reinterpret(max).set(java.lang.foreign.ValueLayout.JAVA_BYTE, 0, (byte) 0);
     }
 
+    /** It allocates on the host and the device: a potentially unsafe call during capture. */
     static int cudnnCreate(MemorySegment out) {
         state.needsContext("cudnnCreate");
+        if (unsafe("cudnnCreate") != 0) return 1001; // CUDNN_STATUS_NOT_INITIALIZED
         newHandle(out, "cudnn");
         return 0;
     }
 
+    /** It calls cudaDeviceSynchronize (cuDNN's documentation): a wait for the whole context. */
     static int cudnnDestroy(MemorySegment h) {
-        return destroy(h, "cudnn");
+        int rc = state.capture.contextWide("cudnnDestroy (cudaDeviceSynchronize)", context());
+        return rc != 0 ? 5003 : destroy(h, "cudnn"); // CUDNN_STATUS_EXECUTION_FAILED_CUDART
     }
 
     static int cudnnSetStream(MemorySegment h, MemorySegment stream) {
@@ -680,6 +765,10 @@ final class FakeCuda {
         state.needsContext("cudnnConvolutionForward");
         if (!checkShapes(xd, wd, conv, yd)) return 3;
         long stream = state.handleStreams.getOrDefault(h.address(), 0L);
+        if (enqueue(MemorySegment.ofAddress(stream), "cudnnConvolutionForward") != 0) return 5001; // EXECUTION_FAILED_CUDA_DRIVER
+        int planted = state.capture.capturing(stream) ? 0 : planted("cudnn algorithm " + algo);
+        if (planted != 0) return planted;
+        if (state.lost != 0) return 5001;
         state.mathByAlgorithm.computeIfAbsent(algo, a -> ConcurrentHashMap.newKeySet()).add(state.descriptors.get(conv.address())[7]);
         state.readsLanded("cudnnConvolutionForward x", x.address(), bytes(xd), stream);
         state.onCurrentDevice("cudnnConvolutionForward x", x.address());

@@ -18,6 +18,7 @@ import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.tensor.TensorDiff;
 import dev.mnv3.core.weights.RandomWeights;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -27,6 +28,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * what the float path gives on the same values (to float summation noise).
  */
 @Tag("gpu")
+@ExtendWith(NoCaptureFailures.class)
 class HostIoGpuTest {
     private static void close(Tensor got, Tensor want, String what) {
         double rel = TensorDiff.of(got.toFloat(), want).relL2();

@@ -36,7 +36,7 @@ class InputKernelsGpuTest {
         try (DeviceArrays d = new DeviceArrays(); Arena a = Arena.ofConfined()) {
             long src = d.uploadBytes(images.bytes());
             long t = d.poisoned((int) (taps.bytes() / 4));
-            d.driver.upload(t, taps.image(a), taps.bytes());
+            d.driver.upload(t, taps.image(a), taps.bytes(), d.stream);
             long rows = d.poisoned((int) step.rows().elements()), out = d.poisoned(want.length);
             d.runtime.kernels.preprocessRows(d.args, d.stream, src, t + taps.colFirst(), t + taps.colCount(), t + taps.colWeights(),
                     taps.maxColTaps(), rows, n, h, w, step.y0(), step.y1(), crop, step.rows().elements());

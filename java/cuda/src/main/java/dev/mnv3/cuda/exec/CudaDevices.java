@@ -3,12 +3,13 @@ package dev.mnv3.cuda.exec;
 import dev.mnv3.core.backend.BackendUnavailableException;
 import dev.mnv3.cuda.ffi.CudaDriver;
 import dev.mnv3.cuda.ffi.CudaException;
+import dev.mnv3.cuda.ffi.Fatbin;
 import dev.mnv3.cuda.ffi.LibraryLocator;
 import dev.mnv3.cuda.ffi.NativeLibraries;
 import java.util.ArrayList;
 import java.util.List;
 
-/** The GPUs the NVIDIA driver sees, found without creating a context, and the driver opened for them. */
+/** The NVIDIA driver and the GPUs it sees, found without creating a context or loading our kernels. */
 public final class CudaDevices {
     private CudaDevices() {
     }
@@ -21,44 +22,90 @@ public final class CudaDevices {
 
         @Override
         public String toString() {
-            return String.format("%d: %s, sm_%d, %d SMs, %d MiB%s", ordinal, name, computeCapability, multiprocessors,
-                    memoryBytes >> 20, usable() ? "" : " (too old for mnv3's kernels: they need sm_80 or newer)");
+            return String.format("%d: %s, compute capability %d.%d (sm_%d), %d SMs, %d MiB%s", ordinal, name, computeCapability / 10,
+                    computeCapability % 10, computeCapability, multiprocessors, memoryBytes >> 20,
+                    usable() ? "" : " (too old for mnv3's kernels: they need sm_80 or newer)");
         }
     }
 
-    /** Every GPU the driver sees (no context is created); throws with the reason when there is no driver. */
-    public static List<Device> all() {
+    /** The driver library, opened and initialized, and its version. */
+    public record Driver(CudaDriver api, DriverVersion version) {
+        /** cuInit, then cuDriverGetVersion: what a driver that cannot run our kernels is told apart by. */
+        public static Driver initialize(CudaDriver api, String library) {
+            int rc = api.init();
+            if (rc != 0) {
+                throw new BackendUnavailableException("the NVIDIA driver (" + library + ") cannot initialize CUDA: "
+                        + api.error("cuInit", rc).getMessage());
+            }
+            return new Driver(api, DriverVersion.of(api.driverVersion(), library));
+        }
+
+        public String path() {
+            return version.library();
+        }
+
+        /** Throws, in one line, when the driver cannot run kernels built with CUDA {@code builtCuda} (0: unknown, not checked). */
+        public void requireCuda(int builtCuda) {
+            String tooOld = builtCuda > 0 ? version.tooOldFor(builtCuda) : null;
+            if (tooOld != null) throw new BackendUnavailableException(tooOld);
+        }
+
+        /** Every GPU this driver sees. */
+        public List<Device> devices() {
+            List<Device> out = new ArrayList<>();
+            for (int i = 0; i < api.deviceCount(); i++) {
+                int dev = api.device(i);
+                out.add(new Device(i, api.deviceName(dev), computeCapability(api, dev),
+                        api.attribute(CudaDriver.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, dev), api.totalMemory(dev)));
+            }
+            return out;
+        }
+    }
+
+    /**
+     * What the driver says, for {@code mnv3 info --devices} and the GPU check's first step: the
+     * driver (release, the CUDA version it supports, library), every GPU (name, compute
+     * capability, SMs, memory), and whether the driver can run our kernels, which are not loaded.
+     */
+    public record Report(DriverVersion driver, List<Device> devices, int kernelsCuda) {
+        /** Null when the kernels can run on some GPU here, else why not (one line). */
+        public String problem() {
+            String tooOld = kernelsCuda > 0 ? driver.tooOldFor(kernelsCuda) : null;
+            if (tooOld != null) return tooOld;
+            if (devices.isEmpty()) return "the NVIDIA driver sees no GPU";
+            return devices.stream().anyMatch(Device::usable) ? null : "no GPU here has compute capability 8.0 or newer";
+        }
+
+        public List<String> lines() {
+            List<String> out = new ArrayList<>();
+            out.add(driver.toString());
+            out.add("mnv3's kernels: " + (kernelsCuda > 0 ? "built with CUDA " + DriverVersion.cudaString(kernelsCuda)
+                    : Fatbin.present() ? "built with an unknown CUDA version (no note beside the fatbin): the driver is not checked"
+                    : Fatbin.missingReason()));
+            out.add(devices.isEmpty() ? "no GPU" : devices.size() + (devices.size() == 1 ? " GPU:" : " GPUs:"));
+            devices.forEach(d -> out.add("  " + d));
+            return out;
+        }
+    }
+
+    /** The driver here and its GPUs; throws with the reason, and where it looked, when there is no driver. */
+    public static Report report() {
         return PlatformThreads.call(() -> {
             try {
-                Driver d = openDriver(LibraryLocator.system());
-                List<Device> out = new ArrayList<>();
-                for (int i = 0; i < d.api.deviceCount(); i++) {
-                    int dev = d.api.device(i);
-                    out.add(new Device(i, d.api.deviceName(dev), computeCapability(d.api, dev),
-                            d.api.attribute(CudaDriver.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, dev), d.api.totalMemory(dev)));
-                }
-                return out;
-            } catch (BackendUnavailableException e) {
-                throw new BackendUnavailableException(CudaRuntime.PREFIX + e.getMessage(), e);
-            } catch (CudaException | IllegalCallerException | LinkageError e) {
+                return report(openDriver(LibraryLocator.system()), Fatbin.builtCuda());
+            } catch (BackendUnavailableException | CudaException | IllegalCallerException | LinkageError e) {
                 throw new BackendUnavailableException(CudaRuntime.PREFIX + e.getMessage(), e);
             }
         });
     }
 
-    /** The driver library, opened and initialized. */
-    record Driver(CudaDriver api, String path) {
+    public static Report report(Driver d, int kernelsCuda) {
+        return new Report(d.version(), d.devices(), kernelsCuda);
     }
 
     static Driver openDriver(LibraryLocator locator) {
         NativeLibraries.Opened libcuda = NativeLibraries.open(locator.driver(), "the NVIDIA driver library");
-        CudaDriver driver = new CudaDriver(libcuda.lookup());
-        int rc = driver.init();
-        if (rc != 0) {
-            throw new BackendUnavailableException("the NVIDIA driver (" + libcuda.path() + ") cannot initialize CUDA: "
-                    + driver.error("cuInit", rc).getMessage());
-        }
-        return new Driver(driver, libcuda.path());
+        return Driver.initialize(new CudaDriver(libcuda.lookup()), libcuda.path());
     }
 
     static int computeCapability(CudaDriver driver, int device) {

@@ -6,7 +6,9 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import dev.mnv3.cuda.ffi.CudaDriver;
@@ -48,15 +50,20 @@ public final class CudaRuntime {
     private final Map<Long, Long> pinned = new java.util.concurrent.ConcurrentHashMap<>();
     /** Algorithm and kernel choices timed on this device, shared by every model (see {@link Tuning}). */
     public final Tuning tuning = new Tuning();
+    /** Keeps context-wide calls out of the lanes' graph captures. */
+    public final CaptureGate captureGate = new CaptureGate();
+    /** A stream of the runtime's own for the copies no lane makes (weights, device tensors): waiting for it waits for no lane. */
+    private final MemorySegment transfers;
+    /** Why each CUDA graph capture that failed failed, in order (a pass then runs eagerly). */
+    private final List<String> captureFailures = new CopyOnWriteArrayList<>();
 
     /** What was opened, for logs and {@link CudaInfo}. */
-    public record Info(String device, int ordinal, int computeCapability, int multiprocessors, int driverVersion,
-                       String driverLibrary, int fatbinBytes, long memoryBytes) {
+    public record Info(String device, int ordinal, int computeCapability, int multiprocessors, DriverVersion driver,
+                       int fatbinBytes, long memoryBytes) {
         @Override
         public String toString() {
-            return String.format("%s (device %d, sm_%d, %d SMs, %d MiB), driver API %d.%d (%s), kernels fatbin %d KiB",
-                    device, ordinal, computeCapability, multiprocessors, memoryBytes >> 20, driverVersion / 1000,
-                    driverVersion % 1000 / 10, driverLibrary, fatbinBytes >> 10);
+            return String.format("%s (device %d, sm_%d, %d SMs, %d MiB), %s, kernels fatbin %d KiB", device, ordinal,
+                    computeCapability, multiprocessors, memoryBytes >> 20, driver, fatbinBytes >> 10);
         }
     }
 
@@ -68,13 +75,17 @@ public final class CudaRuntime {
         }
     }
 
-    /** Package-private for FakeCudaTest, which runs the executor on a driver and cuDNN written in Java. */
+    /**
+     * Over an opened device with {@code context} current on this thread; public for FakeCudaTest,
+     * which runs the executor on a driver and cuDNN written in Java.
+     */
     public CudaRuntime(CudaDriver driver, Supplier<LoadedCudnn> cudnnLoader, KernelLaunchers kernels, MemorySegment context, Info info) {
         this.driver = driver;
         this.cudnnLoader = cudnnLoader;
         this.kernels = kernels;
         this.context = context;
         this.info = info;
+        this.transfers = driver.streamCreate(); // lives as long as the context: never destroyed
     }
 
     /** The runtime of the default device ({@value #DEVICE_PROPERTY}, else 0), opened on first call. */
@@ -135,8 +146,20 @@ public final class CudaRuntime {
         } catch (BackendUnavailableException e) {
             kernelsProblem = e.getMessage();
         }
+        return open(() -> CudaDevices.openDriver(locator), fatbin, Fatbin.builtCuda(), kernelsProblem, ordinal,
+                () -> loadCudnn(locator));
+    }
+
+    /**
+     * Opens device {@code ordinal} of {@code driver} with the kernels {@code fatbin}, built by CUDA
+     * {@code builtCuda} (0: unknown), after checking that the driver can run them; null
+     * {@code fatbin}: {@code kernelsProblem} says why there is none. Every failure is one
+     * BackendUnavailableException. Public for DriverVersionTest, which opens the fake driver.
+     */
+    public static CudaRuntime open(Supplier<CudaDevices.Driver> driver, byte[] fatbin, int builtCuda, String kernelsProblem,
+                                   int ordinal, Supplier<LoadedCudnn> cudnn) {
         try {
-            CudaRuntime rt = openDevice(locator, fatbin, ordinal);
+            CudaRuntime rt = openDevice(driver.get(), fatbin, builtCuda, ordinal, cudnn);
             if (rt == null) throw new BackendUnavailableException(kernelsProblem);
             return rt;
         } catch (BackendUnavailableException e) {
@@ -153,8 +176,9 @@ public final class CudaRuntime {
     }
 
     /** Null when everything but the kernels is fine (the caller reports the kernels problem). */
-    private static CudaRuntime openDevice(LibraryLocator locator, byte[] fatbin, int ordinal) {
-        CudaDevices.Driver d = CudaDevices.openDriver(locator);
+    private static CudaRuntime openDevice(CudaDevices.Driver d, byte[] fatbin, int builtCuda, int ordinal,
+                                          Supplier<LoadedCudnn> cudnn) {
+        if (fatbin != null) d.requireCuda(builtCuda); // before cuModuleLoadData, whose own error would not say what to do
         CudaDriver driver = d.api();
         int count = driver.deviceCount();
         if (count == 0) throw new BackendUnavailableException("the NVIDIA driver (" + d.path() + ") sees no GPU");
@@ -180,8 +204,8 @@ public final class CudaRuntime {
         }
         int sms = driver.attribute(CudaDriver.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, device);
         KernelLaunchers kernels = KernelLaunchers.loaded(driver, module, sms);
-        Info info = new Info(name, ordinal, cc, sms, driver.driverVersion(), d.path(), fatbin.length, driver.memInfo()[1]);
-        return new CudaRuntime(driver, () -> loadCudnn(locator), kernels, context, info);
+        Info info = new Info(name, ordinal, cc, sms, d.version(), fatbin.length, driver.memInfo()[1]);
+        return new CudaRuntime(driver, cudnn, kernels, context, info);
     }
 
     /** cuDNN 9, found by {@code locator}; a handle is created and destroyed to prove its sub-libraries load. */
@@ -209,7 +233,7 @@ public final class CudaRuntime {
             try {
                 cudnnState = PlatformThreads.call(() -> {
                     makeCurrent();
-                    return cudnnLoader.get();
+                    return captureGate.contextWide(cudnnLoader); // its probe destroys a handle: a context-wide wait
                 });
             } catch (BackendUnavailableException | CudaException | LinkageError e) {
                 cudnnState = e.getMessage();
@@ -252,6 +276,25 @@ public final class CudaRuntime {
     /** Why {@link #cudnn} is null; null when cuDNN is loaded or was never asked for. */
     public synchronized String cudnnUnavailableReason() {
         return cudnnState instanceof String reason ? reason : null;
+    }
+
+    /** Copies to the device on the runtime's own stream; the calling thread has the context current. */
+    public void upload(long dst, MemorySegment src, long bytes) {
+        driver.upload(dst, src, bytes, transfers);
+    }
+
+    /** Copies from the device on the runtime's own stream: after every call that wrote {@code src} has returned. */
+    public void download(MemorySegment dst, long src, long bytes) {
+        driver.download(dst, src, bytes, transfers);
+    }
+
+    void captureFailed(String why) {
+        captureFailures.add(why);
+    }
+
+    /** Why each CUDA graph capture on this device failed, in order; the GPU tests require none. */
+    public List<String> captureFailures() {
+        return List.copyOf(captureFailures);
     }
 
     /** Pinned host memory of {@code bytes}, registered so that a tensor over it is copied by DMA directly. */

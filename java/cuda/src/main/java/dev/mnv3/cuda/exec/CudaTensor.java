@@ -13,8 +13,10 @@ import java.util.Arrays;
 
 /**
  * A tensor in one GPU's memory ({@code CudaModel.allocate}), its own allocation. Copies in and
- * out are synchronous and ordered after the device's work; a model reads and writes it on its
- * lanes. Closing frees it; closing twice is harmless, using it after close is an error.
+ * out are synchronous, on the runtime's own stream: a model's calls that write it return once it
+ * is written, so a copy out after them sees it, and no copy waits for other lanes' work (nor
+ * breaks their graph captures). Closing frees it; closing twice is harmless, using it after close
+ * is an error.
  */
 public final class CudaTensor implements DeviceTensor {
     private final CudaRuntime runtime;
@@ -80,7 +82,7 @@ public final class CudaTensor implements DeviceTensor {
                     case U8 -> MemorySegment.copy(host.bytes(), 0, staging, JAVA_BYTE, 0, host.size());
                     default -> throw new IllegalStateException("no device tensors of " + dtype);
                 }
-                runtime.driver.upload(p, staging, bytes);
+                runtime.upload(p, staging, bytes);
             }
         });
     }
@@ -90,10 +92,9 @@ public final class CudaTensor implements DeviceTensor {
         long p = pointer();
         return PlatformThreads.call(() -> {
             runtime.makeCurrent();
-            runtime.driver.contextSynchronize(); // whatever stream wrote it has finished
             try (Arena a = Arena.ofConfined()) {
                 MemorySegment staging = a.allocate(bytes, 64);
-                runtime.driver.copyDtoH(staging, p, bytes);
+                runtime.download(staging, p, bytes);
                 int n = Math.toIntExact(Tensor.numel(shape));
                 return switch (dtype) {
                     case F32 -> new Tensor(shape, staging.toArray(JAVA_FLOAT));

@@ -9,21 +9,21 @@ import dev.mnv3.cuda.ffi.CudaDriver;
 import dev.mnv3.cuda.plan.StorageType;
 import dev.mnv3.cuda.plan.WeightLayout;
 
-/** A {@link WeightLayout} uploaded once into one device allocation, read by every run. */
+/** A {@link WeightLayout} uploaded once into one device allocation (on the runtime's own stream), read by every run. */
 public final class DeviceWeights implements AutoCloseable {
     private final CudaDriver driver;
     private final WeightLayout layout;
     private long base;
 
-    public DeviceWeights(CudaDriver driver, WeightLayout layout) {
-        this.driver = driver;
+    public DeviceWeights(CudaRuntime runtime, WeightLayout layout) {
+        this.driver = runtime.driver;
         this.layout = layout;
         long bytes = layout.totalBytes();
         try (Arena staging = Arena.ofConfined()) {
             MemorySegment host = staging.allocate(bytes, 256);
             for (WeightLayout.Entry e : layout.entries().values()) write(host, e);
             base = driver.memAlloc(bytes);
-            driver.upload(base, host, bytes);
+            runtime.upload(base, host, bytes);
         } catch (RuntimeException e) {
             close();
             throw e;

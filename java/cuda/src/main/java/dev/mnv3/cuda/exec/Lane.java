@@ -24,11 +24,11 @@ public final class Lane implements AutoCloseable {
         Cudnn dnn = shared.cudnn() == null ? null : shared.cudnn().api();
         try {
             if (dnn != null) {
-                h = dnn.create();
+                h = dnn.create(); // allocations, which other lanes' thread-local captures allow (unlike cudnnDestroy)
                 dnn.setStream(h, s);
             }
         } catch (RuntimeException e) {
-            if (h != null) dnn.destroy(h);
+            if (h != null) destroy(rt, dnn, h);
             rt.driver.streamDestroy(s);
             throw e;
         }
@@ -60,9 +60,14 @@ public final class Lane implements AutoCloseable {
                 rt::makeCurrent,
                 () -> rt.driver.streamSynchronize(stream),
                 () -> plans.values().forEach(PlanExecutor::close),
-                () -> { if (cudnn != null) shared.cudnn().api().destroy(cudnn); },
+                () -> { if (cudnn != null) destroy(rt, shared.cudnn().api(), cudnn); },
                 () -> rt.driver.streamDestroy(stream));
         plans.clear();
         if (first != null) throw first;
+    }
+
+    /** cudnnDestroy waits for the whole device: never while another lane captures a graph. */
+    private static void destroy(CudaRuntime rt, Cudnn dnn, MemorySegment handle) {
+        rt.captureGate.contextWide(() -> dnn.destroy(handle));
     }
 }

@@ -7,12 +7,14 @@ import java.util.function.Consumer;
 
 /**
  * One pass of a plan replayed as a CUDA graph from its second run on: the first runs eagerly (and
- * builds nothing lazily after), the second is captured. If capture fails the pass keeps running
- * eagerly.
+ * builds nothing lazily after), the second is captured, inside the runtime's {@link CaptureGate}.
+ * If capture fails the pass keeps running eagerly, and the failure is logged ("CUDA graph capture
+ * failed") and kept by the runtime ({@link CudaRuntime#captureFailures}), where tests look for it.
  */
 final class PassGraph implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(PassGraph.class.getName());
 
+    private final CudaRuntime runtime;
     private final CudaDriver driver;
     private final MemorySegment stream;
     private final boolean enabled;
@@ -20,8 +22,9 @@ final class PassGraph implements AutoCloseable {
     private int eagerRuns;
     private boolean failed;
 
-    PassGraph(CudaDriver driver, MemorySegment stream, boolean enabled) {
-        this.driver = driver;
+    PassGraph(CudaRuntime runtime, MemorySegment stream, boolean enabled) {
+        this.runtime = runtime;
+        this.driver = runtime.driver;
         this.stream = stream;
         this.enabled = enabled;
     }
@@ -46,22 +49,26 @@ final class PassGraph implements AutoCloseable {
 
     private void capture(Consumer<Arena> pass) {
         try (Arena args = Arena.ofConfined()) {
-            driver.beginCapture(stream);
-            try {
-                pass.accept(args);
-            } catch (RuntimeException e) {
-                abandonCapture();
-                throw e;
-            }
-            MemorySegment g = driver.endCapture(stream);
-            try {
-                exec = driver.instantiate(g);
-            } finally {
-                driver.graphDestroy(g);
-            }
+            exec = runtime.captureGate.capture(() -> {
+                driver.beginCapture(stream);
+                try {
+                    pass.accept(args);
+                } catch (RuntimeException e) {
+                    abandonCapture();
+                    throw e;
+                }
+                MemorySegment g = driver.endCapture(stream);
+                try {
+                    return driver.instantiate(g);
+                } finally {
+                    driver.graphDestroy(g);
+                }
+            });
         } catch (RuntimeException e) {
             failed = true;
-            LOG.log(System.Logger.Level.WARNING, "CUDA graph capture failed, running without graphs: " + e.getMessage());
+            String why = "CUDA graph capture failed, running without graphs: " + e.getMessage();
+            runtime.captureFailed(why);
+            LOG.log(System.Logger.Level.WARNING, why);
         }
     }
 

@@ -55,8 +55,8 @@ public final class PlanExecutor implements AutoCloseable {
         this.launches = new ArrayList<>(steps.size());
         for (ForwardPlan.Step s : steps) launches.add(compiler.of(s));
         boolean graphs = lane.shared.graphs();
-        this.hostGraph = new PassGraph(driver, lane.stream, graphs);
-        this.stepsGraph = new PassGraph(driver, lane.stream, graphs);
+        this.hostGraph = new PassGraph(lane.shared.runtime(), lane.stream, graphs);
+        this.stepsGraph = new PassGraph(lane.shared.runtime(), lane.stream, graphs);
     }
 
     /**
@@ -86,7 +86,7 @@ public final class PlanExecutor implements AutoCloseable {
                     }
                 }
             }
-            memory = new PlanMemory(model.runtime().driver, ours, PlanMemory.sizes(ours, theirs), workspace);
+            memory = new PlanMemory(model.runtime().driver, lane.stream, ours, PlanMemory.sizes(ours, theirs), workspace);
             KernelTuner tuner = new KernelTuner(lane);
             StepLaunches candidates = new StepLaunches(lane, memory, theirs, convs);
             tuner.chooseAlgorithms(convs, KernelTuner.convSteps(theirs), candidates);
@@ -230,13 +230,12 @@ public final class PlanExecutor implements AutoCloseable {
     }
 
     private Tensor download(ForwardPlan.Output o) {
-        driver.streamSynchronize(lane.stream);
         long n = o.value().elements();
         int bytes = plan.elementBytes(o.value().buffer());
         float[] data = new float[Math.toIntExact(n)];
         try (Arena a = Arena.ofConfined()) {
             MemorySegment host = a.allocate(n * bytes, 64);
-            driver.copyDtoH(host, memory.address(o.value()), n * bytes);
+            driver.download(host, memory.address(o.value()), n * bytes, lane.stream);
             if (bytes == Float.BYTES) {
                 MemorySegment.copy(host, JAVA_FLOAT, 0, data, 0, data.length);
             } else {

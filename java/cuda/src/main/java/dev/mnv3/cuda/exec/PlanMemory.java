@@ -28,8 +28,12 @@ final class PlanMemory implements AutoCloseable {
     /** The preprocessing taps of an images plan, else null. */
     final PreprocessTaps preprocessTaps;
 
-    /** Room for every buffer {@code plans} use (they are plans of one shape: the sizes of each buffer merged). */
-    PlanMemory(CudaDriver driver, ForwardPlan plan, Map<ForwardPlan.Buffer, Long> sizes, long workspaceBytes) {
+    /**
+     * Room for every buffer {@code plans} use (they are plans of one shape: the sizes of each buffer
+     * merged); the taps are uploaded on the lane's {@code stream}, which is not capturing now.
+     */
+    PlanMemory(CudaDriver driver, MemorySegment stream, ForwardPlan plan, Map<ForwardPlan.Buffer, Long> sizes,
+               long workspaceBytes) {
         this.driver = driver;
         this.workspaceBytes = workspaceBytes;
         this.givenBytes = plan.given().elements() * plan.elementBytes(plan.given().buffer());
@@ -51,7 +55,7 @@ final class PlanMemory implements AutoCloseable {
             if (preprocessTaps != null) {
                 taps = driver.memAlloc(preprocessTaps.bytes());
                 try (Arena staging = Arena.ofConfined()) {
-                    driver.upload(taps, preprocessTaps.image(staging), preprocessTaps.bytes());
+                    driver.upload(taps, preprocessTaps.image(staging), preprocessTaps.bytes(), stream);
                 }
             }
             pinnedLogits = driver.memAllocHost(logitsBytes);

@@ -25,9 +25,9 @@ public final class CudaDriver {
     public static final int CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
 
     private final MethodHandle cuGetErrorName, cuGetErrorString, cuInit, cuDriverGetVersion, cuDeviceGetCount,
-            cuDeviceGet, cuDeviceGetName, cuDeviceGetAttribute, cuDeviceTotalMem, cuDevicePrimaryCtxRetain, cuCtxSetCurrent, cuCtxSynchronize,
-            cuMemGetInfo, cuMemAlloc, cuMemFree, cuMemAllocHost, cuMemFreeHost, cuMemcpyHtoD, cuMemcpyDtoH,
-            cuMemcpyHtoDAsync, cuMemcpyDtoHAsync, cuMemcpyDtoDAsync, cuMemsetD32Async, cuStreamCreate, cuStreamDestroy,
+            cuDeviceGet, cuDeviceGetName, cuDeviceGetAttribute, cuDeviceTotalMem, cuDevicePrimaryCtxRetain, cuCtxSetCurrent,
+            cuMemGetInfo, cuMemAlloc, cuMemFree, cuMemAllocHost, cuMemFreeHost, cuMemcpyHtoDAsync, cuMemcpyDtoHAsync,
+            cuMemcpyDtoDAsync, cuMemsetD32Async, cuStreamCreate, cuStreamDestroy,
             cuStreamSynchronize, cuModuleLoadData, cuModuleUnload, cuModuleGetFunction, cuLaunchKernel, cuEventCreate,
             cuEventRecord, cuEventSynchronize, cuEventElapsedTime, cuEventDestroy, cuStreamBeginCapture,
             cuStreamEndCapture, cuGraphInstantiateWithFlags, cuGraphLaunch, cuGraphExecDestroy, cuGraphDestroy;
@@ -45,14 +45,11 @@ public final class CudaDriver {
         cuDeviceTotalMem = b.bind("cuDeviceTotalMem_v2", JAVA_INT, ADDRESS, JAVA_INT);
         cuDevicePrimaryCtxRetain = b.bind("cuDevicePrimaryCtxRetain", JAVA_INT, ADDRESS, JAVA_INT);
         cuCtxSetCurrent = b.bind("cuCtxSetCurrent", JAVA_INT, ADDRESS);
-        cuCtxSynchronize = b.bind("cuCtxSynchronize", JAVA_INT);
         cuMemGetInfo = b.bind("cuMemGetInfo_v2", JAVA_INT, ADDRESS, ADDRESS);
         cuMemAlloc = b.bind("cuMemAlloc_v2", JAVA_INT, ADDRESS, JAVA_LONG);
         cuMemFree = b.bind("cuMemFree_v2", JAVA_INT, JAVA_LONG);
         cuMemAllocHost = b.bind("cuMemAllocHost_v2", JAVA_INT, ADDRESS, JAVA_LONG);
         cuMemFreeHost = b.bind("cuMemFreeHost", JAVA_INT, ADDRESS);
-        cuMemcpyHtoD = b.bind("cuMemcpyHtoD_v2", JAVA_INT, JAVA_LONG, ADDRESS, JAVA_LONG);
-        cuMemcpyDtoH = b.bind("cuMemcpyDtoH_v2", JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG);
         cuMemcpyHtoDAsync = b.bind("cuMemcpyHtoDAsync_v2", JAVA_INT, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS);
         cuMemcpyDtoHAsync = b.bind("cuMemcpyDtoHAsync_v2", JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS);
         cuMemcpyDtoDAsync = b.bind("cuMemcpyDtoDAsync_v2", JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS);
@@ -175,23 +172,20 @@ public final class CudaDriver {
     }
 
     /**
-     * Copies host memory to the device, landed before any later work on any stream: cuMemcpyHtoD
-     * from pageable memory returns once the data is staged, and our streams are non-blocking, so
-     * without the context synchronization a kernel could read the old contents. For set-up
-     * (weights, test data), not for the hot path, which copies from pinned memory on its stream.
+     * Copies host memory to the device on {@code stream} and waits for that stream alone: the
+     * data has landed when this returns, for work on any stream enqueued after. Never the
+     * synchronous copy on the legacy stream, nor a context-wide wait: while another lane captures
+     * a CUDA graph those would fail and invalidate its capture. {@code stream} must not be capturing.
      */
-    public void upload(long dst, MemorySegment src, long bytes) {
-        check("cuMemcpyHtoD_v2", Ffm.call(() -> (int) cuMemcpyHtoD.invokeExact(dst, src, bytes)));
-        contextSynchronize();
+    public void upload(long dst, MemorySegment src, long bytes, MemorySegment stream) {
+        copyHtoDAsync(dst, src, bytes, stream);
+        streamSynchronize(stream);
     }
 
-    /** Waits for all work of the current context, on every stream. */
-    public void contextSynchronize() {
-        check("cuCtxSynchronize", Ffm.call(() -> (int) cuCtxSynchronize.invokeExact()));
-    }
-
-    public void copyDtoH(MemorySegment dst, long src, long bytes) {
-        check("cuMemcpyDtoH_v2", Ffm.call(() -> (int) cuMemcpyDtoH.invokeExact(dst, src, bytes)));
+    /** Copies device memory to the host on {@code stream}, after what that stream already holds, and waits for it. */
+    public void download(MemorySegment dst, long src, long bytes, MemorySegment stream) {
+        copyDtoHAsync(dst, src, bytes, stream);
+        streamSynchronize(stream);
     }
 
     public void copyHtoDAsync(long dst, MemorySegment src, long bytes, MemorySegment stream) {
@@ -278,6 +272,11 @@ public final class CudaDriver {
 
     // ---- CUDA graphs: record one forward pass, replay it with a single launch
 
+    /**
+     * Thread-local mode: the calls the driver deems unsafe during a capture (allocations and frees
+     * among them) fail only on the capturing thread, so other lanes may build plans meanwhile.
+     * Calls that synchronize the whole context fail during any capture, in every mode.
+     */
     public void beginCapture(MemorySegment stream) {
         check("cuStreamBeginCapture_v2",
                 Ffm.call(() -> (int) cuStreamBeginCapture.invokeExact(stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL)));
