@@ -107,11 +107,16 @@ class ImageLimitsTest {
         ImageDecoder.decodeRaw(png, none);
         long whole = System.nanoTime() - start;
         ImageLimits limits = none.withDecodeTimeout(Duration.ofNanos(Math.max(1_000_000, whole / 20)));
-        start = System.nanoTime();
-        ImageDecodeException e = assertThrows(ImageDecodeException.class, () -> ImageDecoder.decodeRaw(png, limits));
-        long stopped = System.nanoTime() - start;
-        assertTrue(e.getMessage().startsWith("decoding image img took longer than the " + limits.decodeTimeout().toMillis() + " ms allowed"),
-                e.getMessage());
+        // the fastest of three tries: one try can lose its core to other work on a loaded machine, but a
+        // decode stopped only after it finished can never beat half of the whole
+        long stopped = Long.MAX_VALUE;
+        for (int attempt = 0; attempt < 3; attempt++) {
+            start = System.nanoTime();
+            ImageDecodeException e = assertThrows(ImageDecodeException.class, () -> ImageDecoder.decodeRaw(png, limits));
+            stopped = Math.min(stopped, System.nanoTime() - start);
+            assertTrue(e.getMessage().startsWith("decoding image img took longer than the " + limits.decodeTimeout().toMillis() + " ms allowed"),
+                    e.getMessage());
+        }
         assertTrue(stopped < whole / 2, "stopped after " + stopped / 1e6 + " ms; the whole decode takes " + whole / 1e6 + " ms");
         // preprocessing checks it too, and the limit applies to each image anew: a small one decodes
         assertThrows(ImageDecodeException.class, () -> crop(png, limits));
