@@ -14,7 +14,7 @@ export JAVA_HOME
 ex=examples/classify
 ./mvnw -B -q -f "$ex/pom.xml" compile
 image=java/core/src/test/resources/dev/mnv3/core/image/ImageDecoderFuzzTestInputs/decodesOrNamesTheFile/rgb.png
-java="$JAVA_HOME/bin/java"
+java="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 deps="$(cat "$ex/target/classpath.txt")"
 # the class path: every jar an unnamed module, the backends found through META-INF/services
 out=$("$java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector \
