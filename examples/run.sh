@@ -4,6 +4,13 @@
 # Backends.best(). ./test runs it after the main build.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# JDK 25 found as ./mnv3 and ./test find it, whatever java the shell's PATH gives (Maven, too, uses it)
+source tools/env.sh
+if ! JAVA_HOME="$(mnv3_find_java25)"; then
+    echo "examples: needs JDK 25 or newer; set JAVA_HOME to it (looked in \$JAVA_HOME and /usr/lib/jvm)" >&2
+    exit 1
+fi
+export JAVA_HOME
 ex=examples/classify
 ./mvnw -B -q -f "$ex/pom.xml" compile
 image=java/core/src/test/resources/dev/mnv3/core/image/ImageDecoderFuzzTestInputs/decodesOrNamesTheFile/rgb.png

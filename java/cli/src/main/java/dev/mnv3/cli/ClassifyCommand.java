@@ -31,7 +31,7 @@ import picocli.CommandLine.Spec;
 
 @Command(name = "classify", mixinStandardHelpOptions = true, description = {
         "Classify images and print the top classes with their probabilities, or write them as JSON lines (--output).",
-        "IMAGE is a file, a directory (its JPEG, PNG, BMP and GIF files, subdirectories included, in name order) or a "
+        "IMAGE is a file, a directory (its JPEG, PNG, WebP, BMP and GIF files, subdirectories included, in name order) or a "
                 + "quoted glob ('photos/*.jpg'; ** crosses directories).",
         "Each image is decoded (colours as PIL converts them), its shorter side resized (antialiased bilinear), "
                 + "center-cropped and normalized with the ImageNet mean and std, as torchvision's evaluation transform does. "

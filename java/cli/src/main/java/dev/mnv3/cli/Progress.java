@@ -6,7 +6,7 @@ import java.io.PrintWriter;
  * A progress bar on stderr for work that takes seconds: redrawn in place on a terminal, a line
  * per quarter otherwise (so logs stay readable). Drawn on the caller's thread into the command's
  * own error writer; why not me.tongfei:progressbar (a thread, JLine, its own line format): see
- * the README.
+ * docs/decisions.md.
  */
 final class Progress {
     private final PrintWriter err;

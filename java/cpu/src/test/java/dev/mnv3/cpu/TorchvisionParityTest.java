@@ -25,7 +25,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * The CPU backends (reference, fast with the Vector API, fast with plain loops) against
  * torchvision itself: same random weights (non-identity BatchNorm), same random input, every
- * node compared. README "Numerics": rel L2 <= 1e-5 in FP32.
+ * node compared. docs/numerics.md: rel L2 <= 1e-5 in FP32.
  */
 class TorchvisionParityTest {
     static final double FP32_TOLERANCE = 1e-5;

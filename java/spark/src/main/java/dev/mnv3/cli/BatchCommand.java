@@ -22,8 +22,8 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "batch", mixinStandardHelpOptions = true, description = {
         "Classify a collection of images as an Apache Spark job: Spark's embedded local mode by default (--master local[*]), "
-                + "or a cluster through spark-submit (see the README).",
-        "--input is a directory (its JPEG, PNG, BMP and GIF files, subdirectories included, in name order), a quoted glob "
+                + "or a cluster through spark-submit (see docs/spark.md).",
+        "--input is a directory (its JPEG, PNG, WebP, BMP and GIF files, subdirectories included, in name order), a quoted glob "
                 + "('photos/**.jpg'), or an image file; repeat it for more. A URI (hdfs://, s3a://, file:) is read by Spark's "
                 + "binaryFile source instead.",
         "Executors decode and preprocess the images (resize --resize, center crop --crop, ImageNet mean and std, as classify "

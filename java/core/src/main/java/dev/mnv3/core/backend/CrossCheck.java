@@ -12,7 +12,7 @@ import java.util.Map;
  * backend (CUDA, the fast CPU path) is proven equal to the CPU reference.
  */
 public final class CrossCheck {
-    /** Strict FP32 against the reference (README "Numerics"). */
+    /** Strict FP32 against the reference (docs/numerics.md). */
     public static final double FP32_TOLERANCE = 1e-5;
 
     private CrossCheck() {

@@ -14,7 +14,7 @@ public enum Precision {
     /**
      * The relative-L2 tolerance of any node against the FP32 CPU reference, each set about 1.5x
      * above the worst node measured on the CPU with the GPU plan's exact rounding points (the
-     * CUDA module's ReducedPrecisionPlanTest; the README's Numerics section has the figures). On
+     * CUDA module's ReducedPrecisionPlanTest; docs/numerics.md has the figures). On
      * random weights MobileNetV3-Large amplifies a rounding error about 25x between its stem and its last block
      * (the FP32 path shows it too: 3e-6 against PyTorch, 50 float epsilons), so every reduced
      * precision lands far above its unit roundoff:

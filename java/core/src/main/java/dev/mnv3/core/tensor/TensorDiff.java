@@ -4,7 +4,7 @@ import java.util.Arrays;
 
 /**
  * How far {@code actual} is from {@code reference}: relative L2 error ||a - r|| / ||r|| and the
- * max absolute error, also scaled by max |r| (README "Numerics"). NaN anywhere makes both errors NaN,
+ * max absolute error, also scaled by max |r| (docs/numerics.md). NaN anywhere makes both errors NaN,
  * which fails every tolerance check.
  */
 public record TensorDiff(double relL2, double maxAbs, double maxAbsRef) {

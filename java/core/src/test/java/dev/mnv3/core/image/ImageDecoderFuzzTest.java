@@ -18,7 +18,7 @@ import org.junit.jupiter.api.BeforeAll;
  * Any bytes given as an image file (or as bytes in memory: the same result) either decode to a finite, normalized crop (perhaps with the
  * damage named), or fail with one line naming the file: never another exception from inside
  * javax.imageio, a hang or an OutOfMemoryError. Runs its saved inputs in every build; fuzzes
- * with JAZZER_FUZZ=1 (see the README).
+ * with JAZZER_FUZZ=1 (see docs/robustness.md).
  */
 class ImageDecoderFuzzTest {
     private static final Preprocessing PREP = new Preprocessing(32, 24); // small crops: more inputs per second

@@ -8,7 +8,7 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 /**
  * Any bytes given to the safetensors reader either open, with every tensor readable, or fail with
  * {@link SafeTensorsFormatException}: never another exception, a fault or an allocation the file
- * cannot back. Runs its saved inputs in every build; fuzzes with JAZZER_FUZZ=1 (see the README).
+ * cannot back. Runs its saved inputs in every build; fuzzes with JAZZER_FUZZ=1 (see docs/robustness.md).
  */
 class SafeTensorsFuzzTest {
     @FuzzTest(maxDuration = "30s")
