@@ -49,7 +49,7 @@ final class ImageIoReaders {
                 } catch (IOException | RuntimeException | OutOfMemoryError | StackOverflowError e) {
                     // javax.imageio's decoders fail in every way on bad input: IIOException, IndexOutOfBounds, ...
                     List<String> seen = damage.subList(intact, damage.size());
-                    String why = seen.isEmpty() ? describe(e) : seen.getFirst() + "; " + describe(e);
+                    String why = (problem != null ? problem + "; " : "") + (seen.isEmpty() ? "" : seen.getFirst() + "; ") + describe(e);
                     if (first == null) {
                         first = new ImageDecodeException("cannot decode image " + name + ": damaged or unsupported (" + why + ")", e);
                     }
