@@ -29,6 +29,9 @@ public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** Whether a write to stdout failed and was reported: the output is not flushed again. */
+    private boolean writeFailed;
+
     @Override
     public void run() {
         spec.commandLine().usage(spec.commandLine().getOut());
@@ -82,6 +85,7 @@ public final class Main implements Runnable {
         int code;
         try {
             code = cl.execute(args);
+            if (main.writeFailed) return code; // said once
             out.flush();
         } catch (RuntimeException | Error e) { // picocli passes Errors (out of memory, a fault in a mapped file) through: still one line
             return fail(main, err, e);
@@ -115,6 +119,7 @@ public final class Main implements Runnable {
 
     private static int fail(Main main, PrintWriter err, Throwable ex) {
         CheckedOutput.Failed write = CheckedOutput.Failed.in(ex);
+        main.writeFailed |= write != null;
         if (write != null && write.brokenPipe()) return BROKEN_PIPE; // the reader has what it wanted (| head): no message
         err.println("mnv3: " + describe(ex, main.verbose));
         if (main.verbose) ex.printStackTrace(err);

@@ -183,7 +183,7 @@ class ReliabilityTest {
         Path d = mixedDirectory(), out = dir.resolve("strict.jsonl");
         List<String> args = new ArrayList<>(List.of(command("classify")));
         args.set(args.size() - 1, d.toString());
-        args.addAll(List.of("--batch", "1", "--output", out.toString()));
+        args.addAll(List.of("--batch", "1", "--no-progress", "--output", out.toString()));
         Cli r = Cli.run(args.toArray(String[]::new));
         Path partial = dir.resolve("strict.jsonl.partial");
         BadInputTest.assertOneLineError(r, "file not found: " + d.resolve("b-gone.jpg") + " (the 1 results before it are in "
@@ -213,8 +213,8 @@ class ReliabilityTest {
     @ParameterizedTest
     @ValueSource(strings = {"--classes 1048576", "--size 12000x12000", "--batch 200000"})
     void crosscheckRefusesWhatDoesNotFitBeforeAnyWork(String option) {
-        List<String> args = new ArrayList<>(List.of(command("crosscheck")));
-        args.removeAll(List.of("--size", "64", "--batch", "1"));
+        List<String> args = new ArrayList<>(List.of("crosscheck"));
+        args.addAll(List.of(SMALL));
         args.addAll(List.of(option.split(" ")));
         long start = System.nanoTime();
         Cli r = Cli.run(args.toArray(String[]::new));
