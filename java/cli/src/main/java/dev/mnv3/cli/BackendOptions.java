@@ -8,7 +8,9 @@ import dev.mnv3.core.backend.CpuSettings;
 import dev.mnv3.core.backend.CudaSettings;
 import dev.mnv3.core.backend.CudnnMode;
 import dev.mnv3.core.backend.Precision;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** Which backend runs the model, and how. */
 final class BackendOptions {
@@ -60,6 +62,14 @@ final class BackendOptions {
                     + "-Dmnv3.cpu.vectorBits) or plain loops (default: vector, or -Dmnv3.cpu.scalar).")
     String cpuKernels;
 
+    /** More threads than this many per processor get a warning. */
+    static final int OVERSUBSCRIBED = 4;
+
+    @Spec(Spec.Target.MIXEE)
+    CommandSpec mixee;
+
+    private boolean warnedThreads;
+
     Backend resolve() {
         Backend b = backend == null ? Backends.best() : Backends.named(backend);
         String why = b.unavailableReason();
@@ -85,6 +95,13 @@ final class BackendOptions {
         if (threads < 0 || threads > CompileOptions.MAX_THREADS) {
             throw new Main.UserError("--threads must be from 0 (all available processors) to " + CompileOptions.MAX_THREADS
                     + ", got " + threads);
+        }
+        int processors = Runtime.getRuntime().availableProcessors();
+        if (threads > OVERSUBSCRIBED * processors && !warnedThreads && mixee != null) {
+            // a thread per core is what the kernels use; hundreds on a few cores each wait for a slice of one, far slower
+            warnedThreads = true;
+            Main.warn(mixee.commandLine().getErr(), "--threads " + threads + " is far more than the " + processors
+                    + " processors here: the extra threads wait for a core and the run is slower (0 uses each processor once)");
         }
         if (device < -1) throw new Main.UserError("--device must be a device number (0, 1, ...), got " + device);
         CompileOptions base = new CompileOptions(threads, p);

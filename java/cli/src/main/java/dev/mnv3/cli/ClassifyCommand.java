@@ -13,7 +13,6 @@ import dev.mnv3.core.weights.Weights;
 import dev.mnv3.cuda.CudaBackend;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
 import java.io.Writer;
 import java.nio.channels.Channels;
 import java.nio.charset.StandardCharsets;
@@ -47,7 +46,8 @@ import picocli.CommandLine.Spec;
         "a damaged image classified under --lenient has a \"warning\" too, and an image skipped under --lenient is",
         "  {\"file\": \"b.jpg\", \"error\": \"cannot decode image b.jpg: ...\"}",
         "The file is replaced only when every image is done (written beside it, renamed into place; never an input), "
-                + "and stdout gets one line with the counts and the throughput, decoding included.",
+                + "and stdout gets one line with the counts and the throughput, decoding included. When a file stops the "
+                + "run (without --lenient), the lines done before it are kept in FILE.jsonl.partial and the error says so.",
         ""})
 final class ClassifyCommand implements Callable<Integer> {
     @Mixin
@@ -91,7 +91,8 @@ final class ClassifyCommand implements Callable<Integer> {
     boolean noProgress;
 
     @Option(names = "--lenient", description = "Classify damaged images as far as they decode, with a warning, and skip "
-            + "files that do not decode at all (with --output: an \"error\" line), instead of stopping with an error.")
+            + "files that fail (do not decode, cannot be read, are gone or are no regular file; with --output: an \"error\" "
+            + "line), instead of stopping with an error.")
     boolean lenient;
 
     @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "JPEG, PNG, WebP, BMP or GIF files, directories of them, or globs.")
@@ -109,7 +110,7 @@ final class ClassifyCommand implements Callable<Integer> {
             throw new Main.UserError("--preprocess must be auto, host or model, got '" + preprocess + "'");
         }
         Preprocessing prep = preprocessingOptions.preprocessing();
-        List<Path> files = ImageInputs.expand(images);
+        List<Path> files = ImageInputs.expand(images, lenient ? line -> Main.warn(spec.commandLine().getErr(), line) : null);
         List<Path> inputs = new ArrayList<>(files);
         inputs.add(weights);
         if (model.file() != null) inputs.add(model.file());
@@ -138,11 +139,22 @@ final class ClassifyCommand implements Callable<Integer> {
                 return 0;
             }
             Run[] run = new Run[1];
-            OutputFile.write(output, inputs, ch -> {
-                Writer writer = Channels.newWriter(ch, StandardCharsets.UTF_8);
-                run[0] = classify(m, stage, sources, form, new JsonResults(writer, top, graph.numClasses()), progress, nonFinite, err);
-                writer.flush();
-            });
+            JsonResults json = new JsonResults(new int[1], top, graph.numClasses());
+            Path partial = output.resolveSibling(output.getFileName() + ".partial");
+            try {
+                OutputFile.write(output, inputs, partial, ch -> {
+                    Writer writer = Channels.newWriter(ch, StandardCharsets.UTF_8);
+                    try {
+                        run[0] = classify(m, stage, sources, form, json.to(writer), progress, nonFinite, err);
+                    } finally {
+                        writer.flush(); // the lines so far: kept as the partial output when an image stops the run
+                    }
+                });
+            } catch (OutputFile.PartialOutput e) {
+                // the run stopped at a file: the lines already classified are not thrown away
+                throw new Main.UserError(Main.describe(e.getCause()) + " (the " + json.lines[0] + " results before it are in "
+                        + e.partial() + ")", e.getCause());
+            }
             Run r = run[0];
             out.printf(java.util.Locale.ROOT, "wrote %s: %,d images classified%s in %.2f s, %.1f images/s (decoding included; %s, batch %d, %d decode "
                             + "threads)%n", output, r.classified, r.skipped > 0 ? ", " + r.skipped + " skipped (--lenient)" : "",
@@ -164,7 +176,7 @@ final class ClassifyCommand implements Callable<Integer> {
     }
 
     private Run classify(CompiledModel m, PreprocessingStage stage, List<ImageSource> sources, PreprocessingStage.Form form,
-                         Results results, Progress progress, NonFiniteValues nonFinite, PrintWriter err) {
+                         Results results, Progress progress, NonFiniteValues nonFinite, PrintWriter err) throws IOException {
         long start = System.nanoTime();
         int classified = 0, skipped = 0, done = 0, k = m.graph().numClasses();
         try {
@@ -180,7 +192,7 @@ final class ClassifyCommand implements Callable<Integer> {
                         results.classified(o.source().name(), logits.data(), o.row() * k, warnings.get(i));
                         classified++;
                     } else {
-                        results.failed(o.source().name(), o.error().getMessage());
+                        results.failed(o.source().name(), failure(o));
                         skipped++;
                     }
                 }
@@ -191,10 +203,7 @@ final class ClassifyCommand implements Callable<Integer> {
                             sources.size(), done / seconds));
                 }
             }
-        } catch (IOException e) {
-            if (progress != null) progress.interrupt();
-            throw new UncheckedIOException(e); // writing the results; an image's own I/O errors are thrown as they are
-        } catch (RuntimeException | Error e) {
+        } catch (IOException | RuntimeException | Error e) { // writing the results, or an image that stops the run
             if (progress != null) progress.interrupt(); // the error's line starts a line of its own
             throw e;
         }
@@ -208,9 +217,12 @@ final class ClassifyCommand implements Callable<Integer> {
      */
     private String check(PreprocessingStage.Outcome o, Progress progress, PrintWriter err) {
         if (o.error() != null) {
-            if (!(o.error() instanceof ImageDecodeException) || !lenient) throw sneaky(o.error());
+            // any failure of one file (unreadable, gone, not a file, not an image) is that file's: --lenient skips it;
+            // running out of memory or a fault is the run's
+            if (o.error() instanceof Error e) throw e;
+            if (!lenient) throw new Main.UserError(failure(o), o.error());
             if (progress != null) progress.interrupt();
-            Main.warn(err, o.error().getMessage() + "; skipped (--lenient)");
+            Main.warn(err, failure(o) + "; skipped (--lenient)");
             return null;
         }
         if (o.damage().isEmpty()) return null;
@@ -221,14 +233,10 @@ final class ClassifyCommand implements Callable<Integer> {
         return what;
     }
 
-    /** An image's failure as the command's: unchecked exceptions and errors as they are, I/O errors wrapped (Main says their cause). */
-    private static RuntimeException sneaky(Throwable t) {
-        return switch (t) {
-            case RuntimeException r -> r;
-            case Error e -> throw e;
-            case IOException e -> new UncheckedIOException(e);
-            default -> new IllegalStateException(t);
-        };
+    /** Why an image did not decode, in one line naming it. */
+    static String failure(PreprocessingStage.Outcome o) {
+        String why = Main.describe(o.error());
+        return why.contains(o.source().name()) ? why : o.source().name() + ": " + why;
     }
 
     /** The top {@code top} classes of one image's logits, most probable first, as (class, probability). */
@@ -254,8 +262,16 @@ final class ClassifyCommand implements Callable<Integer> {
         }
     }
 
-    /** The results as JSON lines. */
-    private record JsonResults(Writer out, int top, int k) implements Results {
+    /** The results as JSON lines, and how many were written. */
+    private record JsonResults(Writer out, int[] lines, int top, int k) implements Results {
+        JsonResults(int[] lines, int top, int k) {
+            this(null, lines, top, k);
+        }
+
+        JsonResults to(Writer writer) {
+            return new JsonResults(writer, lines, top, k);
+        }
+
         @Override
         public void classified(String file, float[] logits, int from, String warning) throws IOException {
             StringBuilder line = new StringBuilder("{\"file\": ").append(dev.mnv3.core.Json.quote(file)).append(", \"top\": [");
@@ -269,11 +285,13 @@ final class ClassifyCommand implements Callable<Integer> {
             line.append(']');
             if (warning != null) line.append(", \"warning\": ").append(dev.mnv3.core.Json.quote(warning));
             out.write(line.append("}\n").toString());
+            lines[0]++;
         }
 
         @Override
         public void failed(String file, String error) throws IOException {
             out.write("{\"file\": " + dev.mnv3.core.Json.quote(file) + ", \"error\": " + dev.mnv3.core.Json.quote(error) + "}\n");
+            lines[0]++;
         }
 
         /** A probability as JSON: NaN (from non-finite logits, said on stderr) has no JSON number, so it is null. */

@@ -7,6 +7,8 @@ import dev.mnv3.core.backend.CrossCheck;
 import dev.mnv3.core.backend.CudnnMode;
 import dev.mnv3.core.backend.Precision;
 import dev.mnv3.core.graph.Graph;
+import dev.mnv3.core.tensor.MemoryBudget;
+import dev.mnv3.core.tensor.MemoryLimitException;
 import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.weights.Checkpoint;
 import dev.mnv3.core.weights.RandomWeights;
@@ -62,12 +64,18 @@ final class CrossCheckCommand implements Callable<Integer> {
         Weights w;
         if (weights == null) {
             graph = Graph.of(model.config());
+            size.check(graph, batch);
+            reserve(graph);
             w = RandomWeights.generate(graph, seed);
         } else {
             try (Checkpoint c = checkpoint.open(weights, spec.commandLine().getErr())) {
                 graph = Graph.of(model.configFor(c));
                 w = c.weightsFor(graph);
             }
+        }
+        if (weights != null) {
+            size.check(graph, batch);
+            reserve(graph);
         }
         Tensor input = size.randomInput(graph, batch, seed + 1);
         List<Precision> precisions = BenchPoints.precisions(backend.precision);
@@ -94,6 +102,22 @@ final class CrossCheckCommand implements Callable<Integer> {
             }
         }
         return passed ? 0 : 1;
+    }
+
+    /**
+     * Checks before any work that the run fits the heap: the weights held thrice (as given, folded for
+     * the candidate, for the reference) and two traces of every node's output (the reference's and
+     * the candidate's), so that a network or input too large is refused at once, not after minutes.
+     */
+    private void reserve(Graph graph) {
+        String what = "crosscheck of " + graph.config().describe() + ", batch " + batch + " at " + size;
+        try {
+            long floats = Math.addExact(Math.multiplyExact(graph.params(), 3L),
+                    Math.multiplyExact(Math.multiplyExact(graph.traceFloats(size.height(), size.width()), (long) batch), 2L));
+            MemoryBudget.reserve(MemoryBudget.floatBytes(floats, what), what);
+        } catch (ArithmeticException e) {
+            throw new MemoryLimitException(what + " needs more than 2^63 bytes");
+        }
     }
 
     private static Map<String, Tensor> referenceTrace(Graph graph, Weights w, Tensor input) {

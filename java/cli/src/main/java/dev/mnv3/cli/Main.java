@@ -4,6 +4,9 @@ import dev.mnv3.core.backend.BackendUnavailableException;
 import dev.mnv3.core.image.ImageDecodeException;
 import dev.mnv3.core.weights.CheckpointFormatException;
 import dev.mnv3.core.tensor.MemoryBudget;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.AccessDeniedException;
@@ -26,6 +29,9 @@ public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** Whether a write to stdout failed and was reported: the output is not flushed again. */
+    private boolean writeFailed;
+
     @Override
     public void run() {
         spec.commandLine().usage(spec.commandLine().getOut());
@@ -36,7 +42,9 @@ public final class Main implements Runnable {
         if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
             System.setProperty("java.util.logging.SimpleFormatter.format", "mnv3: %5$s%6$s%n");
         }
-        System.exit(execute(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+        PrintWriter out = new PrintWriter(new CheckedOutput(new OutputStreamWriter(new FileOutputStream(FileDescriptor.out),
+                System.out.charset()), "stdout"), true);
+        System.exit(execute(args, out, new PrintWriter(System.err, true)));
     }
 
     /** Runs the CLI with the given streams and returns the exit code (tests call this). */
@@ -49,6 +57,14 @@ public final class Main implements Runnable {
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> fail(main, commandLine.getErr(), ex));
+        // printing --help or --version fails outside the commands: told the same way, not as picocli's stack trace
+        cl.setExecutionStrategy(parseResult -> {
+            try {
+                return new CommandLine.RunLast().execute(parseResult);
+            } catch (CheckedOutput.Failed e) {
+                throw new CommandLine.ExecutionException(cl, e.getMessage(), e);
+            }
+        });
         cl.setParameterExceptionHandler((ex, arguments) -> {
             // one line and where to look, not the whole usage text
             CommandLine c = ex.getCommandLine();
@@ -66,11 +82,17 @@ public final class Main implements Runnable {
             c.getErr().flush();
             return 2;
         });
+        int code;
         try {
-            return cl.execute(args);
-        } catch (Error e) { // picocli passes Errors (out of memory, a fault in a mapped file) through: still one line
+            code = cl.execute(args);
+            if (main.writeFailed) return code; // said once
+            out.flush();
+        } catch (RuntimeException | Error e) { // picocli passes Errors (out of memory, a fault in a mapped file) through: still one line
             return fail(main, err, e);
         }
+        // a writer that keeps its errors to itself (a test's, or one a caller made): the output is still incomplete
+        if (out.checkError()) return fail(main, err, new CheckedOutput.Failed("stdout", new java.io.IOException("write failed")));
+        return code;
     }
 
     /**
@@ -96,11 +118,19 @@ public final class Main implements Runnable {
     }
 
     private static int fail(Main main, PrintWriter err, Throwable ex) {
-        err.println("mnv3: " + describe(ex));
+        CheckedOutput.Failed write = CheckedOutput.Failed.in(ex);
+        main.writeFailed |= write != null;
+        if (write != null && write.brokenPipe()) return BROKEN_PIPE; // the reader has what it wanted (| head): no message
+        err.println("mnv3: " + describe(ex, main.verbose));
         if (main.verbose) ex.printStackTrace(err);
         err.flush();
         return 1;
     }
+
+    private static final String VERBOSE_HINT = " (run with --verbose for the stack trace)";
+
+    /** The exit status of a command ended by SIGPIPE, as the shell reports it: 128 + 13. */
+    static final int BROKEN_PIPE = 141;
 
     /** A warning line on stderr. */
     static void warn(PrintWriter err, String message) {
@@ -109,11 +139,23 @@ public final class Main implements Runnable {
     }
 
     private static String oneLine(String s) {
-        return s == null ? "" : s.strip().replaceAll("\\s*\\R\\s*", " ");
+        if (s == null) return "";
+        String line = s.strip().replaceAll("\\s*\\R\\s*", " ");
+        // a name from a file or argument may hold NUL, escapes or bidi overrides (U+202E): shown, never obeyed by the terminal
+        return CONTROL.matcher(line).replaceAll(m -> String.format("\\\\u%04X", (int) m.group().charAt(0)));
+    }
+
+    private static final java.util.regex.Pattern CONTROL = java.util.regex.Pattern.compile("[\\p{Cc}\\p{Cf}&&[^\\t]]");
+
+    /** {@link #describe(Throwable)}, without the hint to ask for the stack trace when it follows (--verbose). */
+    static String describe(Throwable ex, boolean verbose) {
+        return verbose ? describe(ex).replace(VERBOSE_HINT, "") : describe(ex);
     }
 
     /** One message for the user: what went wrong and with which file. */
     static String describe(Throwable ex) {
+        CheckedOutput.Failed write = CheckedOutput.Failed.in(ex);
+        if (write != null) return oneLine(write.describe());
         return oneLine(switch (ex) {
             case NoSuchFileException e -> "file not found: " + e.getFile();
             case AccessDeniedException e -> "permission denied: " + e.getFile();
@@ -129,10 +171,10 @@ public final class Main implements Runnable {
             case OutOfMemoryError e -> "out of memory (" + e.getMessage() + "): the JVM may use at most "
                     + MemoryBudget.format(Runtime.getRuntime().maxMemory()) + "; raise it with -Xmx, for ./mnv3 with "
                     + "MNV3_JAVA_OPTS=-Xmx<size>, or use a smaller batch or input";
-            case StackOverflowError e -> "internal error: stack overflow (run with --verbose for the stack trace)";
+            case StackOverflowError e -> "internal error: stack overflow" + VERBOSE_HINT;
             case InternalError e when String.valueOf(e.getMessage()).contains("unsafe memory access") ->
                     "a file mnv3 had mapped changed or shrank while it was read (another program writing it?)";
-            default -> "internal error: " + ex + " (run with --verbose for the stack trace)";
+            default -> "internal error: " + ex + VERBOSE_HINT;
         });
     }
 

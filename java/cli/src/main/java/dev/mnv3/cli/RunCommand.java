@@ -3,6 +3,8 @@ package dev.mnv3.cli;
 import dev.mnv3.core.backend.CompiledModel;
 import dev.mnv3.core.graph.FeatureLevel;
 import dev.mnv3.core.graph.Graph;
+import dev.mnv3.core.graph.Shape;
+import dev.mnv3.core.tensor.MemoryBudget;
 import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.weights.Checkpoint;
 import dev.mnv3.core.weights.SafeTensors;
@@ -61,7 +63,10 @@ final class RunCommand implements Callable<Integer> {
         Weights w;
         try (Checkpoint c = checkpoint.open(weights, err)) {
             graph = Graph.of(model.configFor(c));
-            x = readInput(input);
+            x = readInput(input, shape -> {
+                graph.checkInput(shape);
+                checkOutputSizes(graph, shape); // before reading it, and before the run: not after all the work
+            });
             graph.checkInput(x.shape());
             w = c.weightsFor(graph);
         }
@@ -90,8 +95,32 @@ final class RunCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** Refuses, before the run, an output tensor too large for the writer, which holds each tensor's bytes in one array. */
+    private void checkOutputSizes(Graph graph, int[] input) {
+        Map<String, Long> floats = new LinkedHashMap<>();
+        floats.put("logits", (long) input[0] * graph.numClasses());
+        if (features) {
+            List<Shape> shapes = graph.inferShapes(input[2], input[3]);
+            for (FeatureLevel l : graph.featureLevels()) {
+                floats.put("stride" + l.stride(), input[0] * shapes.get(graph.nodes().indexOf(graph.node(l.node())) + 1).size());
+            }
+        }
+        floats.forEach((name, n) -> {
+            long bytes = MemoryBudget.floatBytes(n, name);
+            if (bytes > MemoryBudget.MAX_ARRAY_LENGTH) {
+                throw new Main.UserError("the output '" + name + "' of batch " + input[0] + " would be " + MemoryBudget.format(bytes)
+                        + ", more than the 2 GiB one tensor may have in the file written here: run a smaller batch");
+            }
+        });
+    }
+
     /** The file's only tensor, or the one named "input". */
     static Tensor readInput(Path file) throws java.io.IOException {
+        return readInput(file, shape -> { });
+    }
+
+    /** The file's only tensor, or the one named "input", after {@code check} accepted its shape (rank 4, within int). */
+    static Tensor readInput(Path file, java.util.function.Consumer<int[]> check) throws java.io.IOException {
         try (SafeTensors st = SafeTensors.open(file)) {
             String name;
             if (st.entries().size() == 1) {
@@ -103,6 +132,10 @@ final class RunCommand implements Callable<Integer> {
             }
             if (!st.entry(name).dtype().isFloat()) {
                 throw new Main.UserError(file + ": tensor '" + name + "' is " + st.entry(name).dtype() + ", expected F32");
+            }
+            long[] shape = st.entry(name).shape();
+            if (shape.length == 4 && java.util.Arrays.stream(shape).allMatch(d -> d <= Integer.MAX_VALUE)) {
+                check.accept(java.util.Arrays.stream(shape).mapToInt(d -> (int) d).toArray());
             }
             return st.readTensor(name);
         }

@@ -235,7 +235,7 @@ class ClassifyTest {
         List<String> pngs = files.stream().filter(f -> f.toString().endsWith(".png")).map(f -> f + ":").toList();
         assertEquals(pngs, glob.out().lines().filter(l -> !l.startsWith(" ")).toList());
         Path empty = Files.createDirectories(dir.resolve("empty"));
-        BadInputTest.assertOneLineError(classify(empty.toString()), "no JPEG, PNG, BMP or GIF files in directory " + empty);
+        BadInputTest.assertOneLineError(classify(empty.toString()), "no JPEG, PNG, WebP, BMP or GIF files in directory " + empty);
         BadInputTest.assertOneLineError(classify(dir.resolve("images") + "/*.tiff"), "no files match " + dir.resolve("images")
                 + "/*.tiff");
     }

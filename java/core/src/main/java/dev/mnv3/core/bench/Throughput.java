@@ -63,7 +63,7 @@ public final class Throughput {
     public static Result measure(CompiledModel model, Tensor input, double warmupSeconds, double seconds, DoubleConsumer progress) {
         checkDurations(warmupSeconds, seconds);
         warmUp(model, input, System.nanoTime() + (long) (warmupSeconds * 1e9));
-        return summarize(input.dim(0), timedRuns(model, input, System.nanoTime(), seconds, progress));
+        return summarize(input.dim(0), timedRuns(model, input, System.nanoTime(), seconds, 3, progress));
     }
 
     private static void warmUp(CompiledModel model, Tensor input, long until) {
@@ -72,12 +72,13 @@ public final class Throughput {
         } while (System.nanoTime() < until);
     }
 
-    /** Latencies in ms of runs from {@code start} until {@code seconds} have passed (at least 3 runs). */
-    private static double[] timedRuns(CompiledModel model, Tensor input, long start, double seconds, DoubleConsumer progress) {
+    /** Latencies in ms of runs from {@code start} until {@code seconds} have passed (at least {@code minRuns} runs). */
+    private static double[] timedRuns(CompiledModel model, Tensor input, long start, double seconds, int minRuns,
+                                      DoubleConsumer progress) {
         double[] times = new double[16];
         int runs = 0;
         long deadline = start + (long) (seconds * 1e9), now = System.nanoTime();
-        while (runs < 3 || now < deadline) {
+        while (runs < minRuns || now < deadline) {
             long t = System.nanoTime();
             model.run(input);
             now = System.nanoTime();
@@ -112,7 +113,8 @@ public final class Throughput {
                 try {
                     warmUp(model, input, warmEnd);
                     start.await();
-                    perClient[k] = timedRuns(model, input, window[0], seconds, k == 0 ? progress : p -> { });
+                    // one run each at least, together many: more per client would outlast --seconds by far on few cores
+                    perClient[k] = timedRuns(model, input, window[0], seconds, 1, k == 0 ? progress : p -> { });
                 } catch (RuntimeException | Error e) { // an OutOfMemoryError too: reported by the caller, not on stderr here
                     synchronized (failure) {
                         if (failure[0] == null) failure[0] = e;

@@ -27,6 +27,8 @@ final class ImageIoPixels implements PixelSource {
     private final ImageReader reader;
     private final DecodeDeadline deadline;
     private final int fullWidth, fullHeight, step, bytesPerPixel;
+    /** A GIF frame placed on a larger logical screen, which PIL's image is (null: the image is the frame). */
+    private final GifScreen screen;
     /** A JPEG that javax.imageio decodes to 3-byte BGR: read into {@link #rgbImage} instead. */
     private final boolean rgbOrder;
 
@@ -39,8 +41,9 @@ final class ImageIoPixels implements PixelSource {
         this.name = source.name();
         this.reader = reader;
         this.deadline = deadline;
-        fullWidth = reader.getWidth(0);
-        fullHeight = reader.getHeight(0);
+        screen = GifScreen.of(reader);
+        fullWidth = screen != null ? screen.width() : reader.getWidth(0);
+        fullHeight = screen != null ? screen.height() : reader.getHeight(0);
         // these decoders read every row (and every column) up to the region's end: the cost is the whole image's
         limits.requireDecodableWhole(name, fullWidth, fullHeight);
         ImageTypeSpecifier type = imageType(reader);
@@ -81,9 +84,33 @@ final class ImageIoPixels implements PixelSource {
 
     @Override
     public void read(int x0, int y0, int x1, int y1, Rows rows) throws IOException {
-        int sx = x0 * step, sy = y0 * step;
-        Rectangle region = new Rectangle(sx, sy, Math.min((x1 - x0) * step, fullWidth - sx),
-                Math.min((y1 - y0) * step, fullHeight - sy));
+        if (screen == null) {
+            readFrame(x0, y0, x1, y1, 0, 0, rows);
+            return;
+        }
+        // the screen's pixels outside the frame are its fill colour; the frame's part of the region is decoded
+        int[] row = new int[x1 - x0];
+        int fx0 = Math.max(x0, Math.ceilDiv(screen.x(), step)), fx1 = Math.min(x1, Math.ceilDiv(screen.x() + screen.frameWidth(), step));
+        int fy0 = Math.max(y0, Math.ceilDiv(screen.y(), step)), fy1 = Math.min(y1, Math.ceilDiv(screen.y() + screen.frameHeight(), step));
+        boolean overlaps = fx0 < fx1 && fy0 < fy1;
+        java.util.Arrays.fill(row, screen.fill());
+        for (int y = y0; y < (overlaps ? fy0 : y1); y++) rows.row(y, row);
+        if (!overlaps) return;
+        readFrame(fx0, fy0, fx1, fy1, screen.x(), screen.y(), (y, rgb) -> {
+            java.util.Arrays.fill(row, screen.fill());
+            System.arraycopy(rgb, 0, row, fx0 - x0, fx1 - fx0);
+            rows.row(y, row);
+        });
+        java.util.Arrays.fill(row, screen.fill());
+        for (int y = fy1; y < y1; y++) rows.row(y, row);
+    }
+
+    /** {@link #read} of a region within the frame that is at ({@code frameX}, {@code frameY}) on the image. */
+    private void readFrame(int x0, int y0, int x1, int y1, int frameX, int frameY, Rows rows) throws IOException {
+        int sx = x0 * step - frameX, sy = y0 * step - frameY;
+        int frameWidth = screen == null ? fullWidth : screen.frameWidth(), frameHeight = screen == null ? fullHeight : screen.frameHeight();
+        Rectangle region = new Rectangle(sx, sy, Math.min((x1 - x0) * step, frameWidth - sx),
+                Math.min((y1 - y0) * step, frameHeight - sy));
         MemoryBudget.reserve((long) (x1 - x0) * (y1 - y0) * bytesPerPixel, "decoding " + name);
         ImageReadParam param = reader.getDefaultReadParam();
         param.setSourceRegion(region);

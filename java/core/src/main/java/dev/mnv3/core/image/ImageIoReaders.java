@@ -1,11 +1,8 @@
 package dev.mnv3.core.image;
 
 import dev.mnv3.core.tensor.MemoryLimitException;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.InterruptedIOException;
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -15,7 +12,7 @@ import javax.imageio.stream.ImageInputStream;
 
 /**
  * The javax.imageio readers of an image, opened in turn, with the image's damage collected (a PNG
- * chunk failing its CRC, every warning of the decoder) and every decoder failure turned into one
+ * chunk failing its CRC, a truncated file ({@link Truncation}), every warning of the decoder) and every decoder failure turned into one
  * {@link ImageDecodeException} line naming the image.
  */
 final class ImageIoReaders {
@@ -34,7 +31,7 @@ final class ImageIoReaders {
      */
     static void withReader(ImageSource source, List<String> damage, ReaderUse use) throws IOException {
         String name = source.name();
-        String problem = pngProblem(source);
+        String problem = Truncation.problem(source);
         if (problem != null) damage.add(problem);
         List<ImageReader> readers = readers(source);
         if (readers.isEmpty()) throw new ImageDecodeException("cannot decode image " + name + ": not a JPEG, PNG, BMP or GIF file");
@@ -52,7 +49,7 @@ final class ImageIoReaders {
                 } catch (IOException | RuntimeException | OutOfMemoryError | StackOverflowError e) {
                     // javax.imageio's decoders fail in every way on bad input: IIOException, IndexOutOfBounds, ...
                     List<String> seen = damage.subList(intact, damage.size());
-                    String why = seen.isEmpty() ? describe(e) : seen.getFirst() + "; " + describe(e);
+                    String why = (problem != null ? problem + "; " : "") + (seen.isEmpty() ? "" : seen.getFirst() + "; ") + describe(e);
                     if (first == null) {
                         first = new ImageDecodeException("cannot decode image " + name + ": damaged or unsupported (" + why + ")", e);
                     }
@@ -87,20 +84,6 @@ final class ImageIoReaders {
         return switch (source) {
             case ImageSource.File f -> ImageIO.createImageInputStream(f.path().toFile());
             case ImageSource.Bytes b -> new ByteArrayImageStream(b.data());
-        };
-    }
-
-    /** What is wrong with a PNG's chunks (javax.imageio checks neither CRCs nor the end), or null. */
-    private static String pngProblem(ImageSource source) throws IOException {
-        return switch (source) {
-            case ImageSource.File f -> {
-                byte[] head;
-                try (InputStream in = Files.newInputStream(f.path())) {
-                    head = in.readNBytes(8);
-                }
-                yield PngChunks.isPng(head) ? PngChunks.problem(f.path()) : null;
-            }
-            case ImageSource.Bytes b -> PngChunks.isPng(b.data()) ? PngChunks.problem(new ByteArrayInputStream(b.data())) : null;
         };
     }
 

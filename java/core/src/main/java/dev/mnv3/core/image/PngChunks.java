@@ -1,11 +1,8 @@
 package dev.mnv3.core.image;
 
-import java.io.BufferedInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.zip.CRC32;
 
 /**
@@ -22,13 +19,6 @@ final class PngChunks {
         if (head.length < SIGNATURE.length) return false;
         for (int i = 0; i < SIGNATURE.length; i++) if (head[i] != SIGNATURE[i]) return false;
         return true;
-    }
-
-    /** What is wrong with the file's chunk structure, or null when every chunk is intact. */
-    static String problem(Path file) throws IOException {
-        try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
-            return problem(in);
-        }
     }
 
     /** What is wrong with the chunk structure of a PNG read from its first byte, or null when every chunk is intact. */

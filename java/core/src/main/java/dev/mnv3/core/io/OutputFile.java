@@ -12,6 +12,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFileAttributes;
 import java.util.Collection;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -23,7 +25,9 @@ import java.util.regex.Pattern;
  * Replacing a file the user named as an output, so that nothing is lost: the data goes to a temp
  * file beside the target, which is renamed over it only when complete. Only regular files are
  * replaced (never a device, FIFO or directory); a symbolic link is written through, to its
- * target; a file the same command reads is never overwritten. Temp files are named
+ * target, which keeps its permissions and (where this process may set it) its owner and group; a
+ * file the same command reads is never overwritten. The replacement is a new file: other hard
+ * links to the old one keep the old content. Temp files are named
  * {@code .NAME.PID.N.mnv3-tmp}: removed on failure and on SIGTERM, and a later write to the same
  * target removes those whose process is gone (after a SIGKILL).
  */
@@ -77,15 +81,34 @@ public final class OutputFile {
 
     /** {@link #check}s {@code target}, then writes {@code content} and renames it into place. */
     public static void write(Path target, Collection<Path> inputs, Content content) throws IOException {
+        write(target, inputs, null, content);
+    }
+
+    /**
+     * As {@link #write(Path, Collection, Content)}; but when {@code content} fails with an unchecked
+     * exception (the work failed, not the writing), what it wrote so far is kept under the name
+     * {@code partial} (a file beside the target, checked and replaced as the target would be) and
+     * a {@link PartialOutput} is thrown, its cause the failure. {@code partial} null: nothing is kept.
+     */
+    public static void write(Path target, Collection<Path> inputs, Path partial, Content content) throws IOException {
         Path file = check(target, inputs);
         removeStaleTempFiles(file);
         Path tmp = file.resolveSibling("." + file.getFileName() + "." + ProcessHandle.current().pid() + "."
                 + SEQUENCE.incrementAndGet() + TEMP_SUFFIX);
         IN_PROGRESS.add(tmp);
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            content.writeTo(ch);
+            try {
+                content.writeTo(ch);
+            } catch (RuntimeException e) {
+                if (partial == null || ch.size() == 0) throw e;
+                ch.close();
+                Path kept = check(partial, inputs);
+                Files.move(tmp, kept, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                throw new PartialOutput(partial, e);
+            }
             ch.force(false);
             ch.close();
+            keepModeAndOwner(file, tmp);
             try {
                 Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             } catch (AtomicMoveNotSupportedException e) {
@@ -98,6 +121,41 @@ public final class OutputFile {
         } finally {
             deleteQuietly(tmp); // gone after a successful rename; the partial file otherwise
             IN_PROGRESS.remove(tmp);
+        }
+    }
+
+    /**
+     * The replaced file's permissions and owner (and group) on its replacement, where the file system
+     * has them and this process may set them: a rename would otherwise give the output a new file's.
+     */
+    private static void keepModeAndOwner(Path file, Path tmp) throws IOException {
+        PosixFileAttributes old;
+        try {
+            old = Files.readAttributes(file, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException | UnsupportedOperationException e) {
+            return; // a new file, or no POSIX attributes here
+        }
+        Files.setPosixFilePermissions(tmp, old.permissions());
+        PosixFileAttributeView view = Files.getFileAttributeView(tmp, PosixFileAttributeView.class);
+        try {
+            if (!old.owner().equals(Files.getOwner(tmp))) view.setOwner(old.owner());
+            view.setGroup(old.group());
+        } catch (IOException e) {
+            // only root gives a file away: the output is then the writer's, as any new file is
+        }
+    }
+
+    /** Work that failed after writing part of its output, which was kept: {@link #partial()} names it. */
+    public static final class PartialOutput extends RuntimeException {
+        private final Path partial;
+
+        PartialOutput(Path partial, RuntimeException cause) {
+            super(cause.getMessage() + " (what was written before it is in " + partial + ")", cause);
+            this.partial = partial;
+        }
+
+        public Path partial() {
+            return partial;
         }
     }
 

@@ -3,6 +3,7 @@ package dev.mnv3.core.weights;
 import dev.mnv3.core.Json;
 import dev.mnv3.core.io.OutputFile;
 import dev.mnv3.core.tensor.DType;
+import dev.mnv3.core.tensor.MemoryBudget;
 import dev.mnv3.core.tensor.Tensor;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -33,7 +34,8 @@ public final class SafeTensorsWriter {
         public static Blob of(String name, Tensor t, DType dtype) {
             float[] f = t.data();
             long[] shape = Arrays.stream(t.shape()).asLongStream().toArray();
-            MemorySegment out = MemorySegment.ofArray(new byte[f.length * dtype.bytes]);
+            MemorySegment out = MemorySegment.ofArray(new byte[MemoryBudget.arrayLength((long) f.length * dtype.bytes,
+                    "tensor '" + name + "' as " + dtype + " bytes")]);
             switch (dtype) {
                 case F32 -> MemorySegment.copy(f, 0, out, LittleEndian.F32, 0, f.length);
                 case F16, BF16 -> {
@@ -46,7 +48,8 @@ public final class SafeTensorsWriter {
         }
 
         public static Blob ofLongs(String name, long[] shape, long[] values) {
-            MemorySegment out = MemorySegment.ofArray(new byte[values.length * 8]);
+            MemorySegment out = MemorySegment.ofArray(new byte[MemoryBudget.arrayLength(values.length * 8L,
+                    "tensor '" + name + "' as I64 bytes")]);
             MemorySegment.copy(values, 0, out, LittleEndian.I64, 0, values.length);
             return new Blob(name, DType.I64, shape.clone(), out.toArray(ValueLayout.JAVA_BYTE));
         }

@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -50,6 +51,43 @@ class OutputFileTest {
         write(link, List.of(), "new");
         assertTrue(Files.isSymbolicLink(link), "the link stays a link");
         assertEquals("new", Files.readString(real));
+    }
+
+    /** The rename gives the output a new file: its mode (and owner) are the old file's, through a link or not. */
+    @Test
+    void theReplacedFileKeepsItsPermissions() throws IOException {
+        for (String mode : List.of("rw-r-----", "rwxrwxrwx", "r--------")) {
+            Path real = Files.writeString(dir.resolve("kept-" + mode + ".bin"), "old");
+            Files.setPosixFilePermissions(real, PosixFilePermissions.fromString(mode));
+            Path link = Files.createSymbolicLink(dir.resolve("link-" + mode + ".bin"), real.getFileName());
+            write(link, List.of(), "new");
+            assertEquals("new", Files.readString(real));
+            assertEquals(mode, PosixFilePermissions.toString(Files.getPosixFilePermissions(real)), "through the link");
+            write(real, List.of(), "newer");
+            assertEquals(mode, PosixFilePermissions.toString(Files.getPosixFilePermissions(real)), "named directly");
+        }
+    }
+
+    /** Work that fails half-way: the target is untouched, what was written is kept under the name asked for. */
+    @Test
+    void failedWorkKeepsItsPartialOutputWhenAsked() throws IOException {
+        Path out = Files.writeString(dir.resolve("result.jsonl"), "old");
+        Path partial = dir.resolve("result.jsonl.partial");
+        OutputFile.PartialOutput e = assertThrows(OutputFile.PartialOutput.class, () -> OutputFile.write(out, List.of(), partial, ch -> {
+            ch.write(ByteBuffer.wrap("line 1\n".getBytes(StandardCharsets.UTF_8)));
+            throw new IllegalStateException("image 2 failed");
+        }));
+        assertEquals(partial, e.partial());
+        assertEquals("image 2 failed", e.getCause().getMessage());
+        assertEquals("old", Files.readString(out));
+        assertEquals("line 1\n", Files.readString(partial));
+        assertEquals(List.of(), tempFiles());
+        // nothing written, nothing kept: the failure as it was
+        Files.delete(partial);
+        assertThrows(IllegalStateException.class, () -> OutputFile.write(out, List.of(), partial, ch -> {
+            throw new IllegalStateException("first image failed");
+        }));
+        assertFalse(Files.exists(partial));
     }
 
     @Test
