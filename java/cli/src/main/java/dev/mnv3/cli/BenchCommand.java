@@ -129,7 +129,7 @@ final class BenchCommand implements Callable<Integer> {
             if (notCompiled != null && bySetting.size() == 1) break;
         }
         if (reportDir != null) {
-            Reports.write(reportDir, BenchResults.of("mnv3 bench", "mnv3 bench " + String.join(" ",
+            Reports.write(reportDir, BenchResults.of("mnv3 bench", "mnv3 " + String.join(" ",
                             spec.commandLine().getParseResult().originalArgs()), Reports.machine(CudaBackend.NAME.equals(b.name())),
                     measured), spec.commandLine().getErr());
         }

@@ -3,7 +3,6 @@ package dev.mnv3.cli.report;
 import dev.mnv3.core.bench.BenchResults;
 import dev.mnv3.core.bench.ReportDirectory;
 import java.awt.geom.Rectangle2D;
-import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
