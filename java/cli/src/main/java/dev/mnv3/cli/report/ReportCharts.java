@@ -191,7 +191,7 @@ final class ReportCharts {
         return m.get("clients") instanceof Number n ? n.intValue() : 1;
     }
 
-    private static String clientsText(int clients) {
+    static String clientsText(int clients) {
         return clients + (clients == 1 ? " client" : " clients");
     }
 

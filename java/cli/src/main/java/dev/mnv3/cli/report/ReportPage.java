@@ -88,7 +88,7 @@ final class ReportPage {
 
     private static String work(Map<String, Object> m) {
         return (m.get("model") != null ? m.get("model") + ", " : "") + "batch " + ReportCharts.batch(m)
-                + (m.get("clients") != null ? ", " + ReportCharts.clients(m) + " clients" : "");
+                + (m.get("clients") != null ? ", " + ReportCharts.clientsText(ReportCharts.clients(m)) : "");
     }
 
     private static void measurements(StringBuilder sb, BenchResults r) {
