@@ -179,6 +179,8 @@ final class ReportCharts {
                 });
             }
             parts.removeIf(Objects::isNull);
+            // "onnxruntime: cpu fp32": the engine's name may have spaces of its own
+            if (fields.contains("engine") && parts.size() > 1) parts.set(0, parts.get(0) + ":");
             return parts.isEmpty() ? "mnv3" : String.join(" ", parts);
         }
     }

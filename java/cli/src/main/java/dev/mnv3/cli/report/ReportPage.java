@@ -62,7 +62,7 @@ final class ReportPage {
         List<String> engines = r.engines();
         if (engines.size() < 2 || !engines.contains("mnv3")) return;
         List<Map<String, Object>> ok = r.succeeded();
-        sb.append("<h2>mnv3 against ").append(esc(String.join(", ", engines.stream().filter(e -> !e.equals("mnv3")).toList())))
+        sb.append("<h2>mnv3 against ").append(esc(String.join("; ", engines.stream().filter(e -> !e.equals("mnv3")).toList())))
                 .append("</h2>\n<table class=\"data\">\n<tr><th>work</th><th>engine</th><th>mnv3 images/s</th><th>its images/s</th>")
                 .append("<th>mnv3 / it</th></tr>\n");
         for (Map<String, Object> ours : ok) {
