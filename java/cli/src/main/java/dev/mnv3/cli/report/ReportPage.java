@@ -34,7 +34,9 @@ final class ReportPage {
         sb.append("<h2>Machine</h2>\n<table class=\"machine\">\n");
         for (Map.Entry<String, Object> e : r.machine().entrySet()) {
             sb.append("<tr><th>").append(esc(e.getKey())).append("</th><td>")
-                    .append(e.getValue() == null ? "<span class=\"none\">none</span>" : esc(BenchResults.cell(e.getValue())))
+                    .append(e.getValue() != null ? esc(BenchResults.cell(e.getValue()))
+                            // no GPU ran, or a fact (the commit, outside a checkout) that could not be found
+                            : "<span class=\"none\">" + (e.getKey().startsWith("gpu") ? "none" : "unknown") + "</span>")
                     .append("</td></tr>\n");
         }
         sb.append("</table>\n");
