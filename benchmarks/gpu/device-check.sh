@@ -439,6 +439,8 @@ finish() {
     if [ -f "$WORK/ours.json" ] || [ -f "$WORK/torch.json" ]; then
         cat "$WORK/ours.json" "$WORK/torch.json" > "$LOGDIR/throughput.json" 2>/dev/null
         table=$("$PYTHON" benchmarks/gpu/throughput_table.py "$WORK/ours.json" "$WORK/torch.json" 2>&1)
+        # the same points in mnv3 bench --report's format: mnv3 bench --report DIR --from results.json draws the page
+        "$PYTHON" benchmarks/gpu/results_json.py "$LOGDIR/results.json" "$WORK/ours.json" "$WORK/torch.json" || true
     fi
     write_summary_text "$table"
     log "" && tee -a "$LOG" < "$LOGDIR/summary.txt"

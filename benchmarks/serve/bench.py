@@ -11,6 +11,7 @@ issue's latency goal at one client: p99 <= the model's batch-1 latency + the que
 
     benchmarks/serve/bench.py                        # Large, CPU, clients 1,4,16,64, 10 s each
     benchmarks/serve/bench.py --model small --seconds 5 --clients 1,16
+    benchmarks/serve/bench.py --report DIR           # also results.json, results.csv and report.html (charts) in DIR
 
 Needs hey and curl-free Python 3 (stdlib only); tools/serve-test-clients.sh installs hey.
 """
@@ -22,6 +23,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 
 from common import require_hey, MNV3, ROOT, Server, cpu_description, hey, metric_values, mnv3_command, say
 
@@ -58,8 +60,12 @@ def main():
     p.add_argument("--seconds", type=float, default=10)
     p.add_argument("--warmup", type=float, default=2)
     p.add_argument("--port", type=int, default=18600)
+    p.add_argument("--report", metavar="DIR", help="also write DIR/results.json, results.csv and report.html, as "
+                   "./mnv3 bench --report does (DIR new, empty, or holding only those files)")
     args = p.parse_args()
     require_hey()
+    if args.report:
+        check_report_dir(args.report)
     clients = [int(c) for c in args.clients.split(",")]
     subprocess.run([MNV3, "--version"], check=True, capture_output=True)  # builds on first use
 
@@ -130,7 +136,39 @@ def main():
             share = r["rps"] / bench[b]["images_per_second"]
             print("Throughput goal at 16 clients, batching on: %.0f%% of bench at batch %d (goal 90%%): %s" % (
                 100 * share, b, "met" if share >= 0.9 else "NOT met"))
+    if args.report:
+        write_report(args, rows, bench)
     say("logs in " + work)
+
+
+REPORT_FILES = ("results.json", "results.csv", "report.html")
+
+
+def check_report_dir(path):
+    """Before the run, as mnv3 bench --report checks it: nothing but the report's own files is ever replaced."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        sys.exit("--report %s: not a directory" % path)
+    others = sorted(set(os.listdir(path)) - set(REPORT_FILES)) if os.path.isdir(path) else []
+    if others:
+        sys.exit("--report %s: the directory holds other files (%s); name a new or empty directory" % (path, ", ".join(others[:3])))
+
+
+def write_report(args, rows, bench):
+    """Served points (one image per request; an engine per batching mode) and bench's, as results.json; mnv3 draws the page."""
+    common = {"model": args.model, "backend": args.backend, "height": args.size, "width": args.size}
+    ms = [{"engine": "mnv3 serve, batching " + r["mode"], **common, "batch": 1, "clients": r["clients"],
+           "images_per_second": r["rps"], "p50_ms": r["p50"], "p99_ms": r["p99"], "mean_batch": r["mean_batch"],
+           "max_batch_size": args.max_batch_size if r["mode"] == "on" else 1, "queue_delay_us": args.delay_us} for r in rows]
+    ms += [{"engine": "mnv3", **bench[b]} for b in sorted(bench)]
+    results = {"format": "mnv3-bench-results/1", "title": "mnv3 serve under load",
+               "command": "benchmarks/serve/bench.py " + " ".join(sys.argv[1:]),
+               "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+               "machine": {"cpu": cpu_description(), "processors": os.cpu_count()}, "measurements": ms}
+    os.makedirs(args.report, exist_ok=True)
+    with open(os.path.join(args.report, "results.json"), "w") as f:
+        json.dump(results, f, indent=2)
+        f.write("\n")
+    subprocess.run([MNV3, "bench", "--report", args.report, "--from", os.path.join(args.report, "results.json")], check=True)
 
 
 if __name__ == "__main__":

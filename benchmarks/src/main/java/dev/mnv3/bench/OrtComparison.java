@@ -7,6 +7,7 @@ import ai.onnxruntime.OrtSession;
 import dev.mnv3.core.MobileNetV3Config;
 import dev.mnv3.core.backend.CompileOptions;
 import dev.mnv3.core.backend.CompiledModel;
+import dev.mnv3.core.bench.ReportDirectory;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.tensor.TensorDiff;
@@ -39,7 +40,8 @@ import java.util.Map;
  * benchmarks/export_onnx.py; see compare-ort.sh), {@code --models large,small},
  * {@code --batches 1,8,32}, {@code --threads 2}, {@code --rounds 5}, {@code --seconds 2} (per
  * engine per round), {@code --profile} (a per-layer profile of both engines after each model's rows),
- * {@code --profile-batch N} (the same at batch N).
+ * {@code --profile-batch N} (the same at batch N), {@code --report DIR} (results.json and results.csv there, in
+ * {@code mnv3 bench --report}'s format).
  */
 public final class OrtComparison {
     private OrtComparison() {
@@ -85,6 +87,8 @@ public final class OrtComparison {
         int rounds = Integer.parseInt(opt.getOrDefault("rounds", "5"));
         double seconds = Double.parseDouble(opt.getOrDefault("seconds", "2"));
         if (rounds < 1 || threads < 1 || !(seconds > 0)) throw new IllegalArgumentException("--rounds, --threads and --seconds must be positive");
+        // checked before the long run, written after it
+        ReportDirectory report = opt.containsKey("report") ? ReportDirectory.check(Path.of(opt.get("report"))) : null;
 
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         System.out.printf(Locale.ROOT, "CPU: %s%nmnv3 cpu: %s%nvs ONNX Runtime %s; %d threads each, 224x224, %d rounds x %.1f s per engine%n",
@@ -130,6 +134,7 @@ public final class OrtComparison {
         }
         System.out.println("img/s: the median round; ours/ORT: over the rounds, each round's images per second"
                 + (cpu ? "; CPU-time ratio: ORT's CPU time per image / ours (the calling thread's)" : ""));
+        if (report != null) OrtReport.write(report, rows, env.getVersion(), threads, seconds, List.of(args));
     }
 
     private static Row compare(OrtEnvironment env, OrtSession session, CompiledModel ours, String model, int batch, int rounds,

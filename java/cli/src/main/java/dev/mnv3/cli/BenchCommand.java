@@ -1,10 +1,13 @@
 package dev.mnv3.cli;
 
+import dev.mnv3.cli.report.Reports;
 import dev.mnv3.core.Json;
 import dev.mnv3.core.backend.Backend;
 import dev.mnv3.core.backend.CompileOptions;
 import dev.mnv3.core.backend.CompiledModel;
 import dev.mnv3.core.backend.Precision;
+import dev.mnv3.core.bench.BenchResults;
+import dev.mnv3.core.bench.ReportDirectory;
 import dev.mnv3.core.bench.Throughput;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.weights.RandomWeights;
@@ -13,6 +16,7 @@ import dev.mnv3.cpu.fast.FastBackend;
 import dev.mnv3.cuda.CudaBackend;
 import dev.mnv3.cuda.CudaModel;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -80,11 +84,29 @@ final class BenchCommand implements Callable<Integer> {
             + "clients, ...); a measurement that failed gives {..., \"batch\": N, \"error\": \"why\"}.")
     boolean json;
 
+    @Option(names = "--report", paramLabel = "DIR", description = "Also write DIR/results.json (every measurement with its "
+            + "settings, and the machine), DIR/results.csv and DIR/report.html, a page with charts: images/s against batch size, "
+            + "latency against clients, engines side by side. DIR must be new, empty or hold only those three files.")
+    Path report;
+
+    @Option(names = "--from", paramLabel = "FILE", description = "With --report: measure nothing, draw the report from a "
+            + "results.json written before (by --report, benchmarks/compare-ort.sh --report, ...).")
+    Path from;
+
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
+    /** Every measurement as its JSON object, for --report. */
+    private final List<Map<String, Object>> measured = new ArrayList<>();
+
     @Override
     public Integer call() throws Exception {
+        ReportDirectory reportDir = report == null ? null : ReportDirectory.check(report);
+        if (from != null) {
+            if (reportDir == null) throw new Main.UserError("--from needs --report DIR: where to write the report");
+            Reports.write(reportDir, BenchResults.read(from), spec.commandLine().getErr());
+            return 0;
+        }
         Durations.check("--seconds", seconds, false);
         Durations.check("--warmup", warmup, true);
         BenchPoints.Group defaults = new BenchPoints.Group(BenchPoints.precisions(backend.precision),
@@ -100,10 +122,18 @@ final class BenchCommand implements Callable<Integer> {
         Map<BenchPoints.Setting, List<BenchPoints.Point>> bySetting = BenchPoints.bySetting(points);
         // the failure summary names what varies: the batch size alone in the plain case
         boolean onlyBatches = bySetting.size() == 1 && points.stream().map(BenchPoints.Point::clients).distinct().count() == 1;
+        clock = points.size() > 1 ? new SweepClock(points.size(), warmup + seconds) : null;
+        RuntimeException notCompiled = null;
         for (Map.Entry<BenchPoints.Setting, List<BenchPoints.Point>> e : bySetting.entrySet()) {
-            RuntimeException notCompiled = measure(b, graph, e.getKey(), e.getValue(), onlyBatches);
-            if (notCompiled != null && bySetting.size() == 1) throw notCompiled; // its own message says it all
+            notCompiled = measure(b, graph, e.getKey(), e.getValue(), onlyBatches);
+            if (notCompiled != null && bySetting.size() == 1) break;
         }
+        if (reportDir != null) {
+            Reports.write(reportDir, BenchResults.of("mnv3 bench", "mnv3 " + String.join(" ",
+                            spec.commandLine().getParseResult().originalArgs()), Reports.machine(CudaBackend.NAME.equals(b.name())),
+                    measured), spec.commandLine().getErr());
+        }
+        if (notCompiled != null && bySetting.size() == 1) throw notCompiled; // its own message says it all
         if (!failures.isEmpty()) {
             if (points.size() == 1) throw firstFailure;
             throw new Main.UserError(failures.size() + " of " + points.size() + (onlyBatches ? " batch sizes" : " measurements")
@@ -115,6 +145,8 @@ final class BenchCommand implements Callable<Integer> {
     /** What failed so far, described, and the first exception. */
     private final List<String> failures = new ArrayList<>();
     private RuntimeException firstFailure;
+    /** Where a run of several measurements stands; null for one. */
+    private SweepClock clock;
 
     private void failed(BenchPoints.Point p, boolean onlyBatches, RuntimeException e) {
         failures.add(describe(p, onlyBatches) + ": " + Main.describe(e));
@@ -141,8 +173,9 @@ final class BenchCommand implements Callable<Integer> {
             m = b.compile(graph, RandomWeights.generate(graph, 1), options);
         } catch (RuntimeException e) {
             for (BenchPoints.Point p : points) {
-                if (json) out.println(errorJson(name, b.name(), precision, graphs, p, Main.describe(e)));
+                emit(out, errorJson(name, b.name(), precision, graphs, p, Main.describe(e)));
                 failed(p, onlyBatches, e);
+                if (clock != null) clock.end();
             }
             out.flush();
             return e;
@@ -161,19 +194,21 @@ final class BenchCommand implements Callable<Integer> {
                     Progress progress = new Progress(spec.commandLine().getErr(), "bench " + name + " "
                             + (onlyBatches ? "" : setting.describe() + (p.clients() > 1 ? " x" + p.clients() : "") + " ")
                             + "batch " + p.batch());
+                    if (clock != null) clock.begin();
                     r = Throughput.measure(m, size.randomInput(graph, p.batch(), 2), p.clients(), warmup, seconds,
-                            progress::update);
+                            clock == null ? progress::update : f -> progress.update(f, clock.detail()));
                     progress.done();
                 } catch (RuntimeException e) {
-                    if (json) out.println(errorJson(name, b.name(), precision, graphs, p, Main.describe(e)));
+                    emit(out, errorJson(name, b.name(), precision, graphs, p, Main.describe(e)));
                     out.flush();
                     failed(p, onlyBatches, e);
                     continue;
+                } finally {
+                    if (clock != null) clock.end();
                 }
-                if (json) {
-                    out.println(r.toJson(name, b.name(), precision, graphs, cudnn, vectorBits(b), threads, size.height(),
-                            size.width()));
-                } else {
+                String line = r.toJson(name, b.name(), precision, graphs, cudnn, vectorBits(b), threads, size.height(), size.width());
+                emit(out, line);
+                if (!json) {
                     out.printf("%s on %s (%s%s%s), batch %d at %s, %d threads%s: %.1f images/s, latency per batch p50 %.2f ms, "
                                     + "p99 %.2f ms (%d runs)%n",
                             graph.config().describe(), b.name(), precision.name().toLowerCase(Locale.ROOT),
@@ -187,6 +222,17 @@ final class BenchCommand implements Callable<Integer> {
             if (showKernels && m instanceof CudaModel c) printKernelChoices(c, setting);
         }
         return null;
+    }
+
+    /** One measurement's JSON object: printed with --json, kept for --report. */
+    private void emit(PrintWriter out, String line) {
+        if (json) out.println(line);
+        if (report != null) {
+            Map<String, Object> m = new java.util.LinkedHashMap<>();
+            m.put("engine", "mnv3");
+            m.putAll(Json.object(Json.parse(line), "a measurement"));
+            measured.add(m);
+        }
     }
 
     private static String describe(BenchPoints.Point p, boolean onlyBatches) {
