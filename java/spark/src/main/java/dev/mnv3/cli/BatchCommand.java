@@ -88,7 +88,8 @@ public final class BatchCommand implements Callable<Integer> {
     int partitionImages;
 
     @Option(names = "--master", paramLabel = "URL",
-            description = "Spark master (default: what spark-submit set, else local[*]: all processors of this machine).")
+            description = "Spark master (default: what spark-submit set, else local[*]: all processors of this machine). "
+                    + "With a cluster's master (spark://HOST:PORT, ...) batch adds its own jar to spark.jars; see the README.")
     String master;
 
     @Option(names = "--no-progress", description = "No progress bar on stderr.")
