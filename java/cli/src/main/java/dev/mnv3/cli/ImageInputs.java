@@ -118,7 +118,8 @@ final class ImageInputs {
         return found;
     }
 
-    private static boolean isImageName(Path f) {
+    /** Whether a directory's file of this name is one of its images (by the extension). */
+    static boolean isImageName(Path f) {
         String name = f.getFileName() == null ? "" : f.getFileName().toString().toLowerCase(Locale.ROOT);
         return EXTENSIONS.stream().anyMatch(name::endsWith);
     }

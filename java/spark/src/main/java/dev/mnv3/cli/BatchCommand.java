@@ -24,10 +24,11 @@ import picocli.CommandLine.Spec;
         "Classify a collection of images as an Apache Spark job: Spark's embedded local mode by default (--master local[*]), "
                 + "or a cluster through spark-submit (see docs/spark.md).",
         "--input is a directory (its JPEG, PNG, WebP, BMP and GIF files, subdirectories included, in name order), a quoted glob "
-                + "('photos/**.jpg'), or an image file; repeat it for more. A URI (hdfs://, s3a://, file:) is read by Spark's "
-                + "binaryFile source instead.",
+                + "('photos/**.jpg'), or an image file; repeat it for more. A URI (hdfs://, s3a://, file:) is listed the same way "
+                + "through Hadoop's file systems (a directory's images, a glob's matches, a file), and its files are read by the executors.",
         "Executors decode and preprocess the images (resize --resize, center crop --crop, ImageNet mean and std, as classify "
-                + "does), a partition's images in batches, and run one compiled model per executor JVM.",
+                + "does), a partition's images in batches, and run one compiled model per executor JVM, with --threads threads "
+                + "(default: the executor's cores, spark.executor.cores or N of local[N]).",
         "--output OUT is a new directory of Spark part files, one row per image, in order:",
         "  file      the image's absolute path (or URI)",
         "  top       the --top classes: [{class, label, probability}, ...], most probable first",
@@ -61,7 +62,8 @@ public final class BatchCommand implements Callable<Integer> {
             description = "Output format (default: ${DEFAULT-VALUE}).")
     String format;
 
-    @Option(names = "--top", paramLabel = "K", defaultValue = "5", description = "Classes per image in the top column (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--top", paramLabel = "K", defaultValue = "5",
+            description = "Classes per image in the top column, from 1 to the model's classes (default: ${DEFAULT-VALUE}).")
     int top;
 
     @Option(names = "--logits", description = "Add the logits column.")
@@ -86,7 +88,8 @@ public final class BatchCommand implements Callable<Integer> {
     int partitionImages;
 
     @Option(names = "--master", paramLabel = "URL",
-            description = "Spark master (default: what spark-submit set, else local[*]: all processors of this machine).")
+            description = "Spark master (default: what spark-submit set, else local[*]: all processors of this machine). "
+                    + "With a cluster's master (spark://HOST:PORT, ...) batch adds its own jar to spark.jars; see the README.")
     String master;
 
     @Option(names = "--no-progress", description = "No progress bar on stderr.")
@@ -98,7 +101,7 @@ public final class BatchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ImageBatchLimits.checkBatch(batch);
-        if (top < 0) throw new Main.UserError("--top must be >= 0, got " + top);
+        if (top < 1) throw new Main.UserError("--top must be from 1 to the model's classes, got " + top);
         if (partitionImages < 1) throw new Main.UserError("--partition-images must be >= 1, got " + partitionImages);
         ImageBatchLimits.checkDecodeThreads(decodeThreads);
         BatchJob.Format fmt = switch (format.toLowerCase(Locale.ROOT)) {
@@ -122,10 +125,18 @@ public final class BatchCommand implements Callable<Integer> {
             config = model.configFor(c);
             c.weightsFor(Graph.of(config)); // here, so that a file that does not fit the model is one line before Spark starts
         }
+        int classes = Graph.of(config).numClasses();
+        if (top > classes) throw new Main.UserError("--top must be from 1 to the model's " + classes + " classes, got " + top);
         BatchJob job = new BatchJob(config, weights, backend.resolve().name(), backend.options(), prep, batch, decodeThreads, top,
                 logits, features).checkpointKey(checkpoint.key);
-        BatchJob.Summary s = job.run(master, files, uris, partitionImages, output, fmt,
-                noProgress ? null : (fraction, detail) -> progress(err).update(fraction, detail));
+        BatchJob.Summary s;
+        try {
+            s = job.run(master, files, uris, name -> ImageInputs.isImageName(Path.of(name)), partitionImages, output, fmt,
+                    noProgress ? null : (fraction, detail) -> progress(err).update(fraction, detail));
+        } catch (BatchJob.BatchException e) {
+            if (progress != null) progress.done();
+            throw new Main.UserError(e.getMessage(), e);
+        }
         if (progress != null) progress.done();
         out.printf(Locale.ROOT, "wrote %s (%s): %,d images, %,d with an error, in %.2f s, %.1f images/s (decoding included; Spark %s, %s, "
                         + "batch %d; the job alone %.2f s)%n", output, fmt.name().toLowerCase(Locale.ROOT), s.images(), s.errors(),

@@ -8,6 +8,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Predicate;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.LocatedFileStatus;
+import org.apache.hadoop.fs.RemoteIterator;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
@@ -78,47 +84,60 @@ public final class BatchJob {
         return (int) Math.max(1, Math.min(images, waves * Math.max(1, slots)));
     }
 
+    /** A failure of the job, as one line for the user (what went wrong, and where). */
+    public static final class BatchException extends RuntimeException {
+        public BatchException(String message) {
+            super(message);
+        }
+
+        BatchException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
     /**
      * Runs the job: {@code master} null means spark-submit's, else local[*]. {@code files} are
-     * split into partitions of about {@code partitionImages}; {@code uris} are loaded as binary
-     * files. {@code progress} may be null.
+     * split into partitions of about {@code partitionImages}; {@code uris} are listed here, on the
+     * driver, through Hadoop's file systems: a directory's files whose names {@code imageName}
+     * accepts (as for a local directory: hidden names and empty files included, each a row), a
+     * glob's matches, a file as it is. The output, inputs and master are checked before any task
+     * runs; a job that fails or is stopped leaves no output directory. {@code progress} may be null.
      */
-    public Summary run(String master, List<String> files, List<String> uris, int partitionImages, String output, Format format,
-                       ProgressSink progress) throws IOException {
+    public Summary run(String master, List<String> files, List<String> uris, Predicate<String> imageName, int partitionImages,
+                       String output, Format format, ProgressSink progress) throws IOException {
         long start = System.nanoTime();
-        SparkSession.Builder b = SparkSession.builder().appName("mnv3 batch");
-        if (master != null) b.master(master);
-        else if (System.getProperty("spark.master") == null) b.master("local[*]");
+        boolean ours = SparkSession.getDefaultSession().isEmpty(); // a session the caller made stays theirs
+        String url = master != null ? master : System.getProperty("spark.master", "local[*]");
+        SparkSetup.checkReachable(url);
+        SparkSession.Builder b = SparkSession.builder().appName("mnv3 batch").master(url);
+        if (ours) {
+            SparkSetup.settings(url).forEach(b::config);
+        }
         if (System.getProperty("spark.master") == null && System.getProperty("log4j2.configurationFile") == null) {
             System.setProperty("log4j2.configurationFile", LOG_CONFIG); // Spark started here: its INFO lines would bury ours
         }
-        boolean ours = SparkSession.getDefaultSession().isEmpty(); // a session the caller made stays theirs
         SparkSession spark = b.getOrCreate();
         try {
+            Configuration hadoop = spark.sparkContext().hadoopConfiguration();
+            OutputDir out = OutputDir.claim(output, hadoop);
+            List<String> all = new ArrayList<>(files);
+            for (String uri : uris) all.addAll(list(uri, imageName, hadoop));
+            if (all.isEmpty()) throw new BatchException("no images in " + String.join(", ", uris));
+            if (!SparkSetup.isLocal(spark.sparkContext().master())) SparkSetup.checkExecutorJava(spark);
             ImageInference inf = inference.build();
             long jobStart = System.nanoTime();
             StructType fileSchema = new StructType().add("file", DataTypes.StringType, false);
-            Dataset<Row> rows = null;
-            long total = files.size();
-            if (!files.isEmpty()) {
-                JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-                int slices = slices(files.size(), partitionImages, sc.defaultParallelism());
-                List<Row> names = new ArrayList<>(files.size());
-                for (String f : files) names.add(RowFactory.create(f));
-                rows = inf.onPaths(spark.createDataFrame(sc.parallelize(names, slices), fileSchema), "file");
-            }
-            if (!uris.isEmpty()) {
-                Dataset<Row> binary = spark.read().format("binaryFile").option("recursiveFileLookup", "true")
-                        .load(uris.toArray(String[]::new)).select(functions.col("path").as("file"), functions.col("content"));
-                total += binary.count();
-                Dataset<Row> ran = inf.onBytes(binary, "content", "file").drop("content");
-                rows = rows == null ? ran : rows.unionByName(ran);
-            }
-            if (rows == null || total == 0) throw new IllegalArgumentException("no images in " + String.join(", ", uris));
-            TaskProgress listener = progress == null ? null : new TaskProgress(inf.imagesAccumulatorId(), total, progress);
+            JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+            int slices = slices(all.size(), partitionImages, sc.defaultParallelism());
+            List<Row> names = new ArrayList<>(all.size());
+            for (String f : all) names.add(RowFactory.create(f));
+            Dataset<Row> rows = inf.onPaths(spark.createDataFrame(sc.parallelize(names, slices), fileSchema), "file");
+            TaskProgress listener = progress == null ? null : new TaskProgress(inf.imagesAccumulatorId(), all.size(), progress);
             if (listener != null) spark.sparkContext().addSparkListener(listener);
             try {
-                write(rows, output, format);
+                out.write(() -> write(rows, output, format));
+            } catch (Exception e) { // SparkException is checked, and thrown from Scala undeclared
+                throw new BatchException(SparkSetup.describe(e), e);
             } finally {
                 if (listener != null) spark.sparkContext().removeSparkListener(listener);
             }
@@ -129,16 +148,48 @@ public final class BatchJob {
         }
     }
 
+    /** The files an --input URI names, in name order: see {@link #run}. */
+    static List<String> list(String uri, Predicate<String> imageName, Configuration hadoop) throws IOException {
+        org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(uri);
+        FileSystem fs;
+        FileStatus[] matched;
+        try {
+            fs = p.getFileSystem(hadoop);
+            matched = fs.globStatus(p);
+        } catch (IOException | RuntimeException e) {
+            throw new BatchException("--input " + uri + ": " + SparkSetup.firstLine(e));
+        }
+        if (matched == null || matched.length == 0) {
+            throw new BatchException("--input " + uri + (p.toString().matches(".*[*?\\[{].*") ? ": no files match" : ": no such file or directory"));
+        }
+        List<String> files = new ArrayList<>();
+        for (FileStatus m : matched) {
+            if (!m.isDirectory()) {
+                files.add(m.getPath().toString());
+                continue;
+            }
+            int before = files.size();
+            for (RemoteIterator<LocatedFileStatus> it = fs.listFiles(m.getPath(), true); it.hasNext(); ) {
+                LocatedFileStatus f = it.next();
+                if (imageName.test(f.getPath().getName())) files.add(f.getPath().toString());
+            }
+            if (files.size() == before) throw new BatchException("no JPEG, PNG, BMP or GIF files in directory " + m.getPath());
+            files.subList(before, files.size()).sort(null);
+        }
+        return files;
+    }
+
     private static void write(Dataset<Row> rows, String output, Format format) {
         switch (format) {
             case PARQUET -> rows.write().parquet(output);
             case JSONL -> rows.write().json(output); // one JSON object per line; null columns (error when there is none) left out
             case CSV -> {
+                // RFC 4180: a quote inside a field is doubled (Spark's default escapes it with a backslash, which csv readers split on)
                 Dataset<Row> flat = rows;
                 for (String c : List.of(ResultColumns.TOP, ResultColumns.LOGITS, ResultColumns.FEATURES)) {
                     if (List.of(rows.columns()).contains(c)) flat = flat.withColumn(c, functions.to_json(new Column(c)));
                 }
-                flat.write().option("header", "true").csv(output);
+                flat.write().option("header", "true").option("escape", "\"").csv(output);
             }
         }
     }

@@ -6,7 +6,6 @@ import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.weights.Checkpoint;
 import dev.mnv3.core.weights.Weights;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,7 +14,6 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import org.apache.spark.SparkFiles;
 
 /**
  * The compiled models of this JVM (an executor's, or the driver's in local mode): one per
@@ -33,37 +31,38 @@ final class ExecutorModels {
     private ExecutorModels() {
     }
 
-    /** The model for {@code spec} on {@code device}, compiling it from the weights shipped to this executor on first use. */
+    /** The model for {@code spec} on {@code device}, compiling it from the weights broadcast to this executor on first use. */
     static CompiledModel get(InferenceSpec spec, int device) {
         return MODELS.computeIfAbsent(spec.modelKey(device), key -> compile(spec, key));
     }
 
     private static CompiledModel compile(InferenceSpec spec, InferenceSpec.ModelKey key) {
-        Path weights = Path.of(SparkFiles.get(spec.weightsFile()));
         try {
-            String digest = digest(weights);
-            if (!digest.equals(spec.weightsDigest())) {
-                throw new IllegalStateException("the weights " + spec.weightsFile() + " on this executor (sha-256 " + digest
-                        + ") are not the driver's (" + spec.weightsDigest() + "): was the file changed while the job ran?");
+            // Checkpoint reads a file: the broadcast bytes go to a temporary one of the same name (for its messages),
+            // gone once the model holds its weights
+            Path dir = Files.createTempDirectory("mnv3-weights-");
+            Path weights = dir.resolve(spec.weightsName());
+            try {
+                Files.write(weights, spec.weights().value());
+                Graph graph = Graph.of(key.config()); // the driver's config, already in the checkpoint's layout
+                Weights w;
+                try (Checkpoint checkpoint = Checkpoint.open(weights, spec.checkpointKey())) {
+                    w = checkpoint.weightsFor(graph);
+                }
+                return Backends.named(key.backend()).compile(graph, w, key.options());
+            } finally {
+                Files.deleteIfExists(weights);
+                Files.deleteIfExists(dir);
             }
-            Graph graph = Graph.of(key.config()); // the driver's config, already in the checkpoint's layout
-            Weights w;
-            try (Checkpoint checkpoint = Checkpoint.open(weights, spec.checkpointKey())) {
-                w = checkpoint.weightsFor(graph);
-            }
-            return Backends.named(key.backend()).compile(graph, w, key.options());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
-    /** The SHA-256 of a file, in hex: what keys a model to its weights. */
-    static String digest(Path file) throws IOException {
-        try (InputStream in = Files.newInputStream(file)) {
-            MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            byte[] buffer = new byte[1 << 16];
-            for (int n; (n = in.read(buffer)) > 0; ) sha.update(buffer, 0, n);
-            return HexFormat.of().formatHex(sha.digest());
+    /** The SHA-256 of some bytes, in hex: what keys a model to its weights. */
+    static String digest(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e); // every JDK has SHA-256
         }

@@ -4,7 +4,6 @@ import dev.mnv3.core.image.ImageSource;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.Serializable;
-import java.net.URI;
 import java.nio.file.Path;
 import org.apache.spark.sql.Row;
 
@@ -40,8 +39,8 @@ record ImageColumn(int column, int nameColumn, boolean bytes) implements Seriali
         int colon = path.indexOf(':');
         boolean uri = colon > 1 && path.startsWith("//", colon + 1) || path.startsWith("file:");
         if (!uri) return ImageSource.of(Path.of(path));
-        if (path.startsWith("file:")) return ImageSource.of(Path.of(URI.create(path)));
-        org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(path);
+        org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(path); // as Hadoop lists it: spaces and '%' unescaped
+        if (path.startsWith("file:")) return ImageSource.of(Path.of(p.toUri()));
         try (InputStream in = p.getFileSystem(new org.apache.hadoop.conf.Configuration()).open(p)) {
             return ImageSource.of(path, in.readAllBytes());
         }

@@ -8,13 +8,17 @@ import dev.mnv3.core.image.Preprocessing;
 import dev.mnv3.core.image.PreprocessingStage;
 import dev.mnv3.core.weights.Checkpoint;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import org.apache.spark.SparkConf;
+import org.apache.spark.SparkContext;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.util.LongAccumulator;
 
@@ -33,21 +37,26 @@ import org.apache.spark.util.LongAccumulator;
  * Decoding and preprocessing run in the executors, a partition's rows in batches; each executor
  * JVM compiles the model once (keyed by the weights' SHA-256, the model, backend, precision and
  * device) and every task shares it. The weights (safetensors or a PyTorch checkpoint, read by
- * {@link Checkpoint}) go to the executors once, with {@code SparkContext.addFile}; the model runs
+ * {@link Checkpoint}) go to the executors once, as a broadcast (on any master: a broadcast belongs to
+ * the SparkContext, not to a session's isolated artifacts); the model runs
  * as the checkpoint was trained: in its layout, with that layout's BatchNorm eps unless the config
- * chose one. On the cuda backend each task runs on the GPU Spark assigned it.
+ * chose one. Without a thread count in its options the model uses {@code spark.executor.cores}
+ * threads (local[N]: N), the task slots of an executor, not every processor of its host. On the
+ * cuda backend each task runs on the GPU Spark assigned it.
  */
 public final class ImageInference {
     private final MobileNetV3Config config;
     private final Path weights;
     private final String checkpointKey;
-    private final String weightsDigest;
     private final String backend;
     private final CompileOptions options;
     private final Preprocessing preprocessing;
     private final int batch, decodeThreads;
     private final ResultColumns columns;
     private LongAccumulator images, errors;
+    private SparkContext shippedTo;
+    private Broadcast<byte[]> shipped;
+    private String shippedDigest;
 
     private ImageInference(Builder b) throws IOException {
         if (!Files.isRegularFile(b.weights)) throw new java.nio.file.NoSuchFileException(b.weights.toString());
@@ -60,7 +69,6 @@ public final class ImageInference {
         if (why != null && !b.backend.equals("cuda")) throw new IllegalArgumentException("backend " + b.backend + ": " + why);
         this.weights = b.weights;
         this.checkpointKey = b.checkpointKey;
-        this.weightsDigest = ExecutorModels.digest(b.weights);
         this.backend = b.backend;
         this.options = b.options;
         this.preprocessing = b.preprocessing;
@@ -121,16 +129,43 @@ public final class ImageInference {
     }
 
     private Dataset<Row> apply(Dataset<Row> rows, ImageColumn input) {
-        SparkSession spark = rows.sparkSession();
-        String name = weights.getFileName().toString();
-        spark.sparkContext().addFile(weights.toAbsolutePath().toString()); // once per executor, fetched before its first task
-        if (images == null) {
-            images = spark.sparkContext().longAccumulator("mnv3 images");
-            errors = spark.sparkContext().longAccumulator("mnv3 errors");
+        SparkContext sc = rows.sparkSession().sparkContext();
+        if (!sc.equals(shippedTo)) { // the weights, accumulators and the broadcast belong to one context
+            ship(sc);
+            images = sc.longAccumulator("mnv3 images");
+            errors = sc.longAccumulator("mnv3 errors");
+            shippedTo = sc;
         }
-        InferenceSpec spec = new InferenceSpec(config, name, checkpointKey, weightsDigest, backend, options, preprocessing, batch,
-                decodeThreads, columns);
+        CompileOptions o = options.threads() > 0 ? options : options.withThreads(executorThreads(sc.getConf()));
+        InferenceSpec spec = new InferenceSpec(config, weights.getFileName().toString(), shipped, checkpointKey, shippedDigest, backend, o,
+                preprocessing, batch, decodeThreads, columns);
         return rows.mapPartitions(new PartitionInference(spec, input, images, errors), Encoders.row(resultSchema(rows.schema())));
+    }
+
+    /** The weights as a broadcast of this context, read once per context (executors fetch it once each). */
+    private void ship(SparkContext sc) {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(weights);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        shippedDigest = ExecutorModels.digest(bytes);
+        shipped = JavaSparkContext.fromSparkContext(sc).broadcast(bytes);
+    }
+
+    /**
+     * The model's threads when none were asked for: an executor's cores ({@code spark.executor.cores},
+     * else N of local[N]), as many as Spark runs tasks at once there; 0 (every processor) when
+     * Spark's conf does not say.
+     */
+    static int executorThreads(SparkConf conf) {
+        int cores = conf.getInt("spark.executor.cores", 0);
+        if (cores <= 0) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("local\\[(\\d+)(,\\d+)?]").matcher(conf.get("spark.master", ""));
+            cores = m.matches() ? Integer.parseInt(m.group(1)) : conf.get("spark.master", "").equals("local") ? 1 : 0;
+        }
+        return Math.min(cores, CompileOptions.MAX_THREADS);
     }
 
     /** What to run and which columns to add; defaults: cpu, 256/224 preprocessing, batch 8, one decode thread per task, top 5. */

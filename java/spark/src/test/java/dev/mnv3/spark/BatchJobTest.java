@@ -1,6 +1,7 @@
 package dev.mnv3.spark;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -28,9 +29,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.stream.Stream;
 import javax.imageio.ImageIO;
 import org.apache.spark.sql.Dataset;
@@ -127,17 +130,18 @@ class BatchJobTest {
         }
     }
 
-    private static Cli batch(Path input, Path output, String... extra) {
+    private static Cli batch(Object input, Object output, String... extra) {
         List<String> args = new ArrayList<>(List.of("batch", "--model", "small", "--backend", "cpu", "--threads", "1", "--weights",
                 weights.toString(), "--input", input.toString(), "--output", output.toString(), "--resize", "" + RESIZE, "--crop",
-                "" + CROP, "--top", "" + TOP, "--batch", "3", "--partition-images", "4", "--no-progress"));
+                "" + CROP, "--batch", "3", "--partition-images", "4", "--no-progress"));
         args.addAll(List.of(extra));
+        if (!args.contains("--top")) args.addAll(List.of("--top", "" + TOP));
         return Cli.run(args.toArray(String[]::new));
     }
 
     /** The JSON objects of a directory of Spark part files, in part order. */
     @SuppressWarnings("unchecked")
-    private static List<Map<String, Object>> jsonLines(Path output) throws IOException {
+    static List<Map<String, Object>> jsonLines(Path output) throws IOException {
         List<Map<String, Object>> lines = new ArrayList<>();
         try (Stream<Path> parts = Files.list(output)) {
             for (Path p : parts.filter(p -> p.getFileName().toString().startsWith("part-")).sorted().toList()) {
@@ -147,7 +151,7 @@ class BatchJobTest {
         return lines;
     }
 
-    private static float[] floats(Object jsonArray) {
+    static float[] floats(Object jsonArray) {
         List<Object> a = Json.array(jsonArray, "array");
         float[] f = new float[a.size()];
         for (int i = 0; i < f.length; i++) f[i] = ((Number) a.get(i)).floatValue();
@@ -267,7 +271,7 @@ class BatchJobTest {
         Path out = dir.resolve("csv-out");
         Cli r = batch(bad, out, "--format", "csv");
         assertEquals(0, r.exitCode(), r.err());
-        List<Row> rows = spark.read().option("header", "true").csv(out.toString()).collectAsList();
+        List<Row> rows = spark.read().option("header", "true").option("escape", "\"").csv(out.toString()).collectAsList();
         assertEquals(3, rows.size());
         Row good = rows.stream().filter(row -> ((String) row.getAs("file")).endsWith("a-good.jpg")).findFirst().orElseThrow();
         assertTrue(((String) good.getAs("top")).startsWith("[{\"class\":"), good.toString());
@@ -276,5 +280,67 @@ class BatchJobTest {
         Cli again = batch(bad, out, "--format", "csv");
         assertEquals(1, again.exitCode(), "an existing output is never overwritten");
         assertTrue(again.err().contains("exists"), again.err());
+
+        // RFC 4180, as Python's csv module (and pandas) read it: a quote inside a field is doubled, not backslashed
+        String python = System.getenv().getOrDefault("MNV3_PYTHON", "python3");
+        Process p = new ProcessBuilder(python, "-c", "import csv, glob, json, sys\n"
+                + "rows = [r for f in sorted(glob.glob(sys.argv[1] + '/part-*')) for r in csv.DictReader(open(f, newline=''))]\n"
+                + "assert all(list(r) == ['file', 'top', 'error'] and None not in r for r in rows), rows\n"
+                + "print(len(rows), sum(len(json.loads(r['top'])) for r in rows if r['top']))", out.toString())
+                .redirectErrorStream(true).start();
+        String read = new String(p.getInputStream().readAllBytes()).strip();
+        assertEquals(0, p.waitFor(), read);
+        assertEquals("3 " + TOP, read, "three rows, the good one's top classes parsed as JSON");
+    }
+
+    /** A command's failure: exit 1 and one line on stderr, quickly. */
+    private static void assertOneLineFailure(Cli r, String expected) {
+        assertEquals(1, r.exitCode(), r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertTrue(r.err().contains(expected), r.err());
+    }
+
+    @Test
+    void uriInputsGiveARowForEveryFileAsPathsDo() throws Exception {
+        Path odd = Files.createDirectories(dir.resolve("odd"));
+        for (String name : List.of("_DSC0001.JPG", ".x.jpg", "a.jpg")) Files.copy(bad.resolve("a-good.jpg"), odd.resolve(name));
+        Files.write(odd.resolve("empty.jpg"), new byte[0]);
+        Files.writeString(odd.resolve("notes.txt"), "not listed: not an image's name");
+        List<Set<String>> names = new ArrayList<>();
+        for (Object input : List.of(odd, odd.toUri())) {
+            Path out = dir.resolve("odd-out-" + names.size());
+            Cli r = batch(input, out, "--format", "jsonl");
+            assertEquals(0, r.exitCode(), r.err());
+            assertTrue(r.out().contains(": 4 images, 1 with an error"), input + ": " + r.out());
+            Set<String> seen = new HashSet<>();
+            for (Map<String, Object> row : jsonLines(out)) seen.add(((String) row.get("file")).replaceAll(".*/", ""));
+            names.add(seen);
+        }
+        assertEquals(Set.of("_DSC0001.JPG", ".x.jpg", "a.jpg", "empty.jpg"), names.get(0));
+        assertEquals(names.get(0), names.get(1), "a file: URI lists what the path does");
+    }
+
+    @Test
+    void whatCannotRunIsOneLineBeforeAnyTask() throws Exception {
+        Path existing = Files.createDirectories(dir.resolve("existing"));
+        assertOneLineFailure(batch(bad, existing.toUri()), "exists: batch writes a new directory");
+        assertOneLineFailure(batch(bad, bad.resolve("a-good.jpg").resolve("out")), "cannot create the directory");
+        assertOneLineFailure(batch(dir.resolve("nowhere").toUri(), dir.resolve("never")),
+                "no such file or directory");
+        assertFalse(Files.exists(dir.resolve("never")));
+        assertOneLineFailure(batch(bad, dir.resolve("never"), "--top", "0"), "--top must be from 1");
+        assertOneLineFailure(batch(bad, dir.resolve("never"), "--top", "1001"), "--top must be from 1 to the model's 1000 classes");
+    }
+
+    @Test
+    void aJobThatFailsLeavesNoOutputDirectory() throws Exception {
+        // Large's graph on Small's weights: the driver only reads the checkpoint's layout, the executors' weights do not fit
+        BatchJob job = new BatchJob(MobileNetV3Config.large(), weights, "cpu", CompileOptions.defaults().withThreads(1),
+                new Preprocessing(RESIZE, CROP), 2, 1, TOP, false, false);
+        Path out = dir.resolve("failed-out");
+        BatchJob.BatchException e = org.junit.jupiter.api.Assertions.assertThrows(BatchJob.BatchException.class, () -> job.run(null,
+                List.of(bad.resolve("a-good.jpg").toString()), List.of(), n -> true, 4, out.toString(), BatchJob.Format.JSONL, null));
+        assertTrue(e.getMessage().startsWith("the Spark job failed: ") && !e.getMessage().contains("\n"), e.getMessage());
+        assertFalse(Files.exists(out), "a rerun must not be refused for the failed run's directory");
     }
 }
