@@ -1,7 +1,6 @@
 package dev.mnv3.cli;
 
 import dev.mnv3.core.backend.Backend;
-import dev.mnv3.core.backend.BackendUnavailableException;
 import dev.mnv3.core.backend.Backends;
 import dev.mnv3.core.backend.CompileOptions;
 import dev.mnv3.core.backend.CpuSettings;
@@ -71,10 +70,7 @@ final class BackendOptions {
     private boolean warnedThreads;
 
     Backend resolve() {
-        Backend b = backend == null ? Backends.best() : Backends.named(backend);
-        String why = b.unavailableReason();
-        if (why != null) throw new BackendUnavailableException("backend " + b.name() + " cannot run here: " + why);
-        return b;
+        return Backends.available(backend);
     }
 
     CompileOptions options() {

@@ -13,7 +13,6 @@ import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.weights.RandomWeights;
 import dev.mnv3.cpu.ReferenceBackend;
 import dev.mnv3.cpu.fast.FastBackend;
-import dev.mnv3.cuda.CudaBackend;
 import dev.mnv3.cuda.CudaModel;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -166,7 +165,7 @@ final class BenchCommand implements Callable<Integer> {
         String name = graph.config().name();
         // what was asked for, reported on the error lines of a model that did not compile
         Precision precision = setting.precision();
-        boolean graphs = setting.graphs() && CudaBackend.NAME.equals(b.name());
+        boolean graphs = setting.graphs() && b.replaysGraphs();
         Boolean cudnn = null;
         CompiledModel m;
         try {

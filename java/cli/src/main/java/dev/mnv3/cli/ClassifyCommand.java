@@ -1,5 +1,7 @@
 package dev.mnv3.cli;
 
+import dev.mnv3.api.Classification;
+import dev.mnv3.api.Classifications;
 import dev.mnv3.core.backend.CompiledModel;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.image.ImageDecodeException;
@@ -10,7 +12,6 @@ import dev.mnv3.core.io.OutputFile;
 import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.weights.Checkpoint;
 import dev.mnv3.core.weights.Weights;
-import dev.mnv3.cuda.CudaBackend;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.Writer;
@@ -128,9 +129,11 @@ final class ClassifyCommand implements Callable<Integer> {
         nonFinite.check(err, weights + " holds", w.asMap());
         try (CompiledModel m = backend.resolve().compile(graph, w, backend.options());
              PreprocessingStage stage = new PreprocessingStage(prep, decodeThreads)) {
-            PreprocessingStage.Form form = preprocess.equals("model")
-                    || preprocess.equals("auto") && m.backend().equals(CudaBackend.NAME)
-                    ? PreprocessingStage.Form.RAW_WHEN_SAME_SIZE : PreprocessingStage.Form.PREPROCESSED;
+            PreprocessingStage.Form form = switch (preprocess) {
+                case "model" -> PreprocessingStage.Form.RAW_WHEN_SAME_SIZE;
+                case "host" -> PreprocessingStage.Form.PREPROCESSED;
+                default -> PreprocessingStage.Form.forModel(m);
+            };
             List<ImageSource> sources = files.stream().map(ImageSource::of).toList();
             Progress progress = noProgress || files.size() <= batch ? null : new Progress(err, "classify");
             if (output == null) {
@@ -239,10 +242,9 @@ final class ClassifyCommand implements Callable<Integer> {
         return why.contains(o.source().name()) ? why : o.source().name() + ": " + why;
     }
 
-    /** The top {@code top} classes of one image's logits, most probable first, as (class, probability). */
-    static List<double[]> topClasses(float[] logits, int from, int k, int top) {
-        float[] p = dev.mnv3.core.Softmax.probabilities(logits, from, k);
-        return java.util.Arrays.stream(dev.mnv3.core.Softmax.topClasses(p, top)).mapToObj(c -> new double[] {c, p[c]}).toList();
+    /** The top {@code top} classes of one image's logits, most probable first. */
+    static List<Classification> topClasses(float[] logits, int from, int k, int top) {
+        return Classifications.ofLogits("", logits, from, Classifications.labelsFor(k), List.of()).topK(top);
     }
 
     /** The results as text: the file, then one line per class. */
@@ -250,8 +252,8 @@ final class ClassifyCommand implements Callable<Integer> {
         @Override
         public void classified(String file, float[] logits, int from, String warning) {
             out.println(file + ":");
-            for (double[] c : topClasses(logits, from, k, top)) {
-                out.printf("  %6.2f%%  %4d  %s%n", 100 * c[1], (int) c[0], dev.mnv3.core.image.ImageNetClasses.name((int) c[0], k));
+            for (Classification c : topClasses(logits, from, k, top)) {
+                out.printf("  %6.2f%%  %4d  %s%n", 100 * c.probability(), c.index(), c.label());
             }
             out.flush();
         }
@@ -275,12 +277,12 @@ final class ClassifyCommand implements Callable<Integer> {
         @Override
         public void classified(String file, float[] logits, int from, String warning) throws IOException {
             StringBuilder line = new StringBuilder("{\"file\": ").append(dev.mnv3.core.Json.quote(file)).append(", \"top\": [");
-            List<double[]> classes = topClasses(logits, from, k, top);
+            List<Classification> classes = topClasses(logits, from, k, top);
             for (int i = 0; i < classes.size(); i++) {
-                int c = (int) classes.get(i)[0];
-                line.append(i > 0 ? ", " : "").append("{\"class\": ").append(c).append(", \"label\": ")
-                        .append(dev.mnv3.core.Json.quote(dev.mnv3.core.image.ImageNetClasses.name(c, k))).append(", \"probability\": ")
-                        .append(probability(classes.get(i)[1])).append('}');
+                Classification c = classes.get(i);
+                line.append(i > 0 ? ", " : "").append("{\"class\": ").append(c.index()).append(", \"label\": ")
+                        .append(dev.mnv3.core.Json.quote(c.label())).append(", \"probability\": ")
+                        .append(probability(c.probability())).append('}');
             }
             line.append(']');
             if (warning != null) line.append(", \"warning\": ").append(dev.mnv3.core.Json.quote(warning));

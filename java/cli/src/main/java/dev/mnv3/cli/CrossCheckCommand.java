@@ -14,8 +14,6 @@ import dev.mnv3.core.weights.Checkpoint;
 import dev.mnv3.core.weights.RandomWeights;
 import dev.mnv3.core.weights.Weights;
 import dev.mnv3.cpu.ReferenceBackend;
-import dev.mnv3.cuda.CudaBackend;
-import dev.mnv3.cuda.CudaModel;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
@@ -81,7 +79,7 @@ final class CrossCheckCommand implements Callable<Integer> {
         List<Precision> precisions = BenchPoints.precisions(backend.precision);
         List<CudnnMode> modes = BenchPoints.cudnn(backend.cudnn);
         Backend candidate = backend.backend != null ? backend.resolve() : bestNonReference();
-        if (!candidate.name().equals(CudaBackend.NAME)) modes = List.of(CudnnMode.AUTO); // only the CUDA backend has a choice
+        if (!candidate.kernelLibraryChoice()) modes = List.of(CudnnMode.AUTO);
         Map<String, Tensor> want = null; // the reference runs once, after the first candidate compiled
         boolean passed = true;
         for (Precision p : precisions) {
@@ -90,7 +88,7 @@ final class CrossCheckCommand implements Callable<Integer> {
                 String how;
                 try (CompiledModel c = candidate.compile(graph, w, backend.options(p, mode))) {
                     if (want == null) want = referenceTrace(graph, w, input);
-                    how = c instanceof CudaModel cuda ? cuda.usesCudnn() ? ", with cuDNN" : ", without cuDNN" : "";
+                    how = c.kernelChoice().isEmpty() ? "" : ", " + c.kernelChoice();
                     report = CrossCheck.compare(c, ReferenceBackend.NAME, want, input, p.tolerance());
                 }
                 out.printf("%s: %s vs %s, batch %d at %dx%d, %s%s%n%n", graph.config().describe(), candidate.name(),

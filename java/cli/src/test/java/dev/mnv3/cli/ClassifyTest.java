@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.mnv3.api.Classification;
 import dev.mnv3.core.Json;
 import dev.mnv3.core.MobileNetV3Config;
 import dev.mnv3.core.backend.CompileOptions;
@@ -113,14 +114,14 @@ class ClassifyTest {
                 assertEquals(files.get(i).toString(), line.get("file"), "order kept");
                 Tensor crop = Tensor.zeros(1, 3, CROP, CROP);
                 assertEquals(List.of(), ImageDecoder.preprocess(ImageSource.of(files.get(i)), prep, crop.data(), 0));
-                List<double[]> expected = ClassifyCommand.topClasses(m.run(crop).data(), 0, g.numClasses(), 3);
+                List<Classification> expected = ClassifyCommand.topClasses(m.run(crop).data(), 0, g.numClasses(), 3);
                 List<Object> top = Json.array(line.get("top"), "top");
                 assertEquals(3, top.size());
                 for (int k = 0; k < 3; k++) {
                     Map<String, Object> c = Json.object(top.get(k), "class");
-                    assertEquals((int) expected.get(k)[0], Json.intValue(c.get("class"), "class"), files.get(i) + " rank " + k);
-                    assertEquals(expected.get(k)[1], Json.doubleValue(c.get("probability"), "p"), 1e-5);
-                    assertEquals(ImageNetClasses.name((int) expected.get(k)[0], 1000), c.get("label"));
+                    assertEquals(expected.get(k).index(), Json.intValue(c.get("class"), "class"), files.get(i) + " rank " + k);
+                    assertEquals(expected.get(k).probability(), Json.doubleValue(c.get("probability"), "p"), 1e-5);
+                    assertEquals(ImageNetClasses.name(expected.get(k).index(), 1000), c.get("label"));
                 }
                 if (i == 0) firstTop = line.get("top");
                 else assertNotEquals(firstTop, line.get("top"), "the images rank differently: the comparison can fail");

@@ -35,6 +35,26 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public boolean usesDevices() {
+        return true;
+    }
+
+    @Override
+    public boolean concurrentCalls() {
+        return true;
+    }
+
+    @Override
+    public boolean replaysGraphs() {
+        return true;
+    }
+
+    @Override
+    public boolean kernelLibraryChoice() {
+        return true;
+    }
+
+    @Override
     public String unavailableReason() {
         return CudaRuntime.unavailableReason();
     }

@@ -97,6 +97,16 @@ public final class CudaModel implements CompiledModel {
         return CudaBackend.NAME;
     }
 
+    @Override
+    public boolean devicePreprocessing() {
+        return true;
+    }
+
+    @Override
+    public String kernelChoice() {
+        return usesCudnn() ? "with cuDNN" : "without cuDNN";
+    }
+
     public Precision precision() {
         return resources.precision();
     }

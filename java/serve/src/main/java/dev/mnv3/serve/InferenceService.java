@@ -1,11 +1,11 @@
 package dev.mnv3.serve;
 
+import dev.mnv3.api.Classifications;
 import dev.mnv3.core.image.ImageNetClasses;
 import dev.mnv3.core.tensor.Tensor;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
@@ -14,7 +14,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.logging.Level;
 import java.util.logging.Logger;
-import java.util.stream.IntStream;
 
 /**
  * The protocol-neutral heart of the server: checks a request against the model (every problem a
@@ -164,8 +163,7 @@ public final class InferenceService {
         float[] v = logits.data();
         for (int i = 0; i < n; i++) {
             int row = i * k;
-            IntStream.range(0, k).boxed().sorted(Comparator.comparingDouble((Integer c) -> -v[row + c]).thenComparingInt(c -> c))
-                    .limit(top).forEach(c -> labels.add(classification(v[row + c], c, k)));
+            for (int c : Classifications.topIndices(v, row, k, top)) labels.add(classification(v[row + c], c, k));
         }
         return new InferResponse.Output(w.name, "BYTES", new long[] {n, top}, null, labels, w.binary);
     }

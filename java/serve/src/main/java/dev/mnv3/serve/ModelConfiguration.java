@@ -1,5 +1,6 @@
 package dev.mnv3.serve;
 
+import dev.mnv3.core.backend.Backends;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -24,8 +25,13 @@ public record ModelConfiguration(String name, String platform, String backend, i
         return new ModelConfiguration(m.name(), ServedModel.PLATFORM, ServedModel.BACKEND, policy.maxBatchSize(),
                 m.inputs().stream().map(t -> tensor(t, t.name().equals(ServedModel.INPUT) ? "FORMAT_NCHW" : "FORMAT_NONE")).toList(),
                 m.outputs().stream().map(t -> tensor(t, null)).toList(), preferred, policy.maxQueueDelayMicros(), policy.queueLimit(),
-                m.backend().equals("cuda") ? "KIND_GPU" : "KIND_CPU", instances,
+                instanceKind(m.backend()), instances,
                 Map.of("allow_non_finite_inputs", Boolean.toString(m.nonFiniteInputs())));
+    }
+
+    /** Triton's instance kind: KIND_GPU where the backend's models live on a device, KIND_CPU elsewhere (or for a backend not found). */
+    static String instanceKind(String backend) {
+        return Backends.all().stream().anyMatch(b -> b.name().equals(backend) && b.usesDevices()) ? "KIND_GPU" : "KIND_CPU";
     }
 
     private static Tensor tensor(ServedModel.TensorSpec t, String format) {

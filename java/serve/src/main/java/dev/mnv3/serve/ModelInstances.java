@@ -26,7 +26,7 @@ public final class ModelInstances implements AutoCloseable {
 
     /** Whether one model of this backend serves concurrent calls by itself (the CUDA backend's lanes). */
     public static boolean sharesOneModel(Backend backend) {
-        return backend.name().equals("cuda");
+        return backend.concurrentCalls();
     }
 
     /**

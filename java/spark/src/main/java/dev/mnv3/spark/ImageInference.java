@@ -1,6 +1,7 @@
 package dev.mnv3.spark;
 
 import dev.mnv3.core.MobileNetV3Config;
+import dev.mnv3.core.backend.Backend;
 import dev.mnv3.core.backend.Backends;
 import dev.mnv3.core.backend.CompileOptions;
 import dev.mnv3.core.graph.Graph;
@@ -65,8 +66,9 @@ public final class ImageInference {
         }
         Graph graph = Graph.of(config);
         graph.checkInput(new int[] {b.batch, Graph.INPUT_CHANNELS, b.preprocessing.crop(), b.preprocessing.crop()});
-        String why = Backends.named(b.backend).unavailableReason();
-        if (why != null && !b.backend.equals("cuda")) throw new IllegalArgumentException("backend " + b.backend + ": " + why);
+        Backend named = Backends.named(b.backend);
+        String why = named.unavailableReason();
+        if (why != null && !named.usesDevices()) throw new IllegalArgumentException("backend " + b.backend + ": " + why);
         this.weights = b.weights;
         this.checkpointKey = b.checkpointKey;
         this.backend = b.backend;

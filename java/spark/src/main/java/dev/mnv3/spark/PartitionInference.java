@@ -1,5 +1,6 @@
 package dev.mnv3.spark;
 
+import dev.mnv3.core.backend.Backends;
 import dev.mnv3.core.backend.CompiledModel;
 import dev.mnv3.core.image.ImageDecodeException;
 import dev.mnv3.core.image.ImageSource;
@@ -43,12 +44,12 @@ final class PartitionInference implements MapPartitionsFunction<Row, Row> {
     @Override
     public Iterator<Row> call(Iterator<Row> rows) {
         TaskContext task = TaskContext.get();
-        int device = spec.backend().equals("cuda") ? TaskDevice.of(task, spec.options().device()) : spec.options().device();
+        int device = Backends.named(spec.backend()).usesDevices() ? TaskDevice.of(task, spec.options().device()) : spec.options().device();
         CompiledModel model = ExecutorModels.get(spec, device);
         PreprocessingStage stage = new PreprocessingStage(spec.preprocessing(), spec.decodeThreads());
         if (task != null) task.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) t -> stage.close());
-        PreprocessingStage.Form form = spec.backend().equals("cuda") && !spec.columns().features()
-                ? PreprocessingStage.Form.RAW_WHEN_SAME_SIZE : PreprocessingStage.Form.PREPROCESSED;
+        PreprocessingStage.Form form = spec.columns().features() ? PreprocessingStage.Form.PREPROCESSED
+                : PreprocessingStage.Form.forModel(model);
         return new Iterator<>() {
             private Iterator<Row> done = List.<Row>of().iterator();
 

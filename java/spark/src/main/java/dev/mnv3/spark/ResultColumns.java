@@ -1,7 +1,7 @@
 package dev.mnv3.spark;
 
-import dev.mnv3.core.Softmax;
-import dev.mnv3.core.image.ImageNetClasses;
+import dev.mnv3.api.Classification;
+import dev.mnv3.api.Classifications;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -81,9 +81,10 @@ record ResultColumns(int top, boolean logits, boolean features) implements Seria
 
     /** The {@code top} most probable classes of one image's logits, most probable first, as {@code mnv3 classify} reports them. */
     static List<Row> topClasses(float[] logits, int from, int classes, int top) {
-        float[] p = Softmax.probabilities(logits, from, classes);
         List<Row> out = new ArrayList<>();
-        for (int c : Softmax.topClasses(p, top)) out.add(RowFactory.create(c, ImageNetClasses.name(c, classes), p[c]));
+        for (Classification c : Classifications.ofLogits("", logits, from, Classifications.labelsFor(classes), List.of()).topK(top)) {
+            out.add(RowFactory.create(c.index(), c.label(), (float) c.probability())); // a float probability widened: exact back
+        }
         return out;
     }
 }

@@ -23,6 +23,33 @@ public interface Backend {
     }
 
     /**
+     * Whether its models live on a device numbered by {@link CompileOptions#device()} (a GPU), which
+     * another machine than the caller's may hold: a Spark driver without one still plans a job
+     * whose executors have one, and each task picks its executor's device.
+     */
+    default boolean usesDevices() {
+        return false;
+    }
+
+    /**
+     * Whether one compiled model runs concurrent calls in parallel by itself (the CUDA backend's
+     * streams), so that callers share one model rather than compile one per worker.
+     */
+    default boolean concurrentCalls() {
+        return false;
+    }
+
+    /** Whether {@link CompileOptions#cudaGraphs()} applies: each batch shape captured once, then replayed. */
+    default boolean replaysGraphs() {
+        return false;
+    }
+
+    /** Whether {@link CompileOptions#cudnn()} chooses: its own kernels, or a vendor library's where faster. */
+    default boolean kernelLibraryChoice() {
+        return false;
+    }
+
+    /**
      * Prepares {@code weights} for {@code graph} (BatchNorm folded, layouts converted, memory
      * planned). Throws {@link BackendUnavailableException} when the backend cannot run here.
      */

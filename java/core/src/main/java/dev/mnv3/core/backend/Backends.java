@@ -27,6 +27,17 @@ public final class Backends {
                 + String.join(", ", all.stream().map(Backend::name).toList()) + ")");
     }
 
+    /**
+     * The backend called {@code name}, or the best here when {@code name} is null; a
+     * {@link BackendUnavailableException} saying why when it cannot run here.
+     */
+    public static Backend available(String name) {
+        Backend b = name == null ? best() : named(name);
+        String why = b.unavailableReason();
+        if (why != null) throw new BackendUnavailableException("backend " + b.name() + " cannot run here: " + why);
+        return b;
+    }
+
     /** The highest-priority backend that can run here. */
     public static Backend best() {
         for (Backend b : all()) {

@@ -41,6 +41,20 @@ public interface CompiledModel extends AutoCloseable {
     }
 
     /**
+     * Whether {@link #runImages(Tensor, Preprocessing)} resizes and crops on the device, so that a
+     * caller should send whole U8 images rather than float crops (a quarter of the bytes); false
+     * when it would only preprocess them on the host, as the caller's decode threads can.
+     */
+    default boolean devicePreprocessing() {
+        return false;
+    }
+
+    /** How its kernels were chosen, for a report (e.g. "with cuDNN"); empty where the backend has no choice. */
+    default String kernelChoice() {
+        return "";
+    }
+
+    /**
      * {@link #run} on another thread: a caller can keep several batches in flight (on the CUDA
      * backend they run on separate streams, so one batch's copies overlap another's kernels).
      */

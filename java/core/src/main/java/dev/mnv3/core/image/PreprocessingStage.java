@@ -40,7 +40,12 @@ public final class PreprocessingStage implements AutoCloseable {
          * model that preprocesses them itself ({@link CompiledModel#runImages}: the CUDA backend
          * uploads a quarter of the bytes and resizes on the GPU); float crops otherwise.
          */
-        RAW_WHEN_SAME_SIZE
+        RAW_WHEN_SAME_SIZE;
+
+        /** Whole images for a model that preprocesses them on its device ({@link CompiledModel#devicePreprocessing}), float crops for any other. */
+        public static Form forModel(CompiledModel model) {
+            return model.devicePreprocessing() ? RAW_WHEN_SAME_SIZE : PREPROCESSED;
+        }
     }
 
     /**
