@@ -129,7 +129,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (reportDir != null) {
             Reports.write(reportDir, BenchResults.of("mnv3 bench", "mnv3 " + String.join(" ",
-                            spec.commandLine().getParseResult().originalArgs()), Reports.machine(CudaBackend.NAME.equals(b.name())),
+                            spec.commandLine().getParseResult().originalArgs()), Reports.machine(b.usesDevices()),
                     measured), spec.commandLine().getErr());
         }
         if (notCompiled != null && bySetting.size() == 1) throw notCompiled; // its own message says it all
