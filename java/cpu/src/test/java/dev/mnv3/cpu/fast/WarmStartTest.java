@@ -46,7 +46,7 @@ class WarmStartTest {
 
             boolean[] closed = {false};
             warm.start(g, layers, 1, () -> closed[0]);
-            long deadline = System.nanoTime() + 90_000_000_000L; // the warm-up gives up waiting after 30 s and switches anyway
+            long deadline = System.nanoTime() + 45_000_000_000L; // the warm-up gives up waiting after 30 s and switches anyway
             while (!warm.vectorsRunning() && System.nanoTime() < deadline) Thread.sleep(10);
             assertTrue(warm.vectorsRunning(), "the warm-up switched to the vector kernels");
             Tensor after = m.run(x);
