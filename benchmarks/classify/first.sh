@@ -4,7 +4,7 @@
 # option set given, alternating them round by round; then the first batches of a fresh model one
 # by one (FirstBatches) for each. The images are made once with make_images.py (outside the repository).
 # Usage: benchmarks/classify/first.sh [--images DIR] [--rounds 2] [OPTS ...]
-#   each OPTS is one quoted set of JVM options, e.g. '' '-Dmnv3.cpu.warmStart=false' (default: both)
+#   each OPTS is one quoted set of JVM options, e.g. '' '-Dmnv3.cpu.warmStart=true' (default: both)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
@@ -16,7 +16,7 @@ while [[ $# -gt 0 ]]; do
         *) sets+=("$1"); shift ;;
     esac
 done
-[[ ${#sets[@]} -gt 0 ]] || sets=("" "-Dmnv3.cpu.warmStart=false")
+[[ ${#sets[@]} -gt 0 ]] || sets=("" "-Dmnv3.cpu.warmStart=true")
 source tools/env.sh
 source benchmarks/classify/images.sh
 mnv3_setup

@@ -40,12 +40,13 @@ public record CpuSettings(boolean scalar, int stack) implements java.io.Serializ
     }
 
     /**
-     * Whether a compiled model runs plain loops until C2 has compiled the vector kernels (true
-     * unless {@code -Dmnv3.cpu.warmStart=false}): a fresh JVM's first runs are then not slowed
-     * down by the Vector API's uncompiled form.
+     * Whether a compiled model runs plain loops until C2 has compiled the vector kernels
+     * ({@code -Dmnv3.cpu.warmStart=true}; default false): a fresh JVM's first run is then not slowed
+     * down by the Vector API's uncompiled form, at a cost in throughput over its first seconds on
+     * a machine with few cores (benchmarks/RESULTS.md, issue 32).
      */
     public static boolean warmStart() {
-        return Settings.booleanProperty(WARM_START_PROPERTY, true);
+        return Settings.booleanProperty(WARM_START_PROPERTY, false);
     }
 
     public int resolvedStack() {

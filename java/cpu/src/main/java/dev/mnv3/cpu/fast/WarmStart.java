@@ -16,8 +16,9 @@ import java.util.function.BooleanSupplier;
  * kernels' weight panels, while a background thread runs the vector kernels on a small copy of
  * the model (the same packed weights, a small input) until they beat the plain loops there
  * {@value #WINS} times in a row; then every call switches over. The two differ only in the order
- * of float sums (both are checked against the same reference). {@code -Dmnv3.cpu.warmStart=false}
- * runs the vector kernels from the first call.
+ * of float sums (both are checked against the same reference). Only with
+ * {@code -Dmnv3.cpu.warmStart=true}: on two cores the warm-up competes with C2 and costs
+ * throughput over the first seconds, while the first result comes sooner.
  */
 final class WarmStart implements CpuKernels {
     /** The warm-up's input: small enough to be cheap, large enough for every tile and window path (8-wide rows at 1/8). */
@@ -34,7 +35,7 @@ final class WarmStart implements CpuKernels {
         this.current = scalar;
     }
 
-    /** {@code kernels} behind a warm start when they are vector kernels and the property allows it; otherwise as they are. */
+    /** {@code kernels} behind a warm start when they are vector kernels and the property asks for it; otherwise as they are. */
     static CpuKernels around(CpuKernels kernels) {
         return kernels.vectorBits() > 0 && CpuSettings.warmStart() ? new WarmStart(kernels) : kernels;
     }
