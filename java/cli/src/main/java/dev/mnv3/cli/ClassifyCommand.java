@@ -15,6 +15,7 @@ import dev.mnv3.core.weights.Weights;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.Writer;
+import java.lang.management.ManagementFactory;
 import java.nio.channels.Channels;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -47,8 +48,9 @@ import picocli.CommandLine.Spec;
         "a damaged image classified under --lenient has a \"warning\" too, and an image skipped under --lenient is",
         "  {\"file\": \"b.jpg\", \"error\": \"cannot decode image b.jpg: ...\"}",
         "The file is replaced only when every image is done (written beside it, renamed into place; never an input), "
-                + "and stdout gets one line with the counts and the throughput, decoding included. When a file stops the "
-                + "run (without --lenient), the lines done before it are kept in FILE.jsonl.partial and the error says so.",
+                + "and stdout gets one line with the counts and the throughput, decoding included, and the time from the JVM's "
+                + "start to the first result (without --output, that line goes to stderr). When a file stops the run (without "
+                + "--lenient), the lines done before it are kept in FILE.jsonl.partial and the error says so.",
         ""})
 final class ClassifyCommand implements Callable<Integer> {
     @Mixin
@@ -137,8 +139,13 @@ final class ClassifyCommand implements Callable<Integer> {
             List<ImageSource> sources = files.stream().map(ImageSource::of).toList();
             Progress progress = noProgress || files.size() <= batch ? null : new Progress(err, "classify");
             if (output == null) {
-                classify(m, stage, sources, form, new TextResults(out, top, graph.numClasses()), progress, nonFinite, err);
+                Run r = classify(m, stage, sources, form, new TextResults(out, top, graph.numClasses()), progress, nonFinite, err);
                 out.flush();
+                // the results own stdout; the summary goes beside the progress bar
+                err.printf(java.util.Locale.ROOT, "classify: %,d images classified%s in %.2f s, %.1f images/s (decoding included; %s, batch %d, "
+                                + "%d decode threads)%s%n", r.classified, r.skipped > 0 ? ", " + r.skipped + " skipped (--lenient)" : "",
+                        r.seconds, r.classified / r.seconds, m.backend(), batch, stage.threads(), r.firstResult());
+                err.flush();
                 return 0;
             }
             Run[] run = new Run[1];
@@ -160,15 +167,20 @@ final class ClassifyCommand implements Callable<Integer> {
             }
             Run r = run[0];
             out.printf(java.util.Locale.ROOT, "wrote %s: %,d images classified%s in %.2f s, %.1f images/s (decoding included; %s, batch %d, %d decode "
-                            + "threads)%n", output, r.classified, r.skipped > 0 ? ", " + r.skipped + " skipped (--lenient)" : "",
-                    r.seconds, r.classified / r.seconds, m.backend(), batch, stage.threads());
+                            + "threads)%s%n", output, r.classified, r.skipped > 0 ? ", " + r.skipped + " skipped (--lenient)" : "",
+                    r.seconds, r.classified / r.seconds, m.backend(), batch, stage.threads(), r.firstResult());
             out.flush();
         }
         return 0;
     }
 
-    /** What a run did. */
-    private record Run(int classified, int skipped, double seconds) {
+    /** What a run did; {@code firstSeconds}: the JVM's uptime when the first image's result was out (NaN without one). */
+    private record Run(int classified, int skipped, double seconds, double firstSeconds) {
+        /** The time to the first result, counted from the JVM's start (what a one-image run costs), or nothing without one. */
+        String firstResult() {
+            return Double.isNaN(firstSeconds) ? "" : String.format(java.util.Locale.ROOT, "; first result %.2f s after the JVM started",
+                    firstSeconds);
+        }
     }
 
     /** Where results go: printed, or written as JSON lines. */
@@ -181,6 +193,7 @@ final class ClassifyCommand implements Callable<Integer> {
     private Run classify(CompiledModel m, PreprocessingStage stage, List<ImageSource> sources, PreprocessingStage.Form form,
                          Results results, Progress progress, NonFiniteValues nonFinite, PrintWriter err) throws IOException {
         long start = System.nanoTime();
+        double first = Double.NaN;
         int classified = 0, skipped = 0, done = 0, k = m.graph().numClasses();
         try {
             for (Iterator<PreprocessingStage.Batch> it = stage.batches(sources, batch, form); it.hasNext(); ) {
@@ -200,6 +213,7 @@ final class ClassifyCommand implements Callable<Integer> {
                     }
                 }
                 done += b.images().size();
+                if (Double.isNaN(first)) first = ManagementFactory.getRuntimeMXBean().getUptime() / 1e3;
                 double seconds = (System.nanoTime() - start) / 1e9;
                 if (progress != null) {
                     progress.update((double) done / sources.size(), String.format(java.util.Locale.ROOT, "%,d/%,d images, %.1f images/s", done,
@@ -211,7 +225,7 @@ final class ClassifyCommand implements Callable<Integer> {
             throw e;
         }
         if (progress != null) progress.done();
-        return new Run(classified, skipped, (System.nanoTime() - start) / 1e9);
+        return new Run(classified, skipped, (System.nanoTime() - start) / 1e9, first);
     }
 
     /**

@@ -14,7 +14,8 @@ import java.util.Locale;
  *               0 means the default, {@value #DEFAULT_STACK}
  */
 public record CpuSettings(boolean scalar, int stack) implements java.io.Serializable {
-    public static final String SCALAR_PROPERTY = "mnv3.cpu.scalar", STACK_PROPERTY = "mnv3.cpu.stack";
+    public static final String SCALAR_PROPERTY = "mnv3.cpu.scalar", STACK_PROPERTY = "mnv3.cpu.stack",
+            WARM_START_PROPERTY = "mnv3.cpu.warmStart";
     public static final int DEFAULT_STACK = 1, MAX_STACK = 64;
 
     public CpuSettings {
@@ -36,6 +37,16 @@ public record CpuSettings(boolean scalar, int stack) implements java.io.Serializ
             case "scalar" -> new CpuSettings(true, stack);
             default -> throw new IllegalArgumentException("CPU kernels are vector or scalar, got '" + v + "'");
         };
+    }
+
+    /**
+     * Whether a compiled model runs plain loops until C2 has compiled the vector kernels
+     * ({@code -Dmnv3.cpu.warmStart=true}; default false): a fresh JVM's first run is then not slowed
+     * down by the Vector API's uncompiled form, at a cost in throughput over its first seconds on
+     * a machine with few cores (benchmarks/RESULTS.md, issue 32).
+     */
+    public static boolean warmStart() {
+        return Settings.booleanProperty(WARM_START_PROPERTY, false);
     }
 
     public int resolvedStack() {

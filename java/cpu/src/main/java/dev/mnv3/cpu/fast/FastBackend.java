@@ -83,6 +83,15 @@ public final class FastBackend implements Backend {
         return m.profile(input, runs);
     }
 
+    /**
+     * True when {@code model} (compiled by this backend) runs the kernels it was compiled for; false
+     * while it runs plain loops until C2 has compiled its vector kernels (see {@link CpuSettings#warmStart}).
+     */
+    public static boolean warmedUp(CompiledModel model) {
+        if (!(model instanceof FastModel m)) throw new IllegalArgumentException("not a model of the " + NAME + " backend");
+        return !(m.kernels() instanceof WarmStart w) || w.vectorsRunning();
+    }
+
     @Override
     public CompiledModel compile(Graph graph, Weights weights, CompileOptions options) {
         if (options.precision() != Precision.FP32) {
@@ -91,6 +100,6 @@ public final class FastBackend implements Backend {
         }
         weights.checkFits(graph);
         Weights.reserveFor(graph, "a packed copy of the weights of " + graph.config().describe());
-        return new FastModel(graph, weights, options, kernels(options.cpu()));
+        return new FastModel(graph, weights, options, WarmStart.around(kernels(options.cpu())));
     }
 }

@@ -57,11 +57,17 @@ final class FastModel implements CompiledModel {
     private AtomicLongArray nodeNanos; // atomic: with a batch, threads add their images' times concurrently
 
     FastModel(Graph graph, Weights weights, CompileOptions options, CpuKernels kernels) {
+        this(graph, prepare(graph, weights, kernels), kernels, options.cpu().resolvedStack(), options.resolvedThreads());
+        if (kernels instanceof WarmStart w) w.start(graph, layers, stack, () -> closed);
+    }
+
+    /** A model over layers already prepared for {@code kernels}' layout (shared, never written). */
+    FastModel(Graph graph, List<Layer> layers, CpuKernels kernels, int stack, int threads) {
         this.graph = graph;
         this.kernels = kernels;
-        for (Node n : graph.nodes()) layers.add(PreparedLayers.of(n, weights, graph.config().bnEps(), kernels));
-        stack = options.cpu().resolvedStack();
-        pool = new WorkerPool(options.resolvedThreads());
+        this.layers.addAll(layers);
+        this.stack = stack;
+        pool = new WorkerPool(threads);
         serial = new ParallelFor[pool.size()];
         for (int w = 0; w < serial.length; w++) serial[w] = ParallelFor.serial(w);
         pooled = ParallelFor.pooled(pool);
@@ -69,9 +75,20 @@ final class FastModel implements CompiledModel {
         ends = new StemAndHead(kernels, pool);
     }
 
+    static List<Layer> prepare(Graph graph, Weights weights, CpuKernels kernels) {
+        List<Layer> layers = new ArrayList<>();
+        for (Node n : graph.nodes()) layers.add(PreparedLayers.of(n, weights, graph.config().bnEps(), kernels));
+        return layers;
+    }
+
     @Override
     public Graph graph() {
         return graph;
+    }
+
+    /** The kernels this model calls. */
+    CpuKernels kernels() {
+        return kernels;
     }
 
     @Override

@@ -2,25 +2,43 @@ package dev.mnv3.cpu.fast;
 
 import dev.mnv3.core.Activation;
 
-/** Plain-Java loops with the same layouts as {@link VectorKernels}, for JVMs where the Vector API would not pay. */
+/**
+ * Plain-Java loops with the same layouts as {@link VectorKernels}, for JVMs where the Vector API
+ * would not pay, and for the first runs before C2 has compiled the vector kernels
+ * ({@link WarmStart}, which has them read the vector kernels' weight panels).
+ */
 final class ScalarKernels implements CpuKernels {
     private static final int PANEL = 16;
 
     private final String why;
+    /** Columns per weight panel, and the unit a last narrower panel's stored width is rounded up to. */
+    private final int panel, unit;
 
     /** {@code why}: the reason the vector kernels do not run, for {@link #describe}. */
     ScalarKernels(String why) {
+        this(why, PANEL, 8);
+    }
+
+    /** Plain loops over weights packed in panels of {@code panel} columns, a last narrower one rounded up to {@code unit}. */
+    ScalarKernels(String why, int panel, int unit) {
         this.why = why;
+        this.panel = panel;
+        this.unit = unit;
     }
 
     @Override
     public int panel() {
-        return PANEL;
+        return panel;
     }
 
     @Override
     public int scratchFloats() {
-        return PANEL;
+        return panel;
+    }
+
+    @Override
+    public PackedWeights pack(float[] outIn, float[] bias, int n, int k) {
+        return PackedWeights.pack(outIn, bias, n, k, panel, unit);
     }
 
     @Override
@@ -36,15 +54,16 @@ final class ScalarKernels implements CpuKernels {
     @Override
     public void gemm(float[] a, int aOff, int lda, int k, float[] b, int n, float[] bias, Activation act,
                      float[] res, int resOff, float[] c, int cOff, int m0, int m1, int colFrom, int colTo, float[] acc) {
-        for (int j0 = colFrom; j0 < colTo; j0 += PANEL) {
-            int width = Math.min(PANEL, n - j0);
-            int panel = j0 * k;
+        for (int j0 = colFrom; j0 < colTo; j0 += panel) {
+            // the stored width is the row stride of the panel; a last panel may store zero columns beyond n
+            int width = Math.min(panel, n - j0), stored = Math.min(panel, (n - j0 + unit - 1) / unit * unit);
+            int base = j0 * k;
             for (int m = m0; m < m1; m++) {
                 int ar = aOff + m * lda;
                 for (int j = 0; j < width; j++) acc[j] = bias[j0 + j];
                 for (int p = 0; p < k; p++) {
                     float av = a[ar + p];
-                    int bo = panel + p * width;
+                    int bo = base + p * stored;
                     for (int j = 0; j < width; j++) acc[j] = Math.fma(av, b[bo + j], acc[j]);
                 }
                 int co = cOff + m * n + j0;
