@@ -6,6 +6,7 @@ import dev.mnv3.core.backend.CompileOptions;
 import dev.mnv3.core.backend.CompiledModel;
 import dev.mnv3.core.backend.Precision;
 import dev.mnv3.core.bench.Throughput;
+import dev.mnv3.core.bench.Warmup;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.weights.RandomWeights;
 import dev.mnv3.cpu.ReferenceBackend;
@@ -48,8 +49,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--seconds", paramLabel = "S", defaultValue = "5", description = "Timed duration per measurement (default: ${DEFAULT-VALUE}).")
     double seconds;
 
-    @Option(names = "--warmup", paramLabel = "S", defaultValue = "2", description = "Untimed warm-up per measurement (default: ${DEFAULT-VALUE}).")
-    double warmup;
+    @Option(names = "--warmup", paramLabel = "S", description = "Untimed warm-up per measurement, S seconds fixed (default: until "
+            + "throughput is steady: the JIT quiet and the last 3 windows of 0.5 s within 3%, at most 20 s; the report says "
+            + "how long it took).")
+    Double warmup;
 
     @Option(names = "--clients", paramLabel = "C", split = ",", defaultValue = "1",
             description = "Threads calling the model at once, as a service's request threads would; images/s counts them all "
@@ -86,7 +89,7 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Durations.check("--seconds", seconds, false);
-        Durations.check("--warmup", warmup, true);
+        if (warmup != null) Durations.check("--warmup", warmup, true);
         BenchPoints.Group defaults = new BenchPoints.Group(BenchPoints.precisions(backend.precision),
                 graphs == null ? List.of(!backend.noCudaGraphs) : BenchPoints.graphs(String.join(",", graphs)),
                 BenchPoints.cudnn(backend.cudnn), List.copyOf(clients), List.copyOf(batches));
@@ -161,8 +164,8 @@ final class BenchCommand implements Callable<Integer> {
                     Progress progress = new Progress(spec.commandLine().getErr(), "bench " + name + " "
                             + (onlyBatches ? "" : setting.describe() + (p.clients() > 1 ? " x" + p.clients() : "") + " ")
                             + "batch " + p.batch());
-                    r = Throughput.measure(m, size.randomInput(graph, p.batch(), 2), p.clients(), warmup, seconds,
-                            progress::update);
+                    r = Throughput.measure(m, size.randomInput(graph, p.batch(), 2), p.clients(),
+                            warmup == null ? Warmup.steady() : Warmup.fixed(warmup), seconds, progress::update);
                     progress.done();
                 } catch (RuntimeException e) {
                     if (json) out.println(errorJson(name, b.name(), precision, graphs, p, Main.describe(e)));
@@ -175,12 +178,12 @@ final class BenchCommand implements Callable<Integer> {
                             size.width()));
                 } else {
                     out.printf("%s on %s (%s%s%s), batch %d at %s, %d threads%s: %.1f images/s, latency per batch p50 %.2f ms, "
-                                    + "p99 %.2f ms (%d runs)%n",
+                                    + "p99 %.2f ms (%d runs; %s)%n",
                             graph.config().describe(), b.name(), precision.name().toLowerCase(Locale.ROOT),
                             graphs ? ", CUDA graphs" : "", cudnn == null ? "" : cudnn ? ", cuDNN" : ", without cuDNN", p.batch(),
                             size, threads,
                             p.clients() > 1 ? ", " + p.clients() + " clients" : "", r.imagesPerSecond(), r.p50Ms(), r.p99Ms(),
-                            r.runs());
+                            r.runs(), r.warmup().describe());
                 }
                 out.flush();
             }
