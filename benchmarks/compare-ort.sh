@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # mnv3's CPU backend vs ONNX Runtime, side by side in one JVM, on the same random weights.
-# Usage: benchmarks/compare-ort.sh [--models large,small] [--batches 1,8,32] [--threads 2] [--rounds 5] [--seconds 2] [--profile | --profile-batch N] [--report DIR]
+# Usage: benchmarks/compare-ort.sh [--isa native,avx2] [--models large,small] [--batches 1,8,32] [--threads 2] [--rounds 5] [--seconds 2] [--profile | --profile-batch N] [--report DIR]
 # Prints each round's ratio ours/ORT and a table of their median, min and max, with the CPU model and vector ISA.
+# --isa avx2 runs our side with -XX:UseAVX=2 (C2 emits AVX2 at most, 256-bit vectors) against ORT at its own
+# best ISA: a conservative AVX2 figure on an AVX-512 machine. Each ISA is its own JVM and its own table.
 # With --threads 1 also the ratio of CPU time per image (robust when other processes load the machine).
 # --report DIR writes DIR/results.json, results.csv and report.html (charts), as ./mnv3 bench --report does.
 # MNV3_JAVA_OPTS adds JVM options, e.g. -Dmnv3.cpu.vectorBits=256 to run our kernels at 256 bits.
@@ -17,6 +19,27 @@ if [[ ! -f "$jar" ]] || [[ -n "$(find java benchmarks/src -newer "$jar" -name '*
     echo "building ..." >&2
     ./mvnw -q -B -DskipTests package -pl benchmarks -am >&2
 fi
+isas=native
+args=()
+while (($#)); do
+    case "$1" in
+        --isa) [[ $# -ge 2 ]] || { echo "--isa needs a value: native, avx2 or both, comma-separated" >&2; exit 2; }
+               isas="$2"; shift 2 ;;
+        *) args+=("$1"); shift ;;
+    esac
+done
+IFS=, read -ra isa_list <<< "$isas"
+for isa in "${isa_list[@]}"; do
+    [[ "$isa" == native || "$isa" == avx2 ]] || { echo "--isa takes native and avx2, got '$isa'" >&2; exit 2; }
+done
+report=""
+for ((i = 0; i < ${#args[@]}; i++)); do
+    if [[ "${args[i]}" == --report ]]; then report="${args[i + 1]:-}"; fi
+done
+if [[ -n "$report" && ${#isa_list[@]} -gt 1 ]]; then
+    echo "--report writes one ISA's results: give --isa native or --isa avx2 with it" >&2
+    exit 2
+fi
 read -ra java_opts <<< "${MNV3_JAVA_OPTS:-}" # split as ./mnv3 splits it
 java=("$JAVA_HOME/bin/java" "${java_opts[@]}" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED)
 for model in large small; do
@@ -26,11 +49,10 @@ for model in large small; do
         "$MNV3_PYTHON" benchmarks/export_onnx.py --model "$model" --weights "$work/$model.safetensors" --out "$work/$model.onnx" >&2
     fi
 done
-report=""
-args=("$@")
-for ((i = 0; i < ${#args[@]}; i++)); do
-    if [[ "${args[i]}" == --report ]]; then report="${args[i + 1]:-}"; fi
+for isa in "${isa_list[@]}"; do
+    isa_opts=()
+    [[ "$isa" == avx2 ]] && isa_opts=(-XX:UseAVX=2)
+    "${java[@]}" ${isa_opts[@]+"${isa_opts[@]}"} -cp "$jar" dev.mnv3.bench.OrtComparison --onnx-dir "$work" ${args[@]+"${args[@]}"}
 done
-"${java[@]}" -cp "$jar" dev.mnv3.bench.OrtComparison --onnx-dir "$work" "$@"
 # the page: drawn by mnv3 from the results.json the comparison wrote
 if [[ -n "$report" ]]; then ./mnv3 bench --report "$report" --from "$report/results.json"; fi

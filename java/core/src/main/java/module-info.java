@@ -6,6 +6,7 @@
  */
 module dev.mnv3.core {
     requires java.desktop;
+    requires java.management; // bench warm-ups watch the JIT
     requires com.fasterxml.jackson.core;
 
     exports dev.mnv3.core;

@@ -91,8 +91,10 @@ public final class OrtComparison {
         ReportDirectory report = opt.containsKey("report") ? ReportDirectory.check(Path.of(opt.get("report"))) : null;
 
         OrtEnvironment env = OrtEnvironment.getEnvironment();
-        System.out.printf(Locale.ROOT, "CPU: %s%nmnv3 cpu: %s%nvs ONNX Runtime %s; %d threads each, 224x224, %d rounds x %.1f s per engine%n",
-                CpuInfo.here().describe(), new FastBackend().kernelsDescription(), env.getVersion(), threads, rounds, seconds);
+        String isa = oursIsa();
+        System.out.printf(Locale.ROOT, "CPU: %s%nmnv3 cpu: %s; compiled for %s%nvs ONNX Runtime %s at its own best ISA; %d threads "
+                        + "each, 224x224, %d rounds x %.1f s per engine%n",
+                CpuInfo.here().describe(), new FastBackend().kernelsDescription(), isa, env.getVersion(), threads, rounds, seconds);
         List<Row> rows = new ArrayList<>();
         for (String model : models) {
             Graph graph = Graph.of(MobileNetV3Config.named(model));
@@ -119,12 +121,12 @@ public final class OrtComparison {
         }
         boolean cpu = threads == 1;
         System.out.println();
-        System.out.println("| model | batch | mnv3 img/s | ORT img/s | ours/ORT median | min | max |"
+        System.out.println("| model | batch | ours ISA | mnv3 img/s | ORT img/s | ours/ORT median | min | max |"
                 + (cpu ? " CPU-time ratio median | min | max |" : "") + " logits rel L2 |");
-        System.out.println("|---|---|---|---|---|---|---|" + (cpu ? "---|---|---|" : "") + "---|");
+        System.out.println("|---|---|---|---|---|---|---|---|" + (cpu ? "---|---|---|" : "") + "---|");
         for (Row r : rows) {
             double[] q = r.ratios();
-            System.out.printf(Locale.ROOT, "| %s | %d | %.1f | %.1f | %.2f | %.2f | %.2f |", r.model(), r.batch(),
+            System.out.printf(Locale.ROOT, "| %s | %d | %s | %.1f | %.1f | %.2f | %.2f | %.2f |", r.model(), r.batch(), isa,
                     Row.medianImagesPerSecond(r.ours()), Row.medianImagesPerSecond(r.ort()), median(q), min(q), max(q));
             if (cpu) {
                 double[] c = r.cpuRatios();
@@ -197,6 +199,27 @@ public final class OrtComparison {
             collect(e, 1.0, batch);
             if (jit.getTotalCompilationTime() - compiled < 10) return;
         }
+    }
+
+    /**
+     * The ISA C2 compiles our kernels to: the CPU's, or AVX2 where -XX:UseAVX=2 caps it (then C2
+     * uses no AVX-512 instruction, however wide the CPU).
+     */
+    private static String oursIsa() {
+        String cpu = CpuInfo.here().isa();
+        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (arg.startsWith("-XX:UseAVX=")) {
+                String level = arg.substring("-XX:UseAVX=".length());
+                String capped = switch (level) {
+                    case "0" -> "SSE";
+                    case "1" -> "AVX";
+                    case "2" -> "AVX2";
+                    default -> cpu;
+                };
+                return capped.equals(cpu) ? cpu : capped + " (-XX:UseAVX=" + level + ")";
+            }
+        }
+        return cpu;
     }
 
     static double median(double[] x) {

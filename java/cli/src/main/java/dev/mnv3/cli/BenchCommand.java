@@ -9,6 +9,7 @@ import dev.mnv3.core.backend.Precision;
 import dev.mnv3.core.bench.BenchResults;
 import dev.mnv3.core.bench.ReportDirectory;
 import dev.mnv3.core.bench.Throughput;
+import dev.mnv3.core.bench.Warmup;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.weights.RandomWeights;
 import dev.mnv3.cpu.ReferenceBackend;
@@ -51,8 +52,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--seconds", paramLabel = "S", defaultValue = "5", description = "Timed duration per measurement (default: ${DEFAULT-VALUE}).")
     double seconds;
 
-    @Option(names = "--warmup", paramLabel = "S", defaultValue = "2", description = "Untimed warm-up per measurement (default: ${DEFAULT-VALUE}).")
-    double warmup;
+    @Option(names = "--warmup", paramLabel = "S", description = "Untimed warm-up per measurement, S seconds fixed (default: until "
+            + "throughput is steady: the JIT quiet and the last 3 windows of 0.5 s within 3%, at most 20 s; the report says "
+            + "how long it took).")
+    Double warmup;
 
     @Option(names = "--clients", paramLabel = "C", split = ",", defaultValue = "1",
             description = "Threads calling the model at once, as a service's request threads would; images/s counts them all "
@@ -107,7 +110,7 @@ final class BenchCommand implements Callable<Integer> {
             return 0;
         }
         Durations.check("--seconds", seconds, false);
-        Durations.check("--warmup", warmup, true);
+        if (warmup != null) Durations.check("--warmup", warmup, true);
         BenchPoints.Group defaults = new BenchPoints.Group(BenchPoints.precisions(backend.precision),
                 graphs == null ? List.of(!backend.noCudaGraphs) : BenchPoints.graphs(String.join(",", graphs)),
                 BenchPoints.cudnn(backend.cudnn), List.copyOf(clients), List.copyOf(batches));
@@ -121,7 +124,9 @@ final class BenchCommand implements Callable<Integer> {
         Map<BenchPoints.Setting, List<BenchPoints.Point>> bySetting = BenchPoints.bySetting(points);
         // the failure summary names what varies: the batch size alone in the plain case
         boolean onlyBatches = bySetting.size() == 1 && points.stream().map(BenchPoints.Point::clients).distinct().count() == 1;
-        clock = points.size() > 1 ? new SweepClock(points.size(), warmup + seconds) : null;
+        // until a measurement ends, a steady warm-up is guessed at its shortest (four windows)
+        double plannedWarmup = warmup == null ? 4 * Warmup.WINDOW_SECONDS : warmup;
+        clock = points.size() > 1 ? new SweepClock(points.size(), plannedWarmup + seconds) : null;
         RuntimeException notCompiled = null;
         for (Map.Entry<BenchPoints.Setting, List<BenchPoints.Point>> e : bySetting.entrySet()) {
             notCompiled = measure(b, graph, e.getKey(), e.getValue(), onlyBatches);
@@ -194,7 +199,8 @@ final class BenchCommand implements Callable<Integer> {
                             + (onlyBatches ? "" : setting.describe() + (p.clients() > 1 ? " x" + p.clients() : "") + " ")
                             + "batch " + p.batch());
                     if (clock != null) clock.begin();
-                    r = Throughput.measure(m, size.randomInput(graph, p.batch(), 2), p.clients(), warmup, seconds,
+                    r = Throughput.measure(m, size.randomInput(graph, p.batch(), 2), p.clients(),
+                            warmup == null ? Warmup.steady() : Warmup.fixed(warmup), seconds,
                             clock == null ? progress::update : f -> progress.update(f, clock.detail()));
                     progress.done();
                 } catch (RuntimeException e) {
@@ -209,12 +215,12 @@ final class BenchCommand implements Callable<Integer> {
                 emit(out, line);
                 if (!json) {
                     out.printf("%s on %s (%s%s%s), batch %d at %s, %d threads%s: %.1f images/s, latency per batch p50 %.2f ms, "
-                                    + "p99 %.2f ms (%d runs)%n",
+                                    + "p99 %.2f ms (%d runs; %s)%n",
                             graph.config().describe(), b.name(), precision.name().toLowerCase(Locale.ROOT),
                             graphs ? ", CUDA graphs" : "", cudnn == null ? "" : cudnn ? ", cuDNN" : ", without cuDNN", p.batch(),
                             size, threads,
                             p.clients() > 1 ? ", " + p.clients() + " clients" : "", r.imagesPerSecond(), r.p50Ms(), r.p99Ms(),
-                            r.runs());
+                            r.runs(), r.warmup().describe());
                 }
                 out.flush();
             }

@@ -13,29 +13,38 @@ import java.util.function.DoubleConsumer;
  * {@code mnv3 bench}, {@code mnv3 demo} and the benchmark harnesses so they all count the same way.
  */
 public final class Throughput {
-    /** The outcome: images per second over the timed runs, and per-batch latency percentiles. */
+    /**
+     * The outcome: images per second over the timed runs, per-batch latency percentiles, and how
+     * the warm-up before them went (null where there was none).
+     */
     public record Result(int batch, int runs, double seconds, double imagesPerSecond, double p50Ms, double p99Ms,
-                         double minMs, int clients) {
+                         double minMs, int clients, Warmup.Outcome warmup) {
         /** One caller. */
         public Result(int batch, int runs, double seconds, double imagesPerSecond, double p50Ms, double p99Ms, double minMs) {
-            this(batch, runs, seconds, imagesPerSecond, p50Ms, p99Ms, minMs, 1);
+            this(batch, runs, seconds, imagesPerSecond, p50Ms, p99Ms, minMs, 1, null);
+        }
+
+        Result withWarmup(Warmup.Outcome w) {
+            return new Result(batch, runs, seconds, imagesPerSecond, p50Ms, p99Ms, minMs, clients, w);
         }
 
         /**
          * One JSON object: the settings (precision in lower case; {@code cudaGraphs} whether runs were
          * replayed as CUDA graphs, false for the CPU backends; {@code cudnn} whether a CUDA model used
          * cuDNN, null (omitted) for other models; {@code vectorBits} the CPU kernels' vector width, 0 for
-         * plain loops, null where no CPU kernels ran) and the measurements.
+         * plain loops, null where no CPU kernels ran), the measurements and, after a warm-up,
+         * {@code warmup_seconds} and {@code warmup} ("steady", "cap": stopped before steady, or "fixed").
          */
         public String toJson(String model, String backend, Precision precision, boolean cudaGraphs, Boolean cudnn,
                              Integer vectorBits, int threads, int height, int width) {
             return String.format(Locale.ROOT,
                     "{\"model\":%s,\"backend\":%s,\"precision\":\"%s\",\"cuda_graphs\":%b,%s\"vector_bits\":%s,\"batch\":%d,"
                             + "\"clients\":%d,\"threads\":%d,\"height\":%d,\"width\":%d,\"runs\":%d,\"seconds\":%.3f,"
-                            + "\"images_per_second\":%.2f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"min_ms\":%.3f}",
+                            + "\"images_per_second\":%.2f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"min_ms\":%.3f%s}",
                     Json.quote(model), Json.quote(backend), precision.name().toLowerCase(Locale.ROOT), cudaGraphs,
                     cudnn == null ? "" : "\"cudnn\":" + cudnn + ",", vectorBits, batch, clients, threads, height, width, runs,
-                    seconds, imagesPerSecond, p50Ms, p99Ms, minMs);
+                    seconds, imagesPerSecond, p50Ms, p99Ms, minMs, warmup == null ? "" : String.format(Locale.ROOT,
+                            ",\"warmup_seconds\":%.3f,\"warmup\":\"%s\"", warmup.seconds(), warmup.how()));
         }
     }
 
@@ -61,15 +70,14 @@ public final class Throughput {
      * {@code seconds} timed (at least 3 runs), reporting the fraction done to {@code progress}.
      */
     public static Result measure(CompiledModel model, Tensor input, double warmupSeconds, double seconds, DoubleConsumer progress) {
-        checkDurations(warmupSeconds, seconds);
-        warmUp(model, input, System.nanoTime() + (long) (warmupSeconds * 1e9));
-        return summarize(input.dim(0), timedRuns(model, input, System.nanoTime(), seconds, 3, progress));
+        return measure(model, input, Warmup.fixed(warmupSeconds), seconds, progress);
     }
 
-    private static void warmUp(CompiledModel model, Tensor input, long until) {
-        do {
-            model.run(input);
-        } while (System.nanoTime() < until);
+    /** Warms {@code model} up as {@code warmup} says, then runs it for {@code seconds} timed (at least 3 runs). */
+    public static Result measure(CompiledModel model, Tensor input, Warmup warmup, double seconds, DoubleConsumer progress) {
+        checkDurations(0, seconds);
+        Warmup.Outcome w = warmup.run(() -> model.run(input));
+        return summarize(input.dim(0), timedRuns(model, input, System.nanoTime(), seconds, 3, progress)).withWarmup(w);
     }
 
     /** Latencies in ms of runs from {@code start} until {@code seconds} have passed (at least {@code minRuns} runs). */
@@ -97,31 +105,53 @@ public final class Throughput {
      */
     public static Result measure(CompiledModel model, Tensor input, int clients, double warmupSeconds, double seconds,
                                  DoubleConsumer progress) {
+        return measure(model, input, clients, Warmup.fixed(warmupSeconds), seconds, progress);
+    }
+
+    /**
+     * As {@link #measure(CompiledModel, Tensor, int, double, double, DoubleConsumer)}, warmed up as
+     * {@code warmup} says: the first client judges when the warm-up is over, the others run until then.
+     */
+    public static Result measure(CompiledModel model, Tensor input, int clients, Warmup warmup, double seconds,
+                                 DoubleConsumer progress) {
         if (clients < 1) throw new IllegalArgumentException("clients must be >= 1, got " + clients);
-        if (clients == 1) return measure(model, input, warmupSeconds, seconds, progress);
-        checkDurations(warmupSeconds, seconds);
-        long warmEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
+        if (clients == 1) return measure(model, input, warmup, seconds, progress);
+        checkDurations(0, seconds);
+        java.util.concurrent.atomic.AtomicBoolean warm = new java.util.concurrent.atomic.AtomicBoolean();
+        Warmup.Outcome[] outcome = new Warmup.Outcome[1];
         long[] window = new long[1]; // when the timed runs began, in all clients at once
         double[][] perClient = new double[clients][];
         Thread[] threads = new Thread[clients];
-        Throwable[] failure = new Throwable[1];
+        java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
         java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(clients,
                 () -> window[0] = System.nanoTime());
         for (int c = 0; c < clients; c++) {
             int k = c;
             threads[c] = Thread.ofPlatform().name("bench-client-" + c).start(() -> {
+                boolean warmed = false;
                 try {
-                    warmUp(model, input, warmEnd);
-                    start.await();
-                    // one run each at least, together many: more per client would outlast --seconds by far on few cores
-                    perClient[k] = timedRuns(model, input, window[0], seconds, 1, k == 0 ? progress : p -> { });
-                } catch (RuntimeException | Error e) { // an OutOfMemoryError too: reported by the caller, not on stderr here
-                    synchronized (failure) {
-                        if (failure[0] == null) failure[0] = e;
+                    if (k == 0) {
+                        try {
+                            outcome[0] = warmup.run(() -> model.run(input));
+                        } finally {
+                            warm.set(true);
+                        }
+                    } else {
+                        do {
+                            model.run(input);
+                        } while (!warm.get());
                     }
-                    start.reset(); // the others stop waiting for this client
+                    warmed = true;
+                    start.await();
+                    // a client that failed in the warm-up has reached the barrier too: no timed runs then; one run
+                    // each at least, together many: more per client would outlast --seconds by far on few cores
+                    if (failure.get() == null) perClient[k] = timedRuns(model, input, window[0], seconds, 1, k == 0 ? progress : p -> { });
+                } catch (RuntimeException | Error e) { // an OutOfMemoryError too: reported by the caller, not on stderr here
+                    failure.compareAndSet(null, e);
+                    warm.set(true); // the others stop warming up
+                    if (!warmed) arrive(start); // and do not wait for this client
                 } catch (java.util.concurrent.BrokenBarrierException e) {
-                    // another client failed during the warm-up; its exception is reported
+                    // a client was interrupted at the barrier
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
@@ -136,13 +166,23 @@ public final class Throughput {
             }
         }
         long end = System.nanoTime();
-        if (failure[0] instanceof RuntimeException e) throw e;
-        if (failure[0] instanceof Error e) throw e;
+        if (failure.get() instanceof RuntimeException e) throw e;
+        if (failure.get() instanceof Error e) throw e;
         double[] all = Arrays.stream(perClient).flatMapToDouble(Arrays::stream).sorted().toArray();
         int total = all.length;
         double wall = (end - window[0]) / 1e9;
         return new Result(input.dim(0), total, wall, (double) total * input.dim(0) / wall, percentile(all, 50),
-                percentile(all, 99), all[0], clients);
+                percentile(all, 99), all[0], clients, outcome[0]);
+    }
+
+    private static void arrive(java.util.concurrent.CyclicBarrier barrier) {
+        try {
+            barrier.await();
+        } catch (java.util.concurrent.BrokenBarrierException e) {
+            // the others are gone already
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Throughput and percentiles from per-run latencies in milliseconds. */
