@@ -140,8 +140,9 @@ final class ClassifyCommand implements Callable<Integer> {
             Progress progress = noProgress || files.size() <= batch ? null : new Progress(err, "classify");
             if (output == null) {
                 Run r = classify(m, stage, sources, form, new TextResults(out, top, graph.numClasses()), progress, nonFinite, err);
-                out.flush();
-                // the results own stdout; the summary goes beside the progress bar
+                // the results own stdout; the summary goes beside the progress bar, unless stdout failed (then the
+                // error, reported when the command ends, is the one line on stderr)
+                if (out.checkError()) return 0;
                 err.printf(java.util.Locale.ROOT, "classify: %,d images classified%s in %.2f s, %.1f images/s (decoding included; %s, batch %d, "
                                 + "%d decode threads)%s%n", r.classified, r.skipped > 0 ? ", " + r.skipped + " skipped (--lenient)" : "",
                         r.seconds, r.classified / r.seconds, m.backend(), batch, stage.threads(), r.firstResult());

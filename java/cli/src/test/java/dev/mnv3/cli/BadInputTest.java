@@ -258,7 +258,10 @@ class BadInputTest {
         assertEquals(0, lenient.exitCode(), lenient.toString());
         assertTrue(lenient.out().contains(badCrc + ":") && lenient.out().contains(ok + ":"), lenient.toString());
         assertFalse(lenient.out().contains(cut + ":"), "undecodable files are skipped");
-        assertEquals(2, lenient.err().strip().lines().count(), lenient.toString());
+        // a warning per damaged file, then the summary
+        assertEquals(3, lenient.err().strip().lines().count(), lenient.toString());
+        assertTrue(lenient.err().strip().lines().toList().get(2).startsWith("classify: 2 images classified, 1 skipped (--lenient)"),
+                lenient.toString());
     }
 
     private static int indexOf(byte[] data, byte[] what) {

@@ -209,7 +209,11 @@ class ReliabilityTest {
         Cli r = Cli.run(command("bench")[0], "--model", "small", "--backend", "cpu", "--threads", "1", "--json", "--size", "64",
                 "--seconds", "0.001", "--warmup", "0", "--clients", "12");
         assertEquals(0, r.exitCode(), r.toString());
-        assertTrue(r.out().contains("\"runs\":12,"), r.toString());
+        // one run each, and a second only for a client whose first beat the 1 ms (at least three each before)
+        java.util.regex.Matcher runs = java.util.regex.Pattern.compile("\"runs\":(\\d+),").matcher(r.out());
+        assertTrue(runs.find(), r.toString());
+        int n = Integer.parseInt(runs.group(1));
+        assertTrue(n >= 12 && n < 24, n + " runs: " + r);
     }
 
     @ParameterizedTest
