@@ -28,7 +28,8 @@ usage() {
 command_of() {
     local -a cmd=()
     local arg
-    while IFS= read -r -d '' arg; do cmd+=("$arg"); done < <("$JAVA_HOME/bin/java" -Xmx128m -cp "$dir/home/jars/*" org.apache.spark.launcher.Main "$@")
+    # the launcher writes its messages, a NUL and a newline, then the command
+    while IFS= read -r -d '' arg; do arg="${arg#$'\n'}"; [[ -n "$arg" ]] && cmd+=("$arg"); done < <("$JAVA_HOME/bin/java" -Xmx128m -cp "$dir/home/jars/*" org.apache.spark.launcher.Main "$@")
     [[ ${#cmd[@]} -gt 0 ]] || { echo "spark-cluster: Spark's launcher gave no command for $1" >&2; exit 1; }
     printf '%s\0' "${cmd[@]}"
 }
