@@ -74,7 +74,7 @@ final class ClassifyCommand implements Callable<Integer> {
     @Option(names = "--batch", paramLabel = "N", defaultValue = "8", description = "Images per run (default: ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--output", paramLabel = "FILE.jsonl", description = "Write the results as JSON lines to this file "
+    @Option(names = "--output", paramLabel = "FILE.jsonl", converter = OutputFilePath.class, description = "Write the results as JSON lines to this file "
             + "instead of printing them (see above).")
     Path output;
 

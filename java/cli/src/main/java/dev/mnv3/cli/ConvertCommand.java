@@ -37,7 +37,7 @@ final class ConvertCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "IN", description = "The checkpoint to read.")
     Path in;
 
-    @Parameters(index = "1", paramLabel = "OUT.safetensors", description = "The safetensors file to write.")
+    @Parameters(index = "1", paramLabel = "OUT.safetensors", converter = OutputFilePath.class, description = "The safetensors file to write.")
     Path out;
 
     @Mixin

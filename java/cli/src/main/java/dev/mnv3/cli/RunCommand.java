@@ -42,7 +42,7 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--input", required = true, paramLabel = "X.safetensors", description = "The input batch.")
     Path input;
 
-    @Option(names = "--output", required = true, paramLabel = "Y.safetensors", description = "Where to write the results: "
+    @Option(names = "--output", required = true, paramLabel = "Y.safetensors", converter = OutputFilePath.class, description = "Where to write the results: "
             + "replaced atomically when complete; a symbolic link is written through; never a device, directory or an input "
             + "of this command.")
     Path output;

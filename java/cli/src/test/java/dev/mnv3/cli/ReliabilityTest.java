@@ -273,6 +273,23 @@ class ReliabilityTest {
                 "the output 'stride2' of batch 32768 would be 2.0 GiB, more than the 2 GiB one tensor may have");
     }
 
+    /** An output ending in a separator means a directory: refused, where it used to write a file of that name. */
+    @ParameterizedTest
+    @ValueSource(strings = {"run", "classify", "convert"})
+    void anOutputNamingADirectoryIsRefused(String which) {
+        Path meant = dir.resolve("meant-a-dir-" + which);
+        String slashed = meant + "/";
+        List<String> args = switch (which) {
+            case "convert" -> List.of("convert", weights.toString(), slashed);
+            case "run" -> List.of("run", "--weights", weights.toString(), "--input", input.toString(), "--output", slashed);
+            default -> List.of("classify", "--weights", weights.toString(), "--output", slashed, photo.toString());
+        };
+        Cli r = Cli.run(args.toArray(String[]::new));
+        assertEquals(2, r.exitCode(), r.toString());
+        assertTrue(r.err().contains("'" + slashed + "' ends with a separator, so it names a directory"), r.toString());
+        assertFalse(Files.exists(meant), "nothing written at " + meant);
+    }
+
     // ------------------------------------------------------------ 7. cosmetic
 
     @Test
