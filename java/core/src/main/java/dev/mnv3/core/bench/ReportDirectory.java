@@ -1,12 +1,12 @@
 package dev.mnv3.core.bench;
 
+import dev.mnv3.core.io.OutputFile;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -51,26 +51,22 @@ public final class ReportDirectory {
 
     /** One of the report's files, or a temporary one a stopped write left behind. */
     private static boolean ours(String name) {
-        return FILES.contains(name) || name.startsWith(".") && name.endsWith(".tmp") && FILES.contains(name.substring(1, name.length() - 4));
+        return FILES.contains(name) || FILES.stream().anyMatch(f -> OutputFile.isTempFileOf(name, f));
     }
 
     public Path path() {
         return dir;
     }
 
-    /** Writes one of the report's files (creating the directory): a temporary file first, then moved over the old one. */
+    /** Writes one of the report's files (creating the directory), replaced as every output is ({@link OutputFile}). */
     public Path write(String name, String content) throws IOException {
         if (!FILES.contains(name)) throw new IllegalArgumentException("not a report file: " + name);
         Files.createDirectories(dir);
-        Path target = dir.resolve(name), tmp = dir.resolve("." + name + ".tmp");
-        Files.writeString(tmp, content, StandardCharsets.UTF_8);
-        try {
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        Path target = dir.resolve(name);
+        OutputFile.write(target, List.of(), ch -> {
+            ByteBuffer bytes = StandardCharsets.UTF_8.encode(content);
+            while (bytes.hasRemaining()) ch.write(bytes);
+        });
         return target;
     }
 }

@@ -178,10 +178,19 @@ public final class OutputFile {
         throw new FileSystemException(p.toString(), null, "cannot write: more than " + MAX_LINKS + " symbolic links");
     }
 
+    /** Whether {@code name} is a temp file of a write to a file named {@code fileName} (by any process). */
+    public static boolean isTempFileOf(String name, String fileName) {
+        return tempFiles(fileName).matcher(name).matches();
+    }
+
+    /** The names of the temp files of writes to {@code fileName}; group 1 is the writer's pid. */
+    private static Pattern tempFiles(String fileName) {
+        return Pattern.compile("\\." + Pattern.quote(fileName) + "\\.(\\d{1,18})\\.\\d+" + Pattern.quote(TEMP_SUFFIX));
+    }
+
     /** Temp files for {@code file} left by processes that no longer run (killed while writing). */
     static void removeStaleTempFiles(Path file) {
-        Pattern mine = Pattern.compile("\\." + Pattern.quote(file.getFileName().toString()) + "\\.(\\d{1,18})\\.\\d+"
-                + Pattern.quote(TEMP_SUFFIX));
+        Pattern mine = tempFiles(file.getFileName().toString());
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(file.getParent())) {
             for (Path e : entries) {
                 Matcher m = mine.matcher(e.getFileName().toString());

@@ -57,7 +57,7 @@ class BenchResultsTest {
     @Test
     void aReportDirectoryHoldsNothingButTheReport() throws Exception {
         Path dir = Files.createDirectories(tmp.resolve("r"));
-        Files.writeString(dir.resolve(".results.json.tmp"), "left by a stopped write");
+        Files.writeString(dir.resolve(".results.json.4242.1.mnv3-tmp"), "left by a stopped write");
         ReportDirectory.check(dir).write(ReportDirectory.JSON, "{}");
         ReportDirectory checked = ReportDirectory.check(dir);
         checked.write(ReportDirectory.JSON, "{ }"); // its own file: replaced
