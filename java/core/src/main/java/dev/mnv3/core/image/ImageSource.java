@@ -1,7 +1,7 @@
 package dev.mnv3.core.image;
 
+import dev.mnv3.core.Arguments;
 import java.nio.file.Path;
-import java.util.Objects;
 
 /**
  * An encoded image (JPEG, PNG, WebP, BMP or GIF) and the name that messages about it use: a file, or
@@ -10,6 +10,9 @@ import java.util.Objects;
 public sealed interface ImageSource {
     /** How errors and results name the image: the path as given, or the name the bytes came with. */
     String name();
+
+    /** What an image source argument is, for messages. */
+    String WHAT = "an ImageSource, e.g. ImageSource.of(path)";
 
     static ImageSource of(Path file) {
         return new File(file);
@@ -21,7 +24,7 @@ public sealed interface ImageSource {
 
     record File(Path path) implements ImageSource {
         public File {
-            Objects.requireNonNull(path, "path");
+            Arguments.notNull(path, "path", "the path of an image file");
         }
 
         @Override
@@ -32,8 +35,8 @@ public sealed interface ImageSource {
 
     record Bytes(String name, byte[] data) implements ImageSource {
         public Bytes {
-            Objects.requireNonNull(name, "name");
-            Objects.requireNonNull(data, "data");
+            Arguments.notNull(name, "name", "the name messages give the image");
+            Arguments.notNull(data, "data", "the bytes of an encoded image");
         }
 
         @Override
