@@ -1,6 +1,7 @@
 package dev.mnv3.core.image;
 
 import dev.mnv3.core.Arguments;
+import dev.mnv3.core.io.FileNames;
 import java.nio.file.Path;
 
 /**
@@ -8,7 +9,7 @@ import java.nio.file.Path;
  * bytes already in memory (a request body, a record of a dataset).
  */
 public sealed interface ImageSource {
-    /** How errors and results name the image: the path as given, or the name the bytes came with. */
+    /** How errors and results name the image: the path as given (bytes that are not UTF-8 escaped), or the name the bytes came with. */
     String name();
 
     /** What an image source argument is, for messages. */
@@ -27,9 +28,10 @@ public sealed interface ImageSource {
             Arguments.notNull(path, "path", "the path of an image file");
         }
 
+        /** The path as given, any byte of it that is not UTF-8 escaped ({@link FileNames#display}). */
         @Override
         public String name() {
-            return path.toString();
+            return FileNames.display(path);
         }
     }
 
