@@ -1,5 +1,6 @@
 package dev.mnv3.api;
 
+import dev.mnv3.core.Arguments;
 import dev.mnv3.core.MobileNetV3Config;
 import dev.mnv3.core.backend.CompileOptions;
 import dev.mnv3.core.backend.Precision;
@@ -33,6 +34,7 @@ public record ClassifierOptions(String backend, Precision precision, int threads
                     + ", got " + threads);
         }
         if (labels != null) {
+            Arguments.noNulls(labels, "labels", "a class name");
             labels = List.copyOf(labels);
             if (labels.isEmpty()) throw new IllegalArgumentException("labels must name at least one class (null: the defaults)");
         }

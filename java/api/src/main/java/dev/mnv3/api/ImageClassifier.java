@@ -1,5 +1,6 @@
 package dev.mnv3.api;
 
+import dev.mnv3.core.Arguments;
 import dev.mnv3.core.MobileNetV3Config;
 import dev.mnv3.core.backend.Backends;
 import dev.mnv3.core.backend.CompiledModel;
@@ -63,6 +64,8 @@ public final class ImageClassifier implements AutoCloseable {
      * @throws dev.mnv3.core.backend.BackendUnavailableException when the backend cannot run here
      */
     public static ImageClassifier open(Path checkpoint, ClassifierOptions options) throws IOException {
+        Arguments.notNull(checkpoint, "checkpoint", "the path of a safetensors or PyTorch checkpoint");
+        Arguments.notNull(options, "options", "ClassifierOptions, e.g. ClassifierOptions.defaults()");
         Loaded loaded;
         try (Checkpoint c = Checkpoint.open(checkpoint, options.checkpointKey())) {
             loaded = load(c, options);
@@ -115,11 +118,12 @@ public final class ImageClassifier implements AutoCloseable {
      * @throws IOException when the file cannot be read or decoded (an {@link dev.mnv3.core.image.ImageDecodeException} naming it)
      */
     public Classifications classify(Path image) throws IOException {
-        return classifySources(List.of(ImageSource.of(image))).getFirst();
+        return classifySources(List.of(ImageSource.of(Arguments.notNull(image, "image", "the path of an image file")))).getFirst();
     }
 
     /** The classes of one encoded image in memory (JPEG, PNG, WebP, BMP or GIF bytes). */
     public Classifications classify(byte[] encoded) throws IOException {
+        Arguments.notNull(encoded, "encoded", "the bytes of an encoded image");
         return classifySources(List.of(ImageSource.of("the image of " + encoded.length + " bytes", encoded))).getFirst();
     }
 
@@ -130,6 +134,7 @@ public final class ImageClassifier implements AutoCloseable {
      * @throws IOException at the first image that cannot be read or decoded, naming it
      */
     public List<Classifications> classify(List<Path> images) throws IOException {
+        Arguments.noNulls(images, "images", "the path of an image file");
         return classifySources(images.stream().map(ImageSource::of).toList());
     }
 

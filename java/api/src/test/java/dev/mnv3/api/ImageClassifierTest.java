@@ -121,4 +121,24 @@ class ImageClassifierTest {
         closed.close();
         assertThrows(IllegalStateException.class, () -> closed.classify(JPEG));
     }
+
+    /** Misuse is one line naming the argument and what it should have been, not a NullPointerException from inside. */
+    @Test
+    void misuseIsOneLineNamingTheArgument() {
+        record Misuse(org.junit.jupiter.api.function.Executable call, String expected) {
+        }
+        for (Misuse m : List.of(
+                new Misuse(() -> classifier.classify((Path) null), "image is null: expected the path of an image file"),
+                new Misuse(() -> classifier.classify((byte[]) null), "encoded is null: expected the bytes of an encoded image"),
+                new Misuse(() -> classifier.classify(java.util.Arrays.asList(JPEG, null)), "images[1] is null: expected the path of an image file"),
+                new Misuse(() -> classifier.classify((List<Path>) null), "images is null"),
+                new Misuse(() -> ImageClassifier.open(null), "checkpoint is null: expected the path of a safetensors or PyTorch checkpoint"),
+                new Misuse(() -> ImageClassifier.open(checkpoint, null), "options is null: expected ClassifierOptions"),
+                new Misuse(() -> ClassifierOptions.defaults().withLabels(java.util.Arrays.asList("cat", null)),
+                        "labels[1] is null: expected a class name"))) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, m.call(), m.expected());
+            assertTrue(e.getMessage().startsWith(m.expected()), e.getMessage());
+            assertEquals(1, e.getMessage().lines().count(), e.getMessage());
+        }
+    }
 }

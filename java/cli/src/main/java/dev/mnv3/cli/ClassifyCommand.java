@@ -254,6 +254,8 @@ final class ClassifyCommand implements Callable<Integer> {
     /** Why an image did not decode, in one line naming it. */
     static String failure(PreprocessingStage.Outcome o) {
         String why = Main.describe(o.error());
+        // the JDK's exceptions name a file as its toString reads: U+FFFD for each byte that is not UTF-8
+        if (o.source() instanceof ImageSource.File f) why = why.replace(f.path().toString(), o.source().name());
         return why.contains(o.source().name()) ? why : o.source().name() + ": " + why;
     }
 

@@ -42,7 +42,7 @@ final class ImageInputs {
         List<Path> files = new ArrayList<>();
         for (String a : arguments) {
             if (isGlob(a) && !exists(a)) files.addAll(matching(a, skipped));
-            else files.addAll(named(Path.of(a), skipped));
+            else files.addAll(named(RawArguments.path(a), skipped));
         }
         return files;
     }
@@ -50,7 +50,7 @@ final class ImageInputs {
     /** Whether a file of that name exists (a name with a wildcard may be a real file, or no valid path at all). */
     private static boolean exists(String a) {
         try {
-            return Files.exists(Path.of(a));
+            return Files.exists(RawArguments.path(a));
         } catch (java.nio.file.InvalidPathException e) {
             return false;
         }

@@ -12,6 +12,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -44,6 +45,7 @@ public final class Main implements Runnable {
         }
         PrintWriter out = new PrintWriter(new CheckedOutput(new OutputStreamWriter(new FileOutputStream(FileDescriptor.out),
                 System.out.charset()), "stdout"), true);
+        RawArguments.recover(args);
         System.exit(execute(args, out, new PrintWriter(System.err, true)));
     }
 
@@ -54,6 +56,7 @@ public final class Main implements Runnable {
         // serve is left out of the GPU kit's jar (its HTTP and gRPC libraries would not fit): offered where its classes are
         if (Main.class.getClassLoader().getResource("dev/mnv3/serve/InferenceServer.class") != null) cl.addSubcommand(new ServeCommand());
         addBatchCommand(cl);
+        cl.registerConverter(Path.class, RawArguments::path); // after the subcommands: picocli gives it to those it has
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> fail(main, commandLine.getErr(), ex));

@@ -16,6 +16,6 @@ final class OutputFilePath implements ITypeConverter<Path> {
         if (value.endsWith("/") || value.endsWith(File.separator)) {
             throw new TypeConversionException("'" + value + "' ends with a separator, so it names a directory: give the file to write");
         }
-        return Path.of(value);
+        return RawArguments.path(value);
     }
 }

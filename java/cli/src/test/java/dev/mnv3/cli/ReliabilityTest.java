@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -162,14 +163,20 @@ class ReliabilityTest {
         return d;
     }
 
-    @Test
-    void underLenientEveryFileThatFailsIsAnErrorRow() throws Exception {
-        Path d = mixedDirectory(), out = dir.resolve("lenient.jsonl");
+    /** classify --lenient of a directory into {@code out}, which must succeed. */
+    private static Cli classifyLenient(Path d, Path out) {
         List<String> args = new ArrayList<>(List.of(command("classify")));
         args.set(args.size() - 1, d.toString());
         args.addAll(List.of("--lenient", "--output", out.toString()));
         Cli r = Cli.run(args.toArray(String[]::new));
         assertEquals(0, r.exitCode(), r.toString());
+        return r;
+    }
+
+    @Test
+    void underLenientEveryFileThatFailsIsAnErrorRow() throws Exception {
+        Path d = mixedDirectory(), out = dir.resolve("lenient.jsonl");
+        Cli r = classifyLenient(d, out);
         List<String> rows = Files.readAllLines(out);
         assertEquals(5, rows.size(), rows.toString());
         assertTrue(rows.get(0).contains("\"top\"") && rows.get(4).contains("\"top\""), rows.toString());
@@ -303,5 +310,89 @@ class ReliabilityTest {
         IllegalStateException bug = new IllegalStateException("x");
         assertTrue(Main.describe(bug, false).endsWith("(run with --verbose for the stack trace)"), Main.describe(bug, false));
         assertEquals("internal error: java.lang.IllegalStateException: x", Main.describe(bug, true));
+    }
+
+    // ------------------------------------------------------------ 6. names that are not UTF-8, files that cannot be read
+
+    /** A file in {@code d} named by bytes that need not be UTF-8. */
+    private static Path rawName(Path d, byte... name) {
+        byte[] dirBytes = d.toAbsolutePath().toString().getBytes(StandardCharsets.UTF_8); // the test's directories are ASCII
+        byte[] all = java.util.Arrays.copyOf(dirBytes, dirBytes.length + 1 + name.length);
+        all[dirBytes.length] = '/';
+        System.arraycopy(name, 0, all, dirBytes.length + 1, name.length);
+        return dev.mnv3.core.io.FileNames.fromRawBytes(all);
+    }
+
+    @Test
+    void namesThatAreNotUtf8AreReadAndShownByTheirBytes() throws Exception {
+        Path d = Files.createDirectories(dir.resolve("names"));
+        Path fe = rawName(d, (byte) 'b', (byte) 0xfe, (byte) 'x', (byte) '.', (byte) 'j', (byte) 'p', (byte) 'g');
+        Path ff = rawName(d, (byte) 'b', (byte) 0xff, (byte) 'x', (byte) '.', (byte) 'j', (byte) 'p', (byte) 'g');
+        Path cut = rawName(d, (byte) 'c', (byte) 0xc3, (byte) '.', (byte) 'p', (byte) 'n', (byte) 'g'); // a UTF-8 sequence cut short
+        Files.copy(photo, fe);
+        Files.copy(photo, ff);
+        Files.writeString(cut, "not a png");
+        Files.copy(photo, d.resolve("d\u00e9j\u00e0.jpg"));
+        // two names that toString shows alike, and one that is UTF-8
+        assertEquals(fe.toString(), ff.toString());
+        try (var listed = Files.list(d)) {
+            assertEquals(4, listed.count(), "the test's files exist under their own names");
+        }
+        Path out = dir.resolve("names.jsonl");
+        classifyLenient(d, out);
+        List<String> rows = Files.readAllLines(out);
+        assertEquals(4, rows.size(), rows.toString());
+        String[] shown = {"b\\\\xFEx.jpg\", \"top\"", "b\\\\xFFx.jpg\", \"top\"", "c\\\\xC3.png\", \"error\": \"cannot decode image " + d + "/c\\\\xC3.png",
+            "d\u00e9j\u00e0.jpg\", \"top\""};
+        for (int i = 0; i < shown.length; i++) {
+            assertTrue(rows.get(i).startsWith("{\"file\": \"" + d + "/" + shown[i]), i + ": " + rows.get(i));
+        }
+    }
+
+    /** A JVM running the CLI, started by {@code prefix} (a shell, setpriv): the launcher's environment without its script. */
+    private static List<String> cliProcess(List<String> prefix) {
+        List<String> cmd = new ArrayList<>(prefix);
+        cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--add-modules", "jdk.incubator.vector",
+                "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        return cmd;
+    }
+
+    @Test
+    void anArgumentThatIsNotUtf8NamesItsFile() throws Exception {
+        Path d = Files.createDirectories(dir.resolve("argument"));
+        Files.copy(photo, rawName(d, (byte) 'p', (byte) 0xff, (byte) '.', (byte) 'j', (byte) 'p', (byte) 'g'));
+        // a Java process cannot pass these bytes itself: the shell's printf writes them
+        List<String> cmd = new ArrayList<>(List.of("bash", "-c", "exec \"$@\" \"$(printf '%s/p\\377.jpg' " + d + ")\"", "bash"));
+        cmd.addAll(cliProcess(List.of()));
+        cmd.addAll(List.of(command("classify")).subList(0, command("classify").length - 1));
+        Process p = new ProcessBuilder(cmd).start();
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), out + err);
+        assertTrue(out.startsWith(d + "/p\\xFF.jpg:"), out + err);
+    }
+
+    @Test
+    void aFileThatCannotBeReadIsAnErrorRowUnderLenient() throws Exception {
+        // root reads every file: the CLI runs as root without the capabilities that bypass file permissions
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")) && Files.isExecutable(Path.of("/usr/bin/setpriv")),
+                "needs root and setpriv, to run the CLI without the capabilities that bypass file permissions");
+        Path d = Files.createDirectories(dir.resolve("denied"));
+        Files.copy(photo, d.resolve("a.jpg"));
+        Path locked = Files.copy(photo, d.resolve("b-locked.jpg"));
+        Files.copy(photo, d.resolve("c.jpg"));
+        Files.setPosixFilePermissions(locked, java.util.Set.of());
+        Path out = dir.resolve("denied.jsonl");
+        List<String> cmd = cliProcess(List.of("/usr/bin/setpriv", "--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search"));
+        cmd.addAll(List.of(command("classify")).subList(0, command("classify").length - 1));
+        cmd.addAll(List.of(d.toString(), "--lenient", "--output", out.toString()));
+        Process p = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), err);
+        List<String> rows = Files.readAllLines(out);
+        assertEquals(3, rows.size(), rows + err);
+        assertTrue(rows.get(1).equals("{\"file\": \"" + locked + "\", \"error\": \"permission denied: " + locked + "\"}"), rows.get(1));
+        assertTrue(err.contains("mnv3: warning: permission denied: " + locked), err);
     }
 }

@@ -70,6 +70,8 @@ public final class InferenceClient implements AutoCloseable {
     }
 
     public InferenceClient(URI base, Duration timeout) {
+        notNull(base, "base", "the server's URI, e.g. http://localhost:8000");
+        notNull(timeout, "timeout", "a Duration");
         this.base = URI.create(base.toString().replaceAll("/+$", "") + "/");
         this.timeout = timeout;
         this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(timeout).build();
@@ -92,6 +94,8 @@ public final class InferenceClient implements AutoCloseable {
      * (the model's default ones unless {@code outputs} names some), by name.
      */
     public Map<String, Output> infer(String model, String input, float[] data, long[] shape, String... outputs) {
+        notNull(input, "input", "the name of the model's input, e.g. \"input\"");
+        checkShape(notNull(data, "data", "the tensor's values"), notNull(shape, "shape", "the tensor's dimensions"));
         ByteBuffer raw = ByteBuffer.allocate(4 * data.length).order(ByteOrder.LITTLE_ENDIAN);
         raw.asFloatBuffer().put(data);
         return infer(model, input, "FP32", shape, raw.array(), outputs, 0);
@@ -104,6 +108,8 @@ public final class InferenceClient implements AutoCloseable {
 
     /** The {@code top} classes of an encoded image (JPEG, PNG, ...), decoded and preprocessed by the server. */
     public List<Classification> classify(String model, byte[] image, int top) {
+        notNull(image, "image", "the bytes of an encoded image");
+        if (top < 1) throw new IllegalArgumentException("top is " + top + ", expected >= 1");
         ByteBuffer raw = ByteBuffer.allocate(4 + image.length).order(ByteOrder.LITTLE_ENDIAN).putInt(image.length).put(image);
         Output out = infer(model, "image", "BYTES", new long[] {1, 1}, raw.array(), new String[] {"logits"}, top).get("logits");
         List<Classification> classes = new ArrayList<>();
@@ -116,6 +122,10 @@ public final class InferenceClient implements AutoCloseable {
 
     private Map<String, Output> infer(String model, String input, String datatype, long[] shape, byte[] raw, String[] outputs,
                                       int classification) {
+        notNull(model, "model", "the name of a served model, e.g. \"large\"");
+        for (int i = 0; i < notNull(outputs, "outputs", "output names").length; i++) {
+            if (outputs[i] == null) throw new IllegalArgumentException("outputs[" + i + "] is null: expected an output name");
+        }
         byte[] header = requestHeader(input, datatype, shape, raw.length, outputs, classification);
         byte[] body = new byte[header.length + raw.length];
         System.arraycopy(header, 0, body, 0, header.length);
@@ -127,6 +137,29 @@ public final class InferenceClient implements AutoCloseable {
         if (resp.statusCode() != 200) throw new InferenceException(resp.statusCode(), errorMessage(resp.body()));
         int jsonLength = resp.headers().firstValue(HEADER_LENGTH).map(Integer::parseInt).orElse(resp.body().length);
         return parseResponse(resp.body(), jsonLength);
+    }
+
+    /** The caller's arguments, checked here: a misuse is one line naming the argument, not the server's 400 or an NPE. */
+    private static <T> T notNull(T value, String name, String expected) {
+        if (value == null) throw new IllegalArgumentException(name + " is null: expected " + expected);
+        return value;
+    }
+
+    /** Checks that {@code shape}'s dimensions are >= 0 and hold exactly the {@code data.length} values given. */
+    private static void checkShape(float[] data, long[] shape) {
+        long n = -1; // more than 2^63
+        for (long d : shape) {
+            if (d < 0) throw new IllegalArgumentException("shape " + java.util.Arrays.toString(shape) + " has a negative dimension");
+        }
+        try {
+            n = java.util.Arrays.stream(shape).anyMatch(d -> d == 0) ? 0 : java.util.Arrays.stream(shape).reduce(1, Math::multiplyExact);
+        } catch (ArithmeticException e) {
+            // n stays -1
+        }
+        if (n != data.length) {
+            throw new IllegalArgumentException("data has " + data.length + " values, but shape " + java.util.Arrays.toString(shape)
+                    + " holds " + (n < 0 ? "more than 2^63" : n));
+        }
     }
 
     private static byte[] requestHeader(String input, String datatype, long[] shape, int rawLength, String[] outputs,

@@ -39,7 +39,7 @@ class HostTypesTest {
             }
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> m.run(Tensor.ofBytes(new int[] {1, 3, 64, 64}, new byte[3 * 64 * 64])));
-            assertTrue(e.getMessage().startsWith("a U8 tensor [1,3,64,64] is not a network input"), e.getMessage());
+            assertTrue(e.getMessage().startsWith("input is U8 [1,3,64,64], expected F32, F16 or BF16"), e.getMessage());
         }
     }
 
@@ -64,7 +64,7 @@ class HostTypesTest {
             assertArrayEquals(m.run(p.apply(decoded)).data(), m.runImages(images, p).data());
         }
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> p.apply(Tensor.zeros(1, 8, 8, 3)));
-        assertEquals("raw images are a U8 tensor [N, H, W, 3] (RGB), got F32 [1,8,8,3]", e.getMessage());
+        assertEquals("images is F32 [1,8,8,3], expected raw images, U8 [N,H,W,3] (RGB)", e.getMessage());
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.mnv3.cuda;
 
+import dev.mnv3.core.Arguments;
 import dev.mnv3.core.backend.CompiledModel;
 import dev.mnv3.core.backend.CudaSettings;
 import dev.mnv3.core.backend.CudnnMode;
@@ -146,19 +147,20 @@ public final class CudaModel implements CompiledModel {
 
     @Override
     public Tensor run(Tensor input) {
-        PlanKey key = key(input.dtype(), input.shape());
+        PlanKey key = key(input);
         return onLane(key, p -> p.run(input));
     }
 
     @Override
     public Map<String, Tensor> trace(Tensor input) {
-        PlanKey key = key(input.dtype(), input.shape());
+        PlanKey key = key(input);
         return onLane(key, p -> p.trace(input));
     }
 
     /** Raw images preprocessed on the device: the upload is a quarter of the float input's. */
     @Override
     public Tensor runImages(Tensor images, Preprocessing preprocessing) {
+        Preprocessing.checkImages(images);
         PlanKey key = imagesKey(images.dtype(), images.shape(), preprocessing);
         return onLane(key, p -> p.run(images));
     }
@@ -180,7 +182,7 @@ public final class CudaModel implements CompiledModel {
 
     @Override
     public void run(DeviceTensor input, DeviceTensor logits) {
-        CudaTensor in = mine(input, "input"), out = logits(logits, input.shape()[0]);
+        CudaTensor in = mine(input, "input"), out = logits(logits, in.shape()[0]);
         PlanKey key = key(in.dtype(), in.shape());
         onLane(key, p -> {
             p.run(in, out);
@@ -190,7 +192,7 @@ public final class CudaModel implements CompiledModel {
 
     @Override
     public void runImages(DeviceTensor images, Preprocessing preprocessing, DeviceTensor logits) {
-        CudaTensor in = mine(images, "images"), out = logits(logits, images.shape()[0]);
+        CudaTensor in = mine(images, "images"), out = logits(logits, in.shape()[0]);
         PlanKey key = imagesKey(in.dtype(), in.shape(), preprocessing);
         onLane(key, p -> {
             p.run(in, out);
@@ -201,11 +203,15 @@ public final class CudaModel implements CompiledModel {
     /** Mean GPU time of one forward pass of {@code input}'s shape, from CUDA events. */
     public double deviceMillis(Tensor input, int iterations) {
         if (iterations < 1) throw new IllegalArgumentException("iterations must be >= 1");
-        PlanKey key = key(input.dtype(), input.shape());
+        PlanKey key = key(input);
         return onLane(key, p -> p.deviceMillis(input, iterations));
     }
 
     /** The plan key of a network input [N, 3, H, W] of F32, F16 or BF16 (U8 is refused: raw images go to runImages). */
+    private PlanKey key(Tensor input) {
+        return key(CompiledModel.checkInput(graph, input).dtype(), input.shape());
+    }
+
     private PlanKey key(DType type, int[] s) {
         CompiledModel.checkInputType(graph, s, type);
         return new PlanKey(s[0], s[2], s[3], ForwardPlan.InputSpec.tensor(type));
@@ -213,12 +219,14 @@ public final class CudaModel implements CompiledModel {
 
     private PlanKey imagesKey(DType type, int[] s, Preprocessing p) {
         Preprocessing.checkImages(type, s);
+        Arguments.notNull(p, "preprocessing", Preprocessing.WHAT);
         graph.checkInput(new int[] {s[0], Graph.INPUT_CHANNELS, p.crop(), p.crop()});
         return new PlanKey(s[0], p.crop(), p.crop(), ForwardPlan.InputSpec.images(p, s[1], s[2]));
     }
 
     /** A device tensor of this model's device. */
     private CudaTensor mine(DeviceTensor t, String what) {
+        Arguments.notNull(t, what, "a device tensor from this model's allocate");
         if (!(t instanceof CudaTensor c) || c.runtime() != runtime) {
             throw new IllegalArgumentException("the " + what + " " + t + " is not on this model's device " + device()
                     + " (allocate it with this model's allocate)");

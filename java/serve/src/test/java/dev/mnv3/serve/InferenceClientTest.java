@@ -55,4 +55,29 @@ class InferenceClientTest {
                     () -> client.classify("small", new byte[] {1, 2, 3}, 1)).status());
         }
     }
+
+    /** Misuse is refused before anything is sent: one line naming the argument, not a 400 from the server or a NullPointerException. */
+    @Test
+    void misuseIsOneLineNamingTheArgument() {
+        try (InferenceClient client = new InferenceClient(URI.create("http://127.0.0.1:9/"))) {
+            float[] crop = new float[3 * 8 * 8];
+            record Misuse(org.junit.jupiter.api.function.Executable call, String expected) {
+            }
+            for (Misuse m : List.of(
+                    new Misuse(() -> client.infer("small", "input", new float[10], 1, 3, 8, 8), "data has 10 values, but shape [1, 3, 8, 8] holds 192"),
+                    new Misuse(() -> client.infer("small", "input", crop, 1, -3, 8, 8), "shape [1, -3, 8, 8] has a negative dimension"),
+                    new Misuse(() -> client.infer("small", "input", null, 1, 3, 8, 8), "data is null: expected the tensor's values"),
+                    new Misuse(() -> client.infer("small", "input", crop, (long[]) null), "shape is null"),
+                    new Misuse(() -> client.infer(null, "input", crop, 1, 3, 8, 8), "model is null: expected the name of a served model"),
+                    new Misuse(() -> client.infer("small", "input", crop, new long[] {1, 3, 8, 8}, "logits", null),
+                            "outputs[1] is null: expected an output name"),
+                    new Misuse(() -> client.classify("small", null, 5), "image is null: expected the bytes of an encoded image"),
+                    new Misuse(() -> client.classify("small", new byte[10], 0), "top is 0, expected >= 1"),
+                    new Misuse(() -> new InferenceClient(null), "base is null"))) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, m.call(), m.expected());
+                assertTrue(e.getMessage().startsWith(m.expected()), e.getMessage());
+                assertEquals(1, e.getMessage().lines().count(), e.getMessage());
+            }
+        }
+    }
 }

@@ -1,5 +1,6 @@
 package dev.mnv3.core.backend;
 
+import dev.mnv3.core.Arguments;
 import dev.mnv3.core.graph.FeatureLevel;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.image.Preprocessing;
@@ -27,7 +28,7 @@ public interface CompiledModel extends AutoCloseable {
 
     /** Logits [N, classes] in {@code output} (F32, F16 or BF16, rounded to nearest even). */
     default Tensor run(Tensor input, DType output) {
-        return run(input).to(output);
+        return run(input).to(checkOutputType(output));
     }
 
     /**
@@ -37,7 +38,7 @@ public interface CompiledModel extends AutoCloseable {
      * input's.
      */
     default Tensor runImages(Tensor images, Preprocessing preprocessing) {
-        return run(preprocessing.apply(images));
+        return run(Arguments.notNull(preprocessing, "preprocessing", Preprocessing.WHAT).apply(images));
     }
 
     /**
@@ -98,17 +99,35 @@ public interface CompiledModel extends AutoCloseable {
      * F32 as it is, F16 and BF16 widened exactly; U8 is refused (raw images go to {@link #runImages}).
      */
     static Tensor floatInput(Graph graph, Tensor input) {
-        checkInputType(graph, input.shape(), input.dtype());
-        return input.toFloat();
+        return checkInput(graph, input).toFloat();
     }
 
-    /** Checks a network input's shape against {@code graph} and its type: F32, F16 or BF16. */
+    /** {@code input} after checking it is a network input of {@code graph}: not null, F32, F16 or BF16, [N, 3, H, W]. */
+    static Tensor checkInput(Graph graph, Tensor input) {
+        Arguments.notNull(input, "input", "an F32, F16 or BF16 tensor [N,3,H,W]");
+        checkInputType(graph, input.shape(), input.dtype());
+        return input;
+    }
+
+    /**
+     * Checks a network input's type (F32, F16 or BF16) and then its shape against {@code graph}:
+     * the type first, since raw images [N, H, W, 3] would otherwise be read as H channels.
+     */
     static void checkInputType(Graph graph, int[] shape, DType type) {
-        graph.checkInput(shape);
         if (!type.isFloat()) {
-            throw new IllegalArgumentException("a " + type + " tensor " + Tensor.shapeString(shape) + " is not a network input"
-                    + (type == DType.U8 ? ": raw images [N, H, W, 3] go to runImages(images, preprocessing)" : ""));
+            throw new IllegalArgumentException("input is " + type + " " + Tensor.shapeString(shape)
+                    + ", expected F32, F16 or BF16 [N,3,H,W]"
+                    + (type == DType.U8 ? ": raw images [N,H,W,3] go to runImages(images, preprocessing)" : ""));
         }
+        graph.checkInput(shape);
+    }
+
+    /** Checks the type asked of logits: F32, F16 or BF16. */
+    static DType checkOutputType(DType type) {
+        if (type == null || !type.isFloat()) {
+            throw new IllegalArgumentException("output type " + type + " is not a logits type: expected F32, F16 or BF16");
+        }
+        return type;
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.mnv3.core.image;
 
+import dev.mnv3.core.Arguments;
 import dev.mnv3.core.io.InputFiles;
 import dev.mnv3.core.tensor.MemoryBudget;
 import java.io.IOException;
@@ -43,6 +44,10 @@ public final class ImageDecoder {
      */
     public static List<String> preprocess(ImageSource source, Preprocessing prep, float[] dst, int offset, ImageLimits limits)
             throws IOException {
+        Arguments.notNull(source, "source", ImageSource.WHAT);
+        Arguments.notNull(prep, "prep", Preprocessing.WHAT);
+        Arguments.notNull(limits, "limits", ImageLimits.WHAT);
+        prep.checkDestination(dst, offset); // the caller's array, before the image is read: its fault is not the image's
         List<String> damage = new ArrayList<>();
         DecodeDeadline deadline = limits.deadline(source.name());
         ImageSource encoded = inMemory(source);
@@ -154,6 +159,7 @@ public final class ImageDecoder {
      * file stream makes (a millisecond less per photo), and what TurboJPEG decodes from.
      */
     private static ImageSource inMemory(ImageSource source) throws IOException {
+        Arguments.notNull(source, "source", ImageSource.WHAT);
         if (source instanceof ImageSource.File f && InputFiles.requireRegularFile(f.path()).size() <= IN_MEMORY_BYTES) {
             return ImageSource.of(source.name(), Files.readAllBytes(f.path()));
         }

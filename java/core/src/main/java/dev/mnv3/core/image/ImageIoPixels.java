@@ -27,8 +27,8 @@ final class ImageIoPixels implements PixelSource {
     private final ImageReader reader;
     private final DecodeDeadline deadline;
     private final int fullWidth, fullHeight, step, bytesPerPixel;
-    /** A GIF frame placed on a larger logical screen, which PIL's image is (null: the image is the frame). */
-    private final GifScreen screen;
+    /** A GIF's or animated WebP's first frame placed on a larger canvas, which PIL's image is (null: the image is the frame). */
+    private final FrameCanvas screen;
     /** A JPEG that javax.imageio decodes to 3-byte BGR: read into {@link #rgbImage} instead. */
     private final boolean rgbOrder;
 
@@ -41,7 +41,7 @@ final class ImageIoPixels implements PixelSource {
         this.name = source.name();
         this.reader = reader;
         this.deadline = deadline;
-        screen = GifScreen.of(reader);
+        screen = FrameCanvas.of(reader, source);
         fullWidth = screen != null ? screen.width() : reader.getWidth(0);
         fullHeight = screen != null ? screen.height() : reader.getHeight(0);
         // these decoders read every row (and every column) up to the region's end: the cost is the whole image's

@@ -23,6 +23,8 @@ public record ImageLimits(long maxPixels, long maxDecodedPixels, Duration decode
     public static final long PIL_MAX_PIXELS = 2L * (1024 * 1024 * 1024 / 4 / 3);
 
     /** PIL's pixel limit for every decode, no other bound. */
+    /** What a limits argument is, for messages. */
+    public static final String WHAT = "ImageLimits, e.g. ImageLimits.DEFAULTS";
     public static final ImageLimits DEFAULTS = new ImageLimits(PIL_MAX_PIXELS, PIL_MAX_PIXELS, Duration.ZERO);
 
     public ImageLimits {

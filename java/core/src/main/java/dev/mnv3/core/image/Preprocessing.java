@@ -1,5 +1,6 @@
 package dev.mnv3.core.image;
 
+import dev.mnv3.core.Arguments;
 import dev.mnv3.core.tensor.DType;
 import dev.mnv3.core.tensor.MemoryBudget;
 import dev.mnv3.core.tensor.Tensor;
@@ -29,6 +30,9 @@ public record Preprocessing(int resize, int crop) implements java.io.Serializabl
         }
     }
 
+    /** What a preprocessing argument is, for messages. */
+    public static final String WHAT = "a Preprocessing, e.g. Preprocessing.imagenet()";
+
     public static Preprocessing imagenet() {
         return new Preprocessing(256, 224);
     }
@@ -42,6 +46,7 @@ public record Preprocessing(int resize, int crop) implements java.io.Serializabl
 
     /** A batch [n, 3, crop, crop] from the images, in order. */
     public Tensor apply(RgbImage... images) {
+        Arguments.noNulls(java.util.Arrays.asList(Arguments.notNull(images, "images", "decoded images")), "images", "a decoded image");
         Tensor t = Tensor.zeros(images.length, 3, crop, crop);
         for (int i = 0; i < images.length; i++) {
             try {
@@ -70,6 +75,7 @@ public record Preprocessing(int resize, int crop) implements java.io.Serializabl
 
     /** The shape of a batch of raw images [N, H, W, 3] U8, checked. */
     public static int[] checkImages(Tensor images) {
+        Arguments.notNull(images, "images", IMAGES);
         return checkImages(images.dtype(), images.shape());
     }
 
@@ -77,10 +83,17 @@ public record Preprocessing(int resize, int crop) implements java.io.Serializabl
     public static int[] checkImages(DType type, int[] shape) {
         int[] s = shape.clone();
         if (type != DType.U8 || s.length != 4 || s[3] != 3 || s[0] < 1 || s[1] < 1 || s[2] < 1) {
-            throw new IllegalArgumentException("raw images are a U8 tensor [N, H, W, 3] (RGB), got " + type + " "
-                    + Tensor.shapeString(s));
+            throw new IllegalArgumentException("images is " + type + " " + Tensor.shapeString(s) + ", expected " + IMAGES);
         }
         return s;
+    }
+
+    private static final String IMAGES = "raw images, U8 [N,H,W,3] (RGB)";
+
+    /** Checks that {@code dst} has room for a crop from {@code offset}, before any work. */
+    public void checkDestination(float[] dst, int offset) {
+        Arguments.notNull(dst, "dst", "a float[] for the crop");
+        Arguments.room("dst", dst.length, offset, 3L * crop * crop, "a crop of 3x" + crop + "x" + crop);
     }
 
     /** One image of a U8 [N, H, W, 3] batch. */
@@ -121,6 +134,8 @@ public record Preprocessing(int resize, int crop) implements java.io.Serializabl
 
     /** Writes the normalized CHW crop of {@code image} to {@code dst} from {@code offset} (3 * crop * crop floats). */
     public void applyInto(PixelSource image, float[] dst, int offset) throws IOException {
+        Arguments.notNull(image, "image", "the pixels to preprocess");
+        checkDestination(dst, offset);
         Window w = window(image.width(), image.height());
         Filter fx = w.columns, fy = w.rows;
         int rows = fy.hi() - fy.lo();

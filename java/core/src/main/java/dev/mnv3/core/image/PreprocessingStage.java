@@ -1,5 +1,6 @@
 package dev.mnv3.core.image;
 
+import dev.mnv3.core.Arguments;
 import dev.mnv3.core.backend.CompiledModel;
 import dev.mnv3.core.tensor.DType;
 import dev.mnv3.core.tensor.Tensor;
@@ -67,6 +68,7 @@ public final class PreprocessingStage implements AutoCloseable {
     public record Batch(int first, List<Outcome> images, Tensor input, Preprocessing preprocessing) {
         /** The model's logits [decoded images, classes] for this batch (null when no image decoded). */
         public Tensor run(CompiledModel model) {
+            Arguments.notNull(model, "model", "a CompiledModel");
             if (input == null) return null;
             return input.dtype() == DType.U8 ? model.runImages(input, preprocessing) : model.run(input);
         }
@@ -92,6 +94,8 @@ public final class PreprocessingStage implements AutoCloseable {
 
     /** A stage with {@code threads} decode threads (0: one per available processor), each image decoded within {@code limits}. */
     public PreprocessingStage(Preprocessing preprocessing, int threads, ImageLimits limits) {
+        Arguments.notNull(preprocessing, "preprocessing", Preprocessing.WHAT);
+        Arguments.notNull(limits, "limits", ImageLimits.WHAT);
         if (threads < 0 || threads > MAX_THREADS) {
             throw new IllegalArgumentException("decode threads must be from 0 (all available processors) to " + MAX_THREADS
                     + ", got " + threads);
@@ -120,12 +124,21 @@ public final class PreprocessingStage implements AutoCloseable {
 
     /** Decodes and preprocesses {@code images} on the pool into one float batch, in order, and waits for it. */
     public Batch preprocess(List<ImageSource> images) {
-        return join(decoder.submit(images, 0, Form.PREPROCESSED));
+        return decode(images, Form.PREPROCESSED);
     }
 
     /** As {@link #preprocess(List)}, in the given form. */
     public Batch decode(List<ImageSource> images, Form form) {
-        return join(decoder.submit(images, 0, form));
+        return join(decoder.submit(checkSources(images), 0, checkForm(form)));
+    }
+
+    private static List<ImageSource> checkSources(List<ImageSource> images) {
+        Arguments.noNulls(images, "images", ImageSource.WHAT);
+        return images;
+    }
+
+    private static Form checkForm(Form form) {
+        return Arguments.notNull(form, "form", "a Form, e.g. Form.forModel(model)");
     }
 
     /** A raw batch U8 [N, H, W, 3] preprocessed on the pool, one image per task: {@link Preprocessing#apply(Tensor)}'s values. */
@@ -156,8 +169,8 @@ public final class PreprocessingStage implements AutoCloseable {
      * iterator's {@code next} waits for its batch.
      */
     public Iterator<Batch> batches(List<ImageSource> images, int batchSize, Form form) {
-        if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
-        return new Batches(List.copyOf(images), batchSize, form);
+        if (batchSize < 1) throw new IllegalArgumentException("batchSize is " + batchSize + ", expected >= 1");
+        return new Batches(List.copyOf(checkSources(images)), batchSize, checkForm(form));
     }
 
     /** The batches of a list of images, each submitted to the pool {@link #AHEAD} batch before the caller asks for it. */

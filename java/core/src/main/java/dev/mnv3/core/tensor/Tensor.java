@@ -1,5 +1,6 @@
 package dev.mnv3.core.tensor;
 
+import dev.mnv3.core.Arguments;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -23,7 +24,7 @@ public final class Tensor {
 
     /** A float32 tensor. */
     public Tensor(int[] shape, float[] data) {
-        this(shape, DType.F32, data, null, null, data.length);
+        this(shape, DType.F32, data, null, null, Arguments.notNull(data, "data", "a float[] of the tensor's values").length);
     }
 
     private Tensor(int[] shape, DType dtype, float[] floats, short[] halves, byte[] bytes, int length) {
@@ -59,12 +60,12 @@ public final class Tensor {
     /** An F16 or BF16 tensor from its 16-bit patterns. */
     public static Tensor ofHalves(DType dtype, int[] shape, short[] bits) {
         if (dtype != DType.F16 && dtype != DType.BF16) throw new IllegalArgumentException(dtype + " is not a 16-bit float type");
-        return new Tensor(shape, dtype, null, bits, null, bits.length);
+        return new Tensor(shape, dtype, null, bits, null, Arguments.notNull(bits, "bits", "a short[] of the values' 16-bit patterns").length);
     }
 
     /** A U8 tensor, e.g. a batch of images [N, H, W, 3]; values are read as 0..255. */
     public static Tensor ofBytes(int[] shape, byte[] data) {
-        return new Tensor(shape, DType.U8, null, null, data, data.length);
+        return new Tensor(shape, DType.U8, null, null, data, Arguments.notNull(data, "data", "a byte[] of the tensor's values").length);
     }
 
     /** A zero float32 tensor, after checking that it fits in one Java array and in the heap. */
@@ -74,6 +75,7 @@ public final class Tensor {
 
     /** The element count, failing with the shape in the message when it overflows a long. */
     public static long numel(int[] shape) {
+        Arguments.notNull(shape, "shape", "an int[] of dimensions");
         long n = 1;
         for (int d : shape) {
             if (d < 0) throw new IllegalArgumentException("negative dimension in " + shapeString(shape));
@@ -204,6 +206,10 @@ public final class Tensor {
 
     /** Images {@code from} (inclusive) to {@code to} (exclusive) of the leading dimension, copied. */
     public Tensor slice(int from, int to) {
+        if (from < 0 || from > to || to > shape[0]) {
+            throw new IllegalArgumentException("slice [" + from + ", " + to + ") of " + shapeString() + ", expected 0 <= from <= to <= "
+                    + shape[0]);
+        }
         if (segment != null) return onHeap().slice(from, to);
         int per = size() / shape[0];
         int[] s = shape.clone();

@@ -15,8 +15,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Each format's geometry and completeness as PIL sees them: a GIF's first frame drawn at its
- * offset on the logical screen, and files cut short refused where PIL says "image file is
+ * Each format's geometry and completeness as PIL sees them: a GIF's or animated WebP's first
+ * frame drawn at its offset on the logical screen or canvas, and files cut short refused where PIL says "image file is
  * truncated" (and read where PIL reads them). PIL writes the files and gives its verdict on each.
  */
 class GeometryParityTest {
@@ -49,7 +49,38 @@ class GeometryParityTest {
             "        while g[p]: p += g[p] + 1",
             "        p += 1",
             "    g[p + 1:p + 5] = struct.pack('<HH', x, y); return bytes(g)",
+            "def chunk(tag, data):",
+            "    return tag + struct.pack('<I', len(data)) + data + (b'\\0' if len(data) & 1 else b'')",
+            // the VP8L, or VP8 and ALPH, chunks of a still WebP as PIL writes it
+            "def bitstream(im, **kw):",
+            "    b = io.BytesIO(); im.save(b, 'WEBP', **kw); v = b.getvalue(); p, out = 12, b''",
+            "    while p < len(v):",
+            "        tag, n = v[p:p + 4], struct.unpack('<I', v[p + 4:p + 8])[0]",
+            "        if tag in (b'VP8L', b'VP8 ', b'ALPH'): out += v[p:p + 8 + n + (n & 1)]",
+            "        p += 8 + n + (n & 1)",
+            "    return out",
+            "u24 = lambda v: struct.pack('<I', v)[:3]",
+            // an animated WebP of frames (image, x, y, dispose, blend, save options) on a canvas, as other encoders write
+            // them (PIL's own writer starts at the canvas' corner); the background colour is white, which libwebp ignores
+            "def anim(cw, ch, frames, alpha=False):",
+            "    body = chunk(b'VP8X', bytes([0x02 | (0x10 if alpha else 0), 0, 0, 0]) + u24(cw - 1) + u24(ch - 1))",
+            "    body += chunk(b'ANIM', bytes([255, 255, 255, 255, 0, 0]))",
+            "    for im, x, y, dispose, blend, kw in frames:",
+            "        head = u24(x // 2) + u24(y // 2) + u24(im.size[0] - 1) + u24(im.size[1] - 1) + u24(100)",
+            "        body += chunk(b'ANMF', head + bytes([(0 if blend else 2) | dispose]) + bitstream(im, **kw))",
+            "    return b'RIFF' + struct.pack('<I', 4 + len(body)) + b'WEBP' + body",
+            "def pattern(w, h, f, mode='RGB'):",
+            "    yy, xx = np.mgrid[0:h, 0:w]",
+            "    a = np.stack([(xx * 9 + f * 40) % 256, (yy * 11 + 5) % 256, (xx * yy + f * 90) % 256], -1)",
+            "    if mode == 'RGBA': a = np.concatenate([a, ((xx + yy) * 17 % 256)[..., None]], -1)",
+            "    return Image.fromarray(a.astype(np.uint8), mode)",
+            "ll = {'lossless': True}",
             "files = {",
+            "  'anim_offset.webp': anim(64, 48, [(pattern(20, 10, 0), 30, 24, 0, 1, ll), (pattern(64, 48, 1), 0, 0, 0, 1, ll)]),",
+            "  'anim_offset_alpha.webp': anim(50, 40, [(pattern(24, 16, 0, 'RGBA'), 8, 12, 1, 1, ll), (pattern(50, 40, 1), 0, 0, 0, 0, ll)], True),",
+            "  'anim_offset_lossy.webp': anim(48, 48, [(Image.new('RGB', (32, 16), (200, 100, 50)), 16, 2, 1, 0, {'quality': 90}),"
+                    + " (pattern(48, 48, 1), 0, 0, 0, 1, ll)]),",
+            "  'anim_corner.webp': anim(40, 30, [(pattern(40, 30, 0), 0, 0, 0, 1, ll), (pattern(10, 10, 1), 4, 4, 0, 1, ll)]),",
             "  'offset.gif': place(frame(20, 10), 64, 48, 30, 25),",
             "  'offset_transparent.gif': place(frame(20, 10, transparency=77), 64, 48, 3, 30),",
             "  'past_screen.gif': place(frame(40, 30), 48, 32, 20, 10),",
@@ -89,10 +120,14 @@ class GeometryParityTest {
         expected = dir.resolve("expected.safetensors");
     }
 
-    /** The first frame on its screen: PIL's size and every pixel, the fill around the frame included. */
+    /**
+     * The first frame on its screen (GIF) or canvas (animated WebP, lossless or lossy, with alpha or
+     * without, whatever its disposal and blending): PIL's size and every pixel, the fill around the frame included.
+     */
     @ParameterizedTest
-    @ValueSource(strings = {"offset.gif", "offset_transparent.gif", "past_screen.gif", "animated_offset.gif"})
-    void aGifFrameIsDrawnOnItsScreenAsPilDrawsIt(String name) throws Exception {
+    @ValueSource(strings = {"offset.gif", "offset_transparent.gif", "past_screen.gif", "animated_offset.gif",
+        "anim_offset.webp", "anim_offset_alpha.webp", "anim_offset_lossy.webp", "anim_corner.webp"})
+    void aFirstFrameIsDrawnOnItsCanvasAsPilDrawsIt(String name) throws Exception {
         RgbImage ours = ImageDecoder.decode(ImageSource.of(dir.resolve(name)));
         float[] pil = pil(name);
         assertEquals(pil.length, 3L * ours.width() * ours.height(), name + ": " + ours.width() + "x" + ours.height());
@@ -100,7 +135,9 @@ class GeometryParityTest {
         for (int i = 0; i < ours.rgb().length; i++) {
             for (int c = 0; c < 3; c++) worst = Math.max(worst, Math.abs((ours.rgb()[i] >> (16 - 8 * c) & 0xff) - (int) pil[3 * i + c]));
         }
-        assertEquals(0, worst, name + ": levels from PIL");
+        // TwelveMonkeys' VP8 decoder rounds a lossy frame's colours apart from libwebp's (a level or two on this flat
+        // frame, tens on a gradient): the lossy case is one colour, so that a frame out of place is still 200 levels off
+        assertTrue(worst <= (name.contains("lossy") ? 3 : 0), name + ": " + worst + " levels from PIL");
         // the preprocessed crop reads the region of the screen it needs: the same values as from the whole image
         Preprocessing prep = new Preprocessing(36, 24);
         float[] viaRegions = new float[3 * 24 * 24], viaWhole = new float[3 * 24 * 24];

@@ -6,17 +6,22 @@ import javax.imageio.metadata.IIOMetadata;
 import org.w3c.dom.Node;
 
 /**
- * A GIF's first frame as PIL sees it: drawn at its offset on the logical screen (grown to hold the
- * frame), the rest of the screen its transparent colour index, or index 0 (Pillow's first frame,
- * converted to RGB through the frame's palette). javax.imageio hands out the bare frame.
+ * The first frame of a GIF or an animated WebP as PIL sees it: drawn at its offset on the canvas,
+ * the rest of the canvas filled. javax.imageio (and TwelveMonkeys' WebP reader) hands out the bare
+ * frame. A GIF's logical screen grows to hold the frame and is filled with its transparent colour
+ * index, or index 0 (Pillow's first frame, converted to RGB through the frame's palette). An
+ * animated WebP's canvas is filled as libwebp's animation decoder starts it, transparent black,
+ * which PIL's {@code convert("RGB")} makes black; the first frame is a key frame, so its own
+ * pixels are drawn as they are, whatever its blending and disposal say.
  *
  * @param fill the fill colour as 0xRRGGBB
  */
-record GifScreen(int width, int height, int x, int y, int frameWidth, int frameHeight, int fill) {
+record FrameCanvas(int width, int height, int x, int y, int frameWidth, int frameHeight, int fill) {
     private static final String STREAM = "javax_imageio_gif_stream_1.0", IMAGE = "javax_imageio_gif_image_1.0";
 
-    /** The screen of a GIF whose first frame does not cover it exactly; null for any other image. */
-    static GifScreen of(ImageReader reader) throws IOException {
+    /** The canvas of an image whose first frame does not cover it exactly; null for any other image. */
+    static FrameCanvas of(ImageReader reader, ImageSource source) throws IOException {
+        if ("webp".equalsIgnoreCase(reader.getFormatName())) return WebpCanvas.of(source);
         if (!"gif".equalsIgnoreCase(reader.getFormatName())) return null;
         IIOMetadata stream = reader.getStreamMetadata(), image = reader.getImageMetadata(0);
         if (stream == null || image == null) return null;
@@ -32,7 +37,7 @@ record GifScreen(int width, int height, int x, int y, int frameWidth, int frameH
                 ? attribute(control, "transparentColorIndex") : 0;
         Node palette = child(i, "LocalColorTable");
         if (palette == null) palette = child(s, "GlobalColorTable");
-        return new GifScreen(w, h, x, y, fw, fh, colour(palette, index));
+        return new FrameCanvas(w, h, x, y, fw, fh, colour(palette, index));
     }
 
     /** The palette's colour at {@code index}; without a palette (a grey image to PIL) the grey of that level; black past its end. */
