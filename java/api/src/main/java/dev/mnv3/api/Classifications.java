@@ -94,12 +94,33 @@ public final class Classifications {
     public static int[] topIndices(float[] values, int from, int n, int k) {
         if (k < 1) throw new IllegalArgumentException("k must be >= 1, got " + k);
         Objects.checkFromIndexSize(from, n, values.length);
-        Integer[] order = new Integer[n];
-        for (int c = 0; c < n; c++) order[c] = c;
-        // a stable sort by value, descending; Double.compare puts NaN above every number, so -NaN sorts last
-        Arrays.sort(order, (a, b) -> Double.compare(-values[from + a], -values[from + b]));
-        return Arrays.stream(order, 0, Math.min(k, n)).mapToInt(Integer::intValue).toArray();
+        int m = Math.min(k, n);
+        if (m > SELECT_MAX) {
+            Integer[] order = new Integer[n];
+            for (int c = 0; c < n; c++) order[c] = c;
+            // a stable sort by value, descending; Double.compare puts NaN above every number, so -NaN sorts last
+            Arrays.sort(order, (a, b) -> Double.compare(-values[from + a], -values[from + b]));
+            return Arrays.stream(order, 0, m).mapToInt(Integer::intValue).toArray();
+        }
+        // the few best kept in order while the values pass once: a full sort of boxed positions per image
+        // was 8% of a Spark task thread's samples (benchmarks/RESULTS.md, issue 30)
+        int[] top = new int[m];
+        int size = 0;
+        for (int c = 0; c < n; c++) {
+            double key = -values[from + c];
+            if (size == m && Double.compare(key, -values[from + top[m - 1]]) >= 0) continue; // ties keep the lower position
+            int j = size < m ? size++ : m - 1;
+            while (j > 0 && Double.compare(key, -values[from + top[j - 1]]) < 0) {
+                top[j] = top[j - 1];
+                j--;
+            }
+            top[j] = c;
+        }
+        return top;
     }
+
+    /** Up to this many classes are picked in one pass; more are sorted. */
+    private static final int SELECT_MAX = 32;
 
     /** The labels of a model with {@code classes} classes: ImageNet's names for 1000, else "class 0", "class 1", ... */
     public static List<String> labelsFor(int classes) {

@@ -23,6 +23,27 @@ class ClassificationsTest {
     }
 
     @Test
+    void aFewPickedInOnePassAsAFullStableSortOrdersThem() {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(7);
+        for (int trial = 0; trial < 200; trial++) {
+            int n = 1 + rnd.nextInt(1200);
+            float[] v = new float[n + 3];
+            for (int i = 0; i < v.length; i++) {
+                int r = rnd.nextInt(20); // few distinct values (ties), NaN, infinities and both zeros among them
+                v[i] = r == 0 ? Float.NaN : r == 1 ? -0.0f : r == 2 ? 0.0f : r == 3 ? Float.NEGATIVE_INFINITY : r == 4 ? Float.POSITIVE_INFINITY
+                        : rnd.nextInt(9) - 4;
+            }
+            Integer[] order = new Integer[n];
+            for (int c = 0; c < n; c++) order[c] = c;
+            java.util.Arrays.sort(order, (a, b) -> Double.compare(-v[3 + a], -v[3 + b]));
+            for (int k : new int[] {1, 5, 32, 33, n}) {
+                int[] want = java.util.Arrays.stream(order, 0, Math.min(k, n)).mapToInt(Integer::intValue).toArray();
+                assertArrayEquals(want, Classifications.topIndices(v, 3, n, k), "n " + n + ", k " + k);
+            }
+        }
+    }
+
+    @Test
     void topKCarriesIndexLabelAndSoftmaxProbability() {
         float[] logits = {0, 1, 3, 1, -2};
         Classifications c = Classifications.ofLogits("x.jpg", logits, 0, LABELS, List.of());
