@@ -7,7 +7,6 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
-import com.fasterxml.jackson.core.io.JsonEOFException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,17 +18,19 @@ import java.util.Map;
  * {@link Double}. On top of Jackson's strictness: duplicate keys are an error, containers nest at
  * most {@value #MAX_DEPTH} deep, an integer beyond {@code long} is an error rather than a
  * {@code BigInteger}, and nothing but whitespace may follow the value. Every error is one line,
- * {@code invalid JSON at offset N: what}, in our words rather than Jackson's (which name its
- * feature flags).
+ * {@code invalid JSON at offset N: what}: N is where Jackson stopped, and what it found there is
+ * told from the grammar ({@link Expected}), not from Jackson's messages (which name its feature
+ * flags and change between versions).
  */
 public final class Json {
     private static final int MAX_DEPTH = 64;
+    private static final StreamReadConstraints LIMITS = StreamReadConstraints.builder().maxNestingDepth(MAX_DEPTH).build();
 
     private static final JsonFactory FACTORY = JsonFactory.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             // names come from untrusted files: no interning into the JVM's string table
             .disable(JsonFactory.Feature.INTERN_FIELD_NAMES)
-            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_DEPTH).build())
+            .streamReadConstraints(LIMITS)
             .build();
 
     private Json() {}
@@ -46,18 +47,17 @@ public final class Json {
     /** Parses one JSON value that must span the whole text. */
     public static Object parse(String text) {
         try (JsonParser p = FACTORY.createParser(text)) {
+            // duplicates found here rather than by Jackson, so that the error can name the key where it starts
+            p.disable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
             if (p.nextToken() == null) throw error(text.length(), "unexpected end");
             Object v = value(p);
             int end = (int) p.currentLocation().getCharOffset();
             while (end < text.length() && isSpace(text.charAt(end))) end++;
             if (end != text.length()) throw error(end, "unexpected text after the JSON value");
             return v;
-        } catch (StreamConstraintsException e) {
-            String what = e.getOriginalMessage().contains("nesting depth") ? "nested deeper than " + MAX_DEPTH
-                    : e.getOriginalMessage().lines().findFirst().orElse("too large");
-            throw error(offset(e, text), what);
         } catch (JsonProcessingException e) {
-            throw translate(e, text);
+            long at = e.getLocation() == null ? -1 : e.getLocation().getCharOffset();
+            throw Expected.at(text, at < 0 ? text.length() : (int) Math.min(at, text.length()), e instanceof StreamConstraintsException);
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e); // a String source does no I/O
         }
@@ -70,7 +70,9 @@ public final class Json {
                 Map<String, Object> m = new LinkedHashMap<>();
                 for (JsonToken t = p.nextToken(); t != JsonToken.END_OBJECT; t = p.nextToken()) {
                     String key = p.currentName();
+                    int keyAt = (int) p.currentTokenLocation().getCharOffset();
                     p.nextToken();
+                    if (m.containsKey(key)) throw error(keyAt, "duplicate key " + quote(key));
                     m.put(key, value(p));
                 }
                 yield m;
@@ -95,81 +97,195 @@ public final class Json {
         };
     }
 
-    /** Jackson's error, reworded: what was expected where, at the offset Jackson names. */
-    private static IllegalArgumentException translate(JsonProcessingException e, String text) {
-        int at = offset(e, text);
-        String m = e.getOriginalMessage();
-        if (m.startsWith("Duplicate field")) {
-            String key = m.substring(m.indexOf('\'') + 1, m.lastIndexOf('\''));
-            return error(keyStart(text, at), "duplicate key " + quote(key));
+    /**
+     * What the grammar expects at an offset where Jackson stopped: the text before it is scanned
+     * (strings, escapes, numbers, words and the containers open), and the state reached there and
+     * the character found say what is wrong, in one phrase. The scan stops earlier at the first
+     * character no JSON text can hold at its place, which Jackson sometimes reports one token late.
+     */
+    private static final class Expected {
+        private enum State { VALUE, KEY, COLON, AFTER, STRING, ESCAPE, UNICODE, NUMBER, WORD }
+
+        private final String text;
+        private final StringBuilder open = new StringBuilder(); // the containers open: '[' or '{'
+        private State state = State.VALUE;
+        private boolean inKey, first; // a string being a key; a container just opened
+        private int token, hexDigits; // where the number, word or string began; hex digits read of a \\u escape
+        private int deepest, longestNumber, longestString; // for a parser limit: which one was passed
+
+        private Expected(String text) {
+            this.text = text;
         }
-        if (m.contains("Leading zeroes")) return error(at, afterValue(e));
-        if (e instanceof JsonEOFException) {
-            if (m.contains("closing quote")) return error(at, "unterminated string");
-            if (m.contains("close marker")) {
-                char last = lastNonSpace(text, at);
-                if (e.getProcessor() instanceof JsonParser p && p.getParsingContext().inObject()) {
-                    return error(at, last == '{' || last == ',' ? "expected a string key" : afterValue(e));
+
+        static IllegalArgumentException at(String text, int at, boolean overLimit) {
+            Expected x = new Expected(text);
+            int i = 0;
+            while (i < at && x.step(text.charAt(i), i)) i++;
+            return error(i, x.problem(i, overLimit));
+        }
+
+        /** Reads the character at i; false when it cannot be there. */
+        private boolean step(char c, int i) {
+            switch (state) {
+                case STRING -> {
+                    if (c == '"') {
+                        longestString = Math.max(longestString, i - token - 1);
+                        state = inKey ? State.COLON : State.AFTER;
+                    } else if (c == '\\') {
+                        state = State.ESCAPE;
+                    } else {
+                        return c >= 0x20;
+                    }
                 }
-                return error(at, last == '[' || last == ',' ? "unexpected end" : afterValue(e));
+                case ESCAPE -> {
+                    if (c == 'u') {
+                        state = State.UNICODE;
+                        hexDigits = 0;
+                    } else {
+                        state = State.STRING;
+                        return "\"\\/bfnrt".indexOf(c) >= 0;
+                    }
+                }
+                case UNICODE -> {
+                    if (Character.digit(c, 16) < 0) return false;
+                    if (++hexDigits == 4) state = State.STRING;
+                }
+                case NUMBER -> {
+                    if (!isNumberChar(c)) return endToken(i) && step(c, i);
+                }
+                case WORD -> {
+                    if (!Character.isLetterOrDigit(c)) return endToken(i) && step(c, i);
+                }
+                default -> {
+                    return isSpace(c) || structure(c, i);
+                }
             }
-            if (m.contains("escape")) return error(at, "unterminated escape");
-            if (m.contains("digit") || m.contains("number")) return error(at, "bad number");
-            return error(at, "unexpected end");
+            return true;
         }
-        if (m.startsWith("Unrecognized character escape")) {
-            return error(at, "bad escape '\\" + (at < text.length() ? text.charAt(at) : '?') + "'");
-        }
-        if (m.contains("character escape sequence")) return error(at, "bad \\u escape");
-        if (m.startsWith("Illegal unquoted character")) return error(at, "control character in string");
-        if (m.contains("double-quote to start field name")) return error(at, "expected a string key");
-        if (m.contains("a colon to separate")) return error(at, "expected ':'");
-        if (m.contains("comma to separate Array")) return error(at, "expected ',' or ']'");
-        if (m.contains("comma to separate Object")) return error(at, "expected ',' or '}'");
-        if (m.contains("in numeric value") || m.contains("separating root-level values")) return error(at, "bad number");
-        if (m.startsWith("Unrecognized token") || m.startsWith("Non-standard token")) {
-            int start = m.indexOf('\'') + 1;
-            return error(at, "unrecognized word '" + m.substring(start, m.indexOf('\'', start)) + "'");
-        }
-        if (m.startsWith("Unexpected character") && at < text.length()) {
-            return error(at, "unexpected character " + describe(text.charAt(at)));
-        }
-        return error(at, m.lines().findFirst().orElse(m));
-    }
 
-    /** Where Jackson stopped; JSON from a String has a character offset. */
-    private static int offset(JsonProcessingException e, String text) {
-        long at = e.getLocation() == null ? -1 : e.getLocation().getCharOffset();
-        return at < 0 ? text.length() : (int) Math.min(at, text.length());
-    }
-
-    /** What may follow a complete value where the parser stopped: in an array, an object, or nothing at the top. */
-    private static String afterValue(JsonProcessingException e) {
-        if (e.getProcessor() instanceof JsonParser p) {
-            if (p.getParsingContext().inArray()) return "expected ',' or ']'";
-            if (p.getParsingContext().inObject()) return "expected ',' or '}'";
+        /** Outside strings, numbers and words. */
+        private boolean structure(char c, int i) {
+            boolean wasFirst = first;
+            first = false;
+            switch (state) {
+                case KEY -> {
+                    if (c == '}' && wasFirst) return close('{');
+                    if (c != '"') return false;
+                    inKey = true;
+                    state = State.STRING;
+                    token = i;
+                }
+                case COLON -> {
+                    if (c != ':') return false;
+                    state = State.VALUE;
+                }
+                case AFTER -> {
+                    if (c == ',' && !open.isEmpty()) {
+                        state = open.charAt(open.length() - 1) == '{' ? State.KEY : State.VALUE;
+                    } else if (c == ']' || c == '}') {
+                        return close(c == ']' ? '[' : '{');
+                    } else {
+                        return false;
+                    }
+                }
+                default -> { // VALUE
+                    if (c == ']' && wasFirst) return close('[');
+                    if (c == '[' || c == '{') {
+                        open.append(c);
+                        deepest = Math.max(deepest, open.length());
+                        state = c == '[' ? State.VALUE : State.KEY;
+                        first = true;
+                    } else if (c == '"') {
+                        inKey = false;
+                        state = State.STRING;
+                        token = i;
+                    } else if (c == '-' || c >= '0' && c <= '9') {
+                        state = State.NUMBER;
+                        token = i;
+                    } else if (Character.isLetter(c)) {
+                        state = State.WORD;
+                        token = i;
+                    } else {
+                        return false;
+                    }
+                }
+            }
+            return true;
         }
-        return "unexpected text after the JSON value";
-    }
 
-    /** The opening quote of the key that ends just before {@code end} (Jackson reports a duplicate after it). */
-    private static int keyStart(String text, int end) {
-        int i = Math.min(end, text.length()) - 1;
-        while (i > 0 && text.charAt(i) != '"') i--; // the closing quote
-        for (i--; i >= 0; i--) {
-            if (text.charAt(i) != '"') continue;
-            int backslashes = 0;
-            while (i - 1 - backslashes >= 0 && text.charAt(i - 1 - backslashes) == '\\') backslashes++;
-            if (backslashes % 2 == 0) return i;
+        private boolean close(char opener) {
+            if (open.isEmpty() || open.charAt(open.length() - 1) != opener) return false;
+            open.setLength(open.length() - 1);
+            state = State.AFTER;
+            return true;
         }
-        return end;
-    }
 
-    private static char lastNonSpace(String text, int before) {
-        for (int i = Math.min(before, text.length()) - 1; i >= 0; i--) {
-            if (!isSpace(text.charAt(i))) return text.charAt(i);
+        /** A number or word ends before i: it must be one JSON allows. */
+        private boolean endToken(int i) {
+            String t = text.substring(token, i);
+            if (state == State.NUMBER) longestNumber = Math.max(longestNumber, t.length());
+            boolean ok = state == State.NUMBER ? t.matches("-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?")
+                    : t.equals("true") || t.equals("false") || t.equals("null");
+            if (ok) state = State.AFTER;
+            return ok;
         }
-        return '\0';
+
+        /** What is wrong at i, the scan having stopped there. */
+        private String problem(int i, boolean overLimit) {
+            boolean end = i >= text.length();
+            char c = end ? 0 : text.charAt(i);
+            if (overLimit) {
+                // Jackson stops at or after the token over the limit: the longest one seen so far is it
+                if (state == State.NUMBER) longestNumber = Math.max(longestNumber, i - token);
+                if (state == State.STRING || state == State.ESCAPE || state == State.UNICODE) {
+                    longestString = Math.max(longestString, i - token - 1);
+                }
+                if (deepest > MAX_DEPTH) return "nested deeper than " + MAX_DEPTH;
+                if (longestNumber > LIMITS.getMaxNumberLength()) return "a number longer than " + LIMITS.getMaxNumberLength() + " characters";
+                if (longestString > LIMITS.getMaxNameLength() && longestString <= LIMITS.getMaxStringLength()) {
+                    return "a key longer than " + LIMITS.getMaxNameLength() + " characters";
+                }
+                return "a string longer than " + LIMITS.getMaxStringLength() + " characters";
+            }
+            return switch (state) {
+                case STRING -> end ? "unterminated string" : "control character in string";
+                case ESCAPE -> end ? "unterminated escape" : "bad escape '\\" + c + "'";
+                case UNICODE -> end ? "unterminated escape" : "bad \\u escape";
+                case NUMBER -> {
+                    String t = text.substring(token, i);
+                    // "01": the number 0, then something that cannot follow it
+                    if ((t.equals("0") || t.equals("-0")) && Character.isDigit(c)) yield afterValue();
+                    yield !end && isNumberChar(c) || !endToken(i) ? "bad number" : afterValue();
+                }
+                case WORD -> "unrecognized word '" + text.substring(token, wordEnd(i)) + "'";
+                case KEY -> "expected a string key";
+                case COLON -> "expected ':'";
+                case AFTER -> afterValue();
+                default -> { // VALUE
+                    if (end) yield "unexpected end";
+                    if (Character.isLetter(c)) {
+                        token = i;
+                        yield "unrecognized word '" + text.substring(i, wordEnd(i)) + "'";
+                    }
+                    yield "unexpected character " + describe(c);
+                }
+            };
+        }
+
+        private int wordEnd(int i) {
+            while (i < text.length() && Character.isLetterOrDigit(text.charAt(i))) i++;
+            return i;
+        }
+
+        /** What may follow a complete value: in an array, an object, or nothing at the top. */
+        private String afterValue() {
+            if (open.isEmpty()) return "unexpected text after the JSON value";
+            return open.charAt(open.length() - 1) == '[' ? "expected ',' or ']'" : "expected ',' or '}'";
+        }
+
+        private static boolean isNumberChar(char c) {
+            return c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+        }
     }
 
     private static boolean isSpace(char c) {
