@@ -141,6 +141,35 @@ class Wakeup:
         return {"wake_n": int(n), "wake_p50": float(p50), "wake_p99": float(p99), "wake_max": float(top)}
 
 
+def renice_bulk(pid, nice, prefixes=("mnv3-cpu-", "mnv3-batcher-", "mnv3-work-")):
+    """Lowers the priority of the server's bulk threads (the model's, the batcher's, the parsing ones) by nice: how much of the
+    liveness tail is theirs. pid is the JVM, or the launcher whose child it is."""
+    def children(p):
+        out = []
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    with open("/proc/%s/stat" % d) as f:
+                        if f.read().rsplit(")", 1)[1].split()[1] == str(p):
+                            out.append(int(d))
+                except OSError:
+                    pass
+        return out
+    todo, count = [pid], 0
+    while todo:
+        p = todo.pop()
+        todo += children(p)
+        for tid in os.listdir("/proc/%d/task" % p) if os.path.isdir("/proc/%d/task" % p) else []:
+            try:
+                with open("/proc/%d/task/%s/comm" % (p, tid)) as f:
+                    if f.read().startswith(prefixes):
+                        os.setpriority(os.PRIO_PROCESS, int(tid), os.getpriority(os.PRIO_PROCESS, int(tid)) + nice)
+                        count += 1
+            except OSError:
+                pass
+    return count
+
+
 def internal_failures(base):
     m = metric_values(base, "mnv3_request_failures_total")
     return sum(v for k, v in m.items() if 'reason="internal"' in k)
@@ -166,6 +195,9 @@ def run_build(label, jar, args, work, json_body, bin_body, header_length, round_
     try:
         hey(url, bin_body, 4, headers=bin_headers, seconds=args.warmup)
         hey(url, json_body, 4, content_type="application/json", seconds=args.warmup)
+        if args.renice_bulk.get(label):  # after the warm-up, which starts the parsing threads
+            n = renice_bulk(server.proc.pid, args.renice_bulk[label])
+            say("%s: %d bulk threads reniced by %d" % (label, n, args.renice_bulk[label]))
         # liveness with the server idle: on a shared machine its tail is the machine's, the yardstick for the one under load
         idle = LivenessProbe(args.port, args.probe_ms / 1000)
         idle.start()
@@ -218,6 +250,8 @@ def main():
     p.add_argument("--overload-seconds", type=float, help="send the overload for this long instead of --requests")
     p.add_argument("--jvm", action="append", default=[], metavar="LABEL=OPTIONS",
                    help="more JVM options for the build LABEL, e.g. --jvm zgc=-XX:+UseZGC (one build may be named twice)")
+    p.add_argument("--renice-bulk", action="append", default=[], metavar="LABEL=N",
+                   help="raise the nice value of build LABEL's model, batcher and parsing threads by N once it is ready")
     p.add_argument("--hey-cpus", help="run hey on these processors only (taskset -c), e.g. 1")
     p.add_argument("--server-cpus", help="run the server on these processors only (taskset -c), e.g. 0")
     p.add_argument("--slow-ms", type=float, default=50, help="a probe slower than this is lined up with the pauses (default: 50)")
@@ -230,6 +264,7 @@ def main():
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--port", type=int, default=18700)
     args = p.parse_args()
+    args.renice_bulk = {k: int(v) for k, v in (r.split("=", 1) for r in args.renice_bulk)}
     require_hey()
     builds = [tuple(j.split("=", 1)) for j in args.jar] or [("this tree", None)]
     work = tempfile.mkdtemp(prefix="mnv3-serve-overload-")
@@ -246,13 +281,14 @@ def main():
         cpu_description(), load_before[0], load_after[0]))
     print("Command: benchmarks/serve/overload.py %s" % " ".join(sys.argv[1:]))
     print("Model %s, %dx%d, serve's defaults%s; overload: %s of JSON (%.1f MB each) over %d connections; "
-          "liveness probed every %g ms.%s%s%s\n" % (
+          "liveness probed every %g ms.%s%s%s" % (
               args.model, args.size, args.size, " + " + " ".join(args.serve_arg) if args.serve_arg else "",
               "%g s" % args.overload_seconds if args.overload_seconds else "%d requests" % args.requests,
               os.path.getsize(json_body) / 1e6, args.clients, args.probe_ms,
               "".join(" JVM options of %s: %s." % tuple(j.split("=", 1)) for j in args.jvm),
               " hey on processors %s." % args.hey_cpus if args.hey_cpus else "",
-              " Server on processors %s." % args.server_cpus if args.server_cpus else ""))
+              " Server on processors %s." % args.server_cpus if args.server_cpus else "")
+          + "".join(" Bulk threads of %s reniced by %d." % kv for kv in args.renice_bulk.items()) + "\n")
     print("| build | answered (by status) | dropped (hey's errors) | JSON p50 / p99 s | probes | live p50 / p99 / max ms | live failures "
           "| slow probes (> %g ms) / in a pause | longest pause ms | wake-up lateness p50 / p99 / max ms "
           "| idle live p50 / p99 ms | internal failures | JSON / binary img/s served at %d clients | exit on SIGTERM |"
