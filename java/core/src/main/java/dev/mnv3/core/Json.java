@@ -19,7 +19,7 @@ import java.util.Map;
  * most {@value #MAX_DEPTH} deep, an integer beyond {@code long} is an error rather than a
  * {@code BigInteger}, and nothing but whitespace may follow the value. Every error is one line,
  * {@code invalid JSON at offset N: what}: N is where Jackson stopped, and what it found there is
- * told from the grammar ({@link Expected}), not from Jackson's messages (which name its feature
+ * told from the grammar ({@link JsonSyntax}), not from Jackson's messages (which name its feature
  * flags and change between versions).
  */
 public final class Json {
@@ -49,15 +49,16 @@ public final class Json {
         try (JsonParser p = FACTORY.createParser(text)) {
             // duplicates found here rather than by Jackson, so that the error can name the key where it starts
             p.disable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
-            if (p.nextToken() == null) throw error(text.length(), "unexpected end");
+            if (p.nextToken() == null) throw JsonSyntax.error(text.length(), "unexpected end");
             Object v = value(p);
             int end = (int) p.currentLocation().getCharOffset();
-            while (end < text.length() && isSpace(text.charAt(end))) end++;
-            if (end != text.length()) throw error(end, "unexpected text after the JSON value");
+            while (end < text.length() && JsonSyntax.isSpace(text.charAt(end))) end++;
+            if (end != text.length()) throw JsonSyntax.error(end, "unexpected text after the JSON value");
             return v;
         } catch (JsonProcessingException e) {
             long at = e.getLocation() == null ? -1 : e.getLocation().getCharOffset();
-            throw Expected.at(text, at < 0 ? text.length() : (int) Math.min(at, text.length()), e instanceof StreamConstraintsException);
+            throw JsonSyntax.explain(text, at < 0 ? text.length() : (int) Math.min(at, text.length()), e instanceof StreamConstraintsException,
+                    MAX_DEPTH, LIMITS);
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e); // a String source does no I/O
         }
@@ -72,7 +73,7 @@ public final class Json {
                     String key = p.currentName();
                     int keyAt = (int) p.currentTokenLocation().getCharOffset();
                     p.nextToken();
-                    if (m.containsKey(key)) throw error(keyAt, "duplicate key " + quote(key));
+                    if (m.containsKey(key)) throw JsonSyntax.error(keyAt, "duplicate key " + quote(key));
                     m.put(key, value(p));
                 }
                 yield m;
@@ -85,7 +86,7 @@ public final class Json {
             case VALUE_STRING -> p.getText();
             case VALUE_NUMBER_INT -> {
                 if (p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
-                    throw error((int) p.currentTokenLocation().getCharOffset(), "integer out of range: " + p.getText());
+                    throw JsonSyntax.error((int) p.currentTokenLocation().getCharOffset(), "integer out of range: " + p.getText());
                 }
                 yield p.getLongValue();
             }
@@ -93,212 +94,8 @@ public final class Json {
             case VALUE_TRUE -> Boolean.TRUE;
             case VALUE_FALSE -> Boolean.FALSE;
             case VALUE_NULL -> null;
-            default -> throw error((int) p.currentTokenLocation().getCharOffset(), "unexpected " + p.currentToken());
+            default -> throw JsonSyntax.error((int) p.currentTokenLocation().getCharOffset(), "unexpected " + p.currentToken());
         };
-    }
-
-    /**
-     * What the grammar expects at an offset where Jackson stopped: the text before it is scanned
-     * (strings, escapes, numbers, words and the containers open), and the state reached there and
-     * the character found say what is wrong, in one phrase. The scan stops earlier at the first
-     * character no JSON text can hold at its place, which Jackson sometimes reports one token late.
-     */
-    private static final class Expected {
-        private enum State { VALUE, KEY, COLON, AFTER, STRING, ESCAPE, UNICODE, NUMBER, WORD }
-
-        private final String text;
-        private final StringBuilder open = new StringBuilder(); // the containers open: '[' or '{'
-        private State state = State.VALUE;
-        private boolean inKey, first; // a string being a key; a container just opened
-        private int token, hexDigits; // where the number, word or string began; hex digits read of a \\u escape
-        private int deepest, longestNumber, longestString; // for a parser limit: which one was passed
-
-        private Expected(String text) {
-            this.text = text;
-        }
-
-        static IllegalArgumentException at(String text, int at, boolean overLimit) {
-            Expected x = new Expected(text);
-            int i = 0;
-            while (i < at && x.step(text.charAt(i), i)) i++;
-            return error(i, x.problem(i, overLimit));
-        }
-
-        /** Reads the character at i; false when it cannot be there. */
-        private boolean step(char c, int i) {
-            switch (state) {
-                case STRING -> {
-                    if (c == '"') {
-                        longestString = Math.max(longestString, i - token - 1);
-                        state = inKey ? State.COLON : State.AFTER;
-                    } else if (c == '\\') {
-                        state = State.ESCAPE;
-                    } else {
-                        return c >= 0x20;
-                    }
-                }
-                case ESCAPE -> {
-                    if (c == 'u') {
-                        state = State.UNICODE;
-                        hexDigits = 0;
-                    } else {
-                        state = State.STRING;
-                        return "\"\\/bfnrt".indexOf(c) >= 0;
-                    }
-                }
-                case UNICODE -> {
-                    if (Character.digit(c, 16) < 0) return false;
-                    if (++hexDigits == 4) state = State.STRING;
-                }
-                case NUMBER -> {
-                    if (!isNumberChar(c)) return endToken(i) && step(c, i);
-                }
-                case WORD -> {
-                    if (!Character.isLetterOrDigit(c)) return endToken(i) && step(c, i);
-                }
-                default -> {
-                    return isSpace(c) || structure(c, i);
-                }
-            }
-            return true;
-        }
-
-        /** Outside strings, numbers and words. */
-        private boolean structure(char c, int i) {
-            boolean wasFirst = first;
-            first = false;
-            switch (state) {
-                case KEY -> {
-                    if (c == '}' && wasFirst) return close('{');
-                    if (c != '"') return false;
-                    inKey = true;
-                    state = State.STRING;
-                    token = i;
-                }
-                case COLON -> {
-                    if (c != ':') return false;
-                    state = State.VALUE;
-                }
-                case AFTER -> {
-                    if (c == ',' && !open.isEmpty()) {
-                        state = open.charAt(open.length() - 1) == '{' ? State.KEY : State.VALUE;
-                    } else if (c == ']' || c == '}') {
-                        return close(c == ']' ? '[' : '{');
-                    } else {
-                        return false;
-                    }
-                }
-                default -> { // VALUE
-                    if (c == ']' && wasFirst) return close('[');
-                    if (c == '[' || c == '{') {
-                        open.append(c);
-                        deepest = Math.max(deepest, open.length());
-                        state = c == '[' ? State.VALUE : State.KEY;
-                        first = true;
-                    } else if (c == '"') {
-                        inKey = false;
-                        state = State.STRING;
-                        token = i;
-                    } else if (c == '-' || c >= '0' && c <= '9') {
-                        state = State.NUMBER;
-                        token = i;
-                    } else if (Character.isLetter(c)) {
-                        state = State.WORD;
-                        token = i;
-                    } else {
-                        return false;
-                    }
-                }
-            }
-            return true;
-        }
-
-        private boolean close(char opener) {
-            if (open.isEmpty() || open.charAt(open.length() - 1) != opener) return false;
-            open.setLength(open.length() - 1);
-            state = State.AFTER;
-            return true;
-        }
-
-        /** A number or word ends before i: it must be one JSON allows. */
-        private boolean endToken(int i) {
-            String t = text.substring(token, i);
-            if (state == State.NUMBER) longestNumber = Math.max(longestNumber, t.length());
-            boolean ok = state == State.NUMBER ? t.matches("-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?")
-                    : t.equals("true") || t.equals("false") || t.equals("null");
-            if (ok) state = State.AFTER;
-            return ok;
-        }
-
-        /** What is wrong at i, the scan having stopped there. */
-        private String problem(int i, boolean overLimit) {
-            boolean end = i >= text.length();
-            char c = end ? 0 : text.charAt(i);
-            if (overLimit) {
-                // Jackson stops at or after the token over the limit: the longest one seen so far is it
-                if (state == State.NUMBER) longestNumber = Math.max(longestNumber, i - token);
-                if (state == State.STRING || state == State.ESCAPE || state == State.UNICODE) {
-                    longestString = Math.max(longestString, i - token - 1);
-                }
-                if (deepest > MAX_DEPTH) return "nested deeper than " + MAX_DEPTH;
-                if (longestNumber > LIMITS.getMaxNumberLength()) return "a number longer than " + LIMITS.getMaxNumberLength() + " characters";
-                if (longestString > LIMITS.getMaxNameLength() && longestString <= LIMITS.getMaxStringLength()) {
-                    return "a key longer than " + LIMITS.getMaxNameLength() + " characters";
-                }
-                return "a string longer than " + LIMITS.getMaxStringLength() + " characters";
-            }
-            return switch (state) {
-                case STRING -> end ? "unterminated string" : "control character in string";
-                case ESCAPE -> end ? "unterminated escape" : "bad escape '\\" + c + "'";
-                case UNICODE -> end ? "unterminated escape" : "bad \\u escape";
-                case NUMBER -> {
-                    String t = text.substring(token, i);
-                    // "01": the number 0, then something that cannot follow it
-                    if ((t.equals("0") || t.equals("-0")) && Character.isDigit(c)) yield afterValue();
-                    yield !end && isNumberChar(c) || !endToken(i) ? "bad number" : afterValue();
-                }
-                case WORD -> "unrecognized word '" + text.substring(token, wordEnd(i)) + "'";
-                case KEY -> "expected a string key";
-                case COLON -> "expected ':'";
-                case AFTER -> afterValue();
-                default -> { // VALUE
-                    if (end) yield "unexpected end";
-                    if (Character.isLetter(c)) {
-                        token = i;
-                        yield "unrecognized word '" + text.substring(i, wordEnd(i)) + "'";
-                    }
-                    yield "unexpected character " + describe(c);
-                }
-            };
-        }
-
-        private int wordEnd(int i) {
-            while (i < text.length() && Character.isLetterOrDigit(text.charAt(i))) i++;
-            return i;
-        }
-
-        /** What may follow a complete value: in an array, an object, or nothing at the top. */
-        private String afterValue() {
-            if (open.isEmpty()) return "unexpected text after the JSON value";
-            return open.charAt(open.length() - 1) == '[' ? "expected ',' or ']'" : "expected ',' or '}'";
-        }
-
-        private static boolean isNumberChar(char c) {
-            return c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
-        }
-    }
-
-    private static boolean isSpace(char c) {
-        return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-    }
-
-    private static IllegalArgumentException error(int offset, String what) {
-        return new IllegalArgumentException("invalid JSON at offset " + offset + ": " + what);
-    }
-
-    /** A character for an error message: invisible ones (a byte-order mark, controls) by their code point. */
-    private static String describe(char c) {
-        return c >= 0x20 && c < 0x7f ? "'" + c + "'" : String.format("U+%04X", (int) c);
     }
 
     // ---- typed access with errors that name the field ----
