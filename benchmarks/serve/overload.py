@@ -25,6 +25,7 @@ the scheduler's own latency under the same load, which no server can answer unde
 Needs hey (tools/serve-test-clients.sh installs it) and Python 3's standard library.
 """
 import argparse
+import datetime
 import http.client
 import json
 import os
@@ -105,7 +106,6 @@ def safepoints(log):
 
 def time_of(utc):
     """Epoch seconds of a JVM log's utctime decoration, e.g. 2026-12-07T15:04:05.123+0000."""
-    import datetime
     return datetime.datetime.strptime(utc, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
 
 
