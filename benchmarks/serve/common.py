@@ -58,12 +58,12 @@ def mnv3_command(jar=None):
 class Server:
     """`mnv3 serve` on loopback at port (REST) and port + 1 (gRPC), ready when the constructor returns."""
 
-    def __init__(self, command, serve_args, port, log):
+    def __init__(self, command, serve_args, port, log, env=None):
         cmd = command + ["serve", "--host", "127.0.0.1", "--http-port", str(port), "--grpc-port", str(port + 1)] + serve_args
         self.base = "http://127.0.0.1:%d" % port
         self.log_path = log
         self.log = open(log, "w")
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
         deadline = time.time() + 600
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -89,9 +89,10 @@ class Server:
         return code
 
 
-def hey(url, body, clients, content_type="application/octet-stream", headers=(), seconds=None, requests=None, timeout=20):
-    """hey POSTing body (a file) for seconds or requests; its answers by status, errors by message, rate and percentiles (ms)."""
-    cmd = ["hey", "-c", str(clients), "-t", str(timeout), "-m", "POST", "-T", content_type, "-D", body]
+def hey(url, body, clients, content_type="application/octet-stream", headers=(), seconds=None, requests=None, timeout=20, cpus=None):
+    """hey POSTing body (a file) for seconds or requests (on the processors cpus, e.g. "1", if given); its answers by status,
+    errors by message, rate and percentiles (ms)."""
+    cmd = (["taskset", "-c", cpus] if cpus else []) + ["hey", "-c", str(clients), "-t", str(timeout), "-m", "POST", "-T", content_type, "-D", body]
     cmd += ["-z", "%gs" % seconds] if seconds else ["-n", str(requests)]
     for h in headers:
         cmd += ["-H", h]

@@ -12,17 +12,29 @@ the rounds alternated: A B A B), it starts `serve --model M` with its defaults o
    data (the same image), and JSON's share of binary's rate;
 3. SIGTERM, and the exit status.
 
+To find what a slow probe waits on, the server logs its safepoints (every stop-the-world pause: GC
+and others) and each probe slower than --slow-ms is lined up with them: the table gives how many
+probes were slow and how many of those spent at least half their time in a pause. Beside the probe,
+a C program (wakeup.c, built with cc) sleeps 10 ms again and again and records how late it wakes:
+the scheduler's own latency under the same load, which no server can answer under.
+
     benchmarks/serve/overload.py                                    # this tree, 2 rounds
     benchmarks/serve/overload.py --jar before=/tmp/main.jar --jar after=java/cli/target/mnv3.jar
+    benchmarks/serve/overload.py --jar g1=J.jar --jar zgc=J.jar --jvm zgc=-XX:+UseZGC --overload-seconds 20
 
 Needs hey (tools/serve-test-clients.sh installs it) and Python 3's standard library.
 """
 import argparse
+import datetime
 import http.client
 import json
 import os
 import random
+import re
+import shutil
+import signal
 import struct
+import subprocess
 import sys
 import tempfile
 import threading
@@ -53,12 +65,13 @@ class LivenessProbe(threading.Thread):
     def __init__(self, port, interval, timeout=10.0):
         super().__init__(daemon=True)
         self.port, self.interval, self.timeout = port, interval, timeout
-        self.latencies, self.failures = [], []
+        self.latencies, self.failures, self.starts = [], [], []
         self.stopping = threading.Event()
 
     def run(self):
         while not self.stopping.is_set():
             start = time.monotonic()
+            self.starts.append(time.time())
             try:
                 c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
                 c.request("GET", "/v2/health/live")
@@ -77,19 +90,114 @@ class LivenessProbe(threading.Thread):
                 "max": v[-1], "probe_failures": len(self.failures)}
 
 
+def safepoints(log):
+    """The stop-the-world pauses in a -Xlog:safepoint log decorated with utctime: (start, end) in epoch seconds."""
+    pauses = []
+    if not os.path.exists(log):
+        return pauses
+    with open(log) as f:
+        for line in f:
+            m = re.match(r"\[([^\]]+)\].*Safepoint \"[^\"]*\".*Total: (\d+) ns", line)
+            if m:
+                end = time_of(m.group(1))
+                pauses.append((end - int(m.group(2)) / 1e9, end))
+    return pauses
+
+
+def time_of(utc):
+    """Epoch seconds of a JVM log's utctime decoration, e.g. 2026-12-07T15:04:05.123+0000."""
+    return datetime.datetime.strptime(utc, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
+
+
+def attribute(probe, pauses, slow_ms):
+    """How many probes were slower than slow_ms, and how many of those spent at least half their time in a pause."""
+    slow = in_pause = 0
+    for start, ms in zip(probe.starts, probe.latencies):
+        if ms <= slow_ms:
+            continue
+        slow += 1
+        end = start + ms / 1000
+        paused = sum(max(0.0, min(end, b) - max(start, a)) for a, b in pauses)
+        if paused * 1000 >= ms / 2:
+            in_pause += 1
+    return slow, in_pause
+
+
+class Wakeup:
+    """wakeup.c running beside the probe: how late the scheduler wakes a thread that needs nothing else."""
+
+    def __init__(self, work):
+        exe = os.path.join(work, "wakeup")
+        if not os.path.exists(exe):
+            cc = shutil.which("cc") or shutil.which("gcc")
+            if not cc:
+                sys.exit("a C compiler (cc) is needed for the wake-up probe")
+            subprocess.run([cc, "-O2", "-o", exe, os.path.join(os.path.dirname(os.path.abspath(__file__)), "wakeup.c")], check=True)
+        self.proc = subprocess.Popen([exe, "10"], stdout=subprocess.PIPE, text=True)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        n, p50, p99, top = self.proc.communicate()[0].split()
+        return {"wake_n": int(n), "wake_p50": float(p50), "wake_p99": float(p99), "wake_max": float(top)}
+
+
+def renice_bulk(pid, nice, prefixes=("mnv3-cpu-", "mnv3-batcher-", "mnv3-work-")):
+    """Lowers the priority of the server's bulk threads (the model's, the batcher's, the parsing ones) by nice: how much of the
+    liveness tail is theirs. pid is the JVM, or the launcher whose child it is."""
+    def children(p):
+        out = []
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    with open("/proc/%s/stat" % d) as f:
+                        if f.read().rsplit(")", 1)[1].split()[1] == str(p):
+                            out.append(int(d))
+                except OSError:
+                    pass
+        return out
+    todo, count = [pid], 0
+    while todo:
+        p = todo.pop()
+        todo += children(p)
+        for tid in os.listdir("/proc/%d/task" % p) if os.path.isdir("/proc/%d/task" % p) else []:
+            try:
+                with open("/proc/%d/task/%s/comm" % (p, tid)) as f:
+                    if f.read().startswith(prefixes):
+                        os.setpriority(os.PRIO_PROCESS, int(tid), os.getpriority(os.PRIO_PROCESS, int(tid)) + nice)
+                        count += 1
+            except OSError:
+                pass
+    return count
+
+
 def internal_failures(base):
     m = metric_values(base, "mnv3_request_failures_total")
     return sum(v for k, v in m.items() if 'reason="internal"' in k)
 
 
-def run_build(label, command, args, work, json_body, bin_body, header_length):
-    server = Server(command, ["--model", args.model] + args.serve_arg, args.port, os.path.join(work, "serve-%s.log" % label))
+def run_build(label, jar, args, work, json_body, bin_body, header_length, round_):
+    extra = [o for j in args.jvm if j.split("=", 1)[0] == label for o in j.split("=", 1)[1].split()]
+    pause_log = os.path.join(work, "safepoints-%s-%d.log" % (label.replace(" ", "_"), round_))
+    extra.append("-Xlog:safepoint:file=%s:utctime" % pause_log)
+    env = None
+    if jar:
+        command = mnv3_command(jar)
+        command[1:1] = extra
+    else:
+        command = mnv3_command(None)
+        env = dict(os.environ, MNV3_JAVA_OPTS=" ".join([os.environ.get("MNV3_JAVA_OPTS", "")] + extra).strip())
+    if args.server_cpus:
+        command = ["taskset", "-c", args.server_cpus] + command
+    server = Server(command, ["--model", args.model] + args.serve_arg, args.port, os.path.join(work, "serve-%s.log" % label), env)
     url = server.base + "/v2/models/%s/infer" % args.model
     bin_headers = ["Inference-Header-Content-Length: %d" % header_length]
     row = {"build": label}
     try:
         hey(url, bin_body, 4, headers=bin_headers, seconds=args.warmup)
         hey(url, json_body, 4, content_type="application/json", seconds=args.warmup)
+        if args.renice_bulk.get(label):  # after the warm-up, which starts the parsing threads
+            n = renice_bulk(server.proc.pid, args.renice_bulk[label])
+            say("%s: %d bulk threads reniced by %d" % (label, n, args.renice_bulk[label]))
         # liveness with the server idle: on a shared machine its tail is the machine's, the yardstick for the one under load
         idle = LivenessProbe(args.port, args.probe_ms / 1000)
         idle.start()
@@ -97,23 +205,32 @@ def run_build(label, command, args, work, json_body, bin_body, header_length):
         idle.stopping.set()
         idle.join()
         row["idle_p50"], row["idle_p99"] = idle.summary()["p50"], idle.summary()["p99"]
-        say("%s: overload, %d JSON requests over %d connections ..." % (label, args.requests, args.clients))
+        say("%s: overload, %s of JSON over %d connections ..." % (
+            label, "%g s" % args.overload_seconds if args.overload_seconds else "%d requests" % args.requests, args.clients))
         probe = LivenessProbe(args.port, args.probe_ms / 1000)
+        wakeup = Wakeup(work)
         probe.start()
         start = time.monotonic()
-        r = hey(url, json_body, args.clients, content_type="application/json", requests=args.requests, timeout=args.timeout)
+        r = hey(url, json_body, args.clients, content_type="application/json", timeout=args.timeout, cpus=args.hey_cpus,
+                **({"seconds": args.overload_seconds} if args.overload_seconds else {"requests": args.requests}))
         row["overload_s"] = time.monotonic() - start
         probe.stopping.set()
         probe.join()
+        row.update(wakeup.stop())
         row.update(probe.summary())
+        row["slow"], row["slow_in_pause"] = attribute(probe, safepoints(pause_log), args.slow_ms)
+        pauses = [b - a for a, b in safepoints(pause_log)]
+        row["pause_max"] = max(pauses, default=0) * 1000
         row["codes"], row["errors"] = r["codes"], r["errors"]
         row["answered"] = sum(r["codes"].values())
         row["dropped"] = sum(r["errors"].values())
         row["json_p50"], row["json_p99"] = r["p50"], r["p99"]
         row["internal"] = internal_failures(server.base)
         say("%s: throughput at %d clients, JSON and binary ..." % (label, args.throughput_clients))
-        j = hey(url, json_body, args.throughput_clients, content_type="application/json", seconds=args.seconds, timeout=args.timeout)
-        b = hey(url, bin_body, args.throughput_clients, headers=bin_headers, seconds=args.seconds, timeout=args.timeout)
+        j = hey(url, json_body, args.throughput_clients, content_type="application/json", seconds=args.seconds, timeout=args.timeout,
+                cpus=args.hey_cpus)
+        b = hey(url, bin_body, args.throughput_clients, headers=bin_headers, seconds=args.seconds, timeout=args.timeout,
+                cpus=args.hey_cpus)
         row["json_rps"], row["bin_rps"] = j["served_rps"], b["served_rps"]
         row["tp_non200"] = {k: v for d in (j, b) for k, v in d["codes"].items() if k != "200"}
     finally:
@@ -130,6 +247,14 @@ def main():
     p.add_argument("--size", type=int, default=224)
     p.add_argument("--clients", type=int, default=200)
     p.add_argument("--requests", type=int, default=1000)
+    p.add_argument("--overload-seconds", type=float, help="send the overload for this long instead of --requests")
+    p.add_argument("--jvm", action="append", default=[], metavar="LABEL=OPTIONS",
+                   help="more JVM options for the build LABEL, e.g. --jvm zgc=-XX:+UseZGC (one build may be named twice)")
+    p.add_argument("--renice-bulk", action="append", default=[], metavar="LABEL=N",
+                   help="raise the nice value of build LABEL's model, batcher and parsing threads by N once it is ready")
+    p.add_argument("--hey-cpus", help="run hey on these processors only (taskset -c), e.g. 1")
+    p.add_argument("--server-cpus", help="run the server on these processors only (taskset -c), e.g. 0")
+    p.add_argument("--slow-ms", type=float, default=50, help="a probe slower than this is lined up with the pauses (default: 50)")
     p.add_argument("--timeout", type=int, default=120, help="hey's timeout per request, s (default: 120)")
     p.add_argument("--probe-ms", type=float, default=100)
     p.add_argument("--idle-seconds", type=float, default=5, help="liveness probed with the server idle first (default: 5)")
@@ -139,6 +264,7 @@ def main():
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--port", type=int, default=18700)
     args = p.parse_args()
+    args.renice_bulk = {k: int(v) for k, v in (r.split("=", 1) for r in args.renice_bulk)}
     require_hey()
     builds = [tuple(j.split("=", 1)) for j in args.jar] or [("this tree", None)]
     work = tempfile.mkdtemp(prefix="mnv3-serve-overload-")
@@ -146,27 +272,36 @@ def main():
     say("bodies: JSON %.1f MB, binary %.1f MB (in %s)" % (os.path.getsize(json_body) / 1e6, os.path.getsize(bin_body) / 1e6, work))
     load_before = os.getloadavg()
     rows = []
-    for _ in range(args.rounds):
+    for n in range(args.rounds):
         for label, jar in builds:
-            rows.append(run_build(label, mnv3_command(jar), args, work, json_body, bin_body, header_length))
+            rows.append(run_build(label, jar, args, work, json_body, bin_body, header_length, n))
     load_after = os.getloadavg()
 
     print("Machine: %s; load average %.1f before, %.1f after (other processes share it)." % (
         cpu_description(), load_before[0], load_after[0]))
     print("Command: benchmarks/serve/overload.py %s" % " ".join(sys.argv[1:]))
-    print("Model %s, %dx%d, serve's defaults%s; overload: %d JSON requests (%.1f MB each) over %d connections; "
-          "liveness probed every %g ms.\n" % (args.model, args.size, args.size, " + " + " ".join(args.serve_arg) if args.serve_arg else "",
-                                              args.requests, os.path.getsize(json_body) / 1e6, args.clients, args.probe_ms))
-    print("| build | answered (by status) | dropped (hey's errors) | JSON p50 / p99 s | live p50 / p99 / max ms | live failures "
+    print("Model %s, %dx%d, serve's defaults%s; overload: %s of JSON (%.1f MB each) over %d connections; "
+          "liveness probed every %g ms.%s%s%s" % (
+              args.model, args.size, args.size, " + " + " ".join(args.serve_arg) if args.serve_arg else "",
+              "%g s" % args.overload_seconds if args.overload_seconds else "%d requests" % args.requests,
+              os.path.getsize(json_body) / 1e6, args.clients, args.probe_ms,
+              "".join(" JVM options of %s: %s." % tuple(j.split("=", 1)) for j in args.jvm),
+              " hey on processors %s." % args.hey_cpus if args.hey_cpus else "",
+              " Server on processors %s." % args.server_cpus if args.server_cpus else "")
+          + "".join(" Bulk threads of %s reniced by %d." % kv for kv in args.renice_bulk.items()) + "\n")
+    print("| build | answered (by status) | dropped (hey's errors) | JSON p50 / p99 s | probes | live p50 / p99 / max ms | live failures "
+          "| slow probes (> %g ms) / in a pause | longest pause ms | wake-up lateness p50 / p99 / max ms "
           "| idle live p50 / p99 ms | internal failures | JSON / binary img/s served at %d clients | exit on SIGTERM |"
-          % args.throughput_clients)
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          % (args.slow_ms, args.throughput_clients))
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         codes = ", ".join("%s: %d" % kv for kv in sorted(r["codes"].items()))
         dropped = "%d%s" % (r["dropped"], (" (" + "; ".join("%s: %d" % kv for kv in r["errors"].items()) + ")") if r["errors"] else "")
-        print("| %s | %d (%s) | %s | %.1f / %.1f | %.0f / %.0f / %.0f | %d | %.0f / %.0f | %d | %.1f / %.1f = %.2f | %s |" % (
-            r["build"], r["answered"], codes, dropped, (r["json_p50"] or 0) / 1000, (r["json_p99"] or 0) / 1000, r["p50"], r["p99"],
-            r["max"], r["probe_failures"], r["idle_p50"], r["idle_p99"], r["internal"], r["json_rps"], r["bin_rps"],
+        print("| %s | %d (%s) | %s | %.1f / %.1f | %d | %.0f / %.0f / %.0f | %d | %d / %d | %.1f | %.1f / %.1f / %.1f | %.0f / %.0f | %d "
+              "| %.1f / %.1f = %.2f | %s |" % (
+            r["build"], r["answered"], codes, dropped, (r["json_p50"] or 0) / 1000, (r["json_p99"] or 0) / 1000, r["probes"], r["p50"],
+            r["p99"], r["max"], r["probe_failures"], r["slow"], r["slow_in_pause"], r["pause_max"], r["wake_p50"], r["wake_p99"],
+            r["wake_max"], r["idle_p50"], r["idle_p99"], r["internal"], r["json_rps"], r["bin_rps"],
             r["json_rps"] / max(r["bin_rps"], 1e-9), r["exit"]))
 
 

@@ -7,7 +7,6 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
-import com.fasterxml.jackson.core.io.JsonEOFException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,17 +18,19 @@ import java.util.Map;
  * {@link Double}. On top of Jackson's strictness: duplicate keys are an error, containers nest at
  * most {@value #MAX_DEPTH} deep, an integer beyond {@code long} is an error rather than a
  * {@code BigInteger}, and nothing but whitespace may follow the value. Every error is one line,
- * {@code invalid JSON at offset N: what}, in our words rather than Jackson's (which name its
- * feature flags).
+ * {@code invalid JSON at offset N: what}: N is where Jackson stopped, and what it found there is
+ * told from the grammar ({@link JsonSyntax}), not from Jackson's messages (which name its feature
+ * flags and change between versions).
  */
 public final class Json {
     private static final int MAX_DEPTH = 64;
+    private static final StreamReadConstraints LIMITS = StreamReadConstraints.builder().maxNestingDepth(MAX_DEPTH).build();
 
     private static final JsonFactory FACTORY = JsonFactory.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             // names come from untrusted files: no interning into the JVM's string table
             .disable(JsonFactory.Feature.INTERN_FIELD_NAMES)
-            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_DEPTH).build())
+            .streamReadConstraints(LIMITS)
             .build();
 
     private Json() {}
@@ -46,18 +47,18 @@ public final class Json {
     /** Parses one JSON value that must span the whole text. */
     public static Object parse(String text) {
         try (JsonParser p = FACTORY.createParser(text)) {
-            if (p.nextToken() == null) throw error(text.length(), "unexpected end");
+            // duplicates found here rather than by Jackson, so that the error can name the key where it starts
+            p.disable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+            if (p.nextToken() == null) throw JsonSyntax.error(text.length(), "unexpected end");
             Object v = value(p);
             int end = (int) p.currentLocation().getCharOffset();
-            while (end < text.length() && isSpace(text.charAt(end))) end++;
-            if (end != text.length()) throw error(end, "unexpected text after the JSON value");
+            while (end < text.length() && JsonSyntax.isSpace(text.charAt(end))) end++;
+            if (end != text.length()) throw JsonSyntax.error(end, "unexpected text after the JSON value");
             return v;
-        } catch (StreamConstraintsException e) {
-            String what = e.getOriginalMessage().contains("nesting depth") ? "nested deeper than " + MAX_DEPTH
-                    : e.getOriginalMessage().lines().findFirst().orElse("too large");
-            throw error(offset(e, text), what);
         } catch (JsonProcessingException e) {
-            throw translate(e, text);
+            long at = e.getLocation() == null ? -1 : e.getLocation().getCharOffset();
+            throw JsonSyntax.explain(text, at < 0 ? text.length() : (int) Math.min(at, text.length()), e instanceof StreamConstraintsException,
+                    MAX_DEPTH, LIMITS);
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e); // a String source does no I/O
         }
@@ -70,7 +71,9 @@ public final class Json {
                 Map<String, Object> m = new LinkedHashMap<>();
                 for (JsonToken t = p.nextToken(); t != JsonToken.END_OBJECT; t = p.nextToken()) {
                     String key = p.currentName();
+                    int keyAt = (int) p.currentTokenLocation().getCharOffset();
                     p.nextToken();
+                    if (m.containsKey(key)) throw JsonSyntax.error(keyAt, "duplicate key " + quote(key));
                     m.put(key, value(p));
                 }
                 yield m;
@@ -83,7 +86,7 @@ public final class Json {
             case VALUE_STRING -> p.getText();
             case VALUE_NUMBER_INT -> {
                 if (p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
-                    throw error((int) p.currentTokenLocation().getCharOffset(), "integer out of range: " + p.getText());
+                    throw JsonSyntax.error((int) p.currentTokenLocation().getCharOffset(), "integer out of range: " + p.getText());
                 }
                 yield p.getLongValue();
             }
@@ -91,98 +94,8 @@ public final class Json {
             case VALUE_TRUE -> Boolean.TRUE;
             case VALUE_FALSE -> Boolean.FALSE;
             case VALUE_NULL -> null;
-            default -> throw error((int) p.currentTokenLocation().getCharOffset(), "unexpected " + p.currentToken());
+            default -> throw JsonSyntax.error((int) p.currentTokenLocation().getCharOffset(), "unexpected " + p.currentToken());
         };
-    }
-
-    /** Jackson's error, reworded: what was expected where, at the offset Jackson names. */
-    private static IllegalArgumentException translate(JsonProcessingException e, String text) {
-        int at = offset(e, text);
-        String m = e.getOriginalMessage();
-        if (m.startsWith("Duplicate field")) {
-            String key = m.substring(m.indexOf('\'') + 1, m.lastIndexOf('\''));
-            return error(keyStart(text, at), "duplicate key " + quote(key));
-        }
-        if (m.contains("Leading zeroes")) return error(at, afterValue(e));
-        if (e instanceof JsonEOFException) {
-            if (m.contains("closing quote")) return error(at, "unterminated string");
-            if (m.contains("close marker")) {
-                char last = lastNonSpace(text, at);
-                if (e.getProcessor() instanceof JsonParser p && p.getParsingContext().inObject()) {
-                    return error(at, last == '{' || last == ',' ? "expected a string key" : afterValue(e));
-                }
-                return error(at, last == '[' || last == ',' ? "unexpected end" : afterValue(e));
-            }
-            if (m.contains("escape")) return error(at, "unterminated escape");
-            if (m.contains("digit") || m.contains("number")) return error(at, "bad number");
-            return error(at, "unexpected end");
-        }
-        if (m.startsWith("Unrecognized character escape")) {
-            return error(at, "bad escape '\\" + (at < text.length() ? text.charAt(at) : '?') + "'");
-        }
-        if (m.contains("character escape sequence")) return error(at, "bad \\u escape");
-        if (m.startsWith("Illegal unquoted character")) return error(at, "control character in string");
-        if (m.contains("double-quote to start field name")) return error(at, "expected a string key");
-        if (m.contains("a colon to separate")) return error(at, "expected ':'");
-        if (m.contains("comma to separate Array")) return error(at, "expected ',' or ']'");
-        if (m.contains("comma to separate Object")) return error(at, "expected ',' or '}'");
-        if (m.contains("in numeric value") || m.contains("separating root-level values")) return error(at, "bad number");
-        if (m.startsWith("Unrecognized token") || m.startsWith("Non-standard token")) {
-            int start = m.indexOf('\'') + 1;
-            return error(at, "unrecognized word '" + m.substring(start, m.indexOf('\'', start)) + "'");
-        }
-        if (m.startsWith("Unexpected character") && at < text.length()) {
-            return error(at, "unexpected character " + describe(text.charAt(at)));
-        }
-        return error(at, m.lines().findFirst().orElse(m));
-    }
-
-    /** Where Jackson stopped; JSON from a String has a character offset. */
-    private static int offset(JsonProcessingException e, String text) {
-        long at = e.getLocation() == null ? -1 : e.getLocation().getCharOffset();
-        return at < 0 ? text.length() : (int) Math.min(at, text.length());
-    }
-
-    /** What may follow a complete value where the parser stopped: in an array, an object, or nothing at the top. */
-    private static String afterValue(JsonProcessingException e) {
-        if (e.getProcessor() instanceof JsonParser p) {
-            if (p.getParsingContext().inArray()) return "expected ',' or ']'";
-            if (p.getParsingContext().inObject()) return "expected ',' or '}'";
-        }
-        return "unexpected text after the JSON value";
-    }
-
-    /** The opening quote of the key that ends just before {@code end} (Jackson reports a duplicate after it). */
-    private static int keyStart(String text, int end) {
-        int i = Math.min(end, text.length()) - 1;
-        while (i > 0 && text.charAt(i) != '"') i--; // the closing quote
-        for (i--; i >= 0; i--) {
-            if (text.charAt(i) != '"') continue;
-            int backslashes = 0;
-            while (i - 1 - backslashes >= 0 && text.charAt(i - 1 - backslashes) == '\\') backslashes++;
-            if (backslashes % 2 == 0) return i;
-        }
-        return end;
-    }
-
-    private static char lastNonSpace(String text, int before) {
-        for (int i = Math.min(before, text.length()) - 1; i >= 0; i--) {
-            if (!isSpace(text.charAt(i))) return text.charAt(i);
-        }
-        return '\0';
-    }
-
-    private static boolean isSpace(char c) {
-        return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-    }
-
-    private static IllegalArgumentException error(int offset, String what) {
-        return new IllegalArgumentException("invalid JSON at offset " + offset + ": " + what);
-    }
-
-    /** A character for an error message: invisible ones (a byte-order mark, controls) by their code point. */
-    private static String describe(char c) {
-        return c >= 0x20 && c < 0x7f ? "'" + c + "'" : String.format("U+%04X", (int) c);
     }
 
     // ---- typed access with errors that name the field ----

@@ -224,6 +224,31 @@ class JsonTest {
         assertTrue(e.getMessage().contains("nested deeper than 64"), e.getMessage());
     }
 
+    @Test
+    void overLongNumbersAndKeysNameTheLimitTheyPassed() {
+        var number = assertThrows(IllegalArgumentException.class, () -> Json.parse("[" + "1".repeat(1001) + "]"));
+        assertTrue(number.getMessage().endsWith("a number longer than 1000 characters"), number.getMessage());
+        var key = assertThrows(IllegalArgumentException.class, () -> Json.parse("{\"" + "k".repeat(50_001) + "\": 1}"));
+        assertTrue(key.getMessage().endsWith("a key longer than 50000 characters"), key.getMessage());
+    }
+
+    @Test
+    void aControlCharacterBetweenTokensIsNamedWhereItIs() {
+        assertInvalid("[\u0001]", 1, "unexpected character U+0001");
+    }
+
+    /** Jackson's own words (its feature flags, character codes, token lists) never reach the message. */
+    @ParameterizedTest
+    @ValueSource(strings = {"+1", "NaN", "[1,]", "{\"a\" 1}", "\"a\\x\"", "\"\\u12\"", "[1 2]", "{1: 2}", "01", "1.", "\"a\nb\"",
+            "[\"a\"", "{\"a\"", "\"\\", "[1.5x]", "0x10"})
+    void messagesAreOursNotJacksons(String text) {
+        var e = assertThrows(IllegalArgumentException.class, () -> Json.parse(text), text);
+        for (String jackson : new String[] {"Feature", "code ", "was expecting", "JSON String", "marker", "Source"}) {
+            assertTrue(!e.getMessage().contains(jackson), e.getMessage());
+        }
+        assertEquals(1, e.getMessage().lines().count(), e.getMessage());
+    }
+
     // ---------------------------------------------------------------- quote
 
     @ParameterizedTest

@@ -7,9 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mnv3.core.graph.FeatureLevel;
+import dev.mnv3.core.image.Preprocessing;
 import dev.mnv3.core.tensor.Tensor;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -31,6 +34,54 @@ class DynamicBatcherTest {
         CompletableFuture<DynamicBatcher.Result> first = b.submit(FakeModel.images(1, H, W, -1), false);
         assertTrue(m.started.await(30, TimeUnit.SECONDS), "the first request never reached the model");
         return first;
+    }
+
+    /** An image request as REST or gRPC decodes it: one PNG-looking element per image, {@code v} its last byte. */
+    private static InferRequest images(int... values) {
+        List<byte[]> elements = new ArrayList<>();
+        for (int v : values) elements.add(new byte[] {(byte) 0x89, 'P', 'N', 'G', (byte) v});
+        return new InferRequest("", List.of(new InferRequest.Input(ServedModel.IMAGE, "BYTES", new long[] {values.length}, null, elements)),
+                List.of(), false);
+    }
+
+    @Test
+    void aDecodedCropIsCopiedOnceIntoTheBatchAndNotAtAllWhenItIsTheBatch() throws Exception {
+        FakeModel m = new FakeModel();
+        List<float[]> decoded = Collections.synchronizedList(new ArrayList<>());
+        RequestImageDecoder decoder = (encoded, p) -> {
+            float[] crop = new float[3 * p.crop() * p.crop()];
+            Arrays.fill(crop, encoded[encoded.length - 1]);
+            decoded.add(crop);
+            return crop;
+        };
+        ServedModel model = new ServedModel("fake", FakeModel.GRAPH, new Preprocessing(H, H), "fake");
+        try (DynamicBatcher b = new DynamicBatcher(FakeModel.GRAPH, List.of(m), new BatchPolicy(8, 0, 100), BatchObserver.NONE);
+                CpuWork cpu = new CpuWork(1)) {
+            RequestInputs inputs = new RequestInputs(model, b.policy(), decoder, cpu);
+            InputImages lone = inputs.of(images(5));
+            assertSame(decoded.getFirst(), lone.parts().getFirst(), "the request's input is the decoded crop itself");
+            assertEquals(5f * PER, get(b.submit(lone, false)).logits().data()[0]);
+            assertSame(decoded.getFirst(), m.inputs.getLast(), "a lone image runs on its crop, uncopied");
+
+            CompletableFuture<DynamicBatcher.Result> first = occupy(b, m);
+            decoded.clear();
+            InputImages pair = inputs.of(images(2, 3));
+            InputImages single = inputs.of(images(4));
+            for (int i = 0; i < 3; i++) {
+                assertSame(decoded.get(i), (i < 2 ? pair.parts().get(i) : single.parts().getFirst()), "crop " + i + " was copied");
+            }
+            CompletableFuture<DynamicBatcher.Result> a = b.submit(pair, false), c = b.submit(single, false);
+            m.gate.countDown();
+            get(first);
+            assertEquals(List.of(2f * PER, 3f * PER), List.of(get(a).logits().data()[0], get(a).logits().data()[3]));
+            assertEquals(4f * PER, get(c).logits().data()[0]);
+            float[] batch = m.inputs.getLast();
+            assertEquals(3 * PER, batch.length, "the pair and the single image ran as one batch");
+            for (int i = 0; i < 3; i++) {
+                assertEquals(i + 2f, batch[i * PER], "crop " + i + " was copied into its place in the batch");
+                for (float[] crop : decoded) assertTrue(crop != batch, "the batch is a new array, the one copy of each crop");
+            }
+        }
     }
 
     @Test

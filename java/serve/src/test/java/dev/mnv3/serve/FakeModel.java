@@ -23,6 +23,8 @@ final class FakeModel implements CompiledModel {
     static final Graph GRAPH = Graph.of(MobileNetV3Config.small());
 
     final List<Integer> batches = Collections.synchronizedList(new ArrayList<>());
+    /** The array of every input the model ran on, to see which arrays reached it. */
+    final List<float[]> inputs = Collections.synchronizedList(new ArrayList<>());
     final AtomicInteger running = new AtomicInteger(), mostAtOnce = new AtomicInteger();
     volatile CountDownLatch gate;
     volatile RuntimeException failNext;
@@ -42,6 +44,7 @@ final class FakeModel implements CompiledModel {
     public Tensor run(Tensor input) {
         int n = input.dim(0), per = input.size() / n;
         batches.add(n);
+        inputs.add(input.data());
         mostAtOnce.accumulateAndGet(running.incrementAndGet(), Math::max);
         started.countDown();
         try {

@@ -1,6 +1,9 @@
 package dev.mnv3.serve.rest;
 
 import com.fasterxml.jackson.core.io.NumberInput;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 
 /**
  * A flat JSON array of numbers read from its UTF-8 bytes straight into floats, each rounded as
@@ -14,6 +17,7 @@ final class JsonNumbers {
     private static final int MAX_NUMBER_LENGTH = 1000;
     private static final double[] POWERS = new double[23];
     private static final long TWO_53 = 1L << 53;
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     static {
         POWERS[0] = 1;
@@ -88,6 +92,12 @@ final class JsonNumbers {
         if (i < to && b[i] == '.') {
             i++;
             int first = i;
+            // eight digits at a time while the mantissa has room for them (clients print 16-17)
+            for (long chunk; digits <= 10 && i + 8 <= to && (chunk = eightDigits(b, i)) >= 0; i += 8) {
+                mantissa = mantissa * 100_000_000 + chunk;
+                exponent -= 8;
+                digits = mantissa == 0 ? 0 : digits == 0 ? decimalDigits(chunk) : digits + 8;
+            }
             for (; i < to && b[i] >= '0' && b[i] <= '9'; i++) {
                 if (mantissa == 0 && b[i] == '0') {
                     exponent--; // leading zeros of a fraction
@@ -114,6 +124,25 @@ final class JsonNumbers {
         float v = exact ? fast(mantissa, exponent) : Float.NaN;
         out.add(Float.isNaN(v) ? slow(b, start, i) : negative ? -v : v);
         return i;
+    }
+
+    /** The value of the eight ASCII digits at {@code b[i]}, or -1 when they are not all digits (SWAR: one long, three multiplies). */
+    static long eightDigits(byte[] b, int i) {
+        long v = (long) LONGS.get(b, i);
+        // every byte 0x30..0x39: high nibble 3, and adding 6 does not carry out of the low nibble
+        if ((v & 0xF0F0F0F0F0F0F0F0L) != 0x3030303030303030L || ((v + 0x0606060606060606L) & 0xF0F0F0F0F0F0F0F0L) != 0x3030303030303030L) {
+            return -1;
+        }
+        v = (v & 0x0F0F0F0F0F0F0F0FL) * 2561 >>> 8; // pairs of digits, the first (lowest byte) the tens
+        v = (v & 0x00FF00FF00FF00FFL) * 6553601 >>> 16;
+        return (v & 0x0000FFFF0000FFFFL) * 42949672960001L >>> 32;
+    }
+
+    /** How many decimal digits {@code v} (0 < v < 10^8) has: comparisons, not divisions. */
+    private static int decimalDigits(long v) {
+        int n = 1;
+        while (n < 8 && v >= POWERS[n]) n++;
+        return n;
     }
 
     /**

@@ -90,6 +90,22 @@ class JsonNumbersTest {
         assertReadAsJava(numbers);
     }
 
+    /** Fractions read eight digits at a time: leading zeros and significant digits on either side of each chunk's edge. */
+    @Test
+    void fractionsAcrossEightDigitChunks() {
+        SplittableRandom rnd = new SplittableRandom(4);
+        List<String> numbers = new ArrayList<>(List.of("0.00000000", "0.000000001", "1.00000000", "0.12345678", "0.123456789",
+                "12345678901.12345678", "0.0000000012345678901234567", "99999999.99999999", "-0.0000000000000000"));
+        for (int i = 0; i < 20_000; i++) {
+            StringBuilder s = new StringBuilder(rnd.nextBoolean() ? "-" : "").append(rnd.nextBoolean() ? "0" : String.valueOf(rnd.nextInt(1, 100_000)));
+            s.append('.').append("0".repeat(rnd.nextInt(0, 20)));
+            for (int d = rnd.nextInt(1, 22); d > 0; d--) s.append(rnd.nextInt(10));
+            if (rnd.nextInt(4) == 0) s.append('e').append(rnd.nextInt(-30, 30));
+            numbers.add(s.toString());
+        }
+        assertReadAsJava(numbers);
+    }
+
     /** The midpoint between two floats (a tie, to even) and the decimals just below and above it: rounding decided at the last digit. */
     @Test
     void midpointsBetweenFloatsRoundAsJavaRoundsThem() {
