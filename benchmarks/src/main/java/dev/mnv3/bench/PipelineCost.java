@@ -1,5 +1,6 @@
 package dev.mnv3.bench;
 
+import dev.mnv3.api.ImageBatches;
 import dev.mnv3.core.MobileNetV3Config;
 import dev.mnv3.core.backend.Backends;
 import dev.mnv3.core.backend.CompileOptions;
@@ -85,7 +86,7 @@ public final class PipelineCost {
     private static void drain(Iterator<PreprocessingStage.Batch> batches, CompiledModel m) {
         while (batches.hasNext()) {
             PreprocessingStage.Batch b = batches.next();
-            if (m != null) b.run(m);
+            if (m != null) ImageBatches.run(b, m);
         }
     }
 

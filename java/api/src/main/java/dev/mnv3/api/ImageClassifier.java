@@ -47,7 +47,7 @@ public final class ImageClassifier implements AutoCloseable {
         this.labels = labels;
         this.batchSize = options.batchSize();
         this.stage = new PreprocessingStage(options.preprocessing(), options.decodeThreads());
-        this.form = PreprocessingStage.Form.forModel(model);
+        this.form = ImageBatches.formFor(model);
     }
 
     /** A classifier for {@code checkpoint} (safetensors or a PyTorch {@code torch.save} file) with the default options. */
@@ -147,7 +147,7 @@ public final class ImageClassifier implements AutoCloseable {
             for (PreprocessingStage.Outcome o : b.images()) {
                 if (o.error() != null) throw rethrown(o.error());
             }
-            Tensor logits = b.run(model);
+            Tensor logits = ImageBatches.run(b, model);
             for (PreprocessingStage.Outcome o : b.images()) {
                 out.add(Classifications.ofLogits(o.source().name(), logits.data(), o.row() * k, labels, o.damage()));
             }

@@ -11,8 +11,11 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** Which backend runs the model, and how. */
-final class BackendOptions {
+/**
+ * Which backend runs the model, and how ({@code --backend}, {@code --threads}, {@code --precision}, the cuda and cpu
+ * options): a picocli mixin.
+ */
+public final class BackendOptions {
     @Option(names = "--backend", paramLabel = "NAME",
             description = "cuda, cpu or cpu-reference (default: the fastest that can run here).")
     String backend;
@@ -69,11 +72,13 @@ final class BackendOptions {
 
     private boolean warnedThreads;
 
-    Backend resolve() {
+    /** The backend --backend names, or the fastest that can run here. */
+    public Backend resolve() {
         return Backends.available(backend);
     }
 
-    CompileOptions options() {
+    /** The compile options the flags describe, at the one --precision given. */
+    public CompileOptions options() {
         if (precision.contains(",")) {
             throw new Main.UserError("--precision takes one value here, got '" + precision + "' (bench and crosscheck take several)");
         }

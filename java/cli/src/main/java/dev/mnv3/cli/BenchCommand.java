@@ -12,8 +12,6 @@ import dev.mnv3.core.bench.Throughput;
 import dev.mnv3.core.bench.Warmup;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.weights.RandomWeights;
-import dev.mnv3.cpu.ReferenceBackend;
-import dev.mnv3.cpu.fast.FastBackend;
 import dev.mnv3.cuda.CudaModel;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -247,8 +245,7 @@ final class BenchCommand implements Callable<Integer> {
 
     /** The vector width of the CPU kernels that ran: the fast backend's, 0 for the reference's plain loops, null on the GPU. */
     static Integer vectorBits(Backend b) {
-        if (b instanceof FastBackend f) return f.vectorBits();
-        return b.name().equals(ReferenceBackend.NAME) ? 0 : null;
+        return b.kernelVectorBits();
     }
 
     private void printKernelChoices(CudaModel c, BenchPoints.Setting setting) {

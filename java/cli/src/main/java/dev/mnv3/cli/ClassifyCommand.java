@@ -2,6 +2,7 @@ package dev.mnv3.cli;
 
 import dev.mnv3.api.Classification;
 import dev.mnv3.api.Classifications;
+import dev.mnv3.api.ImageBatches;
 import dev.mnv3.core.backend.CompiledModel;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.image.ImageDecodeException;
@@ -134,7 +135,7 @@ final class ClassifyCommand implements Callable<Integer> {
             PreprocessingStage.Form form = switch (preprocess) {
                 case "model" -> PreprocessingStage.Form.RAW_WHEN_SAME_SIZE;
                 case "host" -> PreprocessingStage.Form.PREPROCESSED;
-                default -> PreprocessingStage.Form.forModel(m);
+                default -> ImageBatches.formFor(m);
             };
             List<ImageSource> sources = files.stream().map(ImageSource::of).toList();
             Progress progress = noProgress || files.size() <= batch ? null : new Progress(err, "classify");
@@ -201,7 +202,7 @@ final class ClassifyCommand implements Callable<Integer> {
                 PreprocessingStage.Batch b = it.next();
                 List<String> warnings = new ArrayList<>();
                 for (PreprocessingStage.Outcome o : b.images()) warnings.add(check(o, progress, err));
-                Tensor logits = b.run(m);
+                Tensor logits = ImageBatches.run(b, m);
                 if (logits != null) nonFinite.check(err, "the logits hold", Map.of("logits", logits));
                 for (int i = 0; i < b.images().size(); i++) {
                     PreprocessingStage.Outcome o = b.images().get(i);

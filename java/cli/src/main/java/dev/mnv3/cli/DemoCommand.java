@@ -10,7 +10,6 @@ import dev.mnv3.core.weights.RandomWeights;
 import dev.mnv3.core.weights.Weights;
 import dev.mnv3.cpu.CpuInfo;
 import dev.mnv3.cpu.ReferenceBackend;
-import dev.mnv3.cpu.fast.FastBackend;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -52,7 +51,8 @@ final class DemoCommand implements Callable<Integer> {
         out.printf("%s: %,d parameters, %.1fM multiply-adds per image at %dx%d%n", graph.config().describe(), graph.params(),
                 graph.macs(size.height(), size.width()) / 1e6, size.height(), size.width());
         out.printf("backend: %s, batch %d%n", b.name(), batch);
-        if (b instanceof FastBackend f) out.printf("CPU: %s%nkernels: %s%n", CpuInfo.here().describe(), f.kernelsDescription());
+        String kernels = b.kernelsDescription();
+        if (kernels != null) out.printf("CPU: %s%nkernels: %s%n", CpuInfo.here().describe(), kernels);
         out.flush();
         try (CompiledModel m = b.compile(graph, weights, backend.options())) {
             Progress progress = new Progress(spec.commandLine().getErr(), "measuring");

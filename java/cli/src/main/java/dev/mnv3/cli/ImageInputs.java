@@ -23,13 +23,14 @@ import java.util.function.Predicate;
  * not expand ({@code 'photos/*.jpg'}; {@code **} crosses directories), its matching files in name
  * order, looked for only as many levels down as the pattern has.
  */
-final class ImageInputs {
+public final class ImageInputs {
     private static final List<String> EXTENSIONS = List.of(".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif");
 
     private ImageInputs() {
     }
 
-    static List<Path> expand(List<String> arguments) throws IOException {
+    /** The files the arguments name; a subdirectory that cannot be listed is an error. */
+    public static List<Path> expand(List<String> arguments) throws IOException {
         return expand(arguments, null);
     }
 
@@ -119,7 +120,7 @@ final class ImageInputs {
     }
 
     /** Whether a directory's file of this name is one of its images (by the extension). */
-    static boolean isImageName(Path f) {
+    public static boolean isImageName(Path f) {
         String name = f.getFileName() == null ? "" : f.getFileName().toString().toLowerCase(Locale.ROOT);
         return EXTENSIONS.stream().anyMatch(name::endsWith);
     }

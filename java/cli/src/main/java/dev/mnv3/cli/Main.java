@@ -13,6 +13,9 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.ServiceConfigurationError;
+import java.util.ServiceLoader;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -53,9 +56,7 @@ public final class Main implements Runnable {
     public static int execute(String[] args, PrintWriter out, PrintWriter err) {
         Main main = new Main();
         CommandLine cl = new CommandLine(main);
-        // serve is left out of the GPU kit's jar (its HTTP and gRPC libraries would not fit): offered where its classes are
-        if (Main.class.getClassLoader().getResource("dev/mnv3/serve/InferenceServer.class") != null) cl.addSubcommand(new ServeCommand());
-        addBatchCommand(cl);
+        addSubcommands(cl);
         cl.registerConverter(Path.class, RawArguments::path); // after the subcommands: picocli gives it to those it has
         cl.setOut(out);
         cl.setErr(err);
@@ -99,16 +100,31 @@ public final class Main implements Runnable {
     }
 
     /**
-     * mnv3 batch runs on Spark, whose jars only {@code ./mnv3 batch} and spark-submit put on the
-     * classpath (with the spark module's jar): there the command is listed; elsewhere the help says how to get it.
+     * The commands of the jars here ({@link Subcommand}): serve from this module's (left out of the GPU
+     * kit's jar and the Spark job's, which lack its HTTP and gRPC libraries), batch from the spark
+     * module's, which only {@code ./mnv3 batch} and spark-submit put on the class path; without it the
+     * help says how to get it.
      */
-    private static void addBatchCommand(CommandLine cl) {
-        try {
-            cl.addSubcommand(Class.forName("dev.mnv3.cli.BatchCommand").getConstructor().newInstance());
-        } catch (ReflectiveOperationException | LinkageError e) {
+    private static void addSubcommands(CommandLine cl) {
+        Iterator<Subcommand> found = ServiceLoader.load(Subcommand.class, Main.class.getClassLoader()).iterator();
+        while (true) {
+            try {
+                if (!found.hasNext()) break;
+                cl.addSubcommand(found.next());
+            } catch (ServiceConfigurationError | NoClassDefFoundError e) {
+                // a command listed where its libraries are not (serve beside the spark module's tests, which leave serve out)
+                if (!missingClass(e)) throw e;
+            }
+        }
+        if (!cl.getSubcommands().containsKey("batch")) {
             cl.getCommandSpec().usageMessage().footer("", "Run 'mnv3 COMMAND --help' for a command's options.",
                     "Batch inference on Apache Spark: './mnv3 batch --help' (the launcher adds Spark's jars for it).");
         }
+    }
+
+    private static boolean missingClass(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) if (t instanceof NoClassDefFoundError) return true;
+        return false;
     }
 
     /** The first argument that looks like an option but is none of {@code c}'s, or null. */
@@ -181,13 +197,15 @@ public final class Main implements Runnable {
         });
     }
 
-    /** A problem with what the user asked for, reported as its message alone. */
-    static final class UserError extends RuntimeException {
-        UserError(String message) {
+    /** A problem with what the user asked for, reported as its message alone (one line on stderr, exit status 1). */
+    public static final class UserError extends RuntimeException {
+        /** The message names the option or file and what is wrong with it. */
+        public UserError(String message) {
             super(message);
         }
 
-        UserError(String message, Throwable cause) {
+        /** The same, keeping the exception that told (shown with --verbose). */
+        public UserError(String message, Throwable cause) {
             super(message, cause);
         }
     }

@@ -6,8 +6,11 @@ import java.io.IOException;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
-/** The options that choose a network, shared by every command. */
-final class ModelOptions {
+/**
+ * The options that choose a network ({@code --model}, {@code --width}, {@code --classes}, ...), shared by every command:
+ * a picocli mixin ({@code @Mixin ModelOptions model;}) for commands of other modules too (see {@link Subcommand}).
+ */
+public final class ModelOptions {
     @Option(names = "--model", paramLabel = "large|small|FILE.json", defaultValue = "large",
             description = "torchvision's Large or Small table, or a JSON table file (your own bottleneck table, SE layer, weight names; e.g. models/seed-large.json) (default: ${DEFAULT-VALUE}).")
     String model;
@@ -38,14 +41,15 @@ final class ModelOptions {
         return MobileNetV3Config.isBuiltIn(model) ? null : Path.of(model);
     }
 
-    MobileNetV3Config config() throws IOException {
+    /** The network the options describe. */
+    public MobileNetV3Config config() throws IOException {
         MobileNetV3Config c = MobileNetV3Config.named(model).withWidth(width).withClasses(classes).withReducedTail(reducedTail)
                 .withDilated(dilated).withMinimalistic(minimalistic);
         return bnEps != null ? c.withBnEps(bnEps) : c;
     }
 
     /** The config for a checkpoint: in the layout the table declares, or else the file's (whose eps it takes unless one was chosen). */
-    MobileNetV3Config configFor(Checkpoint checkpoint) throws IOException {
+    public MobileNetV3Config configFor(Checkpoint checkpoint) throws IOException {
         return checkpoint.configFor(config());
     }
 }

@@ -8,7 +8,7 @@ import java.io.PrintWriter;
  * own error writer; why not me.tongfei:progressbar (a thread, JLine, its own line format): see
  * docs/decisions.md.
  */
-final class Progress {
+public final class Progress {
     private final PrintWriter err;
     private final String label;
     private final boolean terminal = System.console() != null;
@@ -17,7 +17,8 @@ final class Progress {
     private String lastDetail = "";
     private boolean barShown;
 
-    Progress(PrintWriter err, String label) {
+    /** A bar labelled {@code label} (e.g. the command's name), drawn into {@code err}. */
+    public Progress(PrintWriter err, String label) {
         this.err = err;
         this.label = label;
     }
@@ -27,7 +28,7 @@ final class Progress {
     }
 
     /** Shows {@code fraction} done, followed by {@code detail} (e.g. counts and a rate) when not empty. */
-    void update(double fraction, String detail) {
+    public void update(double fraction, String detail) {
         int percent = (int) Math.min(100, Math.round(fraction * 100));
         String tail = detail.isEmpty() ? "" : "  " + detail;
         if (terminal) {
@@ -56,7 +57,8 @@ final class Progress {
         }
     }
 
-    void done() {
+    /** Shows 100% and ends the bar's line. */
+    public void done() {
         done("");
     }
 

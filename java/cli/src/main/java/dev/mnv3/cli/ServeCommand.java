@@ -22,7 +22,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -56,7 +55,11 @@ import picocli.CommandLine.Spec;
         "  ./mnv3 serve --model large --weights mobilenet_v3_large.pth",
         "  curl -s localhost:8000/v2/models/large",
         ""})
-final class ServeCommand implements Callable<Integer> {
+public final class ServeCommand implements Subcommand {
+    /** Found through {@link Subcommand}'s services entry of this module. */
+    public ServeCommand() {
+    }
+
     @Mixin
     ModelOptions model;
 

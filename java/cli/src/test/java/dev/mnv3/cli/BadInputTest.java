@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mnv3.core.MobileNetV3Config;
 import dev.mnv3.core.graph.Graph;
-import dev.mnv3.core.image.ZeroPngs;
 import dev.mnv3.core.tensor.Tensor;
+import dev.mnv3.core.testing.ZeroPngs;
 import dev.mnv3.core.weights.RandomWeights;
 import dev.mnv3.core.weights.SafeTensors;
 import dev.mnv3.core.weights.SafeTensorsWriter;

@@ -15,6 +15,12 @@ public final class ReferenceBackend implements Backend {
         return NAME;
     }
 
+    /** Plain loops. */
+    @Override
+    public Integer kernelVectorBits() {
+        return 0;
+    }
+
     @Override
     public int priority() {
         return -10;

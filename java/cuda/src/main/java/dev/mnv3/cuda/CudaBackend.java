@@ -74,6 +74,17 @@ public final class CudaBackend implements Backend {
                 .ifPresent(d -> out.accept(CudaRuntime.get(d.ordinal()).cudnnDescription()));
     }
 
+    /** The default GPU and its driver, as a report names them. */
+    public record DeviceSummary(String gpu, String driver) {
+    }
+
+    /** The default GPU as "NAME (sm_CC, N MiB)" and its driver's version; throws when it does not open. */
+    public static DeviceSummary deviceSummary() {
+        CudaRuntime.Info info = CudaRuntime.get().info();
+        return new DeviceSummary(info.device() + " (sm_" + info.computeCapability() + ", " + (info.memoryBytes() >> 20) + " MiB)",
+                String.valueOf(info.driver()));
+    }
+
     @Override
     public CompiledModel compile(Graph graph, Weights weights, CompileOptions options) {
         Precision p = options.precision();

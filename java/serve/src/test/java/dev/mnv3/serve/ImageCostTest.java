@@ -3,7 +3,7 @@ package dev.mnv3.serve;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.mnv3.core.image.ZeroPngs;
+import dev.mnv3.core.testing.ZeroPngs;
 import java.io.ByteArrayOutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,5 +1,6 @@
 package dev.mnv3.spark;
 
+import dev.mnv3.api.ImageBatches;
 import dev.mnv3.core.backend.Backends;
 import dev.mnv3.core.backend.CompiledModel;
 import dev.mnv3.core.image.ImageDecodeException;
@@ -49,7 +50,7 @@ final class PartitionInference implements MapPartitionsFunction<Row, Row> {
         PreprocessingStage stage = new PreprocessingStage(spec.preprocessing(), spec.decodeThreads());
         if (task != null) task.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) t -> stage.close());
         PreprocessingStage.Form form = spec.columns().features() ? PreprocessingStage.Form.PREPROCESSED
-                : PreprocessingStage.Form.forModel(model);
+                : ImageBatches.formFor(model);
         return new Iterator<>() {
             private Iterator<Row> done = List.<Row>of().iterator();
 
@@ -104,7 +105,7 @@ final class PartitionInference implements MapPartitionsFunction<Row, Row> {
 
     private Results run(PreprocessingStage.Batch b, CompiledModel model) {
         if (b.input() == null) return new Results(null, null, 0);
-        if (!spec.columns().features()) return new Results(b.run(model).data(), null, 0);
+        if (!spec.columns().features()) return new Results(ImageBatches.run(b, model).data(), null, 0);
         Map<String, Tensor> trace = model.trace(b.input());
         Tensor pooled = trace.get("avgpool"); // [N, C, 1, 1]: the global average pool before the classifier
         return new Results(trace.get(model.graph().outputNode()).data(), pooled.data(), pooled.dim(1));

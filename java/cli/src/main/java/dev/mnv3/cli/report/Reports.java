@@ -3,7 +3,7 @@ package dev.mnv3.cli.report;
 import dev.mnv3.core.bench.BenchResults;
 import dev.mnv3.core.bench.ReportDirectory;
 import dev.mnv3.cpu.CpuInfo;
-import dev.mnv3.cuda.exec.CudaRuntime;
+import dev.mnv3.cuda.CudaBackend;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.Map;
@@ -23,9 +23,9 @@ public final class Reports {
         String gpu = null, driver = null;
         if (cuda) {
             try {
-                CudaRuntime.Info info = CudaRuntime.get().info();
-                gpu = info.device() + " (sm_" + info.computeCapability() + ", " + (info.memoryBytes() >> 20) + " MiB)";
-                driver = String.valueOf(info.driver());
+                CudaBackend.DeviceSummary device = CudaBackend.deviceSummary();
+                gpu = device.gpu();
+                driver = device.driver();
             } catch (RuntimeException e) {
                 // the device did not open: the measurements say why, the machine has no GPU to name
             }

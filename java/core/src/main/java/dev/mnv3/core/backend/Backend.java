@@ -50,6 +50,19 @@ public interface Backend {
     }
 
     /**
+     * The kernels it compiles with, in a few words, for a report (the CPU kernels' vector width and
+     * GEMM tile, or why plain loops run); null when it has nothing to say.
+     */
+    default String kernelsDescription() {
+        return null;
+    }
+
+    /** Bits per vector of its CPU kernels (0 for plain loops), for a report; null for a backend whose kernels run elsewhere. */
+    default Integer kernelVectorBits() {
+        return null;
+    }
+
+    /**
      * Prepares {@code weights} for {@code graph} (BatchNorm folded, layouts converted, memory
      * planned). Throws {@link BackendUnavailableException} when the backend cannot run here.
      */

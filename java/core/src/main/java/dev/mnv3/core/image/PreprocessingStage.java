@@ -1,8 +1,6 @@
 package dev.mnv3.core.image;
 
 import dev.mnv3.core.Arguments;
-import dev.mnv3.core.backend.CompiledModel;
-import dev.mnv3.core.tensor.DType;
 import dev.mnv3.core.tensor.Tensor;
 import java.io.IOException;
 import java.util.ArrayDeque;
@@ -20,8 +18,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Decoding and preprocessing as a stage of its own, between encoded images and a model: a
  * bounded pool of decode threads turns images into network input, one image per task
  * ({@link BatchDecoder}), so that a batch decodes on every core and the next batch decodes while
- * the model runs this one ({@link #batches}). Used by {@code mnv3 classify}; a server or a batch
- * job uses it the same way.
+ * the model runs this one ({@link #batches}). It knows no model: the application layer runs its
+ * batches (dev.mnv3.api.ImageBatches), for {@code mnv3 classify}, the image classifier and the Spark job.
  *
  * <p>Results are those of {@link ImageDecoder#preprocess} on one thread, image for image and in
  * order: each image's crop depends on nothing but the image. Memory stays bounded however many
@@ -38,15 +36,10 @@ public final class PreprocessingStage implements AutoCloseable {
         PREPROCESSED,
         /**
          * Whole images as U8 [N, H, W, 3] when every image of the batch decoded to one size, for a
-         * model that preprocesses them itself ({@link CompiledModel#runImages}: the CUDA backend
-         * uploads a quarter of the bytes and resizes on the GPU); float crops otherwise.
+         * model that preprocesses them itself (a compiled model's {@code runImages}: the CUDA
+         * backend uploads a quarter of the bytes and resizes on the GPU); float crops otherwise.
          */
-        RAW_WHEN_SAME_SIZE;
-
-        /** Whole images for a model that preprocesses them on its device ({@link CompiledModel#devicePreprocessing}), float crops for any other. */
-        public static Form forModel(CompiledModel model) {
-            return model.devicePreprocessing() ? RAW_WHEN_SAME_SIZE : PREPROCESSED;
-        }
+        RAW_WHEN_SAME_SIZE
     }
 
     /**
@@ -66,13 +59,6 @@ public final class PreprocessingStage implements AutoCloseable {
      * first of them in the whole list.
      */
     public record Batch(int first, List<Outcome> images, Tensor input, Preprocessing preprocessing) {
-        /** The model's logits [decoded images, classes] for this batch (null when no image decoded). */
-        public Tensor run(CompiledModel model) {
-            Arguments.notNull(model, "model", "a CompiledModel");
-            if (input == null) return null;
-            return input.dtype() == DType.U8 ? model.runImages(input, preprocessing) : model.run(input);
-        }
-
         /** How many images decoded: the rows of {@link #input}. */
         public int decodedCount() {
             return input == null ? 0 : input.dim(0);
@@ -138,7 +124,7 @@ public final class PreprocessingStage implements AutoCloseable {
     }
 
     private static Form checkForm(Form form) {
-        return Arguments.notNull(form, "form", "a Form, e.g. Form.forModel(model)");
+        return Arguments.notNull(form, "form", "a Form, e.g. ImageBatches.formFor(model)");
     }
 
     /** A raw batch U8 [N, H, W, 3] preprocessed on the pool, one image per task: {@link Preprocessing#apply(Tensor)}'s values. */

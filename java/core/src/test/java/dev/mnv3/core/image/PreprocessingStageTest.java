@@ -176,7 +176,6 @@ class PreprocessingStageTest {
         try (PreprocessingStage stage = new PreprocessingStage(PREP, 1)) {
             PreprocessingStage.Batch b = stage.preprocess(List.of(ImageSource.of(notAnImage)));
             assertNull(b.input());
-            assertNull(b.run(null));
             assertNull(stage.decode(List.of(ImageSource.of(missing)), PreprocessingStage.Form.RAW_WHEN_SAME_SIZE).input());
         }
     }
@@ -195,22 +194,5 @@ class PreprocessingStageTest {
             // batches of 3, 3, 3, 1: while the caller has batch k, batch k + 1 (and no other) decodes
             assertEquals(List.of(6, 9, 10, 10), submitted);
         }
-    }
-
-    /** The form follows what the model says it can do, not its backend's name. */
-    @Test
-    void wholeImagesGoOnlyToAModelThatPreprocessesOnItsDevice() {
-        assertEquals(PreprocessingStage.Form.PREPROCESSED, PreprocessingStage.Form.forModel(model("cuda", false)));
-        assertEquals(PreprocessingStage.Form.RAW_WHEN_SAME_SIZE, PreprocessingStage.Form.forModel(model("fake", true)));
-    }
-
-    /** A model called {@code name} that can or cannot preprocess on its device; nothing else of it is called. */
-    private static dev.mnv3.core.backend.CompiledModel model(String name, boolean device) {
-        return (dev.mnv3.core.backend.CompiledModel) java.lang.reflect.Proxy.newProxyInstance(PreprocessingStageTest.class.getClassLoader(),
-                new Class<?>[] {dev.mnv3.core.backend.CompiledModel.class}, (proxy, method, args) -> switch (method.getName()) {
-                    case "backend" -> name;
-                    case "devicePreprocessing" -> device;
-                    default -> throw new UnsupportedOperationException(method.getName());
-                });
     }
 }

@@ -52,8 +52,14 @@ public final class FastBackend implements Backend {
      * why plain loops run (no jdk.incubator.vector, or no C2 to compile it to vector instructions).
      * Throws IllegalArgumentException for a bad -Dmnv3.cpu.vectorBits.
      */
+    @Override
     public String kernelsDescription() {
         return kernels().describe();
+    }
+
+    @Override
+    public Integer kernelVectorBits() {
+        return vectorBits();
     }
 
     /**

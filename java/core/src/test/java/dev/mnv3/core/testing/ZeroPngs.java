@@ -1,4 +1,4 @@
-package dev.mnv3.core.image;
+package dev.mnv3.core.testing;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

@@ -8,7 +8,9 @@ import java.util.SplittableRandom;
  * The fast path's kernels alone, on the shapes of MobileNetV3-Large at 224x224, one thread:
  * microseconds per call and GMAC/s, the least over many timed repetitions (what other processes
  * on the machine did not inflate). For finding which kernel loses time, not for end-to-end claims.
- * Run: {@code java --add-modules jdk.incubator.vector -cp benchmarks/target/benchmarks.jar dev.mnv3.cpu.fast.KernelBench}
+ * It sits in the cpu module's test sources, beside the package-private kernels it calls. Run, after
+ * {@code ./mvnw -q test-compile -pl java/cpu -am}: {@code java --add-modules jdk.incubator.vector -cp
+ * java/cpu/target/test-classes:java/cpu/target/classes:java/core/target/classes dev.mnv3.cpu.fast.KernelBench}
  * (-Dmnv3.cpu.vectorBits=256 for another width).
  */
 public final class KernelBench {

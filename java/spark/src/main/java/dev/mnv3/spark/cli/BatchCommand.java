@@ -1,5 +1,14 @@
-package dev.mnv3.cli;
+package dev.mnv3.spark.cli;
 
+import dev.mnv3.cli.BackendOptions;
+import dev.mnv3.cli.CheckpointOptions;
+import dev.mnv3.cli.ImageBatchLimits;
+import dev.mnv3.cli.ImageInputs;
+import dev.mnv3.cli.Main;
+import dev.mnv3.cli.ModelOptions;
+import dev.mnv3.cli.PreprocessingOptions;
+import dev.mnv3.cli.Progress;
+import dev.mnv3.cli.Subcommand;
 import dev.mnv3.core.MobileNetV3Config;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.image.Preprocessing;
@@ -10,7 +19,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -18,7 +26,8 @@ import picocli.CommandLine.Spec;
 
 /**
  * mnv3 batch: classify (and embed) a collection of images as a Spark job. It lives in the spark
- * module, beside Spark's jars; {@link Main} lists it where that module is on the classpath.
+ * module, beside Spark's jars, and joins {@link Main}'s commands as a {@link Subcommand} where this
+ * module's jar is on the class path.
  */
 @Command(name = "batch", mixinStandardHelpOptions = true, description = {
         "Classify a collection of images as an Apache Spark job: Spark's embedded local mode by default (--master local[*]), "
@@ -38,7 +47,11 @@ import picocli.CommandLine.Spec;
         "Every image gives one row, so the rows out equal the files in; stdout gets one line with the counts and images/s "
                 + "(decoding included). CSV holds top, logits and features as JSON text.",
         ""})
-public final class BatchCommand implements Callable<Integer> {
+public final class BatchCommand implements Subcommand {
+    /** Found through {@link Subcommand}'s services entry of this module. */
+    public BatchCommand() {
+    }
+
     @Mixin
     ModelOptions model;
 
@@ -128,7 +141,7 @@ public final class BatchCommand implements Callable<Integer> {
         int classes = Graph.of(config).numClasses();
         if (top > classes) throw new Main.UserError("--top must be from 1 to the model's " + classes + " classes, got " + top);
         BatchJob job = new BatchJob(config, weights, backend.resolve().name(), backend.options(), prep, batch, decodeThreads, top,
-                logits, features).checkpointKey(checkpoint.key);
+                logits, features).checkpointKey(checkpoint.key());
         BatchJob.Summary s;
         try {
             s = job.run(master, files, uris, name -> ImageInputs.isImageName(Path.of(name)), partitionImages, output, fmt,
