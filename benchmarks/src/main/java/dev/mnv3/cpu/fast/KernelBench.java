@@ -9,7 +9,8 @@ import java.util.SplittableRandom;
  * microseconds per call and GMAC/s, the least over many timed repetitions (what other processes
  * on the machine did not inflate). For finding which kernel loses time, not for end-to-end claims.
  * Run: {@code java --add-modules jdk.incubator.vector -cp benchmarks/target/benchmarks.jar dev.mnv3.cpu.fast.KernelBench}
- * (-Dmnv3.cpu.vectorBits=256 for another width).
+ * (-Dmnv3.cpu.vectorBits=256 for another width, -Dmnv3.cpu.gemmRows=4 for the other GEMM tile; the
+ * argument {@code gemm} runs the GEMMs and the stem only).
  */
 public final class KernelBench {
     private KernelBench() {
@@ -29,6 +30,7 @@ public final class KernelBench {
                 {49, 160, 960}, {49, 960, 160}, {1, 960, 1280}, {1, 1280, 1000}, {8, 1280, 1000}, {112, 27, 16}};
         for (int[] s : gemms) gemm(kr, rnd, s[0], s[1], s[2]);
         stem(kr, rnd);
+        if (args.length > 0 && args[0].equals("gemm")) return;
         int[][] depthwise = {{112, 16, 3, 1}, {112, 64, 3, 2}, {56, 72, 3, 1}, {56, 72, 5, 2}, {28, 120, 5, 1}, {14, 200, 3, 1},
                 {14, 672, 5, 1}, {7, 960, 5, 1}};
         for (int[] s : depthwise) depthwise(kr, rnd, s[0], s[1], s[2], s[3], 0);
