@@ -13,7 +13,7 @@ from generated import write
 
 # (rows, vectors, epilogue in registers): per tile height R (VectorKernels.R) an Rx2 and a 2Rx1
 # fused tile, and the Rx2 and Rx1 raw ones
-TILES = [t for r in (6, 5) for t in ((r, 2, True), (2 * r, 1, True), (r, 2, False), (r, 1, False))]
+TILES = [t for r in (6, 4) for t in ((r, 2, True), (2 * r, 1, True), (r, 2, False), (r, 1, False))]
 
 
 def off(base, r, ld, v):
@@ -89,9 +89,9 @@ import jdk.incubator.vector.FloatVector;
  * fused tiles finish in registers (activation, residual, store), for panels of whole vectors; the
  * raw tiles leave their sums in a scratch tile for the epilogue (a last panel narrower than its
  * vectors). Two heights: 6 rows where C2 has 32 vector registers (AVX-512, also for its 256- and
- * 128-bit vectors), fused6x2 holding 12 accumulators + 2 weight vectors + 1 broadcast; 5 rows where
- * it has 16 (AVX2), fused5x2 holding 10 + 2 + 1: with 6 rows under -XX:UseAVX=2 the GEMMs ran at
- * half the speed of the same 256-bit code with AVX-512's registers, and 5 rows beat 4.
+ * 128-bit vectors), fused6x2 holding 12 accumulators + 2 weight vectors + 1 broadcast; 4 rows where
+ * it has 16 (AVX2), fused4x2 holding 8 + 2 + 1: with 6 rows under -XX:UseAVX=2 the GEMMs ran at
+ * half the speed of the same 256-bit code with AVX-512's registers.
  */
 final class GemmTiles {
     private GemmTiles() {

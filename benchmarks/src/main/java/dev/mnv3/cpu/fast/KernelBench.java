@@ -9,7 +9,7 @@ import java.util.SplittableRandom;
  * microseconds per call and GMAC/s, the least over many timed repetitions (what other processes
  * on the machine did not inflate). For finding which kernel loses time, not for end-to-end claims.
  * Run: {@code java --add-modules jdk.incubator.vector -cp benchmarks/target/benchmarks.jar dev.mnv3.cpu.fast.KernelBench}
- * (-Dmnv3.cpu.vectorBits=256 for another width, -Dmnv3.cpu.gemmRows=5 for the other GEMM tile; the
+ * (-Dmnv3.cpu.vectorBits=256 for another width, -Dmnv3.cpu.gemmRows=4 for the other GEMM tile; the
  * argument {@code gemm} runs the GEMMs and the stem only).
  */
 public final class KernelBench {

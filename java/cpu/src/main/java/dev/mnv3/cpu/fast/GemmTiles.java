@@ -14,9 +14,9 @@ import jdk.incubator.vector.FloatVector;
  * fused tiles finish in registers (activation, residual, store), for panels of whole vectors; the
  * raw tiles leave their sums in a scratch tile for the epilogue (a last panel narrower than its
  * vectors). Two heights: 6 rows where C2 has 32 vector registers (AVX-512, also for its 256- and
- * 128-bit vectors), fused6x2 holding 12 accumulators + 2 weight vectors + 1 broadcast; 5 rows where
- * it has 16 (AVX2), fused5x2 holding 10 + 2 + 1: with 6 rows under -XX:UseAVX=2 the GEMMs ran at
- * half the speed of the same 256-bit code with AVX-512's registers, and 5 rows beat 4.
+ * 128-bit vectors), fused6x2 holding 12 accumulators + 2 weight vectors + 1 broadcast; 4 rows where
+ * it has 16 (AVX2), fused4x2 holding 8 + 2 + 1: with 6 rows under -XX:UseAVX=2 the GEMMs ran at
+ * half the speed of the same 256-bit code with AVX-512's registers.
  */
 final class GemmTiles {
     private GemmTiles() {
@@ -288,16 +288,15 @@ final class GemmTiles {
         r5v0.intoArray(t, t0 + 5 * ldt);
     }
 
-    /** C[5][2L] at c0 (rows ldc apart) = act(A[5][k] x B + bias) (+ R at r0): the epilogue in registers. */
-    static void fused5x2(float[] a, int a0, int lda, int k, float[] b, int b0, float[] bias, int j, ClampForm f,
+    /** C[4][2L] at c0 (rows ldc apart) = act(A[4][k] x B + bias) (+ R at r0): the epilogue in registers. */
+    static void fused4x2(float[] a, int a0, int lda, int k, float[] b, int b0, float[] bias, int j, ClampForm f,
                          float[] res, int r0, float[] c, int c0, int ldc) {
         FloatVector bias0 = FloatVector.fromArray(S, bias, j), bias1 = FloatVector.fromArray(S, bias, j + L);
         FloatVector r0v0 = bias0, r0v1 = bias1;
         FloatVector r1v0 = bias0, r1v1 = bias1;
         FloatVector r2v0 = bias0, r2v1 = bias1;
         FloatVector r3v0 = bias0, r3v1 = bias1;
-        FloatVector r4v0 = bias0, r4v1 = bias1;
-        int p0 = a0, p1 = p0 + lda, p2 = p1 + lda, p3 = p2 + lda, p4 = p3 + lda;
+        int p0 = a0, p1 = p0 + lda, p2 = p1 + lda, p3 = p2 + lda;
         for (int p = 0; p < k; p++) {
             int bo = b0 + p * 2 * L;
             FloatVector w0 = FloatVector.fromArray(S, b, bo);
@@ -314,9 +313,6 @@ final class GemmTiles {
             x = FloatVector.broadcast(S, a[p3 + p]);
             r3v0 = x.fma(w0, r3v0);
             r3v1 = x.fma(w1, r3v1);
-            x = FloatVector.broadcast(S, a[p4 + p]);
-            r4v0 = x.fma(w0, r4v0);
-            r4v1 = x.fma(w1, r4v1);
         }
         float scale = f.scale(), shift = f.shift(), lo = f.lo(), hi = f.hi();
         boolean times = f.timesInput(), residual = res != null;
@@ -352,19 +348,11 @@ final class GemmTiles {
         r3v1 = times ? r3v1.mul(g31) : g31;
         if (residual) r3v1 = r3v1.add(FloatVector.fromArray(S, res, r0 + 3 * ldc + L));
         r3v1.intoArray(c, c0 + 3 * ldc + L);
-        FloatVector g40 = r4v0.fma(scale, shift).max(lo).min(hi);
-        r4v0 = times ? r4v0.mul(g40) : g40;
-        if (residual) r4v0 = r4v0.add(FloatVector.fromArray(S, res, r0 + 4 * ldc));
-        r4v0.intoArray(c, c0 + 4 * ldc);
-        FloatVector g41 = r4v1.fma(scale, shift).max(lo).min(hi);
-        r4v1 = times ? r4v1.mul(g41) : g41;
-        if (residual) r4v1 = r4v1.add(FloatVector.fromArray(S, res, r0 + 4 * ldc + L));
-        r4v1.intoArray(c, c0 + 4 * ldc + L);
     }
 
-    /** C[10][1L] at c0 (rows ldc apart) = act(A[10][k] x B + bias) (+ R at r0): the epilogue in registers. */
-    static void fused10x1(float[] a, int a0, int lda, int k, float[] b, int b0, float[] bias, int j, ClampForm f,
-                          float[] res, int r0, float[] c, int c0, int ldc) {
+    /** C[8][1L] at c0 (rows ldc apart) = act(A[8][k] x B + bias) (+ R at r0): the epilogue in registers. */
+    static void fused8x1(float[] a, int a0, int lda, int k, float[] b, int b0, float[] bias, int j, ClampForm f,
+                         float[] res, int r0, float[] c, int c0, int ldc) {
         FloatVector bias0 = FloatVector.fromArray(S, bias, j);
         FloatVector r0v0 = bias0;
         FloatVector r1v0 = bias0;
@@ -374,9 +362,7 @@ final class GemmTiles {
         FloatVector r5v0 = bias0;
         FloatVector r6v0 = bias0;
         FloatVector r7v0 = bias0;
-        FloatVector r8v0 = bias0;
-        FloatVector r9v0 = bias0;
-        int p0 = a0, p1 = p0 + lda, p2 = p1 + lda, p3 = p2 + lda, p4 = p3 + lda, p5 = p4 + lda, p6 = p5 + lda, p7 = p6 + lda, p8 = p7 + lda, p9 = p8 + lda;
+        int p0 = a0, p1 = p0 + lda, p2 = p1 + lda, p3 = p2 + lda, p4 = p3 + lda, p5 = p4 + lda, p6 = p5 + lda, p7 = p6 + lda;
         for (int p = 0; p < k; p++) {
             int bo = b0 + p * L;
             FloatVector w0 = FloatVector.fromArray(S, b, bo);
@@ -396,10 +382,6 @@ final class GemmTiles {
             r6v0 = x.fma(w0, r6v0);
             x = FloatVector.broadcast(S, a[p7 + p]);
             r7v0 = x.fma(w0, r7v0);
-            x = FloatVector.broadcast(S, a[p8 + p]);
-            r8v0 = x.fma(w0, r8v0);
-            x = FloatVector.broadcast(S, a[p9 + p]);
-            r9v0 = x.fma(w0, r9v0);
         }
         float scale = f.scale(), shift = f.shift(), lo = f.lo(), hi = f.hi();
         boolean times = f.timesInput(), residual = res != null;
@@ -435,26 +417,17 @@ final class GemmTiles {
         r7v0 = times ? r7v0.mul(g70) : g70;
         if (residual) r7v0 = r7v0.add(FloatVector.fromArray(S, res, r0 + 7 * ldc));
         r7v0.intoArray(c, c0 + 7 * ldc);
-        FloatVector g80 = r8v0.fma(scale, shift).max(lo).min(hi);
-        r8v0 = times ? r8v0.mul(g80) : g80;
-        if (residual) r8v0 = r8v0.add(FloatVector.fromArray(S, res, r0 + 8 * ldc));
-        r8v0.intoArray(c, c0 + 8 * ldc);
-        FloatVector g90 = r9v0.fma(scale, shift).max(lo).min(hi);
-        r9v0 = times ? r9v0.mul(g90) : g90;
-        if (residual) r9v0 = r9v0.add(FloatVector.fromArray(S, res, r0 + 9 * ldc));
-        r9v0.intoArray(c, c0 + 9 * ldc);
     }
 
-    /** T[5][2L] at t0 (rows ldt apart) = A[5][k] x B + bias, for the epilogue to finish. */
-    static void raw5x2(float[] a, int a0, int lda, int k, float[] b, int b0, float[] bias, int j, float[] t,
+    /** T[4][2L] at t0 (rows ldt apart) = A[4][k] x B + bias, for the epilogue to finish. */
+    static void raw4x2(float[] a, int a0, int lda, int k, float[] b, int b0, float[] bias, int j, float[] t,
                        int t0, int ldt) {
         FloatVector bias0 = FloatVector.fromArray(S, bias, j), bias1 = FloatVector.fromArray(S, bias, j + L);
         FloatVector r0v0 = bias0, r0v1 = bias1;
         FloatVector r1v0 = bias0, r1v1 = bias1;
         FloatVector r2v0 = bias0, r2v1 = bias1;
         FloatVector r3v0 = bias0, r3v1 = bias1;
-        FloatVector r4v0 = bias0, r4v1 = bias1;
-        int p0 = a0, p1 = p0 + lda, p2 = p1 + lda, p3 = p2 + lda, p4 = p3 + lda;
+        int p0 = a0, p1 = p0 + lda, p2 = p1 + lda, p3 = p2 + lda;
         for (int p = 0; p < k; p++) {
             int bo = b0 + p * 2 * L;
             FloatVector w0 = FloatVector.fromArray(S, b, bo);
@@ -471,9 +444,6 @@ final class GemmTiles {
             x = FloatVector.broadcast(S, a[p3 + p]);
             r3v0 = x.fma(w0, r3v0);
             r3v1 = x.fma(w1, r3v1);
-            x = FloatVector.broadcast(S, a[p4 + p]);
-            r4v0 = x.fma(w0, r4v0);
-            r4v1 = x.fma(w1, r4v1);
         }
         r0v0.intoArray(t, t0);
         r0v1.intoArray(t, t0 + L);
@@ -483,20 +453,17 @@ final class GemmTiles {
         r2v1.intoArray(t, t0 + 2 * ldt + L);
         r3v0.intoArray(t, t0 + 3 * ldt);
         r3v1.intoArray(t, t0 + 3 * ldt + L);
-        r4v0.intoArray(t, t0 + 4 * ldt);
-        r4v1.intoArray(t, t0 + 4 * ldt + L);
     }
 
-    /** T[5][1L] at t0 (rows ldt apart) = A[5][k] x B + bias, for the epilogue to finish. */
-    static void raw5x1(float[] a, int a0, int lda, int k, float[] b, int b0, float[] bias, int j, float[] t,
+    /** T[4][1L] at t0 (rows ldt apart) = A[4][k] x B + bias, for the epilogue to finish. */
+    static void raw4x1(float[] a, int a0, int lda, int k, float[] b, int b0, float[] bias, int j, float[] t,
                        int t0, int ldt) {
         FloatVector bias0 = FloatVector.fromArray(S, bias, j);
         FloatVector r0v0 = bias0;
         FloatVector r1v0 = bias0;
         FloatVector r2v0 = bias0;
         FloatVector r3v0 = bias0;
-        FloatVector r4v0 = bias0;
-        int p0 = a0, p1 = p0 + lda, p2 = p1 + lda, p3 = p2 + lda, p4 = p3 + lda;
+        int p0 = a0, p1 = p0 + lda, p2 = p1 + lda, p3 = p2 + lda;
         for (int p = 0; p < k; p++) {
             int bo = b0 + p * L;
             FloatVector w0 = FloatVector.fromArray(S, b, bo);
@@ -508,13 +475,10 @@ final class GemmTiles {
             r2v0 = x.fma(w0, r2v0);
             x = FloatVector.broadcast(S, a[p3 + p]);
             r3v0 = x.fma(w0, r3v0);
-            x = FloatVector.broadcast(S, a[p4 + p]);
-            r4v0 = x.fma(w0, r4v0);
         }
         r0v0.intoArray(t, t0);
         r1v0.intoArray(t, t0 + ldt);
         r2v0.intoArray(t, t0 + 2 * ldt);
         r3v0.intoArray(t, t0 + 3 * ldt);
-        r4v0.intoArray(t, t0 + 4 * ldt);
     }
 }

@@ -9,7 +9,7 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link CpuKernels} with the Vector API at the widest width C2 compiles here (or the one forced
  * with -Dmnv3.cpu.vectorBits): L floats per vector. The 1x1 convolution is a GEMM over panels of
  * 2L columns with R x 2L register tiles ({@link GemmTiles}; R = 6 with AVX-512's 32 vector
- * registers, 5 with AVX2's 16) that add the bias, activate, add the residual and store
+ * registers, 4 with AVX2's 16) that add the bias, activate, add the residual and store
  * in registers: measured on Zen 5 at 512 bits, that beats a 12-row tile (24 accumulators) with
  * the epilogue as a separate pass over an L1 scratch tile at every K, the most at small K. A
  * 12-row tile in registers as well was 2-3x slower: too big for C2, which stops inlining in big
@@ -26,7 +26,7 @@ final class VectorKernels implements CpuKernels {
     /** The 8-float vector for the last columns of a row when L is 16 (every channel count is a multiple of 8). */
     private static final VectorSpecies<Float> H = FloatVector.SPECIES_256;
     private static final int PANEL = 2 * L;
-    /** Rows of the GEMM's register tiles: 6, or 5 where C2 has only 16 vector registers ({@link VectorSupport#tileRows}). */
+    /** Rows of the GEMM's register tiles: 6, or 4 where C2 has only 16 vector registers ({@link VectorSupport#tileRows}). */
     static final int R = chooseTileRows();
     /** The plain loops, for a depthwise conv narrower than one vector (a tiny width multiplier). */
     private static final CpuKernels NARROW = new ScalarKernels("narrow layers");
@@ -131,11 +131,11 @@ final class VectorKernels implements CpuKernels {
             if (rows > 1 && cols == PANEL) {
                 for (int r = 0; r < rows; r += R) {
                     if (R == 6) GemmTiles.fused6x2(a, a0 + r * lda, lda, k, b, b0, bias, j, f, res, ro + r * n, c, co + r * n, n);
-                    else GemmTiles.fused5x2(a, a0 + r * lda, lda, k, b, b0, bias, j, f, res, ro + r * n, c, co + r * n, n);
+                    else GemmTiles.fused4x2(a, a0 + r * lda, lda, k, b, b0, bias, j, f, res, ro + r * n, c, co + r * n, n);
                 }
             } else if (rows == 2 * R && cols == L) {
                 if (R == 6) GemmTiles.fused12x1(a, a0, lda, k, b, b0, bias, j, f, res, ro, c, co, n);
-                else GemmTiles.fused10x1(a, a0, lda, k, b, b0, bias, j, f, res, ro, c, co, n);
+                else GemmTiles.fused8x1(a, a0, lda, k, b, b0, bias, j, f, res, ro, c, co, n);
             } else {
                 boolean two = cols > L;
                 if (rows == 1) {
@@ -147,8 +147,8 @@ final class VectorKernels implements CpuKernels {
                             if (two) GemmTiles.raw6x2(a, a1, lda, k, b, b0, bias, j, t, r * PANEL, PANEL);
                             else GemmTiles.raw6x1(a, a1, lda, k, b, b0, bias, j, t, r * PANEL, PANEL);
                         } else {
-                            if (two) GemmTiles.raw5x2(a, a1, lda, k, b, b0, bias, j, t, r * PANEL, PANEL);
-                            else GemmTiles.raw5x1(a, a1, lda, k, b, b0, bias, j, t, r * PANEL, PANEL);
+                            if (two) GemmTiles.raw4x2(a, a1, lda, k, b, b0, bias, j, t, r * PANEL, PANEL);
+                            else GemmTiles.raw4x1(a, a1, lda, k, b, b0, bias, j, t, r * PANEL, PANEL);
                         }
                     }
                 }
