@@ -11,8 +11,9 @@ GeneratedKernelsTest checks that the checked-in file is what this writes.
 """
 from generated import write
 
-# (rows, vectors, epilogue in registers)
-TILES = [(6, 2, True), (12, 1, True), (6, 2, False), (6, 1, False)]
+# (rows, vectors, epilogue in registers): per tile height R (VectorKernels.R) an Rx2 and a 2Rx1
+# fused tile, and the Rx2 and Rx1 raw ones
+TILES = [t for r in (6, 4) for t in ((r, 2, True), (2 * r, 1, True), (r, 2, False), (r, 1, False))]
 
 
 def off(base, r, ld, v):
@@ -87,8 +88,10 @@ import jdk.incubator.vector.FloatVector;
  * vectors and broadcasts R values of A for R x V FMAs; the accumulators start at the bias. The
  * fused tiles finish in registers (activation, residual, store), for panels of whole vectors; the
  * raw tiles leave their sums in a scratch tile for the epilogue (a last panel narrower than its
- * vectors). fused6x2 holds 12 accumulators + 2 weight vectors + 1 broadcast, within AVX2's 16
- * registers; fused12x1 12 + 1 + 1.
+ * vectors). Two heights: 6 rows where C2 has 32 vector registers (AVX-512, also for its 256- and
+ * 128-bit vectors), fused6x2 holding 12 accumulators + 2 weight vectors + 1 broadcast; 4 rows where
+ * it has 16 (AVX2), fused4x2 holding 8 + 2 + 1: with 6 rows under -XX:UseAVX=2 the GEMMs ran at
+ * half the speed of the same 256-bit code with AVX-512's registers.
  */
 final class GemmTiles {
     private GemmTiles() {

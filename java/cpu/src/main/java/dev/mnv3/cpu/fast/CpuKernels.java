@@ -64,6 +64,7 @@ interface CpuKernels {
      */
     static CpuKernels best() {
         int bits = VectorSupport.requestedBits(); // a bad value is an error, whatever else is chosen
+        VectorSupport.tileRows(0);
         if (!VectorSupport.MODULE_LOADED) return new ScalarKernels("jdk.incubator.vector is not loaded: add --add-modules jdk.incubator.vector");
         String problem = VectorKernels.intrinsicsProblem();
         // a forced width runs even where C2 cannot compile it (tests check every width on every machine)

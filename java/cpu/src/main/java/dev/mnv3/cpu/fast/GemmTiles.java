@@ -13,8 +13,10 @@ import jdk.incubator.vector.FloatVector;
  * vectors and broadcasts R values of A for R x V FMAs; the accumulators start at the bias. The
  * fused tiles finish in registers (activation, residual, store), for panels of whole vectors; the
  * raw tiles leave their sums in a scratch tile for the epilogue (a last panel narrower than its
- * vectors). fused6x2 holds 12 accumulators + 2 weight vectors + 1 broadcast, within AVX2's 16
- * registers; fused12x1 12 + 1 + 1.
+ * vectors). Two heights: 6 rows where C2 has 32 vector registers (AVX-512, also for its 256- and
+ * 128-bit vectors), fused6x2 holding 12 accumulators + 2 weight vectors + 1 broadcast; 4 rows where
+ * it has 16 (AVX2), fused4x2 holding 8 + 2 + 1: with 6 rows under -XX:UseAVX=2 the GEMMs ran at
+ * half the speed of the same 256-bit code with AVX-512's registers.
  */
 final class GemmTiles {
     private GemmTiles() {
@@ -284,5 +286,199 @@ final class GemmTiles {
         r3v0.intoArray(t, t0 + 3 * ldt);
         r4v0.intoArray(t, t0 + 4 * ldt);
         r5v0.intoArray(t, t0 + 5 * ldt);
+    }
+
+    /** C[4][2L] at c0 (rows ldc apart) = act(A[4][k] x B + bias) (+ R at r0): the epilogue in registers. */
+    static void fused4x2(float[] a, int a0, int lda, int k, float[] b, int b0, float[] bias, int j, ClampForm f,
+                         float[] res, int r0, float[] c, int c0, int ldc) {
+        FloatVector bias0 = FloatVector.fromArray(S, bias, j), bias1 = FloatVector.fromArray(S, bias, j + L);
+        FloatVector r0v0 = bias0, r0v1 = bias1;
+        FloatVector r1v0 = bias0, r1v1 = bias1;
+        FloatVector r2v0 = bias0, r2v1 = bias1;
+        FloatVector r3v0 = bias0, r3v1 = bias1;
+        int p0 = a0, p1 = p0 + lda, p2 = p1 + lda, p3 = p2 + lda;
+        for (int p = 0; p < k; p++) {
+            int bo = b0 + p * 2 * L;
+            FloatVector w0 = FloatVector.fromArray(S, b, bo);
+            FloatVector w1 = FloatVector.fromArray(S, b, bo + L);
+            FloatVector x = FloatVector.broadcast(S, a[p0 + p]);
+            r0v0 = x.fma(w0, r0v0);
+            r0v1 = x.fma(w1, r0v1);
+            x = FloatVector.broadcast(S, a[p1 + p]);
+            r1v0 = x.fma(w0, r1v0);
+            r1v1 = x.fma(w1, r1v1);
+            x = FloatVector.broadcast(S, a[p2 + p]);
+            r2v0 = x.fma(w0, r2v0);
+            r2v1 = x.fma(w1, r2v1);
+            x = FloatVector.broadcast(S, a[p3 + p]);
+            r3v0 = x.fma(w0, r3v0);
+            r3v1 = x.fma(w1, r3v1);
+        }
+        float scale = f.scale(), shift = f.shift(), lo = f.lo(), hi = f.hi();
+        boolean times = f.timesInput(), residual = res != null;
+        FloatVector g00 = r0v0.fma(scale, shift).max(lo).min(hi);
+        r0v0 = times ? r0v0.mul(g00) : g00;
+        if (residual) r0v0 = r0v0.add(FloatVector.fromArray(S, res, r0));
+        r0v0.intoArray(c, c0);
+        FloatVector g01 = r0v1.fma(scale, shift).max(lo).min(hi);
+        r0v1 = times ? r0v1.mul(g01) : g01;
+        if (residual) r0v1 = r0v1.add(FloatVector.fromArray(S, res, r0 + L));
+        r0v1.intoArray(c, c0 + L);
+        FloatVector g10 = r1v0.fma(scale, shift).max(lo).min(hi);
+        r1v0 = times ? r1v0.mul(g10) : g10;
+        if (residual) r1v0 = r1v0.add(FloatVector.fromArray(S, res, r0 + ldc));
+        r1v0.intoArray(c, c0 + ldc);
+        FloatVector g11 = r1v1.fma(scale, shift).max(lo).min(hi);
+        r1v1 = times ? r1v1.mul(g11) : g11;
+        if (residual) r1v1 = r1v1.add(FloatVector.fromArray(S, res, r0 + ldc + L));
+        r1v1.intoArray(c, c0 + ldc + L);
+        FloatVector g20 = r2v0.fma(scale, shift).max(lo).min(hi);
+        r2v0 = times ? r2v0.mul(g20) : g20;
+        if (residual) r2v0 = r2v0.add(FloatVector.fromArray(S, res, r0 + 2 * ldc));
+        r2v0.intoArray(c, c0 + 2 * ldc);
+        FloatVector g21 = r2v1.fma(scale, shift).max(lo).min(hi);
+        r2v1 = times ? r2v1.mul(g21) : g21;
+        if (residual) r2v1 = r2v1.add(FloatVector.fromArray(S, res, r0 + 2 * ldc + L));
+        r2v1.intoArray(c, c0 + 2 * ldc + L);
+        FloatVector g30 = r3v0.fma(scale, shift).max(lo).min(hi);
+        r3v0 = times ? r3v0.mul(g30) : g30;
+        if (residual) r3v0 = r3v0.add(FloatVector.fromArray(S, res, r0 + 3 * ldc));
+        r3v0.intoArray(c, c0 + 3 * ldc);
+        FloatVector g31 = r3v1.fma(scale, shift).max(lo).min(hi);
+        r3v1 = times ? r3v1.mul(g31) : g31;
+        if (residual) r3v1 = r3v1.add(FloatVector.fromArray(S, res, r0 + 3 * ldc + L));
+        r3v1.intoArray(c, c0 + 3 * ldc + L);
+    }
+
+    /** C[8][1L] at c0 (rows ldc apart) = act(A[8][k] x B + bias) (+ R at r0): the epilogue in registers. */
+    static void fused8x1(float[] a, int a0, int lda, int k, float[] b, int b0, float[] bias, int j, ClampForm f,
+                         float[] res, int r0, float[] c, int c0, int ldc) {
+        FloatVector bias0 = FloatVector.fromArray(S, bias, j);
+        FloatVector r0v0 = bias0;
+        FloatVector r1v0 = bias0;
+        FloatVector r2v0 = bias0;
+        FloatVector r3v0 = bias0;
+        FloatVector r4v0 = bias0;
+        FloatVector r5v0 = bias0;
+        FloatVector r6v0 = bias0;
+        FloatVector r7v0 = bias0;
+        int p0 = a0, p1 = p0 + lda, p2 = p1 + lda, p3 = p2 + lda, p4 = p3 + lda, p5 = p4 + lda, p6 = p5 + lda, p7 = p6 + lda;
+        for (int p = 0; p < k; p++) {
+            int bo = b0 + p * L;
+            FloatVector w0 = FloatVector.fromArray(S, b, bo);
+            FloatVector x = FloatVector.broadcast(S, a[p0 + p]);
+            r0v0 = x.fma(w0, r0v0);
+            x = FloatVector.broadcast(S, a[p1 + p]);
+            r1v0 = x.fma(w0, r1v0);
+            x = FloatVector.broadcast(S, a[p2 + p]);
+            r2v0 = x.fma(w0, r2v0);
+            x = FloatVector.broadcast(S, a[p3 + p]);
+            r3v0 = x.fma(w0, r3v0);
+            x = FloatVector.broadcast(S, a[p4 + p]);
+            r4v0 = x.fma(w0, r4v0);
+            x = FloatVector.broadcast(S, a[p5 + p]);
+            r5v0 = x.fma(w0, r5v0);
+            x = FloatVector.broadcast(S, a[p6 + p]);
+            r6v0 = x.fma(w0, r6v0);
+            x = FloatVector.broadcast(S, a[p7 + p]);
+            r7v0 = x.fma(w0, r7v0);
+        }
+        float scale = f.scale(), shift = f.shift(), lo = f.lo(), hi = f.hi();
+        boolean times = f.timesInput(), residual = res != null;
+        FloatVector g00 = r0v0.fma(scale, shift).max(lo).min(hi);
+        r0v0 = times ? r0v0.mul(g00) : g00;
+        if (residual) r0v0 = r0v0.add(FloatVector.fromArray(S, res, r0));
+        r0v0.intoArray(c, c0);
+        FloatVector g10 = r1v0.fma(scale, shift).max(lo).min(hi);
+        r1v0 = times ? r1v0.mul(g10) : g10;
+        if (residual) r1v0 = r1v0.add(FloatVector.fromArray(S, res, r0 + ldc));
+        r1v0.intoArray(c, c0 + ldc);
+        FloatVector g20 = r2v0.fma(scale, shift).max(lo).min(hi);
+        r2v0 = times ? r2v0.mul(g20) : g20;
+        if (residual) r2v0 = r2v0.add(FloatVector.fromArray(S, res, r0 + 2 * ldc));
+        r2v0.intoArray(c, c0 + 2 * ldc);
+        FloatVector g30 = r3v0.fma(scale, shift).max(lo).min(hi);
+        r3v0 = times ? r3v0.mul(g30) : g30;
+        if (residual) r3v0 = r3v0.add(FloatVector.fromArray(S, res, r0 + 3 * ldc));
+        r3v0.intoArray(c, c0 + 3 * ldc);
+        FloatVector g40 = r4v0.fma(scale, shift).max(lo).min(hi);
+        r4v0 = times ? r4v0.mul(g40) : g40;
+        if (residual) r4v0 = r4v0.add(FloatVector.fromArray(S, res, r0 + 4 * ldc));
+        r4v0.intoArray(c, c0 + 4 * ldc);
+        FloatVector g50 = r5v0.fma(scale, shift).max(lo).min(hi);
+        r5v0 = times ? r5v0.mul(g50) : g50;
+        if (residual) r5v0 = r5v0.add(FloatVector.fromArray(S, res, r0 + 5 * ldc));
+        r5v0.intoArray(c, c0 + 5 * ldc);
+        FloatVector g60 = r6v0.fma(scale, shift).max(lo).min(hi);
+        r6v0 = times ? r6v0.mul(g60) : g60;
+        if (residual) r6v0 = r6v0.add(FloatVector.fromArray(S, res, r0 + 6 * ldc));
+        r6v0.intoArray(c, c0 + 6 * ldc);
+        FloatVector g70 = r7v0.fma(scale, shift).max(lo).min(hi);
+        r7v0 = times ? r7v0.mul(g70) : g70;
+        if (residual) r7v0 = r7v0.add(FloatVector.fromArray(S, res, r0 + 7 * ldc));
+        r7v0.intoArray(c, c0 + 7 * ldc);
+    }
+
+    /** T[4][2L] at t0 (rows ldt apart) = A[4][k] x B + bias, for the epilogue to finish. */
+    static void raw4x2(float[] a, int a0, int lda, int k, float[] b, int b0, float[] bias, int j, float[] t,
+                       int t0, int ldt) {
+        FloatVector bias0 = FloatVector.fromArray(S, bias, j), bias1 = FloatVector.fromArray(S, bias, j + L);
+        FloatVector r0v0 = bias0, r0v1 = bias1;
+        FloatVector r1v0 = bias0, r1v1 = bias1;
+        FloatVector r2v0 = bias0, r2v1 = bias1;
+        FloatVector r3v0 = bias0, r3v1 = bias1;
+        int p0 = a0, p1 = p0 + lda, p2 = p1 + lda, p3 = p2 + lda;
+        for (int p = 0; p < k; p++) {
+            int bo = b0 + p * 2 * L;
+            FloatVector w0 = FloatVector.fromArray(S, b, bo);
+            FloatVector w1 = FloatVector.fromArray(S, b, bo + L);
+            FloatVector x = FloatVector.broadcast(S, a[p0 + p]);
+            r0v0 = x.fma(w0, r0v0);
+            r0v1 = x.fma(w1, r0v1);
+            x = FloatVector.broadcast(S, a[p1 + p]);
+            r1v0 = x.fma(w0, r1v0);
+            r1v1 = x.fma(w1, r1v1);
+            x = FloatVector.broadcast(S, a[p2 + p]);
+            r2v0 = x.fma(w0, r2v0);
+            r2v1 = x.fma(w1, r2v1);
+            x = FloatVector.broadcast(S, a[p3 + p]);
+            r3v0 = x.fma(w0, r3v0);
+            r3v1 = x.fma(w1, r3v1);
+        }
+        r0v0.intoArray(t, t0);
+        r0v1.intoArray(t, t0 + L);
+        r1v0.intoArray(t, t0 + ldt);
+        r1v1.intoArray(t, t0 + ldt + L);
+        r2v0.intoArray(t, t0 + 2 * ldt);
+        r2v1.intoArray(t, t0 + 2 * ldt + L);
+        r3v0.intoArray(t, t0 + 3 * ldt);
+        r3v1.intoArray(t, t0 + 3 * ldt + L);
+    }
+
+    /** T[4][1L] at t0 (rows ldt apart) = A[4][k] x B + bias, for the epilogue to finish. */
+    static void raw4x1(float[] a, int a0, int lda, int k, float[] b, int b0, float[] bias, int j, float[] t,
+                       int t0, int ldt) {
+        FloatVector bias0 = FloatVector.fromArray(S, bias, j);
+        FloatVector r0v0 = bias0;
+        FloatVector r1v0 = bias0;
+        FloatVector r2v0 = bias0;
+        FloatVector r3v0 = bias0;
+        int p0 = a0, p1 = p0 + lda, p2 = p1 + lda, p3 = p2 + lda;
+        for (int p = 0; p < k; p++) {
+            int bo = b0 + p * L;
+            FloatVector w0 = FloatVector.fromArray(S, b, bo);
+            FloatVector x = FloatVector.broadcast(S, a[p0 + p]);
+            r0v0 = x.fma(w0, r0v0);
+            x = FloatVector.broadcast(S, a[p1 + p]);
+            r1v0 = x.fma(w0, r1v0);
+            x = FloatVector.broadcast(S, a[p2 + p]);
+            r2v0 = x.fma(w0, r2v0);
+            x = FloatVector.broadcast(S, a[p3 + p]);
+            r3v0 = x.fma(w0, r3v0);
+        }
+        r0v0.intoArray(t, t0);
+        r1v0.intoArray(t, t0 + ldt);
+        r2v0.intoArray(t, t0 + 2 * ldt);
+        r3v0.intoArray(t, t0 + 3 * ldt);
     }
 }

@@ -8,8 +8,8 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * {@link CpuKernels} with the Vector API at the widest width C2 compiles here (or the one forced
  * with -Dmnv3.cpu.vectorBits): L floats per vector. The 1x1 convolution is a GEMM over panels of
- * 2L columns with 6 x 2L register tiles ({@link GemmTiles}: 12 accumulators + 2 weight vectors + 1
- * broadcast, within AVX2's 16 registers) that add the bias, activate, add the residual and store
+ * 2L columns with R x 2L register tiles ({@link GemmTiles}; R = 6 with AVX-512's 32 vector
+ * registers, 4 with AVX2's 16) that add the bias, activate, add the residual and store
  * in registers: measured on Zen 5 at 512 bits, that beats a 12-row tile (24 accumulators) with
  * the epilogue as a separate pass over an L1 scratch tile at every K, the most at small K. A
  * 12-row tile in registers as well was 2-3x slower: too big for C2, which stops inlining in big
@@ -26,6 +26,8 @@ final class VectorKernels implements CpuKernels {
     /** The 8-float vector for the last columns of a row when L is 16 (every channel count is a multiple of 8). */
     private static final VectorSpecies<Float> H = FloatVector.SPECIES_256;
     private static final int PANEL = 2 * L;
+    /** Rows of the GEMM's register tiles: 6, or 4 where C2 has only 16 vector registers ({@link VectorSupport#tileRows}). */
+    static final int R = chooseTileRows();
     /** The plain loops, for a depthwise conv narrower than one vector (a tiny width multiplier). */
     private static final CpuKernels NARROW = new ScalarKernels("narrow layers");
 
@@ -44,6 +46,14 @@ final class VectorKernels implements CpuKernels {
             bits = preferred >= 512 ? 512 : preferred >= 256 ? 256 : 128;
         }
         return VectorSpecies.of(float.class, VectorShape.forBitSize(bits));
+    }
+
+    private static int chooseTileRows() {
+        try {
+            return VectorSupport.tileRows(FloatVector.SPECIES_PREFERRED.vectorBitSize());
+        } catch (IllegalArgumentException e) {
+            return 6; // reported by CpuKernels.best() before this class is used
+        }
     }
 
     /**
@@ -67,7 +77,7 @@ final class VectorKernels implements CpuKernels {
 
     @Override
     public int scratchFloats() {
-        return 12 * PANEL; // the tallest tile
+        return 2 * R * PANEL; // the tallest tile
     }
 
     @Override
@@ -83,7 +93,7 @@ final class VectorKernels implements CpuKernels {
     @Override
     public String describe() {
         String problem = intrinsicsProblem();
-        return String.format("Vector API, %d-bit vectors (%d floats), 6x%d GEMM tiles%s", S.vectorBitSize(), L, PANEL,
+        return String.format("Vector API, %d-bit vectors (%d floats), %dx%d GEMM tiles%s", S.vectorBitSize(), L, R, PANEL,
                 problem == null ? "" : "; NOT compiled to vector instructions (" + problem + "): every vector operation runs as a Java loop");
     }
 
@@ -96,11 +106,11 @@ final class VectorKernels implements CpuKernels {
             int jEnd = Math.min(colTo, jb + block);
             // rows outer, panels inner: a row tile of A stays in L1 while the block's panels stream from L2
             int m = m0;
-            for (; m + 12 <= m1; m += 12) rowTile(12, a, aOff, lda, k, b, n, bias, f, res, resOff, c, cOff, m, jb, jEnd, t);
-            for (; m + 6 <= m1; m += 6) rowTile(6, a, aOff, lda, k, b, n, bias, f, res, resOff, c, cOff, m, jb, jEnd, t);
-            if (m1 - m >= 2 && m1 - m0 >= 6) {
-                // a last 6-row tile overlapping the previous one: recomputing up to 4 rows beats the single-row kernel
-                rowTile(6, a, aOff, lda, k, b, n, bias, f, res, resOff, c, cOff, m1 - 6, jb, jEnd, t);
+            for (; m + 2 * R <= m1; m += 2 * R) rowTile(2 * R, a, aOff, lda, k, b, n, bias, f, res, resOff, c, cOff, m, jb, jEnd, t);
+            for (; m + R <= m1; m += R) rowTile(R, a, aOff, lda, k, b, n, bias, f, res, resOff, c, cOff, m, jb, jEnd, t);
+            if (m1 - m >= 2 && m1 - m0 >= R) {
+                // a last tile overlapping the previous one: recomputing up to R - 2 rows beats the single-row kernel
+                rowTile(R, a, aOff, lda, k, b, n, bias, f, res, resOff, c, cOff, m1 - R, jb, jEnd, t);
                 m = m1;
             }
             for (; m < m1; m++) rowTile(1, a, aOff, lda, k, b, n, bias, f, res, resOff, c, cOff, m, jb, jEnd, t);
@@ -108,9 +118,9 @@ final class VectorKernels implements CpuKernels {
     }
 
     /**
-     * Rows [m, m + rows) (12, 6 or 1) x the panels of columns [j0, j1). Panels of whole vectors go
+     * Rows [m, m + rows) (2R, R or 1) x the panels of columns [j0, j1). Panels of whole vectors go
      * to the fused tiles, which finish in registers; a last panel narrower than its vectors (the
-     * last 8 columns when L is 16), six rows of a one-vector panel and single rows leave their
+     * last 8 columns when L is 16), R rows of a one-vector panel and single rows leave their
      * sums in the scratch tile t for the epilogue.
      */
     private static void rowTile(int rows, float[] a, int aOff, int lda, int k, float[] b, int n, float[] bias, ClampForm f,
@@ -119,19 +129,27 @@ final class VectorKernels implements CpuKernels {
         for (int j = j0; j < j1; j += PANEL) {
             int cols = Math.min(PANEL, n - j), b0 = j * k, co = cOff + m * n + j, ro = resOff + m * n + j;
             if (rows > 1 && cols == PANEL) {
-                for (int r = 0; r < rows; r += 6) {
-                    GemmTiles.fused6x2(a, a0 + r * lda, lda, k, b, b0, bias, j, f, res, ro + r * n, c, co + r * n, n);
+                for (int r = 0; r < rows; r += R) {
+                    if (R == 6) GemmTiles.fused6x2(a, a0 + r * lda, lda, k, b, b0, bias, j, f, res, ro + r * n, c, co + r * n, n);
+                    else GemmTiles.fused4x2(a, a0 + r * lda, lda, k, b, b0, bias, j, f, res, ro + r * n, c, co + r * n, n);
                 }
-            } else if (rows == 12 && cols == L) {
-                GemmTiles.fused12x1(a, a0, lda, k, b, b0, bias, j, f, res, ro, c, co, n);
+            } else if (rows == 2 * R && cols == L) {
+                if (R == 6) GemmTiles.fused12x1(a, a0, lda, k, b, b0, bias, j, f, res, ro, c, co, n);
+                else GemmTiles.fused8x1(a, a0, lda, k, b, b0, bias, j, f, res, ro, c, co, n);
             } else {
                 boolean two = cols > L;
                 if (rows == 1) {
                     row(a, a0, k, b, b0, two ? PANEL : L, bias, j, t, 0);
                 } else {
-                    for (int r = 0; r < rows; r += 6) {
-                        if (two) GemmTiles.raw6x2(a, a0 + r * lda, lda, k, b, b0, bias, j, t, r * PANEL, PANEL);
-                        else GemmTiles.raw6x1(a, a0 + r * lda, lda, k, b, b0, bias, j, t, r * PANEL, PANEL);
+                    for (int r = 0; r < rows; r += R) {
+                        int a1 = a0 + r * lda;
+                        if (R == 6) {
+                            if (two) GemmTiles.raw6x2(a, a1, lda, k, b, b0, bias, j, t, r * PANEL, PANEL);
+                            else GemmTiles.raw6x1(a, a1, lda, k, b, b0, bias, j, t, r * PANEL, PANEL);
+                        } else {
+                            if (two) GemmTiles.raw4x2(a, a1, lda, k, b, b0, bias, j, t, r * PANEL, PANEL);
+                            else GemmTiles.raw4x1(a, a1, lda, k, b, b0, bias, j, t, r * PANEL, PANEL);
+                        }
                     }
                 }
                 epilogue(t, rows, cols, f, res, ro, c, co, n);

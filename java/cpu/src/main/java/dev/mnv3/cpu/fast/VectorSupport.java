@@ -19,6 +19,12 @@ final class VectorSupport {
      */
     static final String BITS_PROPERTY = "mnv3.cpu.vectorBits";
 
+    /**
+     * The system property that forces the GEMM tile height (4 or 6 rows), so that the tests run
+     * both tiles on any machine and a benchmark can compare them; one per JVM, for the same reason.
+     */
+    static final String TILE_ROWS_PROPERTY = "mnv3.cpu.gemmRows";
+
     static final boolean MODULE_LOADED = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
 
     private VectorSupport() {
@@ -34,6 +40,25 @@ final class VectorSupport {
             case "512" -> 512;
             default -> throw new IllegalArgumentException("-D" + BITS_PROPERTY + " must be 128, 256 or 512, got '" + v + "'");
         };
+    }
+
+    /**
+     * The tile height forced with -Dmnv3.cpu.gemmRows, or else 4 where C2 has 16 vector registers
+     * (x86 without AVX-512 in use: its preferred vector is under 512 bits, as with -XX:UseAVX=2)
+     * and 6 where it has 32. preferredBits is the preferred species' width.
+     */
+    static int tileRows(int preferredBits) {
+        String v = System.getProperty(TILE_ROWS_PROPERTY);
+        if (v != null && !v.isBlank()) {
+            return switch (v.strip()) {
+                case "4" -> 4;
+                case "6" -> 6;
+                default -> throw new IllegalArgumentException("-D" + TILE_ROWS_PROPERTY + " must be 4 or 6, got '" + v + "'");
+            };
+        }
+        String arch = System.getProperty("os.arch", "");
+        boolean x86 = arch.equals("amd64") || arch.equals("x86_64");
+        return x86 && preferredBits < 512 ? 4 : 6;
     }
 
     /**

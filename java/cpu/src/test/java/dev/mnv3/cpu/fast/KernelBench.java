@@ -11,7 +11,8 @@ import java.util.SplittableRandom;
  * It sits in the cpu module's test sources, beside the package-private kernels it calls. Run, after
  * {@code ./mvnw -q test-compile -pl java/cpu -am}: {@code java --add-modules jdk.incubator.vector -cp
  * java/cpu/target/test-classes:java/cpu/target/classes:java/core/target/classes dev.mnv3.cpu.fast.KernelBench}
- * (-Dmnv3.cpu.vectorBits=256 for another width).
+ * (-Dmnv3.cpu.vectorBits=256 for another width, -Dmnv3.cpu.gemmRows=4 for the other GEMM tile; the
+ * argument {@code gemm} runs the GEMMs and the stem only).
  */
 public final class KernelBench {
     private KernelBench() {
@@ -31,6 +32,7 @@ public final class KernelBench {
                 {49, 160, 960}, {49, 960, 160}, {1, 960, 1280}, {1, 1280, 1000}, {8, 1280, 1000}, {112, 27, 16}};
         for (int[] s : gemms) gemm(kr, rnd, s[0], s[1], s[2]);
         stem(kr, rnd);
+        if (args.length > 0 && args[0].equals("gemm")) return;
         int[][] depthwise = {{112, 16, 3, 1}, {112, 64, 3, 2}, {56, 72, 3, 1}, {56, 72, 5, 2}, {28, 120, 5, 1}, {14, 200, 3, 1},
                 {14, 672, 5, 1}, {7, 960, 5, 1}};
         for (int[] s : depthwise) depthwise(kr, rnd, s[0], s[1], s[2], s[3], 0);
