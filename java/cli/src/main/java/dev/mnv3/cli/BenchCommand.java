@@ -165,7 +165,8 @@ final class BenchCommand implements Callable<Integer> {
     private RuntimeException measure(Backend b, Graph graph, BenchPoints.Setting setting, List<BenchPoints.Point> points,
                                      boolean onlyBatches) {
         PrintWriter out = spec.commandLine().getOut();
-        CompileOptions options = backend.options(setting.precision(), setting.cudnn()).withCudaGraphs(setting.graphs());
+        CompileOptions base = backend.options(setting.precision(), setting.cudnn());
+        CompileOptions options = base.withCuda(base.cuda().withGraphs(setting.graphs()));
         int threads = options.resolvedThreads();
         String name = graph.config().name();
         // what was asked for, reported on the error lines of a model that did not compile

@@ -169,8 +169,8 @@ class CliTest {
         BenchCommand on = new BenchCommand(), off = new BenchCommand();
         new CommandLine(on).parseArgs();
         new CommandLine(off).parseArgs("--no-cuda-graphs", "--precision", "tf32");
-        assertTrue(on.backend.options().cudaGraphs());
-        assertFalse(off.backend.options().cudaGraphs());
+        assertTrue(on.backend.options().cuda().graphs());
+        assertFalse(off.backend.options().cuda().graphs());
         assertEquals(Precision.TF32, off.backend.options().precision());
         Cli r = bench("--no-cuda-graphs");
         assertEquals(0, r.exitCode(), r.toString());
@@ -185,11 +185,10 @@ class CliTest {
                 "--cpu-kernels", "scalar");
         new CommandLine(unset).parseArgs();
         CompileOptions o = set.backend.options();
-        assertEquals(new CudaSettings(CudaSettings.ConvKernels.OURS, CudaSettings.ConvKernels.AUTO,
+        assertEquals(new CudaSettings(-1, CudnnMode.AUTO, true, CudaSettings.ConvKernels.OURS, CudaSettings.ConvKernels.AUTO,
                 CudaSettings.ConvKernels.CUDNN, 2, true), o.cuda());
-        assertEquals(new CpuSettings(true, 0), o.cpu());
-        assertEquals(CudaSettings.fromProperties(), unset.backend.options().cuda(), "the defaults are the properties'");
-        assertEquals(CpuSettings.fromProperties(), unset.backend.options().cpu());
+        assertEquals(new CpuSettings(true, 0, false), o.cpu());
+        assertEquals(CompileOptions.fromSystemProperties(), unset.backend.options(), "the defaults are the properties'");
         BenchCommand vector = new BenchCommand();
         new CommandLine(vector).parseArgs("--cpu-kernels", "vector", "--conv-kernels", "ours");
         assertFalse(vector.backend.options().cpu().scalar());

@@ -80,8 +80,7 @@ public final class CudaBackend implements Backend {
         weights.checkFits(graph);
         // builds a plan without the GPU, so what the FP16/BF16 kernels cannot run is refused before any device work
         ForwardPlan.of(graph, 1, graph.minInputSize(), graph.minInputSize(), StorageType.of(p), 1);
-        CudaRuntime runtime = CudaRuntime.get(options.device() < 0 ? CudaRuntime.defaultDevice() : options.device());
-        return PlatformThreads.call(() -> new CudaModel(runtime, graph, weights, p, options.cudaGraphs(), options.cudnn(),
-                options.cuda()));
+        CudaRuntime runtime = CudaRuntime.get(options.cuda().resolvedDevice());
+        return PlatformThreads.call(() -> new CudaModel(runtime, graph, weights, p, options.cuda()));
     }
 }
