@@ -10,6 +10,7 @@ import dev.mnv3.core.MobileNetV3Config;
 import dev.mnv3.core.backend.CompileOptions;
 import dev.mnv3.core.backend.CpuSettings;
 import dev.mnv3.core.backend.CudaSettings;
+import dev.mnv3.core.backend.CudnnMode;
 import dev.mnv3.core.backend.Precision;
 import dev.mnv3.core.backend.CompiledModel;
 import dev.mnv3.core.graph.Graph;
@@ -189,6 +190,13 @@ class CliTest {
                 CudaSettings.ConvKernels.CUDNN, 2, true), o.cuda());
         assertEquals(new CpuSettings(true, 0, false), o.cpu());
         assertEquals(CompileOptions.fromSystemProperties(), unset.backend.options(), "the defaults are the properties'");
+        System.setProperty(CudaSettings.STREAMS_PROPERTY, "3"); // as MNV3_JAVA_OPTS=-Dmnv3.cuda.streams=3 passes it
+        try {
+            assertEquals(3, unset.backend.options().cuda().streams());
+            assertEquals(2, set.backend.options().cuda().streams(), "the flag wins");
+        } finally {
+            System.clearProperty(CudaSettings.STREAMS_PROPERTY);
+        }
         BenchCommand vector = new BenchCommand();
         new CommandLine(vector).parseArgs("--cpu-kernels", "vector", "--conv-kernels", "ours");
         assertFalse(vector.backend.options().cpu().scalar());
