@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 /** The library's messages name fields; the CLI says its flags. */
 class LibraryTermsTest {
     @ParameterizedTest
-    @CsvSource(delimiter = '|', value = {
+    @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
             "the file's classifier has 10 classes: set MobileNetV3Config.numClasses to 10|the file's classifier has 10 classes: try --classes 10",
             "supports at most 4096 and 1024 (set CompileOptions.precision to FP32 or TF32)|supports at most 4096 and 1024 (use --precision fp32 or tf32)",
             "CudaSettings.cudnn is ON, but cuDNN cannot be used here: not found|--cudnn on, but cuDNN cannot be used here: not found",

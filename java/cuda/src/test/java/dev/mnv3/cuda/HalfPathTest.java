@@ -207,7 +207,7 @@ class HalfPathTest {
         Graph g = Graph.of(config);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> ForwardPlan.of(g, 1, 64, 64, StorageType.F16, 132));
-        assertTrue(e.getMessage().contains("fp32"), e.getMessage());
+        assertTrue(e.getMessage().contains("set CompileOptions.precision to FP32"), e.getMessage());
         ForwardPlan.of(g, 1, 64, 64, StorageType.F32, 132); // the float path has no such limit
     }
 }
