@@ -73,6 +73,11 @@ final class BackendOptions {
         return Backends.available(backend);
     }
 
+    /** The GPU models go to: {@code --device}, else the options' default (a property, else 0). */
+    int device() {
+        return device >= 0 ? device : CompileOptions.fromSystemProperties().cuda().resolvedDevice();
+    }
+
     CompileOptions options() {
         if (precision.contains(",")) {
             throw new Main.UserError("--precision takes one value here, got '" + precision + "' (bench and crosscheck take several)");

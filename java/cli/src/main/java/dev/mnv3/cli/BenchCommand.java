@@ -134,7 +134,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (reportDir != null) {
             Reports.write(reportDir, BenchResults.of("mnv3 bench", "mnv3 " + String.join(" ",
-                            spec.commandLine().getParseResult().originalArgs()), Reports.machine(b.usesDevices()),
+                            spec.commandLine().getParseResult().originalArgs()), Reports.machine(b.usesDevices(), backend.device()),
                     measured), spec.commandLine().getErr());
         }
         if (notCompiled != null && bySetting.size() == 1) throw notCompiled; // its own message says it all

@@ -17,13 +17,13 @@ public final class Reports {
     private Reports() {
     }
 
-    /** The machine: this CPU, and the GPU with its driver where {@code cuda} models ran. */
-    public static Map<String, Object> machine(boolean cuda) {
+    /** The machine: this CPU, and GPU {@code device} with its driver where {@code cuda} models ran. */
+    public static Map<String, Object> machine(boolean cuda, int device) {
         CpuInfo cpu = CpuInfo.here();
         String gpu = null, driver = null;
         if (cuda) {
             try {
-                CudaRuntime.Info info = CudaRuntime.get().info();
+                CudaRuntime.Info info = CudaRuntime.get(device).info();
                 gpu = info.device() + " (sm_" + info.computeCapability() + ", " + (info.memoryBytes() >> 20) + " MiB)";
                 driver = String.valueOf(info.driver());
             } catch (RuntimeException e) {
