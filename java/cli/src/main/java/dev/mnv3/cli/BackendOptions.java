@@ -78,6 +78,11 @@ final class BackendOptions {
         return device >= 0 ? device : CompileOptions.fromSystemProperties().cuda().resolvedDevice();
     }
 
+    /** Whether CUDA graphs are on: not {@code --no-cuda-graphs}, nor off by the options' default (a property). */
+    boolean cudaGraphs() {
+        return !noCudaGraphs && CompileOptions.fromSystemProperties().cuda().graphs();
+    }
+
     CompileOptions options() {
         if (precision.contains(",")) {
             throw new Main.UserError("--precision takes one value here, got '" + precision + "' (bench and crosscheck take several)");

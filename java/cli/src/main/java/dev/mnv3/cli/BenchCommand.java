@@ -112,7 +112,7 @@ final class BenchCommand implements Callable<Integer> {
         Durations.check("--seconds", seconds, false);
         if (warmup != null) Durations.check("--warmup", warmup, true);
         BenchPoints.Group defaults = new BenchPoints.Group(BenchPoints.precisions(backend.precision),
-                graphs == null ? List.of(!backend.noCudaGraphs) : BenchPoints.graphs(String.join(",", graphs)),
+                graphs == null ? List.of(backend.cudaGraphs()) : BenchPoints.graphs(String.join(",", graphs)),
                 BenchPoints.cudnn(backend.cudnn), List.copyOf(clients), List.copyOf(batches));
         List<BenchPoints.Point> points = BenchPoints.of(defaults, sweeps);
         Graph graph = Graph.of(model.config());

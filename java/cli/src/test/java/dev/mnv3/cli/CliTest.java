@@ -172,6 +172,14 @@ class CliTest {
         new CommandLine(off).parseArgs("--no-cuda-graphs", "--precision", "tf32");
         assertTrue(on.backend.options().cuda().graphs());
         assertFalse(off.backend.options().cuda().graphs());
+        assertFalse(off.backend.cudaGraphs());
+        System.setProperty(CudaSettings.GRAPHS_PROPERTY, "false"); // as MNV3_JAVA_OPTS=-Dmnv3.cuda.graphs=false passes it
+        try {
+            assertFalse(on.backend.options().cuda().graphs());
+            assertFalse(on.backend.cudaGraphs(), "bench's default sweep follows the property too");
+        } finally {
+            System.clearProperty(CudaSettings.GRAPHS_PROPERTY);
+        }
         assertEquals(Precision.TF32, off.backend.options().precision());
         Cli r = bench("--no-cuda-graphs");
         assertEquals(0, r.exitCode(), r.toString());
