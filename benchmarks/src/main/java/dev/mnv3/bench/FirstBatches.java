@@ -27,7 +27,7 @@ public final class FirstBatches {
         Graph g = Graph.of(MobileNetV3Config.small());
         Weights w = Weights.load(Path.of(a[0]), g);
         long t1 = System.nanoTime();
-        CompiledModel m = new FastBackend().compile(g, w, CompileOptions.defaults());
+        CompiledModel m = new FastBackend().compile(g, w, CompileOptions.fromSystemProperties());
         long t2 = System.nanoTime();
         float[] x = new float[n * 3 * 224 * 224];
         SplittableRandom r = new SplittableRandom(1);

@@ -55,7 +55,7 @@ public class ForwardBenchmark {
     public void setUp() throws Exception {
         Graph g = Graph.of(MobileNetV3Config.named(model));
         Backend b = path.equals("reference") ? new ReferenceBackend() : new FastBackend();
-        compiled = b.compile(g, RandomWeights.generate(g, 1), CompileOptions.defaults().withThreads(threads));
+        compiled = b.compile(g, RandomWeights.generate(g, 1), CompileOptions.fromSystemProperties().withThreads(threads));
         input = RandomWeights.input(batch, 224, 224, 2);
     }
 

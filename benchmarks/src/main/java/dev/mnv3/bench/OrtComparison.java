@@ -107,7 +107,7 @@ public final class OrtComparison {
                 so.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
                 so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
                 try (OrtSession session = env.createSession(onnx.toString(), so);
-                     CompiledModel ours = new FastBackend().compile(graph, weights, CompileOptions.defaults().withThreads(threads))) {
+                     CompiledModel ours = new FastBackend().compile(graph, weights, CompileOptions.fromSystemProperties().withThreads(threads))) {
                     for (int batch : batches) {
                         Row r = compare(env, session, ours, model, batch, rounds, seconds);
                         rows.add(r);

@@ -44,7 +44,7 @@ public final class PipelineCost {
             images = s.filter(p -> p.toString().endsWith(".jpg")).sorted().limit(count).map(ImageSource::of).toList();
         }
         Graph g = Graph.of(MobileNetV3Config.named(args[2]));
-        try (CompiledModel m = Backends.named("cpu").compile(g, RandomWeights.generate(g, 1), CompileOptions.defaults()
+        try (CompiledModel m = Backends.named("cpu").compile(g, RandomWeights.generate(g, 1), CompileOptions.fromSystemProperties()
                 .withThreads(threads));
              PreprocessingStage stage = new PreprocessingStage(Preprocessing.imagenet(), decoders)) {
             Tensor input = RandomWeights.input(batch, 224, 224, 1);

@@ -77,6 +77,16 @@ public final class BackendOptions {
         return Backends.available(backend);
     }
 
+    /** The GPU models go to: {@code --device}, else the options' default (a property, else 0). */
+    int device() {
+        return device >= 0 ? device : CompileOptions.fromSystemProperties().cuda().resolvedDevice();
+    }
+
+    /** Whether CUDA graphs are on: not {@code --no-cuda-graphs}, nor off by the options' default (a property). */
+    boolean cudaGraphs() {
+        return !noCudaGraphs && CompileOptions.fromSystemProperties().cuda().graphs();
+    }
+
     /** The compile options the flags describe, at the one --precision given. */
     public CompileOptions options() {
         if (precision.contains(",")) {
@@ -105,10 +115,12 @@ public final class BackendOptions {
                     + " processors here: the extra threads wait for a core and the run is slower (0 uses each processor once)");
         }
         if (device < -1) throw new Main.UserError("--device must be a device number (0, 1, ...), got " + device);
-        CompileOptions base = new CompileOptions(threads, p);
-        return base.withCudaGraphs(base.cudaGraphs() && !noCudaGraphs).withCudnn(mode).withDevice(device)
-                .withCuda(cudaSettings(base.cuda())).withCpu(cpuKernels == null ? base.cpu() : checked("--cpu-kernels",
-                        () -> base.cpu().withKernels(cpuKernels)));
+        CompileOptions base = CompileOptions.fromSystemProperties().withThreads(threads).withPrecision(p);
+        CudaSettings cuda = cudaSettings(base.cuda()).withCudnn(mode);
+        if (device >= 0) cuda = cuda.withDevice(device);
+        if (noCudaGraphs) cuda = cuda.withGraphs(false);
+        return base.withCuda(cuda).withCpu(cpuKernels == null ? base.cpu() : checked("--cpu-kernels",
+                () -> base.cpu().withKernels(cpuKernels)));
     }
 
     private CudaSettings cudaSettings(CudaSettings base) {

@@ -110,7 +110,7 @@ final class BenchCommand implements Callable<Integer> {
         Durations.check("--seconds", seconds, false);
         if (warmup != null) Durations.check("--warmup", warmup, true);
         BenchPoints.Group defaults = new BenchPoints.Group(BenchPoints.precisions(backend.precision),
-                graphs == null ? List.of(!backend.noCudaGraphs) : BenchPoints.graphs(String.join(",", graphs)),
+                graphs == null ? List.of(backend.cudaGraphs()) : BenchPoints.graphs(String.join(",", graphs)),
                 BenchPoints.cudnn(backend.cudnn), List.copyOf(clients), List.copyOf(batches));
         List<BenchPoints.Point> points = BenchPoints.of(defaults, sweeps);
         Graph graph = Graph.of(model.config());
@@ -132,7 +132,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (reportDir != null) {
             Reports.write(reportDir, BenchResults.of("mnv3 bench", "mnv3 " + String.join(" ",
-                            spec.commandLine().getParseResult().originalArgs()), Reports.machine(b.usesDevices()),
+                            spec.commandLine().getParseResult().originalArgs()), Reports.machine(b.usesDevices(), backend.device()),
                     measured), spec.commandLine().getErr());
         }
         if (notCompiled != null && bySetting.size() == 1) throw notCompiled; // its own message says it all
@@ -163,7 +163,8 @@ final class BenchCommand implements Callable<Integer> {
     private RuntimeException measure(Backend b, Graph graph, BenchPoints.Setting setting, List<BenchPoints.Point> points,
                                      boolean onlyBatches) {
         PrintWriter out = spec.commandLine().getOut();
-        CompileOptions options = backend.options(setting.precision(), setting.cudnn()).withCudaGraphs(setting.graphs());
+        CompileOptions base = backend.options(setting.precision(), setting.cudnn());
+        CompileOptions options = base.withCuda(base.cuda().withGraphs(setting.graphs()));
         int threads = options.resolvedThreads();
         String name = graph.config().name();
         // what was asked for, reported on the error lines of a model that did not compile

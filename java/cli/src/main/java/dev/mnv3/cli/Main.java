@@ -171,11 +171,11 @@ public final class Main implements Runnable {
         return verbose ? describe(ex).replace(VERBOSE_HINT, "") : describe(ex);
     }
 
-    /** One message for the user: what went wrong and with which file. */
+    /** One message for the user: what went wrong and with which file, naming flags where the library names fields. */
     static String describe(Throwable ex) {
         CheckedOutput.Failed write = CheckedOutput.Failed.in(ex);
         if (write != null) return oneLine(write.describe());
-        return oneLine(switch (ex) {
+        return LibraryTerms.inFlags(oneLine(switch (ex) {
             case NoSuchFileException e -> "file not found: " + e.getFile();
             case AccessDeniedException e -> "permission denied: " + e.getFile();
             case FileSystemException e -> e.getMessage(); // "FILE: what is wrong with it"
@@ -194,7 +194,7 @@ public final class Main implements Runnable {
             case InternalError e when String.valueOf(e.getMessage()).contains("unsafe memory access") ->
                     "a file mnv3 had mapped changed or shrank while it was read (another program writing it?)";
             default -> "internal error: " + ex + VERBOSE_HINT;
-        });
+        }));
     }
 
     /** A problem with what the user asked for, reported as its message alone (one line on stderr, exit status 1). */

@@ -10,6 +10,7 @@ import dev.mnv3.core.MobileNetV3Config;
 import dev.mnv3.core.backend.CompileOptions;
 import dev.mnv3.core.backend.CpuSettings;
 import dev.mnv3.core.backend.CudaSettings;
+import dev.mnv3.core.backend.CudnnMode;
 import dev.mnv3.core.backend.Precision;
 import dev.mnv3.core.backend.CompiledModel;
 import dev.mnv3.core.graph.Graph;
@@ -169,8 +170,16 @@ class CliTest {
         BenchCommand on = new BenchCommand(), off = new BenchCommand();
         new CommandLine(on).parseArgs();
         new CommandLine(off).parseArgs("--no-cuda-graphs", "--precision", "tf32");
-        assertTrue(on.backend.options().cudaGraphs());
-        assertFalse(off.backend.options().cudaGraphs());
+        assertTrue(on.backend.options().cuda().graphs());
+        assertFalse(off.backend.options().cuda().graphs());
+        assertFalse(off.backend.cudaGraphs());
+        System.setProperty(CudaSettings.GRAPHS_PROPERTY, "false"); // as MNV3_JAVA_OPTS=-Dmnv3.cuda.graphs=false passes it
+        try {
+            assertFalse(on.backend.options().cuda().graphs());
+            assertFalse(on.backend.cudaGraphs(), "bench's default sweep follows the property too");
+        } finally {
+            System.clearProperty(CudaSettings.GRAPHS_PROPERTY);
+        }
         assertEquals(Precision.TF32, off.backend.options().precision());
         Cli r = bench("--no-cuda-graphs");
         assertEquals(0, r.exitCode(), r.toString());
@@ -185,11 +194,17 @@ class CliTest {
                 "--cpu-kernels", "scalar");
         new CommandLine(unset).parseArgs();
         CompileOptions o = set.backend.options();
-        assertEquals(new CudaSettings(CudaSettings.ConvKernels.OURS, CudaSettings.ConvKernels.AUTO,
+        assertEquals(new CudaSettings(-1, CudnnMode.AUTO, true, CudaSettings.ConvKernels.OURS, CudaSettings.ConvKernels.AUTO,
                 CudaSettings.ConvKernels.CUDNN, 2, true), o.cuda());
-        assertEquals(new CpuSettings(true, 0), o.cpu());
-        assertEquals(CudaSettings.fromProperties(), unset.backend.options().cuda(), "the defaults are the properties'");
-        assertEquals(CpuSettings.fromProperties(), unset.backend.options().cpu());
+        assertEquals(new CpuSettings(true, 0, false), o.cpu());
+        assertEquals(CompileOptions.fromSystemProperties(), unset.backend.options(), "the defaults are the properties'");
+        System.setProperty(CudaSettings.STREAMS_PROPERTY, "3"); // as MNV3_JAVA_OPTS=-Dmnv3.cuda.streams=3 passes it
+        try {
+            assertEquals(3, unset.backend.options().cuda().streams());
+            assertEquals(2, set.backend.options().cuda().streams(), "the flag wins");
+        } finally {
+            System.clearProperty(CudaSettings.STREAMS_PROPERTY);
+        }
         BenchCommand vector = new BenchCommand();
         new CommandLine(vector).parseArgs("--cpu-kernels", "vector", "--conv-kernels", "ours");
         assertFalse(vector.backend.options().cpu().scalar());

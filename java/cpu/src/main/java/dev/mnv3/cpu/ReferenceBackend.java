@@ -30,7 +30,7 @@ public final class ReferenceBackend implements Backend {
     public CompiledModel compile(Graph graph, Weights weights, CompileOptions options) {
         if (options.precision() != dev.mnv3.core.backend.Precision.FP32) {
             throw new IllegalArgumentException(NAME + " runs FP32 only, not " + options.precision()
-                    + " (the reduced precisions run on the GPU: --backend cuda)");
+                    + " (the reduced precisions run on the GPU: the cuda backend)");
         }
         weights.checkFits(graph);
         Weights.reserveFor(graph, "a folded copy of the weights of " + graph.config().describe());

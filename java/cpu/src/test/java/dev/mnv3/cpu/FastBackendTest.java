@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.mnv3.core.MobileNetV3Config;
 import dev.mnv3.core.backend.CompileOptions;
+import dev.mnv3.core.backend.CpuSettings;
 import dev.mnv3.core.backend.CompiledModel;
 import dev.mnv3.core.backend.CrossCheck;
 import dev.mnv3.core.backend.Precision;
@@ -81,8 +82,8 @@ class FastBackendTest {
         Graph g = Graph.of(MobileNetV3Config.small());
         Weights weights = RandomWeights.generate(g, 5);
         Tensor five = RandomWeights.input(5, 48, 56, 6);
-        String before = System.setProperty("mnv3.cpu.stack", Integer.toString(stack));
-        try (CompiledModel fast = new FastBackend().compile(g, weights, CompileOptions.defaults().withThreads(2));
+        CompileOptions options = CompileOptions.defaults().withThreads(2).withCpu(CpuSettings.defaults().withStack(stack));
+        try (CompiledModel fast = new FastBackend().compile(g, weights, options);
              CompiledModel ref = new ReferenceBackend().compile(g, weights)) {
             float[] want = ref.run(five).data();
             for (int n = 1; n <= 5; n++) {
@@ -98,9 +99,6 @@ class FastBackendTest {
                     }
                 }
             }
-        } finally {
-            if (before == null) System.clearProperty("mnv3.cpu.stack");
-            else System.setProperty("mnv3.cpu.stack", before);
         }
     }
 
@@ -147,7 +145,7 @@ class FastBackendTest {
     @Test
     void threadCountsBeyondTheCapAreRefusedBeforeAnyThreadStarts() {
         var e = assertThrows(IllegalArgumentException.class, () -> CompileOptions.defaults().withThreads(1000));
-        assertEquals("threads must be from 0 (all available processors) to 256, got 1000", e.getMessage());
+        assertEquals("CompileOptions.threads must be from 0 (all available processors) to 256, got 1000", e.getMessage());
     }
 
     /** A closed model refuses to run on every CPU backend alike. */

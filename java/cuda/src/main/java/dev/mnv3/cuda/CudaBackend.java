@@ -78,9 +78,9 @@ public final class CudaBackend implements Backend {
     public record DeviceSummary(String gpu, String driver) {
     }
 
-    /** The default GPU as "NAME (sm_CC, N MiB)" and its driver's version; throws when it does not open. */
-    public static DeviceSummary deviceSummary() {
-        CudaRuntime.Info info = CudaRuntime.get().info();
+    /** GPU {@code ordinal} as "NAME (sm_CC, N MiB)" and its driver's version; throws when it does not open. */
+    public static DeviceSummary deviceSummary(int ordinal) {
+        CudaRuntime.Info info = CudaRuntime.get(ordinal).info();
         return new DeviceSummary(info.device() + " (sm_" + info.computeCapability() + ", " + (info.memoryBytes() >> 20) + " MiB)",
                 String.valueOf(info.driver()));
     }
@@ -91,8 +91,7 @@ public final class CudaBackend implements Backend {
         weights.checkFits(graph);
         // builds a plan without the GPU, so what the FP16/BF16 kernels cannot run is refused before any device work
         ForwardPlan.of(graph, 1, graph.minInputSize(), graph.minInputSize(), StorageType.of(p), 1);
-        CudaRuntime runtime = CudaRuntime.get(options.device() < 0 ? CudaRuntime.defaultDevice() : options.device());
-        return PlatformThreads.call(() -> new CudaModel(runtime, graph, weights, p, options.cudaGraphs(), options.cudnn(),
-                options.cuda()));
+        CudaRuntime runtime = CudaRuntime.get(options.cuda().resolvedDevice());
+        return PlatformThreads.call(() -> new CudaModel(runtime, graph, weights, p, options.cuda()));
     }
 }

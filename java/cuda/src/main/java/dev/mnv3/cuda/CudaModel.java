@@ -51,32 +51,30 @@ public final class CudaModel implements CompiledModel {
     private final LanePool<Lane> lanes;
     private volatile boolean closed;
 
-    /** With cuDNN where it is found ({@link CudnnMode#AUTO}). */
+    /** The default settings, with or without CUDA graphs (tests). */
     CudaModel(CudaRuntime runtime, Graph graph, Weights weights, Precision precision, boolean cudaGraphs) {
         this(runtime, graph, weights, precision, cudaGraphs, CudnnMode.AUTO);
     }
 
-    /** The CUDA settings from their properties (a bad -Dmnv3.cuda.depthwise, .pointwise or .stem fails here). */
+    /** The default settings, with or without CUDA graphs, and {@code cudnn} (tests). */
     CudaModel(CudaRuntime runtime, Graph graph, Weights weights, Precision precision, boolean cudaGraphs, CudnnMode cudnn) {
-        this(runtime, graph, weights, precision, cudaGraphs, cudnn, CudaSettings.fromProperties());
+        this(runtime, graph, weights, precision, CudaSettings.defaults().withGraphs(cudaGraphs).withCudnn(cudnn));
     }
 
-    CudaModel(CudaRuntime runtime, Graph graph, Weights weights, Precision precision, boolean cudaGraphs, CudnnMode cudnn,
-              CudaSettings settings) {
+    /** On {@code runtime} (the device {@code settings} names is the caller's to open). */
+    CudaModel(CudaRuntime runtime, Graph graph, Weights weights, Precision precision, CudaSettings settings) {
         this.runtime = runtime;
         this.graph = graph;
         DeviceWeights deviceWeights = null;
         try {
-            CudaRuntime.LoadedCudnn dnn = runtime.cudnnFor(cudnn);
+            CudaRuntime.LoadedCudnn dnn = runtime.cudnnFor(settings.cudnn());
             if (dnn == null && settings.asksForCudnn()) {
-                String who = settings.equals(CudaSettings.fromProperties()) ? "a -Dmnv3.cuda.* property asks"
-                        : "the conv kernel settings (--conv-kernels) ask";
-                throw new IllegalArgumentException(who + " for cuDNN, but this model runs without it ("
-                        + (cudnn == CudnnMode.OFF ? "--cudnn off" : "cuDNN was not found") + ")");
+                throw new IllegalArgumentException(settings.cudnnKind() + " is CUDNN, but this model runs without cuDNN ("
+                        + (settings.cudnn() == CudnnMode.OFF ? "CudaSettings.cudnn is OFF" : "cuDNN was not found") + ")");
             }
             runtime.makeCurrent();
             deviceWeights = new DeviceWeights(runtime, WeightLayout.of(graph, weights, StorageType.of(precision)));
-            boolean graphs = cudaGraphs && !settings.debug();
+            boolean graphs = settings.graphs() && !settings.debug();
             resources = new ModelResources(runtime, precision, dnn, deviceWeights, Cudnn.alphaBeta(arena),
                     java.util.Collections.synchronizedSet(new java.util.LinkedHashSet<>()), settings, graphs);
             // a lane is created on first demand, perhaps by a virtual thread: its stream and handle on a platform one
@@ -132,7 +130,7 @@ public final class CudaModel implements CompiledModel {
      * where ours and cuDNN were timed against each other (see {@link KernelChoice}: the layer, the
      * shape, both times and the one kept) and each cuDNN algorithm chosen by timing. Decisions are
      * made once per shape in the process and shared by later models. Empty until a run has built a
-     * plan, and when the choices were fixed by property or there is no cuDNN.
+     * plan, and when the choices were fixed by {@link CudaSettings} or there is no cuDNN.
      */
     public List<String> kernelChoices() {
         List<String> out = new java.util.ArrayList<>();

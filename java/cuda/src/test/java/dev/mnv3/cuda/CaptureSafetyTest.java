@@ -144,7 +144,7 @@ class CaptureSafetyTest {
     }
 
     private CudaModel model(CudaRuntime rt, Precision precision, int streams) {
-        return new CudaModel(rt, graph, weights, precision, true, CudnnMode.AUTO, CudaSettings.fromProperties().withStreams(streams));
+        return new CudaModel(rt, graph, weights, precision, CudaSettings.defaults().withStreams(streams));
     }
 
     @Test

@@ -8,6 +8,7 @@ import dev.mnv3.core.MobileNetV3Config;
 import dev.mnv3.core.backend.CompileOptions;
 import dev.mnv3.core.backend.CompiledModel;
 import dev.mnv3.core.backend.CrossCheck;
+import dev.mnv3.core.backend.CudaSettings;
 import dev.mnv3.core.backend.CudnnMode;
 import dev.mnv3.core.backend.Precision;
 import dev.mnv3.core.graph.Graph;
@@ -42,10 +43,14 @@ class CudaModelGpuTest {
     private static final Map<String, Map<String, Tensor>> REFERENCE = new ConcurrentHashMap<>();
 
     private static CrossCheck.Report crossCheck(Graph graph, Precision precision, Tensor input) {
-        return crossCheck(graph, precision, CudnnMode.AUTO, input);
+        return crossCheck(graph, precision, CudaSettings.defaults(), input);
     }
 
     private static CrossCheck.Report crossCheck(Graph graph, Precision precision, CudnnMode cudnn, Tensor input) {
+        return crossCheck(graph, precision, CudaSettings.defaults().withCudnn(cudnn), input);
+    }
+
+    private static CrossCheck.Report crossCheck(Graph graph, Precision precision, CudaSettings cuda, Tensor input) {
         Weights weights = RandomWeights.generate(graph, 21);
         Map<String, Tensor> want = REFERENCE.computeIfAbsent(graph.config() + " " + input.shapeString() + " "
                 + Arrays.hashCode(input.data()), k -> {
@@ -53,10 +58,10 @@ class CudaModelGpuTest {
                         return cpu.trace(input);
                     }
                 });
-        CompileOptions options = CompileOptions.defaults().withPrecision(precision).withCudnn(cudnn);
+        CompileOptions options = CompileOptions.defaults().withPrecision(precision).withCuda(cuda);
         try (CompiledModel gpu = new CudaBackend().compile(graph, weights, options)) {
             CrossCheck.Report r = CrossCheck.compare(gpu, ReferenceBackend.NAME, want, input, precision.tolerance());
-            System.out.println(graph + " " + precision + " cuDNN " + cudnn + " " + input + "\n" + r.table());
+            System.out.println(graph + " " + precision + " " + cuda + " " + input + "\n" + r.table());
             return r;
         }
     }
@@ -132,17 +137,12 @@ class CudaModelGpuTest {
 
     /** Each implementation forced where auto would pick by speed: every one gives the network within tolerance. */
     @ParameterizedTest(name = "{0}={1} {2}")
-    @CsvSource({"mnv3.cuda.depthwise, cudnn, FP32", "mnv3.cuda.depthwise, cudnn, FP16", "mnv3.cuda.pointwise, ours, FP16",
-            "mnv3.cuda.pointwise, ours, BF16", "mnv3.cuda.pointwise, cudnn, FP16", "mnv3.cuda.stem, ours, FP16",
-            "mnv3.cuda.stem, cudnn, BF16"})
-    void everyKernelChoiceIsWithinTheTolerance(String property, String value, Precision precision) {
-        System.setProperty(property, value);
-        try {
-            CrossCheck.Report r = crossCheck(Graph.of(MobileNetV3Config.large()), precision, RandomWeights.input(2, 160, 192, 7));
-            assertTrue(r.passed(), r.table());
-        } finally {
-            System.clearProperty(property);
-        }
+    @CsvSource({"depthwise, cudnn, FP32", "depthwise, cudnn, FP16", "pointwise, ours, FP16", "pointwise, ours, BF16",
+            "pointwise, cudnn, FP16", "stem, ours, FP16", "stem, cudnn, BF16"})
+    void everyKernelChoiceIsWithinTheTolerance(String kind, String value, Precision precision) {
+        CudaSettings cuda = CudaSettings.defaults().withConvKernels(kind + "=" + value);
+        CrossCheck.Report r = crossCheck(Graph.of(MobileNetV3Config.large()), precision, cuda, RandomWeights.input(2, 160, 192, 7));
+        assertTrue(r.passed(), r.table());
     }
 
     /** Several threads at once, each on its own stream: every result equals the one-thread result. */

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.mnv3.core.Activation;
 import dev.mnv3.core.MobileNetV3Config;
 import dev.mnv3.core.backend.CompileOptions;
+import dev.mnv3.core.backend.CudaSettings;
 import dev.mnv3.core.backend.CudnnMode;
 import dev.mnv3.core.backend.Precision;
 import dev.mnv3.core.graph.Graph;
@@ -81,9 +82,10 @@ class DeviceChoiceTest {
 
     @Test
     void theDeviceIsAnOption() {
-        assertEquals(-1, CompileOptions.defaults().device(), "the backend's default device");
-        assertEquals(3, CompileOptions.defaults().withDevice(3).device());
+        assertEquals(-1, CompileOptions.defaults().cuda().device(), "the backend's default device");
+        assertEquals(0, CompileOptions.defaults().cuda().resolvedDevice());
+        assertEquals(3, CudaSettings.defaults().withDevice(3).device());
         assertTrue(org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-                () -> CompileOptions.defaults().withDevice(-2)).getMessage().contains("device must be a device number"));
+                () -> CudaSettings.defaults().withDevice(-2)).getMessage().contains("CudaSettings.device must be a device number"));
     }
 }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mnv3.core.MobileNetV3Config;
 import dev.mnv3.core.backend.BackendUnavailableException;
+import dev.mnv3.core.backend.CudaSettings;
 import dev.mnv3.core.backend.CudnnMode;
 import dev.mnv3.core.backend.Precision;
 import dev.mnv3.core.graph.Graph;
@@ -23,7 +24,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import dev.mnv3.cuda.exec.CudaRuntime;
-import dev.mnv3.cuda.plan.KernelChoice;
 
 /**
  * The CUDA backend with nothing but the driver: {@link CudaModel} end to end on {@link FakeCuda}
@@ -75,7 +75,7 @@ class DriverOnlyTest {
         CudaRuntime rt = FakeCuda.runtime(state, false);
         BackendUnavailableException e = assertThrows(BackendUnavailableException.class,
                 () -> new CudaModel(rt, graph, RandomWeights.generate(graph, 3), Precision.FP32, true, CudnnMode.ON));
-        assertTrue(e.getMessage().startsWith("--cudnn on, but cuDNN cannot be used here: cuDNN 9: libcudnn.so.9 was not found"),
+        assertTrue(e.getMessage().startsWith("CudaSettings.cudnn is ON, but cuDNN cannot be used here: cuDNN 9: libcudnn.so.9 was not found"),
                 e.getMessage());
         assertEquals(List.of(), state.leaks());
     }
@@ -133,16 +133,12 @@ class DriverOnlyTest {
     }
 
     @Test
-    void aPropertyThatAsksForCudnnIsRefusedWithoutIt() {
+    void convKernelsThatAskForCudnnAreRefusedWithoutIt() {
         Graph graph = Graph.of(MobileNetV3Config.small());
         CudaRuntime rt = FakeCuda.runtime(state, false);
-        System.setProperty(KernelChoice.POINTWISE_PROPERTY, "cudnn");
-        try {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> new CudaModel(rt, graph, RandomWeights.generate(graph, 3), Precision.FP32, true, CudnnMode.OFF));
-            assertEquals("a -Dmnv3.cuda.* property asks for cuDNN, but this model runs without it (--cudnn off)", e.getMessage());
-        } finally {
-            System.clearProperty(KernelChoice.POINTWISE_PROPERTY);
-        }
+        CudaSettings settings = CudaSettings.defaults().withConvKernels("pointwise=cudnn").withCudnn(CudnnMode.OFF);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new CudaModel(rt, graph, RandomWeights.generate(graph, 3), Precision.FP32, settings));
+        assertEquals("CudaSettings.pointwise is CUDNN, but this model runs without cuDNN (CudaSettings.cudnn is OFF)", e.getMessage());
     }
 }

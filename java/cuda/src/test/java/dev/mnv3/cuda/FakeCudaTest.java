@@ -25,7 +25,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -33,7 +32,6 @@ import dev.mnv3.cuda.exec.CudaRuntime;
 import dev.mnv3.cuda.exec.PlatformThreads;
 import dev.mnv3.cuda.ffi.Cudnn;
 import dev.mnv3.cuda.exec.ConvAlgorithm;
-import dev.mnv3.cuda.plan.KernelChoice;
 
 /**
  * The GPU executor (CudaModel, its lanes, PlanExecutor with its kernel choices, CUDA-graph capture,
@@ -44,13 +42,6 @@ import dev.mnv3.cuda.plan.KernelChoice;
 class FakeCudaTest {
     private final FakeCuda.State state = new FakeCuda.State();
 
-    @AfterEach
-    void clearProperties() {
-        for (String p : List.of(KernelChoice.DEPTHWISE_PROPERTY, KernelChoice.POINTWISE_PROPERTY, KernelChoice.STEM_PROPERTY)) {
-            System.clearProperty(p);
-        }
-    }
-
     @ParameterizedTest(name = "{0} {1}, depthwise {2}, pointwise {3}, stem {4}")
     @CsvSource({
             "large, FP32, auto, auto, auto", "small, TF32, cudnn, auto, auto",
@@ -59,13 +50,11 @@ class FakeCudaTest {
             "large, BF16, cudnn, ours, cudnn"})
     void everyCallIsValidAndEverythingIsFreed(String model, Precision precision, String dw, String pw, String stem)
             throws Exception {
-        System.setProperty(KernelChoice.DEPTHWISE_PROPERTY, dw);
-        System.setProperty(KernelChoice.POINTWISE_PROPERTY, pw);
-        System.setProperty(KernelChoice.STEM_PROPERTY, stem);
         Graph graph = Graph.of(MobileNetV3Config.named(model));
         Weights weights = RandomWeights.generate(graph, 3);
         CudaRuntime rt = FakeCuda.runtime(state);
-        try (CudaModel m = new CudaModel(rt, graph, weights, precision, true)) {
+        CudaSettings settings = CudaSettings.defaults().withConvKernels("depthwise=" + dw + ",pointwise=" + pw + ",stem=" + stem);
+        try (CudaModel m = new CudaModel(rt, graph, weights, precision, settings)) {
             Tensor x = RandomWeights.input(2, 96, 64, 1);
             for (int i = 0; i < 3; i++) assertEquals(List.of(2, graph.numClasses()), shape(m.run(x))); // eager, capture, replay
             assertEquals(graph.nodes().size(), m.trace(x).size());

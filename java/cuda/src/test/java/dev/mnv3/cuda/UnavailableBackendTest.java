@@ -61,7 +61,7 @@ class UnavailableBackendTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new CudaBackend().compile(graph,
                 RandomWeights.generate(graph, 1), CompileOptions.defaults().withPrecision(Precision.FP16)));
         assertEquals("features.1.block.2 has 8192 channels squeezed to 2048; the FP16/BF16 path supports at most 4096 and "
-                + "1024 (use --precision fp32 or tf32)", e.getMessage());
+                + "1024 (set CompileOptions.precision to FP32 or TF32)", e.getMessage());
     }
 
     @Test

@@ -28,6 +28,6 @@ record InferenceSpec(MobileNetV3Config config, String weightsName, Broadcast<byt
     }
 
     ModelKey modelKey(int device) {
-        return new ModelKey(weightsDigest, config, backend, options.withDevice(device));
+        return new ModelKey(weightsDigest, config, backend, options.withCuda(options.cuda().withDevice(device)));
     }
 }

@@ -45,7 +45,8 @@ final class PartitionInference implements MapPartitionsFunction<Row, Row> {
     @Override
     public Iterator<Row> call(Iterator<Row> rows) {
         TaskContext task = TaskContext.get();
-        int device = Backends.named(spec.backend()).usesDevices() ? TaskDevice.of(task, spec.options().device()) : spec.options().device();
+        int asked = spec.options().cuda().device();
+        int device = Backends.named(spec.backend()).usesDevices() ? TaskDevice.of(task, asked) : asked;
         CompiledModel model = ExecutorModels.get(spec, device);
         PreprocessingStage stage = new PreprocessingStage(spec.preprocessing(), spec.decodeThreads());
         if (task != null) task.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) t -> stage.close());

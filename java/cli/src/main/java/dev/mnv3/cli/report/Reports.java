@@ -17,15 +17,15 @@ public final class Reports {
     private Reports() {
     }
 
-    /** The machine: this CPU, and the GPU with its driver where {@code cuda} models ran. */
-    public static Map<String, Object> machine(boolean cuda) {
+    /** The machine: this CPU, and GPU {@code device} with its driver where {@code cuda} models ran. */
+    public static Map<String, Object> machine(boolean cuda, int device) {
         CpuInfo cpu = CpuInfo.here();
         String gpu = null, driver = null;
         if (cuda) {
             try {
-                CudaBackend.DeviceSummary device = CudaBackend.deviceSummary();
-                gpu = device.gpu();
-                driver = device.driver();
+                CudaBackend.DeviceSummary summary = CudaBackend.deviceSummary(device);
+                gpu = summary.gpu();
+                driver = summary.driver();
             } catch (RuntimeException e) {
                 // the device did not open: the measurements say why, the machine has no GPU to name
             }

@@ -23,7 +23,7 @@ public interface Backend {
     }
 
     /**
-     * Whether its models live on a device numbered by {@link CompileOptions#device()} (a GPU), which
+     * Whether its models live on a device numbered by {@link CudaSettings#device()} (a GPU), which
      * another machine than the caller's may hold: a Spark driver without one still plans a job
      * whose executors have one, and each task picks its executor's device.
      */
@@ -39,12 +39,12 @@ public interface Backend {
         return false;
     }
 
-    /** Whether {@link CompileOptions#cudaGraphs()} applies: each batch shape captured once, then replayed. */
+    /** Whether {@link CudaSettings#graphs()} applies: each batch shape captured once, then replayed. */
     default boolean replaysGraphs() {
         return false;
     }
 
-    /** Whether {@link CompileOptions#cudnn()} chooses: its own kernels, or a vendor library's where faster. */
+    /** Whether {@link CudaSettings#cudnn()} chooses: its own kernels, or a vendor library's where faster. */
     default boolean kernelLibraryChoice() {
         return false;
     }

@@ -3,20 +3,26 @@ package dev.mnv3.core.backend;
 import java.util.Locale;
 
 /**
- * How the CUDA backend runs (other backends ignore it). The defaults come from the documented
- * system properties {@code -Dmnv3.cuda.depthwise}, {@code .pointwise}, {@code .stem},
- * {@code .streams} and {@code .debug} when they are set.
+ * How the CUDA backend runs (other backends ignore it): a plain value, read from no JVM state
+ * ({@link CompileOptions#fromSystemProperties()} reads the {@code -Dmnv3.cuda.*} properties for
+ * the CLI).
  *
+ * @param device    the GPU the model lives on (device ordinal); -1 means the default, device 0
+ * @param cudnn     whether cuDNN is used ({@link CudnnMode#AUTO}: where it is found)
+ * @param graphs    replay each (batch, size) as a captured CUDA graph from its second run on; false
+ *                  launches every kernel every run
  * @param depthwise who runs depthwise convs that both can run: timed once per shape (auto), ours, or cuDNN
  * @param pointwise the same for 1x1 convs
  * @param stem      the same for the first (dense k x k) conv
  * @param streams   how many calls run at once, each on its own stream; 0 means {@value #DEFAULT_STREAMS}
  * @param debug     synchronize and check after every step, naming the step that failed (no CUDA graphs)
  */
-public record CudaSettings(ConvKernels depthwise, ConvKernels pointwise, ConvKernels stem, int streams, boolean debug)
+public record CudaSettings(int device, CudnnMode cudnn, boolean graphs, ConvKernels depthwise, ConvKernels pointwise,
+                           ConvKernels stem, int streams, boolean debug)
         implements java.io.Serializable {
-    public static final String DEPTHWISE_PROPERTY = "mnv3.cuda.depthwise", POINTWISE_PROPERTY = "mnv3.cuda.pointwise",
-            STEM_PROPERTY = "mnv3.cuda.stem", STREAMS_PROPERTY = "mnv3.cuda.streams", DEBUG_PROPERTY = "mnv3.cuda.debug";
+    public static final String DEVICE_PROPERTY = "mnv3.cuda.device", GRAPHS_PROPERTY = "mnv3.cuda.graphs", DEPTHWISE_PROPERTY = "mnv3.cuda.depthwise",
+            POINTWISE_PROPERTY = "mnv3.cuda.pointwise", STEM_PROPERTY = "mnv3.cuda.stem", STREAMS_PROPERTY = "mnv3.cuda.streams",
+            DEBUG_PROPERTY = "mnv3.cuda.debug";
     public static final int DEFAULT_STREAMS = 4, MAX_STREAMS = 64;
 
     /** Who runs a conv that both our kernels and cuDNN can run. */
@@ -34,23 +40,33 @@ public record CudaSettings(ConvKernels depthwise, ConvKernels pointwise, ConvKer
     }
 
     public CudaSettings {
+        if (device < -1) throw new IllegalArgumentException("CudaSettings.device must be a device number (0, 1, ...), got " + device);
+        if (cudnn == null) cudnn = CudnnMode.AUTO;
         if (depthwise == null) depthwise = ConvKernels.AUTO;
         if (pointwise == null) pointwise = ConvKernels.AUTO;
         if (stem == null) stem = ConvKernels.AUTO;
         if (streams < 0 || streams > MAX_STREAMS) {
-            throw new IllegalArgumentException("CUDA streams must be from 1 to " + MAX_STREAMS + " (0: " + DEFAULT_STREAMS
+            throw new IllegalArgumentException("CudaSettings.streams must be from 1 to " + MAX_STREAMS + " (0: " + DEFAULT_STREAMS
                     + "), got " + streams);
         }
     }
 
-    /** Auto everywhere, {@value #DEFAULT_STREAMS} streams, no debug, unless the properties say otherwise. */
-    public static CudaSettings fromProperties() {
-        return new CudaSettings(conv(DEPTHWISE_PROPERTY), conv(POINTWISE_PROPERTY), conv(STEM_PROPERTY),
+    /** Device 0, cuDNN where found, CUDA graphs, auto everywhere, {@value #DEFAULT_STREAMS} streams, no debug. */
+    public static CudaSettings defaults() {
+        return new CudaSettings(-1, CudnnMode.AUTO, true, ConvKernels.AUTO, ConvKernels.AUTO, ConvKernels.AUTO, 0, false);
+    }
+
+    /** The defaults, changed by the properties that are set. */
+    static CudaSettings fromProperties() {
+        return new CudaSettings(deviceProperty(), CudnnMode.AUTO, Settings.booleanProperty(GRAPHS_PROPERTY, true),
+                Settings.convProperty(DEPTHWISE_PROPERTY), Settings.convProperty(POINTWISE_PROPERTY), Settings.convProperty(STEM_PROPERTY),
                 Settings.intProperty(STREAMS_PROPERTY, 0), Settings.booleanProperty(DEBUG_PROPERTY, false));
     }
 
-    private static ConvKernels conv(String property) {
-        return ConvKernels.parse("-D" + property, System.getProperty(property, "auto"));
+    private static int deviceProperty() {
+        int d = Settings.intProperty(DEVICE_PROPERTY, -1);
+        if (d < -1) throw new IllegalArgumentException("-D" + DEVICE_PROPERTY + " must be a device number (0, 1, ...), got " + d);
+        return d;
     }
 
     /**
@@ -75,15 +91,28 @@ public record CudaSettings(ConvKernels depthwise, ConvKernels pointwise, ConvKer
                 default -> throw new IllegalArgumentException("conv kinds are depthwise, pointwise and stem, got '" + kind + "'");
             }
         }
-        return new CudaSettings(dw, pw, st, streams, debug);
+        return new CudaSettings(device, cudnn, graphs, dw, pw, st, streams, debug);
+    }
+
+    /** The GPU the model lives on (device ordinal); one model, one device. */
+    public CudaSettings withDevice(int ordinal) {
+        return new CudaSettings(ordinal, cudnn, graphs, depthwise, pointwise, stem, streams, debug);
+    }
+
+    public CudaSettings withCudnn(CudnnMode mode) {
+        return new CudaSettings(device, mode, graphs, depthwise, pointwise, stem, streams, debug);
+    }
+
+    public CudaSettings withGraphs(boolean on) {
+        return new CudaSettings(device, cudnn, on, depthwise, pointwise, stem, streams, debug);
     }
 
     public CudaSettings withStreams(int n) {
-        return new CudaSettings(depthwise, pointwise, stem, n, debug);
+        return new CudaSettings(device, cudnn, graphs, depthwise, pointwise, stem, n, debug);
     }
 
     public CudaSettings withDebug(boolean on) {
-        return new CudaSettings(depthwise, pointwise, stem, streams, on);
+        return new CudaSettings(device, cudnn, graphs, depthwise, pointwise, stem, streams, on);
     }
 
     /** Who runs {@code c} when both can: the setting of its kind (depthwise, 1x1, or the stem: any other dense conv). */
@@ -94,6 +123,17 @@ public record CudaSettings(ConvKernels depthwise, ConvKernels pointwise, ConvKer
     /** Whether some conv kind must run on cuDNN. */
     public boolean asksForCudnn() {
         return depthwise == ConvKernels.CUDNN || pointwise == ConvKernels.CUDNN || stem == ConvKernels.CUDNN;
+    }
+
+    /** The device ordinal to use: {@link #device}, or 0 when it is -1. */
+    public int resolvedDevice() {
+        return Math.max(device, 0);
+    }
+
+    /** The first field that asks for cuDNN, as {@code CudaSettings.<field>} (for messages); null when none does. */
+    public String cudnnKind() {
+        return depthwise == ConvKernels.CUDNN ? "CudaSettings.depthwise" : pointwise == ConvKernels.CUDNN ? "CudaSettings.pointwise"
+                : stem == ConvKernels.CUDNN ? "CudaSettings.stem" : null;
     }
 
     public int resolvedStreams() {

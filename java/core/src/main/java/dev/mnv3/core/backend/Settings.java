@@ -1,6 +1,11 @@
 package dev.mnv3.core.backend;
 
-/** Reads the documented {@code -Dmnv3.*} overrides of the settings' defaults, with errors that name the property. */
+import java.util.Locale;
+
+/**
+ * The one place that reads the documented {@code -Dmnv3.*} settings of a model, for
+ * {@link CompileOptions#fromSystemProperties()}; errors name the property.
+ */
 final class Settings {
     private Settings() {
     }
@@ -18,10 +23,14 @@ final class Settings {
     static boolean booleanProperty(String name, boolean absent) {
         String v = System.getProperty(name);
         if (v == null) return absent;
-        return switch (v.trim().toLowerCase(java.util.Locale.ROOT)) {
+        return switch (v.trim().toLowerCase(Locale.ROOT)) {
             case "true", "" -> true;
             case "false" -> false;
             default -> throw new IllegalArgumentException("-D" + name + " must be true or false, got '" + v + "'");
         };
+    }
+
+    static CudaSettings.ConvKernels convProperty(String name) {
+        return CudaSettings.ConvKernels.parse("-D" + name, System.getProperty(name, "auto"));
     }
 }

@@ -43,6 +43,7 @@ final class TurboJpeg {
         IMAGEIO;
 
         static Choice current() {
+            // which native library decodes (or none): the decoder's, not the model's, setting
             String v = System.getProperty(PROPERTY, "auto");
             return switch (v.strip().toLowerCase(Locale.ROOT)) {
                 case "auto", "" -> AUTO;

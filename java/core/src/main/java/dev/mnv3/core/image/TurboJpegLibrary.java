@@ -36,6 +36,7 @@ final class TurboJpegLibrary {
 
     static {
         TurboJpegLibrary b = null;
+        // a property that only says where the library is: not a model setting, so not in CompileOptions
         String problem = null, library = System.getProperty(LIBRARY_PROPERTY, LIBRARY);
         try {
             SymbolLookup lookup = library.contains("/") ? SymbolLookup.libraryLookup(Path.of(library), Arena.global())

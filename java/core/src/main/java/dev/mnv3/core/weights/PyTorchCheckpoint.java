@@ -143,7 +143,7 @@ record PyTorchCheckpoint(Map<String, StoredTensor> tensors, String key, boolean 
         if (key != null) {
             chosen = top.get(key);
             if (chosen == null) {
-                throw new CheckpointFormatException(file, "has no entry '" + key + "' (--checkpoint-key); its keys: " + keys(top));
+                throw new CheckpointFormatException(file, "has no entry '" + key + "' (the checkpoint key); its keys: " + keys(top));
             }
             used = key;
         } else {
@@ -157,7 +157,7 @@ record PyTorchCheckpoint(Map<String, StoredTensor> tensors, String key, boolean 
             if (chosen == null && isStateDict(top)) chosen = top;
             if (chosen == null) {
                 throw new CheckpointFormatException(file, "holds no state_dict: none of its keys " + keys(top) + " is one of "
-                        + STATE_DICT_KEYS + " holding tensors; name the one that does with --checkpoint-key");
+                        + STATE_DICT_KEYS + " holding tensors; name the one that does as the checkpoint key");
             }
         }
         if (!(chosen instanceof Map<?, ?> dict) || !isStateDict(dict)) {

@@ -24,7 +24,7 @@ final class WeightLoader {
         if (declared == null && !config.bnEpsChosen() && config.bnEps() != detected.defaultBnEps()) {
             throw new IllegalArgumentException(file + " is in " + detected.describe() + ", trained with BatchNorm eps "
                     + detected.defaultBnEps() + ", but the graph has eps " + config.bnEps() + ", which nobody chose: build the graph "
-                    + "from Checkpoint.configFor(config), or choose the eps (MobileNetV3Config.withBnEps, --bn-eps)");
+                    + "from Checkpoint.configFor(config), or choose the eps (set MobileNetV3Config.bnEps)");
         }
         CheckpointLayout scheme = declared != null ? declared : detected;
         Map<String, StoredTensor> stored = checkpoint.tensors();
@@ -94,13 +94,13 @@ final class WeightLoader {
                 + " (a JSON table for --model can describe the file's network: bottleneck rows, \"se_layer\", \"weight_names\")";
     }
 
-    /** When only the classifier's output width differs, say which --classes would fit. */
+    /** When only the classifier's output width differs, say which number of classes would fit. */
     private static String classesHint(Map<String, StoredTensor> stored, Map<String, String> source, Graph graph) {
         String out = graph.outputNode() + ".weight";
         StoredTensor e = stored.get(source.get(out));
         long[] shape = e == null ? null : e.shape();
         if (shape != null && shape.length == 2 && shape[0] != graph.numClasses()) {
-            return "the file's classifier has " + shape[0] + " classes: try --classes " + shape[0];
+            return "the file's classifier has " + shape[0] + " classes: set MobileNetV3Config.numClasses to " + shape[0];
         }
         return null;
     }

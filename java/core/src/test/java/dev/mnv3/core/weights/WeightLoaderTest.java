@@ -86,7 +86,7 @@ class WeightLoaderTest {
         var e = assertThrows(WeightMismatchException.class, () -> Weights.load(p, SMALL));
         assertEquals(List.of("wrong shape: classifier.3.weight expected [1000,1024], found [10,1024]",
                 "wrong shape: classifier.3.bias expected [1000], found [10]"), e.problems());
-        assertTrue(e.getMessage().endsWith("\n  hint: the file's classifier has 10 classes: try --classes 10"), e.getMessage());
+        assertTrue(e.getMessage().endsWith("\n  hint: the file's classifier has 10 classes: set MobileNetV3Config.numClasses to 10"), e.getMessage());
     }
 
     @Test
@@ -95,7 +95,7 @@ class WeightLoaderTest {
         Graph ten = Graph.of(MobileNetV3Config.small().withClasses(10));
         var e = assertThrows(WeightMismatchException.class, () -> Weights.load(p, ten));
         assertEquals(2, e.problems().size(), e.getMessage());
-        assertTrue(e.getMessage().contains("try --classes 1000"), e.getMessage());
+        assertTrue(e.getMessage().contains("set MobileNetV3Config.numClasses to 1000"), e.getMessage());
     }
 
     @Test

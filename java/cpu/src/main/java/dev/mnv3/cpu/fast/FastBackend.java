@@ -32,7 +32,7 @@ public final class FastBackend implements Backend {
         return NAME;
     }
 
-    /** True when this instance runs the plain-loop kernels (with the settings' defaults). */
+    /** True when this instance runs the plain-loop kernels (with {@link CpuSettings#defaults()}). */
     public boolean scalar() {
         return kernels().vectorBits() == 0;
     }
@@ -71,13 +71,12 @@ public final class FastBackend implements Backend {
     }
 
     private CpuKernels kernels() {
-        return kernels(CpuSettings.fromProperties());
+        return kernels(CpuSettings.defaults());
     }
 
     private CpuKernels kernels(CpuSettings settings) {
         if (forceScalar) return new ScalarKernels("forced by the caller");
-        return settings.scalar() ? new ScalarKernels("plain loops asked for (--cpu-kernels scalar or -D"
-                + CpuSettings.SCALAR_PROPERTY + "=true)") : CpuKernels.best();
+        return settings.scalar() ? new ScalarKernels("plain loops asked for (CpuSettings.scalar)") : CpuKernels.best();
     }
 
     /**
@@ -91,7 +90,7 @@ public final class FastBackend implements Backend {
 
     /**
      * True when {@code model} (compiled by this backend) runs the kernels it was compiled for; false
-     * while it runs plain loops until C2 has compiled its vector kernels (see {@link CpuSettings#warmStart}).
+     * while it runs plain loops until C2 has compiled its vector kernels (see {@link CpuSettings#warmStart()}).
      */
     public static boolean warmedUp(CompiledModel model) {
         if (!(model instanceof FastModel m)) throw new IllegalArgumentException("not a model of the " + NAME + " backend");
@@ -102,10 +101,10 @@ public final class FastBackend implements Backend {
     public CompiledModel compile(Graph graph, Weights weights, CompileOptions options) {
         if (options.precision() != Precision.FP32) {
             throw new IllegalArgumentException(NAME + " runs FP32 only, not " + options.precision()
-                    + " (the reduced precisions run on the GPU: --backend cuda)");
+                    + " (the reduced precisions run on the GPU: the cuda backend)");
         }
         weights.checkFits(graph);
         Weights.reserveFor(graph, "a packed copy of the weights of " + graph.config().describe());
-        return new FastModel(graph, weights, options, WarmStart.around(kernels(options.cpu())));
+        return new FastModel(graph, weights, options, WarmStart.around(kernels(options.cpu()), options.cpu()));
     }
 }

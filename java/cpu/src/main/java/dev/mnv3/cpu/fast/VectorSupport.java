@@ -32,6 +32,7 @@ final class VectorSupport {
 
     /** The width forced with -Dmnv3.cpu.vectorBits, or 0 for the JVM's preferred one. */
     static int requestedBits() {
+        // one width per JVM, not per model: C2 compiles the Vector API well only for a constant species
         String v = System.getProperty(BITS_PROPERTY);
         if (v == null || v.isBlank()) return 0;
         return switch (v.strip()) {

@@ -17,7 +17,8 @@ import java.util.function.BooleanSupplier;
  * the model (the same packed weights, a small input) until they beat the plain loops there
  * {@value #WINS} times in a row; then every call switches over. The two differ only in the order
  * of float sums (both are checked against the same reference). Only with
- * {@code -Dmnv3.cpu.warmStart=true}: on two cores the warm-up competes with C2 and costs
+ * {@link CpuSettings#warmStart()} ({@code -Dmnv3.cpu.warmStart=true} for the CLI): on two cores
+ * the warm-up competes with C2 and costs
  * throughput over the first seconds, while the first result comes sooner.
  */
 final class WarmStart implements CpuKernels {
@@ -35,9 +36,9 @@ final class WarmStart implements CpuKernels {
         this.current = scalar;
     }
 
-    /** {@code kernels} behind a warm start when they are vector kernels and the property asks for it; otherwise as they are. */
-    static CpuKernels around(CpuKernels kernels) {
-        return kernels.vectorBits() > 0 && CpuSettings.warmStart() ? new WarmStart(kernels) : kernels;
+    /** {@code kernels} behind a warm start when they are vector kernels and the settings ask for it; otherwise as they are. */
+    static CpuKernels around(CpuKernels kernels, CpuSettings settings) {
+        return kernels.vectorBits() > 0 && settings.warmStart() ? new WarmStart(kernels) : kernels;
     }
 
     /** True once calls go to the vector kernels. */

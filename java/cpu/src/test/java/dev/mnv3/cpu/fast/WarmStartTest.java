@@ -58,19 +58,13 @@ class WarmStartTest {
     }
 
     @Test
-    void aCompiledModelWarmsUpOnlyWhenThePropertyAsks() {
+    void aCompiledModelWarmsUpOnlyWhenTheSettingsAsk() {
         CpuKernels best = CpuKernels.best();
         assumeTrue(best.vectorBits() > 0, "no vector kernels here: " + best.describe());
-        String was = System.clearProperty(CpuSettings.WARM_START_PROPERTY);
-        try {
-            assertSame(best, WarmStart.around(best), "the default: the vector kernels from the first call");
-            System.setProperty(CpuSettings.WARM_START_PROPERTY, "true");
-            assertInstanceOf(WarmStart.class, WarmStart.around(best));
-            ScalarKernels scalar = new ScalarKernels("test");
-            assertSame(scalar, WarmStart.around(scalar), "plain loops need no warm-up");
-        } finally {
-            if (was == null) System.clearProperty(CpuSettings.WARM_START_PROPERTY);
-            else System.setProperty(CpuSettings.WARM_START_PROPERTY, was);
-        }
+        CpuSettings warm = CpuSettings.defaults().withWarmStart(true);
+        assertSame(best, WarmStart.around(best, CpuSettings.defaults()), "the default: the vector kernels from the first call");
+        assertInstanceOf(WarmStart.class, WarmStart.around(best, warm));
+        ScalarKernels scalar = new ScalarKernels("test");
+        assertSame(scalar, WarmStart.around(scalar, warm), "plain loops need no warm-up");
     }
 }

@@ -27,8 +27,6 @@ import dev.mnv3.cuda.ffi.NativeLibraries;
  * here may crash the JVM.
  */
 public final class CudaRuntime {
-    /** Which GPU a model goes to when its options name none (CUDA_VISIBLE_DEVICES applies first); default 0. */
-    public static final String DEVICE_PROPERTY = "mnv3.cuda.device";
     public static final String PREFIX = "CUDA backend unavailable: ";
     /** Our fatbin has SASS for sm_80 and newer only (CUDA 13 dropped older architectures). */
     public static final int MIN_COMPUTE_CAPABILITY = 80;
@@ -88,9 +86,9 @@ public final class CudaRuntime {
         this.transfers = driver.streamCreate(); // lives as long as the context: never destroyed
     }
 
-    /** The runtime of the default device ({@value #DEVICE_PROPERTY}, else 0), opened on first call. */
+    /** The runtime of device 0 (the default; CUDA_VISIBLE_DEVICES applies first), opened on first call. */
     public static CudaRuntime get() {
-        return get(defaultDevice());
+        return get(0);
     }
 
     /** The runtime of device {@code ordinal}, opened on first call and kept for the life of the process. */
@@ -108,19 +106,7 @@ public final class CudaRuntime {
         throw new BackendUnavailableException((String) state);
     }
 
-    /** The device a model goes to when its options name none: {@value #DEVICE_PROPERTY}, else 0. */
-    public static int defaultDevice() {
-        String v = System.getProperty(DEVICE_PROPERTY, "0").trim();
-        try {
-            int d = Integer.parseInt(v);
-            if (d >= 0) return d;
-        } catch (NumberFormatException ignored) {
-            // reported below
-        }
-        throw new IllegalArgumentException("-D" + DEVICE_PROPERTY + " must be a device number (0, 1, ...), got '" + v + "'");
-    }
-
-    /** Null when the CUDA backend can run here (on the default device), else why not. Never throws. */
+    /** Null when the CUDA backend can run here (on device 0), else why not. Never throws. */
     public static String unavailableReason() {
         try {
             get();
@@ -132,9 +118,9 @@ public final class CudaRuntime {
         }
     }
 
-    /** Opens the default device. */
+    /** Opens device 0. */
     public static CudaRuntime open(LibraryLocator locator) {
-        return open(locator, defaultDevice());
+        return open(locator, 0);
     }
 
     /** Opens everything but cuDNN for one device; exposed to tests so they can point the search at fake directories. */
@@ -258,7 +244,7 @@ public final class CudaRuntime {
             case ON -> {
                 LoadedCudnn c = cudnn();
                 if (c == null) {
-                    throw new BackendUnavailableException("--cudnn on, but cuDNN cannot be used here: " + cudnnUnavailableReason());
+                    throw new BackendUnavailableException("CudaSettings.cudnn is ON, but cuDNN cannot be used here: " + cudnnUnavailableReason());
                 }
                 yield c;
             }
@@ -266,7 +252,7 @@ public final class CudaRuntime {
                 LoadedCudnn c = cudnn();
                 if (c == null && !DRIVER_ONLY_SAID.getAndSet(true)) {
                     LOG.log(System.Logger.Level.INFO, "no cuDNN (" + cudnnUnavailableReason().lines().findFirst().orElse("")
-                            + "): the CUDA backend runs on mnv3's own kernels alone; --cudnn off skips the search");
+                            + "): the CUDA backend runs on mnv3's own kernels alone; CudaSettings.cudnn OFF skips the search");
                 }
                 yield c;
             }

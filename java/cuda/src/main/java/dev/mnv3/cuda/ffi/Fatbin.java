@@ -31,6 +31,7 @@ public final class Fatbin {
 
     /** The fatbin's bytes; throws with the reason when this build has none. */
     public static byte[] load() {
+        // the property only says where the kernels are, never how a model runs
         String override = System.getProperty(PROPERTY);
         try {
             byte[] bytes;

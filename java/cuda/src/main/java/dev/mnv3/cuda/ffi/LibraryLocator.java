@@ -65,6 +65,7 @@ public final class LibraryLocator {
                               List<Path> pythonPrefixes) {
         public static Environment current() {
             Map<String, String> props = new HashMap<>();
+            // the properties that say where libcuda and cuDNN are (never how a model runs)
             System.getProperties().forEach((k, v) -> props.put(String.valueOf(k), String.valueOf(v)));
             Map<String, String> env = System.getenv();
             List<Path> prefixes = new ArrayList<>();

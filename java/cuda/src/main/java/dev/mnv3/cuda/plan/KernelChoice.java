@@ -11,15 +11,11 @@ import dev.mnv3.core.backend.CudaSettings;
  * GEMM) and the stem (in FP16/BF16 plans ours also reads the float input directly: no conversion
  * pass, no rounding before the first layer). By default both are timed once per shape, on the
  * device, when a plan is built, and the faster is kept (see {@code exec.KernelTuner}).
- * {@link CudaSettings} ({@code --conv-kernels}, defaults from {@code -Dmnv3.cuda.depthwise},
- * {@code .pointwise} and {@code .stem}) fixes the choice for diagnosis and benchmarks ({@code cudnn}
- * needs cuDNN loaded). Depthwise convs of
+ * {@link CudaSettings#depthwise()}, {@code pointwise} and {@code stem} fix the choice for diagnosis
+ * and benchmarks ({@code cudnn} needs cuDNN loaded). Depthwise convs of
  * SE blocks in FP16/BF16 plans are always ours: they also write the squeeze's partial sums.
  */
 public final class KernelChoice {
-    public static final String DEPTHWISE_PROPERTY = CudaSettings.DEPTHWISE_PROPERTY,
-            POINTWISE_PROPERTY = CudaSettings.POINTWISE_PROPERTY, STEM_PROPERTY = CudaSettings.STEM_PROPERTY;
-
     public enum Impl { OURS, CUDNN }
 
     /**
@@ -40,11 +36,6 @@ public final class KernelChoice {
     public static final double MARGIN = 0.95;
 
     private KernelChoice() {
-    }
-
-    /** Who {@code -D<property>} asks to run a conv kind (auto when unset). */
-    public static CudaSettings.ConvKernels mode(String property) {
-        return CudaSettings.ConvKernels.parse("-D" + property, System.getProperty(property, "auto"));
     }
 
     /**

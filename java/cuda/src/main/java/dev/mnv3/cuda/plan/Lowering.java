@@ -185,7 +185,7 @@ public final class Lowering {
         if (se.channels() > SE_MAX_CHANNELS || se.squeezeChannels() > SE_MAX_SQUEEZE) {
             throw new IllegalArgumentException(se.name() + " has " + se.channels() + " channels squeezed to "
                     + se.squeezeChannels() + "; the FP16/BF16 path supports at most " + SE_MAX_CHANNELS + " and "
-                    + SE_MAX_SQUEEZE + " (use --precision fp32 or tf32)");
+                    + SE_MAX_SQUEEZE + " (set CompileOptions.precision to FP32 or TF32)");
         }
     }
 
