@@ -1,19 +1,31 @@
 #!/usr/bin/env python3
-"""Writes java/cpu/src/main/java/dev/mnv3/cpu/fast/GemmTiles.java: the CPU backend's GEMM register
-tiles, R rows x V vectors of C, for VectorKernels.gemm.
+"""Writes java/cpu/src/main/java/dev/mnv3/cpu/fast/GemmTiles6.java and GemmTiles4.java: the CPU
+backend's GEMM register tiles, R rows x V vectors of C, for VectorKernels.gemm, one class per
+tile height R.
 
 They are written out long-hand because C2 keeps the accumulators in registers only as separate
 locals (not arrays) and only when nothing is left as a call, and each tile is a method of its own
 because C2 stops inlining in big methods (a vector operation left as a call boxes its operands and
 runs the Java fallback). Run from the repository root after editing:
     python3 tools/codegen/gemm_tiles.py
-GeneratedKernelsTest checks that the checked-in file is what this writes.
+GeneratedKernelsTest checks that the checked-in files are what this writes.
 """
 from generated import write
 
 # (rows, vectors, epilogue in registers): per tile height R (VectorKernels.R) an Rx2 and a 2Rx1
 # fused tile, and the Rx2 and Rx1 raw ones
-TILES = [t for r in (6, 4) for t in ((r, 2, True), (2 * r, 1, True), (r, 2, False), (r, 1, False))]
+def tiles(r):
+    return [(r, 2, True), (2 * r, 1, True), (r, 2, False), (r, 1, False)]
+
+
+# per height, where it is used and why
+HEIGHTS = {
+    6: """6 rows, where C2 has 32 vector registers (AVX-512, also for its 256- and 128-bit
+ * vectors): fused6x2 holds 12 accumulators + 2 weight vectors + 1 broadcast.""",
+    4: """4 rows, where C2 has 16 vector registers (AVX2, -XX:UseAVX=2): fused4x2 holds 8
+ * accumulators + 2 weight vectors + 1 broadcast. With the 6-row tiles there the GEMMs ran at half
+ * the speed of the same 256-bit code with AVX-512's registers.""",
+}
 
 
 def off(base, r, ld, v):
@@ -88,18 +100,16 @@ import jdk.incubator.vector.FloatVector;
  * vectors and broadcasts R values of A for R x V FMAs; the accumulators start at the bias. The
  * fused tiles finish in registers (activation, residual, store), for panels of whole vectors; the
  * raw tiles leave their sums in a scratch tile for the epilogue (a last panel narrower than its
- * vectors). Two heights: 6 rows where C2 has 32 vector registers (AVX-512, also for its 256- and
- * 128-bit vectors), fused6x2 holding 12 accumulators + 2 weight vectors + 1 broadcast; 4 rows where
- * it has 16 (AVX2), fused4x2 holding 8 + 2 + 1: with 6 rows under -XX:UseAVX=2 the GEMMs ran at
- * half the speed of the same 256-bit code with AVX-512's registers.
+ * vectors). These are HEIGHT
  */
-final class GemmTiles {
-    private GemmTiles() {
+final class GemmTilesR {
+    private GemmTilesR() {
     }
 '''
 
 def files():
-    return {"GemmTiles.java": HEADER + "\n" + "\n\n".join(tile(*t) for t in TILES) + "\n}\n"}
+    return {f"GemmTiles{r}.java": HEADER.replace("GemmTilesR", f"GemmTiles{r}").replace("HEIGHT", HEIGHTS[r]) + "\n" + "\n\n".join(tile(*t) for t in tiles(r)) + "\n}\n"
+            for r in HEIGHTS}
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * {@link CpuKernels} with the Vector API at the widest width C2 compiles here (or the one forced
  * with -Dmnv3.cpu.vectorBits): L floats per vector. The 1x1 convolution is a GEMM over panels of
- * 2L columns with R x 2L register tiles ({@link GemmTiles}; R = 6 with AVX-512's 32 vector
+ * 2L columns with R x 2L register tiles ({@link GemmTiles6}, {@link GemmTiles4}; R = 6 with AVX-512's 32 vector
  * registers, 4 with AVX2's 16) that add the bias, activate, add the residual and store
  * in registers: measured on Zen 5 at 512 bits, that beats a 12-row tile (24 accumulators) with
  * the epilogue as a separate pass over an L1 scratch tile at every K, the most at small K. A
@@ -130,12 +130,12 @@ final class VectorKernels implements CpuKernels {
             int cols = Math.min(PANEL, n - j), b0 = j * k, co = cOff + m * n + j, ro = resOff + m * n + j;
             if (rows > 1 && cols == PANEL) {
                 for (int r = 0; r < rows; r += R) {
-                    if (R == 6) GemmTiles.fused6x2(a, a0 + r * lda, lda, k, b, b0, bias, j, f, res, ro + r * n, c, co + r * n, n);
-                    else GemmTiles.fused4x2(a, a0 + r * lda, lda, k, b, b0, bias, j, f, res, ro + r * n, c, co + r * n, n);
+                    if (R == 6) GemmTiles6.fused6x2(a, a0 + r * lda, lda, k, b, b0, bias, j, f, res, ro + r * n, c, co + r * n, n);
+                    else GemmTiles4.fused4x2(a, a0 + r * lda, lda, k, b, b0, bias, j, f, res, ro + r * n, c, co + r * n, n);
                 }
             } else if (rows == 2 * R && cols == L) {
-                if (R == 6) GemmTiles.fused12x1(a, a0, lda, k, b, b0, bias, j, f, res, ro, c, co, n);
-                else GemmTiles.fused8x1(a, a0, lda, k, b, b0, bias, j, f, res, ro, c, co, n);
+                if (R == 6) GemmTiles6.fused12x1(a, a0, lda, k, b, b0, bias, j, f, res, ro, c, co, n);
+                else GemmTiles4.fused8x1(a, a0, lda, k, b, b0, bias, j, f, res, ro, c, co, n);
             } else {
                 boolean two = cols > L;
                 if (rows == 1) {
@@ -144,11 +144,11 @@ final class VectorKernels implements CpuKernels {
                     for (int r = 0; r < rows; r += R) {
                         int a1 = a0 + r * lda;
                         if (R == 6) {
-                            if (two) GemmTiles.raw6x2(a, a1, lda, k, b, b0, bias, j, t, r * PANEL, PANEL);
-                            else GemmTiles.raw6x1(a, a1, lda, k, b, b0, bias, j, t, r * PANEL, PANEL);
+                            if (two) GemmTiles6.raw6x2(a, a1, lda, k, b, b0, bias, j, t, r * PANEL, PANEL);
+                            else GemmTiles6.raw6x1(a, a1, lda, k, b, b0, bias, j, t, r * PANEL, PANEL);
                         } else {
-                            if (two) GemmTiles.raw4x2(a, a1, lda, k, b, b0, bias, j, t, r * PANEL, PANEL);
-                            else GemmTiles.raw4x1(a, a1, lda, k, b, b0, bias, j, t, r * PANEL, PANEL);
+                            if (two) GemmTiles4.raw4x2(a, a1, lda, k, b, b0, bias, j, t, r * PANEL, PANEL);
+                            else GemmTiles4.raw4x1(a, a1, lda, k, b, b0, bias, j, t, r * PANEL, PANEL);
                         }
                     }
                 }
