@@ -250,7 +250,7 @@ class CliTest {
         assertEquals(0, r.exitCode(), r.toString());
         Map<String, Object> o = jsonLines(r.out()).getFirst();
         assertEquals(3L, o.get("clients"), r.out());
-        assertTrue(((Number) o.get("runs")).longValue() >= 9, "at least 3 runs per client: " + r.out());
+        assertTrue(((Number) o.get("runs")).longValue() >= 3, "at least one run per client, each counted: " + r.out());
         assertTrue(((Number) o.get("images_per_second")).doubleValue() > 0, r.out());
         assertOneLineError(bench("--clients", "0"), "--clients must be from 1 to 256, got 0");
     }

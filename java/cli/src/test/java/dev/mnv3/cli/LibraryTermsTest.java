@@ -19,6 +19,7 @@ class LibraryTermsTest {
             "holding tensors; name the one that does as the checkpoint key|holding tensors; name the one that does with --checkpoint-key",
             "CompileOptions.threads must be from 0 (all available processors) to 256, got 300|--threads must be from 0 (all available processors) to 256, got 300",
             "plain loops asked for (CpuSettings.scalar)|plain loops asked for (--cpu-kernels scalar)",
+            "cpu runs FP32 only, not FP16 (the reduced precisions run on the GPU: the cuda backend)|cpu runs FP32 only, not FP16 (the reduced precisions run on the GPU: --backend cuda)",
             "a message naming no field|a message naming no field"})
     void libraryTermsBecomeFlags(String library, String cli) {
         assertEquals(cli, LibraryTerms.inFlags(library));
