@@ -41,11 +41,14 @@ import org.junit.jupiter.api.io.TempDir;
  * master (a Master and a Worker in the driver), and an executor JVM the Worker launches from
  * Spark's jars alone, so that the job's classes reach it only as the jar the job ships and the
  * weights only as the broadcast. Its rows equal one image at a time through the model; a file
- * that does not decode and an empty one are rows with their error. Small: a few tiny images, one
- * executor of one core.
+ * that does not decode and an empty one are rows with their error. The executor is killed (SIGKILL)
+ * once the first task has committed: the Worker starts another, the lost tasks run again, and no
+ * row is lost or written twice. Small: tiny images, one executor of one core.
  */
 class BatchClusterTest {
     private static final int RESIZE = 40, CROP = 32, TOP = 3;
+    /** Tiny images beside the five named ones, two to a task: 13 tasks in all. */
+    private static final int EXTRA = 20, PARTITIONS = (5 + EXTRA + 1) / 2;
     private static final double TOLERANCE = 1e-5;
     private static final Path TARGET = Path.of("target").toAbsolutePath();
 
@@ -63,16 +66,25 @@ class BatchClusterTest {
         for (String name : good) BatchJobTest.write(BatchJobTest.picture(30 + rnd.nextInt(30), 30 + rnd.nextInt(30), rnd), images.resolve(name));
         Files.writeString(images.resolve("notes.jpg"), "not an image");
         Files.write(images.resolve("empty.jpg"), new byte[0]);
+        Set<String> files = new HashSet<>(good);
+        files.addAll(List.of("notes.jpg", "empty.jpg"));
+        for (int i = 0; i < EXTRA; i++) { // enough tasks that some are left when the executor dies
+            String name = String.format(java.util.Locale.ROOT, "x%02d.png", i);
+            BatchJobTest.write(BatchJobTest.picture(20 + rnd.nextInt(20), 20 + rnd.nextInt(20), rnd), images.resolve(name));
+            files.add(name);
+        }
 
         Path out = dir.resolve("out");
         Path logFile = dir.resolve("driver.log");
         Process driver = driver(weights, "file://" + images, out, logFile);
+        String killed = killTheExecutorMidJob(driver, out);
         boolean ended = driver.waitFor(150, TimeUnit.SECONDS);
         if (!ended) driver.destroyForcibly().waitFor();
         String log = Files.readString(logFile);
         assertTrue(ended, "the driver ran over 150 s: " + log);
         assertEquals(0, driver.exitValue(), log);
-        assertTrue(log.contains(": 5 images, 2 with an error") && log.contains("Spark local-cluster"), log);
+        assertTrue(killed.startsWith("killed"), killed + "\n" + log);
+        assertTrue(log.contains(": " + files.size() + " images, 2 with an error") && log.contains("Spark local-cluster"), log);
 
         Map<String, Tensor> expected = new java.util.HashMap<>();
         Preprocessing prep = new Preprocessing(RESIZE, CROP);
@@ -84,12 +96,16 @@ class BatchClusterTest {
             }
         }
         List<Map<String, Object>> rows = BatchJobTest.jsonLines(out);
-        assertEquals(5, rows.size(), "a row for every file, names starting with '_' or '.' and the empty one included");
+        assertEquals(files.size(), rows.size(), "a row for every file, once, names starting with '_' or '.' and the empty one included");
         Set<String> seen = new HashSet<>();
         for (Map<String, Object> row : rows) {
             String file = (String) row.get("file");
             String name = file.substring(file.lastIndexOf('/') + 1);
             assertTrue(file.startsWith("file:") && seen.add(name), file);
+            if (name.startsWith("x")) { // one of the many: decoded, not compared
+                assertNull(row.get("error"), row.toString());
+                continue;
+            }
             if (!good.contains(name)) {
                 assertNotNull(row.get("error"), row.toString());
                 assertNull(row.get("logits"));
@@ -103,7 +119,48 @@ class BatchClusterTest {
             assertTrue(TensorDiff.of(expected.get(other).data(), expected.get(name).data()).relL2() > 1e-2, "the check could fail");
             assertEquals(TOP, ((List<?>) row.get("top")).size());
         }
-        assertEquals(Set.of("a.jpg", "_DSC0001.JPG", ".hidden.png", "notes.jpg", "empty.jpg"), seen);
+        assertEquals(files, seen);
+    }
+
+    /**
+     * Waits for the first committed task in the output (Spark's committer moves each task's files
+     * into _temporary/0/task_* when it commits), then SIGKILLs the executor JVM, the driver's child
+     * that the Worker launched; and waits for the Worker to start another. Says what it did.
+     */
+    private static String killTheExecutorMidJob(Process driver, Path out) throws Exception {
+        Path committed = out.resolve("_temporary/0");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        ProcessHandle victim = null;
+        while (victim == null) {
+            if (!driver.isAlive() || System.nanoTime() > deadline) return "no executor killed: no task committed while the job ran";
+            if (taskCount(committed) > 0) victim = executors(driver).stream().findFirst().orElse(null);
+            if (victim == null) Thread.sleep(20);
+        }
+        int before = taskCount(committed);
+        victim.destroyForcibly();
+        victim.onExit().get(30, TimeUnit.SECONDS);
+        if (Files.exists(out.resolve("_SUCCESS"))) return "no executor killed mid-job: the job had ended";
+        while (driver.isAlive() && System.nanoTime() < deadline) {
+            long pid = victim.pid();
+            if (executors(driver).stream().anyMatch(e -> e.pid() != pid)) {
+                return "killed executor " + pid + " after " + before + " of " + PARTITIONS + " tasks had committed; another took over";
+            }
+            Thread.sleep(20);
+        }
+        return "no other executor started after the kill";
+    }
+
+    private static List<ProcessHandle> executors(Process driver) {
+        return driver.descendants().filter(p -> p.info().commandLine().orElse("").contains("CoarseGrainedExecutorBackend")).toList();
+    }
+
+    private static int taskCount(Path committed) throws IOException {
+        if (!Files.isDirectory(committed)) return 0;
+        try (Stream<Path> s = Files.list(committed)) {
+            return (int) s.filter(p -> p.getFileName().toString().startsWith("task_")).count();
+        } catch (java.nio.file.NoSuchFileException e) {
+            return 0; // the job committed and removed _temporary meanwhile
+        }
     }
 
     /** The driver JVM: ./mnv3 batch's command line, with the job jar built from this module's classes and dependencies. */
