@@ -2,13 +2,12 @@ package dev.mnv3.bench;
 
 import dev.mnv3.core.MobileNetV3Config;
 import dev.mnv3.core.backend.Backend;
+import dev.mnv3.core.backend.Backends;
 import dev.mnv3.core.backend.CompileOptions;
 import dev.mnv3.core.backend.CompiledModel;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.weights.RandomWeights;
-import dev.mnv3.cpu.ReferenceBackend;
-import dev.mnv3.cpu.fast.FastBackend;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -54,7 +53,7 @@ public class ForwardBenchmark {
     @Setup(Level.Trial)
     public void setUp() throws Exception {
         Graph g = Graph.of(MobileNetV3Config.named(model));
-        Backend b = path.equals("reference") ? new ReferenceBackend() : new FastBackend();
+        Backend b = Backends.named(path.equals("reference") ? "cpu-reference" : "cpu");
         compiled = b.compile(g, RandomWeights.generate(g, 1), CompileOptions.fromSystemProperties().withThreads(threads));
         input = RandomWeights.input(batch, 224, 224, 2);
     }

@@ -5,6 +5,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.mnv3.core.MobileNetV3Config;
+import dev.mnv3.core.backend.Backends;
 import dev.mnv3.core.backend.CompileOptions;
 import dev.mnv3.core.backend.CompiledModel;
 import dev.mnv3.core.bench.ReportDirectory;
@@ -14,7 +15,6 @@ import dev.mnv3.core.tensor.TensorDiff;
 import dev.mnv3.core.weights.RandomWeights;
 import dev.mnv3.core.weights.Weights;
 import dev.mnv3.cpu.CpuInfo;
-import dev.mnv3.cpu.fast.FastBackend;
 import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
@@ -94,7 +94,7 @@ public final class OrtComparison {
         String isa = oursIsa();
         System.out.printf(Locale.ROOT, "CPU: %s%nmnv3 cpu: %s; compiled for %s%nvs ONNX Runtime %s at its own best ISA; %d threads "
                         + "each, 224x224, %d rounds x %.1f s per engine%n",
-                CpuInfo.here().describe(), new FastBackend().kernelsDescription(), isa, env.getVersion(), threads, rounds, seconds);
+                CpuInfo.here().describe(), Backends.named("cpu").kernelsDescription(), isa, env.getVersion(), threads, rounds, seconds);
         List<Row> rows = new ArrayList<>();
         for (String model : models) {
             Graph graph = Graph.of(MobileNetV3Config.named(model));
@@ -107,7 +107,7 @@ public final class OrtComparison {
                 so.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
                 so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
                 try (OrtSession session = env.createSession(onnx.toString(), so);
-                     CompiledModel ours = new FastBackend().compile(graph, weights, CompileOptions.fromSystemProperties().withThreads(threads))) {
+                     CompiledModel ours = Backends.named("cpu").compile(graph, weights, CompileOptions.fromSystemProperties().withThreads(threads))) {
                     for (int batch : batches) {
                         Row r = compare(env, session, ours, model, batch, rounds, seconds);
                         rows.add(r);
@@ -250,13 +250,13 @@ public final class OrtComparison {
 
     /**
      * Where the time goes, layer by layer: each engine's own per-node timings (ours from
-     * FastBackend.profile, ORT's from its profiler), each the least over the runs, per batch.
+     * CompiledModel.layerMillis, ORT's from its profiler), each the least over the runs, per batch.
      */
     private static void profile(CompiledModel ours, OrtEnvironment env, Path onnx, OrtSession.SessionOptions so, String model,
                                 int batch) throws OrtException, java.io.IOException {
         Tensor input = RandomWeights.input(batch, 224, 224, 3);
         int runs = batch > 1 ? 10 : 30;
-        Map<String, Double> mine = FastBackend.profile(ours, input, runs), theirs;
+        Map<String, Double> mine = ours.layerMillis(input, runs), theirs;
         try (OnnxTensor x = OnnxTensor.createTensor(env, FloatBuffer.wrap(input.data()), new long[] {batch, 3, 224, 224})) {
             theirs = OrtProfile.measure(env, onnx, so, x, runs);
         }

@@ -40,13 +40,6 @@ class ModuleBoundariesTest {
     /** The packages of core's image pipeline and what lies below it: they know no model, backend or benchmark. */
     static final Set<String> BELOW_MODELS = Set.of("dev.mnv3.core.image", "dev.mnv3.core.io", "dev.mnv3.core.tensor");
     static final Set<String> MODEL_PACKAGES = Set.of("dev.mnv3.core.backend", "dev.mnv3.core.bench");
-    /**
-     * Uses of unexported packages that remain, to end and not to grow: the benchmarks (a tool on the
-     * class path, not a library) time the fast CPU backend's warm-up and per-layer profile, which it
-     * does not publish.
-     */
-    static final Map<String, Set<String>> KNOWN_UNEXPORTED_USES = Map.of("benchmarks", Set.of("dev.mnv3.cpu.fast"));
-
     /** A module's directory, its name (null without a module-info), its packages and the packages it exports. */
     record Module(String dir, String name, Set<String> packages, Set<String> exported) {
     }
@@ -113,7 +106,6 @@ class ModuleBoundariesTest {
             for (String used : s.uses()) {
                 Module m = owner.get(used);
                 if (m == null || m.dir().equals(s.module()) || m.name() == null || m.exported().contains(used)) continue;
-                if (KNOWN_UNEXPORTED_USES.getOrDefault(s.module(), Set.of()).contains(used)) continue;
                 out.add(s.path() + " (" + s.module() + ") uses " + used + ", which " + m.dir() + " does not export");
             }
         }

@@ -125,6 +125,22 @@ class FastBackendTest {
     }
 
     @Test
+    void itsModelsSayWhereTheTimeGoesAndTheReferencesDoNot() {
+        Graph g = Graph.of(MobileNetV3Config.small());
+        Weights weights = RandomWeights.generate(g, 1);
+        Tensor x = RandomWeights.input(1, 64, 64, 1);
+        try (CompiledModel fast = new FastBackend().compile(g, weights); CompiledModel ref = new ReferenceBackend().compile(g, weights)) {
+            assertTrue(fast.timesLayers());
+            Map<String, Double> ms = fast.layerMillis(x, 2);
+            assertEquals(g.nodes().size(), ms.size(), ms.toString());
+            assertTrue(ms.values().stream().allMatch(t -> t >= 0 && t < 60_000), ms.toString());
+            assertTrue(!ref.timesLayers());
+            var e = assertThrows(UnsupportedOperationException.class, () -> ref.layerMillis(x, 1));
+            assertTrue(e.getMessage().contains("does not time its layers"), e.getMessage());
+        }
+    }
+
+    @Test
     void rejectsWhatItCannotDo() {
         Graph g = Graph.of(MobileNetV3Config.small());
         Weights weights = RandomWeights.generate(g, 1);

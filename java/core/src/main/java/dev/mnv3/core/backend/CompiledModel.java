@@ -56,6 +56,27 @@ public interface CompiledModel extends AutoCloseable {
     }
 
     /**
+     * False while the model runs stand-in code until its fastest kernels are compiled (the CPU
+     * backend's {@link CpuSettings#warmStart()}); true once it runs what it was compiled for.
+     */
+    default boolean warmedUp() {
+        return true;
+    }
+
+    /** Whether {@link #layerMillis} can say where the time goes. */
+    default boolean timesLayers() {
+        return false;
+    }
+
+    /**
+     * Milliseconds spent in each layer, by node name, the least over {@code runs} runs of
+     * {@code input}: where the time goes. Only where {@link #timesLayers()}.
+     */
+    default Map<String, Double> layerMillis(Tensor input, int runs) {
+        throw new UnsupportedOperationException(backend() + " does not time its layers");
+    }
+
+    /**
      * {@link #run} on another thread: a caller can keep several batches in flight (on the CUDA
      * backend they run on separate streams, so one batch's copies overlap another's kernels).
      */

@@ -79,24 +79,6 @@ public final class FastBackend implements Backend {
         return settings.scalar() ? new ScalarKernels("plain loops asked for (CpuSettings.scalar)") : CpuKernels.best();
     }
 
-    /**
-     * Milliseconds spent in each node of a model compiled by this backend, the least over
-     * {@code runs} runs of {@code input}: where the time goes.
-     */
-    public static java.util.Map<String, Double> profile(CompiledModel model, dev.mnv3.core.tensor.Tensor input, int runs) {
-        if (!(model instanceof FastModel m)) throw new IllegalArgumentException("not a model of the " + NAME + " backend");
-        return m.profile(input, runs);
-    }
-
-    /**
-     * True when {@code model} (compiled by this backend) runs the kernels it was compiled for; false
-     * while it runs plain loops until C2 has compiled its vector kernels (see {@link CpuSettings#warmStart()}).
-     */
-    public static boolean warmedUp(CompiledModel model) {
-        if (!(model instanceof FastModel m)) throw new IllegalArgumentException("not a model of the " + NAME + " backend");
-        return !(m.kernels() instanceof WarmStart w) || w.vectorsRunning();
-    }
-
     @Override
     public CompiledModel compile(Graph graph, Weights weights, CompileOptions options) {
         if (options.precision() != Precision.FP32) {

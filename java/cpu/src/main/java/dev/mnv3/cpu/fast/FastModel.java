@@ -228,7 +228,18 @@ final class FastModel implements CompiledModel {
      * time other processes on the machine did not inflate. Where images run one per thread,
      * every thread adds its own time (thread time); steps that threads share count their wall time.
      */
-    synchronized Map<String, Double> profile(Tensor input, int runs) {
+    @Override
+    public boolean timesLayers() {
+        return true;
+    }
+
+    @Override
+    public boolean warmedUp() {
+        return !(kernels() instanceof WarmStart w) || w.vectorsRunning();
+    }
+
+    @Override
+    public synchronized Map<String, Double> layerMillis(Tensor input, int runs) {
         double[] least = new double[layers.size()];
         Arrays.fill(least, Double.POSITIVE_INFINITY);
         try {

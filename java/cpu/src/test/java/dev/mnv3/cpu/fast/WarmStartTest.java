@@ -41,6 +41,8 @@ class WarmStartTest {
             float[] want = ref.run(x).data();
             Tensor before = m.run(x);
             assertFalse(warm.vectorsRunning(), "nothing started the warm-up");
+            assertFalse(m.warmedUp(), "the model says it runs stand-in code");
+            assertTrue(vector.warmedUp() && ref.warmedUp());
             assertArrayEquals(plain.run(x).data(), before.data(), "plain loops run before the switch");
             assertTrue(TensorDiff.of(before.data(), want).relL2() <= CrossCheck.FP32_TOLERANCE);
 
@@ -49,6 +51,7 @@ class WarmStartTest {
             long deadline = System.nanoTime() + 45_000_000_000L; // the warm-up gives up waiting after 30 s and switches anyway
             while (!warm.vectorsRunning() && System.nanoTime() < deadline) Thread.sleep(10);
             assertTrue(warm.vectorsRunning(), "the warm-up switched to the vector kernels");
+            assertTrue(m.warmedUp(), "the model says it runs its kernels");
             Tensor after = m.run(x);
             assertArrayEquals(vector.run(x).data(), after.data(), "the vector kernels run after the switch");
             assertTrue(TensorDiff.of(after.data(), want).relL2() <= CrossCheck.FP32_TOLERANCE);
