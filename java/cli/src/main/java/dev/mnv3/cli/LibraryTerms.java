@@ -26,7 +26,7 @@ final class LibraryTerms {
             rule("CudaSettings\\.(depthwise|pointwise|stem) is (\\w+)", m -> "--conv-kernels " + m.group(1) + "=" + lower(m, 2)),
             rule("CudaSettings\\.streams", m -> "--cuda-streams"),
             rule("CudaSettings\\.device", m -> "--device"),
-            rule("the (cpu|reference|cuda) backend", m -> "--backend " + m.group(1)),
+            rule("the (cpu-reference|cpu|cuda) backend", m -> "--backend " + m.group(1)),
             rule("as the checkpoint key", m -> "with --checkpoint-key"),
             rule("the checkpoint key", m -> "--checkpoint-key"));
 

@@ -102,7 +102,7 @@ public final class BatchCommand implements Subcommand {
 
     @Option(names = "--master", paramLabel = "URL",
             description = "Spark master (default: what spark-submit set, else local[*]: all processors of this machine). "
-                    + "With a cluster's master (spark://HOST:PORT, ...) batch adds its own jar to spark.jars; see the README.")
+                    + "With a cluster's master (spark://HOST:PORT, ...) batch adds its own jar to spark.jars; see docs/spark.md.")
     String master;
 
     @Option(names = "--no-progress", description = "No progress bar on stderr.")
