@@ -11,8 +11,11 @@ import javax.imageio.ImageReader;
  * One image's decode time limit ({@link ImageLimits#decodeTimeout()}). A javax.imageio read that
  * runs past it is aborted (the JDK's decoders look for that between rows), and every step checks
  * it, so that an image over its time is refused, naming the limit, whatever the decoder returned.
+ * The abort is asked again every millisecond until the read ends, so that a request the reader
+ * clears or has not yet seen (javax.imageio readers may clear it as a read begins) is not lost.
  */
 final class DecodeDeadline {
+    private static final long ABORT_REPEAT_NANOS = 1_000_000;
     /** One daemon thread aborts the reads that overrun, for every decode in the JVM. */
     private static final ScheduledThreadPoolExecutor TIMER = timer();
 
@@ -48,7 +51,7 @@ final class DecodeDeadline {
     <T> T read(ImageReader reader, Read<T> read) throws IOException {
         check();
         ScheduledFuture<?> abort = end == Long.MAX_VALUE ? null
-                : TIMER.schedule(reader::abort, end - System.nanoTime(), TimeUnit.NANOSECONDS);
+                : TIMER.scheduleAtFixedRate(reader::abort, Math.max(0, end - System.nanoTime()), ABORT_REPEAT_NANOS, TimeUnit.NANOSECONDS);
         try {
             T result = read.call();
             check();
