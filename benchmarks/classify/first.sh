@@ -45,7 +45,7 @@ rate() { sed -n 's/.* \([0-9.]*\) images\/s .*/\1/p' "$work/out"; }
 ready() {
     local s e pid
     s=$(date +%s.%N)
-    "${java[@]}" -Xmx2g "$@" -jar "$jar" serve --model small --weights "$weights" --host 127.0.0.1 --http-port 0 --grpc-port 0 \
+    "${java[@]}" -Xmx2g "$@" -jar "$jar" serve --model small --weights "$weights" --host 127.0.0.1 --http-port 0 --grpc-port 0 --probe-port 0 \
         >"$work/serve" 2>&1 &
     pid=$!
     for _ in $(seq 1 1500); do grep -q "ready:" "$work/serve" && break; sleep 0.02; done

@@ -56,10 +56,11 @@ def mnv3_command(jar=None):
 
 
 class Server:
-    """`mnv3 serve` on loopback at port (REST) and port + 1 (gRPC), ready when the constructor returns."""
+    """`mnv3 serve` on loopback at port (REST), port + 1 (gRPC) and port + 2 (the probe port), ready when the constructor returns."""
 
     def __init__(self, command, serve_args, port, log, env=None):
-        cmd = command + ["serve", "--host", "127.0.0.1", "--http-port", str(port), "--grpc-port", str(port + 1)] + serve_args
+        cmd = command + ["serve", "--host", "127.0.0.1", "--http-port", str(port), "--grpc-port", str(port + 1),
+                         "--probe-port", str(port + 2)] + serve_args
         self.base = "http://127.0.0.1:%d" % port
         self.log_path = log
         self.log = open(log, "w")

@@ -29,7 +29,8 @@ import picocli.CommandLine.Spec;
 
 @Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false, description = {
         "Serve the model over KServe v2 (the protocol of Triton, KServe and tritonclient) with a dynamic batcher. "
-                + "REST on --http-port, gRPC (inference.GRPCInferenceService) on --grpc-port.",
+                + "REST on --http-port, gRPC (inference.GRPCInferenceService) on --grpc-port, and the health checks and "
+                + "metrics also on --probe-port, on threads of their own, for Kubernetes' probes and Prometheus.",
         "",
         "Inputs (one per request): 'input' FP32 or FP16 [N,3,H,W], finite values only",
         "unless --allow-non-finite; or 'image' BYTES [N], encoded JPEG/PNG/WebP/BMP/GIF",
@@ -46,7 +47,9 @@ import picocli.CommandLine.Spec;
         "{\"error\": \"...\"}: 400 for a bad request, 401 without the token, 408 when a",
         "body stops arriving, 429 (Retry-After) when --max-receiving requests are being",
         "received or the queue is full, 503 while warming up or shutting down. Health",
-        "checks answer 200, or 400 when not live or ready.",
+        "checks answer 200, or 400 when not live or ready. The probe port answers",
+        "/v2/health/live, /v2/health/ready, /v2/models/NAME/ready and /metrics only",
+        "(404 for the rest), with the REST port's TLS and token rules.",
         "",
         "Ready once every instance has run a warm-up inference. SIGTERM drains: new",
         "requests get 503 / UNAVAILABLE, requests in flight are answered, then it exits",
@@ -89,6 +92,12 @@ public final class ServeCommand implements Subcommand {
 
     @Option(names = "--grpc-port", paramLabel = "P", defaultValue = "8001", description = "gRPC port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
     int grpcPort;
+
+    @Option(names = "--probe-port", paramLabel = "P|off", defaultValue = "8002",
+            description = "Port that answers only the health checks and /metrics (Triton's metrics port), on a selector and threads "
+                    + "that inference connections never use, so probes answer at once under any load; 0 picks a free one, off "
+                    + "opens none (default: ${DEFAULT-VALUE}).")
+    String probePort;
 
     @Option(names = "--max-batch-size", paramLabel = "N", defaultValue = "8",
             description = "Most images the batcher puts in one batch; also the most one request may hold. 1 turns batching off "
@@ -212,8 +221,10 @@ public final class ServeCommand implements Subcommand {
             Runtime.getRuntime().halt(server.drainedCleanly() ? 0 : 1);
         }));
         String scheme = config.security().tls() ? "https" : "http";
-        out.printf("mnv3 serve: ready: REST %s://%s:%d  gRPC %s:%d%s  metrics %s://%s:%d/metrics%s%n", scheme, config.host(), server.httpPort(),
-                config.host(), server.grpcPort(), config.security().tls() ? " (TLS)" : "", scheme, config.host(), server.httpPort(),
+        int probes = server.probePort() != ServerConfig.NO_PROBE_PORT ? server.probePort() : server.httpPort();
+        out.printf("mnv3 serve: ready: REST %s://%s:%d  gRPC %s:%d%s  %s %s://%s:%d/metrics%s%n", scheme, config.host(), server.httpPort(),
+                config.host(), server.grpcPort(), config.security().tls() ? " (TLS)" : "",
+                server.probePort() != ServerConfig.NO_PROBE_PORT ? "probes and metrics" : "metrics", scheme, config.host(), probes,
                 config.security().authenticates() ? "  (token required)" : "");
         out.flush();
         server.awaitStopped();
@@ -234,12 +245,24 @@ public final class ServeCommand implements Subcommand {
             RequestLimits limits = RequestLimits.defaults(maxBodyMb << 20);
             limits = limits.withReceiving(maxReceiving > 0 ? maxReceiving : limits.maxReceiving(),
                     maxReceivingMb > 0 ? (long) maxReceivingMb << 20 : limits.maxReceivingBytes());
-            return new ServerConfig(host, httpPort, grpcPort, limits, new BatchPolicy(maxBatchSize, maxQueueDelayMicros, queueLimit),
+            return new ServerConfig(host, httpPort, grpcPort, probePort(), limits, new BatchPolicy(maxBatchSize, maxQueueDelayMicros, queueLimit),
                     Duration.ofSeconds(drainSeconds), ServerSecurity.NONE);
         } catch (IllegalArgumentException e) {
             throw new Main.UserError(e.getMessage().replace("max batch size", "--max-batch-size")
                     .replace("max queue delay", "--max-queue-delay-us").replace("queue limit", "--queue-limit"));
         }
+    }
+
+    /** --probe-port: a port, 0 for any free one, or off. */
+    private int probePort() {
+        if (probePort.strip().equals("off")) return ServerConfig.NO_PROBE_PORT;
+        try {
+            int p = Integer.parseInt(probePort.strip());
+            if (p >= 0 && p <= 65535) return p;
+        } catch (NumberFormatException e) {
+            // the message below
+        }
+        throw new Main.UserError("--probe-port takes a port from 0 to 65535 or off, got '" + probePort + "'");
     }
 
     /** --tls-cert and --tls-key (both or neither), and the token of --auth-token-file. */

@@ -58,7 +58,7 @@ class ServeCommandTest {
             List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                     "--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector",
                     "-cp", System.getProperty("java.class.path"), Main.class.getName(), "serve", "--host", "127.0.0.1",
-                    "--http-port", "0", "--grpc-port", "0"));
+                    "--http-port", "0", "--grpc-port", "0", "--probe-port", "0"));
             cmd.addAll(List.of(args));
             Path log = Files.createTempFile(dir, "serve", ".log");
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
@@ -141,6 +141,11 @@ class ServeCommandTest {
             ByteBuffer.wrap(a, jsonLength, a.length - jsonLength).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(served);
             double err = TensorDiff.of(served, expected.data()).relL2();
             assertTrue(err <= 1e-6, "served logits differ from mnv3 run's by rel L2 " + err);
+            Matcher probes = Pattern.compile("probes and metrics http://127\\.0\\.0\\.1:(\\d+)/metrics").matcher(s.output());
+            assertTrue(probes.find(), s.output());
+            HttpResponse<String> live = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + probes.group(1) + "/v2/health/live")).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, live.statusCode(), "the probe port the ready line names answers");
         }
     }
 
@@ -189,7 +194,8 @@ class ServeCommandTest {
                 {"--max-queue-delay-us", "-5", "--max-queue-delay-us must be from 0"}, {"--queue-limit", "0", "--queue-limit must be >= 1"},
                 {"--pad-batches", "1,3", "--pad-batches: the largest padded batch size must be the max batch size 8"},
                 {"--pad-batches", "x", "--pad-batches takes auto, off or a list"}, {"--name", "a/b", "--name must be"},
-                {"--http-port", "70000", "HTTP port must be from 0 to 65535"}, {"--max-body-mb", "0", "--max-body-mb must be from 1"},
+                {"--http-port", "70000", "HTTP port must be from 0 to 65535"},
+                {"--probe-port", "of", "--probe-port takes a port from 0 to 65535 or off, got 'of'"}, {"--max-body-mb", "0", "--max-body-mb must be from 1"},
                 {"--crop", "300", "--resize and --crop"}, {"--tls-cert", "c.pem", "--tls-cert and --tls-key go together"},
                 {"--max-receiving", "-1", "--max-receiving must be from 1"}, {"--max-decode-ratio", "0", "--max-decode-ratio must be >= 1"},
                 {"--decode-timeout-ms", "-1", "--decode-timeout-ms must be >= 0"},
@@ -201,7 +207,7 @@ class ServeCommandTest {
         }
         Cli help = Cli.run("serve", "--help");
         assertEquals(0, help.exitCode());
-        for (String option : List.of("--weights", "--name", "--http-port", "--grpc-port", "--max-batch-size", "--max-queue-delay-us",
+        for (String option : List.of("--weights", "--name", "--http-port", "--grpc-port", "--probe-port", "--max-batch-size", "--max-queue-delay-us",
                 "--queue-limit", "--instances", "--pad-batches", "--max-body-mb", "--resize", "--crop", "--drain-seconds", "--max-receiving",
                 "--max-receiving-mb", "--allow-non-finite", "--max-decode-ratio", "--decode-timeout-ms", "--tls-cert", "--tls-key",
                 "--auth-token-file", "MNV3_JAVA_OPTS", "curl")) {

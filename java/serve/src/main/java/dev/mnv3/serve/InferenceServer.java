@@ -24,16 +24,17 @@ import java.util.logging.Logger;
  * mnv3 serve: one model behind KServe v2 REST (Jetty) and gRPC (grpc-java), one
  * {@link DynamicBatcher} in front of its instances, Prometheus metrics and Triton's statistics.
  *
- * <p>Threads: Jetty's platform threads answer health checks, metadata and scrapes at once; each
+ * <p>Threads: Jetty's platform threads answer health checks, metadata and scrapes at once (and
+ * the probe port, when configured, answers health checks and scrapes on a selector of its own); each
  * inference call (REST or gRPC) runs on a virtual thread of its own, admitted before its body is
  * read ({@link Admission}), and its processor-heavy parts (parsing, decoding images, writing large
  * answers) run on the {@link CpuWork} threads, one per processor, so that no amount of work in
  * flight keeps a health check waiting.
  *
- * <p>Life: {@link #start} binds both ports (live from then on), warms every instance up with
+ * <p>Life: {@link #start} binds the ports (live from then on), warms every instance up with
  * real inferences at the batch sizes it will run, and only then becomes ready. {@link #close}
  * (the CLI calls it on SIGTERM) drains: not ready, new inference calls refused with 503 /
- * UNAVAILABLE, calls in flight answered (up to the drain timeout); then both listeners stop and
+ * UNAVAILABLE, calls in flight answered (up to the drain timeout); then the listeners stop and
  * the model instances are closed.
  */
 public final class InferenceServer implements AutoCloseable {
@@ -54,7 +55,7 @@ public final class InferenceServer implements AutoCloseable {
     private final CpuWork cpu = CpuWork.perProcessor();
     /** Each inference call (REST) and each gRPC call runs on a virtual thread of its own. */
     private final ExecutorService callThreads = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("mnv3-call-", 0).factory());
-    private org.eclipse.jetty.server.Server http;
+    private org.eclipse.jetty.server.Server http, probes;
     private Server grpc;
     private boolean closed, drainedCleanly;
 
@@ -95,8 +96,11 @@ public final class InferenceServer implements AutoCloseable {
         String version = version();
         ServerSecurity security = config.security();
         TlsFiles tls = security.tls() ? TlsFiles.read(security.tlsCertificate(), security.tlsKey()) : null;
-        http = RestServer.start(config.host(), config.httpPort(), new RestHandler(service, state, metrics, NAME, version, instances.count(),
-                config.limits(), security, callThreads), config.limits(), tls);
+        RestHandler rest = new RestHandler(service, state, metrics, NAME, version, instances.count(), config.limits(), security, callThreads);
+        http = RestServer.start(config.host(), config.httpPort(), rest, config.limits(), tls);
+        if (config.probePort() != ServerConfig.NO_PROBE_PORT) {
+            probes = RestServer.startProbes(config.host(), config.probePort(), rest, config.limits(), tls);
+        }
         grpc = GrpcServer.start(config.host(), config.grpcPort(), service, state, NAME, version, instances.count(), config.limits(),
                 security, tls, callThreads);
     }
@@ -147,6 +151,11 @@ public final class InferenceServer implements AutoCloseable {
         return grpc.getPort();
     }
 
+    /** The probe port's number, or {@link ServerConfig#NO_PROBE_PORT} when there is none. */
+    public int probePort() {
+        return probes != null ? RestServer.port(probes) : ServerConfig.NO_PROBE_PORT;
+    }
+
     public ServerState state() {
         return state;
     }
@@ -157,7 +166,7 @@ public final class InferenceServer implements AutoCloseable {
 
     /**
      * Drains and stops: waits up to the drain timeout for calls in flight (new ones are refused),
-     * then stops both listeners and closes the model instances. Safe to call twice.
+     * then stops the listeners and closes the model instances. Safe to call twice.
      */
     @Override
     public synchronized void close() {
@@ -187,13 +196,8 @@ public final class InferenceServer implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
-        if (http != null) {
-            try {
-                http.stop();
-            } catch (Exception e) {
-                LOG.log(Level.WARNING, "stopping the HTTP server: " + e, e);
-            }
-        }
+        stop(http, "the HTTP server");
+        stop(probes, "the probe port");
         batcher.close();
         callThreads.close();
         cpu.close();
@@ -201,6 +205,15 @@ public final class InferenceServer implements AutoCloseable {
             instances.close();
         } finally {
             state.stopped();
+        }
+    }
+
+    private static void stop(org.eclipse.jetty.server.Server jetty, String what) {
+        if (jetty == null) return;
+        try {
+            jetty.stop();
+        } catch (Exception e) {
+            LOG.log(Level.WARNING, "stopping " + what + ": " + e, e);
         }
     }
 

@@ -30,7 +30,7 @@ class RestEndpointsTest {
     @BeforeAll
     static void start() throws Exception {
         Tools.require("curl");
-        s = new TestServer(new BatchPolicy(4, 0, 64), 1, MAX_BODY);
+        s = new TestServer(TestServer.config(new BatchPolicy(4, 0, 64), MAX_BODY).withProbePort(0), 1, false, CoreImageDecoder.DEFAULT);
     }
 
     @AfterAll
@@ -99,6 +99,31 @@ class RestEndpointsTest {
         assertEquals(404, Tools.curl(s.url("/v2/nothing"), null).status());
         assertEquals(405, Tools.curl(s.url("/v2/models/small/ready"), file("post.json", "{}")).status());
         assertEquals(405, Tools.curl(s.url("/v2/models/small/infer"), null).status());
+    }
+
+    /** The probe port answers the health checks and the metrics, and nothing else: every other path is 404 with an error body. */
+    @Test
+    void theProbePortAnswersHealthAndMetricsOnly() throws Exception {
+        String probes = "http://127.0.0.1:" + s.server.probePort();
+        assertTrue(s.server.probePort() > 0 && s.server.probePort() != s.server.httpPort(), "probe port " + s.server.probePort());
+        for (String health : List.of("/v2/health/live", "/v2/health/ready", "/v2/models/small/ready", "/v2/models/small/versions/1/ready")) {
+            Tools.Http r = Tools.curl(probes + health, null);
+            assertEquals(200, r.status(), health + ": " + r.text());
+            assertEquals("", r.text(), health);
+        }
+        Tools.Http m = Tools.curl(probes + "/metrics", null);
+        assertEquals(200, m.status());
+        assertTrue(m.text().lines().anyMatch(l -> l.startsWith("mnv3_queue_depth ")), m.text());
+        assertEquals(404, Tools.curl(probes + "/v2/models/large/ready", null).status(), "an unknown model is not ready here either");
+        Path body = file("probe.json", Bodies.json(TestServer.input(1, 52), null));
+        for (String path : List.of("/v2", "/v2/models/small", "/v2/models/small/config", "/v2/models/small/stats", "/v2/models/small/infer",
+                "/v2/nothing")) {
+            Tools.Http r = path.endsWith("/infer") ? Tools.curl(probes + path, body) : Tools.curl(probes + path, null);
+            assertEquals(404, r.status(), path + ": " + r.text());
+            assertEquals("no endpoint " + path + " on the probe port: it answers /v2/health/live, /v2/health/ready, "
+                    + "/v2/models/{name}/ready and /metrics", object(r.text()).get("error"), path);
+        }
+        assertEquals(200, post(body).status(), "the REST port serves what the probe port refuses");
     }
 
     @Test

@@ -34,7 +34,8 @@ class SecurityTest {
                 "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key.toString(), "-out", cert.toString(), "-days", "1", "-subj",
                 "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"), 60);
         assertEquals(0, made.exit(), made.toString());
-        ServerConfig c = TestServer.config(new BatchPolicy(4, 0, 64), 1 << 20).withSecurity(new ServerSecurity(cert, key, TOKEN));
+        ServerConfig c = TestServer.config(new BatchPolicy(4, 0, 64), 1 << 20).withSecurity(new ServerSecurity(cert, key, TOKEN))
+                .withProbePort(0);
         Map<?, ?> grpc;
         try (TestServer s = new TestServer(c, 1, false, CoreImageDecoder.DEFAULT)) {
             String https = "https://127.0.0.1:" + s.server.httpPort(), ca = "--cacert " + cert, bearer = "Authorization: Bearer " + TOKEN;
@@ -49,6 +50,12 @@ class SecurityTest {
             }
             assertEquals(401, Tools.curl(https + "/metrics", null, ca).status());
             assertEquals(200, Tools.curl(https + "/metrics", null, ca, bearer).status());
+            // the probe port: the same TLS, health without the token, the metrics with it
+            String probes = "https://127.0.0.1:" + s.server.probePort();
+            assertEquals(200, Tools.curl(probes + "/v2/health/live", null, ca).status());
+            assertEquals(401, Tools.curl(probes + "/metrics", null, ca).status());
+            assertEquals(200, Tools.curl(probes + "/metrics", null, ca, bearer).status());
+            assertThrows(AssertionError.class, () -> Tools.curl("http://127.0.0.1:" + s.server.probePort() + "/v2/health/live", null));
             assertEquals(200, Tools.curl(https + "/v2/models/small/config", null, ca, bearer).status());
             Tensor x = TestServer.input(1, 71);
             Path body = Files.writeString(dir.resolve("x.json"), Bodies.json(x, null));

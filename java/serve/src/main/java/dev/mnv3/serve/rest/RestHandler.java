@@ -35,7 +35,8 @@ import org.eclipse.jetty.util.Callback;
  * </pre>
  * Errors are KServe's {@code {"error": "..."}} with the status of their {@link ServeError.Kind};
  * an unknown path is 404 whatever its method. With a token configured every endpoint but the three
- * health checks wants {@code Authorization: Bearer TOKEN} (401 otherwise).
+ * health checks wants {@code Authorization: Bearer TOKEN} (401 otherwise). The probe port answers
+ * the health checks and {@code /metrics} only ({@link #probes}).
  *
  * <p>Jetty calls this on its platform threads, which answer everything but inference at once, so
  * that health checks and scrapes take milliseconds however busy the server is; an inference call
@@ -73,16 +74,43 @@ public final class RestHandler extends Handler.Abstract {
         return new RestErrors(kind -> service.record(PROTOCOL, kind, 0));
     }
 
-    /** What a path names. */
-    private enum Endpoint { SERVER, LIVE, READY, ALL_STATS, METRICS, MODEL, MODEL_READY, CONFIG, STATS, INFER }
+    /** What a path names, and whether the probe port answers it. */
+    private enum Endpoint {
+        SERVER(false), LIVE(true), READY(true), ALL_STATS(false), METRICS(true), MODEL(false), MODEL_READY(true), CONFIG(false),
+        STATS(false), INFER(false);
+
+        final boolean probe;
+
+        Endpoint(boolean probe) {
+            this.probe = probe;
+        }
+    }
 
     private record Route(Endpoint endpoint, String model, String version) {
     }
 
+    /**
+     * The probe port's handler: the health checks and {@code /metrics}, each answered at once
+     * without blocking (so Jetty may run it on the selector that read the request), under the same
+     * token rules as here; every other path is 404.
+     */
+    public Handler probes() {
+        return new Handler.Abstract.NonBlocking() {
+            @Override
+            public boolean handle(Request request, Response response, Callback callback) {
+                return RestHandler.this.handle(request, response, callback, true);
+            }
+        };
+    }
+
     @Override
     public boolean handle(Request request, Response response, Callback callback) {
+        return handle(request, response, callback, false);
+    }
+
+    private boolean handle(Request request, Response response, Callback callback, boolean probePort) {
         try {
-            Route route = route(request);
+            Route route = probePort ? probeRoute(request) : route(request);
             String method = request.getMethod();
             if (route.endpoint == Endpoint.INFER) {
                 if (!method.equals("POST")) throw methodNotAllowed(method, "POST");
@@ -140,6 +168,20 @@ public final class RestHandler extends Handler.Abstract {
         }
         throw new ServeError(ServeError.Kind.NOT_FOUND, "no endpoint " + request.getMethod() + " " + request.getHttpURI().getPath()
                 + " (see KServe v2: /v2, /v2/health/..., /v2/models/{name}/...)");
+    }
+
+    private static Route probeRoute(Request request) {
+        Route route = null;
+        try {
+            route = route(request);
+        } catch (ServeError e) {
+            if (e.kind() != ServeError.Kind.NOT_FOUND) throw e;
+        }
+        if (route == null || !route.endpoint.probe) {
+            throw new ServeError(ServeError.Kind.NOT_FOUND, "no endpoint " + request.getHttpURI().getPath()
+                    + " on the probe port: it answers /v2/health/live, /v2/health/ready, /v2/models/{name}/ready and /metrics");
+        }
+        return route;
     }
 
     /** UNAUTHENTICATED unless the call carries the token, or is a health check (which probes make without one). */
