@@ -6,7 +6,8 @@ the rounds alternated: A B A B), it starts `serve --model M` with its defaults o
 
 1. overload: hey sends --requests JSON requests of one [1,3,224,224] image (about 3 MB of text)
    over --clients connections at once, while a probe GETs /v2/health/live every --probe-ms on a
-   fresh connection; it reports the answers by status, the requests hey got no answer to (reset,
+   fresh connection (as kubelet does), on the REST port, on serve's --probe-port, or on each in turn
+   (--probe-ports main,probe: one row per port); it reports the answers by status, the requests hey got no answer to (reset,
    EOF, timeout: dropped), the liveness p50/p99/max, and failures{reason="internal"} from /metrics;
 2. throughput: hey at --throughput-clients connections for --seconds, JSON then binary tensor
    data (the same image), and JSON's share of binary's rate;
@@ -21,6 +22,7 @@ the scheduler's own latency under the same load, which no server can answer unde
     benchmarks/serve/overload.py                                    # this tree, 2 rounds
     benchmarks/serve/overload.py --jar before=/tmp/main.jar --jar after=java/cli/target/mnv3.jar
     benchmarks/serve/overload.py --jar g1=J.jar --jar zgc=J.jar --jvm zgc=-XX:+UseZGC --overload-seconds 20
+    benchmarks/serve/overload.py --overload-seconds 22 --probe-ms 50 --probe-ports main,probe   # REST port against probe port
 
 Needs hey (tools/serve-test-clients.sh installs it) and Python 3's standard library.
 """
@@ -60,34 +62,39 @@ def bodies(size, work):
 
 
 class LivenessProbe(threading.Thread):
-    """GET /v2/health/live every interval on a new connection; latencies in ms (a failure counts as the timeout)."""
+    """GET /v2/health/live every interval on a new connection, to each of ports in turn (named: {name: port}); latencies in ms
+    by port name (a failure counts as the timeout)."""
 
-    def __init__(self, port, interval, timeout=10.0):
+    def __init__(self, ports, interval, timeout=10.0):
         super().__init__(daemon=True)
-        self.port, self.interval, self.timeout = port, interval, timeout
-        self.latencies, self.failures, self.starts = [], [], []
+        self.ports, self.interval, self.timeout = ports, interval, timeout
+        self.latencies, self.failures, self.starts = ({name: [] for name in ports} for _ in range(3))
         self.stopping = threading.Event()
 
     def run(self):
+        names = list(self.ports)
+        n = 0
         while not self.stopping.is_set():
+            name = names[n % len(names)]
+            n += 1
             start = time.monotonic()
-            self.starts.append(time.time())
+            self.starts[name].append(time.time())
             try:
-                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+                c = http.client.HTTPConnection("127.0.0.1", self.ports[name], timeout=self.timeout)
                 c.request("GET", "/v2/health/live")
                 status = c.getresponse().status
                 c.close()
                 if status != 200:
-                    self.failures.append("status %d" % status)
+                    self.failures[name].append("status %d" % status)
             except OSError as e:
-                self.failures.append(type(e).__name__)
-            self.latencies.append((time.monotonic() - start) * 1000)
+                self.failures[name].append(type(e).__name__)
+            self.latencies[name].append((time.monotonic() - start) * 1000)
             self.stopping.wait(max(0.0, self.interval - (time.monotonic() - start)))
 
-    def summary(self):
-        v = sorted(self.latencies) or [float("nan")]
-        return {"probes": len(self.latencies), "p50": v[len(v) // 2], "p99": v[min(len(v) - 1, int(len(v) * 0.99))],
-                "max": v[-1], "probe_failures": len(self.failures)}
+    def summary(self, name):
+        v = sorted(self.latencies[name]) or [float("nan")]
+        return {"probes": len(self.latencies[name]), "p50": v[len(v) // 2], "p99": v[min(len(v) - 1, int(len(v) * 0.99))],
+                "max": v[-1], "probe_failures": len(self.failures[name])}
 
 
 def safepoints(log):
@@ -109,10 +116,10 @@ def time_of(utc):
     return datetime.datetime.strptime(utc, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
 
 
-def attribute(probe, pauses, slow_ms):
-    """How many probes were slower than slow_ms, and how many of those spent at least half their time in a pause."""
+def attribute(probe, name, pauses, slow_ms):
+    """How many probes of port name were slower than slow_ms, and how many of those spent at least half their time in a pause."""
     slow = in_pause = 0
-    for start, ms in zip(probe.starts, probe.latencies):
+    for start, ms in zip(probe.starts[name], probe.latencies[name]):
         if ms <= slow_ms:
             continue
         slow += 1
@@ -199,15 +206,15 @@ def run_build(label, jar, args, work, json_body, bin_body, header_length, round_
             n = renice_bulk(server.proc.pid, args.renice_bulk[label])
             say("%s: %d bulk threads reniced by %d" % (label, n, args.renice_bulk[label]))
         # liveness with the server idle: on a shared machine its tail is the machine's, the yardstick for the one under load
-        idle = LivenessProbe(args.port, args.probe_ms / 1000)
+        ports = {name: {"main": args.port, "probe": args.port + 2}[name] for name in args.probe_ports}
+        idle = LivenessProbe(ports, args.probe_ms / 1000)
         idle.start()
         time.sleep(args.idle_seconds)
         idle.stopping.set()
         idle.join()
-        row["idle_p50"], row["idle_p99"] = idle.summary()["p50"], idle.summary()["p99"]
         say("%s: overload, %s of JSON over %d connections ..." % (
             label, "%g s" % args.overload_seconds if args.overload_seconds else "%d requests" % args.requests, args.clients))
-        probe = LivenessProbe(args.port, args.probe_ms / 1000)
+        probe = LivenessProbe(ports, args.probe_ms / 1000)
         wakeup = Wakeup(work)
         probe.start()
         start = time.monotonic()
@@ -217,10 +224,14 @@ def run_build(label, jar, args, work, json_body, bin_body, header_length, round_
         probe.stopping.set()
         probe.join()
         row.update(wakeup.stop())
-        row.update(probe.summary())
-        row["slow"], row["slow_in_pause"] = attribute(probe, safepoints(pause_log), args.slow_ms)
-        pauses = [b - a for a, b in safepoints(pause_log)]
-        row["pause_max"] = max(pauses, default=0) * 1000
+        pauses = safepoints(pause_log)
+        row["pause_max"] = max((b - a for a, b in pauses), default=0) * 1000
+        row["live"] = {}
+        for name in ports:
+            live = probe.summary(name)
+            live["slow"], live["slow_in_pause"] = attribute(probe, name, pauses, args.slow_ms)
+            live["idle_p50"], live["idle_p99"] = idle.summary(name)["p50"], idle.summary(name)["p99"]
+            row["live"][name] = live
         row["codes"], row["errors"] = r["codes"], r["errors"]
         row["answered"] = sum(r["codes"].values())
         row["dropped"] = sum(r["errors"].values())
@@ -256,7 +267,9 @@ def main():
     p.add_argument("--server-cpus", help="run the server on these processors only (taskset -c), e.g. 0")
     p.add_argument("--slow-ms", type=float, default=50, help="a probe slower than this is lined up with the pauses (default: 50)")
     p.add_argument("--timeout", type=int, default=120, help="hey's timeout per request, s (default: 120)")
-    p.add_argument("--probe-ms", type=float, default=100)
+    p.add_argument("--probe-ms", type=float, default=100, help="one liveness probe every this many ms, to each port in turn")
+    p.add_argument("--probe-ports", default="main", help="the ports probed, in turn: main (the REST port), probe (serve's --probe-port, "
+                   "which the script puts at --port + 2), or main,probe (default: main)")
     p.add_argument("--idle-seconds", type=float, default=5, help="liveness probed with the server idle first (default: 5)")
     p.add_argument("--throughput-clients", type=int, default=16)
     p.add_argument("--seconds", type=float, default=10)
@@ -265,6 +278,9 @@ def main():
     p.add_argument("--port", type=int, default=18700)
     args = p.parse_args()
     args.renice_bulk = {k: int(v) for k, v in (r.split("=", 1) for r in args.renice_bulk)}
+    args.probe_ports = args.probe_ports.split(",")
+    if not args.probe_ports or any(n not in ("main", "probe") for n in args.probe_ports):
+        sys.exit("--probe-ports takes main, probe or main,probe")
     require_hey()
     builds = [tuple(j.split("=", 1)) for j in args.jar] or [("this tree", None)]
     work = tempfile.mkdtemp(prefix="mnv3-serve-overload-")
@@ -281,28 +297,29 @@ def main():
         cpu_description(), load_before[0], load_after[0]))
     print("Command: benchmarks/serve/overload.py %s" % " ".join(sys.argv[1:]))
     print("Model %s, %dx%d, serve's defaults%s; overload: %s of JSON (%.1f MB each) over %d connections; "
-          "liveness probed every %g ms.%s%s%s" % (
+          "liveness probed every %g ms (%s in turn).%s%s%s" % (
               args.model, args.size, args.size, " + " + " ".join(args.serve_arg) if args.serve_arg else "",
               "%g s" % args.overload_seconds if args.overload_seconds else "%d requests" % args.requests,
-              os.path.getsize(json_body) / 1e6, args.clients, args.probe_ms,
+              os.path.getsize(json_body) / 1e6, args.clients, args.probe_ms, ", ".join(args.probe_ports),
               "".join(" JVM options of %s: %s." % tuple(j.split("=", 1)) for j in args.jvm),
               " hey on processors %s." % args.hey_cpus if args.hey_cpus else "",
               " Server on processors %s." % args.server_cpus if args.server_cpus else "")
           + "".join(" Bulk threads of %s reniced by %d." % kv for kv in args.renice_bulk.items()) + "\n")
-    print("| build | answered (by status) | dropped (hey's errors) | JSON p50 / p99 s | probes | live p50 / p99 / max ms | live failures "
-          "| slow probes (> %g ms) / in a pause | longest pause ms | wake-up lateness p50 / p99 / max ms "
+    print("| build | answered (by status) | dropped (hey's errors) | JSON p50 / p99 s | port probed | probes | live p50 / p99 / max ms "
+          "| live failures | slow probes (> %g ms) / in a pause | longest pause ms | wake-up lateness p50 / p99 / max ms "
           "| idle live p50 / p99 ms | internal failures | JSON / binary img/s served at %d clients | exit on SIGTERM |"
           % (args.slow_ms, args.throughput_clients))
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         codes = ", ".join("%s: %d" % kv for kv in sorted(r["codes"].items()))
         dropped = "%d%s" % (r["dropped"], (" (" + "; ".join("%s: %d" % kv for kv in r["errors"].items()) + ")") if r["errors"] else "")
-        print("| %s | %d (%s) | %s | %.1f / %.1f | %d | %.0f / %.0f / %.0f | %d | %d / %d | %.1f | %.1f / %.1f / %.1f | %.0f / %.0f | %d "
-              "| %.1f / %.1f = %.2f | %s |" % (
-            r["build"], r["answered"], codes, dropped, (r["json_p50"] or 0) / 1000, (r["json_p99"] or 0) / 1000, r["probes"], r["p50"],
-            r["p99"], r["max"], r["probe_failures"], r["slow"], r["slow_in_pause"], r["pause_max"], r["wake_p50"], r["wake_p99"],
-            r["wake_max"], r["idle_p50"], r["idle_p99"], r["internal"], r["json_rps"], r["bin_rps"],
-            r["json_rps"] / max(r["bin_rps"], 1e-9), r["exit"]))
+        for name, live in r["live"].items():
+            print("| %s | %d (%s) | %s | %.1f / %.1f | %s | %d | %.0f / %.0f / %.0f | %d | %d / %d | %.1f | %.1f / %.1f / %.1f | %.0f / %.0f "
+                  "| %d | %.1f / %.1f = %.2f | %s |" % (
+                      r["build"], r["answered"], codes, dropped, (r["json_p50"] or 0) / 1000, (r["json_p99"] or 0) / 1000, name,
+                      live["probes"], live["p50"], live["p99"], live["max"], live["probe_failures"], live["slow"], live["slow_in_pause"],
+                      r["pause_max"], r["wake_p50"], r["wake_p99"], r["wake_max"], live["idle_p50"], live["idle_p99"], r["internal"],
+                      r["json_rps"], r["bin_rps"], r["json_rps"] / max(r["bin_rps"], 1e-9), r["exit"]))
 
 
 if __name__ == "__main__":
