@@ -95,7 +95,7 @@ public final class ServeCommand implements Subcommand {
 
     @Option(names = "--probe-port", paramLabel = "P|off", defaultValue = "8002",
             description = "Port that answers only the health checks and /metrics (Triton's metrics port), on a selector and threads "
-                    + "that inference connections never use, so probes answer at once under any load; 0 picks a free one, off "
+                    + "that inference connections never use, so that probes do not wait behind inference traffic; 0 picks a free one, off "
                     + "opens none (default: ${DEFAULT-VALUE}).")
     String probePort;
 
