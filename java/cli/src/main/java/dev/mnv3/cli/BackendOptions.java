@@ -72,19 +72,17 @@ public final class BackendOptions {
 
     private boolean warnedThreads;
 
+    /** What the -Dmnv3.* properties set, read once for the command: every option it derives starts from the same. */
+    private CompileOptions properties;
+
     /** The backend --backend names, or the fastest that can run here. */
     public Backend resolve() {
         return Backends.available(backend);
     }
 
-    /** The GPU models go to: {@code --device}, else the options' default (a property, else 0). */
-    int device() {
-        return device >= 0 ? device : CompileOptions.fromSystemProperties().cuda().resolvedDevice();
-    }
-
-    /** Whether CUDA graphs are on: not {@code --no-cuda-graphs}, nor off by the options' default (a property). */
-    boolean cudaGraphs() {
-        return !noCudaGraphs && CompileOptions.fromSystemProperties().cuda().graphs();
+    private CompileOptions properties() {
+        if (properties == null) properties = CompileOptions.fromSystemProperties();
+        return properties;
     }
 
     /** The compile options the flags describe, at the one --precision given. */
@@ -115,7 +113,7 @@ public final class BackendOptions {
                     + " processors here: the extra threads wait for a core and the run is slower (0 uses each processor once)");
         }
         if (device < -1) throw new Main.UserError("--device must be a device number (0, 1, ...), got " + device);
-        CompileOptions base = CompileOptions.fromSystemProperties().withThreads(threads).withPrecision(p);
+        CompileOptions base = properties().withThreads(threads).withPrecision(p);
         CudaSettings cuda = cudaSettings(base.cuda()).withCudnn(mode);
         if (device >= 0) cuda = cuda.withDevice(device);
         if (noCudaGraphs) cuda = cuda.withGraphs(false);

@@ -5,6 +5,8 @@ import dev.mnv3.core.Json;
 import dev.mnv3.core.backend.Backend;
 import dev.mnv3.core.backend.CompileOptions;
 import dev.mnv3.core.backend.CompiledModel;
+import dev.mnv3.core.backend.CudaSettings;
+import dev.mnv3.core.backend.CudnnMode;
 import dev.mnv3.core.backend.Precision;
 import dev.mnv3.core.bench.BenchResults;
 import dev.mnv3.core.bench.ReportDirectory;
@@ -109,9 +111,13 @@ final class BenchCommand implements Callable<Integer> {
         }
         Durations.check("--seconds", seconds, false);
         if (warmup != null) Durations.check("--warmup", warmup, true);
-        BenchPoints.Group defaults = new BenchPoints.Group(BenchPoints.precisions(backend.precision),
-                graphs == null ? List.of(backend.cudaGraphs()) : BenchPoints.graphs(String.join(",", graphs)),
-                BenchPoints.cudnn(backend.cudnn), List.copyOf(clients), List.copyOf(batches));
+        List<Precision> precisions = BenchPoints.precisions(backend.precision);
+        List<CudnnMode> cudnnModes = BenchPoints.cudnn(backend.cudnn);
+        // the flags over the properties, as every measurement compiles with them: the default graphs, the GPU reported
+        CudaSettings cuda = backend.options(precisions.getFirst(), cudnnModes.getFirst()).cuda();
+        BenchPoints.Group defaults = new BenchPoints.Group(precisions,
+                graphs == null ? List.of(cuda.graphs()) : BenchPoints.graphs(String.join(",", graphs)),
+                cudnnModes, List.copyOf(clients), List.copyOf(batches));
         List<BenchPoints.Point> points = BenchPoints.of(defaults, sweeps);
         Graph graph = Graph.of(model.config());
         for (BenchPoints.Point p : points) {
@@ -132,7 +138,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (reportDir != null) {
             Reports.write(reportDir, BenchResults.of("mnv3 bench", "mnv3 " + String.join(" ",
-                            spec.commandLine().getParseResult().originalArgs()), Reports.machine(b.usesDevices(), backend.device()),
+                            spec.commandLine().getParseResult().originalArgs()), Reports.machine(b.usesDevices(), cuda.resolvedDevice()),
                     measured), spec.commandLine().getErr());
         }
         if (notCompiled != null && bySetting.size() == 1) throw notCompiled; // its own message says it all

@@ -172,11 +172,12 @@ class CliTest {
         new CommandLine(off).parseArgs("--no-cuda-graphs", "--precision", "tf32");
         assertTrue(on.backend.options().cuda().graphs());
         assertFalse(off.backend.options().cuda().graphs());
-        assertFalse(off.backend.cudaGraphs());
         System.setProperty(CudaSettings.GRAPHS_PROPERTY, "false"); // as MNV3_JAVA_OPTS=-Dmnv3.cuda.graphs=false passes it
         try {
-            assertFalse(on.backend.options().cuda().graphs());
-            assertFalse(on.backend.cudaGraphs(), "bench's default sweep follows the property too");
+            BenchCommand property = new BenchCommand();
+            new CommandLine(property).parseArgs();
+            assertFalse(property.backend.options().cuda().graphs(), "bench's default sweep follows the property too");
+            assertTrue(on.backend.options().cuda().graphs(), "a command reads the properties once");
         } finally {
             System.clearProperty(CudaSettings.GRAPHS_PROPERTY);
         }
@@ -197,11 +198,16 @@ class CliTest {
         assertEquals(new CudaSettings(-1, CudnnMode.AUTO, true, CudaSettings.ConvKernels.OURS, CudaSettings.ConvKernels.AUTO,
                 CudaSettings.ConvKernels.CUDNN, 2, true), o.cuda());
         assertEquals(new CpuSettings(true, 0, false), o.cpu());
-        assertEquals(CompileOptions.fromSystemProperties(), unset.backend.options(), "the defaults are the properties'");
+        CompileOptions defaults = unset.backend.options();
+        assertEquals(CompileOptions.fromSystemProperties(), defaults, "the defaults are the properties'");
         System.setProperty(CudaSettings.STREAMS_PROPERTY, "3"); // as MNV3_JAVA_OPTS=-Dmnv3.cuda.streams=3 passes it
         try {
-            assertEquals(3, unset.backend.options().cuda().streams());
-            assertEquals(2, set.backend.options().cuda().streams(), "the flag wins");
+            BenchCommand unsetNow = new BenchCommand(), setNow = new BenchCommand();
+            new CommandLine(unsetNow).parseArgs();
+            new CommandLine(setNow).parseArgs("--cuda-streams", "2");
+            assertEquals(3, unsetNow.backend.options().cuda().streams());
+            assertEquals(2, setNow.backend.options().cuda().streams(), "the flag wins");
+            assertEquals(defaults, unset.backend.options(), "a command reads the properties once");
         } finally {
             System.clearProperty(CudaSettings.STREAMS_PROPERTY);
         }
