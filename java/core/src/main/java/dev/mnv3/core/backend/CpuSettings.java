@@ -10,8 +10,8 @@ import java.util.Locale;
  * ({@code -Dmnv3.cpu.vectorBits=128|256|512}, default the widest the JVM compiles here).
  *
  * @param scalar    plain loops instead of the Vector API (for diagnosis and machines without it)
- * @param stack     images of a batch whose late layers run together: 1 runs each image alone;
- *                  0 means the default, {@value #DEFAULT_STACK}
+ * @param stack     images per thread whose late layers run together (each thread its own group
+ *                  of a batch): 1 runs each image alone; 0 means the default, {@value #DEFAULT_STACK}
  * @param warmStart run plain loops until C2 has compiled the vector kernels: a fresh JVM's first
  *                  run is then not slowed down by the Vector API's uncompiled form, at a cost in
  *                  throughput over its first seconds on a machine with few cores
@@ -20,7 +20,7 @@ import java.util.Locale;
 public record CpuSettings(boolean scalar, int stack, boolean warmStart) implements java.io.Serializable {
     public static final String SCALAR_PROPERTY = "mnv3.cpu.scalar", STACK_PROPERTY = "mnv3.cpu.stack",
             WARM_START_PROPERTY = "mnv3.cpu.warmStart";
-    public static final int DEFAULT_STACK = 1, MAX_STACK = 64;
+    public static final int DEFAULT_STACK = 4, MAX_STACK = 64;
 
     public CpuSettings {
         if (stack < 0 || stack > MAX_STACK) {

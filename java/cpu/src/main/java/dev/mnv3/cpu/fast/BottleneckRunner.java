@@ -141,28 +141,30 @@ final class BottleneckRunner {
     }
 
     /**
-     * Squeeze-excitation of each image's depthwise output: its channel means through the two FCs
-     * give the channel scale. One image (in buffers of its own) whose projection has fewer
-     * weights than the map has values gets the scale folded into a copy of the projection
-     * weights, which is returned; otherwise every image's map is scaled in place and the
-     * projection weights are returned as they are (a stack of images shares them).
+     * Squeeze-excitation of each image's depthwise output: the images' channel means, [images][c]
+     * in the scales buffer, go through each FC as one GEMM (its weights read once for all the
+     * images) and come out as the scales, in place. One image (in buffers of its own) whose
+     * projection has fewer weights than the map has values gets the scale folded into a copy of
+     * the projection weights, which is returned; otherwise every image's map is scaled in place
+     * and the projection weights are returned as they are (a stack of images shares them).
      */
     private float[] squeezeExcite(Block b, int pixels, int images, Buffers buf, BufferPlan p, ParallelFor par) {
         Se se = b.se();
+        PackedWeights fc1 = se.fc1(), fc2 = se.fc2();
         int c = se.se().channels(), sq = se.se().squeezeChannels();
         par.rows(images, 1, (lo, hi, w) -> {
-            Scratch s = p.scratch[w];
+            float[] sums = p.scratch[w].sums;
             for (int img = lo; img < hi; img++) {
-                kernels.channelSums(buf.depthwise, img * pixels * c, pixels, c, s.sums);
-                for (int i = 0; i < c; i++) s.sums[i] /= pixels;
-                // the packed widths: a squeeze of exp / 4 need not be a multiple of 8 (the padding computes relu(0) = 0);
-                // fc2's padded width is c (channel widths are multiples of 8): each image's scales stay in its c floats
-                kernels.pointwise(s.sums, 0, c, se.fc1().data, se.fc1().paddedN, se.fc1().bias, Activation.RELU, null, 0,
-                        s.squeezed, 0, 0, 1, s.tile);
-                kernels.pointwise(s.squeezed, 0, sq, se.fc2().data, se.fc2().paddedN, se.fc2().bias, Activation.HARDSIGMOID, null,
-                        0, buf.scales, img * c, 0, 1, s.tile);
+                kernels.channelSums(buf.depthwise, img * pixels * c, pixels, c, sums);
+                for (int i = 0; i < c; i++) buf.scales[img * c + i] = sums[i] / pixels;
             }
         });
+        // the packed widths: a squeeze of exp / 4 need not be a multiple of 8 (the padding computes relu(0) = 0), so the
+        // squeezed rows are fc1.paddedN apart; fc2's padded width is c (channel widths are multiples of 8)
+        par.rows(images, 1, (lo, hi, w) -> kernels.pointwise(buf.scales, 0, c, fc1.data, fc1.paddedN, fc1.bias, Activation.RELU,
+                null, 0, buf.squeezed, 0, lo, hi, p.scratch[w].tile));
+        par.rows(images, 1, (lo, hi, w) -> kernels.gemm(buf.squeezed, 0, fc1.paddedN, sq, fc2.data, fc2.paddedN, fc2.bias,
+                Activation.HARDSIGMOID, null, 0, buf.scales, 0, lo, hi, 0, fc2.paddedN, p.scratch[w].tile));
         PackedWeights projection = b.project().weight();
         if (buf.foldsSe && projection.n < pixels) {
             int panel = projection.panel, panels = (projection.paddedN + panel - 1) / panel;

@@ -15,8 +15,8 @@ import java.util.List;
 
 /**
  * Shapes and buffers for one input size: each thread's activations and scratch space for the
- * image it runs, the buffers of a batch's images stacked in the late layers, and the batch's
- * pooled features and classifier outputs. Every buffer is sized for the largest layer that uses
+ * image it runs and for its share of a batch's images stacked in the late layers, and the
+ * batch's pooled features and classifier outputs. Every buffer is sized for the largest layer that uses
  * it and reused across layers and runs; each size is counted against the heap before it is
  * allocated, so that an input too large is refused with what it needs.
  */
@@ -30,9 +30,9 @@ final class BufferPlan {
     /** Each thread's buffers for the image it runs, and its scratch space. */
     final Buffers[] own;
     final Scratch[] scratch;
-    /** Images per chunk of a batch, and the stacked late layers' buffers for them. */
+    /** Images per chunk of a batch, and each thread's buffers for its share of them stacked in the late layers. */
     int chunkImages;
-    Buffers stacked;
+    Buffers[] stacked = new Buffers[0];
     /** The batch's pooled features [N][C] and each classifier layer's output [N][padded out]. */
     float[] pooled = new float[0];
     float[][] dense = new float[0][];
@@ -129,14 +129,18 @@ final class BufferPlan {
         for (int i = 0; i < dense.length; i++) {
             dense[i] = new float[MemoryBudget.arrayLength((long) n * ((Dense) layers.get(poolIndex + 1 + i)).weight().paddedN, what)];
         }
-        chunkImages = stack > 1 ? Math.min(n, stack) : n;
-        if (stack > 1 && lateFrom <= poolIndex) {
-            String late = "the " + FastBackend.NAME + " backend's buffers for the late layers of " + chunkImages
-                    + " stacked images of " + graph.config().describe() + " at " + height + "x" + width;
-            Sizes z = sizes(lateFrom, poolIndex + 1, chunkImages, late);
-            stacked = null; // the smaller stack's buffers are garbage before the new ones are counted
-            MemoryBudget.reserve(MemoryBudget.floatBytes(Buffers.floats(z, false), late), late);
-            stacked = new Buffers(z, false);
+        int threads = own.length;
+        chunkImages = stack > 1 ? (int) Math.min(n, (long) stack * threads) : n;
+        int perThread = chunkImages / threads;
+        if (stack > 1 && lateFrom <= poolIndex && perThread > 1) {
+            String late = "the " + FastBackend.NAME + " backend's buffers for the late layers of " + perThread
+                    + " stacked images per thread of " + graph.config().describe() + " at " + height + "x" + width;
+            Sizes z = sizes(lateFrom, poolIndex + 1, perThread, late);
+            stacked = new Buffers[0]; // the smaller stacks' buffers are garbage before the new ones are counted
+            MemoryBudget.reserve(MemoryBudget.floatBytes(Buffers.floats(z, false) * threads, late), late);
+            Buffers[] each = new Buffers[threads];
+            for (int i = 0; i < threads; i++) each[i] = new Buffers(z, false);
+            stacked = each;
         }
         batchCapacity = n;
     }
@@ -171,11 +175,11 @@ final class BufferPlan {
 
     /**
      * The activations of a stack of images: ping-pong block outputs (x holds the input), the
-     * expansion and its zero-bordered copy, the depthwise output, the SE scales and, for one
-     * image, its scaled copy of a projection's weights.
+     * expansion and its zero-bordered copy, the depthwise output, the SE channel means (then
+     * scales) and squeezes per image and, for one image, its scaled copy of a projection's weights.
      */
     static final class Buffers {
-        final float[] x, y, expanded, padded, depthwise, scales, scaledProjection;
+        final float[] x, y, expanded, padded, depthwise, scales, squeezed, scaledProjection;
         /** One image's buffers, which may fold the SE scale into a copy of the projection weights. */
         final boolean foldsSe;
 
@@ -187,22 +191,23 @@ final class BufferPlan {
             padded = new float[z.length(z.padded)];
             depthwise = new float[z.length(z.depthwise)];
             scales = new float[z.length(z.scales)];
+            squeezed = new float[z.length(z.scales)];
             scaledProjection = new float[foldsSe ? z.length(z.projection) : 0];
         }
 
         /** The floats of one {@code Buffers(z, foldsSe)}, each array checked to fit (every one is below 2^31). */
         private static long floats(Sizes z, boolean foldsSe) {
             long total = 0;
-            for (long n : new long[] {z.act, z.act, z.expanded, z.padded, z.depthwise, z.scales, foldsSe ? z.projection : 0}) {
+            for (long n : new long[] {z.act, z.act, z.expanded, z.padded, z.depthwise, z.scales, z.scales, foldsSe ? z.projection : 0}) {
                 total += z.length(n);
             }
             return total;
         }
     }
 
-    /** One thread's scratch space: the GEMM tile, depthwise row offsets, the ring and the stem's row, SE vectors. */
+    /** One thread's scratch space: the GEMM tile, depthwise row offsets, the ring and the stem's row, SE channel sums. */
     static final class Scratch {
-        final float[] tile, patchRow, ring, sums, squeezed;
+        final float[] tile, patchRow, ring, sums;
         final int[] rows, ringHeld;
 
         private Scratch(Sizes z, int tileFloats) {
@@ -210,7 +215,6 @@ final class BufferPlan {
             patchRow = new float[z.length(z.patchRow)];
             ring = new float[z.length(z.ring)];
             sums = new float[z.length(z.channels)];
-            squeezed = new float[z.length(z.channels)];
             rows = new int[z.kernel];
             ringHeld = new int[z.ringRows];
         }
@@ -218,7 +222,7 @@ final class BufferPlan {
         /** The floats of one {@code Scratch(z, tileFloats)}, each array checked to fit. */
         private static long floats(Sizes z, int tileFloats) {
             long total = tileFloats;
-            for (long n : new long[] {z.patchRow, z.ring, z.channels, z.channels}) total += z.length(n);
+            for (long n : new long[] {z.patchRow, z.ring, z.channels}) total += z.length(n);
             return total;
         }
     }

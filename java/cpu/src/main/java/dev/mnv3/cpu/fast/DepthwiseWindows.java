@@ -5,7 +5,8 @@ package dev.mnv3.cpu.fast;
 /**
  * The depthwise sliding-window kernels of {@link VectorKernels}: groups of n adjacent outputs of
  * one padded row for one channel block, for kernel sizes 3 and 5 ({@link DepthwiseWindows3x3},
- * {@link DepthwiseWindows5x5}), strides 1 and 2, n = 8 or 4. Each keeps a tap row's k weight
+ * {@link DepthwiseWindows5x5}, groups of 7 in {@link DepthwiseWindows3x3By7} and
+ * {@link DepthwiseWindows5x5By7}), strides 1 and 2, n = 8, 7 or 4. Each keeps a tap row's k weight
  * vectors in registers and loads every input column once, feeding it to all the outputs whose
  * windows cover it: eight outputs are eight independent FMA chains, enough to hide the FMA
  * latency, in 8 + k + 1 registers (within AVX2's 16). The activation is applied as each output is
@@ -21,18 +22,26 @@ final class DepthwiseWindows {
                     int cb, int from, int groups, ClampForm f) {
         if (k == 3 && s == 1 && n == 8) {
             DepthwiseWindows3x3.stride1x8(c, in, rows, w, bias, out, outOff, cb, from, groups, f);
+        } else if (k == 3 && s == 1 && n == 7) {
+            DepthwiseWindows3x3By7.stride1x7(c, in, rows, w, bias, out, outOff, cb, from, groups, f);
         } else if (k == 3 && s == 1 && n == 4) {
             DepthwiseWindows3x3.stride1x4(c, in, rows, w, bias, out, outOff, cb, from, groups, f);
         } else if (k == 3 && s == 2 && n == 8) {
             DepthwiseWindows3x3.stride2x8(c, in, rows, w, bias, out, outOff, cb, from, groups, f);
+        } else if (k == 3 && s == 2 && n == 7) {
+            DepthwiseWindows3x3By7.stride2x7(c, in, rows, w, bias, out, outOff, cb, from, groups, f);
         } else if (k == 3 && s == 2 && n == 4) {
             DepthwiseWindows3x3.stride2x4(c, in, rows, w, bias, out, outOff, cb, from, groups, f);
         } else if (k == 5 && s == 1 && n == 8) {
             DepthwiseWindows5x5.stride1x8(c, in, rows, w, bias, out, outOff, cb, from, groups, f);
+        } else if (k == 5 && s == 1 && n == 7) {
+            DepthwiseWindows5x5By7.stride1x7(c, in, rows, w, bias, out, outOff, cb, from, groups, f);
         } else if (k == 5 && s == 1 && n == 4) {
             DepthwiseWindows5x5.stride1x4(c, in, rows, w, bias, out, outOff, cb, from, groups, f);
         } else if (k == 5 && s == 2 && n == 8) {
             DepthwiseWindows5x5.stride2x8(c, in, rows, w, bias, out, outOff, cb, from, groups, f);
+        } else if (k == 5 && s == 2 && n == 7) {
+            DepthwiseWindows5x5By7.stride2x7(c, in, rows, w, bias, out, outOff, cb, from, groups, f);
         } else if (k == 5 && s == 2 && n == 4) {
             DepthwiseWindows5x5.stride2x4(c, in, rows, w, bias, out, outOff, cb, from, groups, f);
         } else {

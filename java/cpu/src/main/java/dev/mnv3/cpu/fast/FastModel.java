@@ -33,12 +33,12 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * in {@link CpuKernels}.
  *
  * <p>Batch 1 runs every layer with its rows split across all threads. A larger batch runs in
- * chunks of up to {@link CpuSettings#stack} images (default {@value CpuSettings#DEFAULT_STACK}): the wide
- * early layers one image per thread, then, from the first narrow layer on
- * ({@link BufferPlan#lateFrom}, the 14x14 and 7x7 stages at 224), the chunk's images together,
- * threads splitting every layer: each 1x1 conv is one GEMM over all their pixels, so its weights
- * stream once per chunk rather than once per image. The classifier runs once for the whole
- * batch.
+ * chunks of up to {@link CpuSettings#stack} images per thread (default
+ * {@value CpuSettings#DEFAULT_STACK}): each thread takes its share of the chunk, runs the wide early
+ * layers one image at a time, then, from the first narrow layer on ({@link BufferPlan#lateFrom},
+ * the 14x14 and 7x7 stages at 224), its images together: each 1x1 conv is one GEMM over all their
+ * pixels and each SE FC one GEMM over their channel means, so the weights stream once per group
+ * rather than once per image. The classifier runs once for the whole batch.
  */
 final class FastModel implements CompiledModel {
     private final Graph graph;
@@ -131,25 +131,34 @@ final class FastModel implements CompiledModel {
     }
 
     /**
-     * Images [first, first + images) up to the global average pool: one per thread (left-over
-     * images with their rows split across threads) up to the late layers, then all together.
+     * Images [first, first + images) up to the global average pool. Unstacked: one image per
+     * thread throughout. Stacked: each thread takes a group of the chunk's images, runs the early
+     * layers one image at a time and the late layers on its group together, alone, so that no
+     * layer waits for the other threads and each 1x1 conv's and SE FC's weights stream once per
+     * group. Images left over (fewer than the threads) run one by one with their rows split
+     * across threads.
      */
     private void chunk(Tensor input, int first, int images, BufferPlan p, Map<String, Tensor> trace) {
-        boolean stacked = stack > 1 && p.lateFrom <= p.poolIndex;
-        int upTo = stacked ? p.lateFrom : p.poolIndex + 1, size = (int) p.shapes.get(upTo).size();
-        int threads = pool.size(), across = images / threads * threads;
-        ImageJob early = (slot, worker, par) -> {
-            float[] out = runLayers(0, upTo, input, first + slot, 1, p.own[worker], p, par, trace);
-            if (stacked) System.arraycopy(out, 0, p.stacked.x, slot * size, size);
-        };
-        if (across > 0) pool.run(across, (slot, worker) -> early.run(slot, worker, serial[worker]));
-        for (int slot = across; slot < images; slot++) early.run(slot, 0, pooled);
-        if (stacked) runLayers(p.lateFrom, p.poolIndex + 1, input, first, images, p.stacked, p, pooled, trace);
+        int threads = pool.size(), per = images / threads, across = per * threads;
+        boolean stacked = stack > 1 && p.lateFrom <= p.poolIndex && per > 1;
+        if (stacked) {
+            pool.run(threads, (group, worker) -> group(input, first + group * per, per, worker, p, trace));
+        } else if (across > 0) {
+            pool.run(across, (slot, worker) -> runLayers(0, p.poolIndex + 1, input, first + slot, 1, p.own[worker], p,
+                    serial[worker], trace));
+        }
+        for (int slot = across; slot < images; slot++) runLayers(0, p.poolIndex + 1, input, first + slot, 1, p.own[0], p, pooled, trace);
     }
 
-    /** One image of a chunk: its slot in the chunk, the worker whose buffers it uses, how its rows run. */
-    private interface ImageJob {
-        void run(int slot, int worker, ParallelFor par);
+    /** Images [first, first + images) on one worker: the early layers image by image, then the late layers stacked. */
+    private void group(Tensor input, int first, int images, int worker, BufferPlan p, Map<String, Tensor> trace) {
+        Buffers stacked = p.stacked[worker];
+        int size = (int) p.shapes.get(p.lateFrom).size();
+        for (int i = 0; i < images; i++) {
+            float[] out = runLayers(0, p.lateFrom, input, first + i, 1, p.own[worker], p, serial[worker], trace);
+            System.arraycopy(out, 0, stacked.x, i * size, size);
+        }
+        runLayers(p.lateFrom, p.poolIndex + 1, input, first, images, stacked, p, serial[worker], trace);
     }
 
     /**

@@ -255,8 +255,9 @@ final class VectorKernels implements CpuKernels {
     /**
      * Channel blocks outermost: one block's weights and input columns (a few kB) stay in L1 while
      * it sweeps the row, where a pass over all channels per output would stream the wide late
-     * layers' rows from L2 for every group of outputs. Groups of 8 and 4 outputs go to the
-     * sliding-window kernels ({@link DepthwiseWindows}), the rest one by one. The activation is
+     * layers' rows from L2 for every group of outputs. Groups of 8 and 4 outputs (of 7 where the
+     * row is a multiple of 7 but not of 8) go to the sliding-window kernels
+     * ({@link DepthwiseWindows}), the rest one by one. The activation is
      * applied as outputs are stored.
      */
     @Override
@@ -270,8 +271,12 @@ final class VectorKernels implements CpuKernels {
         ClampForm f = ClampForm.of(act);
         int k = g.kernel(), s = g.stride(), ow = g.outWidth();
         boolean windows = g.dilation() == 1 && (k == 3 || k == 5) && (s == 1 || s == 2);
-        int eights = windows ? ow / 8 : 0, fours = windows ? ow % 8 / 4 : 0, done = 8 * eights + 4 * fours;
+        // the 7- and 14-wide rows of the late layers in groups of 7: 8 + 4 would leave 3 or 2 outputs to the one-by-one loop
+        boolean sevens = windows && ow % 8 != 0 && ow % 7 == 0;
+        int eights = windows && !sevens ? ow / 8 : 0, fours = windows && !sevens ? ow % 8 / 4 : 0;
+        int done = sevens ? ow : 8 * eights + 4 * fours;
         for (int i = 0, cb = 0, nb = blocks(c); i < nb; i++, cb = nextBlock(cb, c)) {
+            if (sevens) DepthwiseWindows.run(k, s, 7, c, in, rows, w, bias, out, outOff, cb, 0, ow / 7, f);
             if (eights > 0) DepthwiseWindows.run(k, s, 8, c, in, rows, w, bias, out, outOff, cb, 0, eights, f);
             if (fours > 0) DepthwiseWindows.run(k, s, 4, c, in, rows, w, bias, out, outOff, cb, 8 * eights, 1, f);
             for (int ox = done; ox < ow; ox++) paddedOne(g, in, rows, w, bias, out, outOff, ox, cb, f);

@@ -12,7 +12,7 @@ import java.util.SplittableRandom;
  * {@code ./mvnw -q test-compile -pl java/cpu -am}: {@code java --add-modules jdk.incubator.vector -cp
  * java/cpu/target/test-classes:java/cpu/target/classes:java/core/target/classes dev.mnv3.cpu.fast.KernelBench}
  * (-Dmnv3.cpu.vectorBits=256 for another width, -Dmnv3.cpu.gemmRows=4 for the other GEMM tile; the
- * argument {@code gemm} runs the GEMMs and the stem only).
+ * argument {@code gemm} runs the GEMMs and the stem only, {@code dw} the depthwise kernels only).
  */
 public final class KernelBench {
     private KernelBench() {
@@ -30,11 +30,14 @@ public final class KernelBench {
         int[][] gemms = {{12544, 16, 16}, {112, 16, 64}, {3136, 64, 24}, {56, 24, 72}, {3136, 72, 24}, {784, 72, 40},
                 {784, 120, 40}, {28, 40, 120}, {196, 80, 240}, {196, 240, 80}, {196, 112, 672}, {196, 672, 112},
                 {49, 160, 960}, {49, 960, 160}, {1, 960, 1280}, {1, 1280, 1000}, {8, 1280, 1000}, {112, 27, 16}};
-        for (int[] s : gemms) gemm(kr, rnd, s[0], s[1], s[2]);
-        stem(kr, rnd);
-        if (args.length > 0 && args[0].equals("gemm")) return;
+        String only = args.length > 0 ? args[0] : "";
+        if (!only.equals("dw")) {
+            for (int[] s : gemms) gemm(kr, rnd, s[0], s[1], s[2]);
+            stem(kr, rnd);
+        }
+        if (only.equals("gemm")) return;
         int[][] depthwise = {{112, 16, 3, 1}, {112, 64, 3, 2}, {56, 72, 3, 1}, {56, 72, 5, 2}, {28, 120, 5, 1}, {14, 200, 3, 1},
-                {14, 672, 5, 1}, {7, 960, 5, 1}};
+                {14, 480, 3, 1}, {14, 672, 3, 1}, {14, 672, 5, 1}, {14, 672, 5, 2}, {7, 960, 5, 1}};
         for (int[] s : depthwise) depthwise(kr, rnd, s[0], s[1], s[2], s[3], 0);
         if (args.length > 0 && args[0].equals("align")) {
             for (int off = 0; off < 16; off += 2) depthwise(kr, rnd, 14, 672, 5, 1, off);
