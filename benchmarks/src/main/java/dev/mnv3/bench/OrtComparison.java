@@ -18,7 +18,6 @@ import dev.mnv3.core.weights.Weights;
 import dev.mnv3.cpu.CpuInfo;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
-import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -133,8 +132,6 @@ public final class OrtComparison {
                 processes ? "each engine in a fresh JVM of its own per round" : "both in this JVM");
         List<Row> rows = new ArrayList<>();
         for (String model : models) {
-            Graph graph = Graph.of(MobileNetV3Config.named(model));
-            Weights weights = Weights.load(dir.resolve(model + ".safetensors"), graph);
             Path onnx = dir.resolve(model + ".onnx");
             if (!Files.exists(onnx)) throw new IllegalStateException(onnx + " is missing: run benchmarks/compare-ort.sh");
             if (processes) {
@@ -145,6 +142,8 @@ public final class OrtComparison {
                 }
                 continue;
             }
+            Graph graph = Graph.of(MobileNetV3Config.named(model));
+            Weights weights = Weights.load(dir.resolve(model + ".safetensors"), graph);
             try (OrtSession.SessionOptions so = sessionOptions(threads)) {
                 try (OrtSession session = env.createSession(onnx.toString(), so);
                      CompiledModel ours = Backends.named("cpu").compile(graph, weights, CompileOptions.fromSystemProperties().withThreads(threads))) {
