@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
-# mnv3's CPU backend vs ONNX Runtime, side by side in one JVM, on the same random weights.
-# Usage: benchmarks/compare-ort.sh [--isa native,avx2] [--models large,small] [--batches 1,8,32] [--threads 2] [--rounds 5] [--seconds 2] [--profile | --profile-batch N] [--report DIR]
-# Prints each round's ratio ours/ORT and a table of their median, min and max, with the CPU model and vector ISA.
+# mnv3's CPU backend vs ONNX Runtime, side by side on the same random weights: in one JVM, or with
+# --processes each engine in a fresh JVM of its own per round.
+# Usage: benchmarks/compare-ort.sh [--isa native,avx2] [--models large,small] [--batches 1,8,32] [--threads 2] [--rounds 5] [--seconds 2] [--processes] [--profile | --profile-batch N] [--report DIR]
+# Prints each round's ratio ours/ORT and a table of their median, min and max, with the CPU model and vector ISA
+# and how long each engine's warm-up took. Each engine warms up until steady, as ./mnv3 bench does by default.
+# In one JVM the two alternate in rounds of --seconds each; --processes starts, every round, one JVM for ours and
+# one for ORT (the order alternating), each warmed up afresh, so neither's JIT, heap or threads touch the other's.
 # --isa avx2 runs our side with -XX:UseAVX=2 (C2 emits AVX2 at most, 256-bit vectors) against ORT at its own
 # best ISA: a conservative AVX2 figure on an AVX-512 machine. Each ISA is its own JVM and its own table.
 # With --threads 1 also the ratio of CPU time per image (robust when other processes load the machine).
+# --profile compares every layer with ORT's own profiler (in one JVM: not with --processes).
 # --report DIR writes DIR/results.json, results.csv and report.html (charts), as ./mnv3 bench --report does.
 # MNV3_JAVA_OPTS adds JVM options, e.g. -Dmnv3.cpu.vectorBits=256 to run our kernels at 256 bits.
 set -euo pipefail
+if [[ " $* " == *" --help "* || " $* " == *" -h "* ]]; then
+    sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}"
+    exit 0
+fi
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 source tools/env.sh

@@ -9,13 +9,13 @@ import dev.mnv3.core.backend.Backends;
 import dev.mnv3.core.backend.CompileOptions;
 import dev.mnv3.core.backend.CompiledModel;
 import dev.mnv3.core.bench.ReportDirectory;
+import dev.mnv3.core.bench.Warmup;
 import dev.mnv3.core.graph.Graph;
 import dev.mnv3.core.tensor.Tensor;
 import dev.mnv3.core.tensor.TensorDiff;
 import dev.mnv3.core.weights.RandomWeights;
 import dev.mnv3.core.weights.Weights;
 import dev.mnv3.cpu.CpuInfo;
-import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.FloatBuffer;
@@ -29,26 +29,35 @@ import java.util.Map;
 
 /**
  * mnv3's CPU backend against ONNX Runtime on the same weights, same machine, same thread count,
- * in one JVM: each engine warms up until the JIT has gone quiet, then the two alternate in short
- * rounds (which goes first alternates too) so that whatever else the machine does hits both alike. For every model and batch it prints the ratio
+ * in one JVM: each engine warms up until steady ({@link Warmup#steady()}, as {@code mnv3 bench}
+ * does), then the two alternate in short rounds (which goes first alternates too) so that whatever
+ * else the machine does hits both alike. With {@code --processes} every round runs each engine in
+ * a fresh JVM of its own instead (the same JVM options, ours and ORT alternated, each warmed up
+ * until steady), so neither engine's JIT, heap or threads affect the other's. For every model and batch it prints the ratio
  * ours/ORT of each round's images per second, and reports their median with the min and max: a
  * burst of load from another process moves one round, not the verdict. With {@code --threads 1}
  * both engines run on the calling thread, and the ratio of the thread's CPU time per image is
- * printed too, which time stolen by other processes does not change.
+ * printed too, which time stolen by other processes does not change. Each row says how long each
+ * engine's warm-up took (a range over the rounds' JVMs with {@code --processes}).
  *
  * <p>Arguments: {@code --onnx-dir DIR} (holds {model}.onnx exported from {model}.safetensors by
  * benchmarks/export_onnx.py; see compare-ort.sh), {@code --models large,small},
  * {@code --batches 1,8,32}, {@code --threads 2}, {@code --rounds 5}, {@code --seconds 2} (per
  * engine per round), {@code --profile} (a per-layer profile of both engines after each model's rows),
  * {@code --profile-batch N} (the same at batch N), {@code --report DIR} (results.json and results.csv there, in
- * {@code mnv3 bench --report}'s format).
+ * {@code mnv3 bench --report}'s format), {@code --processes} (each engine in its own JVM per round; not with
+ * {@code --profile}). Internal, for those JVMs: {@code --engine ours|ort --result FILE} measures one engine on one
+ * model and batch and writes its round and logits to FILE.
  */
 public final class OrtComparison {
     private OrtComparison() {
     }
 
-    /** One engine's runs in one round: wall and calling-thread CPU milliseconds per run. */
-    record Round(double[] wallMs, double cpuMs, int batch) {
+    /**
+     * One engine's runs in one round: wall and calling-thread CPU milliseconds per run, and the
+     * warm-up before them (null where an earlier round in the same JVM warmed the engine up).
+     */
+    record Round(double[] wallMs, double cpuMs, int batch, Warmup.Outcome warmup) {
         double imagesPerSecond() {
             return batch * wallMs.length / (Arrays.stream(wallMs).sum() / 1e3);
         }
@@ -76,10 +85,35 @@ public final class OrtComparison {
         static double medianImagesPerSecond(List<Round> rounds) {
             return median(rounds.stream().mapToDouble(Round::imagesPerSecond).toArray());
         }
+
+        /** How long the warm-ups of these rounds took, e.g. "4.5" or "3.9-4.6", "(cap)" where one was not steady by the cap. */
+        static String warmups(List<Round> rounds) {
+            double[] s = rounds.stream().filter(r -> r.warmup() != null).mapToDouble(r -> r.warmup().seconds()).toArray();
+            boolean cap = rounds.stream().anyMatch(r -> r.warmup() != null && r.warmup().how().equals("cap"));
+            String range = String.format(Locale.ROOT, "%.1f", min(s)), hi = String.format(Locale.ROOT, "%.1f", max(s));
+            return (range.equals(hi) ? range : range + "-" + hi) + (cap ? " (cap)" : "");
+        }
     }
 
     public static void main(String[] args) throws Exception {
+        try {
+            run(args);
+        } catch (IllegalArgumentException e) { // a wrong argument: one line, as the shell scripts print theirs
+            System.err.println("compare-ort: " + e.getMessage());
+            System.exit(2);
+        }
+    }
+
+    private static void run(String[] args) throws Exception {
         Map<String, String> opt = parse(args);
+        if (opt.containsKey("engine")) {
+            Alone.measure(opt);
+            return;
+        }
+        boolean processes = opt.containsKey("processes");
+        if (processes && opt.containsKey("profile")) {
+            throw new IllegalArgumentException("--profile compares layers in one JVM: leave out --processes");
+        }
         Path dir = Path.of(opt.getOrDefault("onnx-dir", "build/ort"));
         List<String> models = List.of(opt.getOrDefault("models", "large,small").split(","));
         int[] batches = Arrays.stream(opt.getOrDefault("batches", "1,8,32").split(",")).mapToInt(Integer::parseInt).toArray();
@@ -93,19 +127,24 @@ public final class OrtComparison {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         String isa = oursIsa();
         System.out.printf(Locale.ROOT, "CPU: %s%nmnv3 cpu: %s; compiled for %s%nvs ONNX Runtime %s at its own best ISA; %d threads "
-                        + "each, 224x224, %d rounds x %.1f s per engine%n",
-                CpuInfo.here().describe(), Backends.named("cpu").kernelsDescription(), isa, env.getVersion(), threads, rounds, seconds);
+                        + "each, 224x224, %d rounds x %.1f s per engine, %s, warmed up until steady%n",
+                CpuInfo.here().describe(), Backends.named("cpu").kernelsDescription(), isa, env.getVersion(), threads, rounds, seconds,
+                processes ? "each engine in a fresh JVM of its own per round" : "both in this JVM");
         List<Row> rows = new ArrayList<>();
         for (String model : models) {
-            Graph graph = Graph.of(MobileNetV3Config.named(model));
-            Weights weights = Weights.load(dir.resolve(model + ".safetensors"), graph);
             Path onnx = dir.resolve(model + ".onnx");
             if (!Files.exists(onnx)) throw new IllegalStateException(onnx + " is missing: run benchmarks/compare-ort.sh");
-            try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
-                so.setIntraOpNumThreads(threads);
-                so.setInterOpNumThreads(1);
-                so.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
-                so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            if (processes) {
+                for (int batch : batches) {
+                    Row r = Alone.compare(dir, model, batch, threads, rounds, seconds);
+                    rows.add(r);
+                    System.out.printf(Locale.ROOT, "  %s batch %d: ours/ORT per round %s%n", model, batch, list(r.ratios()));
+                }
+                continue;
+            }
+            Graph graph = Graph.of(MobileNetV3Config.named(model));
+            Weights weights = Weights.load(dir.resolve(model + ".safetensors"), graph);
+            try (OrtSession.SessionOptions so = sessionOptions(threads)) {
                 try (OrtSession session = env.createSession(onnx.toString(), so);
                      CompiledModel ours = Backends.named("cpu").compile(graph, weights, CompileOptions.fromSystemProperties().withThreads(threads))) {
                     for (int batch : batches) {
@@ -122,8 +161,8 @@ public final class OrtComparison {
         boolean cpu = threads == 1;
         System.out.println();
         System.out.println("| model | batch | ours ISA | mnv3 img/s | ORT img/s | ours/ORT median | min | max |"
-                + (cpu ? " CPU-time ratio median | min | max |" : "") + " logits rel L2 |");
-        System.out.println("|---|---|---|---|---|---|---|---|" + (cpu ? "---|---|---|" : "") + "---|");
+                + (cpu ? " CPU-time ratio median | min | max |" : "") + " warm-up s, ours / ORT | logits rel L2 |");
+        System.out.println("|---|---|---|---|---|---|---|---|" + (cpu ? "---|---|---|" : "") + "---|---|");
         for (Row r : rows) {
             double[] q = r.ratios();
             System.out.printf(Locale.ROOT, "| %s | %d | %s | %.1f | %.1f | %.2f | %.2f | %.2f |", r.model(), r.batch(), isa,
@@ -132,10 +171,11 @@ public final class OrtComparison {
                 double[] c = r.cpuRatios();
                 System.out.printf(Locale.ROOT, " %.2f | %.2f | %.2f |", median(c), min(c), max(c));
             }
-            System.out.printf(Locale.ROOT, " %.1e |%n", r.logitsRelL2());
+            System.out.printf(Locale.ROOT, " %s / %s | %.1e |%n", Row.warmups(r.ours()), Row.warmups(r.ort()), r.logitsRelL2());
         }
         System.out.println("img/s: the median round; ours/ORT: over the rounds, each round's images per second"
-                + (cpu ? "; CPU-time ratio: ORT's CPU time per image / ours (the calling thread's)" : ""));
+                + (cpu ? "; CPU-time ratio: ORT's CPU time per image / ours (the calling thread's)" : "")
+                + (processes ? "; warm-up: the least-most over the rounds' JVMs" : ""));
         if (report != null) OrtReport.write(report, rows, env.getVersion(), threads, seconds, List.of(args));
     }
 
@@ -149,16 +189,15 @@ public final class OrtComparison {
             if (!(relL2 < 1e-4)) throw new IllegalStateException(model + ": ORT and mnv3 disagree, logits rel L2 " + relL2);
             Engine mnv3 = () -> ours.run(input);
             Engine ort = () -> runOrt(session, x);
-            warmUp(mnv3, batch);
-            warmUp(ort, batch);
+            Warmup.Outcome oursWarm = warmUp(mnv3), ortWarm = warmUp(ort);
             List<Round> oursRounds = new ArrayList<>(), ortRounds = new ArrayList<>();
             for (int round = 0; round < rounds; round++) {
                 if (round % 2 == 0) {
-                    oursRounds.add(collect(mnv3, seconds, batch));
-                    ortRounds.add(collect(ort, seconds, batch));
+                    oursRounds.add(collect(mnv3, seconds, batch, round == 0 ? oursWarm : null));
+                    ortRounds.add(collect(ort, seconds, batch, round == 0 ? ortWarm : null));
                 } else {
-                    ortRounds.add(collect(ort, seconds, batch));
-                    oursRounds.add(collect(mnv3, seconds, batch));
+                    ortRounds.add(collect(ort, seconds, batch, null));
+                    oursRounds.add(collect(mnv3, seconds, batch, null));
                 }
             }
             return new Row(model, batch, oursRounds, ortRounds, relL2);
@@ -166,11 +205,20 @@ public final class OrtComparison {
     }
 
     /** One inference of one engine. */
-    private interface Engine {
+    interface Engine {
         void run() throws OrtException;
     }
 
-    private static Round collect(Engine e, double seconds, int batch) throws OrtException {
+    static OrtSession.SessionOptions sessionOptions(int threads) throws OrtException {
+        OrtSession.SessionOptions so = new OrtSession.SessionOptions();
+        so.setIntraOpNumThreads(threads);
+        so.setInterOpNumThreads(1);
+        so.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+        so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+        return so;
+    }
+
+    static Round collect(Engine e, double seconds, int batch, Warmup.Outcome warmup) throws OrtException {
         ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         List<Double> ms = new ArrayList<>();
         long cpu = threads.getCurrentThreadCpuTime(), end = System.nanoTime() + (long) (seconds * 1e9);
@@ -180,25 +228,22 @@ public final class OrtComparison {
             ms.add((System.nanoTime() - t) / 1e6);
         } while (System.nanoTime() < end);
         double cpuMs = (threads.getCurrentThreadCpuTime() - cpu) / 1e6;
-        return new Round(ms.stream().mapToDouble(Double::doubleValue).toArray(), cpuMs, batch);
+        return new Round(ms.stream().mapToDouble(Double::doubleValue).toArray(), cpuMs, batch, warmup);
     }
 
     /**
-     * Runs an engine until the JIT has gone quiet: at least 1.5 s, then until a whole second
-     * passes in which it compiled for under 10 ms (at most 60 s). Until C2 has compiled the
-     * Vector API kernels they run as Java loops, many times slower, and on a loaded machine the
-     * compiler thread can take many seconds to get there.
+     * Runs an engine until its throughput is steady, as {@code mnv3 bench} does: until C2 has
+     * compiled the Vector API kernels they run as Java loops, many times slower, and on a loaded
+     * machine the compiler thread can take many seconds to get there.
      */
-    private static void warmUp(Engine e, int batch) throws OrtException {
-        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
-        boolean known = jit != null && jit.isCompilationTimeMonitoringSupported();
-        long start = System.nanoTime();
-        collect(e, 1.5, batch);
-        while (known && System.nanoTime() - start < 60e9) {
-            long compiled = jit.getTotalCompilationTime();
-            collect(e, 1.0, batch);
-            if (jit.getTotalCompilationTime() - compiled < 10) return;
-        }
+    static Warmup.Outcome warmUp(Engine e) {
+        return Warmup.steady().run(() -> {
+            try {
+                e.run();
+            } catch (OrtException x) {
+                throw new IllegalStateException(x);
+            }
+        });
     }
 
     /**
@@ -228,15 +273,15 @@ public final class OrtComparison {
         return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     }
 
-    private static double min(double[] x) {
+    static double min(double[] x) {
         return Arrays.stream(x).min().orElseThrow();
     }
 
-    private static double max(double[] x) {
+    static double max(double[] x) {
         return Arrays.stream(x).max().orElseThrow();
     }
 
-    private static String list(double[] x) {
+    static String list(double[] x) {
         StringBuilder sb = new StringBuilder();
         for (double v : x) sb.append(sb.isEmpty() ? "" : " ").append(String.format(Locale.ROOT, "%.2f", v));
         return sb.toString();
@@ -280,7 +325,7 @@ public final class OrtComparison {
         for (int i = 0; i < args.length; i++) {
             if (!args[i].startsWith("--")) throw new IllegalArgumentException("unexpected argument " + args[i]);
             String key = args[i].substring(2);
-            if (key.equals("profile")) m.put(key, "true");
+            if (key.equals("profile") || key.equals("processes")) m.put(key, "true");
             else if (key.equals("profile-batch")) {
                 m.put("profile", "true");
                 if (i + 1 < args.length) m.put(key, args[++i]);

@@ -53,7 +53,7 @@ final class BenchCommand implements Callable<Integer> {
     double seconds;
 
     @Option(names = "--warmup", paramLabel = "S", description = "Untimed warm-up per measurement, S seconds fixed (default: until "
-            + "throughput is steady: the JIT quiet and the last 3 windows of 0.5 s within 3%, at most 20 s; the report says "
+            + "throughput is steady: the JIT quiet and the last 3 windows of 0.5 s within 3%%, at most 20 s; the report says "
             + "how long it took).")
     Double warmup;
 

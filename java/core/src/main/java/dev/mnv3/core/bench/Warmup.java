@@ -74,7 +74,7 @@ public final class Warmup {
     }
 
     /** Runs {@code step} until the warm-up is over; {@code step} runs at least once. */
-    Outcome run(Runnable step) {
+    public Outcome run(Runnable step) {
         long start = probe.nanoTime();
         if (!Double.isNaN(fixedSeconds)) {
             long until = start + (long) (fixedSeconds * 1e9);
