@@ -10,6 +10,8 @@ import dev.mnv3.cpu.fast.PreparedLayers.Stem;
  * and the head, the global average pool per image and the classifier's linear layers per batch.
  */
 final class StemAndHead {
+    static final boolean DIRECT = !"false".equals(System.getProperty("mnv3.cpu.stemTiles"));
+
     private final CpuKernels kernels;
     private final WorkerPool pool;
 
@@ -23,6 +25,16 @@ final class StemAndHead {
         DepthwiseGeometry g = DepthwiseGeometry.of(s.conv(), is.height(), is.width());
         PackedWeights wt = s.weight();
         int n = wt.paddedN, ow = g.outWidth(), lda = Stem.pixelStride(g);
+        if (kernels instanceof VectorKernels && StemTiles.fits(g, wt) && DIRECT) {
+            ClampForm f = ClampForm.of(s.conv().activation());
+            par.rows(g.outHeight(), 1, (lo, hi, w) -> {
+                for (int oy = lo; oy < hi; oy++) {
+                    StemTiles.row(kernels, g, in, inOff, oy, wt, f, s.conv().activation(), dst, oy * ow * n, p.scratch[w].patchRow,
+                            p.scratch[w].tile);
+                }
+            });
+            return;
+        }
         par.rows(g.outHeight(), 1, (lo, hi, w) -> {
             float[] row = p.scratch[w].patchRow, tile = p.scratch[w].tile;
             for (int oy = lo; oy < hi; oy++) {
