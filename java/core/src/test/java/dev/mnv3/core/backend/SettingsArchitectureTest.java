@@ -28,7 +28,7 @@ class SettingsArchitectureTest {
             "core/src/main/java/dev/mnv3/core/backend/Settings.java", "the one reader, for CompileOptions.fromSystemProperties",
             "core/src/main/java/dev/mnv3/core/image/TurboJpegLibrary.java", "where libturbojpeg is",
             "core/src/main/java/dev/mnv3/core/image/TurboJpeg.java", "whether JPEGs go to libturbojpeg or javax.imageio",
-            "cpu/src/main/java/dev/mnv3/cpu/fast/VectorSupport.java", "the JVM's one vector width, GEMM tile height and stem kernel: C2 needs them as constants",
+            "cpu/src/main/java/dev/mnv3/cpu/fast/VectorSupport.java", "the JVM's one vector width: C2 needs it as a constant",
             "cuda/src/main/java/dev/mnv3/cuda/ffi/Fatbin.java", "where the kernels' fatbin is",
             "cuda/src/main/java/dev/mnv3/cuda/ffi/LibraryLocator.java", "where libcuda and cuDNN are",
             "spark/src/main/java/dev/mnv3/spark/SparkSetup.java", "Spark's own spark.* settings");

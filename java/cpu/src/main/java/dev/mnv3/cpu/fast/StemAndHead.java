@@ -10,8 +10,8 @@ import dev.mnv3.cpu.fast.PreparedLayers.Stem;
  * and the head, the global average pool per image and the classifier's linear layers per batch.
  */
 final class StemAndHead {
-    /** The vector kernels' 3x3 stride-2 stem reads the image directly ({@link StemTiles}) unless -Dmnv3.cpu.stemTiles=false. */
-    static final boolean DIRECT = VectorSupport.stemTiles();
+    /** The vector kernels' 3x3 stride-2 stem reads the image directly ({@link StemTiles}); -Dmnv3.cpu.stemTiles=false for A/B runs. */
+    static final boolean DIRECT = !"false".equals(System.getProperty("mnv3.cpu.stemTiles"));
 
     private final CpuKernels kernels;
     private final WorkerPool pool;

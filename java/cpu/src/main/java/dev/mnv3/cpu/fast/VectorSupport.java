@@ -25,9 +25,6 @@ final class VectorSupport {
      */
     static final String TILE_ROWS_PROPERTY = "mnv3.cpu.gemmRows";
 
-    /** The system property that, set to false, runs the stem as a GEMM over patch rows instead of {@link StemTiles}: for A/B runs. */
-    static final String STEM_TILES_PROPERTY = "mnv3.cpu.stemTiles";
-
     static final boolean MODULE_LOADED = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
 
     private VectorSupport() {
@@ -63,11 +60,6 @@ final class VectorSupport {
         String arch = System.getProperty("os.arch", "");
         boolean x86 = arch.equals("amd64") || arch.equals("x86_64");
         return x86 && preferredBits < 512 ? 4 : 6;
-    }
-
-    /** Whether the vector kernels' stem reads the image directly ({@link StemTiles}); one choice per JVM, as the width. */
-    static boolean stemTiles() {
-        return !"false".equals(System.getProperty(STEM_TILES_PROPERTY));
     }
 
     /**
