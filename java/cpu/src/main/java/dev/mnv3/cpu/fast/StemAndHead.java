@@ -10,9 +10,6 @@ import dev.mnv3.cpu.fast.PreparedLayers.Stem;
  * and the head, the global average pool per image and the classifier's linear layers per batch.
  */
 final class StemAndHead {
-    /** The vector kernels' 3x3 stride-2 stem reads the image directly ({@link StemTiles}); -Dmnv3.cpu.stemTiles=false for A/B runs. */
-    static final boolean DIRECT = !"false".equals(System.getProperty("mnv3.cpu.stemTiles"));
-
     private final CpuKernels kernels;
     private final WorkerPool pool;
 
@@ -21,24 +18,11 @@ final class StemAndHead {
         this.pool = pool;
     }
 
-    /**
-     * The stem on one NCHW image at {@code inOff}, into NHWC {@code dst}, one output row at a time: {@link StemTiles} where
-     * it fits the vector kernels, otherwise a GEMM over the row's interleaved patch row (the plain loops, a warm start).
-     */
+    /** The stem on one NCHW image at {@code inOff}, into NHWC {@code dst}: one output row at a time, a GEMM over its patch row. */
     void stem(Stem s, float[] in, int inOff, Shape is, float[] dst, BufferPlan p, ParallelFor par) {
         DepthwiseGeometry g = DepthwiseGeometry.of(s.conv(), is.height(), is.width());
         PackedWeights wt = s.weight();
         int n = wt.paddedN, ow = g.outWidth(), lda = Stem.pixelStride(g);
-        if (kernels instanceof VectorKernels && StemTiles.fits(g, wt) && DIRECT) {
-            ClampForm f = ClampForm.of(s.conv().activation());
-            par.rows(g.outHeight(), 1, (lo, hi, w) -> {
-                for (int oy = lo; oy < hi; oy++) {
-                    StemTiles.row(kernels, g, in, inOff, oy, wt, f, s.conv().activation(), dst, oy * ow * n, p.scratch[w].patchRow,
-                            p.scratch[w].tile);
-                }
-            });
-            return;
-        }
         par.rows(g.outHeight(), 1, (lo, hi, w) -> {
             float[] row = p.scratch[w].patchRow, tile = p.scratch[w].tile;
             for (int oy = lo; oy < hi; oy++) {

@@ -85,13 +85,6 @@ public final class KernelBench {
             }
         });
         report("stem rows + GEMMs", all, 112.0 * 112 * 27 * 16);
-        if (kr instanceof VectorKernels && StemTiles.fits(g, w)) {
-            ClampForm f = ClampForm.of(Activation.HARDSWISH);
-            double direct = time(() -> {
-                for (int oy = 0; oy < 112; oy++) StemTiles.row(kr, g, image, 0, oy, w, f, Activation.HARDSWISH, out, oy * 112 * 16, row, t);
-            });
-            report("stem tiles from the image", direct, 112.0 * 112 * 27 * 16);
-        }
     }
 
     /** Least microseconds per call over 200 timed batches of calls, after warm-up. */
