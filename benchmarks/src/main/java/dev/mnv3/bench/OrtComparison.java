@@ -138,7 +138,7 @@ public final class OrtComparison {
                 for (int batch : batches) {
                     Row r = Alone.compare(dir, model, batch, threads, rounds, seconds);
                     rows.add(r);
-                    System.out.printf(Locale.ROOT, "  %s batch %d: ours/ORT per round %s%n", model, batch, list(r.ratios()));
+                    System.out.println(roundLine(r));
                 }
                 continue;
             }
@@ -150,7 +150,7 @@ public final class OrtComparison {
                     for (int batch : batches) {
                         Row r = compare(env, session, ours, model, batch, rounds, seconds);
                         rows.add(r);
-                        System.out.printf(Locale.ROOT, "  %s batch %d: ours/ORT per round %s%n", model, batch, list(r.ratios()));
+                        System.out.println(roundLine(r));
                     }
                     if (opt.containsKey("profile")) {
                         profile(ours, env, onnx, so, model, Integer.parseInt(opt.getOrDefault("profile-batch", "1")));
@@ -265,6 +265,16 @@ public final class OrtComparison {
             }
         }
         return cpu;
+    }
+
+    /** Each round's ratio and both engines' images per second: an outlier round says which side moved. */
+    static String roundLine(Row r) {
+        return String.format(Locale.ROOT, "  %s batch %d: ours/ORT per round %s (img/s ours %s, ORT %s)", r.model(), r.batch(),
+                list(r.ratios()), rates(r.ours()), rates(r.ort()));
+    }
+
+    private static String rates(List<Round> rounds) {
+        return rounds.stream().map(x -> String.format(Locale.ROOT, "%.0f", x.imagesPerSecond())).collect(java.util.stream.Collectors.joining(" "));
     }
 
     static double median(double[] x) {
