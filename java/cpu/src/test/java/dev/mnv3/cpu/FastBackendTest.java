@@ -72,7 +72,8 @@ class FastBackendTest {
     /**
      * Every image of a batch gets its own result, whatever the batch size and however many
      * images run their late layers stacked (-Dmnv3.cpu.stack; 1 runs one image per thread
-     * throughout; 2 with 5 images leaves a last chunk of one). Within the FP32 tolerance, not
+     * throughout; 2 with 5 images runs groups of 1, 2 and 2 images, the fifth image's early layers
+     * with its rows split across the threads). Within the FP32 tolerance, not
      * bit for bit: a row's tile and the SE path (folded into the weights for one image, applied to
      * the map for a stack) depend on the batch.
      */

@@ -10,8 +10,8 @@ import java.util.Locale;
  * ({@code -Dmnv3.cpu.vectorBits=128|256|512}, default the widest the JVM compiles here).
  *
  * @param scalar    plain loops instead of the Vector API (for diagnosis and machines without it)
- * @param stack     images per thread whose late layers run together (each thread its own group
- *                  of a batch): 1 runs each image alone; 0 means the default, {@value #DEFAULT_STACK}
+ * @param stack     at most this many images of a batch run their late layers together, a group on
+ *                  one thread: 1 runs each image alone; 0 means the default, {@value #DEFAULT_STACK}
  * @param warmStart run plain loops until C2 has compiled the vector kernels: a fresh JVM's first
  *                  run is then not slowed down by the Vector API's uncompiled form, at a cost in
  *                  throughput over its first seconds on a machine with few cores

@@ -30,8 +30,12 @@ final class BufferPlan {
     /** Each thread's buffers for the image it runs, and its scratch space. */
     final Buffers[] own;
     final Scratch[] scratch;
-    /** Images per chunk of a batch, and each thread's buffers for its share of them stacked in the late layers. */
-    int chunkImages;
+    /**
+     * A batch's late inputs, [N][floats of one image's map at lateFrom], and each thread's buffers for a group of
+     * them stacked in the late layers; none where the images do not stack (a stack of 1, no narrow layers).
+     */
+    float[] lateInputs = new float[0];
+    final int lateSize;
     Buffers[] stacked = new Buffers[0];
     /** The batch's pooled features [N][C] and each classifier layer's output [N][padded out]. */
     float[] pooled = new float[0];
@@ -59,6 +63,7 @@ final class BufferPlan {
             late--;
         }
         this.lateFrom = late;
+        this.lateSize = (int) shapes.get(late).size(); // one image's map: an array at batch 1
         String what = "the " + FastBackend.NAME + " backend's buffers for " + graph.config().describe() + " at " + height
                 + "x" + width + " on " + threads + " thread" + (threads > 1 ? "s" : "");
         Sizes one = sizes(0, poolIndex + 1, 1, what);
@@ -129,20 +134,31 @@ final class BufferPlan {
         for (int i = 0; i < dense.length; i++) {
             dense[i] = new float[MemoryBudget.arrayLength((long) n * ((Dense) layers.get(poolIndex + 1 + i)).weight().paddedN, what)];
         }
-        int threads = own.length;
-        chunkImages = stack > 1 ? (int) Math.min(n, (long) stack * threads) : n;
-        int perThread = chunkImages / threads;
-        if (stack > 1 && lateFrom <= poolIndex && perThread > 1) {
-            String late = "the " + FastBackend.NAME + " backend's buffers for the late layers of " + perThread
-                    + " stacked images per thread of " + graph.config().describe() + " at " + height + "x" + width;
-            Sizes z = sizes(lateFrom, poolIndex + 1, perThread, late);
-            stacked = new Buffers[0]; // the smaller stacks' buffers are garbage before the new ones are counted
-            MemoryBudget.reserve(MemoryBudget.floatBytes(Buffers.floats(z, false) * threads, late), late);
+        int threads = own.length, most = Math.min(stack, (n + threads - 1) / threads);
+        if (stack > 1 && lateFrom <= poolIndex && n > 1) {
+            String late = "the " + FastBackend.NAME + " backend's buffers for the late layers of a batch of " + n + " in stacks of "
+                    + most + " images of " + graph.config().describe() + " at " + height + "x" + width;
+            Sizes z = sizes(lateFrom, poolIndex + 1, most, late);
+            lateInputs = new float[0]; // the smaller batch's buffers are garbage before the new ones are counted
+            stacked = new Buffers[0];
+            long inputs = (long) n * lateSize;
+            MemoryBudget.reserve(MemoryBudget.floatBytes(Buffers.floats(z, false) * threads + inputs, late), late);
+            lateInputs = new float[z.length(inputs)];
             Buffers[] each = new Buffers[threads];
             for (int i = 0; i < threads; i++) each[i] = new Buffers(z, false);
             stacked = each;
         }
         batchCapacity = n;
+    }
+
+    /**
+     * How many groups a batch of {@code n} images runs its late layers in: groups of at most a
+     * stack, and at least one per thread (while there are images for them). Group g holds images
+     * [g * n / groups, (g + 1) * n / groups), at most min(stack, ceil(n / threads)) of them, the
+     * size of the stacked buffers.
+     */
+    int groups(int n) {
+        return Math.max((n + stack - 1) / stack, Math.min(n, own.length));
     }
 
     /** The largest size of each buffer over part of the network, in floats (ints for the row tables). */

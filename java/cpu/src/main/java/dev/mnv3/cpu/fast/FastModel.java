@@ -32,13 +32,14 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * {@link BottleneckRunner}, the stem and the classifier in {@link StemAndHead}, the inner loops
  * in {@link CpuKernels}.
  *
- * <p>Batch 1 runs every layer with its rows split across all threads. A larger batch runs in
- * chunks of up to {@link CpuSettings#stack} images per thread (default
- * {@value CpuSettings#DEFAULT_STACK}): each thread takes its share of the chunk, runs the wide early
- * layers one image at a time, then, from the first narrow layer on ({@link BufferPlan#lateFrom},
- * the 14x14 and 7x7 stages at 224), its images together: each 1x1 conv is one GEMM over all their
- * pixels and each SE FC one GEMM over their channel means, so the weights stream once per group
- * rather than once per image. The classifier runs once for the whole batch.
+ * <p>Batch 1 runs every layer with its rows split across all threads. A larger batch runs one
+ * image per thread, claimed image by image so that a thread slowed by other work on the machine
+ * delays nothing; with a stack of more than one image ({@link CpuSettings#stack}, default
+ * {@value CpuSettings#DEFAULT_STACK}) only the wide early layers, up to the first narrow layer
+ * ({@link BufferPlan#lateFrom}, the 14x14 and 7x7 stages at 224), and the late layers then run on
+ * groups of up to a stack of images together, claimed group by group: each 1x1 conv is one GEMM
+ * over the group's pixels and each SE FC one GEMM over their channel means, so the weights stream
+ * once per group rather than once per image. The classifier runs once for the whole batch.
  */
 final class FastModel implements CompiledModel {
     private final Graph graph;
@@ -123,42 +124,45 @@ final class FastModel implements CompiledModel {
         Map<String, Tensor> trace = traced ? traceTensors(p, n, logits) : null;
         if (n == 1) {
             runLayers(0, p.poolIndex + 1, input, 0, 1, p.own[0], p, pooled, trace);
+        } else if (p.stacked.length == 0) {
+            eachImage(input, n, p.poolIndex + 1, p, trace);
         } else {
-            for (int first = 0; first < n; first += p.chunkImages) chunk(input, first, Math.min(p.chunkImages, n - first), p, trace);
+            eachImage(input, n, p.lateFrom, p, trace);
+            stacks(input, n, p, trace);
         }
         classifier(p, n, logits, trace);
         return new Result(logits, trace);
     }
 
     /**
-     * Images [first, first + images) up to the global average pool. Unstacked: one image per
-     * thread throughout. Stacked: each thread takes a group of the chunk's images, runs the early
-     * layers one image at a time and the late layers on its group together, alone, so that no
-     * layer waits for the other threads and each 1x1 conv's and SE FC's weights stream once per
-     * group. Images left over (fewer than the threads) run one by one with their rows split
-     * across threads.
+     * Layers [0, to) of every image of the batch, one image per thread, claimed as threads free
+     * up; the last images, fewer than the threads, one by one with their rows split across
+     * threads. Outputs before the pool go to the batch's late inputs.
      */
-    private void chunk(Tensor input, int first, int images, BufferPlan p, Map<String, Tensor> trace) {
-        int threads = pool.size(), per = images / threads, across = per * threads;
-        boolean stacked = stack > 1 && p.lateFrom <= p.poolIndex && per > 1;
-        if (stacked) {
-            pool.run(threads, (group, worker) -> group(input, first + group * per, per, worker, p, trace));
-        } else if (across > 0) {
-            pool.run(across, (slot, worker) -> runLayers(0, p.poolIndex + 1, input, first + slot, 1, p.own[worker], p,
-                    serial[worker], trace));
-        }
-        for (int slot = across; slot < images; slot++) runLayers(0, p.poolIndex + 1, input, first + slot, 1, p.own[0], p, pooled, trace);
+    private void eachImage(Tensor input, int n, int to, BufferPlan p, Map<String, Tensor> trace) {
+        int across = n - n % pool.size();
+        if (across > 0) pool.run(across, (img, worker) -> early(input, img, to, p.own[worker], p, serial[worker], trace));
+        for (int img = across; img < n; img++) early(input, img, to, p.own[0], p, pooled, trace);
     }
 
-    /** Images [first, first + images) on one worker: the early layers image by image, then the late layers stacked. */
-    private void group(Tensor input, int first, int images, int worker, BufferPlan p, Map<String, Tensor> trace) {
-        Buffers stacked = p.stacked[worker];
-        int size = (int) p.shapes.get(p.lateFrom).size();
-        for (int i = 0; i < images; i++) {
-            float[] out = runLayers(0, p.lateFrom, input, first + i, 1, p.own[worker], p, serial[worker], trace);
-            System.arraycopy(out, 0, stacked.x, i * size, size);
-        }
-        runLayers(p.lateFrom, p.poolIndex + 1, input, first, images, stacked, p, serial[worker], trace);
+    private void early(Tensor input, int img, int to, Buffers buf, BufferPlan p, ParallelFor par, Map<String, Tensor> trace) {
+        float[] out = runLayers(0, to, input, img, 1, buf, p, par, trace);
+        if (to <= p.poolIndex) System.arraycopy(out, 0, p.lateInputs, img * p.lateSize, p.lateSize);
+    }
+
+    /**
+     * The late layers of the batch's images in {@link BufferPlan#groups} groups of consecutive
+     * images, each group on one thread alone, claimed as threads free up, so that no layer waits
+     * for the other threads.
+     */
+    private void stacks(Tensor input, int n, BufferPlan p, Map<String, Tensor> trace) {
+        int groups = p.groups(n);
+        pool.run(groups, (g, worker) -> {
+            int first = (int) ((long) g * n / groups), images = (int) ((long) (g + 1) * n / groups) - first;
+            Buffers buf = p.stacked[worker];
+            System.arraycopy(p.lateInputs, first * p.lateSize, buf.x, 0, images * p.lateSize);
+            runLayers(p.lateFrom, p.poolIndex + 1, input, first, images, buf, p, serial[worker], trace);
+        });
     }
 
     /**

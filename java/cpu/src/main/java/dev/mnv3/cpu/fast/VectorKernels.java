@@ -106,34 +106,43 @@ final class VectorKernels implements CpuKernels {
             int jEnd = Math.min(colTo, jb + block);
             // rows outer, panels inner: a row tile of A stays in L1 while the block's panels stream from L2
             int m = m0;
-            for (; m + 2 * R <= m1; m += 2 * R) rowTile(2 * R, a, aOff, lda, k, b, n, bias, f, res, resOff, c, cOff, m, jb, jEnd, t);
-            for (; m + R <= m1; m += R) rowTile(R, a, aOff, lda, k, b, n, bias, f, res, resOff, c, cOff, m, jb, jEnd, t);
-            if (m1 - m >= 2 && m1 - m0 >= R) {
-                // a last tile overlapping the previous one: recomputing up to R - 2 rows beats the single-row kernel
-                rowTile(R, a, aOff, lda, k, b, n, bias, f, res, resOff, c, cOff, m1 - R, jb, jEnd, t);
-                m = m1;
+            for (; m + 2 * R <= m1; m += 2 * R) rowTile(2 * R, R, a, aOff, lda, k, b, n, bias, f, res, resOff, c, cOff, m, jb, jEnd, t);
+            if (R == 6 && (m1 - m == 8 || m1 - m == 9)) { // two 4-row tiles rather than 6 and an overlapping 6
+                rowTile(8, 4, a, aOff, lda, k, b, n, bias, f, res, resOff, c, cOff, m, jb, jEnd, t);
+                m += 8;
             }
-            for (; m < m1; m++) rowTile(1, a, aOff, lda, k, b, n, bias, f, res, resOff, c, cOff, m, jb, jEnd, t);
+            for (; m + R <= m1; m += R) rowTile(R, R, a, aOff, lda, k, b, n, bias, f, res, resOff, c, cOff, m, jb, jEnd, t);
+            // a last tile overlapping the previous one, recomputing a few rows, beats the single-row kernel (which
+            // loads a weight per FMA); with R = 6, 2-4 rows left take a 4-row tile
+            int last = R == 6 && m1 - m <= 4 ? 4 : R;
+            if (m1 - m >= 2 && m1 - m0 >= last) {
+                rowTile(last, last, a, aOff, lda, k, b, n, bias, f, res, resOff, c, cOff, m1 - last, jb, jEnd, t);
+                m = m1;
+            } else if (R == 6 && m1 - m == 5) { // M = 5
+                rowTile(4, 4, a, aOff, lda, k, b, n, bias, f, res, resOff, c, cOff, m, jb, jEnd, t);
+                m += 4;
+            }
+            for (; m < m1; m++) rowTile(1, 1, a, aOff, lda, k, b, n, bias, f, res, resOff, c, cOff, m, jb, jEnd, t);
         }
     }
 
     /**
-     * Rows [m, m + rows) (2R, R or 1) x the panels of columns [j0, j1). Panels of whole vectors go
+     * Rows [m, m + rows) (2R, R, 8 or 4 in tiles of h rows, or 1) x the panels of columns [j0, j1). Panels of whole vectors go
      * to the fused tiles, which finish in registers; a last panel narrower than its vectors (the
      * last 8 columns when L is 16), R rows of a one-vector panel and single rows leave their
      * sums in the scratch tile t for the epilogue.
      */
-    private static void rowTile(int rows, float[] a, int aOff, int lda, int k, float[] b, int n, float[] bias, ClampForm f,
+    private static void rowTile(int rows, int h, float[] a, int aOff, int lda, int k, float[] b, int n, float[] bias, ClampForm f,
                                 float[] res, int resOff, float[] c, int cOff, int m, int j0, int j1, float[] t) {
         int a0 = aOff + m * lda;
         for (int j = j0; j < j1; j += PANEL) {
             int cols = Math.min(PANEL, n - j), b0 = j * k, co = cOff + m * n + j, ro = resOff + m * n + j;
             if (rows > 1 && cols == PANEL) {
-                for (int r = 0; r < rows; r += R) {
-                    if (R == 6) GemmTiles6.fused6x2(a, a0 + r * lda, lda, k, b, b0, bias, j, f, res, ro + r * n, c, co + r * n, n);
+                for (int r = 0; r < rows; r += h) {
+                    if (h == 6) GemmTiles6.fused6x2(a, a0 + r * lda, lda, k, b, b0, bias, j, f, res, ro + r * n, c, co + r * n, n);
                     else GemmTiles4.fused4x2(a, a0 + r * lda, lda, k, b, b0, bias, j, f, res, ro + r * n, c, co + r * n, n);
                 }
-            } else if (rows == 2 * R && cols == L) {
+            } else if (rows == 2 * R && h == R && cols == L) {
                 if (R == 6) GemmTiles6.fused12x1(a, a0, lda, k, b, b0, bias, j, f, res, ro, c, co, n);
                 else GemmTiles4.fused8x1(a, a0, lda, k, b, b0, bias, j, f, res, ro, c, co, n);
             } else {
@@ -141,9 +150,9 @@ final class VectorKernels implements CpuKernels {
                 if (rows == 1) {
                     row(a, a0, k, b, b0, two ? PANEL : L, bias, j, t, 0);
                 } else {
-                    for (int r = 0; r < rows; r += R) {
+                    for (int r = 0; r < rows; r += h) {
                         int a1 = a0 + r * lda;
-                        if (R == 6) {
+                        if (h == 6) {
                             if (two) GemmTiles6.raw6x2(a, a1, lda, k, b, b0, bias, j, t, r * PANEL, PANEL);
                             else GemmTiles6.raw6x1(a, a1, lda, k, b, b0, bias, j, t, r * PANEL, PANEL);
                         } else {

@@ -32,7 +32,7 @@ class CpuKernelsTest {
         SplittableRandom rnd = new SplittableRandom(3);
         int cases = 0;
         double norm = 0;
-        for (int m : new int[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 17, 18, 25, 49}) {
+        for (int m : new int[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 16, 17, 18, 21, 22, 25, 49}) {
             for (int n : new int[] {8, 16, 24, 32, 40, 64, 72, 200}) {
                 for (int k : new int[] {3, 16, 27, 72}) {
                     Activation act = Activation.values()[cases % Activation.values().length];
