@@ -46,6 +46,17 @@ class CpuKernelsTest {
         assertTrue(cases > 300 && norm > cases, "the checks compare values");
     }
 
+    /** 16 channels to 16 with A's rows adjacent (the case above overlaps them): Pointwise16x16 at 512 bits. */
+    @ParameterizedTest
+    @MethodSource("kernels")
+    void gemmOfSixteenChannelsToSixteen(CpuKernels kr) {
+        SplittableRandom rnd = new SplittableRandom(5);
+        int cases = 0;
+        for (int m : new int[] {1, 3, 13, 50}) {
+            for (Activation act : Activation.values()) checkGemm(kr, rnd, m, 16, 16, 16, act, cases++ % 2 == 0);
+        }
+    }
+
     /** Checks one product and returns the squared norm of what it compared. */
     private static double checkGemm(CpuKernels kr, SplittableRandom rnd, int m, int n, int k, int lda, Activation act, boolean residual) {
         float[] w = random(rnd, n * k, 1 / Math.sqrt(k)), bias = random(rnd, n, 0.5);
