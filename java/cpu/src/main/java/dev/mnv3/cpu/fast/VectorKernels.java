@@ -101,10 +101,6 @@ final class VectorKernels implements CpuKernels {
     public void gemm(float[] a, int aOff, int lda, int k, float[] b, int n, float[] bias, Activation act,
                      float[] res, int resOff, float[] c, int cOff, int m0, int m1, int colFrom, int colTo, float[] t) {
         ClampForm f = ClampForm.of(act);
-        if (Pointwise16x16.fits(lda, k, n, colFrom, colTo)) { // one output vector per pixel: broadcast-bound in these tiles
-            Pointwise16x16.run(a, aOff, b, bias, f, res, resOff, c, cOff, m0, m1);
-            return;
-        }
         int block = Math.max(PANEL, PANEL_BLOCK_BYTES / (4 * k) / PANEL * PANEL);
         for (int jb = colFrom; jb < colTo; jb += block) {
             int jEnd = Math.min(colTo, jb + block);
