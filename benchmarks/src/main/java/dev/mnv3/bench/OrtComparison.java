@@ -83,12 +83,7 @@ public final class OrtComparison {
         }
 
         static double medianImagesPerSecond(List<Round> rounds) {
-            return median(imagesPerSecond(rounds));
-        }
-
-        /** Each round's images per second. */
-        static double[] imagesPerSecond(List<Round> rounds) {
-            return rounds.stream().mapToDouble(Round::imagesPerSecond).toArray();
+            return median(rounds.stream().mapToDouble(Round::imagesPerSecond).toArray());
         }
 
         /** How long the warm-ups of these rounds took, e.g. "4.5" or "3.9-4.6", "(cap)" where one was not steady by the cap. */
@@ -275,8 +270,11 @@ public final class OrtComparison {
     /** Each round's ratio and both engines' images per second: an outlier round says which side moved. */
     static String roundLine(Row r) {
         return String.format(Locale.ROOT, "  %s batch %d: ours/ORT per round %s (img/s ours %s, ORT %s)", r.model(), r.batch(),
-                list(r.ratios()), list(Row.imagesPerSecond(r.ours()), "%.0f"),
-                list(Row.imagesPerSecond(r.ort()), "%.0f"));
+                list(r.ratios()), rates(r.ours()), rates(r.ort()));
+    }
+
+    private static String rates(List<Round> rounds) {
+        return rounds.stream().map(x -> String.format(Locale.ROOT, "%.0f", x.imagesPerSecond())).collect(java.util.stream.Collectors.joining(" "));
     }
 
     static double median(double[] x) {
@@ -294,12 +292,8 @@ public final class OrtComparison {
     }
 
     static String list(double[] x) {
-        return list(x, "%.2f");
-    }
-
-    private static String list(double[] x, String format) {
         StringBuilder sb = new StringBuilder();
-        for (double v : x) sb.append(sb.isEmpty() ? "" : " ").append(String.format(Locale.ROOT, format, v));
+        for (double v : x) sb.append(sb.isEmpty() ? "" : " ").append(String.format(Locale.ROOT, "%.2f", v));
         return sb.toString();
     }
 
