@@ -38,7 +38,7 @@ final class Alone {
     }
 
     /** One engine's round in its own JVM, and its logits for the input of seed 7. */
-    record Result(OrtComparison.Round round, float[] logits) {
+    record Result(ComparisonTable.Round round, float[] logits) {
         void write(Path file) throws IOException {
             Warmup.Outcome w = round.warmup();
             Files.writeString(file, String.format(Locale.ROOT, "warmup %s %s%ncpu_ms %s%nwall_ms %s%nlogits %s%n",
@@ -52,7 +52,7 @@ final class Alone {
             String[] w = lines.get("warmup"), logits = lines.get("logits");
             float[] f = new float[logits.length];
             for (int i = 0; i < f.length; i++) f[i] = Float.parseFloat(logits[i]);
-            return new Result(new OrtComparison.Round(Arrays.stream(lines.get("wall_ms")).mapToDouble(Double::parseDouble).toArray(),
+            return new Result(new ComparisonTable.Round(Arrays.stream(lines.get("wall_ms")).mapToDouble(Double::parseDouble).toArray(),
                     Double.parseDouble(lines.get("cpu_ms")[0]), batch, new Warmup.Outcome(Double.parseDouble(w[0]), w[1])), f);
         }
 
@@ -64,9 +64,9 @@ final class Alone {
     }
 
     /** The parent: {@code rounds} rounds of one model and batch, each engine in a child JVM, the order alternating. */
-    static OrtComparison.Row compare(Path dir, String model, int batch, int threads, int rounds, double seconds)
+    static ComparisonTable.Row compare(Path dir, String model, int batch, int threads, int rounds, double seconds)
             throws IOException, InterruptedException {
-        List<OrtComparison.Round> ours = new ArrayList<>(), ort = new ArrayList<>();
+        List<ComparisonTable.Round> ours = new ArrayList<>(), ort = new ArrayList<>();
         double relL2 = Double.NaN;
         for (int round = 0; round < rounds; round++) {
             Result first = child(round % 2 == 0 ? "ours" : "ort", dir, model, batch, threads, seconds);
@@ -78,7 +78,7 @@ final class Alone {
             relL2 = TensorDiff.of(o.logits(), t.logits()).relL2();
             if (!(relL2 < 1e-4)) throw new IllegalStateException(model + ": ORT and mnv3 disagree, logits rel L2 " + relL2);
         }
-        return new OrtComparison.Row(model, batch, ours, ort, relL2);
+        return new ComparisonTable.Row(model, batch, ours, ort, relL2);
     }
 
     private static Result child(String engine, Path dir, String model, int batch, int threads, double seconds)

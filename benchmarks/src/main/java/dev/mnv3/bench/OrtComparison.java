@@ -53,48 +53,6 @@ public final class OrtComparison {
     private OrtComparison() {
     }
 
-    /**
-     * One engine's runs in one round: wall and calling-thread CPU milliseconds per run, and the
-     * warm-up before them (null where an earlier round in the same JVM warmed the engine up).
-     */
-    record Round(double[] wallMs, double cpuMs, int batch, Warmup.Outcome warmup) {
-        double imagesPerSecond() {
-            return batch * wallMs.length / (Arrays.stream(wallMs).sum() / 1e3);
-        }
-
-        double cpuMsPerImage() {
-            return cpuMs / (batch * wallMs.length);
-        }
-    }
-
-    record Row(String model, int batch, List<Round> ours, List<Round> ort, double logitsRelL2) {
-        /** ours/ORT images per second, one per round. */
-        double[] ratios() {
-            double[] r = new double[ours.size()];
-            for (int i = 0; i < r.length; i++) r[i] = ours.get(i).imagesPerSecond() / ort.get(i).imagesPerSecond();
-            return r;
-        }
-
-        /** ORT's CPU time per image over ours, one per round: > 1 means ours needs less CPU. */
-        double[] cpuRatios() {
-            double[] r = new double[ours.size()];
-            for (int i = 0; i < r.length; i++) r[i] = ort.get(i).cpuMsPerImage() / ours.get(i).cpuMsPerImage();
-            return r;
-        }
-
-        static double medianImagesPerSecond(List<Round> rounds) {
-            return median(rounds.stream().mapToDouble(Round::imagesPerSecond).toArray());
-        }
-
-        /** How long the warm-ups of these rounds took, e.g. "4.5" or "3.9-4.6", "(cap)" where one was not steady by the cap. */
-        static String warmups(List<Round> rounds) {
-            double[] s = rounds.stream().filter(r -> r.warmup() != null).mapToDouble(r -> r.warmup().seconds()).toArray();
-            boolean cap = rounds.stream().anyMatch(r -> r.warmup() != null && r.warmup().how().equals("cap"));
-            String range = String.format(Locale.ROOT, "%.1f", min(s)), hi = String.format(Locale.ROOT, "%.1f", max(s));
-            return (range.equals(hi) ? range : range + "-" + hi) + (cap ? " (cap)" : "");
-        }
-    }
-
     public static void main(String[] args) throws Exception {
         try {
             run(args);
@@ -130,15 +88,15 @@ public final class OrtComparison {
                         + "each, 224x224, %d rounds x %.1f s per engine, %s, warmed up until steady%n",
                 CpuInfo.here().describe(), Backends.named("cpu").kernelsDescription(), isa, env.getVersion(), threads, rounds, seconds,
                 processes ? "each engine in a fresh JVM of its own per round" : "both in this JVM");
-        List<Row> rows = new ArrayList<>();
+        List<ComparisonTable.Row> rows = new ArrayList<>();
         for (String model : models) {
             Path onnx = dir.resolve(model + ".onnx");
             if (!Files.exists(onnx)) throw new IllegalStateException(onnx + " is missing: run benchmarks/compare-ort.sh");
             if (processes) {
                 for (int batch : batches) {
-                    Row r = Alone.compare(dir, model, batch, threads, rounds, seconds);
+                    ComparisonTable.Row r = Alone.compare(dir, model, batch, threads, rounds, seconds);
                     rows.add(r);
-                    System.out.println(roundLine(r));
+                    System.out.println(ComparisonTable.roundLine(r));
                 }
                 continue;
             }
@@ -148,9 +106,9 @@ public final class OrtComparison {
                 try (OrtSession session = env.createSession(onnx.toString(), so);
                      CompiledModel ours = Backends.named("cpu").compile(graph, weights, CompileOptions.fromSystemProperties().withThreads(threads))) {
                     for (int batch : batches) {
-                        Row r = compare(env, session, ours, model, batch, rounds, seconds);
+                        ComparisonTable.Row r = compare(env, session, ours, model, batch, rounds, seconds);
                         rows.add(r);
-                        System.out.println(roundLine(r));
+                        System.out.println(ComparisonTable.roundLine(r));
                     }
                     if (opt.containsKey("profile")) {
                         profile(ours, env, onnx, so, model, Integer.parseInt(opt.getOrDefault("profile-batch", "1")));
@@ -158,28 +116,11 @@ public final class OrtComparison {
                 }
             }
         }
-        boolean cpu = threads == 1;
-        System.out.println();
-        System.out.println("| model | batch | ours ISA | mnv3 img/s | ORT img/s | ours/ORT median | min | max |"
-                + (cpu ? " CPU-time ratio median | min | max |" : "") + " warm-up s, ours / ORT | logits rel L2 |");
-        System.out.println("|---|---|---|---|---|---|---|---|" + (cpu ? "---|---|---|" : "") + "---|---|");
-        for (Row r : rows) {
-            double[] q = r.ratios();
-            System.out.printf(Locale.ROOT, "| %s | %d | %s | %.1f | %.1f | %.2f | %.2f | %.2f |", r.model(), r.batch(), isa,
-                    Row.medianImagesPerSecond(r.ours()), Row.medianImagesPerSecond(r.ort()), median(q), min(q), max(q));
-            if (cpu) {
-                double[] c = r.cpuRatios();
-                System.out.printf(Locale.ROOT, " %.2f | %.2f | %.2f |", median(c), min(c), max(c));
-            }
-            System.out.printf(Locale.ROOT, " %s / %s | %.1e |%n", Row.warmups(r.ours()), Row.warmups(r.ort()), r.logitsRelL2());
-        }
-        System.out.println("img/s: the median round; ours/ORT: over the rounds, each round's images per second"
-                + (cpu ? "; CPU-time ratio: ORT's CPU time per image / ours (the calling thread's)" : "")
-                + (processes ? "; warm-up: the least-most over the rounds' JVMs" : ""));
+        ComparisonTable.print(rows, isa, threads == 1, processes);
         if (report != null) OrtReport.write(report, rows, env.getVersion(), threads, seconds, List.of(args));
     }
 
-    private static Row compare(OrtEnvironment env, OrtSession session, CompiledModel ours, String model, int batch, int rounds,
+    private static ComparisonTable.Row compare(OrtEnvironment env, OrtSession session, CompiledModel ours, String model, int batch, int rounds,
                                double seconds) throws OrtException {
         Tensor input = RandomWeights.input(batch, 224, 224, 7);
         try (OnnxTensor x = OnnxTensor.createTensor(env, FloatBuffer.wrap(input.data()), new long[] {batch, 3, 224, 224})) {
@@ -190,7 +131,7 @@ public final class OrtComparison {
             Engine mnv3 = () -> ours.run(input);
             Engine ort = () -> runOrt(session, x);
             Warmup.Outcome oursWarm = warmUp(mnv3), ortWarm = warmUp(ort);
-            List<Round> oursRounds = new ArrayList<>(), ortRounds = new ArrayList<>();
+            List<ComparisonTable.Round> oursRounds = new ArrayList<>(), ortRounds = new ArrayList<>();
             for (int round = 0; round < rounds; round++) {
                 if (round % 2 == 0) {
                     oursRounds.add(collect(mnv3, seconds, batch, round == 0 ? oursWarm : null));
@@ -200,7 +141,7 @@ public final class OrtComparison {
                     oursRounds.add(collect(mnv3, seconds, batch, null));
                 }
             }
-            return new Row(model, batch, oursRounds, ortRounds, relL2);
+            return new ComparisonTable.Row(model, batch, oursRounds, ortRounds, relL2);
         }
     }
 
@@ -218,7 +159,7 @@ public final class OrtComparison {
         return so;
     }
 
-    static Round collect(Engine e, double seconds, int batch, Warmup.Outcome warmup) throws OrtException {
+    static ComparisonTable.Round collect(Engine e, double seconds, int batch, Warmup.Outcome warmup) throws OrtException {
         ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         List<Double> ms = new ArrayList<>();
         long cpu = threads.getCurrentThreadCpuTime(), end = System.nanoTime() + (long) (seconds * 1e9);
@@ -228,7 +169,7 @@ public final class OrtComparison {
             ms.add((System.nanoTime() - t) / 1e6);
         } while (System.nanoTime() < end);
         double cpuMs = (threads.getCurrentThreadCpuTime() - cpu) / 1e6;
-        return new Round(ms.stream().mapToDouble(Double::doubleValue).toArray(), cpuMs, batch, warmup);
+        return new ComparisonTable.Round(ms.stream().mapToDouble(Double::doubleValue).toArray(), cpuMs, batch, warmup);
     }
 
     /**
@@ -265,36 +206,6 @@ public final class OrtComparison {
             }
         }
         return cpu;
-    }
-
-    /** Each round's ratio and both engines' images per second: an outlier round says which side moved. */
-    static String roundLine(Row r) {
-        return String.format(Locale.ROOT, "  %s batch %d: ours/ORT per round %s (img/s ours %s, ORT %s)", r.model(), r.batch(),
-                list(r.ratios()), rates(r.ours()), rates(r.ort()));
-    }
-
-    private static String rates(List<Round> rounds) {
-        return rounds.stream().map(x -> String.format(Locale.ROOT, "%.0f", x.imagesPerSecond())).collect(java.util.stream.Collectors.joining(" "));
-    }
-
-    static double median(double[] x) {
-        double[] s = x.clone();
-        Arrays.sort(s);
-        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-    }
-
-    static double min(double[] x) {
-        return Arrays.stream(x).min().orElseThrow();
-    }
-
-    static double max(double[] x) {
-        return Arrays.stream(x).max().orElseThrow();
-    }
-
-    static String list(double[] x) {
-        StringBuilder sb = new StringBuilder();
-        for (double v : x) sb.append(sb.isEmpty() ? "" : " ").append(String.format(Locale.ROOT, "%.2f", v));
-        return sb.toString();
     }
 
     static float[] runOrt(OrtSession session, OnnxTensor x) throws OrtException {

@@ -21,13 +21,13 @@ final class OrtReport {
     private OrtReport() {
     }
 
-    static void write(ReportDirectory dir, List<OrtComparison.Row> rows, String ortVersion, int threads, double seconds,
+    static void write(ReportDirectory dir, List<ComparisonTable.Row> rows, String ortVersion, int threads, double seconds,
                       List<String> args) throws IOException {
         CpuInfo cpu = CpuInfo.here();
         Map<String, Object> machine = BenchResults.machine(cpu.model(), cpu.isa(), cpu.logical(), null, null);
         machine.put("peer", "ONNX Runtime " + ortVersion);
         List<Map<String, Object>> ms = new ArrayList<>();
-        for (OrtComparison.Row r : rows) {
+        for (ComparisonTable.Row r : rows) {
             ms.add(measurement("mnv3", r, r.ours(), threads, seconds));
             ms.add(measurement("onnxruntime", r, r.ort(), threads, seconds));
         }
@@ -37,9 +37,9 @@ final class OrtReport {
         dir.write(ReportDirectory.CSV, results.toCsv());
     }
 
-    private static Map<String, Object> measurement(String engine, OrtComparison.Row r, List<OrtComparison.Round> rounds,
+    private static Map<String, Object> measurement(String engine, ComparisonTable.Row r, List<ComparisonTable.Round> rounds,
                                                    int threads, double seconds) {
-        double[] perRound = rounds.stream().mapToDouble(OrtComparison.Round::imagesPerSecond).toArray();
+        double[] perRound = ComparisonTable.Round.imagesPerSecond(rounds);
         double[] ms = rounds.stream().flatMapToDouble(x -> Arrays.stream(x.wallMs())).toArray();
         Throughput.Result all = Throughput.summarize(r.batch(), ms);
         Map<String, Object> m = new LinkedHashMap<>();
@@ -54,9 +54,9 @@ final class OrtReport {
         m.put("width", 224L);
         m.put("rounds", (long) rounds.size());
         m.put("seconds_per_round", seconds);
-        m.put("images_per_second", OrtComparison.median(perRound));
-        m.put("images_per_second_min", Arrays.stream(perRound).min().orElseThrow());
-        m.put("images_per_second_max", Arrays.stream(perRound).max().orElseThrow());
+        m.put("images_per_second", ComparisonTable.median(perRound));
+        m.put("images_per_second_min", ComparisonTable.min(perRound));
+        m.put("images_per_second_max", ComparisonTable.max(perRound));
         m.put("p50_ms", all.p50Ms());
         m.put("p99_ms", all.p99Ms());
         m.put("logits_rel_l2", r.logitsRelL2());
