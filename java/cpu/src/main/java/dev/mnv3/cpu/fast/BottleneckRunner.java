@@ -143,7 +143,9 @@ final class BottleneckRunner {
     /**
      * Squeeze-excitation of each image's depthwise output: the images' channel means, [images][c]
      * in the scales buffer, go through each FC as one GEMM (its weights read once for all the
-     * images) and come out as the scales, in place. One image (in buffers of its own) whose
+     * images) and come out as the scales, in place. One image whose rows the threads share has
+     * its channels' sums and the FCs' output columns split across the threads instead (at 7x7
+     * the FCs hold more weights than the map has values). One image (in buffers of its own) whose
      * projection has fewer weights than the map has values gets the scale folded into a copy of
      * the projection weights, which is returned; otherwise every image's map is scaled in place
      * and the projection weights are returned as they are (a stack of images shares them).
@@ -152,19 +154,33 @@ final class BottleneckRunner {
         Se se = b.se();
         PackedWeights fc1 = se.fc1(), fc2 = se.fc2();
         int c = se.se().channels(), sq = se.se().squeezeChannels();
-        par.rows(images, 1, (lo, hi, w) -> {
-            float[] sums = p.scratch[w].sums;
-            for (int img = lo; img < hi; img++) {
-                kernels.channelSums(buf.depthwise, img * pixels * c, pixels, c, sums);
-                for (int i = 0; i < c; i++) buf.scales[img * c + i] = sums[i] / pixels;
-            }
-        });
+        boolean shared = images == 1 && par.threads() > 1;
+        if (shared) {
+            par.rows(c, 16, (lo, hi, w) -> {
+                float[] sums = p.scratch[w].sums;
+                kernels.channelSums(buf.depthwise, lo, pixels, c, hi - lo, sums);
+                for (int i = lo; i < hi; i++) buf.scales[i] = sums[i - lo] / pixels;
+            });
+        } else {
+            par.rows(images, 1, (lo, hi, w) -> {
+                float[] sums = p.scratch[w].sums;
+                for (int img = lo; img < hi; img++) {
+                    kernels.channelSums(buf.depthwise, img * pixels * c, pixels, c, sums);
+                    for (int i = 0; i < c; i++) buf.scales[img * c + i] = sums[i] / pixels;
+                }
+            });
+        }
         // the packed widths: a squeeze of exp / 4 need not be a multiple of 8 (the padding computes relu(0) = 0), so the
         // squeezed rows are fc1.paddedN apart; fc2's padded width is c (channel widths are multiples of 8)
-        par.rows(images, 1, (lo, hi, w) -> kernels.pointwise(buf.scales, 0, c, fc1.data, fc1.paddedN, fc1.bias, Activation.RELU,
-                null, 0, buf.squeezed, 0, lo, hi, p.scratch[w].tile));
-        par.rows(images, 1, (lo, hi, w) -> kernels.gemm(buf.squeezed, 0, fc1.paddedN, sq, fc2.data, fc2.paddedN, fc2.bias,
-                Activation.HARDSIGMOID, null, 0, buf.scales, 0, lo, hi, 0, fc2.paddedN, p.scratch[w].tile));
+        if (shared) {
+            columns(buf.scales, c, c, fc1.data, fc1, Activation.RELU, null, buf.squeezed, 1, par, p);
+            columns(buf.squeezed, fc1.paddedN, sq, fc2.data, fc2, Activation.HARDSIGMOID, null, buf.scales, 1, par, p);
+        } else {
+            par.rows(images, 1, (lo, hi, w) -> kernels.pointwise(buf.scales, 0, c, fc1.data, fc1.paddedN, fc1.bias,
+                    Activation.RELU, null, 0, buf.squeezed, 0, lo, hi, p.scratch[w].tile));
+            par.rows(images, 1, (lo, hi, w) -> kernels.gemm(buf.squeezed, 0, fc1.paddedN, sq, fc2.data, fc2.paddedN, fc2.bias,
+                    Activation.HARDSIGMOID, null, 0, buf.scales, 0, lo, hi, 0, fc2.paddedN, p.scratch[w].tile));
+        }
         PackedWeights projection = b.project().weight();
         if (buf.foldsSe && projection.n < pixels) {
             int panel = projection.panel, panels = (projection.paddedN + panel - 1) / panel;
@@ -184,20 +200,29 @@ final class BottleneckRunner {
 
     /**
      * A 1x1 conv over {@code pixels} rows with the given (possibly SE-scaled) weights. Split
-     * across threads by rows where the feature map is the bigger operand, by output columns where
-     * the weights are (late 7x7 layers: splitting rows there would make every thread stream all
-     * the weights).
+     * across threads by output columns where the weights are the bigger operand (late 7x7
+     * layers: splitting rows there would make every thread stream all the weights) and their
+     * panels divide evenly among the threads, by rows otherwise (5 panels on 2 threads would
+     * leave one thread 3/5 of the work).
      */
     void pointwise(Pointwise pw, float[] a, float[] res, float[] c, int pixels, ParallelFor par, float[] weights, BufferPlan p) {
         int k = pw.conv().inChannels(), n = pw.weight().paddedN, panel = pw.weight().panel;
-        float[] bias = pw.weight().bias;
-        if (par.threads() > 1 && n > pixels) {
-            int panels = (n + panel - 1) / panel;
-            par.rows(panels, 1, (lo, hi, w) -> kernels.gemm(a, 0, k, k, weights, n, bias, pw.act(), res, 0, c, 0, 0, pixels,
-                    lo * panel, Math.min(n, hi * panel), p.scratch[w].tile));
+        if (par.threads() > 1 && n > pixels && (n + panel - 1) / panel % par.threads() == 0) {
+            columns(a, k, k, weights, pw.weight(), pw.act(), res, c, pixels, par, p);
         } else {
-            par.rows(pixels, 6, (lo, hi, w) -> kernels.pointwise(a, 0, k, weights, n, bias, pw.act(), res, 0, c, 0, lo, hi,
-                    p.scratch[w].tile));
+            par.rows(pixels, 6, (lo, hi, w) -> kernels.pointwise(a, 0, k, weights, n, pw.weight().bias, pw.act(), res, 0, c, 0,
+                    lo, hi, p.scratch[w].tile));
         }
+    }
+
+    /**
+     * {@code rows} rows of C = act(A x weights + bias) (+ res), A's rows {@code lda} apart,
+     * {@code wt} giving the weights' packing and bias; the threads split the output columns by panels.
+     */
+    private void columns(float[] a, int lda, int k, float[] weights, PackedWeights wt, Activation act, float[] res, float[] c,
+                         int rows, ParallelFor par, BufferPlan p) {
+        int panel = wt.panel, n = wt.paddedN;
+        par.rows((n + panel - 1) / panel, 1, (lo, hi, w) -> kernels.gemm(a, 0, lda, k, weights, n, wt.bias, act, res, 0, c, 0, 0,
+                rows, lo * panel, Math.min(n, hi * panel), p.scratch[w].tile));
     }
 }

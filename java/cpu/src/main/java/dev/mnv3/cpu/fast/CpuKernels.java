@@ -36,7 +36,16 @@ interface CpuKernels {
                             float[] out, int outOff);
 
     /** sums[c] = sum over the first {@code pixels} pixels of x[pixel][c]. */
-    void channelSums(float[] x, int off, int pixels, int channels, float[] sums);
+    default void channelSums(float[] x, int off, int pixels, int channels, float[] sums) {
+        channelSums(x, off, pixels, channels, channels, sums);
+    }
+
+    /**
+     * sums[c] = x[off + p*stride + c] summed over p in [0, pixels), c in [0, channels): a range of
+     * a map's channels (threads split one image's channels), each summed in the same order as in
+     * the whole map's sums.
+     */
+    void channelSums(float[] x, int off, int pixels, int stride, int channels, float[] sums);
 
     /** x[p][c] *= scale[scaleOff + c] for {@code pixels} pixels of {@code channels} from {@code off}: the SE scale. */
     void scaleChannels(float[] x, int off, int pixels, int channels, float[] scale, int scaleOff);

@@ -102,10 +102,10 @@ final class ScalarKernels implements CpuKernels {
     }
 
     @Override
-    public void channelSums(float[] x, int off, int pixels, int channels, float[] sums) {
+    public void channelSums(float[] x, int off, int pixels, int stride, int channels, float[] sums) {
         java.util.Arrays.fill(sums, 0, channels, 0f);
         for (int p = 0; p < pixels; p++) {
-            int o = off + p * channels;
+            int o = off + p * stride;
             for (int ch = 0; ch < channels; ch++) sums[ch] += x[o + ch];
         }
     }

@@ -329,14 +329,14 @@ final class VectorKernels implements CpuKernels {
     }
 
     @Override
-    public void channelSums(float[] x, int off, int pixels, int channels, float[] sums) {
+    public void channelSums(float[] x, int off, int pixels, int stride, int channels, float[] sums) {
         if (channels < L) {
-            NARROW.channelSums(x, off, pixels, channels, sums);
+            NARROW.channelSums(x, off, pixels, stride, channels, sums);
             return;
         }
         for (int i = 0, cb = 0, nb = blocks(channels); i < nb; i++, cb = nextBlock(cb, channels)) {
             FloatVector acc = FloatVector.zero(S);
-            for (int p = 0; p < pixels; p++) acc = acc.add(FloatVector.fromArray(S, x, off + p * channels + cb));
+            for (int p = 0; p < pixels; p++) acc = acc.add(FloatVector.fromArray(S, x, off + p * stride + cb));
             acc.intoArray(sums, cb);
         }
     }

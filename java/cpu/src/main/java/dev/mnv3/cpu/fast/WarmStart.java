@@ -86,8 +86,8 @@ final class WarmStart implements CpuKernels {
     }
 
     @Override
-    public void channelSums(float[] x, int off, int pixels, int channels, float[] sums) {
-        current.channelSums(x, off, pixels, channels, sums);
+    public void channelSums(float[] x, int off, int pixels, int stride, int channels, float[] sums) {
+        current.channelSums(x, off, pixels, stride, channels, sums);
     }
 
     @Override

@@ -162,6 +162,16 @@ class CpuKernelsTest {
                 assertEquals(s, sums[ch], 1e-5 * pixels, "channel " + ch + " of " + c);
             }
             for (int ch = c; ch < c + 4; ch++) assertTrue(Float.isNaN(sums[ch]), "wrote past the channels");
+            // a range of the channels (threads share one image's), each summed as in the whole map's sums
+            for (int from : new int[] {0, 8, c / 2 / 8 * 8}) {
+                for (int count = 8; from + count <= c; count += 8) {
+                    float[] part = new float[count + 4];
+                    Arrays.fill(part, Float.NaN);
+                    kr.channelSums(x, off + from, pixels, c, count, part);
+                    for (int i = 0; i < count; i++) assertEquals(sums[from + i], part[i], "channel " + (from + i) + " of " + c);
+                    for (int i = count; i < count + 4; i++) assertTrue(Float.isNaN(part[i]), "wrote past the range");
+                }
+            }
         }
     }
 
