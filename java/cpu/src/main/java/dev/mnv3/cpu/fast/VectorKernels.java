@@ -2,6 +2,7 @@ package dev.mnv3.cpu.fast;
 
 import dev.mnv3.core.Activation;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -101,6 +102,10 @@ final class VectorKernels implements CpuKernels {
     public void gemm(float[] a, int aOff, int lda, int k, float[] b, int n, float[] bias, Activation act,
                      float[] res, int resOff, float[] c, int cOff, int m0, int m1, int colFrom, int colTo, float[] t) {
         ClampForm f = ClampForm.of(act);
+        if (Pointwise16x16.fits(lda, k, n, colFrom, colTo)) { // one output vector per pixel: broadcast-bound in these tiles
+            Pointwise16x16.run(a, aOff, b, bias, f, res, resOff, c, cOff, m0, m1);
+            return;
+        }
         int block = Math.max(PANEL, PANEL_BLOCK_BYTES / (4 * k) / PANEL * PANEL);
         for (int jb = colFrom; jb < colTo; jb += block) {
             int jEnd = Math.min(colTo, jb + block);
@@ -222,32 +227,34 @@ final class VectorKernels implements CpuKernels {
     }
 
     /**
-     * C[rows][cols] at c0 (rows ldc apart) = act(T) (+ R at r0): the tile leaves the L1-resident
-     * scratch once. The activation is written out here rather than called, so that no vector
-     * crosses a call that C2 might not inline.
+     * C[rows][cols] at c0 (rows ldc apart) = act(T) (+ R at r0), leaving the L1-resident scratch once. Straight-line
+     * loop bodies (ARCHITECTURE.md's kernel rule): with a vector merged across a branch here (times ? v * g : g, an
+     * optional residual add), some JVMs' C2 boxed every vector of these loops once inlined into rowTile.
      */
     private static void epilogue(float[] t, int rows, int cols, ClampForm f, float[] res, int r0, float[] c, int c0, int ldc) {
         float scale = f.scale(), shift = f.shift(), lo = f.lo(), hi = f.hi();
-        boolean act = !f.identity(), times = f.timesInput();
+        VectorMask<Float> times = S.maskAll(f.timesInput());
+        FloatVector one = FloatVector.broadcast(S, 1f);
         for (int r = 0; r < rows; r++) {
             int x = 0, to = r * PANEL, co = c0 + r * ldc, ro = r0 + r * ldc;
-            for (; x + L <= cols; x += L) {
-                FloatVector v = FloatVector.fromArray(S, t, to + x);
-                if (act) {
-                    FloatVector g = v.fma(scale, shift).max(lo).min(hi);
-                    v = times ? v.mul(g) : g;
+            if (res == null) {
+                for (; x + L <= cols; x += L) {
+                    FloatVector v = FloatVector.fromArray(S, t, to + x);
+                    v.fma(scale, shift).max(lo).min(hi).mul(one.blend(v, times)).intoArray(c, co + x);
                 }
-                if (res != null) v = v.add(FloatVector.fromArray(S, res, ro + x));
-                v.intoArray(c, co + x);
-            }
-            if (x < cols) { // the last 8 columns when L is 16
-                FloatVector v = FloatVector.fromArray(H, t, to + x);
-                if (act) {
-                    FloatVector g = v.fma(scale, shift).max(lo).min(hi);
-                    v = times ? v.mul(g) : g;
+                if (x < cols) { // the last 8 columns when L is 16; H's constants made here, so no 256-bit op runs at 128 bits
+                    FloatVector v = FloatVector.fromArray(H, t, to + x), g = v.fma(scale, shift).max(lo).min(hi);
+                    g.mul(FloatVector.broadcast(H, 1f).blend(v, H.maskAll(f.timesInput()))).intoArray(c, co + x);
                 }
-                if (res != null) v = v.add(FloatVector.fromArray(H, res, ro + x));
-                v.intoArray(c, co + x);
+            } else {
+                for (; x + L <= cols; x += L) {
+                    FloatVector v = FloatVector.fromArray(S, t, to + x), g = v.fma(scale, shift).max(lo).min(hi);
+                    g.mul(one.blend(v, times)).add(FloatVector.fromArray(S, res, ro + x)).intoArray(c, co + x);
+                }
+                if (x < cols) {
+                    FloatVector v = FloatVector.fromArray(H, t, to + x), g = v.fma(scale, shift).max(lo).min(hi);
+                    g.mul(FloatVector.broadcast(H, 1f).blend(v, H.maskAll(f.timesInput()))).add(FloatVector.fromArray(H, res, ro + x)).intoArray(c, co + x);
+                }
             }
         }
     }
