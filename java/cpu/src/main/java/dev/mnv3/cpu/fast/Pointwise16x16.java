@@ -4,7 +4,6 @@ import static dev.mnv3.cpu.fast.VectorKernels.L;
 import static dev.mnv3.cpu.fast.VectorKernels.S;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 
 /**
  * A 1x1 conv of 16 channels to 16 at 512 bits (Large's features.1 projection over 12544 pixels):
@@ -17,7 +16,6 @@ import jdk.incubator.vector.VectorMask;
 final class Pointwise16x16 {
     /** Channels in and out. */
     static final int C = 16;
-    private static final float[] ZEROS = new float[C];
 
     private Pointwise16x16() {
     }
@@ -38,13 +36,9 @@ final class Pointwise16x16 {
         FloatVector w10 = FloatVector.fromArray(S, b, 10 * C), w11 = FloatVector.fromArray(S, b, 11 * C);
         FloatVector w12 = FloatVector.fromArray(S, b, 12 * C), w13 = FloatVector.fromArray(S, b, 13 * C);
         FloatVector w14 = FloatVector.fromArray(S, b, 14 * C), w15 = FloatVector.fromArray(S, b, 15 * C);
-        FloatVector z = FloatVector.zero(S), one = FloatVector.broadcast(S, 1f), bv = FloatVector.fromArray(S, bias, 0);
+        FloatVector z = FloatVector.zero(S), bv = FloatVector.fromArray(S, bias, 0);
         float scale = f.scale(), shift = f.shift(), lo = f.lo(), hi = f.hi();
-        // a straight-line loop body (ARCHITECTURE.md's kernel rule): the activation always computed, g x 1 for the
-        // forms without the input factor, and without a residual a zero vector added in its place
-        VectorMask<Float> times = S.maskAll(f.timesInput());
-        float[] addend = res != null ? res : ZEROS;
-        int addOff = res != null ? resOff : 0, addStep = res != null ? C : 0;
+        boolean act = !f.identity(), times = f.timesInput(), residual = res != null;
         for (int m = m0; m < m1; m++) {
             int a0 = aOff + m * C, o = m * C;
             FloatVector s0 = bv, s1 = z, s2 = z, s3 = z;
@@ -64,8 +58,13 @@ final class Pointwise16x16 {
             s1 = FloatVector.broadcast(S, a[a0 + 13]).fma(w13, s1);
             s2 = FloatVector.broadcast(S, a[a0 + 14]).fma(w14, s2);
             s3 = FloatVector.broadcast(S, a[a0 + 15]).fma(w15, s3);
-            FloatVector s = s0.add(s1).add(s2.add(s3)), g = s.fma(scale, shift).max(lo).min(hi);
-            g.mul(one.blend(s, times)).add(FloatVector.fromArray(S, addend, addOff + m * addStep)).intoArray(c, cOff + o);
+            FloatVector s = s0.add(s1).add(s2.add(s3));
+            if (act) {
+                FloatVector g = s.fma(scale, shift).max(lo).min(hi);
+                s = times ? s.mul(g) : g;
+            }
+            if (residual) s = s.add(FloatVector.fromArray(S, res, resOff + o));
+            s.intoArray(c, cOff + o);
         }
     }
 }

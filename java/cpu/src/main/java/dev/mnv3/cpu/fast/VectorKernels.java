@@ -227,34 +227,32 @@ final class VectorKernels implements CpuKernels {
     }
 
     /**
-     * C[rows][cols] at c0 (rows ldc apart) = act(T) (+ R at r0), leaving the L1-resident scratch once. Straight-line
-     * loop bodies (ARCHITECTURE.md's kernel rule): with a vector merged across a branch here (times ? v * g : g, an
-     * optional residual add), some JVMs' C2 boxed every vector of these loops once inlined into rowTile.
+     * C[rows][cols] at c0 (rows ldc apart) = act(T) (+ R at r0): the tile leaves the L1-resident
+     * scratch once. The activation is written out here rather than called, so that no vector
+     * crosses a call that C2 might not inline.
      */
     private static void epilogue(float[] t, int rows, int cols, ClampForm f, float[] res, int r0, float[] c, int c0, int ldc) {
         float scale = f.scale(), shift = f.shift(), lo = f.lo(), hi = f.hi();
-        VectorMask<Float> times = S.maskAll(f.timesInput());
-        FloatVector one = FloatVector.broadcast(S, 1f);
+        boolean act = !f.identity(), times = f.timesInput();
         for (int r = 0; r < rows; r++) {
             int x = 0, to = r * PANEL, co = c0 + r * ldc, ro = r0 + r * ldc;
-            if (res == null) {
-                for (; x + L <= cols; x += L) {
-                    FloatVector v = FloatVector.fromArray(S, t, to + x);
-                    v.fma(scale, shift).max(lo).min(hi).mul(one.blend(v, times)).intoArray(c, co + x);
+            for (; x + L <= cols; x += L) {
+                FloatVector v = FloatVector.fromArray(S, t, to + x);
+                if (act) {
+                    FloatVector g = v.fma(scale, shift).max(lo).min(hi);
+                    v = times ? v.mul(g) : g;
                 }
-                if (x < cols) { // the last 8 columns when L is 16
-                    FloatVector v = FloatVector.fromArray(S, t, to + x);
-                    v.fma(scale, shift).max(lo).min(hi).mul(one.blend(v, times)).intoArray(c, co + x, FIRST_8);
+                if (res != null) v = v.add(FloatVector.fromArray(S, res, ro + x));
+                v.intoArray(c, co + x);
+            }
+            if (x < cols) { // the last 8 columns when L is 16
+                FloatVector v = FloatVector.fromArray(S, t, to + x);
+                if (act) {
+                    FloatVector g = v.fma(scale, shift).max(lo).min(hi);
+                    v = times ? v.mul(g) : g;
                 }
-            } else {
-                for (; x + L <= cols; x += L) {
-                    FloatVector v = FloatVector.fromArray(S, t, to + x), g = v.fma(scale, shift).max(lo).min(hi);
-                    g.mul(one.blend(v, times)).add(FloatVector.fromArray(S, res, ro + x)).intoArray(c, co + x);
-                }
-                if (x < cols) {
-                    FloatVector v = FloatVector.fromArray(S, t, to + x), g = v.fma(scale, shift).max(lo).min(hi);
-                    g.mul(one.blend(v, times)).add(FloatVector.fromArray(S, res, ro + x, FIRST_8)).intoArray(c, co + x, FIRST_8);
-                }
+                if (res != null) v = v.add(FloatVector.fromArray(S, res, ro + x, FIRST_8));
+                v.intoArray(c, co + x, FIRST_8);
             }
         }
     }
