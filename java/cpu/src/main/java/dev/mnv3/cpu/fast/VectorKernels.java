@@ -2,6 +2,7 @@ package dev.mnv3.cpu.fast;
 
 import dev.mnv3.core.Activation;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -16,15 +17,15 @@ import jdk.incubator.vector.VectorSpecies;
  * methods, and a vector operation left as a call boxes its operands and runs the Java fallback.
  *
  * <p>Channel counts are multiples of 8, not always of L: the GEMM's last panel is stored rounded
- * up to whole vectors and its epilogue writes the last 8 columns with an 8-float vector; the
+ * up to whole vectors and its epilogue writes the last 8 columns with a masked store; the
  * depthwise kernels run their last channel block at c - L, overlapping the previous one
  * (recomputing a few channels costs what a masked block would, and needs no second code path).
  */
 final class VectorKernels implements CpuKernels {
     static final VectorSpecies<Float> S = chooseSpecies();
     static final int L = S.length();
-    /** The 8-float vector for the last columns of a row when L is 16 (every channel count is a multiple of 8). */
-    private static final VectorSpecies<Float> H = FloatVector.SPECIES_256;
+    /** The last 8 columns of a row when L is 16 (channel counts are multiples of 8): one species only, see ARCHITECTURE.md. */
+    private static final VectorMask<Float> FIRST_8 = VectorMask.fromLong(S, 0xFFL);
     private static final int PANEL = 2 * L;
     /** Rows of the GEMM's register tiles: 6, or 4 where C2 has only 16 vector registers ({@link VectorSupport#tileRows}). */
     static final int R = chooseTileRows();
@@ -101,6 +102,10 @@ final class VectorKernels implements CpuKernels {
     public void gemm(float[] a, int aOff, int lda, int k, float[] b, int n, float[] bias, Activation act,
                      float[] res, int resOff, float[] c, int cOff, int m0, int m1, int colFrom, int colTo, float[] t) {
         ClampForm f = ClampForm.of(act);
+        if (Pointwise16x16.fits(lda, k, n, colFrom, colTo)) { // one output vector per pixel: broadcast-bound in these tiles
+            Pointwise16x16.run(a, aOff, b, bias, f, res, resOff, c, cOff, m0, m1);
+            return;
+        }
         int block = Math.max(PANEL, PANEL_BLOCK_BYTES / (4 * k) / PANEL * PANEL);
         for (int jb = colFrom; jb < colTo; jb += block) {
             int jEnd = Math.min(colTo, jb + block);
@@ -241,13 +246,13 @@ final class VectorKernels implements CpuKernels {
                 v.intoArray(c, co + x);
             }
             if (x < cols) { // the last 8 columns when L is 16
-                FloatVector v = FloatVector.fromArray(H, t, to + x);
+                FloatVector v = FloatVector.fromArray(S, t, to + x);
                 if (act) {
                     FloatVector g = v.fma(scale, shift).max(lo).min(hi);
                     v = times ? v.mul(g) : g;
                 }
-                if (res != null) v = v.add(FloatVector.fromArray(H, res, ro + x));
-                v.intoArray(c, co + x);
+                if (res != null) v = v.add(FloatVector.fromArray(S, res, ro + x, FIRST_8));
+                v.intoArray(c, co + x, FIRST_8);
             }
         }
     }
@@ -314,7 +319,7 @@ final class VectorKernels implements CpuKernels {
         (f.timesInput() ? acc.mul(gv) : gv).intoArray(out, outOff + ox * c + cb);
     }
 
-    /** In place, so no overlapping last block: the last 8 channels (when L is 16) with an 8-float vector. */
+    /** In place, so no overlapping last block: the last 8 channels (when L is 16) masked. */
     @Override
     public void scaleChannels(float[] x, int off, int pixels, int channels, float[] scale, int scaleOff) {
         for (int p = 0; p < pixels; p++) {
@@ -322,8 +327,8 @@ final class VectorKernels implements CpuKernels {
             for (; ch + L <= channels; ch += L) {
                 FloatVector.fromArray(S, x, o + ch).mul(FloatVector.fromArray(S, scale, scaleOff + ch)).intoArray(x, o + ch);
             }
-            for (; ch < channels; ch += 8) {
-                FloatVector.fromArray(H, x, o + ch).mul(FloatVector.fromArray(H, scale, scaleOff + ch)).intoArray(x, o + ch);
+            if (ch < channels) { // the last 8 when L is 16
+                FloatVector.fromArray(S, x, o + ch, FIRST_8).mul(FloatVector.fromArray(S, scale, scaleOff + ch, FIRST_8)).intoArray(x, o + ch, FIRST_8);
             }
         }
     }

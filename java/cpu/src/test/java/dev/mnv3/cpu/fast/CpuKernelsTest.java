@@ -46,7 +46,7 @@ class CpuKernelsTest {
         assertTrue(cases > 300 && norm > cases, "the checks compare values");
     }
 
-    /** 16 channels to 16 with A's rows adjacent (the case above overlaps them): one output vector per pixel at 512 bits. */
+    /** 16 channels to 16 with A's rows adjacent (the case above overlaps them): Pointwise16x16 at 512 bits. */
     @ParameterizedTest
     @MethodSource("kernels")
     void gemmOfSixteenChannelsToSixteen(CpuKernels kr) {
