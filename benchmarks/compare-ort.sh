@@ -2,7 +2,8 @@
 # mnv3's CPU backend vs ONNX Runtime, side by side on the same random weights: in one JVM, or with
 # --processes each engine in a fresh JVM of its own per round.
 # Usage: benchmarks/compare-ort.sh [--isa native,avx2] [--models large,small] [--batches 1,8,32] [--threads 2] [--rounds 5] [--seconds 2] [--processes] [--profile | --profile-batch N] [--report DIR]
-# Prints each round's ratio ours/ORT and both engines' images per second, and a table of their median, min and max,
+# Prints each round's ratio ours/ORT, both engines' images per second and our heap KB per run (MBs mean a JVM whose
+# C2 left some kernel running the Vector API's Java fallback), and a table of their median, min and max,
 # with the CPU model and vector ISA and how long each engine's warm-up took. Each engine warms up until steady, as ./mnv3 bench does by default.
 # In one JVM the two alternate in rounds of --seconds each; --processes starts, every round, one JVM for ours and
 # one for ORT (the order alternating), each warmed up afresh, so neither's JIT, heap or threads touch the other's.

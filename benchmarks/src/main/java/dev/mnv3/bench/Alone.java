@@ -41,8 +41,8 @@ final class Alone {
     record Result(ComparisonTable.Round round, float[] logits) {
         void write(Path file) throws IOException {
             Warmup.Outcome w = round.warmup();
-            Files.writeString(file, String.format(Locale.ROOT, "warmup %s %s%ncpu_ms %s%nwall_ms %s%nlogits %s%n",
-                    w.seconds(), w.how(), round.cpuMs(), Arrays.stream(round.wallMs()).mapToObj(Double::toString)
+            Files.writeString(file, String.format(Locale.ROOT, "warmup %s %s%ncpu_ms %s%nheap_kb_per_run %s%nwall_ms %s%nlogits %s%n",
+                    w.seconds(), w.how(), round.cpuMs(), round.heapKbPerRun(), Arrays.stream(round.wallMs()).mapToObj(Double::toString)
                             .collect(Collectors.joining(" ")), floats(logits)));
         }
 
@@ -53,7 +53,7 @@ final class Alone {
             float[] f = new float[logits.length];
             for (int i = 0; i < f.length; i++) f[i] = Float.parseFloat(logits[i]);
             return new Result(new ComparisonTable.Round(Arrays.stream(lines.get("wall_ms")).mapToDouble(Double::parseDouble).toArray(),
-                    Double.parseDouble(lines.get("cpu_ms")[0]), batch, new Warmup.Outcome(Double.parseDouble(w[0]), w[1])), f);
+                    Double.parseDouble(lines.get("cpu_ms")[0]), Double.parseDouble(lines.get("heap_kb_per_run")[0]), batch, new Warmup.Outcome(Double.parseDouble(w[0]), w[1])), f);
         }
 
         private static String floats(float[] x) {

@@ -14,10 +14,11 @@ final class ComparisonTable {
     }
 
     /**
-     * One engine's runs in one round: wall and calling-thread CPU milliseconds per run, and the
-     * warm-up before them (null where an earlier round in the same JVM warmed the engine up).
+     * One engine's runs in one round: wall and calling-thread CPU milliseconds per run, the Java heap
+     * its JVM allocated per run (KB, every thread), and the warm-up before them (null where an
+     * earlier round in the same JVM warmed the engine up).
      */
-    record Round(double[] wallMs, double cpuMs, int batch, Warmup.Outcome warmup) {
+    record Round(double[] wallMs, double cpuMs, double heapKbPerRun, int batch, Warmup.Outcome warmup) {
         double imagesPerSecond() {
             return batch * wallMs.length / (Arrays.stream(wallMs).sum() / 1e3);
         }
@@ -55,10 +56,15 @@ final class ComparisonTable {
         }
     }
 
-    /** Each round's ratio and both engines' images per second: an outlier round says which side moved. */
+    /**
+     * Each round's ratio and both engines' images per second (an outlier round says which side moved), and our heap
+     * allocation per run: a JVM whose C2 left some kernel's vector operations as the Vector API's Java fallback
+     * allocates megabytes per run where the others allocate kilobytes.
+     */
     static String roundLine(Row r) {
-        return String.format(Locale.ROOT, "  %s batch %d: ours/ORT per round %s (img/s ours %s, ORT %s)", r.model(), r.batch(),
-                list(r.ratios(), "%.2f"), list(Round.imagesPerSecond(r.ours()), "%.0f"), list(Round.imagesPerSecond(r.ort()), "%.0f"));
+        return String.format(Locale.ROOT, "  %s batch %d: ours/ORT per round %s (img/s ours %s, ORT %s; ours' heap KB per run %s)",
+                r.model(), r.batch(), list(r.ratios(), "%.2f"), list(Round.imagesPerSecond(r.ours()), "%.0f"),
+                list(Round.imagesPerSecond(r.ort()), "%.0f"), list(r.ours().stream().mapToDouble(Round::heapKbPerRun).toArray(), "%.0f"));
     }
 
     /** The table of all rows; {@code cpu} adds the CPU-time ratios (one thread), {@code processes} says how warm-ups read. */

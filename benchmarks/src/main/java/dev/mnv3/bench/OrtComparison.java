@@ -17,7 +17,6 @@ import dev.mnv3.core.weights.RandomWeights;
 import dev.mnv3.core.weights.Weights;
 import dev.mnv3.cpu.CpuInfo;
 import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -160,8 +159,9 @@ public final class OrtComparison {
     }
 
     static ComparisonTable.Round collect(Engine e, double seconds, int batch, Warmup.Outcome warmup) throws OrtException {
-        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         List<Double> ms = new ArrayList<>();
+        long heap = threads.getTotalThreadAllocatedBytes();
         long cpu = threads.getCurrentThreadCpuTime(), end = System.nanoTime() + (long) (seconds * 1e9);
         do {
             long t = System.nanoTime();
@@ -169,7 +169,8 @@ public final class OrtComparison {
             ms.add((System.nanoTime() - t) / 1e6);
         } while (System.nanoTime() < end);
         double cpuMs = (threads.getCurrentThreadCpuTime() - cpu) / 1e6;
-        return new ComparisonTable.Round(ms.stream().mapToDouble(Double::doubleValue).toArray(), cpuMs, batch, warmup);
+        double heapKb = (threads.getTotalThreadAllocatedBytes() - heap) / 1024.0 / ms.size();
+        return new ComparisonTable.Round(ms.stream().mapToDouble(Double::doubleValue).toArray(), cpuMs, heapKb, batch, warmup);
     }
 
     /**
