@@ -114,7 +114,12 @@ public final class RestHandler extends Handler.Abstract {
             String method = request.getMethod();
             if (route.endpoint == Endpoint.INFER) {
                 if (!method.equals("POST")) throw methodNotAllowed(method, "POST");
-                authenticate(request, route);
+                try {
+                    authenticate(request, route);
+                } catch (ServeError e) { // answered where the body can be read first: a client still sending reads the 401
+                    inferenceThreads.execute(() -> inference.refuse(request, response, callback, e));
+                    return true;
+                }
                 inferenceThreads.execute(() -> inference.run(request, response, callback, route.model, route.version));
                 return true;
             }

@@ -11,7 +11,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
 import java.util.concurrent.TimeoutException;
-import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
@@ -138,10 +137,25 @@ final class RestInference {
         return false;
     }
 
-    /** Reads and drops what is left of a refused request's body, so that the client, still sending, reads the answer. */
-    private static void drain(Request request) {
-        try {
-            Content.Source.consumeAll(request);
+    /** Answers a call refused before its body was read (no or the wrong token), after reading and dropping the body. */
+    void refuse(Request request, Response response, Callback callback, ServeError e) {
+        drain(request);
+        RestHandler.sendError(response, callback, e);
+    }
+
+    /**
+     * Reads and drops what is left of a refused request's body, up to the body limit, so that the
+     * client, still sending, reads the answer rather than a broken pipe; past the limit the
+     * connection is closed instead.
+     */
+    private void drain(Request request) {
+        try (InputStream in = Request.asInputStream(request)) {
+            byte[] sink = new byte[64 * 1024];
+            for (long read = 0; read <= maxBodyBytes; ) {
+                int n = in.read(sink);
+                if (n < 0) return;
+                read += n;
+            }
         } catch (IOException | RuntimeException e) {
             // the client is gone or stalled: the answer is written regardless
         }
