@@ -183,8 +183,8 @@ final class BottleneckRunner {
         }
         PackedWeights projection = b.project().weight();
         if (buf.foldsSe && projection.n < pixels) {
-            int panel = projection.panel, panels = (projection.paddedN + panel - 1) / panel;
-            par.rows(panels, 1, (lo, hi, w) -> projection.scaledInto(buf.scales, buf.scaledProjection, lo * panel,
+            int panel = projection.panel;
+            par.rows(projection.panels(), 1, (lo, hi, w) -> projection.scaledInto(buf.scales, buf.scaledProjection, lo * panel,
                     Math.min(projection.paddedN, hi * panel)));
             return buf.scaledProjection;
         }
@@ -206,8 +206,8 @@ final class BottleneckRunner {
      * leave one thread 3/5 of the work).
      */
     void pointwise(Pointwise pw, float[] a, float[] res, float[] c, int pixels, ParallelFor par, float[] weights, BufferPlan p) {
-        int k = pw.conv().inChannels(), n = pw.weight().paddedN, panel = pw.weight().panel;
-        if (par.threads() > 1 && n > pixels && (n + panel - 1) / panel % par.threads() == 0) {
+        int k = pw.conv().inChannels(), n = pw.weight().paddedN;
+        if (par.threads() > 1 && n > pixels && pw.weight().panels() % par.threads() == 0) {
             columns(a, k, k, weights, pw.weight(), pw.act(), res, c, pixels, par, p);
         } else {
             par.rows(pixels, 6, (lo, hi, w) -> kernels.pointwise(a, 0, k, weights, n, pw.weight().bias, pw.act(), res, 0, c, 0,
@@ -222,7 +222,7 @@ final class BottleneckRunner {
     private void columns(float[] a, int lda, int k, float[] weights, PackedWeights wt, Activation act, float[] res, float[] c,
                          int rows, ParallelFor par, BufferPlan p) {
         int panel = wt.panel, n = wt.paddedN;
-        par.rows((n + panel - 1) / panel, 1, (lo, hi, w) -> kernels.gemm(a, 0, lda, k, weights, n, wt.bias, act, res, 0, c, 0, 0,
+        par.rows(wt.panels(), 1, (lo, hi, w) -> kernels.gemm(a, 0, lda, k, weights, n, wt.bias, act, res, 0, c, 0, 0,
                 rows, lo * panel, Math.min(n, hi * panel), p.scratch[w].tile));
     }
 }

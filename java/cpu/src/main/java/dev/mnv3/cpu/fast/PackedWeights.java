@@ -27,6 +27,11 @@ final class PackedWeights {
         this.bias = bias;
     }
 
+    /** How many column panels, the last one possibly narrower: the unit threads split output columns by. */
+    int panels() {
+        return (paddedN + panel - 1) / panel;
+    }
+
     /**
      * From PyTorch's [out][in] layout (a [out, in, 1, 1] conv kernel, flattened) and the bias
      * [out], in panels of {@code panel} columns whose last one is stored rounded up to {@code unit}.
