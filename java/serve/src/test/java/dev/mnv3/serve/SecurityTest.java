@@ -93,27 +93,30 @@ class SecurityTest {
     }
 
     /**
-     * A call without the token is answered only once its body has arrived: answered at once, a
-     * client still sending a large body meets a closed connection (curl: "Send failure: Broken pipe")
-     * instead of reading its 401.
+     * A refused upload (here: no token, no such endpoint) is answered only once its body has
+     * arrived: answered at once, a client still sending a large body meets a closed connection
+     * (curl: "Send failure: Broken pipe") instead of reading its 4xx.
      */
     @Test
     void aRefusedUploadIsReadBeforeItIsAnswered() throws Exception {
         ServerConfig c = TestServer.config(new BatchPolicy(4, 0, 64), 1 << 20).withSecurity(new ServerSecurity(null, null, TOKEN));
-        try (TestServer s = new TestServer(c, 1, false, CoreImageDecoder.DEFAULT);
-             Socket socket = new Socket("127.0.0.1", s.server.httpPort())) {
-            OutputStream out = socket.getOutputStream();
-            out.write("POST /v2/models/small/infer HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 10\r\n\r\n{\"in"
-                    .getBytes(StandardCharsets.ISO_8859_1));
-            out.flush();
-            InputStream in = socket.getInputStream();
-            socket.setSoTimeout(500);
-            assertThrows(SocketTimeoutException.class, in::read, "answered before the body arrived");
-            out.write("puts\":[]}".getBytes(StandardCharsets.ISO_8859_1));
-            out.flush();
-            socket.setSoTimeout(10_000);
-            String answer = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            assertTrue(answer.startsWith("HTTP/1.1 401"), answer);
+        try (TestServer s = new TestServer(c, 1, false, CoreImageDecoder.DEFAULT)) {
+            for (Map.Entry<String, String> refused : Map.of("/v2/models/small/infer", "401", "/v2/nothing", "404").entrySet()) {
+                try (Socket socket = new Socket("127.0.0.1", s.server.httpPort())) {
+                    OutputStream out = socket.getOutputStream();
+                    out.write(("POST " + refused.getKey() + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 10\r\n\r\n{\"in")
+                            .getBytes(StandardCharsets.ISO_8859_1));
+                    out.flush();
+                    InputStream in = socket.getInputStream();
+                    socket.setSoTimeout(500);
+                    assertThrows(SocketTimeoutException.class, in::read, refused.getKey() + " answered before the body arrived");
+                    out.write("puts\":[]}".getBytes(StandardCharsets.ISO_8859_1));
+                    out.flush();
+                    socket.setSoTimeout(10_000);
+                    String answer = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+                    assertTrue(answer.startsWith("HTTP/1.1 " + refused.getValue()), refused.getKey() + ": " + answer);
+                }
+            }
         }
     }
 }

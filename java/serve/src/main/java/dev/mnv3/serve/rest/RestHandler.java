@@ -114,12 +114,7 @@ public final class RestHandler extends Handler.Abstract {
             String method = request.getMethod();
             if (route.endpoint == Endpoint.INFER) {
                 if (!method.equals("POST")) throw methodNotAllowed(method, "POST");
-                try {
-                    authenticate(request, route);
-                } catch (ServeError e) { // answered where the body can be read first: a client still sending reads the 401
-                    inferenceThreads.execute(() -> inference.refuse(request, response, callback, e));
-                    return true;
-                }
+                authenticate(request, route);
                 inferenceThreads.execute(() -> inference.run(request, response, callback, route.model, route.version));
                 return true;
             }
@@ -138,9 +133,16 @@ public final class RestHandler extends Handler.Abstract {
                 default -> throw new IllegalStateException(route.endpoint.name());
             }
         } catch (ServeError e) {
-            sendError(response, callback, e);
+            // a refused upload is answered once its body is read and dropped, where blocking is allowed: answered
+            // at once, a client still sending it meets a closed connection (curl: "Send failure: Broken pipe")
+            if (!probePort && carriesBody(request)) inferenceThreads.execute(() -> inference.refuse(request, response, callback, e));
+            else sendError(response, callback, e);
         }
         return true;
+    }
+
+    private static boolean carriesBody(Request request) {
+        return request.getLength() > 0 || request.getHeaders().contains(HttpHeader.TRANSFER_ENCODING);
     }
 
     private static Route route(Request request) {

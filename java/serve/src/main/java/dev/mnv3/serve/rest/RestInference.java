@@ -137,7 +137,7 @@ final class RestInference {
         return false;
     }
 
-    /** Answers a call refused before its body was read (no or the wrong token), after reading and dropping the body. */
+    /** Answers a call refused before its body was read (e.g. no or the wrong token), after reading and dropping the body. */
     void refuse(Request request, Response response, Callback callback, ServeError e) {
         drain(request);
         RestHandler.sendError(response, callback, e);
